@@ -1,0 +1,45 @@
+# Two commands: `make test` and `make paper` (QUICK=1 for smoke size). Each creates .venv from the
+# pinned lock when it is missing or stale (keyed on the lock's hash), then does its job.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+LOCK := requirements.lock
+LOCK_HASH := $(shell sha256sum $(LOCK) | cut -c1-16)
+VENV_STAMP := $(VENV)/.installed-lock-$(LOCK_HASH)
+PKG_STAMP := $(VENV)/.installed-pkg-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
+QUICK ?= 0
+export TF_USE_LEGACY_KERAS := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: venv test paper lock clean
+
+venv: $(PKG_STAMP)
+
+$(VENV_STAMP): $(LOCK)
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]} at {sys.executable}; set PYTHON=/path/to/python3.11"'
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(LOCK)
+	touch $@
+
+$(PKG_STAMP): $(VENV_STAMP) pyproject.toml
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	rm -f $(VENV)/.installed-pkg-*
+	touch $@
+
+test: venv
+	$(PY) -m pytest
+
+paper: venv
+	QMOE_QUICK=$(QUICK) $(PY) -m qmoe_tfq.paper
+
+# Re-resolve the lock (needs network to PyPI) and regenerate environment.yml from it.
+lock:
+	$(PYTHON) -m venv .tools && .tools/bin/pip install --quiet uv
+	.tools/bin/uv pip compile pyproject.toml --extra paper --extra test --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 -o $(LOCK)
+	$(PYTHON) scripts/write_environment_yml.py
+
+clean:
+	rm -rf $(VENV) .tools .asv .pytest_cache

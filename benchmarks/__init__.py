@@ -1,0 +1,1 @@
+"""asv benchmarks for qmoe-tfq (filled in by the benchmark issue)."""

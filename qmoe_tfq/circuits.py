@@ -1,0 +1,146 @@
+"""Router circuits in Cirq: RX angle embedding followed by a variational ansatz.
+
+Two ansatzes:
+- ``strongly_entangling``: PennyLane's ``StronglyEntanglingLayers`` as the authors used it. Per layer
+  a ``Rot(phi, theta, omega) = RZ(omega) RY(theta) RZ(phi)`` on every qubit, then for each qubit i a
+  CNOT(i -> (i + r) mod n) with PennyLane's default range r = (l mod (n - 1)) + 1.
+- ``ry_cz``: the paper text's layer, RY(theta) on every qubit then a ring of CZ gates.
+
+Readout observables: ``expectation`` gives <Z_i> per qubit (the authors' readout);
+``probabilities`` gives the 2^n basis-state probabilities |<i|U(theta)|psi(x)>|^2 (the paper's text).
+Probabilities are computed from the 2^n - 1 single-term Z-string expectations <Z_S> through the
+Walsh-Hadamard transform P(i) = 2^-n sum_S (-1)^{|i & S|} <Z_S>, which is exact and far cheaper to
+simulate than 2^n projectors of 2^n Pauli terms each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cirq
+import numpy as np
+import sympy
+
+from qmoe_tfq.errors import ConfigError, check_choice, check_positive_int
+
+ANSATZES = ("strongly_entangling", "ry_cz")
+READOUTS = ("expectation", "probabilities")
+MAX_QUBITS = 12
+
+
+@dataclass(frozen=True)
+class RouterCircuit:
+    """A parameterised router circuit: inputs enter as ``x_i`` symbols, weights as ``w_*`` symbols."""
+
+    circuit: cirq.Circuit
+    qubits: tuple[cirq.GridQubit, ...]
+    input_symbols: tuple[sympy.Symbol, ...]
+    weight_symbols: tuple[sympy.Symbol, ...]
+    weight_shape: tuple[int, ...]
+
+    @property
+    def symbols(self) -> tuple[sympy.Symbol, ...]:
+        """All symbols in the order the simulator expects their values: inputs, then weights."""
+        return self.input_symbols + self.weight_symbols
+
+    def resolver(self, x: np.ndarray, weights: np.ndarray) -> cirq.ParamResolver:
+        """Bind one input vector and one weight array (of ``weight_shape``) to the symbols."""
+        values = np.concatenate([np.ravel(x), np.ravel(weights)])
+        return cirq.ParamResolver({s.name: float(v) for s, v in zip(self.symbols, values)})
+
+
+def entangler_ranges(n_qubits: int, n_layers: int) -> list[int]:
+    """PennyLane's default CNOT ranges for StronglyEntanglingLayers."""
+    if n_qubits < 2:
+        return [0] * n_layers
+    return [(layer % (n_qubits - 1)) + 1 for layer in range(n_layers)]
+
+
+def validate_router_shape(n_features: int, n_qubits: int, n_layers: int) -> None:
+    """Raise ConfigError for an impossible router: too few qubits for the features, or L < 1."""
+    check_positive_int("n_features", n_features)
+    check_positive_int("n_qubits", n_qubits)
+    check_positive_int("layers", n_layers)
+    if n_qubits < n_features:
+        raise ConfigError(
+            f"n_qubits={n_qubits} is below the feature count {n_features}: the angle embedding "
+            f"needs one qubit per feature (allowed: n_qubits >= {n_features}); reduce the features "
+            "(e.g. PCA) or add qubits"
+        )
+    if n_qubits > MAX_QUBITS:
+        raise ConfigError(f"n_qubits={n_qubits} is too large to simulate here (allowed: <= {MAX_QUBITS})")
+
+
+def router_circuit(
+    n_features: int, n_qubits: int, n_layers: int, ansatz: str = "strongly_entangling"
+) -> RouterCircuit:
+    """Build the embedding + ansatz circuit with symbolic inputs and weights."""
+    validate_router_shape(n_features, n_qubits, n_layers)
+    check_choice("ansatz", ansatz, ANSATZES)
+    qubits = tuple(cirq.GridQubit.rect(1, n_qubits))
+    xs = tuple(sympy.Symbol(f"x{i}") for i in range(n_features))
+    circuit = cirq.Circuit(cirq.rx(x).on(q) for x, q in zip(xs, qubits))
+    weights: list[sympy.Symbol] = []
+    if ansatz == "strongly_entangling":
+        shape: tuple[int, ...] = (n_layers, n_qubits, 3)
+        for layer, r in enumerate(entangler_ranges(n_qubits, n_layers)):
+            for i, q in enumerate(qubits):
+                phi, theta, omega = (sympy.Symbol(f"w{layer}_{i}_{k}") for k in range(3))
+                weights += [phi, theta, omega]
+                circuit.append([cirq.rz(phi).on(q), cirq.ry(theta).on(q), cirq.rz(omega).on(q)])
+            if n_qubits > 1:
+                circuit.append(
+                    cirq.CNOT(qubits[i], qubits[(i + r) % n_qubits]) for i in range(n_qubits)
+                )
+    else:
+        shape = (n_layers, n_qubits)
+        for layer in range(n_layers):
+            for i, q in enumerate(qubits):
+                theta = sympy.Symbol(f"w{layer}_{i}")
+                weights.append(theta)
+                circuit.append(cirq.ry(theta).on(q))
+            circuit.append(cz_ring(qubits))
+    return RouterCircuit(circuit, qubits, xs, tuple(weights), shape)
+
+
+def cz_ring(qubits: tuple[cirq.GridQubit, ...]) -> list[cirq.Operation]:
+    """CZ between neighbours, closed into a ring for three or more qubits."""
+    n = len(qubits)
+    pairs = [(i, i + 1) for i in range(n - 1)] + ([(n - 1, 0)] if n > 2 else [])
+    return [cirq.CZ(qubits[a], qubits[b]) for a, b in pairs]
+
+
+def z_string_masks(n_qubits: int) -> list[int]:
+    """Non-empty qubit subsets S as bit masks, qubit 0 the most significant bit (Cirq's order)."""
+    return list(range(1, 2**n_qubits))
+
+
+def z_string(qubits: tuple[cirq.GridQubit, ...], mask: int) -> cirq.PauliString:
+    """The Pauli string prod_{q in S} Z_q for subset mask S."""
+    n = len(qubits)
+    return cirq.PauliString({q: cirq.Z for i, q in enumerate(qubits) if (mask >> (n - 1 - i)) & 1})
+
+
+def walsh_hadamard(n_qubits: int) -> np.ndarray:
+    """Matrix M with P = M @ [1, <Z_S> for S in z_string_masks]: M[i, S] = (-1)^{|i & S|} / 2^n."""
+    dim = 2**n_qubits
+    i = np.arange(dim)[:, None]
+    s = np.arange(dim)[None, :]
+    parity = np.vectorize(lambda v: bin(v).count("1") % 2)(i & s)
+    return ((-1.0) ** parity / dim).astype(np.float32)
+
+
+def readout_observables(
+    qubits: tuple[cirq.GridQubit, ...], readout: str
+) -> list[cirq.PauliString]:
+    """Observables whose expectations the router measures for ``readout``."""
+    check_choice("readout", readout, READOUTS)
+    if readout == "expectation":
+        return [cirq.PauliString({q: cirq.Z}) for q in qubits]
+    return [z_string(qubits, m) for m in z_string_masks(len(qubits))]
+
+
+def n_router_outputs(n_qubits: int, readout: str) -> int:
+    """Width of the circuit readout: n for <Z_i>, 2^n for basis probabilities."""
+    check_choice("readout", readout, READOUTS)
+    return n_qubits if readout == "expectation" else 2**n_qubits

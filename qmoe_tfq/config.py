@@ -1,0 +1,123 @@
+"""Model and training specifications as plain frozen dataclasses (no TensorFlow import).
+
+They validate on construction, so a bad value fails before any training starts, with a message
+naming the value and what is allowed. Parameter counts follow from a spec analytically; the tests
+check them against the built Keras models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qmoe_tfq.circuits import ANSATZES, READOUTS, validate_router_shape
+from qmoe_tfq.errors import ConfigError, check_choice, check_positive_int
+
+ROUTERS = ("quantum", "linear", "mlp")
+DIFFERENTIATORS = ("adjoint", "parameter_shift")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A mixture of ``n_experts`` linear experts gated by one router.
+
+    router: ``quantum`` (PQC router), ``linear`` (Model A: Dense(E) + softmax) or ``mlp``
+    (Model C / h-sweep: Dense(hidden, relu) -> Dense(E) + softmax).
+    layers, readout, ansatz, n_qubits, differentiator: quantum router only. ``n_qubits=None`` means
+    one qubit per feature. With ``readout="probabilities"`` the gates are the 2^n basis-state
+    probabilities, so there are 2^n experts and no adapter.
+    """
+
+    router: str = "quantum"
+    n_experts: int | None = None
+    layers: int = 3
+    hidden: int = 8
+    readout: str = "expectation"
+    ansatz: str = "strongly_entangling"
+    n_qubits: int | None = None
+    differentiator: str = "adjoint"
+
+    def __post_init__(self) -> None:
+        check_choice("router", self.router, ROUTERS)
+        check_choice("readout", self.readout, READOUTS)
+        check_choice("ansatz", self.ansatz, ANSATZES)
+        check_choice("differentiator", self.differentiator, DIFFERENTIATORS)
+        check_positive_int("layers", self.layers)
+        check_positive_int("hidden", self.hidden)
+        if self.n_experts is not None:
+            check_positive_int("n_experts", self.n_experts)
+        if self.n_qubits is not None:
+            check_positive_int("n_qubits", self.n_qubits)
+
+    def qubits_for(self, n_features: int) -> int:
+        """Qubit count for data with ``n_features`` features (validated)."""
+        n = n_features if self.n_qubits is None else self.n_qubits
+        validate_router_shape(n_features, n, self.layers)
+        return n
+
+    def experts_for(self, n_features: int) -> int:
+        """Expert count: 2^n for the probabilities readout of a quantum router, else n_experts or 2."""
+        if self.router == "quantum" and self.readout == "probabilities":
+            e = 2 ** self.qubits_for(n_features)
+            if self.n_experts not in (None, e):
+                raise ConfigError(
+                    f"n_experts={self.n_experts} does not fit the probabilities readout on "
+                    f"{self.qubits_for(n_features)} qubits (allowed: {e} = 2^n_qubits, or leave unset)"
+                )
+            return e
+        return 2 if self.n_experts is None else self.n_experts
+
+    def label(self) -> str:
+        """Short human name, e.g. ``quantum(L=3, expectation)`` or ``mlp(h=8)``."""
+        if self.router == "quantum":
+            extra = "" if self.ansatz == "strongly_entangling" else f", {self.ansatz}"
+            return f"quantum(L={self.layers}, {self.readout}{extra})"
+        return f"mlp(h={self.hidden})" if self.router == "mlp" else "linear"
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Optimiser settings: Adam with learning rate ``lr``, ``epochs`` passes of ``batch_size``."""
+
+    epochs: int = 50
+    lr: float = 0.1
+    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        check_positive_int("epochs", self.epochs)
+        check_positive_int("batch_size", self.batch_size)
+        if not self.lr > 0:
+            raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
+
+
+@dataclass(frozen=True)
+class ParamCounts:
+    """Trainable parameters of the router, of the experts, and in total."""
+
+    router: int
+    experts: int
+
+    @property
+    def total(self) -> int:
+        return self.router + self.experts
+
+
+def circuit_weight_count(spec: ModelSpec, n_qubits: int) -> int:
+    """Variational angles of the quantum router's ansatz."""
+    per_qubit = 3 if spec.ansatz == "strongly_entangling" else 1
+    return spec.layers * n_qubits * per_qubit
+
+
+def param_counts(spec: ModelSpec, n_features: int, n_classes: int) -> ParamCounts:
+    """Analytic parameter counts of the model ``spec`` builds for this data shape."""
+    e = spec.experts_for(n_features)
+    experts = e * (n_features * n_classes + n_classes)
+    if spec.router == "linear":
+        router = n_features * e + e
+    elif spec.router == "mlp":
+        router = n_features * spec.hidden + spec.hidden + spec.hidden * e + e
+    else:
+        n = spec.qubits_for(n_features)
+        router = circuit_weight_count(spec, n)
+        if spec.readout == "expectation":
+            router += n * e + e
+    return ParamCounts(router=router, experts=experts)

@@ -1,0 +1,27 @@
+"""The one exception type for bad user input."""
+
+
+class ConfigError(ValueError):
+    """A user-supplied value is not allowed; the message names the value and what is allowed."""
+
+
+def check_choice(name: str, value: object, allowed: tuple) -> None:
+    """Raise ConfigError unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise ConfigError(f"unknown {name} {value!r}; allowed: {', '.join(map(str, allowed))}")
+
+
+def check_positive_int(name: str, value: object) -> None:
+    """Raise ConfigError unless ``value`` is an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be a positive integer (>= 1), got {value!r}")
+
+
+def check_probability(name: str, value: object) -> None:
+    """Raise ConfigError unless ``value`` is a real number in [0, 1]."""
+    try:
+        ok = 0.0 <= float(value) <= 1.0  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ConfigError(f"{name} must be a number in [0, 1], got {value!r}")

@@ -1,0 +1,68 @@
+"""Bad input fails early with a message naming the value and what is allowed."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from qmoe_tfq import ConfigError
+from qmoe_tfq.circuits import router_circuit
+from qmoe_tfq.config import ModelSpec, TrainSpec
+from qmoe_tfq.data import DataSpec
+
+
+@pytest.mark.parametrize(
+    "make,fragments",
+    [
+        (lambda: ModelSpec(router="transformer"), ["'transformer'", "quantum, linear, mlp"]),
+        (lambda: ModelSpec(readout="shots"), ["'shots'", "expectation, probabilities"]),
+        (lambda: ModelSpec(ansatz="qaoa"), ["'qaoa'", "strongly_entangling"]),
+        (lambda: ModelSpec(layers=0), ["layers", "0", ">= 1"]),
+        (lambda: ModelSpec(hidden=-3), ["hidden", "-3"]),
+        (lambda: TrainSpec(epochs=0), ["epochs", "0", ">= 1"]),
+        (lambda: TrainSpec(lr=0.0), ["lr", "0.0"]),
+        (lambda: DataSpec(name="cifar"), ["'cifar'", "moons"]),
+        (lambda: DataSpec(test_size=1.0), ["test_size", "1.0"]),
+        (lambda: ModelSpec(n_qubits=1).qubits_for(2), ["n_qubits=1", "feature count 2", ">= 2"]),
+        (lambda: router_circuit(3, 2, 1), ["n_qubits=2", "feature count 3"]),
+        (
+            lambda: ModelSpec(readout="probabilities", n_experts=3).experts_for(2),
+            ["n_experts=3", "4 = 2^n_qubits"],
+        ),
+    ],
+)
+def test_config_errors_name_the_value(make, fragments):
+    with pytest.raises(ConfigError) as err:
+        make()
+    for fragment in fragments:
+        assert fragment in str(err.value)
+
+
+def qmoe(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "qmoe_tfq.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["--router", "foo"], "unknown router 'foo'; allowed: quantum, linear, mlp"),
+        (["--router", "quantum", "--readout", "bits"], "unknown readout 'bits'"),
+        (["--router", "quantum", "--dataset", "imagenet"], "unknown dataset 'imagenet'; allowed: moons"),
+        (["--router", "quantum", "--epochs", "0"], "epochs must be a positive integer (>= 1), got 0"),
+        (["--router", "quantum", "--layers", "-1"], "layers must be a positive integer (>= 1), got -1"),
+        (["--router", "quantum", "--qubits", "1"], "n_qubits=1 is below the feature count 2"),
+    ],
+)
+def test_cli_bad_input_exits_2_without_traceback(args, fragment):
+    proc = qmoe("train", *args)
+    assert proc.returncode == 2
+    assert fragment in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
