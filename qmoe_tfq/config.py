@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from qmoe_tfq.circuits import ANSATZES, READOUTS, validate_router_shape
 from qmoe_tfq.errors import ConfigError, check_choice, check_positive_int
 
-ROUTERS = ("quantum", "linear", "mlp")
+ROUTERS = ("quantum", "linear", "mlp", "constant")
 DIFFERENTIATORS = ("adjoint", "parameter_shift")
 
 
@@ -20,8 +20,9 @@ DIFFERENTIATORS = ("adjoint", "parameter_shift")
 class ModelSpec:
     """A mixture of ``n_experts`` linear experts gated by one router.
 
-    router: ``quantum`` (PQC router), ``linear`` (Model A: Dense(E) + softmax) or ``mlp``
-    (Model C / h-sweep: Dense(hidden, relu) -> Dense(E) + softmax).
+    router: ``quantum`` (PQC router), ``linear`` (Model A: Dense(E) + softmax), ``mlp``
+    (Model C / h-sweep: Dense(hidden, relu) -> Dense(E) + softmax) or ``constant`` (gates fixed at
+    uniform 1/E, no router parameters: the floor any router must beat with these experts).
     layers, readout, ansatz, n_qubits, differentiator: quantum router only. ``n_qubits=None`` means
     one qubit per feature. With ``readout="probabilities"`` the gates are the 2^n basis-state
     probabilities, so there are 2^n experts and no adapter.
@@ -71,7 +72,7 @@ class ModelSpec:
         if self.router == "quantum":
             extra = "" if self.ansatz == "strongly_entangling" else f", {self.ansatz}"
             return f"quantum(L={self.layers}, {self.readout}{extra})"
-        return f"mlp(h={self.hidden})" if self.router == "mlp" else "linear"
+        return f"mlp(h={self.hidden})" if self.router == "mlp" else self.router
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,9 @@ def param_counts(spec: ModelSpec, n_features: int, n_classes: int) -> ParamCount
     """Analytic parameter counts of the model ``spec`` builds for this data shape."""
     e = spec.experts_for(n_features)
     experts = e * (n_features * n_classes + n_classes)
-    if spec.router == "linear":
+    if spec.router == "constant":
+        router = 0
+    elif spec.router == "linear":
         router = n_features * e + e
     elif spec.router == "mlp":
         router = n_features * spec.hidden + spec.hidden + spec.hidden * e + e

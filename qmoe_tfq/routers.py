@@ -63,6 +63,17 @@ class QuantumRouter(keras.layers.Layer):
         return tf.nn.softmax(self.adapter(out))
 
 
+class ConstantRouter(keras.layers.Layer):
+    """Uniform gates 1/E for every input: no parameters, the experts alone decide."""
+
+    def __init__(self, n_experts: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.n_experts = n_experts
+
+    def call(self, x: tf.Tensor) -> tf.Tensor:
+        return tf.fill([tf.shape(x)[0], self.n_experts], 1.0 / self.n_experts)
+
+
 def classical_router(spec: ModelSpec, n_features: int, seed: int) -> keras.Sequential:
     """Model A (``linear``: Dense(E) + softmax) or the MLP router (Dense(h, relu) -> Dense(E))."""
     e = spec.experts_for(n_features)
@@ -81,4 +92,6 @@ def build_router(spec: ModelSpec, n_features: int, seed: int) -> keras.layers.La
     """The router ``spec`` describes, initialised deterministically from ``seed``."""
     if spec.router == "quantum":
         return QuantumRouter(spec, n_features, seed, name="quantum_router")
+    if spec.router == "constant":
+        return ConstantRouter(spec.experts_for(n_features), name="constant_router")
     return classical_router(spec, n_features, seed)

@@ -15,7 +15,7 @@ from qmoe_tfq.data import DataSpec
 @pytest.mark.parametrize(
     "make,fragments",
     [
-        (lambda: ModelSpec(router="transformer"), ["'transformer'", "quantum, linear, mlp"]),
+        (lambda: ModelSpec(router="transformer"), ["'transformer'", "quantum, linear, mlp, constant"]),
         (lambda: ModelSpec(readout="shots"), ["'shots'", "expectation, probabilities"]),
         (lambda: ModelSpec(ansatz="qaoa"), ["'qaoa'", "strongly_entangling"]),
         (lambda: ModelSpec(layers=0), ["layers", "0", ">= 1"]),
@@ -52,7 +52,7 @@ def qmoe(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     "args,fragment",
     [
-        (["--router", "foo"], "unknown router 'foo'; allowed: quantum, linear, mlp"),
+        (["--router", "foo"], "unknown router 'foo'; allowed: quantum, linear, mlp, constant"),
         (["--router", "quantum", "--readout", "bits"], "unknown readout 'bits'"),
         (["--router", "quantum", "--dataset", "imagenet"], "unknown dataset 'imagenet'; allowed: moons"),
         (["--router", "quantum", "--epochs", "0"], "epochs must be a positive integer (>= 1), got 0"),

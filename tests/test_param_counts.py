@@ -11,6 +11,7 @@ from qmoe_tfq.model import build_model
     [
         (ModelSpec(router="quantum", layers=3), 24, 12),  # authors' Model B: 18 circuit + 6 adapter
         (ModelSpec(router="linear"), 6, 12),  # Model A
+        (ModelSpec(router="constant"), 0, 12),  # uniform gates
         (ModelSpec(router="quantum", layers=3, readout="probabilities"), 18, 24),  # 4 experts
         (ModelSpec(router="quantum", layers=3, ansatz="ry_cz"), 12, 12),
     ],
