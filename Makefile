@@ -12,7 +12,7 @@ QUICK ?= 0
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: venv test paper lock clean
+.PHONY: venv test paper lock clean bench
 
 venv: $(PKG_STAMP)
 
@@ -33,6 +33,12 @@ test: venv
 
 paper: venv
 	QMOE_QUICK=$(QUICK) $(PY) -m qmoe_tfq.paper
+
+# Quick local asv pass in the existing .venv (reduced grids, one sample each); README "Benchmarks".
+bench: venv
+	@test -f $(HOME)/.asv-machine.json || PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/asv machine --yes
+	QMOE_BENCH_QUICK=1 PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/asv run --quick --show-stderr \
+		--environment existing:$(abspath $(PY))
 
 # Re-resolve the lock (needs network to PyPI) and regenerate environment.yml from it.
 lock:

@@ -37,6 +37,8 @@ class RouterCircuit:
     input_symbols: tuple[sympy.Symbol, ...]
     weight_symbols: tuple[sympy.Symbol, ...]
     weight_shape: tuple[int, ...]
+    embedding: cirq.Circuit | None = None
+    ansatz: cirq.Circuit | None = None
 
     @property
     def symbols(self) -> tuple[sympy.Symbol, ...]:
@@ -79,7 +81,8 @@ def router_circuit(
     check_choice("ansatz", ansatz, ANSATZES)
     qubits = tuple(cirq.GridQubit.rect(1, n_qubits))
     xs = tuple(sympy.Symbol(f"x{i}") for i in range(n_features))
-    circuit = cirq.Circuit(cirq.rx(x).on(q) for x, q in zip(xs, qubits))
+    embedding = cirq.Circuit(cirq.rx(x).on(q) for x, q in zip(xs, qubits))
+    circuit = cirq.Circuit()
     weights: list[sympy.Symbol] = []
     if ansatz == "strongly_entangling":
         shape: tuple[int, ...] = (n_layers, n_qubits, 3)
@@ -100,7 +103,9 @@ def router_circuit(
                 weights.append(theta)
                 circuit.append(cirq.ry(theta).on(q))
             circuit.append(cz_ring(qubits))
-    return RouterCircuit(circuit, qubits, xs, tuple(weights), shape)
+    return RouterCircuit(
+        embedding + circuit, qubits, xs, tuple(weights), shape, embedding=embedding, ansatz=circuit
+    )
 
 
 def cz_ring(qubits: tuple[cirq.GridQubit, ...]) -> list[cirq.Operation]:

@@ -8,7 +8,7 @@ import math
 import sys
 
 from qmoe_tfq.circuits import ANSATZES, READOUTS
-from qmoe_tfq.config import ROUTERS, ModelSpec, TrainSpec
+from qmoe_tfq.config import ENGINES, NOISE_PLACEMENTS, ROUTERS, ModelSpec, TrainSpec
 from qmoe_tfq.data import DATASETS, DataSpec
 from qmoe_tfq.errors import ConfigError
 
@@ -22,9 +22,24 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ansatz", default="strongly_entangling", help=f"one of {', '.join(ANSATZES)}")
     p.add_argument("--qubits", type=int, default=None, help="qubits (default: one per feature)")
     p.add_argument("--experts", type=int, default=None, help="experts E (default 2; 2^n for probabilities)")
-    p.add_argument("--dataset", default="moons", help=f"one of {', '.join(DATASETS)}")
-    p.add_argument("--n-samples", type=int, default=500)
+    p.add_argument(
+        "--dataset", default="moons",
+        help=f"one of {', '.join(DATASETS)}, or <source>-<a>v<b> for another class pair (see README 'Datasets')",
+    )
+    p.add_argument("--n-samples", type=int, default=500, help="examples drawn (moons); a cap for image datasets")
+    p.add_argument("--pca", type=int, default=None, help="PCA components (image datasets; default: no PCA)")
+    p.add_argument("--resize", type=int, default=None, help="block-average images to RxR pixels first (e.g. 4)")
+    p.add_argument(
+        "--data-dir", default=None, help="folder with mnist.npz / fashion_mnist.npz (default: $QMOE_DATA_DIR or data/)"
+    )
     p.add_argument("--noise", type=float, default=0.1, help="make_moons noise")
+    p.add_argument(
+        "--depolarizing", type=float, default=0.0, metavar="EPS",
+        help="single-qubit depolarizing probability on the router circuit, in [0, 1] (default 0: noiseless)",
+    )
+    p.add_argument("--noise-placement", default="authors", help=f"one of {', '.join(NOISE_PLACEMENTS)}")
+    p.add_argument("--engine", default="exact", help=f"one of {', '.join(ENGINES)}")
+    p.add_argument("--repetitions", type=int, default=1000, help="trajectories per expectation (tfq_sampled)")
     p.add_argument("--test-size", type=float, default=0.3, help="held-out fraction (0: train set only)")
     p.add_argument("--data-seed", type=int, default=None, help="data seed (default: --seed)")
     p.add_argument("--seed", type=int, default=0)
@@ -44,6 +59,10 @@ def _train(args: argparse.Namespace) -> int:
         ansatz=args.ansatz,
         n_qubits=args.qubits,
         n_experts=args.experts,
+        noise=args.depolarizing,
+        noise_placement=args.noise_placement,
+        engine=args.engine,
+        repetitions=args.repetitions,
     )
     data_spec = DataSpec(
         name=args.dataset,
@@ -51,6 +70,9 @@ def _train(args: argparse.Namespace) -> int:
         noise=args.noise,
         test_size=args.test_size,
         seed=args.data_seed,
+        pca=args.pca,
+        resize=args.resize,
+        data_dir=args.data_dir,
     )
     train = TrainSpec(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size)
     from qmoe_tfq.data import load_dataset

@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qmoe_tfq.circuits import ANSATZES, READOUTS, validate_router_shape
-from qmoe_tfq.errors import ConfigError, check_choice, check_positive_int
+from qmoe_tfq.errors import ConfigError, check_choice, check_positive_int, check_probability
 
 ROUTERS = ("quantum", "linear", "mlp", "constant")
 DIFFERENTIATORS = ("adjoint", "parameter_shift")
+NOISE_PLACEMENTS = ("authors", "every_gate")
+ENGINES = ("exact", "tfq_sampled")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,11 @@ class ModelSpec:
     layers, readout, ansatz, n_qubits, differentiator: quantum router only. ``n_qubits=None`` means
     one qubit per feature. With ``readout="probabilities"`` the gates are the 2^n basis-state
     probabilities, so there are 2^n experts and no adapter.
+    noise, noise_placement, engine, repetitions: quantum router only (see ``qmoe_tfq.noise``).
+    ``noise`` is the single-qubit depolarizing probability (``cirq.depolarize(p)``), placed as the
+    authors' notebook did (``authors``: once after the embedding and once after the ansatz) or after
+    every gate (``every_gate``). ``engine="exact"`` simulates the density matrix exactly;
+    ``tfq_sampled`` uses TFQ's Monte-Carlo trajectories, ``repetitions`` of them per expectation.
     """
 
     router: str = "quantum"
@@ -36,6 +43,10 @@ class ModelSpec:
     ansatz: str = "strongly_entangling"
     n_qubits: int | None = None
     differentiator: str = "adjoint"
+    noise: float = 0.0
+    noise_placement: str = "authors"
+    engine: str = "exact"
+    repetitions: int = 1000
 
     def __post_init__(self) -> None:
         check_choice("router", self.router, ROUTERS)
@@ -48,6 +59,11 @@ class ModelSpec:
             check_positive_int("n_experts", self.n_experts)
         if self.n_qubits is not None:
             check_positive_int("n_qubits", self.n_qubits)
+        check_probability("noise", self.noise)
+        object.__setattr__(self, "noise", float(self.noise))
+        check_choice("noise_placement", self.noise_placement, NOISE_PLACEMENTS)
+        check_choice("engine", self.engine, ENGINES)
+        check_positive_int("repetitions", self.repetitions)
 
     def qubits_for(self, n_features: int) -> int:
         """Qubit count for data with ``n_features`` features (validated)."""
@@ -68,9 +84,14 @@ class ModelSpec:
         return 2 if self.n_experts is None else self.n_experts
 
     def label(self) -> str:
-        """Short human name, e.g. ``quantum(L=3, expectation)`` or ``mlp(h=8)``."""
+        """Short human name, e.g. ``quantum(L=3, expectation)``, ``quantum(L=3, expectation,
+        noise=0.02 authors)`` or ``mlp(h=8)``."""
         if self.router == "quantum":
             extra = "" if self.ansatz == "strongly_entangling" else f", {self.ansatz}"
+            if self.noise > 0:
+                extra += f", noise={self.noise:g} {self.noise_placement}"
+            if self.engine != "exact":
+                extra += f", {self.engine} R={self.repetitions}"
             return f"quantum(L={self.layers}, {self.readout}{extra})"
         return f"mlp(h={self.hidden})" if self.router == "mlp" else self.router
 

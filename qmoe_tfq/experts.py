@@ -1,11 +1,15 @@
-"""Experts: E independent linear maps Dense(n_classes) on the raw input, as the authors built them."""
+"""Experts: E independent linear maps Dense(n_classes) on the raw input, as the authors built them
+(each initialised like ``torch.nn.Linear``, see ``qmoe_tfq.initializers``)."""
 
 from __future__ import annotations
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
+import numpy as np
 import tensorflow as tf
 import tf_keras as keras
+
+from qmoe_tfq.initializers import torch_linear
 
 
 class LinearExperts(keras.layers.Layer):
@@ -13,11 +17,13 @@ class LinearExperts(keras.layers.Layer):
 
     def __init__(self, n_experts: int, n_features: int, n_classes: int, seed: int, **kwargs) -> None:
         super().__init__(**kwargs)
-        init = keras.initializers.GlorotUniform(seed=seed)
+        kernel_seed, bias_seed = (int(s) for s in np.random.SeedSequence(seed).generate_state(2))
         self.kernel = self.add_weight(
-            name="kernel", shape=(n_experts, n_features, n_classes), initializer=init
+            name="kernel", shape=(n_experts, n_features, n_classes), initializer=torch_linear(n_features, kernel_seed)
         )
-        self.bias = self.add_weight(name="bias", shape=(n_experts, n_classes), initializer="zeros")
+        self.bias = self.add_weight(
+            name="bias", shape=(n_experts, n_classes), initializer=torch_linear(n_features, bias_seed)
+        )
 
     def call(self, x: tf.Tensor) -> tf.Tensor:
         return tf.einsum("bd,edc->bec", x, self.kernel) + self.bias

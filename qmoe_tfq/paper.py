@@ -1,16 +1,20 @@
 """``make paper``: execute every jupytext notebook in ``notebooks/`` and write ``paper/``.
 
 Notebooks are thin glue over the package; they write tables and figures themselves (atomically,
-through ``qmoe_tfq.io``). This driver runs them in name order and saves each executed notebook as
-HTML under ``paper/notebooks/``. ``QMOE_QUICK=1`` in the environment selects smoke-test size.
+through ``qmoe_tfq.io``). This driver first runs every study's experiments through the cached runner,
+with a progress bar on the terminal (a notebook kernel's output is not shown while it runs), then
+executes the notebooks in name order, which find every run cached, and saves each executed notebook
+as HTML under ``paper/notebooks/``. Environment: ``QMOE_QUICK=1`` selects smoke-test size,
+``QMOE_PAPER_DIR`` the output folder, ``QMOE_CACHE_DIR`` the run cache, ``QMOE_JOBS`` the workers.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
+
+from qmoe_tfq.report import PaperSettings, paper_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,6 +44,16 @@ def execute(source: Path, html_dir: Path, timeout: int = 7200) -> float:
     return seconds
 
 
+def warm_cache(settings: PaperSettings) -> None:
+    """Run every study's experiments (cached runs are skipped) with a progress bar."""
+    from qmoe_tfq.runner import run_experiments
+    from qmoe_tfq.studies import STUDIES, study_experiments
+
+    for name in STUDIES:
+        run_experiments(study_experiments(name, settings.quick), jobs=settings.jobs,
+                        cache_dir=settings.cache_dir, desc=name)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run all notebooks (or those named in ``argv``); exit non-zero if any fails."""
     notebooks = notebook_sources(ROOT / "notebooks")
@@ -48,12 +62,22 @@ def main(argv: list[str] | None = None) -> int:
     if not notebooks:
         print("paper: no notebooks to run in notebooks/", file=sys.stderr)
         return 0
-    out = Path(os.environ.get("QMOE_PAPER_DIR", ROOT / "paper"))
-    quick = os.environ.get("QMOE_QUICK", "0") not in ("", "0")
-    print(f"paper: {len(notebooks)} notebook(s) -> {out} ({'QUICK' if quick else 'full'} size)", flush=True)
+    settings = paper_settings()
+    print(f"paper: {len(notebooks)} notebook(s) -> {settings.out_dir} "
+          f"({'QUICK' if settings.quick else 'full'} size, {settings.jobs} jobs)", flush=True)
+    start = time.perf_counter()
+    warm_cache(settings)
+    print(f"paper: experiments done in {time.perf_counter() - start:.0f} s", flush=True)
+    import nbclient.exceptions
+
     for nb in notebooks:
         print(f"paper: running {nb.name} ...", flush=True)
-        seconds = execute(nb, out / "notebooks")
+        try:
+            seconds = execute(nb, settings.out_dir / "notebooks")
+        except nbclient.exceptions.CellExecutionError as err:
+            print(f"paper: {nb.name} failed; files it already wrote are complete, later ones are missing.\n{err}",
+                  file=sys.stderr)
+            return 1
         print(f"paper: {nb.name} done in {seconds:.0f} s", flush=True)
     return 0
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
+import cirq
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
 from qmoe_tfq.circuits import readout_observables, router_circuit, walsh_hadamard
 from qmoe_tfq.config import ModelSpec
+from qmoe_tfq.initializers import dense
+from qmoe_tfq.noise import make_expectation
 from qmoe_tfq.tfq_ops import ExactExpectation
 
 
@@ -23,11 +26,8 @@ class QuantumRouter(keras.layers.Layer):
         self.n_qubits = spec.qubits_for(n_features)
         self.n_experts = spec.experts_for(n_features)
         self.rc = router_circuit(n_features, self.n_qubits, spec.layers, spec.ansatz)
-        self.expectation = ExactExpectation(
-            self.rc.circuit,
-            [s.name for s in self.rc.symbols],
-            readout_observables(self.rc.qubits, spec.readout),
-            spec.differentiator,
+        self.expectation = make_expectation(
+            self.rc, readout_observables(self.rc.qubits, spec.readout), spec
         )
         seeds = np.random.SeedSequence(seed).generate_state(2)
         self.theta = self.add_weight(
@@ -38,20 +38,22 @@ class QuantumRouter(keras.layers.Layer):
         )
         self.adapter = None
         if spec.readout == "expectation":
-            self.adapter = keras.layers.Dense(
-                self.n_experts,
-                kernel_initializer=keras.initializers.GlorotUniform(seed=int(seeds[1])),
-                name="adapter",
-            )
+            self.adapter = dense(self.n_experts, self.n_qubits, int(seeds[1]), name="adapter")
             self.adapter.build((None, self.n_qubits))
         else:
             self._wh = tf.constant(walsh_hadamard(self.n_qubits).T)
 
+    #: How the noiseless exact readout is evaluated: ``"direct"`` simulates one circuit per input
+    #: row; ``"interpolate"`` simulates the 3^d fixed embedding angles of ``interpolation_grid``
+    #: once per call and interpolates every row exactly from them (see ``interpolation_weights``);
+    #: ``"auto"`` picks whichever simulates fewer circuits for the batch at hand. Both are exact
+    #: (the tests compare each with cirq); noisy engines always run directly.
+    evaluation = "auto"
+
     def circuit_outputs(self, x: tf.Tensor) -> tf.Tensor:
         """Raw readout: <Z_i> (batch, n) or basis probabilities (batch, 2^n)."""
         batch = tf.shape(x)[0]
-        values = tf.concat([x, tf.tile(self.theta[None, :], [batch, 1])], axis=1)
-        e = self.expectation(values)
+        e = self._expectations(x)
         if self.adapter is not None:
             return e
         return tf.matmul(tf.concat([tf.ones([batch, 1]), e], axis=1), self._wh)
@@ -61,6 +63,89 @@ class QuantumRouter(keras.layers.Layer):
         if self.adapter is None:
             return out
         return tf.nn.softmax(self.adapter(out))
+
+    def _direct(self, x: tf.Tensor) -> tf.Tensor:
+        values = tf.concat([x, tf.tile(self.theta[None, :], [tf.shape(x)[0], 1])], axis=1)
+        return self.expectation(values)
+
+    def _interpolated(self, x: tf.Tensor) -> tf.Tensor:
+        grid = interpolation_grid(len(self.rc.input_symbols))
+        values = tf.concat([tf.constant(grid), tf.tile(self.theta[None, :], [len(grid), 1])], axis=1)
+        return tf.matmul(interpolation_weights(x), self.expectation(values))
+
+    def _rx_embedding(self) -> bool:
+        if getattr(self, "_rx_embedding_checked", None) is None:
+            self._rx_embedding_checked = _embedding_is_single_rx(self.rc)
+        return self._rx_embedding_checked
+
+    def _expectations(self, x: tf.Tensor) -> tf.Tensor:
+        mode = self.evaluation
+        if mode not in ("auto", "direct", "interpolate"):
+            raise ValueError(f"evaluation={mode!r}; allowed: auto, direct, interpolate")
+        n_points = 3 ** len(self.rc.input_symbols)
+        if (
+            mode == "direct"
+            or not isinstance(self.expectation, ExactExpectation)
+            or not self._rx_embedding()
+            or (mode == "auto" and n_points > MAX_INTERPOLATION_POINTS)
+        ):
+            return self._direct(x)
+        if mode == "interpolate":
+            return self._interpolated(x)
+        rows = x.shape[0]
+        if rows is not None:
+            return self._interpolated(x) if rows > n_points else self._direct(x)
+        return tf.cond(
+            tf.shape(x)[0] > n_points, lambda: self._interpolated(x), lambda: self._direct(x)
+        )
+
+
+# Exact interpolation of the readout in the embedding angles. With RX(x_i)|0> on qubit i, the
+# embedded state is rho(x) = (x)_i (I + cos x_i Z - sin x_i Y) / 2, so every expectation <O>(x) of the
+# circuit (any ansatz and observable after the embedding) is affine in (cos x_i, sin x_i) in each
+# feature separately: f(x) = sum_g prod_i L_{g_i}(x_i) f(grid_g) over the 3^d grid points
+# {0, pi/2, pi}^d, with Lagrange weights L_0 = (1 + cos - sin)/2, L_1 = sin, L_2 = (1 - cos - sin)/2.
+# Simulating the 3^d grid circuits once per batch replaces simulating one circuit per row, and the
+# gradient in the circuit weights flows through the same TFQ differentiator.
+INTERPOLATION_ANGLES = (0.0, np.pi / 2, np.pi)
+MAX_INTERPOLATION_POINTS = 3**6
+
+
+def interpolation_grid(n_features: int) -> np.ndarray:
+    """The 3^d embedding angles (feature 0 varying slowest), float32 of shape (3^d, d)."""
+    axes = np.meshgrid(*[INTERPOLATION_ANGLES] * n_features, indexing="ij")
+    return np.stack([a.ravel() for a in axes], axis=1).astype(np.float32)
+
+
+def interpolation_weights(x: tf.Tensor) -> tf.Tensor:
+    """(batch, 3^d) weights W with f(x) = W @ f(grid) for every readout f of an RX embedding."""
+    c, s = tf.cos(x), tf.sin(x)
+    per_feature = tf.stack([0.5 * (1.0 + c - s), s, 0.5 * (1.0 - c - s)], axis=-1)  # (batch, d, 3)
+    weights = per_feature[:, 0, :]
+    for i in range(1, x.shape[-1]):
+        weights = tf.reshape(weights[:, :, None] * per_feature[:, i, None, :], [tf.shape(x)[0], -1])
+    return weights
+
+
+def _embedding_is_single_rx(rc) -> bool:
+    """True when each input symbol enters once, as RX on its own qubit before any other gate."""
+    first_ops: dict = {}
+    inputs = {s.name for s in rc.input_symbols}
+    seen = set()
+    for op in rc.circuit.all_operations():
+        names = {s.name for s in cirq.parameter_symbols(op)} & inputs
+        if names:
+            if len(names) != 1 or not isinstance(op.gate, cirq.Rx) or len(op.qubits) != 1:
+                return False
+            name = names.pop()
+            if name in seen or op.qubits[0] in first_ops:
+                return False
+            if str(op.gate._rads) != name:
+                return False
+            seen.add(name)
+        for q in op.qubits:
+            first_ops.setdefault(q, op)
+    return seen == inputs
 
 
 class ConstantRouter(keras.layers.Layer):
@@ -78,11 +163,12 @@ def classical_router(spec: ModelSpec, n_features: int, seed: int) -> keras.Seque
     """Model A (``linear``: Dense(E) + softmax) or the MLP router (Dense(h, relu) -> Dense(E))."""
     e = spec.experts_for(n_features)
     seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(2)]
-    glorot = lambda i: keras.initializers.GlorotUniform(seed=seeds[i])  # noqa: E731
     layers = []
+    fan_in = n_features
     if spec.router == "mlp":
-        layers.append(keras.layers.Dense(spec.hidden, activation="relu", kernel_initializer=glorot(0)))
-    layers.append(keras.layers.Dense(e, activation="softmax", kernel_initializer=glorot(1)))
+        layers.append(dense(spec.hidden, fan_in, seeds[0], activation="relu"))
+        fan_in = spec.hidden
+    layers.append(dense(e, fan_in, seeds[1], activation="softmax"))
     router = keras.Sequential(layers, name=f"{spec.router}_router")
     router.build((None, n_features))
     return router

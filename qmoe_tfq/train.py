@@ -36,6 +36,58 @@ def accuracy(model: MixtureOfExperts, x: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(pred == y))
 
 
+class EpochTrainer:
+    """Adam on summed cross-entropy / batch size, one compiled TensorFlow call per epoch.
+
+    The whole epoch (every mini-batch step of an already shuffled training set) is one
+    ``tf.function`` with a ``tf.range`` loop over the batches, so Python and the TF runtime are
+    entered once per epoch rather than once per batch; the model's circuits stay serialised
+    tensors throughout. ``run_epoch(x, y)`` trains on the rows of ``x, y`` in order, in batches of
+    ``batch_size`` (the last may be smaller), and returns the summed loss of each batch as NumPy.
+    The graph is traced on the first call; later calls with any number of rows reuse it.
+    """
+
+    def __init__(self, model: MixtureOfExperts, n_features: int, lr: float, batch_size: int) -> None:
+        self.model = model
+        self.batch_size = int(batch_size)
+        self.optimizer = keras.optimizers.Adam(learning_rate=lr)
+        self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
+        self.variables = model.trainable_variables
+        # Slot variables must exist before the graph loop that updates them is traced.
+        self.optimizer.build(self.variables)
+        spec = (tf.TensorSpec([None, n_features], tf.float32), tf.TensorSpec([None], tf.int32))
+        self._epoch = tf.function(self._epoch_graph, input_signature=spec)
+
+    def _step(self, xb: tf.Tensor, yb: tf.Tensor, wb: tf.Tensor) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            loss = self.loss_fn(yb, self.model(xb), sample_weight=wb)
+            mean = loss / tf.reduce_sum(wb)
+        grads = tape.gradient(mean, self.variables)
+        self.optimizer.apply_gradients(zip(grads, self.variables))
+        return loss
+
+    def _epoch_graph(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        # The last, short batch is padded with rows of weight 0, so every step sees a batch of the
+        # static shape (batch_size, d): one traced step, and the router picks its evaluation
+        # statically. Weight-0 rows add exact zeros to the loss and the gradients.
+        bs = self.batch_size
+        n = tf.shape(x)[0]
+        n_batches = (n + bs - 1) // bs
+        pad = n_batches * bs - n
+        d = x.shape[1]
+        xs = tf.reshape(tf.concat([x, tf.zeros([pad, d], x.dtype)], 0), [n_batches, bs, d])
+        ys = tf.reshape(tf.concat([y, tf.zeros([pad], y.dtype)], 0), [n_batches, bs])
+        ws = tf.reshape(tf.concat([tf.ones([n]), tf.zeros([pad])], 0), [n_batches, bs])
+        losses = tf.TensorArray(tf.float32, size=n_batches)
+        for i in tf.range(n_batches):
+            losses = losses.write(i, self._step(xs[i], ys[i], ws[i]))
+        return losses.stack()
+
+    def run_epoch(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Train one pass over ``x, y`` in the given order; summed loss of each batch."""
+        return self._epoch(tf.constant(x, tf.float32), tf.constant(y, tf.int32)).numpy()
+
+
 def fit(
     model: MixtureOfExperts,
     data: Dataset,
@@ -48,28 +100,15 @@ def fit(
     Batches are drawn from a NumPy generator seeded by ``seed``, so a run is reproducible.
     ``progress``, if given, is called as ``progress(epoch, loss)`` after every epoch.
     """
-    optimizer = keras.optimizers.Adam(learning_rate=train.lr)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
-    variables = model.trainable_variables
-    spec = (tf.TensorSpec([None, data.n_features], tf.float32), tf.TensorSpec([None], tf.int32))
-
-    @tf.function(input_signature=spec)
-    def step(xb: tf.Tensor, yb: tf.Tensor) -> tf.Tensor:
-        with tf.GradientTape() as tape:
-            loss = loss_fn(yb, model(xb))
-            mean = loss / tf.cast(tf.shape(xb)[0], tf.float32)
-        optimizer.apply_gradients(zip(tape.gradient(mean, variables), variables))
-        return loss
-
+    trainer = EpochTrainer(model, data.n_features, train.lr, train.batch_size)
     rng = np.random.default_rng(seed)
     x, y = data.x_train, data.y_train
     losses = []
     for epoch in range(train.epochs):
         order = rng.permutation(len(x))
         total = 0.0
-        for start in range(0, len(x), train.batch_size):
-            idx = order[start : start + train.batch_size]
-            total += float(step(tf.constant(x[idx]), tf.constant(y[idx])))
+        for batch_loss in trainer.run_epoch(x[order], y[order]):
+            total += float(batch_loss)
         losses.append(total / len(x))
         if progress is not None:
             progress(epoch, losses[-1])

@@ -1,0 +1,123 @@
+"""Shared helpers for the asv suite. Importing this module is cheap: no TensorFlow, no torch.
+
+asv imports every benchmark module to discover benchmarks and then runs each benchmark (and each
+parameter combination) in a fresh process, so TensorFlow is imported inside ``setup`` only.
+
+``QMOE_BENCH_QUICK=1`` (set by ``make bench`` and the CI test) shrinks every parameter grid to one
+or two representative points; without it the full grids below are used.
+"""
+
+from __future__ import annotations
+
+import os
+
+QUICK = os.environ.get("QMOE_BENCH_QUICK", "0").strip() not in ("", "0")
+# Threads per benchmark process (default 1, as scikit-image pins them): stable numbers on a shared
+# machine, and both stacks compared like for like. ``QMOE_BENCH_THREADS=0`` keeps library defaults.
+THREADS = int(os.environ.get("QMOE_BENCH_THREADS", "1") or "0")
+
+# The Two Moons epoch both stacks train on: the authors' data and batch size.
+N_SAMPLES = 500
+BATCH = 32
+LR = 0.1
+
+
+def grid(full: list, quick: list) -> list:
+    """``quick`` under QMOE_BENCH_QUICK=1, else ``full``."""
+    return list(quick if QUICK else full)
+
+
+def moons():
+    """(x float32 (500, 2) in [0, pi], y int32): the authors' make_moons(500, 0.1, 42) set."""
+    import numpy as np
+
+    from .authors_stack import moons_angles
+
+    x, y = moons_angles(N_SAMPLES)
+    return x, y.astype(np.int32)
+
+
+def pin_threads_env() -> None:
+    """Limit OpenMP/BLAS thread pools (before the libraries that read these variables load)."""
+    if THREADS > 0:
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ[var] = str(THREADS)
+
+
+def tensorflow():
+    """Import TensorFlow the way the package needs it (Keras 2), with ``THREADS`` threads."""
+    pin_threads_env()
+    import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+    import tensorflow as tf
+
+    if THREADS > 0:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(THREADS)
+            tf.config.threading.set_inter_op_parallelism_threads(THREADS)
+        except RuntimeError:  # the runtime is already initialised in this process
+            pass
+    return tf
+
+
+def make_model(router: str, n_features: int = 2, n_classes: int = 2, seed: int = 0, **spec_kwargs):
+    """``build_model`` for a benchmark router label.
+
+    Labels: ``quantum`` (authors' Model B, default settings: the exact readout is evaluated the
+    fastest exact way), ``quantum_direct`` (the same model forced to simulate one circuit per input
+    row), ``linear`` (Model A), ``mlp`` (h=8), ``mlp_h4`` (parameter-matched: 22 router params).
+    """
+    tensorflow()
+    from qmoe_tfq.config import ModelSpec
+    from qmoe_tfq.model import build_model
+
+    kinds = {
+        "quantum": {"router": "quantum"},
+        "quantum_direct": {"router": "quantum"},
+        "linear": {"router": "linear"},
+        "mlp": {"router": "mlp", "hidden": 8},
+        "mlp_h4": {"router": "mlp", "hidden": 4},
+    }
+    spec = ModelSpec(**kinds[router], **spec_kwargs)
+    model = build_model(spec, n_features, n_classes, seed)
+    if router == "quantum_direct":
+        model.router.evaluation = "direct"
+    return model
+
+
+def epoch_runner(model, n_features: int, lr: float = LR, batch_size: int = BATCH):
+    """A callable ``run(x, y)`` that trains ``model`` for one pass over ``x, y`` in order.
+
+    Uses ``qmoe_tfq.train.EpochTrainer`` (what ``fit`` runs) when the installed commit has it; on
+    older commits it rebuilds what their ``fit`` ran per epoch (one ``tf.function`` step per batch),
+    so ``asv continuous`` compares the same work: one epoch in steady state, tracing excluded.
+    """
+    try:
+        from qmoe_tfq.train import EpochTrainer
+    except ImportError:
+        EpochTrainer = None
+    if EpochTrainer is not None:
+        return EpochTrainer(model, n_features, lr, batch_size).run_epoch
+
+    tf = tensorflow()
+    import tf_keras as keras
+
+    optimizer = keras.optimizers.Adam(learning_rate=lr)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
+    variables = model.trainable_variables
+    spec = (tf.TensorSpec([None, n_features], tf.float32), tf.TensorSpec([None], tf.int32))
+
+    @tf.function(input_signature=spec)
+    def step(xb, yb):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(yb, model(xb))
+            mean = loss / tf.cast(tf.shape(xb)[0], tf.float32)
+        optimizer.apply_gradients(zip(tape.gradient(mean, variables), variables))
+        return loss
+
+    def run(x, y):
+        return [
+            float(step(tf.constant(x[s : s + batch_size]), tf.constant(y[s : s + batch_size])))
+            for s in range(0, len(x), batch_size)
+        ]
+
+    return run

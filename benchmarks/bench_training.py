@@ -1,0 +1,75 @@
+"""One Two Moons training epoch (500 samples, batch 32, Adam lr 0.1): ours per router kind, and the
+authors' PennyLane + torch stack on the same data, so their ratio is visible side by side.
+
+Both stacks are timed in steady state: setup builds the model and trains one epoch first (our graph
+tracing, torch/PennyLane warm-up), then each timed call is exactly one more epoch of 16 batches.
+"""
+
+from __future__ import annotations
+
+from ._common import BATCH, LR, grid, make_model, moons
+
+ROUTERS = ["quantum", "quantum_direct", "linear", "mlp", "mlp_h4"]
+
+
+class TrainingEpoch:
+    """Ours: ``qmoe_tfq.train.EpochTrainer.run_epoch`` (what ``fit`` runs each epoch) on the
+    authors' 500-sample Two Moons set. ``quantum`` is the 2-qubit, L=3 quantum router as shipped;
+    ``quantum_direct`` forces one circuit simulation per input row (the pre-optimisation path)."""
+
+    params = [grid(ROUTERS, ["quantum"])]
+    param_names = ["router"]
+    timeout = 300
+    warmup_time = 0.0
+    repeat = (3, 10, 20.0)
+
+    def setup(self, router):
+        import numpy as np
+
+        from ._common import epoch_runner
+
+        self.x, self.y = moons()
+        self.order = np.random.default_rng(0).permutation(len(self.x))
+        self.run = epoch_runner(make_model(router, seed=0), n_features=2, lr=LR, batch_size=BATCH)
+        self.run(self.x[self.order], self.y[self.order])  # trace + first epoch
+
+    def time_epoch(self, router):
+        self.run(self.x[self.order], self.y[self.order])
+
+    def peakmem_epoch(self, router):
+        self.run(self.x[self.order], self.y[self.order])
+
+
+class AuthorsStackEpoch:
+    """Reference: the authors' framework on the same model and data — PennyLane ``lightning.qubit``
+    with adjoint differentiation inside ``qml.qnn.TorchLayer``, torch Linear adapter and experts,
+    Adam lr 0.1, CrossEntropyLoss, shuffled DataLoader of batch 32 (see ``authors_stack.py``).
+    Skipped (not zero) when torch or PennyLane is missing: ``pip install -e .[authors,test]``."""
+
+    timeout = 600
+    warmup_time = 0.0
+    number = 1
+    repeat = (3, 10, 60.0)
+
+    def setup(self):
+        from . import authors_stack
+
+        missing = authors_stack.missing_dependency()
+        if missing is not None:
+            raise NotImplementedError(
+                f"the authors' stack needs '{missing}' (optional: pip install torch==2.13.0)"
+            )
+        from ._common import THREADS, pin_threads_env
+
+        pin_threads_env()
+        x, y = authors_stack.moons_angles()
+        self.model, self.optimizer, self.loss_fn = authors_stack.build(seed=0, threads=THREADS)
+        self.loader = authors_stack.make_loader(x, y, seed=0)
+        self.train_epoch = authors_stack.train_epoch
+        self.time_epoch()  # first epoch: lazy initialisation of PennyLane / lightning / torch
+
+    def time_epoch(self):
+        self.train_epoch(self.model, self.optimizer, self.loss_fn, self.loader)
+
+    def peakmem_epoch(self):
+        self.train_epoch(self.model, self.optimizer, self.loss_fn, self.loader)

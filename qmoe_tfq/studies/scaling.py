@@ -1,0 +1,326 @@
+"""Scaling probe beyond two features (claim C6): image tasks reduced by PCA to k in {2, 4, 8}
+features, one qubit per feature, quantum router (L=3) against the linear router and a
+parameter-matched MLP router, held-out test accuracy, parameter counts and seconds per epoch.
+
+Tasks: scikit-learn's shipped 8x8 ``load_digits`` (0 vs 1, 3 vs 8, all ten classes; a stand-in
+for the paper's datasets, always present), and MNIST 0 vs 1, Fashion-MNIST 0 vs 1 (the paper's
+C6 datasets) plus the authors' Phase 1 variant (MNIST 0 vs 1 resized to 4x4, then PCA 8 so that it
+fits the quantum router), read from local ``.npz`` files. A task whose file is absent is left out
+of the runs (nothing is cached for it) and reported as "data not present" in the tables.
+
+Every model is a mixture of ``N_EXPERTS`` = 2 linear experts, each Dense(n_classes) on the k
+features (also for the ten-class task), under one budget: Adam lr 0.05, batch 32, 30 epochs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from qmoe_tfq.config import ModelSpec, TrainSpec, param_counts
+from qmoe_tfq.data import NPZ_FILES, DataNotPresent, DataSpec, load_dataset
+from qmoe_tfq.experiments import Experiment
+from qmoe_tfq.stats import ACCURACY_BOUNDS, paired_wilcoxon, t_interval
+
+KS = (2, 4, 8)
+LAYERS = 3
+N_EXPERTS = 2
+MATCH_TOLERANCE = 0.20
+LR = 0.05
+BATCH = 32
+TEST_SIZE = 0.3
+ROUTERS = ("quantum", "linear", "matched")
+ROUTER_LABELS = {"quantum": "quantum router (SEL L=3, <Z> + adapter)", "linear": "linear router (Model A)",
+                 "matched": "MLP router, parameter-matched"}
+PREFIX = "scaling/"
+NOT_PRESENT = "data not present"
+COLUMNS = ("task", "data", "stand_in", "status", "k", "n_qubits", "router", "hidden", "router_params",
+           "expert_params", "test_acc_mean", "test_acc_ci_low", "test_acc_ci_high", "train_acc_mean",
+           "seconds_per_epoch_mean", "seconds_per_epoch_ci_low", "seconds_per_epoch_ci_high",
+           "quantum_minus_model", "p_quantum_better", "p_quantum_worse", "n_seeds")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One dataset of the probe. ``ks``: the PCA sizes it runs at (None: all of the size's)."""
+
+    id: str
+    dataset: str
+    label: str
+    stand_in: bool = False
+    resize: int | None = None
+    ks: tuple[int, ...] | None = None
+
+    @property
+    def source(self) -> str:
+        return DataSpec(name=self.dataset).source
+
+    @property
+    def n_classes(self) -> int:
+        return len(DataSpec(name=self.dataset).classes)
+
+
+TASKS = (
+    Task("digits-0v1", "digits-0v1", "digits 0 vs 1 (8x8; stand-in)", stand_in=True),
+    Task("digits-3v8", "digits-3v8", "digits 3 vs 8 (8x8; stand-in)", stand_in=True),
+    Task("digits-10", "digits-10", "digits, 10 classes (8x8; stand-in)", stand_in=True),
+    Task("mnist-0v1", "mnist-0v1", "MNIST 0 vs 1"),
+    Task("fashion_mnist-0v1", "fashion_mnist-0v1", "Fashion-MNIST 0 vs 1 (T-shirt/top vs trouser)"),
+    Task("mnist-0v1-4x4", "mnist-0v1", "MNIST 0 vs 1 at 4x4, PCA (Phase 1 variant)", resize=4, ks=(8,)),
+)
+
+
+@dataclass(frozen=True)
+class Size:
+    """Seeds, epochs, PCA sizes and sample caps of a run: full, or QUICK (smoke test).
+
+    ``digits_samples``: cap on the digits examples (None: all 1,797 / the pair's ~360);
+    ``image_samples``: examples drawn from MNIST / Fashion-MNIST (30% from the file's test split).
+    """
+
+    seeds: int
+    epochs: int
+    ks: tuple[int, ...]
+    digits_samples: int | None
+    image_samples: int
+
+
+FULL = Size(seeds=5, epochs=30, ks=KS, digits_samples=None, image_samples=1000)
+QUICK = Size(seeds=2, epochs=2, ks=(2, 8), digits_samples=150, image_samples=200)
+
+
+def size(quick: bool) -> Size:
+    return QUICK if quick else FULL
+
+
+def task_ks(task: Task, s: Size) -> tuple[int, ...]:
+    """The PCA sizes ``task`` runs at under ``s``."""
+    return tuple(k for k in s.ks if task.ks is None or k in task.ks)
+
+
+def data_spec(task: Task, k: int, s: Size) -> DataSpec:
+    """Data of ``task`` reduced to ``k`` PCA components (fit on the training split only)."""
+    n = s.digits_samples if task.source == "digits" else s.image_samples
+    return DataSpec(name=task.dataset, n_samples=n, test_size=TEST_SIZE, seed=None, pca=k, resize=task.resize)
+
+
+def matched_hidden(target: int, n_features: int, n_experts: int = N_EXPERTS,
+                   tolerance: float = MATCH_TOLERANCE) -> int:
+    """Hidden width of the MLP router whose parameter count is closest to ``target`` (within ±tolerance)."""
+    def count(h: int) -> int:
+        return param_counts(ModelSpec(router="mlp", hidden=h, n_experts=n_experts), n_features, 2).router
+
+    best = min(range(1, 1025), key=lambda h: abs(count(h) - target))
+    if abs(count(best) - target) > tolerance * target:
+        raise ValueError(f"no MLP router within ±{tolerance:.0%} of {target} parameters "
+                         f"for {n_features} features (closest: {count(best)})")
+    return best
+
+
+def quantum_spec() -> ModelSpec:
+    """The authors' router: SEL ansatz with L=3, <Z> readout + adapter, one qubit per feature."""
+    return ModelSpec(router="quantum", layers=LAYERS, readout="expectation")
+
+
+def router_specs(k: int) -> dict[str, ModelSpec]:
+    """The three routers compared at ``k`` features, by id (``ROUTERS``)."""
+    q = quantum_spec()
+    target = param_counts(q, k, 2).router
+    return {"quantum": q, "linear": ModelSpec(router="linear"),
+            "matched": ModelSpec(router="mlp", hidden=matched_hidden(target, k))}
+
+
+def missing_reason(task: Task, s: Size) -> str | None:
+    """Why ``task`` cannot run (its data file is absent: the loader's message), or None if it can."""
+    try:
+        load_dataset(data_spec(task, task_ks(task, s)[0], s), 0)
+    except DataNotPresent as err:
+        return str(err)
+    return None
+
+
+def task_status(s: Size, tasks: tuple[Task, ...] = TASKS) -> dict[str, str | None]:
+    """``missing_reason`` of every task, by id."""
+    return {t.id: missing_reason(t, s) for t in tasks if task_ks(t, s)}
+
+
+def experiment_name(task: Task, k: int, router: str) -> str:
+    return f"{PREFIX}{task.id}/k{k}/{router}"
+
+
+def build_experiments(s: Size, tasks: tuple[Task, ...] = TASKS,
+                      status: dict[str, str | None] | None = None) -> list[Experiment]:
+    """Runs of every task whose data is present (absent ones are skipped, never attempted)."""
+    status = task_status(s, tasks) if status is None else status
+    train = TrainSpec(epochs=s.epochs, lr=LR, batch_size=BATCH)
+    seeds = tuple(range(s.seeds))
+    return [
+        Experiment(experiment_name(t, k, r), spec, data_spec(t, k, s), train, "fair", seeds)
+        for t in tasks if t.id in status and status[t.id] is None
+        for k in task_ks(t, s)
+        for r, spec in router_specs(k).items()
+    ]
+
+
+def experiments(quick: bool = False) -> list[Experiment]:
+    """The runs of the study (present data only)."""
+    return build_experiments(size(quick))
+
+
+def _values(rows: pd.DataFrame, name: str, column: str) -> pd.Series:
+    g = rows[rows["experiment"] == name]
+    if g.empty:
+        raise KeyError(f"no runs of {name} in the rows given")
+    return g.set_index("seed")[column].astype(float).sort_index()
+
+
+def paired(rows: pd.DataFrame, task: Task, k: int, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
+    """Test accuracies of routers ``a`` and ``b`` on ``task`` at ``k``, aligned on their common seeds."""
+    x = _values(rows, experiment_name(task, k, a), "test_accuracy")
+    y = _values(rows, experiment_name(task, k, b), "test_accuracy")
+    seeds = x.index.intersection(y.index)
+    return x.loc[seeds].to_numpy(), y.loc[seeds].to_numpy()
+
+
+def _measured(rows: pd.DataFrame, task: Task, k: int, router: str) -> dict:
+    name = experiment_name(task, k, router)
+    acc = t_interval(_values(rows, name, "test_accuracy"), bounds=ACCURACY_BOUNDS)
+    sec = t_interval(_values(rows, name, "seconds_per_epoch"), bounds=(0.0, math.inf))
+    out = {"test_acc_mean": acc.mean, "test_acc_ci_low": acc.low, "test_acc_ci_high": acc.high,
+           "train_acc_mean": float(_values(rows, name, "train_accuracy").mean()),
+           "seconds_per_epoch_mean": sec.mean, "seconds_per_epoch_ci_low": sec.low,
+           "seconds_per_epoch_ci_high": sec.high, "n_seeds": acc.n}
+    if router == "quantum":
+        out.update({"quantum_minus_model": math.nan, "p_quantum_better": math.nan, "p_quantum_worse": math.nan})
+    else:
+        a, b = paired(rows, task, k, "quantum", router)
+        out.update({"quantum_minus_model": float(np.mean(a - b)), "p_quantum_better": paired_wilcoxon(a, b, "greater"),
+                    "p_quantum_worse": paired_wilcoxon(a, b, "less")})
+    return out
+
+
+def scaling_table(rows: pd.DataFrame, s: Size, tasks: tuple[Task, ...] = TASKS,
+                  status: dict[str, str | None] | None = None) -> pd.DataFrame:
+    """One row per (task, k, router): status, sizes, test accuracy (mean, 95% CI), seconds per epoch,
+    paired tests against the quantum router; tasks without data get ``status = "data not present"``."""
+    status = task_status(s, tasks) if status is None else status
+    out = []
+    for t in tasks:
+        if t.id not in status:
+            continue
+        for k in task_ks(t, s):
+            for r, spec in router_specs(k).items():
+                counts = param_counts(spec, k, t.n_classes)
+                row = {"task": t.id, "data": t.label, "stand_in": t.stand_in,
+                       "status": "ok" if status[t.id] is None else NOT_PRESENT, "k": k,
+                       "n_qubits": k if r == "quantum" else None, "router": r,
+                       "hidden": spec.hidden if spec.router == "mlp" else None,
+                       "router_params": counts.router, "expert_params": counts.experts}
+                row.update(_measured(rows, t, k, r) if status[t.id] is None else {"n_seeds": 0})
+                out.append(row)
+    table = pd.DataFrame(out, columns=list(COLUMNS))
+    return table.astype({"n_qubits": "Int64", "hidden": "Int64", "n_seeds": "Int64"})
+
+
+def cost_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Seconds per epoch per (task, router, k) for the tasks that ran, with the growth factor from the
+    previous k and that factor per added feature (qubit, for the quantum router)."""
+    ok = table[table["status"] == "ok"]
+    out = []
+    for (task, router), g in ok.groupby(["task", "router"], sort=False):
+        g = g.sort_values("k")
+        prev = None
+        for _, r in g.iterrows():
+            growth = math.nan if prev is None else r["seconds_per_epoch_mean"] / prev["seconds_per_epoch_mean"]
+            per = math.nan if prev is None else growth ** (1.0 / (r["k"] - prev["k"]))
+            out.append({"task": task, "router": router, "k": int(r["k"]), "router_params": int(r["router_params"]),
+                        "seconds_per_epoch_mean": r["seconds_per_epoch_mean"],
+                        "growth_vs_previous_k": growth, "growth_per_added_feature": per})
+            prev = r
+    return pd.DataFrame(out)
+
+
+def accuracy_figure(table: pd.DataFrame, tasks: tuple[Task, ...] = TASKS):
+    """Test accuracy (mean, 95% CI) against k, one panel per task, one line per router; tasks
+    without data say so in their panel."""
+    from qmoe_tfq.plots import COLORS, plt
+
+    ids = [t for t in tasks if t.id in set(table["task"])]
+    ncols = min(3, len(ids))
+    nrows = math.ceil(len(ids) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.1 * ncols, 2.7 * nrows), squeeze=False)
+    for ax, t in zip(axes.ravel(), ids):
+        g = table[table["task"] == t.id]
+        ks = sorted(g["k"].unique())
+        if (g["status"] != "ok").any():
+            ax.text(0.5, 0.5, f"{NOT_PRESENT}\n({NPZ_FILES.get(t.source, t.source)} absent)", ha="center",
+                    va="center", transform=ax.transAxes, fontsize=8, color="0.4")
+        else:
+            for i, r in enumerate(ROUTERS):
+                rr = g[g["router"] == r].sort_values("k")
+                mean = rr["test_acc_mean"].to_numpy()
+                err = np.vstack([mean - rr["test_acc_ci_low"].to_numpy(), rr["test_acc_ci_high"].to_numpy() - mean])
+                x = np.log2(rr["k"].to_numpy()) + (i - 1) * 0.06
+                ax.errorbar(x, mean, yerr=err, marker="o", markersize=3, capsize=2, linewidth=1,
+                            color=COLORS[r], label=ROUTER_LABELS[r])
+        ax.set_xticks(np.log2(ks), [str(k) for k in ks])
+        ax.set_xlim(np.log2(min(ks)) - 0.5, np.log2(max(ks)) + 0.5)
+        ax.set_title(t.label, fontsize=8)
+        ax.set_xlabel("PCA features k (= qubits)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("held-out test accuracy")
+    for ax in axes.ravel()[len(ids):]:
+        ax.set_axis_off()
+    handles, labels = axes.ravel()[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    n = table["n_seeds"].max()
+    fig.suptitle(f"Scaling probe: mean and 95% CI over {n} seeds (2 linear experts, same budget for every router)",
+                 fontsize=9)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig
+
+
+def cost_figure(table: pd.DataFrame):
+    """(a) seconds per training epoch against k (log scale), per task and router; (b) router
+    parameters against k for the three routers."""
+    from qmoe_tfq.plots import COLORS, plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(8.4, 4.2))
+    ok = table[table["status"] == "ok"]
+    markers = dict(zip(ok["task"].unique(), "osD^vP"))
+    for (task, r), g in ok.groupby(["task", "router"], sort=False):
+        g = g.sort_values("k")
+        a.plot(g["k"], g["seconds_per_epoch_mean"], marker=markers[task], markersize=3.5, linewidth=1,
+               color=COLORS[r], linestyle="-" if r == "quantum" else "--", label=f"{task}, {r}")
+    a.set_yscale("log")
+    a.set_xlabel("PCA features k (= qubits of the quantum router)")
+    a.set_ylabel("seconds per training epoch (mean over seeds)")
+    a.set_title("(a) training cost per epoch")
+    a.legend(fontsize=5, frameon=False, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    params = table.drop_duplicates(["k", "router"])
+    for r in ROUTERS:
+        g = params[params["router"] == r].sort_values("k")
+        b.plot(g["k"], g["router_params"], marker="o", markersize=3.5, color=COLORS[r], label=ROUTER_LABELS[r])
+    b.set_xlabel("PCA features k (= qubits of the quantum router)")
+    b.set_ylabel("router parameters (2 experts)")
+    b.set_title("(b) router size")
+    b.legend(fontsize=6, frameon=False)
+    for ax in (a, b):
+        ax.set_xticks(sorted(table["k"].unique()))
+    fig.tight_layout()
+    return fig
+
+
+def runs_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per-seed rows without the bulky columns."""
+    drop = [c for c in ("epoch_losses", "grid_predictions", "key") if c in rows.columns]
+    return rows.drop(columns=drop)
+
+
+__all__ = ["TASKS", "Task", "Size", "FULL", "QUICK", "size", "KS", "ROUTERS", "NOT_PRESENT", "matched_hidden",
+           "router_specs", "data_spec", "task_ks", "missing_reason", "task_status", "build_experiments",
+           "experiments", "paired", "scaling_table", "cost_table", "accuracy_figure", "cost_figure", "runs_table"]

@@ -1,0 +1,45 @@
+"""``qmoe train`` on the image datasets: --pca / --resize / --data-dir, and a missing file exits 2."""
+
+import json
+import os
+import subprocess
+import sys
+
+from qmoe_tfq.cli import main
+from test_data import write_keras_npz
+
+
+def test_train_digits_with_pca(capsys):
+    code = main(["train", "--router", "quantum", "--dataset", "digits-0v1", "--pca", "2", "--seed", "1",
+                 "--epochs", "1", "--n-samples", "80", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert (out["dataset"], out["router_params"], out["expert_params"]) == ("digits-0v1", 24, 12)
+    assert 0 <= out["test_accuracy"] <= 1
+
+
+def test_train_mnist_from_data_dir_resized(tmp_path, capsys):
+    write_keras_npz(tmp_path)
+    code = main(["train", "--router", "linear", "--dataset", "mnist-0v1", "--resize", "4", "--data-dir",
+                 str(tmp_path), "--epochs", "1", "--n-samples", "40", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert out["router_params"] == 16 * 2 + 2 and out["expert_params"] == 2 * (16 * 2 + 2)
+
+
+def test_bad_pca_exits_2(capsys):
+    assert main(["train", "--router", "linear", "--dataset", "digits-3v8", "--pca", "65"]) == 2
+    assert "pca=65 exceeds the 64 features" in capsys.readouterr().err
+
+
+def test_missing_mnist_exits_2_with_where_to_put_it(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "qmoe_tfq.cli", "train", "--router", "quantum", "--dataset", "mnist",
+         "--pca", "4", "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == "" and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("qmoe: error: ") and len(proc.stderr.strip().splitlines()) == 1
+    assert str(tmp_path / "mnist.npz") in proc.stderr and "mnist.npz" in proc.stderr

@@ -1,0 +1,104 @@
+"""The experiment runner caches by config hash, resumes after interruption, and never trusts a bad entry."""
+
+import json
+
+import pytest
+
+from qmoe_tfq import runner
+from qmoe_tfq.config import ModelSpec, TrainSpec
+from qmoe_tfq.data import DataSpec
+from qmoe_tfq.experiments import Experiment, SklearnSpec, config_key
+
+
+def sk(name="svm", seeds=(0, 1, 2), C=1.0):
+    return Experiment(name, SklearnSpec("rbf_svm", C=C), DataSpec(n_samples=120), TrainSpec(), "fair", seeds)
+
+
+def forbid_compute(monkeypatch):
+    def boom(*args, **kwargs):
+        raise AssertionError("the runner recomputed a cached run")
+
+    monkeypatch.setattr(runner, "run_one", boom)
+
+
+def test_results_are_cached_and_reused(tmp_path, monkeypatch):
+    first = runner.run_experiments([sk()], cache_dir=tmp_path, progress=False)
+    assert len(first) == 3 and len(list(tmp_path.glob("*.json"))) == 3
+    forbid_compute(monkeypatch)
+    again = runner.run_experiments([sk()], cache_dir=tmp_path, progress=False)
+    assert again.equals(first)
+
+
+def test_key_depends_on_config_and_seed_not_name():
+    assert config_key(sk("a"), 0) == config_key(sk("b"), 0)
+    assert config_key(sk(), 0) != config_key(sk(), 1)
+    assert config_key(sk(C=1.0), 0) != config_key(sk(C=2.0), 0)
+    moe = Experiment("m", ModelSpec(router="linear"), DataSpec(), TrainSpec(epochs=3), "fair", (0,))
+    assert config_key(moe, 0) != config_key(Experiment("m", ModelSpec(router="linear"), DataSpec(),
+                                                       TrainSpec(epochs=4), "fair", (0,)), 0)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "tamper", "wrong_key"])
+def test_corrupted_entry_is_reported_and_recomputed(tmp_path, damage):
+    exp = sk(seeds=(0,))
+    first = runner.run_experiments([exp], cache_dir=tmp_path, progress=False)
+    path = tmp_path / f"{config_key(exp, 0)}.json"
+    text = path.read_text()
+    if damage == "truncate":
+        path.write_text(text[: len(text) // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"\x00\xff not json")
+    elif damage == "tamper":
+        entry = json.loads(text)
+        entry["result"]["test_accuracy"] = 1.0
+        path.write_text(json.dumps(entry))
+    else:
+        entry = json.loads(text)
+        entry["key"] = "0" * 24
+        path.write_text(json.dumps(entry))
+    with pytest.warns(UserWarning, match="corrupted cache entry"):
+        again = runner.run_experiments([exp], cache_dir=tmp_path, progress=False)
+    assert again["test_accuracy"].tolist() == first["test_accuracy"].tolist()
+    runner.read_entry(path, config_key(exp, 0))
+
+
+def test_interrupted_run_keeps_finished_runs_and_resumes(tmp_path, monkeypatch):
+    calls = []
+    real = runner.run_one
+
+    def flaky(experiment, seed):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(seed)
+        return real(experiment, seed)
+
+    monkeypatch.setattr(runner, "run_one", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_experiments([sk()], cache_dir=tmp_path, progress=False)
+    assert len(list(tmp_path.glob("*.json"))) == 2
+    assert not list(tmp_path.glob(".*.tmp")), "a temp file was left behind"
+    monkeypatch.setattr(runner, "run_one", real)
+    rows = runner.run_experiments([sk()], cache_dir=tmp_path, progress=False)
+    assert rows["seed"].tolist() == [0, 1, 2]
+
+
+def test_parallel_rows_equal_serial_rows(tmp_path):
+    exps = [sk("a", seeds=(0, 1, 2, 3)), Experiment("lr", SklearnSpec("logreg"), DataSpec(n_samples=120),
+                                                  TrainSpec(), "fair", (0, 1))]
+    serial = runner.run_experiments(exps, cache_dir=tmp_path / "s", progress=False)
+    parallel = runner.run_experiments(exps, jobs=2, cache_dir=tmp_path / "p", progress=False)
+    cols = ["experiment", "seed", "test_accuracy", "train_accuracy", "total_params"]
+    assert serial[cols].equals(parallel[cols])
+
+
+def test_duplicate_experiment_names_are_rejected(tmp_path):
+    with pytest.raises(ValueError, match="unique"):
+        runner.run_experiments([sk("x"), sk("x", C=2.0)], cache_dir=tmp_path, progress=False)
+
+
+def test_moe_run_records_losses_and_grid(tmp_path):
+    exp = Experiment("lin", ModelSpec(router="linear"), DataSpec(n_samples=100), TrainSpec(epochs=2), "fair", (0,), grid=8)
+    row = runner.run_experiments([exp], cache_dir=tmp_path, progress=False).iloc[0]
+    assert len(row["epoch_losses"]) == 2
+    assert len(row["grid_predictions"]) == 64 and set(row["grid_predictions"]) <= {"0", "1"}
+    assert (row["router_params"], row["expert_params"]) == (6, 12)

@@ -1,0 +1,68 @@
+"""Confidence intervals, paired tests, the efficiency ratio and the ledger's verdict rules."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from qmoe_tfq import ledger
+from qmoe_tfq.ledger import Part, ordering_part, value_part, verdict_from_parts
+from qmoe_tfq.stats import efficiency, paired_wilcoxon, t_interval
+
+
+def test_t_interval_matches_scipy():
+    x = np.array([0.8, 0.85, 0.9, 0.95, 0.88])
+    ci = t_interval(x)
+    low, high = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+    assert math.isclose(ci.low, low) and math.isclose(ci.high, high) and ci.n == 5
+    clipped = t_interval([0.99, 1.0, 1.0, 0.97], bounds=(0, 1))
+    assert clipped.high == 1.0
+
+
+def test_paired_wilcoxon_directions():
+    a = np.linspace(0.9, 0.95, 10)
+    b = a - 0.05
+    assert paired_wilcoxon(a, b, "greater") < 0.01
+    assert paired_wilcoxon(a, b, "less") > 0.9
+    assert paired_wilcoxon(a, a) == 1.0
+
+
+def test_efficiency_uses_natural_log_of_router_params():
+    assert math.isclose(efficiency(0.94, 24), 0.94 / math.log(25))
+    assert math.isnan(efficiency(0.9, 0)) and math.isnan(efficiency(0.9, None))
+
+
+@pytest.mark.parametrize(
+    "states,verdict",
+    [
+        (["holds", "holds"], "reproduced"),
+        (["holds", "fails"], "partially reproduced"),
+        (["fails", "fails"], "not reproduced"),
+        (["holds", "opposite"], "contradicted"),
+    ],
+)
+def test_verdict_rules(states, verdict):
+    assert verdict_from_parts([Part("x", s) for s in states]) == verdict
+
+
+def test_parts_judge_values_and_orderings():
+    assert value_part("v", 0.94, 0.9, 0.95).state == "holds"
+    assert value_part("v", 0.65, 0.8, 0.9).state == "fails"
+    assert ordering_part("o", 0.01, 0.99).state == "holds"
+    assert ordering_part("o", 0.99, 0.01).state == "opposite"
+    assert ordering_part("o", 0.3, 0.4).state == "fails"
+
+
+def test_ledger_covers_every_claim_and_writes_json_fields(tmp_path):
+    entries = ledger.build_ledger([ledger.untested("N4", "not testable", "different architecture")])
+    assert [e.id for e in entries] == list(ledger.CLAIMS)
+    assert all(e.verdict in ledger.VERDICTS for e in entries)
+    ledger.write_ledger(entries, tmp_path, "header")
+    data = json.loads((tmp_path / "claims.json").read_text())
+    fields = {"id", "claim", "source", "stated", "reproduced", "ci95", "protocol", "verdict", "evidence", "note"}
+    assert all(fields <= set(c) for c in data["claims"])
+    assert "## Verdict rules" in (tmp_path / "claims.md").read_text()
+    with pytest.raises(ValueError):
+        ledger.build_ledger([ledger.Entry("C99", "", "", "", "", {}, "", "reproduced", [], "")])
