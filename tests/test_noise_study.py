@@ -191,20 +191,44 @@ def test_deploy_eps0_equals_a_plain_noiseless_run(deployed):
     assert plain["epoch_losses"] == result["epoch_losses"]
 
 
-def test_fragile_fraction_is_zero_without_tolerance_and_grows_with_it(deployed):
-    import tensorflow as tf
-
+@pytest.fixture(scope="module")
+def two_models():
+    """Two small noiseless quantum models (seeds 0 and 1) and the data of seed 0."""
     from qmoe_tfq.data import load_dataset
-    from qmoe_tfq.noise_eval import fragile_fraction
     from qmoe_tfq.train import train_model
 
     data = load_dataset(SMALL["data"], 0)
-    model = train_model(ModelSpec(layers=2), data, SMALL["train"], 0, keep_model=True).model
+    models = [train_model(ModelSpec(layers=2), data, SMALL["train"], s, keep_model=True).model for s in (0, 1)]
+    return models, data
+
+
+def test_fragile_fraction_is_zero_without_tolerance_and_grows_with_it(two_models):
+    import tensorflow as tf
+
+    from qmoe_tfq.noise_eval import fragile_fraction
+
+    (model, _), data = two_models
     x = tf.constant(data.x_test)
     z = model.router.circuit_outputs(x).numpy()
     assert fragile_fraction(model, x, z, 0.0) == 0.0
     fractions = [fragile_fraction(model, x, z, t) for t in (0.01, 0.5, 5.0)]
     assert fractions == sorted(fractions) and fractions[-1] > 0
+
+
+def test_deployed_reuses_built_routers_with_each_models_weights(two_models):
+    import tensorflow as tf
+
+    from qmoe_tfq.noise import with_noise
+    from qmoe_tfq.noise_eval import deployed
+
+    models, data = two_models
+    x = tf.constant(data.x_test)
+    first = deployed(models[0], 0.07, "every_gate", "exact", 1000)
+    np.testing.assert_array_equal(first(x).numpy(), with_noise(models[0], 0.07, "every_gate")(x).numpy())
+    second = deployed(models[1], 0.07, "every_gate", "exact", 1000)
+    assert second is first, "the noisy model is built once per setting"
+    np.testing.assert_array_equal(second(x).numpy(), with_noise(models[1], 0.07, "every_gate")(x).numpy())
+    assert models[0].spec.noise == 0 and not np.array_equal(models[0](x).numpy(), second(x).numpy())
 
 
 # -------------------------------------------------------------------- the Experiment extension
