@@ -65,7 +65,7 @@ class Size:
     n3_epochs: int
 
 
-FULL = Size(seeds=20, grid=NOISE_GRID, sampled_seeds=3, repetitions=1000, n3_seeds=10, n3_noise=N3_NOISE,
+FULL = Size(seeds=10, grid=NOISE_GRID, sampled_seeds=3, repetitions=1000, n3_seeds=10, n3_noise=N3_NOISE,
             n3_epochs=20)
 QUICK = Size(seeds=2, grid=(0.0, 0.02, 0.2), sampled_seeds=1, repetitions=100, n3_seeds=2, n3_noise=(0.2,),
              n3_epochs=2)
