@@ -109,7 +109,8 @@ def noise_sweep(table: pd.DataFrame, references: pd.DataFrame, sampled: pd.DataF
                 linthresh: float = 1e-3):
     """Test accuracy against depolarizing eps (symlog x, so eps = 0 is shown), one panel per placement:
     mean and 95% CI band per protocol, references as horizontal bands (mean line, CI band), and the
-    TFQ-trajectory deploy means as crosses when ``sampled`` (``noise_study.engine_table``) is given.
+    deploy means of both engines on the TFQ-trajectory seeds (circles: exact, crosses: trajectories) when
+    ``sampled`` (``noise_study.engine_table``) is given.
     A reference's colour follows its ``role`` column when present (``linear``, ``matched``, ``constant``)."""
     placements = list(dict.fromkeys(table["placement"]))
     fig, axes = plt.subplots(1, len(placements), figsize=(4.4 * len(placements), 3.6), sharey=True, squeeze=False)
@@ -129,8 +130,11 @@ def noise_sweep(table: pd.DataFrame, references: pd.DataFrame, sampled: pd.DataF
                             linewidth=0)
         if sampled is not None and not sampled.empty:
             s = sampled[sampled["placement"] == placement]
+            n = int(s["n_seeds"].max())
+            ax.plot(s["noise"], s["exact_acc_mean"], linestyle="none", marker="o", markerfacecolor="none",
+                    color="k", markersize=5, label=f"deploy, first {n} seeds: exact engine")
             ax.plot(s["noise"], s["sampled_acc_mean"], linestyle="none", marker="x", color="k", markersize=4,
-                    label=f"deploy, TFQ trajectories (R={int(s['repetitions'].iloc[0])}, n={int(s['n_seeds'].max())})")
+                    label=f"deploy, same {n} seeds: TFQ trajectories (R={int(s['repetitions'].iloc[0])})")
         ax.set_xscale("symlog", linthresh=linthresh, linscale=0.5)
         ax.set_xlim(0.0, top * 1.15)
         ticks = [t for t in (0.0, 0.001, 0.01, 0.1, top) if t <= top]
@@ -138,7 +142,8 @@ def noise_sweep(table: pd.DataFrame, references: pd.DataFrame, sampled: pd.DataF
         ax.set_xlabel("depolarizing probability eps (symlog axis)")
         ax.set_title(f"placement: {placement}")
     axes[0][0].set_ylabel("held-out test accuracy (mean, 95% CI)")
-    axes[0][-1].legend(fontsize=6.5, frameon=False, loc="lower left")
     fig.suptitle("Two Moons under single-qubit depolarizing noise on the router circuit", y=1.01)
     fig.tight_layout()
+    handles, labels = axes[0][-1].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, frameon=False, loc="upper center", ncol=3, bbox_to_anchor=(0.5, 0.0))
     return fig

@@ -80,6 +80,21 @@ def test_breakdown_on_known_p_values(p_values, eps_star, label):
     assert ns.breakdown(grid[::-1], p_values[::-1]).label == label, "order of the grid does not matter"
 
 
+@pytest.mark.parametrize(
+    "p_values,label",
+    [
+        ([0.001, 0.001, 0.2, 0.001, 0.001], "> 0.2"),  # one dip, then significant again: no lasting loss
+        ([0.001, 0.3, 0.001, 0.2, 0.4], "0.1"),
+        ([0.3, 0.2, 0.5, 0.2, 0.9], "0 (no advantage at any eps)"),
+        ([0.001, 0.001, 0.001, 0.001, 0.05], "0.2"),
+    ],
+)
+def test_sustained_breakdown_on_known_p_values(p_values, label):
+    grid = [0.0, 0.01, 0.025, 0.1, 0.2]
+    assert ns.sustained_breakdown(grid, p_values).label == label
+    assert ns.sustained_breakdown(grid[::-1], p_values[::-1]).label == label
+
+
 def test_breakdown_rejects_mismatched_input():
     with pytest.raises(ValueError, match="one p-value per eps"):
         ns.breakdown([0.0, 0.1], [0.01])
@@ -124,6 +139,8 @@ def test_threshold_table_on_hand_made_rows():
     assert table.loc[("every_gate", "train", "linear"), "eps_star_label"] == "0.025"
     assert table.loc[("every_gate", "train", "linear"), "eps_star"] == 0.025
     assert table.loc[("every_gate", "train", "linear"), "last_significant_eps"] == 0.02
+    assert table.loc[("every_gate", "train", "linear"), "eps_sustained_label"] == "0.025"
+    assert table.loc[("authors", "train", "linear"), "eps_sustained_label"] == "> 0.2"
     assert table.loc[("every_gate", "train", "constant"), "eps_star_label"] == "0.025"
     for placement, protocol in [("authors", "train"), ("authors", "deploy"), ("every_gate", "deploy")]:
         assert table.loc[(placement, protocol, "linear"), "eps_star_label"] == "> 0.2"
@@ -293,3 +310,27 @@ def test_bad_eval_fields_give_clear_errors(kwargs, fragments):
         Experiment("bad", **kwargs)
     for fragment in fragments:
         assert fragment in str(err.value)
+
+
+# ------------------------------------------------------------- the fast path of paired_wilcoxon
+
+
+def test_paired_wilcoxon_fast_path_equals_scipy_on_small_tied_samples():
+    """n <= 13 with ties or zeros (10-seed accuracy differences on 150 test points): the vectorised
+    sign-flip test gives scipy's own p-value."""
+    from scipy import stats
+
+    from qmoe_tfq.stats import paired_wilcoxon
+
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(12):
+        n = int(rng.integers(3, 14))
+        d = rng.integers(-3, 6, n) / 150
+        if np.all(d == 0):
+            continue
+        for alternative in ("greater", "less"):
+            want = stats.wilcoxon(d, alternative=alternative, zero_method="zsplit").pvalue
+            assert paired_wilcoxon(d, np.zeros(n), alternative) == pytest.approx(want, abs=1e-12)
+            checked += 1
+    assert checked >= 20

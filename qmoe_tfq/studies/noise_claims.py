@@ -63,8 +63,8 @@ def c4(rows: pd.DataFrame, quick: bool) -> Entry:
     parts = []
     for placement in C4_PLACEMENTS:
         parts += [maintained_part(table, placement), breakdown_part(thresholds, placement)]
-    summary = "; ".join(
-        f"{r.placement}/{r.protocol} vs {r.reference}: eps* {r.eps_star_label}" for r in thresholds.itertuples())
+    summary = "; ".join(f"{r.placement}/{r.protocol} vs {r.reference}: eps* {r.eps_star_label} "
+                        f"(lasting: {r.eps_sustained_label})" for r in thresholds.itertuples())
     primary = thresholds[(thresholds["protocol"] == C4_PROTOCOL) & (thresholds["reference"] == C4_REFERENCE)]
     reproduced = ", ".join(f"eps* vs Model A (train under noise, {r.placement}): {r.eps_star_label}"
                            for r in primary.itertuples())
@@ -76,7 +76,8 @@ def c4(rows: pd.DataFrame, quick: bool) -> Entry:
                 "C4 parts: train under noise, exact density-matrix engine, both placements, against Model A")
     note = (f"eps* = the smallest grid eps at which the quantum router's test accuracy is no longer "
             f"significantly above the reference (paired one-sided Wilcoxon over seeds, p < {ALPHA}); "
-            "'> max' = no crossing inside the grid; '0 (no advantage at eps=0)' = not above it even noiseless. "
+            "'> max' = no crossing inside the grid; '0 (no advantage at eps=0)' = not above it even noiseless; "
+            "'lasting' = the smallest eps from which on it is never again significantly above. "
             f"All placements, protocols and references: {summary}. References (noiseless; depolarizing noise "
             "does not act on classical routers): "
             + ", ".join(f"{rid} {r.test_acc_mean:.3f} [{r.test_acc_ci_low:.3f}, {r.test_acc_ci_high:.3f}]"

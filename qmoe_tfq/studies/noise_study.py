@@ -205,6 +205,25 @@ def breakdown(noise: Sequence[float], p_values: Sequence[float], alpha: float = 
     return Threshold(math.nan, f"> {grid[-1]:g}", last)
 
 
+def sustained_breakdown(noise: Sequence[float], p_values: Sequence[float],
+                        alpha: float = ALPHA) -> Threshold:
+    """The smallest eps from which on the quantum router is never again significantly above the
+    reference (p >= ``alpha`` at it and at every larger eps of the grid): ``breakdown`` read as a
+    lasting loss, robust to a single non-significant eps amid significant ones (seeds whose training
+    got stuck). Significant at the largest eps -> "> max(grid)"; never significant -> the smallest eps."""
+    if len(noise) != len(p_values) or not len(noise):
+        raise ValueError(f"need one p-value per eps, got {len(noise)} eps and {len(p_values)} p-values")
+    order = np.argsort(noise)
+    grid, p = np.asarray(noise, float)[order], np.asarray(p_values, float)[order]
+    significant = np.flatnonzero(p < alpha)
+    if not len(significant):
+        return Threshold(float(grid[0]), f"{grid[0]:g} (no advantage at any eps)", math.nan)
+    last = int(significant[-1])
+    if last == len(grid) - 1:
+        return Threshold(math.nan, f"> {grid[-1]:g}", float(grid[-1]))
+    return Threshold(float(grid[last + 1]), f"{grid[last + 1]:g}", float(grid[last]))
+
+
 def threshold(quantum: pd.DataFrame, reference: pd.Series,
               alpha: float = ALPHA) -> tuple[Threshold, dict[float, float]]:
     """eps* of quantum accuracies (columns noise, seed, accuracy) against one reference (accuracy by
@@ -248,7 +267,8 @@ def reference_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def threshold_table(rows: pd.DataFrame, grid: Sequence[float]) -> pd.DataFrame:
-    """eps* per placement x protocol x reference, with the p-value at eps = 0 and at eps*."""
+    """eps* per placement x protocol x reference, with the p-value at eps = 0 and at eps*, and the
+    lasting breakdown (``sustained_breakdown``) beside it."""
     acc, refs = quantum_accuracies(rows, grid), reference_accuracies(rows)
     ref_means = {rid: float(a.mean()) for rid, a in refs.items()}
     out = []
@@ -257,12 +277,14 @@ def threshold_table(rows: pd.DataFrame, grid: Sequence[float]) -> pd.DataFrame:
             sub = acc[(acc["placement"] == placement) & (acc["protocol"] == protocol)]
             for rid, ref in refs.items():
                 th, p = threshold(sub, ref)
+                lasting = sustained_breakdown(list(p), list(p.values()))
                 out.append({
                     "placement": placement, "protocol": protocol, "reference": rid,
                     "reference_acc_mean": ref_means[rid],
                     "quantum_acc_at_0": float(sub[sub["noise"] == min(grid)]["accuracy"].mean()),
                     "eps_star": th.eps_star, "eps_star_label": th.label,
                     "last_significant_eps": th.last_significant,
+                    "eps_sustained": lasting.eps_star, "eps_sustained_label": lasting.label,
                     "p_at_eps0": p[min(p)], "p_at_eps_star": p.get(th.eps_star, math.nan),
                     "n_seeds": int(sub["seed"].nunique()),
                 })
