@@ -7,20 +7,27 @@ increase here, like a slowdown. The models are trained once per environment and 
 
 from __future__ import annotations
 
+from ._common import QUICK
+
 ROUTERS = ["quantum", "linear", "mlp_h4"]
 DATA_SEED = 0
-TRAIN_SEED = 1
+# Training seeds averaged over: one seed alone is too chaotic to track (a rounding-level change in
+# the float arithmetic can move a single run's test accuracy by ~0.1 at lr 0.1), a mean over five
+# moves less, while a real regression (e.g. a wrong gradient) still shows.
+TRAIN_SEEDS = (0, 1, 2, 3, 4)
+QUICK_TRAIN_SEEDS = (0,)  # QMOE_BENCH_QUICK=1 (smoke runs; their results are not saved)
 EPOCHS = 30
 
 
 class ErrorRate:
-    """quantum: 2-qubit L=3 router (24 params); linear: Model A (6); mlp_h4: Dense(4, relu) ->
-    Dense(2) (22 params, parameter-matched within 20% of the quantum router). 500 samples, 30%
-    held out (stratified), Adam lr 0.1, 30 epochs."""
+    """Mean held-out error over training seeds 0-4 on one Two Moons split (500 samples, noise 0.1,
+    30% held out, stratified, data seed 0); Adam lr 0.1, 30 epochs, batch 32. quantum: 2-qubit L=3
+    router (24 params); linear: Model A (6); mlp_h4: Dense(4, relu) -> Dense(2) (22 params,
+    parameter-matched within 20% of the quantum router)."""
 
     params = [ROUTERS]
     param_names = ["router"]
-    timeout = 900
+    timeout = 1200
     unit = "error rate"
 
     def setup_cache(self):
@@ -38,8 +45,10 @@ class ErrorRate:
         }
         data = load_dataset(DataSpec(n_samples=500, test_size=0.3, seed=DATA_SEED), DATA_SEED)
         train = TrainSpec(epochs=EPOCHS, lr=0.1)
+        seeds = QUICK_TRAIN_SEEDS if QUICK else TRAIN_SEEDS
         return {
-            name: 1.0 - train_model(spec, data, train, seed=TRAIN_SEED).test_accuracy
+            name: sum(1.0 - train_model(spec, data, train, seed=s).test_accuracy for s in seeds)
+            / len(seeds)
             for name, spec in specs.items()
         }
 

@@ -160,3 +160,19 @@ def test_authors_reference_model_is_model_b():
     counts = {name: p.numel() for name, p in model.named_parameters()}
     assert sum(v for k, v in counts.items() if k.startswith("router.")) == 24
     assert sum(counts.values()) == 36
+
+
+@pytest.mark.parametrize("ansatz", ["strongly_entangling", "ry_cz"])
+def test_router_circuits_qualify_for_interpolation(ansatz):
+    """Guard against silently losing the fast path: every router circuit has the RX embedding."""
+    from qmoe_tfq.routers import _embedding_is_single_rx
+
+    for n_features, n_qubits in ((1, 1), (2, 2), (2, 3), (4, 4)):
+        router = QuantumRouter(ModelSpec(ansatz=ansatz, n_qubits=n_qubits), n_features, seed=0)
+        assert router._rx_embedding()
+    import cirq
+
+    rc = router.rc
+    reused = type(rc)(rc.circuit + cirq.Circuit(cirq.rx(rc.input_symbols[0]).on(rc.qubits[1])),
+                      rc.qubits, rc.input_symbols, rc.weight_symbols, rc.weight_shape)
+    assert not _embedding_is_single_rx(reused)
