@@ -5,6 +5,10 @@ class ConfigError(ValueError):
     """A user-supplied value is not allowed; the message names the value and what is allowed."""
 
 
+class TrainingDiverged(RuntimeError):
+    """Training produced a non-finite loss (NaN or infinity), so no accuracy can be reported."""
+
+
 def check_choice(name: str, value: object, allowed: tuple) -> None:
     """Raise ConfigError unless ``value`` is one of ``allowed``."""
     if value not in allowed:

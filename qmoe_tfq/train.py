@@ -13,6 +13,7 @@ import tf_keras as keras
 
 from qmoe_tfq.config import ModelSpec, ParamCounts, TrainSpec
 from qmoe_tfq.data import Dataset
+from qmoe_tfq.errors import TrainingDiverged
 from qmoe_tfq.model import MixtureOfExperts, build_model
 
 
@@ -110,6 +111,11 @@ def fit(
         for batch_loss in trainer.run_epoch(x[order], y[order]):
             total += float(batch_loss)
         losses.append(total / len(x))
+        if not np.isfinite(losses[-1]):
+            raise TrainingDiverged(
+                f"training diverged: the loss of epoch {epoch + 1} is {losses[-1]} (lr {train.lr}); "
+                "try a smaller learning rate"
+            )
         if progress is not None:
             progress(epoch, losses[-1])
     return losses
