@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qmoe_tfq.circuits import ANSATZES, READOUTS, validate_router_shape
-from qmoe_tfq.errors import ConfigError, check_choice, check_positive_int, check_probability
+from qmoe_tfq.errors import ConfigError, check_choice, check_learning_rate, check_positive_int, check_probability
 
 ROUTERS = ("quantum", "linear", "mlp", "constant")
 DIFFERENTIATORS = ("adjoint", "parameter_shift")
@@ -107,8 +107,7 @@ class TrainSpec:
     def __post_init__(self) -> None:
         check_positive_int("epochs", self.epochs)
         check_positive_int("batch_size", self.batch_size)
-        if not self.lr > 0:
-            raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
+        check_learning_rate(self.lr)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""The one exception type for bad user input."""
+"""The one exception type for bad user input, and the checks that raise it."""
+
+import math
 
 
 class ConfigError(ValueError):
@@ -29,3 +31,13 @@ def check_probability(name: str, value: object) -> None:
         ok = False
     if not ok:
         raise ConfigError(f"{name} must be a number in [0, 1], got {value!r}")
+
+
+def check_learning_rate(value: object, name: str = "lr") -> None:
+    """Raise ConfigError unless ``value`` is a finite real number > 0."""
+    try:
+        ok = math.isfinite(float(value)) and float(value) > 0  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or isinstance(value, bool):
+        raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")

@@ -1,9 +1,20 @@
 """Experiments as plain config objects, and what running one seed of one produces.
 
-An ``Experiment`` names a model (a ``ModelSpec`` for the mixture of experts, or a ``SklearnSpec``
-for a non-MoE reference), the data, the training budget, the protocol and the seeds. ``run_one``
-runs a single seed and returns a flat, JSON-serialisable result dict; the runner caches those by a
-hash of the config (``config_key``), so the notebooks only ever call the runner.
+An ``Experiment`` names a model (an ``EstimatorSpec``: a scikit-learn estimator and its parameters,
+mixture of experts or reference alike), the data, the protocol, the seeds and the probes to run on
+the fitted model. ``run_one`` runs a single seed through one code path for every kind and returns a
+flat, JSON-serialisable result dict; the runner caches those by a hash of the config
+(``config_key``), so the notebooks only ever call the runner.
+
+Protocols:
+
+* ``authors``: trained on the whole set, accuracy measured on the training set (``test_size == 0``),
+  as the authors did.
+* ``fair``: trained on the training split, held-out test accuracy (``n_correct`` of ``n_test``).
+* ``tuning``: scored on a validation split carved from the training split
+  (``estimators.validation_split``, ``validation_fraction`` of it): a mixture of experts with early
+  stopping carves it itself and reports its best epoch's score; any other model is fitted on the
+  rest of the split and scored on the same rows. The test split is never read.
 """
 
 from __future__ import annotations
@@ -18,115 +29,72 @@ from dataclasses import dataclass
 import numpy as np
 
 import qmoe_tfq
-from qmoe_tfq.config import ENGINES, NOISE_PLACEMENTS, ModelSpec, TrainSpec
 from qmoe_tfq.data import DataSpec, load_dataset
-from qmoe_tfq.errors import ConfigError, check_choice, check_positive_int, check_probability
+from qmoe_tfq.errors import ConfigError, check_choice
+from qmoe_tfq.estimators import QMoEClassifier, final_estimator, validation_split
+from qmoe_tfq.probes import probe_config
+from qmoe_tfq.registry import EstimatorSpec
 
-PROTOCOLS = ("authors", "fair")
-SKLEARN_KINDS = ("logreg", "rbf_svm")
-# Deploy-protocol fields of ``Experiment``; in the config (and cache key) only when eval_noise is set.
-EVAL_FIELDS = ("eval_noise", "eval_placements", "eval_engines", "eval_repetitions")
+PROTOCOLS = ("authors", "fair", "tuning")
 # Bump when a change alters the numbers a cached config produces (training loop, data, model).
-RESULTS_SCHEMA = 2
-
-
-@dataclass(frozen=True)
-class SklearnSpec:
-    """A non-MoE scikit-learn reference: ``logreg`` (LogisticRegression) or ``rbf_svm`` (SVC)."""
-
-    kind: str = "logreg"
-    C: float = 1.0
-
-    def __post_init__(self) -> None:
-        check_choice("sklearn model", self.kind, SKLEARN_KINDS)
-
-    def label(self) -> str:
-        return {"logreg": "logistic regression", "rbf_svm": "RBF-kernel SVM"}[self.kind]
+RESULTS_SCHEMA = 3
+DEFAULT_VALIDATION_FRACTION = 0.2
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """One model on one dataset under one protocol, over ``seeds``.
+    """One model on one dataset under one protocol, over ``seeds``, with ``probes`` after each fit.
 
-    protocol ``authors``: accuracy measured on the training set (``data.test_size == 0``), as the
-    authors did; ``fair``: held-out test accuracy. ``grid`` > 0 also records the argmax prediction
-    on a ``grid`` x ``grid`` lattice over [0, pi]^2 (two-feature data only), for decision-region plots.
-    ``name`` is a display label and is not part of the cache key.
-
-    ``eval_noise`` (quantum routers only; the *deploy* protocol): after training, the trained model is
-    also evaluated with its router under each depolarizing probability in ``eval_noise``, for every
-    placement in ``eval_placements`` and engine in ``eval_engines`` (``tfq_sampled`` with
-    ``eval_repetitions`` trajectories), on the held-out split (the training set when there is none);
-    see ``qmoe_tfq.noise_eval``. These fields enter the cache key only when ``eval_noise`` is set.
+    ``name`` and ``tags`` (display labels and table columns, as sorted pairs) are not part of the
+    cache key. ``validation_fraction`` is used by the ``tuning`` protocol for models that do not
+    carve their own validation split.
     """
 
     name: str
-    model: ModelSpec | SklearnSpec
+    model: EstimatorSpec
     data: DataSpec = DataSpec()
-    train: TrainSpec = TrainSpec()
     protocol: str = "fair"
     seeds: tuple[int, ...] = tuple(range(10))
-    grid: int = 0
-    eval_noise: tuple[float, ...] = ()
-    eval_placements: tuple[str, ...] = NOISE_PLACEMENTS
-    eval_engines: tuple[str, ...] = ("exact",)
-    eval_repetitions: int = 1000
+    probes: tuple = ()
+    tags: tuple[tuple[str, object], ...] = ()
+    validation_fraction: float = DEFAULT_VALIDATION_FRACTION
 
     def __post_init__(self) -> None:
         check_choice("protocol", self.protocol, PROTOCOLS)
-        self._check_eval_fields()
+        if not isinstance(self.model, EstimatorSpec):
+            raise ConfigError(f"experiment {self.name!r}: model must be an EstimatorSpec, got {type(self.model).__name__}")
         if not self.seeds:
             raise ConfigError(f"experiment {self.name!r} has no seeds; give at least one")
-        if self.grid:
-            check_positive_int("grid", self.grid)
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        object.__setattr__(self, "probes", tuple(self.probes))
+        tags = self.tags.items() if isinstance(self.tags, dict) else self.tags
+        object.__setattr__(self, "tags", tuple(tags))
         if self.protocol == "authors" and self.data.test_size != 0:
             raise ConfigError(
                 f"experiment {self.name!r}: the authors' protocol measures on the training set, "
                 f"so data.test_size must be 0 (got {self.data.test_size})"
             )
-        if self.protocol == "fair" and self.data.test_size == 0:
-            raise ConfigError(f"experiment {self.name!r}: the fair protocol needs a held-out split (test_size > 0)")
+        if self.protocol in ("fair", "tuning") and self.data.test_size == 0:
+            raise ConfigError(f"experiment {self.name!r}: the {self.protocol} protocol needs a held-out split (test_size > 0)")
+        if self.protocol == "tuning" and self.probes:
+            raise ConfigError(f"experiment {self.name!r}: tuning runs take no probes (they never see the test split)")
+        if not 0.0 < self.validation_fraction < 1.0:
+            raise ConfigError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
 
-    def _check_eval_fields(self) -> None:
-        """Validate and normalise the deploy-protocol fields (tuples; noise levels as floats)."""
-        for name in EVAL_FIELDS[:3]:
-            value = getattr(self, name)
-            if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)):
-                raise ConfigError(f"experiment {self.name!r}: {name} must be a tuple, got {value!r}")
-            object.__setattr__(self, name, tuple(value))
-        for eps in self.eval_noise:
-            check_probability("eval_noise", eps)
-        object.__setattr__(self, "eval_noise", tuple(float(eps) for eps in self.eval_noise))
-        for placement in self.eval_placements:
-            check_choice("eval placement", placement, NOISE_PLACEMENTS)
-        for engine in self.eval_engines:
-            check_choice("eval engine", engine, ENGINES)
-        check_positive_int("eval_repetitions", self.eval_repetitions)
-        if not self.eval_noise:
-            return
-        if not isinstance(self.model, ModelSpec) or self.model.router != "quantum":
-            raise ConfigError(f"experiment {self.name!r}: eval_noise applies to quantum routers only "
-                              "(depolarizing noise does not act on classical routers)")
-        if not self.eval_placements or not self.eval_engines:
-            raise ConfigError(f"experiment {self.name!r}: eval_noise needs at least one eval placement "
-                              f"({', '.join(NOISE_PLACEMENTS)}) and one eval engine ({', '.join(ENGINES)})")
+    @property
+    def tag_dict(self) -> dict:
+        return dict(self.tags)
 
     def config(self) -> dict:
         """Everything that determines the numbers of a run, as plain JSON types."""
         config = {
-            "model_type": type(self.model).__name__,
-            "model": dataclasses.asdict(self.model),
+            "model": self.model.config(),
             "data": dataclasses.asdict(self.data),
-            "train": dataclasses.asdict(self.train),
             "protocol": self.protocol,
-            "grid": self.grid,
+            "probes": [probe_config(p) for p in self.probes],
         }
-        if self.eval_noise:  # only then, so the keys of experiments without it never change
-            defaults = {f.name: f.default for f in dataclasses.fields(self)}
-            for name in EVAL_FIELDS:
-                value = getattr(self, name)
-                if value != defaults[name]:
-                    config[name] = list(value) if isinstance(value, tuple) else value
+        if self.protocol == "tuning":
+            config["validation_fraction"] = self.validation_fraction
         return config
 
 
@@ -141,98 +109,74 @@ def config_key(experiment: Experiment, seed: int) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def _grid_points(grid: int) -> np.ndarray:
-    axis = np.linspace(0.0, np.pi, grid, dtype=np.float32)
-    xx, yy = np.meshgrid(axis, axis)
-    return np.stack([xx.ravel(), yy.ravel()], axis=1)
+def _accuracy(estimator, x: np.ndarray, y: np.ndarray) -> tuple[int, int]:
+    """(correct, total) predictions of ``estimator`` on ``x, y``."""
+    if len(x) == 0:
+        return 0, 0
+    return int(np.sum(estimator.predict(x) == y)), int(len(y))
 
 
-def _run_sklearn(exp: Experiment, seed: int) -> dict:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.svm import SVC
-
-    data = load_dataset(exp.data, seed)
-    spec = exp.model
-    assert isinstance(spec, SklearnSpec)
-    est = LogisticRegression(C=spec.C) if spec.kind == "logreg" else SVC(C=spec.C, kernel="rbf", gamma="scale")
-    start = time.perf_counter()
-    est.fit(data.x_train, data.y_train)
-    seconds = time.perf_counter() - start
-    if spec.kind == "logreg":
-        n_params = int(est.coef_.size + est.intercept_.size)
-    else:
-        n_params = int(est.support_vectors_.size + est.dual_coef_.size + est.intercept_.size)
-    test = float(est.score(data.x_test, data.y_test)) if len(data.x_test) else math.nan
-    out = {
-        "train_accuracy": float(est.score(data.x_train, data.y_train)),
-        "test_accuracy": test,
-        "router_params": None,
-        "expert_params": None,
-        "total_params": n_params,
-        "train_seconds": seconds,
-        "seconds_per_epoch": None,
-        "epoch_losses": [],
-    }
-    if exp.grid:
-        out["grid_predictions"] = "".join(map(str, est.predict(_grid_points(exp.grid)).tolist()))
-    return out
-
-
-def _run_moe(exp: Experiment, seed: int) -> dict:
-    from qmoe_tfq.train import train_model
-
-    data = load_dataset(exp.data, seed)
-    assert isinstance(exp.model, ModelSpec)
-    result = train_model(exp.model, data, exp.train, seed, keep_model=bool(exp.grid or exp.eval_noise))
-    out = {
-        "train_accuracy": result.train_accuracy,
-        "test_accuracy": result.test_accuracy,
-        "router_params": result.params.router,
-        "expert_params": result.params.experts,
-        "total_params": result.params.total,
-        "train_seconds": result.train_seconds,
-        "seconds_per_epoch": result.train_seconds / exp.train.epochs,
-        "epoch_losses": [float(v) for v in result.epoch_losses],
-    }
-    if exp.grid:
-        import tensorflow as tf
-
-        logits = result.model(tf.constant(_grid_points(exp.grid))).numpy()
-        out["grid_predictions"] = "".join(map(str, np.argmax(logits, axis=1).tolist()))
-    if exp.eval_noise:
-        from qmoe_tfq.noise_eval import evaluate_under_noise
-
-        held_out = len(data.x_test) > 0
-        x, y = (data.x_test, data.y_test) if held_out else (data.x_train, data.y_train)
-        out["noise_eval"] = evaluate_under_noise(result.model, x, y, exp.eval_noise, exp.eval_placements,
-                                                 exp.eval_engines, exp.eval_repetitions,
-                                                 split="test" if held_out else "train")
-    return out
+def _fit_for_validation(est, x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[int, int]:
+    """Fit ``est`` and return (correct, total) on its validation rows: the mixture's own early-
+    stopping split (best epoch), or the same rows carved here for any other estimator."""
+    qmoe = final_estimator(est)
+    if isinstance(qmoe, QMoEClassifier) and qmoe.early_stopping:
+        est.fit(x, y)
+        return int(round(qmoe.best_validation_score_ * qmoe.n_validation_)), qmoe.n_validation_
+    x_fit, x_val, y_fit, y_val = validation_split(x, y, fraction, seed)
+    est.fit(x_fit, y_fit)
+    return _accuracy(est, x_val, y_val)
 
 
 def run_one(experiment: Experiment, seed: int) -> dict:
     """Run one seed of ``experiment``; returns the flat result dict the runner caches."""
-    if isinstance(experiment.model, SklearnSpec):
-        return _run_sklearn(experiment, seed)
-    return _run_moe(experiment, seed)
+    data = load_dataset(experiment.data, seed)
+    est = experiment.model.build(seed)
+    start = time.perf_counter()
+    validation = (None, None)
+    if experiment.protocol == "tuning":
+        validation = _fit_for_validation(est, data.x_train, data.y_train, experiment.validation_fraction, seed)
+    else:
+        est.fit(data.x_train, data.y_train)
+    seconds = time.perf_counter() - start
+    counts = experiment.model.count(est)
+    train_correct, n_train = _accuracy(est, data.x_train, data.y_train)
+    out = {
+        "train_accuracy": train_correct / n_train,
+        "test_accuracy": math.nan,
+        "n_correct": None,
+        "n_test": 0,
+        "validation_accuracy": None,
+        "n_validation_correct": validation[0],
+        "n_validation": validation[1],
+        "router_params": counts.router,
+        "expert_params": counts.experts,
+        "total_params": counts.total,
+        "train_seconds": seconds,
+        "seconds_per_epoch": None,
+        "n_epochs": None,
+        "best_epoch": None,
+        "epoch_losses": [],
+        "validation_curve": None,
+    }
+    qmoe = final_estimator(est)
+    if isinstance(qmoe, QMoEClassifier):
+        out.update({
+            "train_seconds": qmoe.train_seconds_,
+            "seconds_per_epoch": qmoe.train_seconds_ / qmoe.n_epochs_,
+            "n_epochs": qmoe.n_epochs_,
+            "best_epoch": qmoe.best_epoch_,
+            "epoch_losses": [float(v) for v in qmoe.loss_curve_],
+            "validation_curve": None if qmoe.validation_scores_ is None else [float(v) for v in qmoe.validation_scores_],
+        })
+    if validation[1]:
+        out["validation_accuracy"] = validation[0] / validation[1]
+    if experiment.protocol == "fair":
+        out["n_correct"], out["n_test"] = _accuracy(est, data.x_test, data.y_test)
+        out["test_accuracy"] = out["n_correct"] / out["n_test"]
+    for probe in experiment.probes:
+        out.update(probe(est, data))
+    return out
 
 
-def decode_grid(predictions: str, grid: int) -> np.ndarray:
-    """Grid predictions string back to a (grid, grid) int array (rows: second feature)."""
-    return np.frombuffer(predictions.encode(), dtype=np.uint8).reshape(grid, grid) - ord("0")
-
-
-def grid_axis(grid: int) -> np.ndarray:
-    """The lattice coordinates used for ``grid`` predictions."""
-    return np.linspace(0.0, np.pi, grid)
-
-
-__all__ = [
-    "Experiment",
-    "SklearnSpec",
-    "PROTOCOLS",
-    "config_key",
-    "run_one",
-    "decode_grid",
-    "grid_axis",
-]
+__all__ = ["DEFAULT_VALIDATION_FRACTION", "Experiment", "PROTOCOLS", "RESULTS_SCHEMA", "config_key", "run_one"]

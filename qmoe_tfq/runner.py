@@ -90,9 +90,11 @@ def _compute(experiment: Experiment, seed: int, key: str, cache_dir: Path, jobs:
 
 
 def _row(experiment: Experiment, seed: int, key: str, result: dict) -> dict:
-    """One output row; result columns sorted, so fresh and cached runs give identical frames."""
+    """One output row: the experiment's name, protocol, seed, key and tags, then the result's
+    columns sorted, so fresh and cached runs give identical frames."""
     ordered = {k: result[k] for k in sorted(result)}
-    return {"experiment": experiment.name, "protocol": experiment.protocol, "seed": seed, "key": key, **ordered}
+    return {"experiment": experiment.name, "protocol": experiment.protocol, "seed": seed, "key": key,
+            **experiment.tag_dict, **ordered}
 
 
 def run_experiments(
@@ -144,3 +146,13 @@ def run_experiments(
             bar.update()
         bar.close()
     return pd.DataFrame([_row(exp, seed, key, results[key]) for exp, seed, key in planned])
+
+
+def runner(jobs: int = 1, cache_dir: Path | str | None = None, progress: bool = True):
+    """``run(experiments, desc)``: ``run_experiments`` bound to ``jobs``, ``cache_dir`` and ``progress``,
+    the form the studies take it in."""
+
+    def run(experiments: Iterable[Experiment], desc: str = "runs") -> pd.DataFrame:
+        return run_experiments(experiments, jobs=jobs, cache_dir=cache_dir, progress=progress, desc=desc)
+
+    return run

@@ -58,6 +58,7 @@ class EpochTrainer:
         self.optimizer.build(self.variables)
         spec = (tf.TensorSpec([None, n_features], tf.float32), tf.TensorSpec([None], tf.int32))
         self._epoch = tf.function(self._epoch_graph, input_signature=spec)
+        self._scores = tf.function(self._score_graph, input_signature=spec)
 
     def _step(self, xb: tf.Tensor, yb: tf.Tensor, wb: tf.Tensor) -> tf.Tensor:
         with tf.GradientTape() as tape:
@@ -84,9 +85,97 @@ class EpochTrainer:
             losses = losses.write(i, self._step(xs[i], ys[i], ws[i]))
         return losses.stack()
 
+    def _score_graph(self, x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        logits = self.model(x)
+        correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), y), tf.float32))
+        return correct, self.loss_fn(y, logits)
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """Accuracy and mean cross-entropy of the model on ``x, y`` (one compiled call)."""
+        correct, loss = self._scores(tf.constant(x, tf.float32), tf.constant(y, tf.int32))
+        return float(correct) / len(x), float(loss) / len(x)
+
     def run_epoch(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Train one pass over ``x, y`` in the given order; summed loss of each batch."""
         return self._epoch(tf.constant(x, tf.float32), tf.constant(y, tf.int32)).numpy()
+
+
+@dataclass
+class History:
+    """What one training run recorded, epoch by epoch.
+
+    ``losses``: mean per-sample training loss of each epoch. With a validation set,
+    ``validation_scores`` / ``validation_losses`` are its accuracy and mean loss after each epoch,
+    and ``best_epoch`` (1-based) is the epoch whose weights were kept (restored at the end).
+    """
+
+    losses: list[float] = field(default_factory=list)
+    validation_scores: list[float] | None = None
+    validation_losses: list[float] | None = None
+    best_epoch: int | None = None
+    seconds: float = 0.0
+
+    @property
+    def n_epochs(self) -> int:
+        return len(self.losses)
+
+
+def fit_model(
+    model: MixtureOfExperts,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    lr: float,
+    batch_size: int,
+    max_epochs: int,
+    seed: int,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    n_iter_no_change: int | None = None,
+    progress=None,
+) -> History:
+    """Train ``model`` in place with Adam on ``x, y``; batch order drawn from ``seed``.
+
+    With ``validation = (x_val, y_val)`` the model is scored after every epoch and the weights of the
+    best epoch are restored at the end (best: the highest validation accuracy, ties broken by the
+    lower validation loss), as scikit-learn's ``MLPClassifier(early_stopping=True)``
+    keeps its best coefficients. ``n_iter_no_change`` epochs without such an improvement end the run
+    early; ``None`` always trains ``max_epochs`` (a router sitting on a plateau may leave it late).
+    ``progress(epoch, loss)`` is called after every epoch. A non-finite loss raises TrainingDiverged.
+    """
+    trainer = EpochTrainer(model, x.shape[1], lr, batch_size)
+    rng = np.random.default_rng(seed)
+    history = History()
+    if validation is not None:
+        history.validation_scores, history.validation_losses = [], []
+        best = (-np.inf, np.inf)
+        best_weights = None
+        since_best = 0
+    start = time.perf_counter()
+    for epoch in range(max_epochs):
+        order = rng.permutation(len(x))
+        loss = sum(float(b) for b in trainer.run_epoch(x[order], y[order])) / len(x)
+        history.losses.append(loss)
+        if not np.isfinite(loss):
+            raise TrainingDiverged(
+                f"training diverged: the loss of epoch {epoch + 1} is {loss} (lr {lr}); try a smaller learning rate"
+            )
+        if progress is not None:
+            progress(epoch, loss)
+        if validation is None:
+            continue
+        score, val_loss = trainer.evaluate(*validation)
+        history.validation_scores.append(score)
+        history.validation_losses.append(val_loss)
+        if (score, -val_loss) > (best[0], -best[1]):
+            best, best_weights, history.best_epoch, since_best = (score, val_loss), model.get_weights(), epoch + 1, 0
+        else:
+            since_best += 1
+            if n_iter_no_change is not None and since_best >= n_iter_no_change:
+                break
+    history.seconds = time.perf_counter() - start
+    if validation is not None and best_weights is not None:
+        model.set_weights(best_weights)
+    return history
 
 
 def fit(
@@ -96,29 +185,11 @@ def fit(
     seed: int,
     progress=None,
 ) -> list[float]:
-    """Train ``model`` in place; returns the mean per-sample training loss of each epoch.
-
-    Batches are drawn from a NumPy generator seeded by ``seed``, so a run is reproducible.
-    ``progress``, if given, is called as ``progress(epoch, loss)`` after every epoch.
+    """Train ``model`` in place for ``train.epochs``; returns the mean per-sample training loss of
+    each epoch. Batches are drawn from a NumPy generator seeded by ``seed``, so a run is reproducible.
     """
-    trainer = EpochTrainer(model, data.n_features, train.lr, train.batch_size)
-    rng = np.random.default_rng(seed)
-    x, y = data.x_train, data.y_train
-    losses = []
-    for epoch in range(train.epochs):
-        order = rng.permutation(len(x))
-        total = 0.0
-        for batch_loss in trainer.run_epoch(x[order], y[order]):
-            total += float(batch_loss)
-        losses.append(total / len(x))
-        if not np.isfinite(losses[-1]):
-            raise TrainingDiverged(
-                f"training diverged: the loss of epoch {epoch + 1} is {losses[-1]} (lr {train.lr}); "
-                "try a smaller learning rate"
-            )
-        if progress is not None:
-            progress(epoch, losses[-1])
-    return losses
+    return fit_model(model, data.x_train, data.y_train, lr=train.lr, batch_size=train.batch_size,
+                     max_epochs=train.epochs, seed=seed, progress=progress).losses
 
 
 def train_model(

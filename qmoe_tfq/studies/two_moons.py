@@ -1,41 +1,64 @@
-"""Two Moons ablation: the authors' protocol (training-set accuracy, their data and budgets) and a
-fair protocol (held-out test accuracy, the same budget for every model, paired over seeds)."""
+"""Two Moons ablation under three protocols.
+
+* **Tuned** (primary; every comparative claim): every model — the quantum routers, Model A, MLP
+  routers of each width, constant gates, logistic regression, an RBF-SVM — searched over the same
+  number of configurations on tuning seeds and evaluated at its chosen configuration on fresh seeds,
+  held-out test accuracy, paired over seeds (``qmoe_tfq.tuning``).
+* **Authors' budget** (secondary): every model at the authors' Phase 2 setting, Adam lr 0.1 for 50
+  epochs, batch 32, on the same fresh samples and held-out splits; references at scikit-learn's
+  defaults. One learning rate chosen for the quantum model: MLP routers collapse under it.
+* **Authors' protocol**: their data (``make_moons(random_state=42)``), no split, their budgets, and
+  accuracy on the training set, as they measured it — over many model seeds.
+"""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from qmoe_tfq.config import ModelSpec, TrainSpec, param_counts
+from qmoe_tfq.config import ModelSpec, param_counts
 from qmoe_tfq.data import DataSpec
-from qmoe_tfq.experiments import Experiment, SklearnSpec
-from qmoe_tfq.stats import ACCURACY_BOUNDS, efficiency, paired_wilcoxon, t_interval
+from qmoe_tfq.experiments import Experiment
+from qmoe_tfq.probes import DecisionGrid, GateSummary
+from qmoe_tfq.registry import EstimatorSpec, qmoe
+from qmoe_tfq.stats import ACCURACY_BOUNDS, paired_wilcoxon, t_interval
+from qmoe_tfq.studies import _results as R
+from qmoe_tfq.tuning import Budget, Candidate, TunedResults, eval_name, run_tuned
 
 AUTHORS_DATA_SEED = 42
-QUANTUM = ModelSpec(router="quantum", layers=3, readout="expectation")
+DATA = DataSpec(name="moons", n_samples=500, noise=0.1, test_size=0.3, seed=None)
+QUANTUM = qmoe(router="quantum", layers=3, readout="expectation")
 PHASE3A_HIDDEN = (2, 4, 8, 16, 32, 64)
-FAIR_HIDDEN = (2, 4, 8, 16, 32, 64)
+HIDDEN = (2, 4, 8, 16, 32, 64)
 MATCH_TOLERANCE = 0.20
 CONVERGENCE_LOSS = 0.25
 GRID = 64
+PROBES = (DecisionGrid(GRID), GateSummary())
+TUNED_PREFIX = "tm/"
+BUDGET_PREFIX = "budget/"
+AUTHORS_BUDGET = {"lr": 0.1, "max_epochs": 50, "batch_size": 32}
 
 
 @dataclass(frozen=True)
 class Size:
     """Seeds and epochs of a run of the study: full, or QUICK (smoke test)."""
 
-    fair_seeds: int
+    eval_seeds: int
+    tuning_seeds: int
+    max_epochs: int
+    budget_seeds: int
+    budget_epochs: int
     authors_seeds: int
     phase2_epochs: int
     phase3a_epochs: int
-    fair_epochs: int
 
 
-FULL = Size(fair_seeds=20, authors_seeds=10, phase2_epochs=50, phase3a_epochs=30, fair_epochs=50)
-QUICK = Size(fair_seeds=3, authors_seeds=2, phase2_epochs=2, phase3a_epochs=2, fair_epochs=3)
+FULL = Size(eval_seeds=20, tuning_seeds=3, max_epochs=100, budget_seeds=20, budget_epochs=50, authors_seeds=10,
+            phase2_epochs=50, phase3a_epochs=30)
+QUICK = Size(eval_seeds=3, tuning_seeds=2, max_epochs=3, budget_seeds=3, budget_epochs=3, authors_seeds=2,
+             phase2_epochs=2, phase3a_epochs=2)
 
 
 def size(quick: bool) -> Size:
@@ -51,53 +74,71 @@ def matched_hidden(target: int, n_features: int = 2, tolerance: float = MATCH_TO
     return best
 
 
-QUANTUM_ROUTER_PARAMS = param_counts(QUANTUM, 2, 2).router
+QUANTUM_ROUTER_PARAMS = param_counts(ModelSpec(router="quantum", layers=3), 2, 2).router
 MATCHED_HIDDEN = matched_hidden(QUANTUM_ROUTER_PARAMS)
+MATCHED = f"mlp_h{MATCHED_HIDDEN}"
 
 
-@dataclass(frozen=True)
-class Model:
-    """A model of the fair protocol: stable id, display label, role in the comparison, spec."""
-
-    id: str
-    label: str
-    role: str
-    spec: ModelSpec | SklearnSpec
-
-
-def fair_models() -> list[Model]:
-    """Every model compared under the fair protocol, in table order."""
-    matched = MATCHED_HIDDEN
+def candidates() -> list[Candidate]:
+    """Every model of the comparison, in table order, with its role."""
     models = [
-        Model("quantum", "quantum router (authors: SEL L=3, <Z> + adapter)", "quantum", QUANTUM),
-        Model("quantum_prob", "quantum router (probabilities readout, 4 experts)", "quantum variant",
-              ModelSpec(router="quantum", layers=3, readout="probabilities")),
-        Model("quantum_rycz_prob", "quantum router (paper text: RY+CZ, probabilities)", "quantum variant",
-              ModelSpec(router="quantum", layers=3, readout="probabilities", ansatz="ry_cz")),
-        Model("linear", "Model A: linear router", "classical (paper's baseline)", ModelSpec(router="linear")),
-        Model(f"mlp_h{matched}", f"MLP router h={matched} (parameter-matched)", "classical (parameter-matched)",
-              ModelSpec(router="mlp", hidden=matched)),
+        Candidate("quantum", "quantum router (authors: SEL L=3, <Z> + adapter)", "quantum", QUANTUM, "moe",
+                  (("role", "quantum"),)),
+        Candidate("quantum_prob", "quantum router (probabilities readout, 4 experts)", "quantum",
+                  qmoe(router="quantum", layers=3, readout="probabilities"), "moe", (("role", "quantum variant"),)),
+        Candidate("quantum_rycz_prob", "quantum router (paper text: RY+CZ, probabilities)", "quantum",
+                  qmoe(router="quantum", layers=3, readout="probabilities", ansatz="ry_cz"), "moe",
+                  (("role", "quantum variant"),)),
+        Candidate("linear", "Model A: linear router", "linear", qmoe(router="linear"), "moe",
+                  (("role", "classical (paper's baseline)"),)),
+        Candidate(MATCHED, f"MLP router h={MATCHED_HIDDEN} (parameter-matched)", "mlp",
+                  qmoe(router="mlp", hidden=MATCHED_HIDDEN), "moe", (("role", "classical (parameter-matched)"),)),
     ]
     models += [
-        Model(f"mlp_h{h}", f"Model C: MLP router h={h}", "classical (deep router)", ModelSpec(router="mlp", hidden=h))
-        for h in FAIR_HIDDEN if h != matched
+        Candidate(f"mlp_h{h}", f"Model C: MLP router h={h}", "mlp", qmoe(router="mlp", hidden=h), "moe",
+                  (("role", "classical (deep router)"),))
+        for h in HIDDEN if h != MATCHED_HIDDEN
     ]
     models += [
-        Model("constant", "constant gates (experts only)", "floor", ModelSpec(router="constant")),
-        Model("logreg", "logistic regression (no MoE)", "reference", SklearnSpec("logreg")),
-        Model("rbf_svm", "RBF-kernel SVM (no MoE)", "reference", SklearnSpec("rbf_svm")),
+        Candidate("constant", "constant gates (experts only)", "constant", qmoe(router="constant"), "moe",
+                  (("role", "floor"),)),
+        Candidate("logreg", "logistic regression (no MoE)", "logreg", EstimatorSpec("logreg"), "logreg",
+                  (("role", "reference"),)),
+        Candidate("rbf_svm", "RBF-kernel SVM (no MoE)", "rbf_svm", EstimatorSpec("rbf_svm"), "rbf_svm",
+                  (("role", "reference"),)),
     ]
     return models
 
 
-def fair_experiments(quick: bool = False) -> list[Experiment]:
-    """Fair protocol: 30% stratified held-out split, a fresh sample and split per seed, one budget."""
+def candidate(model_id: str) -> Candidate:
+    return {c.id: c for c in candidates()}[model_id]
+
+
+def budget(quick: bool = False) -> Budget:
+    """The tuned protocol's settings for this study."""
     s = size(quick)
-    data = DataSpec(name="moons", n_samples=500, noise=0.1, test_size=0.3, seed=None)
-    train = TrainSpec(epochs=s.fair_epochs, lr=0.1, batch_size=32)
+    return Budget(TUNED_PREFIX, DATA, n_tuning_seeds=s.tuning_seeds, eval_seeds=tuple(range(s.eval_seeds)),
+                  max_epochs=s.max_epochs, quick=quick)
+
+
+def tuned_name(model_id: str, quick: bool = False) -> str:
+    return eval_name(budget(quick), candidate(model_id))
+
+
+def authors_budget_spec(c: Candidate, epochs: int) -> EstimatorSpec:
+    """A candidate at the authors' budget (mixtures) or at scikit-learn's defaults (references)."""
+    if c.base.kind != "qmoe":
+        return c.base
+    return c.base.replace(**{**AUTHORS_BUDGET, "max_epochs": epochs})
+
+
+def budget_experiments(quick: bool = False) -> list[Experiment]:
+    """Every candidate at the authors' budget, on fresh samples and held-out splits (``fair``)."""
+    s = size(quick)
     return [
-        Experiment(f"fair/{m.id}", m.spec, data, train, "fair", tuple(range(s.fair_seeds)), grid=GRID)
-        for m in fair_models()
+        Experiment(f"{BUDGET_PREFIX}{c.id}", authors_budget_spec(c, s.budget_epochs), DATA, "fair",
+                   tuple(range(s.budget_seeds)), probes=PROBES, tags=(("model_id", c.id), *c.tags))
+        for c in candidates()
     ]
 
 
@@ -106,97 +147,105 @@ def authors_experiments(quick: bool = False) -> list[Experiment]:
     s = size(quick)
     seeds = tuple(range(s.authors_seeds))
     phase2_data = DataSpec(name="moons", n_samples=500, noise=0.1, test_size=0.0, seed=AUTHORS_DATA_SEED)
-    phase2 = TrainSpec(epochs=s.phase2_epochs, lr=0.1, batch_size=32)
     phase3_data = DataSpec(name="moons", n_samples=1000, noise=0.1, test_size=0.0, seed=AUTHORS_DATA_SEED)
-    phase3 = TrainSpec(epochs=s.phase3a_epochs, lr=0.05, batch_size=32)
+    phase2 = {"lr": 0.1, "max_epochs": s.phase2_epochs, "batch_size": 32}
+    phase3 = {"lr": 0.05, "max_epochs": s.phase3a_epochs, "batch_size": 32}
     exps = [
-        Experiment("phase2/linear", ModelSpec(router="linear"), phase2_data, phase2, "authors", seeds),
-        Experiment("phase2/quantum", QUANTUM, phase2_data, phase2, "authors", seeds),
-        Experiment("phase3a/quantum", QUANTUM, phase3_data, phase3, "authors", seeds),
+        Experiment("phase2/linear", qmoe(router="linear", **phase2), phase2_data, "authors", seeds),
+        Experiment("phase2/quantum", QUANTUM.replace(**phase2), phase2_data, "authors", seeds),
+        Experiment("phase3a/quantum", QUANTUM.replace(**phase3), phase3_data, "authors", seeds),
     ]
     exps += [
-        Experiment(f"phase3a/mlp_h{h}", ModelSpec(router="mlp", hidden=h), phase3_data, phase3, "authors", seeds)
+        Experiment(f"phase3a/mlp_h{h}", qmoe(router="mlp", hidden=h, **phase3), phase3_data, "authors", seeds)
         for h in PHASE3A_HIDDEN
     ]
     return exps
 
 
 def experiments(quick: bool = False) -> list[Experiment]:
-    """Every run of the study."""
-    return authors_experiments(quick) + fair_experiments(quick)
+    """The study's statically planned runs: every tuning run, the authors' budget and protocol.
+    (The tuned evaluation runs follow from the tuning results; ``results`` runs both.)"""
+    from qmoe_tfq.tuning import tuning_experiments
+
+    b = budget(quick)
+    return ([e for c in candidates() for e in tuning_experiments(c, b)] + budget_experiments(quick)
+            + authors_experiments(quick))
 
 
-def epochs_to_loss(losses: list[float], threshold: float = CONVERGENCE_LOSS) -> int:
-    """First epoch (1-based) whose mean training loss is <= threshold; len(losses) + 1 if never."""
-    for i, value in enumerate(losses):
-        if value <= threshold:
-            return i + 1
-    return len(losses) + 1
+@dataclass
+class Results:
+    """The study's runs: the tuned protocol's, and the fixed-budget ones (authors' budget and protocol)."""
+
+    tuned: TunedResults
+    fixed: pd.DataFrame
+    quick: bool
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        """Every evaluation row (tuned ``tm/``, authors' budget ``budget/``, ``phase2/``, ``phase3a/``)."""
+        return R.concat([self.tuned.evaluation, self.fixed])
 
 
-def _by_model(rows: pd.DataFrame, prefix: str) -> dict[str, pd.DataFrame]:
-    sub = rows[rows["experiment"].str.startswith(prefix)]
-    return {name[len(prefix):]: g.sort_values("seed") for name, g in sub.groupby("experiment", sort=False)}
+def results(run, quick: bool = False) -> Results:
+    """Run (or read from the cache) every run of the study. ``run(experiments, desc)`` is the runner."""
+    tuned = run_tuned(candidates(), budget(quick), run, PROBES, desc="two moons")
+    fixed = run(budget_experiments(quick) + authors_experiments(quick), "two moons: fixed budgets")
+    return Results(tuned, fixed, quick)
 
 
-def paired(rows: pd.DataFrame, a: str, b: str, column: str = "test_accuracy", prefix: str = "fair/") -> tuple[np.ndarray, np.ndarray]:
-    """Values of ``column`` for models ``a`` and ``b`` on the seeds both have, aligned by seed."""
-    groups = _by_model(rows, prefix)
-    left, right = groups[a].set_index("seed")[column], groups[b].set_index("seed")[column]
-    seeds = sorted(set(left.index) & set(right.index))
-    return left.loc[seeds].to_numpy(float), right.loc[seeds].to_numpy(float)
+def comparison_table(rows: pd.DataFrame, prefix: str, tuned: TunedResults | None = None) -> pd.DataFrame:
+    """One row per model: sizes, held-out test accuracy with 95% CI, eta, collapse and floor counts,
+    paired tests against the quantum router; with ``tuned``, the configuration chosen and its score."""
+    from qmoe_tfq.stats import efficiency
 
-
-def _count(value) -> int | None:
-    """A parameter count from a result column: None where not applicable (non-MoE references)."""
-    return None if value is None or pd.isna(value) else int(value)
-
-
-def fair_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per model of the fair protocol: sizes, test accuracy with 95% CI, eta, paired tests."""
-    groups = _by_model(rows, "fair/")
+    selections = tuned.selection_table().set_index("model_id") if tuned is not None else None
     out = []
-    for m in fair_models():
-        g = groups[m.id]
-        ci = t_interval(g["test_accuracy"], bounds=ACCURACY_BOUNDS)
-        rp = _count(g["router_params"].iloc[0])
-        row = {
-            "model": m.label,
-            "role": m.role,
+    for c in candidates():
+        name = f"{prefix}{c.id}"
+        g = R.runs(rows, name)
+        acc = R.accuracy_columns(g["test_accuracy"])
+        rp = R.count(g["router_params"].iloc[0])
+        row = {"model": c.label, "role": c.tags[0][1], "family": c.family}
+        if selections is not None:
+            row.update({"chosen": selections.loc[c.id, "chosen"],
+                        "tuning_val_acc": selections.loc[c.id, "tuning_validation_accuracy"]})
+        row.update({
             "router_params": rp,
-            "expert_params": _count(g["expert_params"].iloc[0]),
+            "expert_params": R.count(g["expert_params"].iloc[0]),
             "total_params": int(g["total_params"].iloc[0]),
-            "test_acc_mean": ci.mean,
-            "test_acc_ci_low": ci.low,
-            "test_acc_ci_high": ci.high,
+            **acc,
             "train_acc_mean": float(g["train_accuracy"].mean()),
+            "eta": efficiency(acc["test_acc_mean"], rp),
+            "n_collapsed": R.collapse_count(rows, name),
+            "n_at_floor": R.floor_count(rows, name, f"{prefix}constant"),
+            **R.comparison_columns(rows, f"{prefix}quantum", name),
             "train_seconds_mean": float(g["train_seconds"].mean()),
-            "eta": efficiency(ci.mean, rp),
-            "n_seeds": ci.n,
-        }
-        if m.id == "quantum":
-            row.update({"delta_vs_quantum": math.nan, "p_quantum_better": math.nan, "p_quantum_worse": math.nan})
-        else:
-            a, b = paired(rows, "quantum", m.id)
-            row.update({
-                "delta_vs_quantum": float(np.mean(a - b)),
-                "p_quantum_better": paired_wilcoxon(a, b, "greater"),
-                "p_quantum_worse": paired_wilcoxon(a, b, "less"),
-            })
+        })
         out.append(row)
-    return pd.DataFrame(out).astype({"router_params": "Int64", "expert_params": "Int64"})
+    return pd.DataFrame(out).astype({"router_params": "Int64", "expert_params": "Int64", "n_collapsed": "Int64"})
+
+
+def tuned_table(res: Results) -> pd.DataFrame:
+    """The tuned protocol's comparison (primary)."""
+    return comparison_table(res.rows, TUNED_PREFIX, res.tuned)
+
+
+def budget_table(res: Results) -> pd.DataFrame:
+    """The authors' budget comparison (secondary): lr 0.1, 50 epochs for every mixture."""
+    return comparison_table(res.rows, BUDGET_PREFIX)
 
 
 def authors_table(rows: pd.DataFrame) -> pd.DataFrame:
     """The authors' protocol: training-set accuracy (mean, 95% CI over model seeds) per model."""
     out = []
     for phase in ("phase2/", "phase3a/"):
-        for model_id, g in _by_model(rows, phase).items():
+        sub = rows[rows["experiment"].str.startswith(phase)]
+        for name, g in sub.groupby("experiment", sort=False):
             ci = t_interval(g["train_accuracy"], bounds=ACCURACY_BOUNDS)
             losses = np.array(g["epoch_losses"].tolist())
             out.append({
                 "phase": phase.rstrip("/"),
-                "model": model_id,
+                "model": name[len(phase):],
                 "router_params": int(g["router_params"].iloc[0]),
                 "train_acc_mean": ci.mean,
                 "train_acc_ci_low": ci.low,
@@ -207,15 +256,24 @@ def authors_table(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def convergence_table(rows: pd.DataFrame, ids=("quantum", "linear", f"mlp_h{MATCHED_HIDDEN}", "mlp_h64")) -> pd.DataFrame:
+def epochs_to_loss(losses: list[float], threshold: float = CONVERGENCE_LOSS) -> int:
+    """First epoch (1-based) whose mean training loss is <= threshold; len(losses) + 1 if never."""
+    for i, value in enumerate(losses):
+        if value <= threshold:
+            return i + 1
+    return len(losses) + 1
+
+
+def convergence_table(rows: pd.DataFrame, prefix: str = TUNED_PREFIX,
+                      ids=("quantum", "linear", MATCHED, "mlp_h64")) -> pd.DataFrame:
     """Epochs to reach the training-loss threshold, per model, and paired tests against the quantum router."""
-    groups = _by_model(rows, "fair/")
-    q = np.array([epochs_to_loss(v) for v in groups["quantum"]["epoch_losses"]])
+    q = np.array([epochs_to_loss(v) for v in R.runs(rows, f"{prefix}quantum")["epoch_losses"]])
     out = []
     for model_id in ids:
-        e = np.array([epochs_to_loss(v) for v in groups[model_id]["epoch_losses"]])
+        g = R.runs(rows, f"{prefix}{model_id}")
+        e = np.array([epochs_to_loss(v) for v in g["epoch_losses"]])
         ci = t_interval(e)
-        reached = float(np.mean(e <= len(groups[model_id]["epoch_losses"].iloc[0])))
+        reached = float(np.mean([ep <= len(v) for ep, v in zip(e, g["epoch_losses"])]))
         row = {"model": model_id, "epochs_to_threshold_mean": ci.mean, "ci_low": ci.low, "ci_high": ci.high,
                "fraction_of_seeds_reaching": reached, "n_seeds": ci.n}
         if model_id != "quantum":
@@ -226,6 +284,11 @@ def convergence_table(rows: pd.DataFrame, ids=("quantum", "linear", f"mlp_h{MATC
 
 
 def runs_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per-seed rows without the bulky columns (losses, grid predictions)."""
-    drop = [c for c in ("epoch_losses", "grid_predictions", "key") if c in rows.columns]
+    """Per-seed rows without the bulky columns (losses, curves, grid predictions)."""
+    drop = [c for c in ("epoch_losses", "grid_predictions", "key", "validation_curve", "noise_eval") if c in rows.columns]
     return rows.drop(columns=drop)
+
+
+__all__ = ["AUTHORS_DATA_SEED", "BUDGET_PREFIX", "DATA", "MATCHED", "MATCHED_HIDDEN", "QUANTUM", "Results",
+           "TUNED_PREFIX", "authors_table", "budget", "budget_table", "candidates", "comparison_table",
+           "convergence_table", "experiments", "results", "runs_table", "tuned_table"]

@@ -1,0 +1,161 @@
+"""Every model the suite compares, as a scikit-learn estimator named by a kind and its parameters.
+
+An ``EstimatorSpec(kind, params)`` is plain, hashable data (it goes into the run cache's key);
+``build(seed)`` turns it into a fresh estimator. A kind is one ``Kind`` entry in ``KINDS``: how to
+build it, its display label, and how to count the parameters of a fitted one. The runner fits every
+kind through the same path, so a new model family is one entry here.
+
+``input_scaling="standard"`` is a parameter of every kind: the mixture of experts z-scores its
+inputs itself (fit on the rows it trains on); a scikit-learn reference is wrapped in a pipeline
+``StandardScaler -> model``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from sklearn.base import BaseEstimator
+
+from qmoe_tfq.errors import ConfigError, check_choice
+from qmoe_tfq.estimators import INPUT_SCALINGS, QMoEClassifier, final_estimator
+
+
+@dataclass(frozen=True)
+class ParamCount:
+    """Trainable parameters of a fitted model: router and experts for a mixture, else only the total."""
+
+    total: int
+    router: int | None = None
+    experts: int | None = None
+
+
+def _qmoe(params: dict, seed: int) -> BaseEstimator:
+    return QMoEClassifier(**params, random_state=seed)
+
+
+def _qmoe_params(est: BaseEstimator) -> ParamCount:
+    n = final_estimator(est).n_params_
+    return ParamCount(total=n["total"], router=n["router"], experts=n["experts"])
+
+
+def _scaled(model: BaseEstimator, params: dict) -> BaseEstimator:
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    scaling = params.get("input_scaling", "none")
+    check_choice("input_scaling", scaling, INPUT_SCALINGS)
+    return make_pipeline(StandardScaler(), model) if scaling == "standard" else model
+
+
+def _without_scaling(params: dict) -> dict:
+    return {k: v for k, v in params.items() if k != "input_scaling"}
+
+
+def _logreg(params: dict, seed: int) -> BaseEstimator:
+    from sklearn.linear_model import LogisticRegression
+
+    return _scaled(LogisticRegression(max_iter=5000, random_state=seed, **_without_scaling(params)), params)
+
+
+def _logreg_params(est: BaseEstimator) -> ParamCount:
+    m = final_estimator(est)
+    return ParamCount(total=int(m.coef_.size + m.intercept_.size))
+
+
+def _rbf_svm(params: dict, seed: int) -> BaseEstimator:
+    from sklearn.svm import SVC
+
+    return _scaled(SVC(kernel="rbf", random_state=seed, **_without_scaling(params)), params)
+
+
+def _svm_params(est: BaseEstimator) -> ParamCount:
+    m = final_estimator(est)
+    return ParamCount(total=int(m.support_vectors_.size + m.dual_coef_.size + m.intercept_.size))
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of estimator: ``build(params, seed)``, a display ``label``, ``count(fitted)``."""
+
+    name: str
+    label: str
+    build: Callable[[dict, int], BaseEstimator]
+    count: Callable[[BaseEstimator], ParamCount]
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("qmoe", "mixture of experts", _qmoe, _qmoe_params),
+        Kind("logreg", "logistic regression (no MoE)", _logreg, _logreg_params),
+        Kind("rbf_svm", "RBF-kernel SVM (no MoE)", _rbf_svm, _svm_params),
+    )
+}
+
+
+def _freeze(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+@dataclass(frozen=True)
+class EstimatorSpec:
+    """A model as data: ``kind`` (a key of ``KINDS``) and constructor ``params`` (sorted pairs).
+
+    ``EstimatorSpec.of("qmoe", router="mlp", hidden=4, lr=0.01)``; ``spec.replace(lr=0.03)``.
+    Building validates the parameters, so a bad value fails when the spec is made.
+    """
+
+    kind: str
+    params: tuple[tuple[str, object], ...] = ()
+
+    def __post_init__(self) -> None:
+        check_choice("model kind", self.kind, tuple(KINDS))
+        params = dict(self.params) if not isinstance(self.params, Mapping) else dict(self.params)
+        object.__setattr__(self, "params", tuple(sorted((k, _freeze(v)) for k, v in params.items())))
+        self._validate()
+
+    def _validate(self) -> None:
+        try:
+            est = self.build(0)
+        except TypeError as err:
+            raise ConfigError(f"bad parameter for a {self.kind} model: {err}") from None
+        qmoe = final_estimator(est)
+        if isinstance(qmoe, QMoEClassifier):
+            qmoe.model_spec()
+            qmoe._check_training_params()
+
+    @classmethod
+    def of(cls, kind: str, **params) -> EstimatorSpec:
+        return cls(kind, tuple(params.items()))
+
+    @property
+    def param_dict(self) -> dict:
+        return dict(self.params)
+
+    def get(self, name: str, default=None):
+        """A parameter's value as given (``default`` when it is not set)."""
+        return self.param_dict.get(name, default)
+
+    def replace(self, **params) -> EstimatorSpec:
+        """A copy with ``params`` set (or overridden)."""
+        return EstimatorSpec(self.kind, tuple({**self.param_dict, **params}.items()))
+
+    def build(self, seed: int) -> BaseEstimator:
+        """A fresh, unfitted estimator seeded by ``seed``."""
+        return KINDS[self.kind].build(self.param_dict, int(seed))
+
+    def count(self, fitted: BaseEstimator) -> ParamCount:
+        return KINDS[self.kind].count(fitted)
+
+    def config(self) -> dict:
+        """The spec as plain JSON types (for cache keys)."""
+        return {"kind": self.kind, "params": {k: list(v) if isinstance(v, tuple) else v for k, v in self.params}}
+
+
+def qmoe(**params) -> EstimatorSpec:
+    """A mixture-of-experts spec, e.g. ``qmoe(router="quantum", layers=3, lr=0.1)``."""
+    return EstimatorSpec.of("qmoe", **params)
+
+
+__all__ = ["EstimatorSpec", "KINDS", "Kind", "ParamCount", "qmoe"]
