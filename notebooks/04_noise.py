@@ -22,15 +22,14 @@
 # their notebook did) and `every_gate` (after every gate, on each qubit it acts on, as the paper's text
 # says). Depolarizing noise does not act on classical routers, so the references are noiseless.
 #
-# **Data and budget.** The Two Moons fair protocol (`two_moons.fair_experiments`): `make_moons(500,
-# noise 0.1)`, a fresh sample and a stratified 70/30 split per seed, Adam lr 0.1, 50 epochs, batch 32,
-# **held-out test accuracy**, mean and Student-t 95% CI over seeds. The full budget is used: one
-# model trained under noise costs a few seconds with the exact density-matrix engine, so no reduction
-# was needed.
+# **Data and models.** The Two Moons tuned protocol (`01_two_moons`): `make_moons(500, noise 0.1)`, a
+# fresh sample and a stratified 70/30 split per seed, every model at the configuration chosen for it
+# on the tuning seeds (the quantum router's chosen learning rate and input scaling are used at every
+# eps), **held-out test accuracy**, mean and Student-t 95% CI over seeds.
 #
 # **Two protocols.**
-# * *deploy* — the noiseless quantum router of the Two Moons table (same spec, data, seeds: the same
-#   trained models) is evaluated with its router under noise, at every eps, in both placements.
+# * *deploy* — the tuned noiseless quantum router of the Two Moons table (same spec, data, seeds: the
+#   same trained models) is evaluated with its router under noise, at every eps, in both placements.
 # * *train under noise* — a fresh model trained at each eps, gradients through the exact
 #   density-matrix engine. At eps = 0 both protocols are the noiseless model.
 #
@@ -55,16 +54,17 @@ from IPython.display import display
 
 from qmoe_tfq import plots
 from qmoe_tfq.report import paper_settings, save_figure, write_table
-from qmoe_tfq.runner import run_experiments
+from qmoe_tfq.runner import runner
 from qmoe_tfq.studies import noise_claims as nc
 from qmoe_tfq.studies import noise_study as ns
 
 S = paper_settings()
 size = ns.size(S.quick)
-rows = run_experiments(ns.experiments(S.quick), jobs=S.jobs, cache_dir=S.cache_dir, desc="noise")
-exp = ns.deploy_experiments(S.quick)[0]
+res = ns.results(runner(S.jobs, S.cache_dir), S.quick)
+rows = res.rows
+chosen = res.models.tuned.selections["quantum"].params
 print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(rows)} runs; {size.seeds} seeds, "
-      f"{exp.train.epochs} epochs, lr {exp.train.lr}; eps grid {list(size.grid)}; TFQ trajectories on "
+      f"quantum router at its tuned configuration {chosen}; eps grid {list(size.grid)}; TFQ trajectories on "
       f"{size.sampled_seeds} seeds with R = {size.repetitions}; N3 on {size.n3_seeds} model seeds; "
       f"writing to {S.out_dir}")
 
@@ -174,7 +174,7 @@ display(per_seed)  # per model seed: a few seeds end far below the rest, which w
 # claims notebook writes them into `paper/claims.md`.
 
 # %%
-for entry in nc.claims(rows, S.quick):
+for entry in nc.claims(res):
     print(f"{entry.id}: {entry.verdict} — {entry.reproduced}")
     for part in entry.parts:
         print(f"  [{part.state}] {part.description}")

@@ -45,13 +45,11 @@ def execute(source: Path, html_dir: Path, timeout: int = 7200) -> float:
 
 
 def warm_cache(settings: PaperSettings) -> None:
-    """Run every study's experiments (cached runs are skipped) with a progress bar."""
-    from qmoe_tfq.runner import run_experiments
-    from qmoe_tfq.studies import STUDIES, study_experiments
+    """Run every study (cached runs are skipped) with a progress bar."""
+    from qmoe_tfq.studies import STUDIES, study_results
 
     for name in STUDIES:
-        run_experiments(study_experiments(name, settings.quick), jobs=settings.jobs,
-                        cache_dir=settings.cache_dir, desc=name)
+        study_results(name, settings)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -145,13 +145,25 @@ class TunedResults:
         ])
 
 
+def run_tuned_groups(groups: list[tuple[list[Candidate], Budget]], run, probes: tuple = (),
+                     desc: str = "tuned") -> TunedResults:
+    """``run_tuned`` over several (candidates, budget) groups (e.g. one per dataset) in two runner
+    calls: every group's tuning runs, then every group's evaluation runs. Selections are keyed by
+    ``eval_name`` (the budget's prefix + candidate id), so ids may repeat across groups."""
+    tuning = run([e for cs, b in groups for c in cs for e in tuning_experiments(c, b)], f"{desc}: tuning")
+    selections = {eval_name(b, c): select(c, b, tuning) for cs, b in groups for c in cs}
+    evaluation = run([evaluation_experiment(selections[eval_name(b, c)], b, probes) for cs, b in groups for c in cs],
+                     f"{desc}: evaluation")
+    return TunedResults(tuning, selections, evaluation)
+
+
 def run_tuned(candidates: list[Candidate], budget: Budget, run, probes: tuple = (), desc: str = "tuned") -> TunedResults:
     """Tune every candidate, select, and evaluate the choices. ``run(experiments, desc)`` is the
-    runner (``qmoe_tfq.runner.run_experiments`` with the caller's jobs and cache)."""
-    tuning = run([e for c in candidates for e in tuning_experiments(c, budget)], f"{desc}: tuning")
-    selections = {c.id: select(c, budget, tuning) for c in candidates}
-    evaluation = run([evaluation_experiment(selections[c.id], budget, probes) for c in candidates], f"{desc}: evaluation")
-    return TunedResults(tuning, selections, evaluation)
+    runner (``qmoe_tfq.runner.run_experiments`` with the caller's jobs and cache). Selections are
+    keyed by candidate id."""
+    res = run_tuned_groups([(candidates, budget)], run, probes, desc)
+    res.selections = {c.id: res.selections[eval_name(budget, c)] for c in candidates}
+    return res
 
 
 def protocol_sentence(budget: Budget, spaces: tuple[str, ...] = ("moe",)) -> str:
@@ -162,4 +174,4 @@ def protocol_sentence(budget: Budget, spaces: tuple[str, ...] = ("moe",)) -> str
 
 
 __all__ = ["Budget", "Candidate", "Selection", "TunedResults", "evaluation_experiment", "protocol_sentence",
-           "run_tuned", "select", "tuning_experiments"]
+           "run_tuned", "run_tuned_groups", "select", "tuning_experiments"]

@@ -1,12 +1,16 @@
 """Studies: the experiment grids behind each part of the paper, and their summaries.
 
-Each study module defines ``experiments(quick)`` (plain ``Experiment`` configs) and functions that
-turn the runner's per-seed rows into tables; its claims module turns them into ledger entries.
-``STUDIES`` lists them for ``make paper`` (which warms the cache with a progress bar first) and the
-ledger notebook.
+Each study module defines ``experiments(quick)`` (its statically planned ``Experiment`` configs: the
+tuning runs and fixed-budget runs; the tuned evaluation runs follow from the tuning results),
+``results(run, quick)`` (runs or reads everything through the runner ``run(experiments, desc)``, in
+stages where one depends on another) and functions that turn the results into tables and figures;
+its claims module turns them into ledger entries with ``claims(results)``. ``STUDIES`` lists them
+for ``make paper`` (which runs every study with a progress bar first) and the ledger notebook.
 """
 
 from __future__ import annotations
+
+import importlib
 
 STUDIES: dict[str, str] = {
     "two_moons": "qmoe_tfq.studies.two_moons",
@@ -21,23 +25,30 @@ CLAIMS: dict[str, str] = {
     "noise": "qmoe_tfq.studies.noise_claims",
 }
 
-def study_experiments(name: str, quick: bool) -> list:
-    """The experiments of study ``name``."""
-    import importlib
 
-    return importlib.import_module(STUDIES[name]).experiments(quick)
+def study(name: str):
+    """The module of study ``name``."""
+    return importlib.import_module(STUDIES[name])
+
+
+def study_experiments(name: str, quick: bool) -> list:
+    """The statically planned experiments of study ``name``."""
+    return study(name).experiments(quick)
+
+
+def study_results(name: str, settings):
+    """Every run of study ``name`` (cached runs are read, not rerun) at the settings' size, jobs and cache."""
+    from qmoe_tfq.runner import runner
+
+    return study(name).results(runner(settings.jobs, settings.cache_dir), settings.quick)
+
 
 def ledger_entries(settings) -> list:
     """Ledger entries of every study, computed from its (cached) runs."""
-    import importlib
-
-    from qmoe_tfq.runner import run_experiments
-
     entries = []
     for name, module in CLAIMS.items():
-        rows = run_experiments(study_experiments(name, settings.quick), jobs=settings.jobs,
-                               cache_dir=settings.cache_dir, desc=name)
-        entries += importlib.import_module(module).claims(rows, settings.quick)
+        entries += importlib.import_module(module).claims(study_results(name, settings))
     return entries
 
-__all__ = ["STUDIES", "CLAIMS", "study_experiments", "ledger_entries"]
+
+__all__ = ["STUDIES", "CLAIMS", "ledger_entries", "study", "study_experiments", "study_results"]

@@ -1,15 +1,15 @@
 """Parameter-efficiency curve on Two Moons (claim C5): quantum routers of depth L against MLP
-routers of width h, same experts and training budget, held-out test accuracy against router
-parameters.
+routers of width h, same experts, held-out test accuracy against router parameters.
 
-The protocol is the Two Moons fair protocol (``two_moons.fair_experiments``): ``make_moons(500,
-noise 0.1)``, a fresh sample and a stratified 70/30 split per seed, Adam lr 0.1, 50 epochs, batch
-32, and the same ``grid`` lattice, so every (config, seed) that both studies run (L=3, and h in
-``two_moons.FAIR_HIDDEN``, on seeds 0-9) has the same cache key and is computed once.
+Two sweeps over the same points, data and seeds (``make_moons(500, noise 0.1)``, a fresh sample and
+stratified 70/30 split per seed):
 
-One learning rate for every router can favour one family: a second, smaller sweep (the
-``sensitivity`` arm: lr 0.03 for 100 epochs) checks whether the answer depends on it. C5's verdict
-comes from the main sweep, as the issue specifies; the sensitivity result goes into its note.
+* **tuned** (C5's verdict): each depth and each width tuned on its own under the tuned, equal-budget
+  protocol (``qmoe_tfq.tuning``; the Two Moons study's budget, so the points both studies run —
+  L=3 and h in ``two_moons.HIDDEN`` — share their cache entries), evaluated on ``seeds`` seeds;
+* **authors' budget**: every point at Adam lr 0.1 for 50 epochs, the authors' Phase 2 setting.
+
+The reference of the match rule is fixed in advance: the paper's own quantum router, L = 3.
 """
 
 from __future__ import annotations
@@ -21,168 +21,160 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from qmoe_tfq.config import ModelSpec, TrainSpec, param_counts
-from qmoe_tfq.data import DataSpec
+from qmoe_tfq.config import ModelSpec, param_counts
 from qmoe_tfq.experiments import Experiment
-from qmoe_tfq.stats import ACCURACY_BOUNDS, efficiency, paired_wilcoxon, t_interval
+from qmoe_tfq.registry import qmoe
+from qmoe_tfq.stats import efficiency
+from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import two_moons as tm
+from qmoe_tfq.tuning import Budget, Candidate, TunedResults, run_tuned
 
 QUANTUM_LAYERS = (1, 2, 3, 4, 6)
 HIDDEN = (1, 2, 3, 4, 5, 8, 16, 32, 64)
-DATA = DataSpec(name="moons", n_samples=500, noise=0.1, test_size=0.3, seed=None)
-BATCH = 32
-GRID = tm.GRID
+DATA = tm.DATA
 FAMILIES = ("quantum", "classical")
-
-
-@dataclass(frozen=True)
-class Arm:
-    """One sweep: the experiment-name prefix, the budget (Adam ``lr``, ``epochs``), the depths and
-    widths swept, and the seeds."""
-
-    prefix: str
-    lr: float
-    epochs: int
-    layers: tuple[int, ...]
-    hidden: tuple[int, ...]
-    seeds: int
-
-    @property
-    def train(self) -> TrainSpec:
-        return TrainSpec(epochs=self.epochs, lr=self.lr, batch_size=BATCH)
+REFERENCE = "quantum_L3"
+TUNED_PREFIX = "eff/"
+BUDGET_PREFIX = "eff_budget/"
 
 
 @dataclass(frozen=True)
 class Size:
-    """The two sweeps of a run: ``main`` (the Two Moons fair budget, lr 0.1 for 50 epochs; C5's
-    verdict) and ``sensitivity`` (a smaller learning rate for longer, lr 0.03 for 100 epochs, on a
-    sub-grid: does the verdict depend on the one shared learning rate?)."""
+    """Depths, widths, evaluation seeds and epochs of a run: full, or QUICK (smoke test)."""
 
-    main: Arm
-    sensitivity: Arm
+    layers: tuple[int, ...]
+    hidden: tuple[int, ...]
+    seeds: int
+    tuning_seeds: int
+    max_epochs: int
+    budget_epochs: int
 
 
-FULL = Size(main=Arm("eff/", 0.1, 50, QUANTUM_LAYERS, HIDDEN, seeds=10),
-            sensitivity=Arm("eff_lr/", 0.03, 100, (1, 3), (2, 4, 8, 16, 32, 64), seeds=10))
-# QUICK's main arm shares its L=3, h=4 and h=16 runs with the Two Moons QUICK fair runs (3 epochs).
-QUICK = Size(main=Arm("eff/", 0.1, 3, (1, 3), (1, 4, 16), seeds=2),
-             sensitivity=Arm("eff_lr/", 0.03, 3, (3,), (16,), seeds=2))
+FULL = Size(layers=QUANTUM_LAYERS, hidden=HIDDEN, seeds=10, tuning_seeds=tm.FULL.tuning_seeds,
+            max_epochs=tm.FULL.max_epochs, budget_epochs=tm.FULL.budget_epochs)
+# QUICK shares its L=3, h=4 and h=16 runs with the Two Moons QUICK runs.
+QUICK = Size(layers=(1, 3), hidden=(1, 4, 16), seeds=2, tuning_seeds=tm.QUICK.tuning_seeds,
+             max_epochs=tm.QUICK.max_epochs, budget_epochs=tm.QUICK.budget_epochs)
 
 
 def size(quick: bool) -> Size:
     return QUICK if quick else FULL
 
 
-@dataclass(frozen=True)
-class Point:
-    """One point of the curve: id (``quantum_L3``, ``mlp_h8``), family, depth or width, spec."""
-
-    id: str
-    family: str
-    depth: int
-    spec: ModelSpec
-
-    @property
-    def router_params(self) -> int:
-        return param_counts(self.spec, 2, 2).router
-
-
-def quantum_point(layers: int) -> Point:
+def quantum_point(layers: int) -> Candidate:
     """The authors' quantum router (SEL ansatz, <Z> readout + adapter) with ``layers`` layers."""
-    return Point(f"quantum_L{layers}", "quantum", layers, ModelSpec(router="quantum", layers=layers, readout="expectation"))
+    return Candidate(f"quantum_L{layers}", f"quantum router, L={layers}", "quantum",
+                     tm.QUANTUM.replace(layers=layers), "moe", (("depth", layers),))
 
 
-def mlp_point(hidden: int) -> Point:
+def mlp_point(hidden: int) -> Candidate:
     """The MLP (deep classical, Model C) router Dense(h, relu) -> Dense(2) + softmax."""
-    return Point(f"mlp_h{hidden}", "classical", hidden, ModelSpec(router="mlp", hidden=hidden))
+    return Candidate(f"mlp_h{hidden}", f"MLP router, h={hidden}", "mlp", qmoe(router="mlp", hidden=hidden),
+                     "moe", (("depth", hidden),))
 
 
-def points(arm: Arm) -> list[Point]:
-    """Every point of a sweep, quantum first, each family by increasing size."""
-    return [quantum_point(L) for L in arm.layers] + [mlp_point(h) for h in arm.hidden]
+def points(quick: bool = False) -> list[Candidate]:
+    """Every point of the sweep, quantum first, each family by increasing size."""
+    s = size(quick)
+    return [quantum_point(L) for L in s.layers] + [mlp_point(h) for h in s.hidden]
 
 
-def arm_experiments(arm: Arm) -> list[Experiment]:
-    """The runs of one sweep (fair protocol, seeds 0 .. seeds-1)."""
+def family_of(c: Candidate) -> str:
+    return "quantum" if c.family == "quantum" else "classical"
+
+
+def router_params(c: Candidate) -> int:
+    p = c.base.param_dict
+    spec = ModelSpec(router=p["router"], layers=p.get("layers", 3), hidden=p.get("hidden", 8))
+    return param_counts(spec, 2, 2).router
+
+
+def budget(quick: bool = False) -> Budget:
+    s = size(quick)
+    return Budget(TUNED_PREFIX, DATA, n_tuning_seeds=s.tuning_seeds, eval_seeds=tuple(range(s.seeds)),
+                  max_epochs=s.max_epochs, quick=quick)
+
+
+def budget_experiments(quick: bool = False) -> list[Experiment]:
+    """Every point at the authors' budget (lr 0.1, 50 epochs), same data, seeds and probes."""
+    s = size(quick)
     return [
-        Experiment(f"{arm.prefix}{p.id}", p.spec, DATA, arm.train, "fair", tuple(range(arm.seeds)), grid=GRID)
-        for p in points(arm)
+        Experiment(f"{BUDGET_PREFIX}{c.id}", tm.authors_budget_spec(c, s.budget_epochs), DATA, "fair",
+                   tuple(range(s.seeds)), probes=tm.PROBES, tags=(("model_id", c.id),))
+        for c in points(quick)
     ]
 
 
 def experiments(quick: bool = False) -> list[Experiment]:
-    """The runs of the study: the main sweep, then the learning-rate sensitivity sweep."""
-    s = size(quick)
-    return arm_experiments(s.main) + arm_experiments(s.sensitivity)
+    """The statically planned runs: every tuning run and the authors' budget sweep."""
+    from qmoe_tfq.tuning import tuning_experiments
+
+    b = budget(quick)
+    return [e for c in points(quick) for e in tuning_experiments(c, b)] + budget_experiments(quick)
 
 
-def has_runs(rows: pd.DataFrame, arm: Arm) -> bool:
-    """Whether ``rows`` hold runs of ``arm``."""
-    return bool(rows["experiment"].str.startswith(arm.prefix).any())
+@dataclass
+class Results:
+    tuned: TunedResults
+    budget_rows: pd.DataFrame
+    quick: bool
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        return R.concat([self.tuned.evaluation, self.budget_rows])
 
 
-def _seed_values(rows: pd.DataFrame, name: str, column: str = "test_accuracy") -> pd.Series:
-    g = rows[rows["experiment"] == name]
-    if g.empty:
-        raise KeyError(f"no runs of {name} in the rows given")
-    return g.set_index("seed")[column].astype(float).sort_index()
+def results(run, quick: bool = False) -> Results:
+    """Run (or read from the cache) both sweeps. ``run(experiments, desc)`` is the runner."""
+    tuned = run_tuned(points(quick), budget(quick), run, tm.PROBES, desc="param efficiency")
+    return Results(tuned, run(budget_experiments(quick), "param efficiency: authors' budget"), quick)
 
 
 def best_quantum(table: pd.DataFrame) -> pd.Series:
-    """The quantum point with the highest mean test accuracy (ties: fewer router parameters)."""
+    """The quantum point with the highest mean test accuracy (ties: fewer router parameters); post hoc."""
     q = table[table["family"] == "quantum"]
     if q.empty:
         raise ValueError("the table has no quantum router points")
     return q.sort_values(["test_acc_mean", "router_params"], ascending=[False, True], kind="stable").iloc[0]
 
 
-def efficiency_table(rows: pd.DataFrame, arm: Arm) -> pd.DataFrame:
-    """One row per point of ``arm``: router parameters, test accuracy (mean, 95% CI), eta with its CI,
-    and for the classical routers paired tests against the best quantum router."""
+def efficiency_table(rows: pd.DataFrame, prefix: str, quick: bool = False,
+                     tuned: TunedResults | None = None) -> pd.DataFrame:
+    """One row per point of the sweep under ``prefix``: router parameters, the configuration chosen
+    (tuned sweep), test accuracy (mean, 95% CI), eta with its CI, collapse count, and for the MLP
+    routers paired tests against the reference quantum router (L = 3)."""
+    selections = tuned.selection_table().set_index("model_id") if tuned is not None else None
     out = []
-    for p in points(arm):
-        name = f"{arm.prefix}{p.id}"
-        acc = _seed_values(rows, name)
-        ci = t_interval(acc, bounds=ACCURACY_BOUNDS)
-        rp = int(_seed_values(rows, name, "router_params").iloc[0])
+    for c in points(quick):
+        name = f"{prefix}{c.id}"
+        g = R.runs(rows, name)
+        acc = R.accuracy_columns(g["test_accuracy"])
+        rp = int(g["router_params"].iloc[0])
         log = math.log1p(rp)
-        out.append({
-            "family": p.family,
-            "model": p.id,
-            "layers": p.depth if p.family == "quantum" else None,
-            "hidden": p.depth if p.family == "classical" else None,
-            "router_params": rp,
-            "test_acc_mean": ci.mean,
-            "test_acc_ci_low": ci.low,
-            "test_acc_ci_high": ci.high,
-            "train_acc_mean": float(_seed_values(rows, name, "train_accuracy").mean()),
-            "eta": efficiency(ci.mean, rp),
-            "eta_ci_low": ci.low / log,
-            "eta_ci_high": ci.high / log,
-            "seconds_per_epoch_mean": float(_seed_values(rows, name, "seconds_per_epoch").mean()),
-            "n_seeds": ci.n,
-        })
-    table = pd.DataFrame(out).astype({"layers": "Int64", "hidden": "Int64"})
-    best = best_quantum(table)
-    q = _seed_values(rows, f"{arm.prefix}{best['model']}")
-    deltas, better, worse = [], [], []
-    for _, r in table.iterrows():
-        if r["family"] == "quantum":
-            deltas.append(math.nan)
-            better.append(math.nan)
-            worse.append(math.nan)
-            continue
-        c = _seed_values(rows, f"{arm.prefix}{r['model']}")
-        seeds = q.index.intersection(c.index)
-        a, b = q.loc[seeds].to_numpy(), c.loc[seeds].to_numpy()
-        deltas.append(float(np.mean(a - b)))
-        better.append(paired_wilcoxon(a, b, "greater"))
-        worse.append(paired_wilcoxon(a, b, "less"))
-    table["best_quantum_minus_model"] = deltas
-    table["p_best_quantum_better"] = better
-    table["p_best_quantum_worse"] = worse
-    table["reaches_best_quantum_ci"] = [
-        None if r["family"] == "quantum" else bool(r["test_acc_mean"] >= best["test_acc_ci_low"])
+        family = family_of(c)
+        row = {"family": family, "model": c.id,
+               "layers": c.tags[0][1] if family == "quantum" else None,
+               "hidden": c.tags[0][1] if family == "classical" else None,
+               "router_params": rp}
+        if selections is not None:
+            row.update({"chosen": selections.loc[c.id, "chosen"],
+                        "tuning_val_acc": selections.loc[c.id, "tuning_validation_accuracy"]})
+        row.update({**acc, "train_acc_mean": float(g["train_accuracy"].mean()),
+                    "eta": efficiency(acc["test_acc_mean"], rp),
+                    "eta_ci_low": acc["test_acc_ci_low"] / log, "eta_ci_high": acc["test_acc_ci_high"] / log,
+                    "n_collapsed": R.collapse_count(rows, name),
+                    "seconds_per_epoch_mean": float(g["seconds_per_epoch"].mean())})
+        if family == "classical" and f"{prefix}{REFERENCE}" in set(rows["experiment"]):
+            cmp = R.comparison_columns(rows, f"{prefix}{REFERENCE}", name, label="reference")
+        else:
+            cmp = {"delta_vs_reference": math.nan, "p_reference_better": math.nan, "p_reference_worse": math.nan}
+        row.update(cmp)
+        out.append(row)
+    table = pd.DataFrame(out).astype({"layers": "Int64", "hidden": "Int64", "n_collapsed": "Int64"})
+    ref = table[table["model"] == REFERENCE]
+    low = float(ref["test_acc_ci_low"].iloc[0]) if len(ref) else math.nan
+    table["reaches_reference_ci"] = [
+        None if r["family"] == "quantum" or math.isnan(low) else bool(r["test_acc_mean"] >= low)
         for _, r in table.iterrows()
     ]
     return table
@@ -190,10 +182,10 @@ def efficiency_table(rows: pd.DataFrame, arm: Arm) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Match:
-    """The C5 computation: the best quantum router and the smallest classical router that matches it.
+    """The C5 computation: a quantum router and the smallest classical router that matches it.
 
     Match rule: a classical router matches when its mean test accuracy reaches the lower end of the
-    best quantum router's 95% CI. ``classical`` is None when none does; ``ratio`` is then NaN and
+    quantum router's 95% CI. ``classical`` is None when none does; ``ratio`` is then NaN and
     ``ratio_lower_bound`` (largest classical router / quantum) is what can be said.
     """
 
@@ -215,19 +207,23 @@ class Match:
         return self.largest_classical_params / self.quantum_params
 
 
-def smallest_match(table: pd.DataFrame) -> Match:
-    """Apply the match rule (see ``Match``) to an ``efficiency_table``."""
-    best = best_quantum(table)
+def smallest_match(table: pd.DataFrame, quantum: str = REFERENCE) -> Match:
+    """Apply the match rule (see ``Match``) to an ``efficiency_table`` against quantum point ``quantum``
+    (the fixed reference by default; ``best_quantum(table)["model"]`` for the post-hoc best depth)."""
+    q = table[table["model"] == quantum]
+    if q.empty:
+        raise ValueError(f"the table has no quantum point {quantum!r}")
+    q = q.iloc[0]
     classical = table[table["family"] == "classical"].sort_values("router_params", kind="stable")
     if classical.empty:
         raise ValueError("the table has no classical router points")
-    hit = classical[classical["test_acc_mean"] >= best["test_acc_ci_low"]]
+    hit = classical[classical["test_acc_mean"] >= q["test_acc_ci_low"]]
     first = hit.iloc[0] if len(hit) else None
     return Match(
-        quantum=str(best["model"]),
-        quantum_params=int(best["router_params"]),
-        quantum_mean=float(best["test_acc_mean"]),
-        quantum_ci=(float(best["test_acc_ci_low"]), float(best["test_acc_ci_high"])),
+        quantum=str(q["model"]),
+        quantum_params=int(q["router_params"]),
+        quantum_mean=float(q["test_acc_mean"]),
+        quantum_ci=(float(q["test_acc_ci_low"]), float(q["test_acc_ci_high"])),
         classical=None if first is None else str(first["model"]),
         classical_params=None if first is None else int(first["router_params"]),
         classical_mean=math.nan if first is None else float(first["test_acc_mean"]),
@@ -248,45 +244,44 @@ def phase3a_points(stated: dict[str, float]) -> pd.DataFrame:
         m = _STATED_ID.match(key)
         if m is None:
             raise ValueError(f"unknown Phase 3A model id {key!r}; expected 'quantum' or 'mlp_h<h>'")
-        spec = tm.QUANTUM if m[2] is None else ModelSpec(router="mlp", hidden=int(m[2]))
+        spec = ModelSpec(router="quantum", layers=3) if m[2] is None else ModelSpec(router="mlp", hidden=int(m[2]))
         family = "quantum" if m[2] is None else "classical"
         out.append({"family": family, "model": key, "router_params": param_counts(spec, 2, 2).router,
                     "train_accuracy": float(acc)})
     return pd.DataFrame(out)
 
 
-def figure(table: pd.DataFrame, authors: pd.DataFrame, match: Match | None = None,
-           sensitivity: pd.DataFrame | None = None, sensitivity_label: str = ""):
-    """Test accuracy (mean, 95% CI) against router parameters (log axis) for both families, with the
-    authors' Phase 3A training-set points overlaid and the best quantum router's CI as a band;
-    ``sensitivity`` (another sweep's table) is drawn dashed and labelled ``sensitivity_label``."""
+def _curve(ax, t: pd.DataFrame, color: str, marker: str, label: str, faint: bool = False, shift: float = 1.0) -> None:
+    mean = t["test_acc_mean"].to_numpy()
+    err = np.vstack([mean - t["test_acc_ci_low"].to_numpy(), t["test_acc_ci_high"].to_numpy() - mean])
+    style = dict(alpha=0.45, linestyle="--", mfc="white", markersize=3, capsize=1.5, linewidth=0.8) if faint else \
+        dict(markersize=4, capsize=2, linewidth=1.2)
+    ax.errorbar(t["router_params"] * shift, mean, yerr=err, color=color, marker=marker, label=label, **style)
+
+
+def figure(tuned: pd.DataFrame, budget_table: pd.DataFrame | None, authors: pd.DataFrame, match: Match | None = None):
+    """Held-out test accuracy (mean, 95% CI) against router parameters (log axis) for both families:
+    the tuned sweep (solid), the authors' budget sweep (faint, dashed), the authors' Phase 3A
+    training-set points (hollow), and the reference quantum router's CI as a band."""
     from qmoe_tfq.plots import COLORS, plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    fig, ax = plt.subplots(figsize=(6.4, 5.4))
     styles = {"quantum": (COLORS["quantum"], "o", "quantum router, L layers"),
               "classical": (COLORS["deep"], "s", "MLP router, width h")}
     if match is not None:
         ax.axhspan(*match.quantum_ci, color=COLORS["quantum"], alpha=0.12, linewidth=0,
-                   label=f"95% CI of the best quantum router ({match.quantum})")
+                   label=f"95% CI of the reference quantum router ({match.quantum}), tuned")
     for family in FAMILIES:
         color, marker, label = styles[family]
-        t = table[table["family"] == family].sort_values("router_params")
-        mean = t["test_acc_mean"].to_numpy()
-        err = np.vstack([mean - t["test_acc_ci_low"].to_numpy(), t["test_acc_ci_high"].to_numpy() - mean])
-        n = int(t["n_seeds"].min())
-        ax.errorbar(t["router_params"], mean, yerr=err, color=color, marker=marker, markersize=4, capsize=2,
-                    linewidth=1, label=f"{label}: held-out test accuracy, mean and 95% CI ({n} seeds)")
+        t = tuned[tuned["family"] == family].sort_values("router_params")
+        _curve(ax, t, color, marker, f"{label}, tuned ({int(t['n_seeds'].min())} seeds)")
         for _, r in t.iterrows():
             text = f"L={r['layers']}" if family == "quantum" else f"h={r['hidden']}"
             ax.annotate(text, (r["router_params"], r["test_acc_mean"]), textcoords="offset points",
                         xytext=(3, -9 if family == "quantum" else 4), fontsize=6, color=color)
-        if sensitivity is not None:
-            t = sensitivity[sensitivity["family"] == family].sort_values("router_params")
-            mean = t["test_acc_mean"].to_numpy()
-            err = np.vstack([mean - t["test_acc_ci_low"].to_numpy(), t["test_acc_ci_high"].to_numpy() - mean])
-            ax.errorbar(t["router_params"] * 1.04, mean, yerr=err, color=color, marker=marker, markersize=3,
-                        capsize=1.5, linewidth=0.8, linestyle="--", alpha=0.55, mfc="white",
-                        label=f"{label}, {sensitivity_label}")
+        if budget_table is not None:
+            b = budget_table[budget_table["family"] == family].sort_values("router_params")
+            _curve(ax, b, color, marker, f"{label}, authors' budget (lr 0.1, 50 epochs)", faint=True, shift=1.04)
     for family in FAMILIES:
         a = authors[authors["family"] == family]
         if len(a):
@@ -294,23 +289,20 @@ def figure(table: pd.DataFrame, authors: pd.DataFrame, match: Match | None = Non
             ax.scatter(a["router_params"], a["train_accuracy"], marker=marker, s=36, facecolors="none",
                        edgecolors=color, linewidths=1.0,
                        label=f"authors' Phase 3A, {family}: TRAINING-SET accuracy, 1 seed (not comparable)")
-    if match is not None and match.classical is not None:
-        ax.axvline(match.classical_params, color=COLORS["deep"], linestyle=":", linewidth=0.8)
-        ax.axvline(match.quantum_params, color=COLORS["quantum"], linestyle=":", linewidth=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("router parameters (log scale; experts excluded)")
-    ax.set_ylabel("accuracy")
-    title = "Two Moons parameter efficiency (fair protocol, held-out test accuracy)"
+    ax.set_ylabel("held-out test accuracy (mean, 95% CI); hollow: training-set")
+    title = "Two Moons parameter efficiency: tuned sweep (solid) and authors' budget (faint)"
     if match is not None:
-        title += (f"\nsmallest matching MLP: {match.classical} ({match.classical_params} params, "
-                  f"{match.ratio:.2f}x {match.quantum})" if match.classical else
-                  f"\nno MLP up to {match.largest_classical_params} params reaches {match.quantum}'s CI")
+        title += (f"\ntuned: smallest MLP reaching {match.quantum}'s CI is {match.classical} "
+                  f"({match.classical_params} params, {match.ratio:.2f}x)" if match.classical else
+                  f"\ntuned: no MLP up to {match.largest_classical_params} params reaches {match.quantum}'s CI")
     ax.set_title(title)
     ax.legend(fontsize=6, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
     fig.tight_layout()
     return fig
 
 
-__all__ = ["QUANTUM_LAYERS", "HIDDEN", "Arm", "Size", "FULL", "QUICK", "size", "Point", "points", "experiments",
-           "arm_experiments", "has_runs",
-           "efficiency_table", "best_quantum", "Match", "smallest_match", "phase3a_points", "figure"]
+__all__ = ["BUDGET_PREFIX", "FULL", "HIDDEN", "Match", "QUANTUM_LAYERS", "QUICK", "REFERENCE", "Results", "Size",
+           "TUNED_PREFIX", "best_quantum", "budget", "budget_experiments", "efficiency_table", "experiments",
+           "figure", "phase3a_points", "points", "results", "size", "smallest_match"]

@@ -56,7 +56,10 @@ def breakdown_part(thresholds: pd.DataFrame, placement: str, reference: str = C4
                 f"[{band[0]:g}, {band[1]:g}]: ours {row['eps_star_label']}", "holds" if inside else "fails")
 
 
-def c4(rows: pd.DataFrame, quick: bool) -> Entry:
+def c4(res: ns.Results) -> Entry:
+    from qmoe_tfq.tuning import protocol_sentence
+
+    rows, quick = res.rows, res.quick
     grid = ns.size(quick).grid
     table = ns.noise_table(rows, grid)
     thresholds = ns.threshold_table(rows, grid)
@@ -69,9 +72,10 @@ def c4(rows: pd.DataFrame, quick: bool) -> Entry:
     reproduced = ", ".join(f"eps* vs Model A (train under noise, {r.placement}): {r.eps_star_label}"
                            for r in primary.itertuples())
     refs = ns.reference_table(rows).set_index("reference")
-    exp = ns.deploy_experiments(quick)[0]
-    protocol = (f"noise study: fair protocol data and budget (make_moons({exp.data.n_samples}), fresh 70/30 split "
-                f"per seed, Adam lr {exp.train.lr}, {exp.train.epochs} epochs), held-out test accuracy over "
+    chosen = res.models.tuned.selections["quantum"].params
+    protocol = (f"noise study on the Two Moons tuned models (make_moons({tm_data().n_samples}), fresh 70/30 split per "
+                f"seed; {protocol_sentence(ns.tm.budget(quick))}; the quantum router's chosen configuration "
+                f"{chosen} is used at every eps), held-out test accuracy over "
                 f"{int(thresholds['n_seeds'].max())} seeds; eps grid {', '.join(f'{e:g}' for e in grid)}; "
                 "C4 parts: train under noise, exact density-matrix engine, both placements, against Model A")
     note = (f"eps* = the smallest grid eps at which the quantum router's test accuracy is no longer "
@@ -89,7 +93,8 @@ def c4(rows: pd.DataFrame, quick: bool) -> Entry:
     return tested("C4", parts, reproduced, {}, protocol, EVIDENCE, note)
 
 
-def n3(rows: pd.DataFrame, quick: bool) -> Entry:
+def n3(res: ns.Results) -> Entry:
+    rows, quick = res.rows, res.quick
     table = ns.n3_table(rows, N3_STATED)
     parts = [value_part(f"p={r.p:g} training-set accuracy", r.stated_train_acc, r.train_acc_ci_low, r.train_acc_ci_high)
              for r in table.itertuples() if not math.isnan(r.stated_train_acc)]
@@ -106,6 +111,10 @@ def n3(rows: pd.DataFrame, quick: bool) -> Entry:
                   protocol, ["paper/tables/noise_n3.csv"], note)
 
 
-def claims(rows: pd.DataFrame, quick: bool = False) -> list[Entry]:
+def tm_data():
+    return ns.tm.DATA
+
+
+def claims(res: ns.Results) -> list[Entry]:
     """Every ledger entry the noise study provides."""
-    return [c4(rows, quick), n3(rows, quick)]
+    return [c4(res), n3(res)]

@@ -1,19 +1,20 @@
 """Depolarizing-noise study (claim C4, the authors' Phase 3B table N3).
 
-Two protocols on the Two Moons fair protocol's data and budget (``two_moons.fair_experiments``:
-make_moons(500, noise 0.1), a fresh sample and stratified 70/30 split per seed, Adam lr 0.1,
-50 epochs, batch 32, held-out test accuracy):
+Two protocols on the Two Moons data and the tuned protocol's models (``two_moons.results``: the
+configuration chosen for each model on tuning seeds, make_moons(500, noise 0.1), a fresh sample and
+stratified 70/30 split per seed, held-out test accuracy):
 
-* ``deploy``: the noiseless quantum router of the Two Moons table (same spec, data, seeds, so the
-  same trained model) is evaluated with its router under noise (``Experiment.eval_noise``), by the
-  exact engine on every seed and by TFQ trajectories on a subset of seeds.
-* ``train``: a fresh model trained at each eps with gradients through the exact density-matrix
-  engine. At eps = 0 both protocols are the noiseless model (one run, shared by both placements).
+* ``deploy``: the tuned noiseless quantum router of the Two Moons table (same spec, data, seeds, so
+  the same trained model) is evaluated with its router under noise (the ``NoiseSweep`` probe), by
+  the exact engine on every seed and by TFQ trajectories on a subset of seeds.
+* ``train``: a fresh model trained at each eps at the quantum router's tuned configuration, with
+  gradients through the exact density-matrix engine. At eps = 0 both protocols are the noiseless
+  model (one run, shared by both placements).
 
-References are noiseless classical models on the same seeds and splits (noise does not act on
-classical routers): Model A (linear router), the parameter-matched MLP router and the constant-gate
-model. The threshold eps* (``breakdown``) is the smallest eps at which the quantum router is no
-longer significantly above a reference (paired one-sided Wilcoxon over seeds, p < 0.05).
+References are the tuned noiseless classical models on the same seeds and splits (noise does not act
+on classical routers): Model A (linear router), the parameter-matched MLP router and the
+constant-gate model. The threshold eps* (``breakdown``) is the smallest eps at which the quantum
+router is no longer significantly above a reference (paired one-sided Wilcoxon over seeds, p < 0.05).
 
 N3 repeats the authors' Phase 3B under their protocol: authors' placement, train under noise,
 make_moons(1000, random_state=42), 20 epochs, lr 0.05, TRAINING-SET accuracy, many model seeds.
@@ -29,21 +30,25 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from qmoe_tfq.config import NOISE_PLACEMENTS, ModelSpec, TrainSpec
+from qmoe_tfq.config import NOISE_PLACEMENTS
 from qmoe_tfq.data import DataSpec
 from qmoe_tfq.experiments import Experiment
+from qmoe_tfq.probes import NoiseSweep
+from qmoe_tfq.registry import qmoe
 from qmoe_tfq.stats import ACCURACY_BOUNDS, ALPHA, paired_wilcoxon, t_interval
+from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import two_moons as tm
+from qmoe_tfq.tuning import evaluation_experiment
 
 NOISE_GRID = (0.0, 0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.05, 0.1, 0.15, 0.2)
 PLACEMENTS = NOISE_PLACEMENTS
 NOISE_PROTOCOLS = ("deploy", "train")
 PROTOCOL_LABELS = {"deploy": "deploy (trained noiseless, evaluated under noise)",
                    "train": "train under noise (fresh model per eps)"}
-REFERENCE_ROLES = {"linear": "linear", f"mlp_h{tm.MATCHED_HIDDEN}": "matched", "constant": "constant"}
+REFERENCE_ROLES = {"linear": "linear", tm.MATCHED: "matched", "constant": "constant"}
 REFERENCES = {
     "linear": "Model A: linear router",
-    f"mlp_h{tm.MATCHED_HIDDEN}": f"MLP router h={tm.MATCHED_HIDDEN} (parameter-matched)",
+    tm.MATCHED: f"MLP router h={tm.MATCHED_HIDDEN} (parameter-matched)",
     "constant": "constant gates (experts only)",
 }
 N3_NOISE = (0.0, 0.02, 0.05, 0.10, 0.15, 0.20)
@@ -65,7 +70,7 @@ class Size:
     n3_epochs: int
 
 
-FULL = Size(seeds=10, grid=NOISE_GRID, sampled_seeds=3, repetitions=1000, n3_seeds=10, n3_noise=N3_NOISE,
+FULL = Size(seeds=20, grid=NOISE_GRID, sampled_seeds=3, repetitions=1000, n3_seeds=10, n3_noise=N3_NOISE,
             n3_epochs=20)
 QUICK = Size(seeds=2, grid=(0.0, 0.02, 0.2), sampled_seeds=1, repetitions=100, n3_seeds=2, n3_noise=(0.2,),
              n3_epochs=2)
@@ -75,22 +80,22 @@ def size(quick: bool) -> Size:
     return QUICK if quick else FULL
 
 
-def _fair(quick: bool) -> dict[str, Experiment]:
-    """The Two Moons fair-protocol experiments by model id, restricted to this study's seeds."""
+def _tuned(models: tm.Results) -> dict[str, Experiment]:
+    """The Two Moons tuned evaluation experiments by model id (the noise study's seeds)."""
+    quick = models.quick
     seeds = tuple(range(size(quick).seeds))
-    return {e.name.removeprefix("fair/"): dataclasses.replace(e, seeds=seeds) for e in tm.fair_experiments(quick)}
+    b = dataclasses.replace(tm.budget(quick), eval_seeds=seeds)
+    return {cid: evaluation_experiment(sel, b, tm.PROBES) for cid, sel in models.tuned.selections.items()}
 
 
-def deploy_experiments(quick: bool = False) -> list[Experiment]:
-    """The noiseless quantum router trained as in the Two Moons table, evaluated under noise: exact on
-    every seed; exact and TFQ trajectories on the first ``sampled_seeds`` (same trained models)."""
-    s, q = size(quick), _fair(quick)["quantum"]
+def deploy_experiments(models: tm.Results) -> list[Experiment]:
+    """The tuned noiseless quantum router, evaluated under noise: exact on every seed; exact and TFQ
+    trajectories on the first ``sampled_seeds`` (same trained models)."""
+    s, q = size(models.quick), _tuned(models)["quantum"]
     return [
-        dataclasses.replace(q, name=f"{PREFIX}deploy", grid=0, eval_noise=s.grid, eval_placements=PLACEMENTS,
-                            eval_engines=("exact",)),
-        dataclasses.replace(q, name=f"{PREFIX}deploy_sampled", grid=0, seeds=tuple(range(s.sampled_seeds)),
-                            eval_noise=s.grid, eval_placements=PLACEMENTS, eval_engines=("exact", "tfq_sampled"),
-                            eval_repetitions=s.repetitions),
+        dataclasses.replace(q, name=f"{PREFIX}deploy", probes=(NoiseSweep(s.grid, PLACEMENTS, ("exact",)),)),
+        dataclasses.replace(q, name=f"{PREFIX}deploy_sampled", seeds=tuple(range(s.sampled_seeds)),
+                            probes=(NoiseSweep(s.grid, PLACEMENTS, ("exact", "tfq_sampled"), s.repetitions),)),
     ]
 
 
@@ -99,38 +104,53 @@ def train_name(placement: str, eps: float) -> str:
     return f"{PREFIX}train/0" if eps == 0 else f"{PREFIX}train/{placement}/{eps:g}"
 
 
-def train_experiments(quick: bool = False) -> list[Experiment]:
-    """A fresh quantum model per (placement, eps), exact engine; eps = 0 is the Two Moons fair run."""
-    s, q = size(quick), _fair(quick)["quantum"]
+def train_experiments(models: tm.Results) -> list[Experiment]:
+    """A fresh quantum model per (placement, eps) at the tuned configuration, exact engine; eps = 0 is
+    the Two Moons tuned run itself."""
+    s, q = size(models.quick), _tuned(models)["quantum"]
     exps = [dataclasses.replace(q, name=train_name(PLACEMENTS[0], 0.0))] if 0.0 in s.grid else []
     for placement in PLACEMENTS:
         for eps in s.grid:
             if eps > 0:
-                spec = dataclasses.replace(q.model, noise=eps, noise_placement=placement, engine="exact")
-                exps.append(dataclasses.replace(q, name=train_name(placement, eps), model=spec, grid=0))
+                spec = q.model.replace(noise=eps, noise_placement=placement, engine="exact")
+                exps.append(dataclasses.replace(q, name=train_name(placement, eps), model=spec, probes=()))
     return exps
 
 
-def reference_experiments(quick: bool = False) -> list[Experiment]:
-    """The noiseless classical references, identical to the Two Moons fair runs (shared cache)."""
-    fair = _fair(quick)
-    return [dataclasses.replace(fair[rid], name=f"{PREFIX}ref/{rid}") for rid in REFERENCES]
+def reference_experiments(models: tm.Results) -> list[Experiment]:
+    """The tuned noiseless references, identical to the Two Moons tuned runs (shared cache)."""
+    tuned = _tuned(models)
+    return [dataclasses.replace(tuned[rid], name=f"{PREFIX}ref/{rid}") for rid in REFERENCES]
 
 
 def n3_experiments(quick: bool = False) -> list[Experiment]:
     """The authors' Phase 3B protocol (training-set accuracy), plus the constant-gate floor on it."""
     s = size(quick)
-    train = TrainSpec(epochs=s.n3_epochs, lr=N3_LR, batch_size=32)
+    budget = {"lr": N3_LR, "max_epochs": s.n3_epochs, "batch_size": 32}
     seeds = tuple(range(s.n3_seeds))
-    exps = [Experiment(f"n3/{p:g}", dataclasses.replace(tm.QUANTUM, noise=p, noise_placement="authors"), N3_DATA,
-                       train, "authors", seeds) for p in s.n3_noise]
-    return exps + [Experiment("n3/constant", ModelSpec(router="constant"), N3_DATA, train, "authors", seeds)]
+    exps = [Experiment(f"n3/{p:g}", tm.QUANTUM.replace(noise=p, noise_placement="authors", **budget), N3_DATA,
+                       "authors", seeds) for p in s.n3_noise]
+    return exps + [Experiment("n3/constant", qmoe(router="constant", **budget), N3_DATA, "authors", seeds)]
 
 
 def experiments(quick: bool = False) -> list[Experiment]:
-    """Every run of the study."""
-    return (deploy_experiments(quick) + train_experiments(quick) + reference_experiments(quick)
+    """The statically planned runs (N3; the rest follows from the Two Moons tuned selection)."""
+    return n3_experiments(quick)
+
+
+@dataclass
+class Results:
+    models: tm.Results
+    rows: pd.DataFrame
+    quick: bool
+
+
+def results(run, quick: bool = False) -> Results:
+    """Run (or read from the cache) the study; the Two Moons tuned results come from the cache."""
+    models = tm.results(run, quick)
+    exps = (deploy_experiments(models) + train_experiments(models) + reference_experiments(models)
             + n3_experiments(quick))
+    return Results(models, run(exps, "noise"), quick)
 
 
 # ------------------------------------------------------------------------------------ per-seed data

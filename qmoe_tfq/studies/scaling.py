@@ -2,14 +2,15 @@
 features, one qubit per feature, quantum router (L=3) against the linear router and a
 parameter-matched MLP router, held-out test accuracy, parameter counts and seconds per epoch.
 
-Tasks: scikit-learn's shipped 8x8 ``load_digits`` (0 vs 1, 3 vs 8, all ten classes; a stand-in
-for the paper's datasets, always present), and MNIST 0 vs 1, Fashion-MNIST 0 vs 1 (the paper's
-C6 datasets) plus the authors' Phase 1 variant (MNIST 0 vs 1 resized to 4x4, then PCA 8 so that it
-fits the quantum router), read from local ``.npz`` files. A task whose file is absent is left out
-of the runs (nothing is cached for it) and reported as "data not present" in the tables.
+Every (task, k, router) is tuned on its own under the tuned, equal-budget protocol
+(``qmoe_tfq.tuning``: the same search space and epoch budget for every router, chosen on tuning
+seeds, evaluated on fresh seeds). Every model is a mixture of ``N_EXPERTS`` = 2 linear experts, each
+Dense(n_classes) on the k features (also for the ten-class tasks).
 
-Every model is a mixture of ``N_EXPERTS`` = 2 linear experts, each Dense(n_classes) on the k
-features (also for the ten-class task), under one budget: Adam lr 0.05, batch 32, 30 epochs.
+Tasks: scikit-learn's shipped 8x8 ``load_digits`` (0 vs 1, 3 vs 8, all ten classes; a stand-in for
+the paper's datasets, always present) and Fashion-MNIST (read from a local ``.npz``; its tasks run
+only when the file is present). A task whose data is absent or unreadable is left out of the runs
+(nothing is cached for it) and listed, with the reason, in the tables and the figure caption.
 """
 
 from __future__ import annotations
@@ -20,27 +21,31 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from qmoe_tfq.config import ModelSpec, TrainSpec, param_counts
-from qmoe_tfq.data import NPZ_FILES, DataNotPresent, DataSpec, load_dataset
-from qmoe_tfq.experiments import Experiment
-from qmoe_tfq.stats import ACCURACY_BOUNDS, paired_wilcoxon, t_interval
+from qmoe_tfq.config import ModelSpec, param_counts
+from qmoe_tfq.data import DataNotPresent, DataSpec, load_dataset
+from qmoe_tfq.probes import GateSummary
+from qmoe_tfq.registry import qmoe
+from qmoe_tfq.stats import t_interval
+from qmoe_tfq.studies import _results as R
+from qmoe_tfq.tuning import Budget, Candidate, TunedResults, eval_name, run_tuned_groups, tuning_experiments
 
 KS = (2, 4, 8)
 LAYERS = 3
 N_EXPERTS = 2
 MATCH_TOLERANCE = 0.20
-LR = 0.05
 BATCH = 32
 TEST_SIZE = 0.3
 ROUTERS = ("quantum", "linear", "matched")
 ROUTER_LABELS = {"quantum": "quantum router (SEL L=3, <Z> + adapter)", "linear": "linear router (Model A)",
                  "matched": "MLP router, parameter-matched"}
+ROUTER_FAMILIES = {"quantum": "quantum", "linear": "linear", "matched": "mlp"}
 PREFIX = "scaling/"
 NOT_PRESENT = "data not present"
+PROBES = (GateSummary(),)
 COLUMNS = ("task", "data", "stand_in", "status", "k", "n_qubits", "router", "hidden", "router_params",
-           "expert_params", "test_acc_mean", "test_acc_ci_low", "test_acc_ci_high", "train_acc_mean",
-           "seconds_per_epoch_mean", "seconds_per_epoch_ci_low", "seconds_per_epoch_ci_high",
-           "quantum_minus_model", "p_quantum_better", "p_quantum_worse", "n_seeds")
+           "expert_params", "chosen", "tuning_val_acc", "test_acc_mean", "test_acc_ci_low", "test_acc_ci_high",
+           "train_acc_mean", "n_collapsed", "seconds_per_epoch_mean", "seconds_per_epoch_ci_low",
+           "seconds_per_epoch_ci_high", "quantum_minus_model", "p_quantum_better", "p_quantum_worse", "n_seeds")
 
 
 @dataclass(frozen=True)
@@ -67,9 +72,9 @@ TASKS = (
     Task("digits-0v1", "digits-0v1", "digits 0 vs 1 (8x8; stand-in)", stand_in=True),
     Task("digits-3v8", "digits-3v8", "digits 3 vs 8 (8x8; stand-in)", stand_in=True),
     Task("digits-10", "digits-10", "digits, 10 classes (8x8; stand-in)", stand_in=True),
-    Task("mnist-0v1", "mnist-0v1", "MNIST 0 vs 1"),
     Task("fashion_mnist-0v1", "fashion_mnist-0v1", "Fashion-MNIST 0 vs 1 (T-shirt/top vs trouser)"),
-    Task("mnist-0v1-4x4", "mnist-0v1", "MNIST 0 vs 1 at 4x4, PCA (Phase 1 variant)", resize=4, ks=(8,)),
+    Task("fashion_mnist-3v8", "fashion_mnist-3v8", "Fashion-MNIST 3 vs 8 (dress vs bag)"),
+    Task("fashion_mnist-10", "fashion_mnist-10", "Fashion-MNIST, 10 classes"),
 )
 
 
@@ -78,18 +83,21 @@ class Size:
     """Seeds, epochs, PCA sizes and sample caps of a run: full, or QUICK (smoke test).
 
     ``digits_samples``: cap on the digits examples (None: all 1,797 / the pair's ~360);
-    ``image_samples``: examples drawn from MNIST / Fashion-MNIST (30% from the file's test split).
+    ``image_samples``: examples drawn from the other image sources.
     """
 
     seeds: int
-    epochs: int
+    tuning_seeds: int
+    max_epochs: int
     ks: tuple[int, ...]
     digits_samples: int | None
     image_samples: int
+    tasks: tuple[str, ...] | None = None
 
 
-FULL = Size(seeds=5, epochs=30, ks=KS, digits_samples=None, image_samples=1000)
-QUICK = Size(seeds=2, epochs=2, ks=(2, 8), digits_samples=150, image_samples=200)
+FULL = Size(seeds=10, tuning_seeds=3, max_epochs=50, ks=KS, digits_samples=None, image_samples=1000)
+QUICK = Size(seeds=2, tuning_seeds=2, max_epochs=2, ks=(2, 8), digits_samples=150, image_samples=200,
+             tasks=("digits-0v1", "digits-10"))
 
 
 def size(quick: bool) -> Size:
@@ -98,6 +106,8 @@ def size(quick: bool) -> Size:
 
 def task_ks(task: Task, s: Size) -> tuple[int, ...]:
     """The PCA sizes ``task`` runs at under ``s``."""
+    if s.tasks is not None and task.id not in s.tasks:
+        return ()
     return tuple(k for k in s.ks if task.ks is None or k in task.ks)
 
 
@@ -120,21 +130,27 @@ def matched_hidden(target: int, n_features: int, n_experts: int = N_EXPERTS,
     return best
 
 
-def quantum_spec() -> ModelSpec:
-    """The authors' router: SEL ansatz with L=3, <Z> readout + adapter, one qubit per feature."""
-    return ModelSpec(router="quantum", layers=LAYERS, readout="expectation")
-
-
 def router_specs(k: int) -> dict[str, ModelSpec]:
     """The three routers compared at ``k`` features, by id (``ROUTERS``)."""
-    q = quantum_spec()
+    q = ModelSpec(router="quantum", layers=LAYERS, readout="expectation")
     target = param_counts(q, k, 2).router
     return {"quantum": q, "linear": ModelSpec(router="linear"),
             "matched": ModelSpec(router="mlp", hidden=matched_hidden(target, k))}
 
 
+def candidates(k: int) -> list[Candidate]:
+    """The three routers at ``k`` features as tuning candidates (the moe search space)."""
+    out = []
+    for r, spec in router_specs(k).items():
+        params = {"router": spec.router, "n_experts": N_EXPERTS}
+        params.update({"layers": spec.layers, "readout": spec.readout} if r == "quantum" else {})
+        params.update({"hidden": spec.hidden} if r == "matched" else {})
+        out.append(Candidate(r, ROUTER_LABELS[r], ROUTER_FAMILIES[r], qmoe(**params), "moe"))
+    return out
+
+
 def missing_reason(task: Task, s: Size) -> str | None:
-    """Why ``task`` cannot run (its data file is absent: the loader's message), or None if it can."""
+    """Why ``task`` cannot run (its data file is absent or unreadable: the loader's message), or None."""
     try:
         load_dataset(data_spec(task, task_ks(task, s)[0], s), 0)
     except DataNotPresent as err:
@@ -143,7 +159,7 @@ def missing_reason(task: Task, s: Size) -> str | None:
 
 
 def task_status(s: Size, tasks: tuple[Task, ...] = TASKS) -> dict[str, str | None]:
-    """``missing_reason`` of every task, by id."""
+    """``missing_reason`` of every task that runs at this size, by id."""
     return {t.id: missing_reason(t, s) for t in tasks if task_ks(t, s)}
 
 
@@ -151,78 +167,89 @@ def experiment_name(task: Task, k: int, router: str) -> str:
     return f"{PREFIX}{task.id}/k{k}/{router}"
 
 
-def build_experiments(s: Size, tasks: tuple[Task, ...] = TASKS,
-                      status: dict[str, str | None] | None = None) -> list[Experiment]:
-    """Runs of every task whose data is present (absent ones are skipped, never attempted)."""
+def budget(task: Task, k: int, s: Size, quick: bool) -> Budget:
+    return Budget(f"{PREFIX}{task.id}/k{k}/", data_spec(task, k, s), n_tuning_seeds=s.tuning_seeds,
+                  eval_seeds=tuple(range(s.seeds)), max_epochs=s.max_epochs, batch_size=BATCH, quick=quick)
+
+
+def groups(quick: bool, tasks: tuple[Task, ...] = TASKS,
+           status: dict[str, str | None] | None = None) -> list[tuple[list[Candidate], Budget]]:
+    """One (candidates, budget) group per (task, k) whose data is present."""
+    s = size(quick)
     status = task_status(s, tasks) if status is None else status
-    train = TrainSpec(epochs=s.epochs, lr=LR, batch_size=BATCH)
-    seeds = tuple(range(s.seeds))
-    return [
-        Experiment(experiment_name(t, k, r), spec, data_spec(t, k, s), train, "fair", seeds)
-        for t in tasks if t.id in status and status[t.id] is None
-        for k in task_ks(t, s)
-        for r, spec in router_specs(k).items()
-    ]
+    return [(candidates(k), budget(t, k, s, quick)) for t in tasks if status.get(t.id, "") is None
+            for k in task_ks(t, s)]
 
 
-def experiments(quick: bool = False) -> list[Experiment]:
-    """The runs of the study (present data only)."""
-    return build_experiments(size(quick))
+def experiments(quick: bool = False) -> list:
+    """The statically planned runs (every tuning run of the tasks whose data is present)."""
+    return [e for cs, b in groups(quick) for c in cs for e in tuning_experiments(c, b)]
 
 
-def _values(rows: pd.DataFrame, name: str, column: str) -> pd.Series:
-    g = rows[rows["experiment"] == name]
-    if g.empty:
-        raise KeyError(f"no runs of {name} in the rows given")
-    return g.set_index("seed")[column].astype(float).sort_index()
+@dataclass
+class Results:
+    tuned: TunedResults
+    status: dict[str, str | None]
+    quick: bool
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        return self.tuned.evaluation
+
+
+def results(run, quick: bool = False, tasks: tuple[Task, ...] = TASKS) -> Results:
+    """Run (or read from the cache) the study. ``run(experiments, desc)`` is the runner."""
+    status = task_status(size(quick), tasks)
+    return Results(run_tuned_groups(groups(quick, tasks, status), run, PROBES, desc="scaling"), status, quick)
 
 
 def paired(rows: pd.DataFrame, task: Task, k: int, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
     """Test accuracies of routers ``a`` and ``b`` on ``task`` at ``k``, aligned on their common seeds."""
-    x = _values(rows, experiment_name(task, k, a), "test_accuracy")
-    y = _values(rows, experiment_name(task, k, b), "test_accuracy")
-    seeds = x.index.intersection(y.index)
-    return x.loc[seeds].to_numpy(), y.loc[seeds].to_numpy()
+    return R.paired(rows, experiment_name(task, k, a), experiment_name(task, k, b))
 
 
-def _measured(rows: pd.DataFrame, task: Task, k: int, router: str) -> dict:
+def _measured(res: Results, task: Task, k: int, router: str) -> dict:
+    rows = res.rows
     name = experiment_name(task, k, router)
-    acc = t_interval(_values(rows, name, "test_accuracy"), bounds=ACCURACY_BOUNDS)
-    sec = t_interval(_values(rows, name, "seconds_per_epoch"), bounds=(0.0, math.inf))
-    out = {"test_acc_mean": acc.mean, "test_acc_ci_low": acc.low, "test_acc_ci_high": acc.high,
-           "train_acc_mean": float(_values(rows, name, "train_accuracy").mean()),
-           "seconds_per_epoch_mean": sec.mean, "seconds_per_epoch_ci_low": sec.low,
-           "seconds_per_epoch_ci_high": sec.high, "n_seeds": acc.n}
-    if router == "quantum":
-        out.update({"quantum_minus_model": math.nan, "p_quantum_better": math.nan, "p_quantum_worse": math.nan})
-    else:
-        a, b = paired(rows, task, k, "quantum", router)
-        out.update({"quantum_minus_model": float(np.mean(a - b)), "p_quantum_better": paired_wilcoxon(a, b, "greater"),
-                    "p_quantum_worse": paired_wilcoxon(a, b, "less")})
+    sel = res.tuned.selections[name]
+    sec = t_interval(R.seed_values(rows, name, "seconds_per_epoch"), bounds=(0.0, math.inf))
+    out = {"chosen": ", ".join(f"{k_}={v}" for k_, v in sel.params.items()), "tuning_val_acc": sel.validation_accuracy,
+           **R.accuracy_columns(R.seed_values(rows, name)),
+           "train_acc_mean": float(R.seed_values(rows, name, "train_accuracy").mean()),
+           "n_collapsed": R.collapse_count(rows, name),
+           "seconds_per_epoch_mean": sec.mean, "seconds_per_epoch_ci_low": sec.low, "seconds_per_epoch_ci_high": sec.high}
+    cmp = R.comparison_columns(rows, experiment_name(task, k, "quantum"), name)
+    out.update({"quantum_minus_model": cmp["delta_vs_quantum"], "p_quantum_better": cmp["p_quantum_better"],
+                "p_quantum_worse": cmp["p_quantum_worse"]})
     return out
 
 
-def scaling_table(rows: pd.DataFrame, s: Size, tasks: tuple[Task, ...] = TASKS,
-                  status: dict[str, str | None] | None = None) -> pd.DataFrame:
-    """One row per (task, k, router): status, sizes, test accuracy (mean, 95% CI), seconds per epoch,
-    paired tests against the quantum router; tasks without data get ``status = "data not present"``."""
-    status = task_status(s, tasks) if status is None else status
+def scaling_table(res: Results, tasks: tuple[Task, ...] = TASKS) -> pd.DataFrame:
+    """One row per (task, k, router): status, sizes, the configuration chosen, test accuracy (mean,
+    95% CI), collapse count, seconds per epoch, paired tests against the quantum router; tasks
+    without data get ``status = "data not present"``."""
+    s = size(res.quick)
     out = []
     for t in tasks:
-        if t.id not in status:
+        if t.id not in res.status:
             continue
         for k in task_ks(t, s):
             for r, spec in router_specs(k).items():
                 counts = param_counts(spec, k, t.n_classes)
                 row = {"task": t.id, "data": t.label, "stand_in": t.stand_in,
-                       "status": "ok" if status[t.id] is None else NOT_PRESENT, "k": k,
+                       "status": "ok" if res.status[t.id] is None else NOT_PRESENT, "k": k,
                        "n_qubits": k if r == "quantum" else None, "router": r,
                        "hidden": spec.hidden if spec.router == "mlp" else None,
                        "router_params": counts.router, "expert_params": counts.experts}
-                row.update(_measured(rows, t, k, r) if status[t.id] is None else {"n_seeds": 0})
+                row.update(_measured(res, t, k, r) if res.status[t.id] is None else {"n_seeds": 0})
                 out.append(row)
     table = pd.DataFrame(out, columns=list(COLUMNS))
-    return table.astype({"n_qubits": "Int64", "hidden": "Int64", "n_seeds": "Int64"})
+    return table.astype({"n_qubits": "Int64", "hidden": "Int64", "n_seeds": "Int64", "n_collapsed": "Int64"})
+
+
+def absent_tasks(table: pd.DataFrame) -> list[str]:
+    """Tasks of the table that did not run (no data), for captions."""
+    return sorted(set(table.loc[table["status"] != "ok", "task"]))
 
 
 def cost_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -248,24 +275,21 @@ def accuracy_figure(table: pd.DataFrame, tasks: tuple[Task, ...] = TASKS):
     without data say so in their panel."""
     from qmoe_tfq.plots import COLORS, plt
 
-    ids = [t for t in tasks if t.id in set(table["task"])]
+    ran = set(table.loc[table["status"] == "ok", "task"])
+    ids = [t for t in tasks if t.id in ran]
     ncols = min(3, len(ids))
     nrows = math.ceil(len(ids) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.1 * ncols, 2.7 * nrows), squeeze=False)
     for ax, t in zip(axes.ravel(), ids):
         g = table[table["task"] == t.id]
         ks = sorted(g["k"].unique())
-        if (g["status"] != "ok").any():
-            ax.text(0.5, 0.5, f"{NOT_PRESENT}\n({NPZ_FILES.get(t.source, t.source)} absent)", ha="center",
-                    va="center", transform=ax.transAxes, fontsize=8, color="0.4")
-        else:
-            for i, r in enumerate(ROUTERS):
-                rr = g[g["router"] == r].sort_values("k")
-                mean = rr["test_acc_mean"].to_numpy()
-                err = np.vstack([mean - rr["test_acc_ci_low"].to_numpy(), rr["test_acc_ci_high"].to_numpy() - mean])
-                x = np.log2(rr["k"].to_numpy()) + (i - 1) * 0.06
-                ax.errorbar(x, mean, yerr=err, marker="o", markersize=3, capsize=2, linewidth=1,
-                            color=COLORS[r], label=ROUTER_LABELS[r])
+        for i, r in enumerate(ROUTERS):
+            rr = g[g["router"] == r].sort_values("k")
+            mean = rr["test_acc_mean"].to_numpy()
+            err = np.vstack([mean - rr["test_acc_ci_low"].to_numpy(), rr["test_acc_ci_high"].to_numpy() - mean])
+            x = np.log2(rr["k"].to_numpy()) + (i - 1) * 0.06
+            ax.errorbar(x, mean, yerr=err, marker="o", markersize=3, capsize=2, linewidth=1,
+                        color=COLORS[r], label=ROUTER_LABELS[r])
         ax.set_xticks(np.log2(ks), [str(k) for k in ks])
         ax.set_xlim(np.log2(min(ks)) - 0.5, np.log2(max(ks)) + 0.5)
         ax.set_title(t.label, fontsize=8)
@@ -278,8 +302,11 @@ def accuracy_figure(table: pd.DataFrame, tasks: tuple[Task, ...] = TASKS):
     if handles:
         fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.02))
     n = table["n_seeds"].max()
-    fig.suptitle(f"Scaling probe: mean and 95% CI over {n} seeds (2 linear experts, same budget for every router)",
-                 fontsize=9)
+    missing = absent_tasks(table)
+    title = f"Scaling probe, tuned protocol: mean and 95% CI over {n} seeds (2 linear experts)"
+    if missing:
+        title += f"\nnot run (data not present): {', '.join(missing)}"
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
@@ -317,10 +344,11 @@ def cost_figure(table: pd.DataFrame):
 
 def runs_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Per-seed rows without the bulky columns."""
-    drop = [c for c in ("epoch_losses", "grid_predictions", "key") if c in rows.columns]
+    drop = [c for c in ("epoch_losses", "grid_predictions", "key", "validation_curve") if c in rows.columns]
     return rows.drop(columns=drop)
 
 
-__all__ = ["TASKS", "Task", "Size", "FULL", "QUICK", "size", "KS", "ROUTERS", "NOT_PRESENT", "matched_hidden",
-           "router_specs", "data_spec", "task_ks", "missing_reason", "task_status", "build_experiments",
-           "experiments", "paired", "scaling_table", "cost_table", "accuracy_figure", "cost_figure", "runs_table"]
+__all__ = ["TASKS", "Task", "Size", "FULL", "QUICK", "size", "KS", "ROUTERS", "NOT_PRESENT", "Results",
+           "absent_tasks", "candidates", "matched_hidden", "router_specs", "data_spec", "task_ks", "missing_reason",
+           "task_status", "groups", "experiments", "results", "paired", "scaling_table", "cost_table",
+           "accuracy_figure", "cost_figure", "runs_table"]
