@@ -1,4 +1,5 @@
-"""Confidence intervals, paired tests, the efficiency ratio and the ledger's verdict rules."""
+"""Confidence intervals, paired tests, the efficiency ratio and the ledger's verdict rules and files
+(the rules on constructed per-seed data are in ``test_rules.py``)."""
 
 import json
 import math
@@ -9,14 +10,14 @@ from scipy import stats
 
 from qmoe_tfq import ledger
 from qmoe_tfq.ledger import Part, ordering_part, value_part, verdict_from_parts
-from qmoe_tfq.stats import efficiency, paired_wilcoxon, t_interval
+from qmoe_tfq.stats import bootstrap_interval, efficiency, paired_wilcoxon, signed_rank_p, t_interval
 
 
 def test_t_interval_matches_scipy():
     x = np.array([0.8, 0.85, 0.9, 0.95, 0.88])
     ci = t_interval(x)
     low, high = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
-    assert math.isclose(ci.low, low) and math.isclose(ci.high, high) and ci.n == 5
+    assert math.isclose(ci.low, low) and math.isclose(ci.high, high) and ci.n == 5 and ci.method == "Student-t"
     clipped = t_interval([0.99, 1.0, 1.0, 0.97], bounds=(0, 1))
     assert clipped.high == 1.0
 
@@ -27,6 +28,23 @@ def test_paired_wilcoxon_directions():
     assert paired_wilcoxon(a, b, "greater") < 0.01
     assert paired_wilcoxon(a, b, "less") > 0.9
     assert paired_wilcoxon(a, a) == 1.0
+
+
+def test_paired_wilcoxon_is_exact_above_13_seeds_with_ties():
+    """Above 13 seeds with ties scipy falls back to a normal approximation; ours stays exact: the
+    p-value is a count of sign flips over 2^m."""
+    d = np.random.default_rng(0).integers(-2, 5, 16)
+    m = int(np.sum(d != 0))
+    p = paired_wilcoxon(d, np.zeros(16), "greater")
+    assert p == signed_rank_p(d, "greater")
+    assert math.isclose(p * 2 ** m, round(p * 2 ** m), abs_tol=1e-6)
+    approx = stats.wilcoxon(d, alternative="greater", zero_method="zsplit").pvalue
+    assert p != pytest.approx(approx, abs=1e-9)
+
+
+def test_bootstrap_interval_names_its_method_for_captions():
+    ci = bootstrap_interval([0.8, 0.85, 0.9, 0.95, 0.88], n_resamples=999)
+    assert ci.method == "BCa bootstrap (999 resamples)" and ci.low < ci.mean < ci.high
 
 
 def test_efficiency_uses_natural_log_of_router_params():
@@ -41,6 +59,8 @@ def test_efficiency_uses_natural_log_of_router_params():
         (["holds", "fails"], "partially reproduced"),
         (["fails", "fails"], "not reproduced"),
         (["holds", "opposite"], "contradicted"),
+        (["opposite"], "contradicted"),
+        (["holds"], "reproduced"),
     ],
 )
 def test_verdict_rules(states, verdict):
@@ -61,8 +81,22 @@ def test_ledger_covers_every_claim_and_writes_json_fields(tmp_path):
     assert all(e.verdict in ledger.VERDICTS for e in entries)
     ledger.write_ledger(entries, tmp_path, "header")
     data = json.loads((tmp_path / "claims.json").read_text())
-    fields = {"id", "claim", "source", "stated", "reproduced", "ci95", "protocol", "verdict", "evidence", "note"}
+    fields = {"id", "claim", "source", "stated", "reproduced", "ci95", "protocol", "verdict", "evidence", "note",
+              "stability"}
     assert all(fields <= set(c) for c in data["claims"])
+    assert set(data["part_rules"]) == set(ledger.PART_RULES) and "not testable here" in data["verdict_rules"]
     assert "## Verdict rules" in (tmp_path / "claims.md").read_text()
     with pytest.raises(ValueError):
         ledger.build_ledger([ledger.Entry("C99", "", "", "", "", {}, "", "reproduced", [], "")])
+
+
+def test_tested_entries_store_holm_adjusted_parts_and_json_keeps_the_p_values(tmp_path):
+    parts = [ordering_part("a", 0.02, 0.9), ordering_part("b", 0.03, 0.9)]
+    entry = ledger.tested("C1", parts, "r", {}, "p", [])
+    assert [p.p_adjusted for p in entry.parts] == [pytest.approx(0.04), pytest.approx(0.04)]
+    assert entry.verdict == "reproduced"
+    entry3 = ledger.tested("C1", parts + [ordering_part("c", 0.5, 0.5)], "r", {}, "p", [])
+    assert entry3.verdict == "not reproduced"  # 0.02 x 3 = 0.06: no part holds after Holm
+    ledger.write_ledger(ledger.build_ledger([entry]), tmp_path)
+    part = json.loads((tmp_path / "claims.json").read_text())["claims"][0]["parts"][0]
+    assert part["p"] == 0.02 and part["p_adjusted"] == pytest.approx(0.04) and part["rule"] == "ordering"

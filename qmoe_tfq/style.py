@@ -1,0 +1,87 @@
+"""One look per model across every figure: a colour per model FAMILY, and a line style and marker per
+model, so models of one family differ by line and marker and the same model looks the same everywhere.
+
+Families: ``quantum`` (the authors' router and its quantum variants), ``linear`` (Model A), ``mlp``
+(Model C, the parameter-matched and width-sweep routers), ``constant`` (experts only), ``fourier``
+(trigonometric-feature router), ``logreg``, ``rbf_svm``, ``quantum_kernel_svm``, ``phase1``.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+
+from qmoe_tfq.errors import ConfigError
+
+FAMILY_COLORS = {
+    "quantum": "#7b3294",
+    "linear": "#1b7837",
+    "mlp": "#d6604d",
+    "constant": "#878787",
+    "fourier": "#e08214",
+    "logreg": "#2166ac",
+    "rbf_svm": "#01665e",
+    "quantum_kernel_svm": "#8c510a",
+    "phase1": "#000000",
+}
+FAMILIES = tuple(FAMILY_COLORS)
+NEUTRAL = "#4d4d4d"
+
+LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1)), (0, (1, 1)), (0, (5, 5)), (0, (3, 5, 1, 5)),
+              (0, (3, 1, 1, 1, 1, 1)))
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">", "p")
+
+# Known models in a fixed order: the i-th gets LINESTYLES[i % 10] and MARKERS[i % 12], so every
+# (line style, marker) pair is distinct, and the models usually drawn together (first ten) also have
+# distinct line styles.
+MODEL_ORDER = (
+    "quantum", "linear", "matched", "mlp_h4", "mlp_h64", "constant", "fourier", "logreg", "rbf_svm",
+    "quantum_kernel_svm", "phase1", "deep", "quantum_L1", "quantum_L2", "quantum_L4", "quantum_L6",
+    "quantum_prob", "quantum_rycz_prob", "quantum_rycz", "quantum_train", "mlp_h1", "mlp_h2", "mlp_h3",
+    "mlp_h5", "mlp_h8", "mlp_h16", "mlp_h32", "mlp",
+)
+ALIASES = {"quantum_L3": "quantum", "quantum_deploy": "quantum"}
+_PAIRS = math.lcm(len(LINESTYLES), len(MARKERS))  # indices below this have distinct pairs
+
+
+@dataclass(frozen=True)
+class Style:
+    """How one model is drawn."""
+
+    family: str
+    color: str
+    linestyle: str | tuple
+    marker: str
+
+    def kwargs(self) -> dict:
+        """Keyword arguments for ``Axes.plot`` / ``Axes.errorbar``."""
+        return {"color": self.color, "linestyle": self.linestyle, "marker": self.marker}
+
+
+def family_of(model_id: str) -> str:
+    """The family of a model id (``quantum_L3`` -> quantum, ``mlp_h4`` / ``matched`` -> mlp, ...)."""
+    rules = (("quantum_kernel_svm", "quantum_kernel_svm"), ("quantum", "quantum"), ("linear", "linear"),
+             ("mlp", "mlp"), ("matched", "mlp"), ("deep", "mlp"), ("constant", "constant"),
+             ("fourier", "fourier"), ("logreg", "logreg"), ("rbf_svm", "rbf_svm"), ("phase1", "phase1"))
+    for prefix, family in rules:
+        if model_id.startswith(prefix):
+            return family
+    raise ConfigError(f"no model family for model id {model_id!r}; ids start with one of: "
+                      f"{', '.join(p for p, _ in rules)}")
+
+
+def style_for(model_id: str) -> Style:
+    """The colour (by family), line style and marker (by model) of ``model_id``."""
+    family = family_of(model_id)
+    key = ALIASES.get(model_id, model_id)
+    if key in MODEL_ORDER:
+        i = MODEL_ORDER.index(key)
+    else:
+        i = len(MODEL_ORDER) + zlib.crc32(key.encode()) % (_PAIRS - len(MODEL_ORDER))
+    return Style(family, FAMILY_COLORS[family], LINESTYLES[i % len(LINESTYLES)], MARKERS[i % len(MARKERS)])
+
+
+def color_for(model_id: str) -> str:
+    """The colour of ``model_id``'s family."""
+    return FAMILY_COLORS[family_of(model_id)]
