@@ -1,4 +1,4 @@
-"""``qmoe train`` on the image datasets: --pca / --resize / --data-dir, and a missing file exits 2."""
+"""``qmoe train`` on the image datasets: --pca / --resize / --data-dir; a missing or damaged file exits 2."""
 
 import json
 import os
@@ -34,32 +34,28 @@ def test_bad_pca_exits_2(capsys):
     assert "pca=65 exceeds the 64 features" in capsys.readouterr().err
 
 
-def test_missing_mnist_exits_2_with_where_to_put_it(tmp_path):
+def cli_error_line(*args: str) -> str:
+    """Run ``python -m qmoe_tfq.cli`` in a fresh process; assert exit 2 with one line and no traceback."""
     proc = subprocess.run(
-        [sys.executable, "-m", "qmoe_tfq.cli", "train", "--router", "quantum", "--dataset", "mnist",
-         "--pca", "4", "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "qmoe_tfq.cli", *args], capture_output=True, text=True, timeout=300,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     assert proc.returncode == 2
     assert proc.stdout == "" and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("qmoe: error: ") and len(proc.stderr.strip().splitlines()) == 1
-    assert str(tmp_path / "mnist.npz") in proc.stderr and "mnist.npz" in proc.stderr
+    return proc.stderr
+
+
+def test_missing_mnist_exits_2_with_where_to_put_it(tmp_path):
+    err = cli_error_line("train", "--router", "quantum", "--dataset", "mnist", "--pca", "4", "--data-dir", str(tmp_path))
+    assert str(tmp_path / "mnist.npz") in err and "put it there" in err
 
 
 def test_corrupted_mnist_exits_2_in_one_line(tmp_path):
     path = write_keras_npz(tmp_path)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # truncated, as by an interrupted copy
-    proc = subprocess.run(
-        [sys.executable, "-m", "qmoe_tfq.cli", "train", "--router", "quantum", "--dataset", "mnist-0v1",
-         "--pca", "2", "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert proc.returncode == 2
-    assert proc.stdout == "" and "Traceback" not in proc.stderr
-    assert proc.stderr.startswith("qmoe: error: ") and len(proc.stderr.strip().splitlines()) == 1
-    assert str(path) in proc.stderr and "not a readable .npz" in proc.stderr
+    err = cli_error_line("train", "--router", "quantum", "--dataset", "mnist-0v1", "--pca", "2", "--data-dir", str(tmp_path))
+    assert str(path) in err and "not a readable .npz" in err
 
 
 def test_wrong_shape_file_exits_2(tmp_path, capsys):
