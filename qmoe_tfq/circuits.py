@@ -149,3 +149,86 @@ def n_router_outputs(n_qubits: int, readout: str) -> int:
     """Width of the circuit readout: n for <Z_i>, 2^n for basis probabilities."""
     check_choice("readout", readout, READOUTS)
     return n_qubits if readout == "expectation" else 2**n_qubits
+
+
+# --- amplitude embedding (the authors' Phase 1 quantum experts) ---------------------------------------
+
+
+def gray_code(i: int) -> int:
+    """The i-th reflected binary Gray code: consecutive codes differ in one bit."""
+    return i ^ (i >> 1)
+
+
+def uniformly_controlled_ry_matrix(n_controls: int) -> np.ndarray:
+    """M with alpha = M @ theta for ``uniformly_controlled_ry``: M[c, i] = (-1)^{|c & g_i|}.
+
+    ``alpha[c]`` is the RY angle applied to the target when the controls hold the pattern ``c``
+    (first control = most significant bit) and ``theta[i]`` the angle of the i-th plain RY in the
+    Gray-code sequence. M is a permuted Sylvester-Hadamard matrix, M.T @ M = 2^k I, so
+    theta = M.T @ alpha / 2^k.
+    """
+    size = 2**n_controls
+    c = np.arange(size)[:, None]
+    g = np.array([gray_code(i) for i in range(size)])[None, :]
+    parity = np.vectorize(lambda v: bin(v).count("1") % 2)(c & g)
+    return (-1.0) ** parity
+
+
+def uniformly_controlled_ry(
+    controls: tuple[cirq.Qid, ...], target: cirq.Qid, thetas: tuple[sympy.Symbol, ...]
+) -> list[cirq.Operation]:
+    """sum_c |c><c| (x) RY(alpha_c) from 2^k plain RY(theta_i) and 2^k CNOTs (Mottonen et al. 2004).
+
+    Step i applies RY(theta_i) to the target, then a CNOT from the control whose bit flips between
+    the Gray codes g_i and g_{i+1 mod 2^k}. Since X RY(t) X = RY(-t), the target sees RY(theta_i)
+    with the sign (-1)^{|c & g_i|} (the parity of the CNOTs fired before step i on pattern c), and
+    the CNOTs cancel over the whole cycle, so alpha = M @ theta with M from
+    ``uniformly_controlled_ry_matrix``. With no controls it is the single RY(theta_0).
+    """
+    k = len(controls)
+    ops: list[cirq.Operation] = []
+    for i, theta in enumerate(thetas):
+        ops.append(cirq.ry(theta).on(target))
+        if k:
+            flipped = gray_code(i) ^ gray_code((i + 1) % 2**k)
+            ops.append(cirq.CNOT(controls[k - flipped.bit_length()], target))
+    return ops
+
+
+def amplitude_embedding(qubits: tuple[cirq.Qid, ...]) -> tuple[cirq.Circuit, tuple[sympy.Symbol, ...]]:
+    """Real amplitude embedding |0...0> -> sum_i x_i |i> / ||x|| as a fixed circuit with 2^n - 1 RY angles.
+
+    Mottonen state preparation restricted to real amplitudes: a binary tree of uniformly controlled
+    RY rotations, qubit j (the j-th most significant bit) controlled by qubits 0 .. j-1. For control
+    pattern c, the rotation splits the weight of the block of amplitudes whose leading bits are c
+    between its two halves: alpha_c = 2 atan2(||x_{c1*}||, ||x_{c0*}||). On the last qubit the halves
+    are single amplitudes and the signed alpha_c = 2 atan2(x_{c1}, x_{c0}) (range (-2 pi, 2 pi])
+    also sets their signs, so negative entries need no phase gates and no global phase arises. A
+    zero block gives alpha = 0. Symbols ``a{j}_{i}`` (level j, Gray-code step i) take
+    theta_j = M_j.T @ alpha_j / 2^j (``uniformly_controlled_ry_matrix``), which
+    ``qmoe_tfq.phase1.amplitude_angles`` computes from x.
+    """
+    circuit = cirq.Circuit()
+    symbols: list[sympy.Symbol] = []
+    for j, target in enumerate(qubits):
+        thetas = tuple(sympy.Symbol(f"a{j}_{i}") for i in range(2**j))
+        symbols += thetas
+        circuit.append(uniformly_controlled_ry(tuple(qubits[:j]), target, thetas))
+    return circuit, tuple(symbols)
+
+
+def amplitude_expert_circuit(n_qubits: int, n_layers: int) -> RouterCircuit:
+    """The authors' Phase 1 quantum expert: amplitude embedding, then StronglyEntanglingLayers(n_layers).
+
+    Inputs are the 2^n - 1 embedding angles (not the features); weights ``w{l}_{i}_{k}`` in the
+    (n_layers, n_qubits, 3) order of PennyLane's ``StronglyEntanglingLayers``. Read out <Z_i>.
+    """
+    check_positive_int("n_qubits", n_qubits)
+    if n_qubits > MAX_QUBITS:
+        raise ConfigError(f"n_qubits={n_qubits} is too large to simulate here (allowed: <= {MAX_QUBITS})")
+    ansatz = router_circuit(1, n_qubits, n_layers, "strongly_entangling")
+    embedding, inputs = amplitude_embedding(ansatz.qubits)
+    return RouterCircuit(
+        embedding + ansatz.ansatz, ansatz.qubits, inputs, ansatz.weight_symbols, ansatz.weight_shape,
+        embedding=embedding, ansatz=ansatz.ansatz,
+    )
