@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
-from qmoe_tfq.experiments import decode_grid, grid_axis  # noqa: E402
+from qmoe_tfq.probes import decode_grid, grid_axis  # noqa: E402
 from qmoe_tfq.stats import ACCURACY_BOUNDS, NoiseCurve, bootstrap_interval, t_interval  # noqa: E402
 from qmoe_tfq.style import FAMILY_COLORS, NEUTRAL, Style, color_for, style_for  # noqa: E402
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from qmoe_tfq.config import ModelSpec, param_counts
-from qmoe_tfq.data import DataNotPresent, DataSpec, load_dataset
+from qmoe_tfq.data import DataSpec, DataUnavailable, load_dataset
 from qmoe_tfq.probes import GateSummary
 from qmoe_tfq.registry import qmoe
 from qmoe_tfq.stats import t_interval
@@ -153,7 +153,7 @@ def missing_reason(task: Task, s: Size) -> str | None:
     """Why ``task`` cannot run (its data file is absent or unreadable: the loader's message), or None."""
     try:
         load_dataset(data_spec(task, task_ks(task, s)[0], s), 0)
-    except DataNotPresent as err:
+    except DataUnavailable as err:
         return str(err)
     return None
 
