@@ -54,19 +54,19 @@ print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(rows)} run
 # %%
 fair = tm.fair_table(rows)
 write_table(
-    fair, S.tables, "two_moons_fair",
+    fair, S.tables, "two_moons_fair", sources=rows, study="two_moons",
     caption=("Two Moons, fair protocol: held-out test accuracy (mean and Student-t 95% CI over seeds), "
              "training-set accuracy, parameters, and efficiency eta = accuracy / ln(1 + router params) "
              "(natural log). p-values: one-sided paired Wilcoxon signed-rank tests of the quantum router "
              "against each model, same seeds and splits."),
 )
-write_table(tm.runs_table(rows), S.tables, "two_moons_runs", caption="Per-seed results of the Two Moons study.",
+write_table(tm.runs_table(rows), S.tables, "two_moons_runs", sources=rows, study="two_moons", caption="Per-seed results of the Two Moons study.",
             formats=("csv",))
 display(fair)
 
 # %%
 fig = plots.accuracy_bars(fair, "Two Moons, fair protocol")
-save_figure(fig, S.figures, "two_moons_accuracy")
+save_figure(fig, S.figures, "two_moons_accuracy", caption="Two Moons, fair protocol: held-out test accuracy per model, mean and Student-t 95% CI over seeds.", sources=rows, study="two_moons")
 
 # %% [markdown]
 # ## Authors' protocol: training-set accuracy
@@ -76,7 +76,7 @@ save_figure(fig, S.figures, "two_moons_accuracy")
 
 # %%
 authors = tm.authors_table(rows)
-write_table(authors, S.tables, "two_moons_authors",
+write_table(authors, S.tables, "two_moons_authors", sources=rows, study="two_moons",
             caption=("Two Moons, authors' protocol (make_moons random_state=42, no split): TRAINING-SET "
                      "accuracy, mean and 95% CI over model seeds; final mean training loss."))
 display(authors)
@@ -96,7 +96,7 @@ panels = [
     ("mlp_h64", "MLP h=64, deep (322)"),
 ]
 fig = plots.decision_regions(rows, panels, (data0.x_test, data0.y_test), seed=0)
-save_figure(fig, S.figures, "two_moons_decision_regions")
+save_figure(fig, S.figures, "two_moons_decision_regions", caption="Two Moons decision regions (argmax of the mixture) of the linear, quantum, parameter-matched and deep MLP routers, seed 0 of the fair protocol, with its held-out test points.", sources=rows, study="two_moons")
 
 # %% [markdown]
 # ## Convergence (C7)
@@ -111,9 +111,9 @@ fig = plots.loss_curves(
      (f"mlp_h{tm.MATCHED_HIDDEN}", f"MLP h={tm.MATCHED_HIDDEN} (matched)"), ("mlp_h64", "MLP h=64 (deep)")],
     threshold=tm.CONVERGENCE_LOSS,
 )
-save_figure(fig, S.figures, "two_moons_loss_curves")
+save_figure(fig, S.figures, "two_moons_loss_curves", caption="Two Moons, fair protocol: training loss per epoch, mean and 95% CI band over seeds; dotted line: the convergence threshold.", sources=rows, study="two_moons")
 conv = tm.convergence_table(rows)
-write_table(conv, S.tables, "two_moons_convergence",
+write_table(conv, S.tables, "two_moons_convergence", sources=rows, study="two_moons",
             caption=(f"Epochs until the training loss first reaches {tm.CONVERGENCE_LOSS} (fair protocol; "
                      "epochs + 1 if never), mean and 95% CI; one-sided paired Wilcoxon p-values against the "
                      "quantum router."))

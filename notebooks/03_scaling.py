@@ -58,7 +58,7 @@ print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(rows)} run
 # %%
 table = sc.scaling_table(rows, size, status=status)
 write_table(
-    table, S.tables, "scaling",
+    table, S.tables, "scaling", sources=rows, study="scaling",
     caption=("Scaling probe: held-out test accuracy (mean and Student-t 95% CI over seeds) of the quantum router "
              "(L=3, k qubits), the linear router and a parameter-matched MLP router (within ±20% of the quantum "
              "router's parameters) on PCA-k features; 2 linear experts; router and expert parameters; seconds per "
@@ -66,13 +66,13 @@ write_table(
              "each router. digits rows are a stand-in for the paper's MNIST / Fashion-MNIST; rows whose data file "
              "is absent say 'data not present'."),
 )
-write_table(sc.runs_table(rows), S.tables, "scaling_runs", caption="Per-seed results of the scaling probe.",
+write_table(sc.runs_table(rows), S.tables, "scaling_runs", sources=rows, study="scaling", caption="Per-seed results of the scaling probe.",
             formats=("csv",))
 display(table)
 
 # %%
 fig = sc.accuracy_figure(table)
-save_figure(fig, S.figures, "scaling_accuracy")
+save_figure(fig, S.figures, "scaling_accuracy", caption="Scaling probe: held-out test accuracy against PCA components k (= qubits of the quantum router), one panel per task.", sources=rows, study="scaling")
 
 # %% [markdown]
 # ## Cost: seconds per epoch against qubits
@@ -83,9 +83,9 @@ save_figure(fig, S.figures, "scaling_accuracy")
 
 # %%
 cost = sc.cost_table(table)
-write_table(cost, S.tables, "scaling_cost",
+write_table(cost, S.tables, "scaling_cost", sources=rows, study="scaling",
             caption=("Scaling probe, training cost: seconds per epoch (mean over seeds) per task, router and k, and "
                      "its growth from the previous k (in total and per added feature / qubit)."))
 display(cost[cost["router"] == "quantum"])
 fig = sc.cost_figure(table)
-save_figure(fig, S.figures, "scaling_cost")
+save_figure(fig, S.figures, "scaling_cost", caption="Scaling probe: seconds per training epoch and router parameters against k (= qubits).", sources=rows, study="scaling")

@@ -77,7 +77,7 @@ print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(rows)} run
 
 # %%
 table = ns.noise_table(rows, size.grid)
-write_table(table, S.tables, "noise",
+write_table(table, S.tables, "noise", sources=rows, study="noise",
             caption=("Two Moons under depolarizing noise on the quantum router (exact engine): held-out test "
                      "accuracy, mean and Student-t 95% CI over seeds, per placement x protocol x eps. p_above_* / "
                      "p_below_*: one-sided paired Wilcoxon p-values of the quantum router above / below each "
@@ -103,7 +103,7 @@ print(f"deploy at eps = 0 equals the noiseless Two Moons quantum router on all {
 
 # %%
 thresholds = ns.threshold_table(rows, size.grid)
-write_table(thresholds, S.tables, "noise_threshold",
+write_table(thresholds, S.tables, "noise_threshold", sources=rows, study="noise",
             caption=("Noise threshold eps*: the smallest eps at which the quantum router's held-out test accuracy is "
                      "no longer significantly above the reference (paired one-sided Wilcoxon over seeds, p < 0.05), "
                      "per placement x protocol x reference; '> max' = no crossing inside the grid; eps_star is NaN "
@@ -115,7 +115,7 @@ display(thresholds[["placement", "protocol", "reference", "reference_acc_mean", 
 # %%
 engines = ns.engine_table(rows)
 fig = plots.noise_sweep(table, refs, engines)
-save_figure(fig, S.figures, "noise_sweep")
+save_figure(fig, S.figures, "noise_sweep", caption="Two Moons under depolarizing noise: quantum-router test accuracy against eps (symlog axis), one panel per placement, deploy and train-under-noise protocols; noiseless classical references as bands.", sources=rows, study="noise")
 
 # %% [markdown]
 # ## Exact vs TFQ trajectories on the same sweep
@@ -130,14 +130,14 @@ save_figure(fig, S.figures, "noise_sweep")
 # plus evaluating the whole test split (150 points) once; the timing table separates the two.
 
 # %%
-write_table(engines, S.tables, "noise_engines",
+write_table(engines, S.tables, "noise_engines", sources=rows, study="noise",
             caption=("Deploy protocol, same trained models: exact density-matrix engine vs TFQ Monte-Carlo "
                      "trajectories (R per value); accuracies, their difference (sampled - exact, mean and 95% CI over "
                      "seeds), the largest circuit-output deviation against the 5/sqrt(R) tolerance, prediction "
                      "disagreement vs the fraction of tolerance-fragile points, and wall seconds per evaluation."))
 display(engines)
 timing = ns.timing_table(rows)
-write_table(timing, S.tables, "noise_timing",
+write_table(timing, S.tables, "noise_timing", sources=rows, study="noise",
             caption=("Wall time of each engine over the same deploy sweep (every placement and eps; same trained "
                      "models, 150 test points, one worker thread each)."))
 display(timing)
@@ -160,7 +160,7 @@ print(f"evaluating the test split once: exact {per['exact']:.4f} s, TFQ trajecto
 n3 = ns.n3_table(rows, nc.N3_STATED)
 per_seed = rows[rows["experiment"].str.startswith("n3/")].pivot(index="seed", columns="experiment",
                                                                  values="train_accuracy")
-write_table(n3, S.tables, "noise_n3",
+write_table(n3, S.tables, "noise_n3", sources=rows, study="noise",
             caption=("Authors' Phase 3B protocol (make_moons(1000, random_state=42), no split, authors' placement, "
                      "trained under noise, lr 0.05, 20 epochs): TRAINING-SET accuracy, mean and 95% CI over model "
                      "seeds, against the authors' stated single-seed values; constant-gate floor on the same data."))

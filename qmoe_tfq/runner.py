@@ -21,6 +21,7 @@ import pandas as pd
 
 from qmoe_tfq.experiments import Experiment, config_key, run_one
 from qmoe_tfq.io import atomic_write_text
+from qmoe_tfq.workers import exit_with_parent
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = ROOT / ".cache" / "runs"
@@ -83,6 +84,8 @@ def _limit_threads(jobs: int) -> None:
 
 
 def _compute(experiment: Experiment, seed: int, key: str, cache_dir: Path, jobs: int) -> tuple[str, dict]:
+    if jobs > 1:  # in a joblib worker
+        exit_with_parent()
     _limit_threads(jobs)
     result = run_one(experiment, seed)
     write_entry(cache_dir / f"{key}.json", key, experiment, seed, result)
