@@ -44,10 +44,13 @@ notebook: venv
 	QMOE_QUICK=$(QUICK) $(PY) -m qmoe_tfq.paper $(NB)
 
 # Quick local asv pass in the existing .venv (reduced grids, one sample each); README "Benchmarks".
+# Its results are never saved (no --set-commit-hash) and run under the machine name <host>-quick.
+BENCH_QUICK_MACHINE := $(shell hostname)-quick
 bench: venv
-	@test -f $(HOME)/.asv-machine.json || PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/asv machine --yes
+	@grep -qs '"$(BENCH_QUICK_MACHINE)"' $(HOME)/.asv-machine.json || \
+		PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/asv machine --yes --machine $(BENCH_QUICK_MACHINE) >/dev/null
 	QMOE_BENCH_QUICK=1 PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/asv run --quick --show-stderr \
-		--environment existing:$(abspath $(PY))
+		--machine $(BENCH_QUICK_MACHINE) --environment existing:$(abspath $(PY))
 
 # Re-resolve the lock (needs network to PyPI) and regenerate environment.yml from it.
 lock:

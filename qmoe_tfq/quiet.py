@@ -88,6 +88,29 @@ class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
+def import_tensorflow(list_devices: bool = True):
+    """Import TensorFlow with its start-up lines filtered, and return it.
+
+    ``list_devices=False`` skips the device probe (no CUDA initialisation; the import itself starts
+    no threads when OpenMP is pinned to one), so the process can still fork safely afterwards, as
+    asv's forkserver does (``benchmarks/bench_accuracy.py``).
+    """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    finders = [f for f in sys.meta_path if isinstance(f, _QuietTensorFlowFinder)]
+    for finder in finders:
+        sys.meta_path.remove(finder)
+    try:
+        with filtered_stderr():
+            import tensorflow as tf
+
+            if list_devices:
+                tf.config.list_physical_devices()
+    finally:
+        sys.meta_path[:0] = finders
+    return tf
+
+
 class _DropRetracing(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return RETRACING not in record.getMessage()
