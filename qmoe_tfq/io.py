@@ -6,8 +6,8 @@ mode ``open()`` would give them (0666 minus the umask: 0644 under the usual 022)
 0600, so a served ``paper/`` or a shared run cache stays readable.
 
 A folder of outputs that must stay consistent (``paper/``) is built in a sibling staging folder and
-moved into place at the end (``staging_dir`` / ``replace_dir``); ``recover_dir`` undoes what an
-interrupted run left next to it.
+moved into place at the end (``staging_dir`` / ``replace_dir``), one run at a time (``exclusive``);
+``recover_dir`` undoes what an interrupted run left next to it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -54,30 +55,46 @@ def atomic_write_text(path: Path | str, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+class FolderBusy(RuntimeError):
+    """Another process is building the same output folder."""
 
 
-def _owner_pid(folder: Path) -> int | None:
-    """The pid in a ``.<name>.staging-<pid>-<random>`` or ``.<name>.previous-<pid>`` folder name."""
-    try:
-        return int(folder.name.rsplit(".", 1)[1].split("-")[1])
-    except (IndexError, ValueError):
-        return None
+@contextmanager
+def exclusive(target: Path | str):
+    """Hold ``.<name>.lock`` next to ``target`` for the block; fail at once if another process holds it."""
+    import fcntl
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lock = target.with_name(f".{target.name}.lock")
+    with open(lock, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderBusy(f"another run is writing {target} (it holds {lock})") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _staging(target: Path) -> Path:
+    return target.with_name(f".{target.name}.staging")
+
+
+def _previous(target: Path) -> Path:
+    return target.with_name(f".{target.name}.previous")
 
 
 def staging_dir(target: Path | str) -> Path:
-    """A new empty folder next to ``target`` (same file system) to build its next version in."""
+    """An empty folder ``.<name>.staging`` next to ``target`` (same file system) to build its next
+    version in; its fixed name keeps paths printed by a run the same from one run to the next. Hold
+    ``exclusive(target)`` while using it."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-{os.getpid()}-", dir=target.parent))
-    os.chmod(staging, 0o777 & ~current_umask())
+    staging = _staging(target)
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
     return staging
 
 
@@ -85,10 +102,10 @@ def replace_dir(staging: Path | str, target: Path | str) -> None:
     """Move ``staging`` into place as ``target``, then delete the previous ``target``.
 
     Two renames on one file system; if the process dies between them, ``target`` is missing and the
-    previous version waits next to it as ``.<name>.previous-<pid>``, which ``recover_dir`` restores.
+    previous version waits next to it as ``.<name>.previous``, which ``recover_dir`` restores.
     """
     staging, target = Path(staging), Path(target)
-    previous = target.with_name(f".{target.name}.previous-{os.getpid()}")
+    previous = _previous(target)
     if previous.exists():
         shutil.rmtree(previous)
     if target.exists():
@@ -98,23 +115,19 @@ def replace_dir(staging: Path | str, target: Path | str) -> None:
 
 
 def recover_dir(target: Path | str) -> list[Path]:
-    """Clean up after runs that died while building ``target``; returns the folders removed.
+    """Clean up after a run that died while building ``target``; returns the folders removed.
 
-    Restores the newest ``.<name>.previous-*`` folder if ``target`` itself is missing (a run killed
-    between the two renames of ``replace_dir``), and removes staging and previous folders whose
-    process is gone. Folders of a run still alive are left alone.
+    Restores ``.<name>.previous`` if ``target`` itself is missing (a run killed between the two
+    renames of ``replace_dir``), then removes the leftover staging and previous folders. Hold
+    ``exclusive(target)`` while calling it.
     """
     target = Path(target)
-    if not target.parent.is_dir():
-        return []
-    previous = sorted(target.parent.glob(f".{target.name}.previous-*"), key=lambda p: p.stat().st_mtime)
-    if not target.exists() and previous:
-        os.replace(previous.pop(), target)
+    previous, staging = _previous(target), _staging(target)
+    if not target.exists() and previous.exists():
+        os.replace(previous, target)
     removed = []
-    for folder in previous + sorted(target.parent.glob(f".{target.name}.staging-*")):
-        pid = _owner_pid(folder)
-        if pid is not None and pid != os.getpid() and _pid_alive(pid):
-            continue
-        shutil.rmtree(folder, ignore_errors=True)
-        removed.append(folder)
+    for folder in (previous, staging):
+        if folder.exists():
+            shutil.rmtree(folder)
+            removed.append(folder)
     return removed

@@ -2,7 +2,8 @@
 one complete, stamped output folder.
 
 Notebooks are thin glue over the package; they write tables and figures themselves (through
-``qmoe_tfq.report``). A run happens in a staging folder next to the target: for a whole paper the
+``qmoe_tfq.report``). A run happens in a staging folder next to the target (``.paper.staging``; one
+run per target at a time): for a whole paper the
 driver first runs every study's experiments through the cached runner (a progress bar per study on
 the terminal), then executes the notebooks in name order (they find every run cached), saves each
 executed notebook as HTML under ``notebooks/``, writes ``manifest.json`` (``qmoe_tfq.manifest``)
@@ -97,15 +98,15 @@ def execute(source: Path, html_dir: Path, env: dict[str, str] | None = None, tim
 
     import tempfile
 
-    from jupyter_client.manager import KernelManager
+    from traitlets.config import Config
 
     nb = jupytext.read(source)
     make_deterministic(nb)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="qmoe-kernel-") as sockets:
         # Unix sockets rather than TCP on localhost: private to this user, and no ipykernel warning.
-        km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
-        client = _client_class()(nb, km=km, timeout=timeout, kernel_name="python3", record_timing=False,
+        config = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
+        client = _client_class()(nb, config=config, timeout=timeout, kernel_name="python3", record_timing=False,
                                  resources={"metadata": {"path": str(ROOT)}})
         client.execute(env=env if env is not None else dict(os.environ))
     seconds = time.perf_counter() - start
@@ -134,7 +135,9 @@ def default_out_dir(quick: bool, complete: bool) -> Path:
 
 def kernel_env(settings: PaperSettings) -> dict[str, str]:
     """The environment the notebooks run in: the staging folder, the size, cache and workers."""
-    env = {**os.environ, "QMOE_PAPER_DIR": str(settings.out_dir), "QMOE_QUICK": "1" if settings.quick else "0",
+    out = Path(settings.out_dir).resolve()
+    shown = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out  # kernels run in ROOT
+    env = {**os.environ, "QMOE_PAPER_DIR": str(shown), "QMOE_QUICK": "1" if settings.quick else "0",
            "QMOE_JOBS": str(settings.jobs)}
     if settings.cache_dir is not None:
         env["QMOE_CACHE_DIR"] = str(settings.cache_dir)
@@ -157,13 +160,21 @@ def build(notebooks: list[Path], target: Path, quick: bool, *, jobs: int = 1, ca
     Returns the manifest. On any failure or interruption the staging folder is removed and ``target``
     is left as it was.
     """
-    from qmoe_tfq.site import write_index
     from qmoe_tfq.studies import STUDIES
 
     studies = list(STUDIES) if studies is None else list(studies)
     target = Path(target)
-    for folder in io.recover_dir(target):
-        log(f"paper: removed {folder.name} left by an interrupted run")
+    with io.exclusive(target):
+        for folder in io.recover_dir(target):
+            log(f"paper: removed {folder.name} left by an interrupted run")
+        return _build(notebooks, target, quick, jobs, cache_dir, warm, studies, log)
+
+
+def _build(notebooks: list[Path], target: Path, quick: bool, jobs: int, cache_dir: Path | None, warm: bool,
+           studies: list[str], log) -> dict:
+    """``build`` once the target is locked and cleaned up."""
+    from qmoe_tfq.site import write_index
+
     started = _utc_now()
     staging = io.staging_dir(target)
     settings = PaperSettings(out_dir=staging, quick=quick, cache_dir=cache_dir, jobs=jobs)
@@ -246,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\npaper: interrupted; {target} is unchanged.", file=sys.stderr)
         return 130
+    except io.FolderBusy as err:
+        print(f"paper: {err}", file=sys.stderr)
+        return 1
     print(f"paper: wrote {target} (open {target / 'index.html'})", flush=True)
     return 0
 

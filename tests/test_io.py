@@ -3,9 +3,6 @@ interrupted replacement leaves behind is recovered."""
 
 import os
 import stat
-import subprocess
-import sys
-
 import pytest
 
 from qmoe_tfq import io
@@ -59,24 +56,25 @@ def test_replace_dir_swaps_the_whole_folder(tmp_path):
     (target / "old").mkdir(parents=True)
     (target / "old" / "gone.txt").write_text("previous run")
     staging = io.staging_dir(target)
-    assert staging.parent == tmp_path and staging.name.startswith(".paper.staging-")
+    assert staging == tmp_path / ".paper.staging" and not list(staging.iterdir())
     io.atomic_write_text(staging / "new.txt", "this run")
     io.replace_dir(staging, target)
     assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["paper"]
 
 
-def dead_pid() -> int:
-    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    return int(proc.stdout)
+def test_staging_starts_empty(tmp_path):
+    target = tmp_path / "paper"
+    io.atomic_write_text(io.staging_dir(target) / "left.txt", "from a killed run")
+    assert not list(io.staging_dir(target).iterdir())
 
 
 def test_recover_restores_a_target_lost_between_the_two_renames(tmp_path):
     target = tmp_path / "paper"
-    previous = tmp_path / f".paper.previous-{dead_pid()}"
+    previous = tmp_path / ".paper.previous"
     previous.mkdir()
     (previous / "claims.md").write_text("complete previous run")
-    staging = tmp_path / f".paper.staging-{dead_pid()}-abc"
+    staging = tmp_path / ".paper.staging"
     staging.mkdir()
     removed = io.recover_dir(target)
     assert (target / "claims.md").read_text() == "complete previous run"
@@ -84,17 +82,22 @@ def test_recover_restores_a_target_lost_between_the_two_renames(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["paper"]
 
 
-def test_recover_leaves_a_live_runs_staging_alone(tmp_path):
+def test_recover_removes_leftovers_next_to_a_complete_target(tmp_path):
     target = tmp_path / "paper"
     target.mkdir()
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        live = tmp_path / f".paper.staging-{sleeper.pid}-abc"
-        live.mkdir()
-        dead = tmp_path / f".paper.staging-{dead_pid()}-def"
-        dead.mkdir()
-        assert io.recover_dir(target) == [dead]
-        assert live.exists()
-    finally:
-        sleeper.kill()
-        sleeper.wait()
+    for leftover in (".paper.previous", ".paper.staging"):
+        (tmp_path / leftover).mkdir()
+    assert io.recover_dir(target) == [tmp_path / ".paper.previous", tmp_path / ".paper.staging"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["paper"]
+
+
+def test_one_run_per_target_at_a_time(tmp_path):
+    target = tmp_path / "paper"
+    with io.exclusive(target):
+        with pytest.raises(io.FolderBusy, match="another run is writing"):
+            with io.exclusive(target):
+                pass
+        with io.exclusive(tmp_path / "paper-quick"):  # another target is independent
+            pass
+    with io.exclusive(target):  # released
+        pass

@@ -18,7 +18,8 @@ TABLES = ["two_moons_fair", "two_moons_authors", "two_moons_convergence", "param
 FIGURES = ["two_moons_decision_regions", "two_moons_loss_curves", "two_moons_accuracy", "param_efficiency",
            "scaling_accuracy", "scaling_cost", "noise_sweep"]
 NOTEBOOKS = ["01_two_moons", "02_param_efficiency", "03_scaling", "04_noise", "99_claims_ledger"]
-NOISE = ("cuInit", "Unable to register", "absl::InitializeLog", "without encryption", "retracing", "IProgress")
+NOISE = ("cuInit", "Unable to register", "absl::InitializeLog", "without encryption", "retracing", "IProgress",
+         "Parent appears")
 
 
 def run_paper(out: Path, cache: Path) -> subprocess.CompletedProcess:
@@ -70,7 +71,7 @@ def test_quick_paper_pipeline(tmp_path):
     assert "QUICK run" in index and all(f'src="figures/{f}.png"' in index for f in FIGURES)
     assert all(f'href="notebooks/{n}.html"' in index for n in NOTEBOOKS)
     assert not list(out.rglob(".*")), "temporary or sidecar files left in the output"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "paper"], "staging folder left behind"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".paper.lock", "cache", "paper"], "staging folder left"
 
     before = file_bytes(out)
     proc = run_paper(out, cache)
