@@ -18,7 +18,6 @@ from qmoe_tfq.io import atomic_write_text
 from qmoe_tfq.report import read_table
 
 INDEX_NAME = "index.html"
-LEDGER_STUDY = "ledger"
 
 TEMPLATE = r"""<!DOCTYPE html>
 <html lang="en">

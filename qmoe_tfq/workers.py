@@ -17,11 +17,17 @@ _watched_parent: int | None = None
 
 
 def exit_with_parent(poll_seconds: float = 1.0) -> None:
-    """Start (once per process) a daemon thread that ends this process when its parent is gone."""
+    """Start (once per process) a daemon thread that ends this process when its parent is gone
+    (the process is re-parented: ``os.getppid()`` changes)."""
     global _watched_parent
     if _watched_parent is not None:
         return
-    parent = _watched_parent = os.getppid()
+    import multiprocessing
+
+    # The pid recorded when this worker started (loky and multiprocessing set it), so a parent that
+    # died before the first task arrived is noticed too; else the current parent.
+    started_by = multiprocessing.parent_process()
+    parent = _watched_parent = started_by.pid if started_by is not None else os.getppid()
 
     def watch() -> None:
         while True:

@@ -19,13 +19,15 @@ PARENT = textwrap.dedent("""
     from joblib import Parallel, delayed
     from qmoe_tfq.workers import exit_with_parent
 
-    def task(i, watch):
+    def task(i, watch, delay):
+        time.sleep(delay)  # e.g. still unpickling the task when the parent dies
         if watch:
             exit_with_parent(poll_seconds=0.2)
         time.sleep(120)  # a long training run
         return i
 
-    list(Parallel(n_jobs=2, return_as="generator_unordered")(delayed(task)(i, sys.argv[1] == "1") for i in range(2)))
+    watch, delay = sys.argv[1] == "1", float(sys.argv[2])
+    list(Parallel(n_jobs=2, return_as="generator_unordered")(delayed(task)(i, watch, delay) for i in range(2)))
 """)
 
 
@@ -40,8 +42,8 @@ def alive(p: psutil.Process) -> bool:
         return False
 
 
-def kill_parent_and_count_survivors(watch: bool) -> int:
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, "1" if watch else "0"], cwd=ROOT)
+def kill_parent_and_count_survivors(watch: bool, delay: float = 0.0) -> int:
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, "1" if watch else "0", str(delay)], cwd=ROOT)
     children: list[psutil.Process] = []
     try:
         deadline = time.time() + 60
@@ -53,7 +55,7 @@ def kill_parent_and_count_survivors(watch: bool) -> int:
         workers = loky_workers(parent.pid)
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait()
-        time.sleep(3.0)
+        time.sleep(3.0 + delay)
         return sum(alive(w) for w in workers)
     finally:
         parent.kill()
@@ -64,6 +66,10 @@ def kill_parent_and_count_survivors(watch: bool) -> int:
 
 def test_workers_exit_when_their_parent_is_killed():
     assert kill_parent_and_count_survivors(watch=True) == 0
+
+
+def test_workers_exit_when_their_parent_died_before_the_watch_started():
+    assert kill_parent_and_count_survivors(watch=True, delay=3.0) == 0
 
 
 @pytest.mark.slow
