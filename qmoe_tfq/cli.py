@@ -101,7 +101,8 @@ def _option(p: argparse.ArgumentParser, flag: str, check: Check | None = None, *
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train one model and report its accuracy and size", formatter_class=DefaultsFormatter,
+    p = sub.add_parser("train", help="train one model and report its accuracy and size",
+                       formatter_class=DefaultsFormatter,
                        description="Train one mixture of experts and report held-out accuracy, parameters and time.")
     pos, seed = integer(1), integer(0, SEED_MAX)
     _option(p, "--router", choice(ROUTERS), required=True, help=f"one of {', '.join(ROUTERS)}")
@@ -116,16 +117,19 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     _option(p, "--n-samples", pos, default=500, metavar="N", help="examples drawn (moons); a cap for image datasets")
     _option(p, "--pca", pos, default=None, metavar="K", help="PCA components (image datasets; default: no PCA)")
     _option(p, "--resize", pos, default=None, metavar="R", help="block-average images to RxR pixels first (e.g. 4)")
-    _option(p, "--data-dir", default=None, help="folder with mnist.npz / fashion_mnist.npz (default: $QMOE_DATA_DIR or data/)")
+    _option(p, "--data-dir", default=None,
+            help="folder with mnist.npz / fashion_mnist.npz (default: $QMOE_DATA_DIR or data/)")
     _option(p, "--noise", real(0.0), default=0.1, metavar="SIGMA", help="make_moons noise")
     _option(p, "--depolarizing", real(0.0, 1.0), default=0.0, metavar="EPS",
             help="single-qubit depolarizing probability on the router circuit, in [0, 1] (0: noiseless)")
-    _option(p, "--noise-placement", choice(NOISE_PLACEMENTS), default="authors", help=f"one of {', '.join(NOISE_PLACEMENTS)}")
+    _option(p, "--noise-placement", choice(NOISE_PLACEMENTS), default="authors",
+            help=f"one of {', '.join(NOISE_PLACEMENTS)}")
     _option(p, "--engine", choice(ENGINES), default="exact", help=f"one of {', '.join(ENGINES)}")
     _option(p, "--repetitions", pos, default=1000, metavar="R", help="trajectories per expectation (tfq_sampled)")
     _option(p, "--test-size", real(0.0, 1.0, high_open=True), default=0.3, metavar="F",
             help="held-out fraction in [0, 1) (0: train set only)")
-    _option(p, "--data-seed", seed, default=None, metavar="SEED", help=f"data seed in [0, {SEED_MAX}] (default: --seed)")
+    _option(p, "--data-seed", seed, default=None, metavar="SEED",
+            help=f"data seed in [0, {SEED_MAX}] (default: --seed)")
     _option(p, "--seed", seed, default=0, metavar="SEED", help=f"model (and default data) seed in [0, {SEED_MAX}]")
     _option(p, "--epochs", pos, default=50, metavar="N", help="training epochs")
     _option(p, "--lr", real(0.0, low_open=True), default=0.1, metavar="LR", help="Adam learning rate (> 0)")
