@@ -41,19 +41,24 @@
 # constant-gate (experts-only) model's on the same seed. All numbers come from the cached runner.
 
 # %%
+from functools import partial
+
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 from IPython.display import display
 
 from qmoe_tfq import plots
 from qmoe_tfq.data import load_dataset
 from qmoe_tfq.ledger import CONVERGENCE_MARGIN
-from qmoe_tfq.report import paper_settings, save_figure, write_table
+from qmoe_tfq import report
+from qmoe_tfq.report import paper_settings
 from qmoe_tfq.runner import runner
 from qmoe_tfq.search_spaces import describe
 from qmoe_tfq.studies import two_moons as tm
 
 S = paper_settings()
 res = tm.results(runner(S.jobs, S.cache_dir), S.quick)
+write_table = partial(report.write_table, sources=res.sources, study="two_moons")
+save_figure = partial(report.save_figure, sources=res.sources, study="two_moons")
 rows = res.rows
 b = tm.budget(S.quick)
 print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(res.tuned.tuning)} tuning runs, "
@@ -85,7 +90,8 @@ display(tuned)
 # %%
 fig = plots.accuracy_points(tuned, "Two Moons, tuned protocol (held-out test accuracy)", id_column="model_id",
                             interval="BCa bootstrap 95% CI")
-save_figure(fig, S.figures, "two_moons_accuracy")
+save_figure(fig, S.figures, "two_moons_accuracy",
+            caption="Two Moons, tuned protocol: held-out test accuracy per model, mean and BCa bootstrap 95% CI over the evaluation seeds, coloured by model family.")
 
 # %% [markdown]
 # ## Authors' budget: Adam lr 0.1, 50 epochs for every model
@@ -134,7 +140,8 @@ panels = [
     ("mlp_h64", "MLP h=64, deep (322)"),
 ]
 fig = plots.decision_regions(rows, panels, (data0.x_test, data0.y_test), seed=0, prefix=tm.TUNED_PREFIX)
-save_figure(fig, S.figures, "two_moons_decision_regions")
+save_figure(fig, S.figures, "two_moons_decision_regions",
+            caption="Two Moons decision regions of the tuned linear, quantum, parameter-matched MLP and deep MLP routers (seed 0), with that seed's held-out test points.")
 
 # %% [markdown]
 # ## Convergence (C7)
@@ -150,7 +157,8 @@ conv_models = [("quantum", "quantum router"), ("linear", "Model A: linear"),
 floor = float(tm.floors(rows).mean())
 fig = plots.validation_curves(rows, conv_models, floor=floor, margin=CONVERGENCE_MARGIN, prefix=tm.TUNED_PREFIX,
                               floor_label="experts-only floor (constant gates' best, mean over seeds)")
-save_figure(fig, S.figures, "two_moons_validation_curves")
+save_figure(fig, S.figures, "two_moons_validation_curves",
+            caption="Validation accuracy per epoch of the tuned models (mean and band over seeds), with the experts-only floor and floor + margin used by the convergence criterion (C7).")
 conv = tm.convergence_table(rows, b.max_epochs)
 write_table(conv, S.tables, "two_moons_convergence",
             caption=(f"Tuned protocol: epochs until the validation accuracy first exceeds the experts-only floor "
@@ -167,4 +175,5 @@ display(conv)
 
 # %%
 fig = plots.loss_curves(rows, conv_models, prefix=tm.TUNED_PREFIX)
-save_figure(fig, S.figures, "two_moons_loss_curves")
+save_figure(fig, S.figures, "two_moons_loss_curves",
+            caption="Training loss per epoch of the tuned models, mean and 95% band over seeds.")

@@ -51,12 +51,15 @@
 # "> 0.2" means no crossing inside the grid.
 
 # %%
+from functools import partial
+
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 import numpy as np
 from IPython.display import display
 
 from qmoe_tfq import plots
-from qmoe_tfq.report import paper_settings, save_figure, write_table
+from qmoe_tfq import report
+from qmoe_tfq.report import paper_settings
 from qmoe_tfq.runner import runner
 from qmoe_tfq.studies import noise_claims as nc
 from qmoe_tfq.studies import noise_study as ns
@@ -64,6 +67,8 @@ from qmoe_tfq.studies import noise_study as ns
 S = paper_settings()
 size = ns.size(S.quick)
 res = ns.results(runner(S.jobs, S.cache_dir), S.quick)
+write_table = partial(report.write_table, sources=res.sources, study="noise")
+save_figure = partial(report.save_figure, sources=res.sources, study="noise")
 rows = res.rows
 chosen = res.models.tuned.selections["quantum"].params
 print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(rows)} runs; {size.seeds} seeds, "
@@ -123,11 +128,13 @@ write_table(ns.advantage_table(advantage), S.tables, "noise_advantage",
 
 # %%
 fig = ns.advantage_figure(advantage, "linear", band=nc.C4_BREAKDOWN_BAND)
-save_figure(fig, S.figures, "noise_advantage")
+save_figure(fig, S.figures, "noise_advantage",
+            caption="Quantum router minus Model A under depolarizing noise: per-seed difference curve (train under noise made monotone by isotonic regression), its bootstrap band and the threshold eps* with its CI, per placement.")
 engines = ns.engine_table(rows)
 linear_marks = thresholds[thresholds["reference"] == "linear"]
 fig = plots.noise_sweep(table, refs, engines, thresholds=linear_marks)
-save_figure(fig, S.figures, "noise_sweep")
+save_figure(fig, S.figures, "noise_sweep",
+            caption="Held-out test accuracy under depolarizing noise per placement and protocol (deploy, train under noise), noiseless references as bands.")
 
 # %% [markdown]
 # ## Exact vs TFQ trajectories on the same sweep

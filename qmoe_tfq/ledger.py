@@ -691,7 +691,7 @@ def render_markdown(entries: list[Entry], header: str = "") -> str:
 def write_ledger(entries: list[Entry], out_dir: Path, header: str = "") -> None:
     """Write ``claims.json`` and ``claims.md`` under ``out_dir`` atomically."""
     out_dir = Path(out_dir)
-    payload = {"verdict_rules": RULES,
+    payload = {"header": header, "verdict_rules": RULES,
                "part_rules": {name: {"rule": rule, "why": why} for name, (rule, why) in PART_RULES.items()},
                "claims": [e.to_json() for e in entries]}
     atomic_write_text(out_dir / "claims.json", json.dumps(payload, indent=2, sort_keys=False) + "\n")

@@ -21,6 +21,7 @@ import pandas as pd
 
 from qmoe_tfq.experiments import Experiment, config_key, run_group, run_one, stack_key
 from qmoe_tfq.io import atomic_write_text
+from qmoe_tfq.workers import exit_with_parent
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = ROOT / ".cache" / "runs"
@@ -91,6 +92,8 @@ Task = tuple[Experiment, int, str]
 def _compute(tasks: list[Task], threads_limited: bool) -> list[tuple[str, dict]]:
     """Run a job (tasks that may share a stack) in a worker; ``(key, result)`` per task. Results go
     back to the caller, which writes the cache, so workers need no shared disk."""
+    if threads_limited:  # in a worker process of a parallel run
+        exit_with_parent()
     _limit_threads(threads_limited)
     results = run_group([(e, s) for e, s, _ in tasks]) if len(tasks) > 1 else [run_one(*tasks[0][:2])]
     return [(key, result) for (_, _, key), result in zip(tasks, results)]

@@ -109,12 +109,14 @@ def budget_experiments(quick: bool = False) -> list[Experiment]:
     ]
 
 
-def experiments(quick: bool = False) -> list[Experiment]:
-    """The statically planned runs: every tuning run and the authors' budget sweep."""
-    from qmoe_tfq.tuning import tuning_experiments
+def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
+    """The planned runs: every tuning run, the authors' budget sweep, and the tuned evaluation runs
+    the ``chosen`` parameters (by evaluation name) imply."""
+    from qmoe_tfq.tuning import evaluation_experiments, tuning_experiments
 
     b = budget(quick)
-    return [e for c in points(quick) for e in tuning_experiments(c, b)] + budget_experiments(quick)
+    return ([e for c in points(quick) for e in tuning_experiments(c, b)] + budget_experiments(quick)
+            + evaluation_experiments([(points(quick), b)], chosen or {}, tm.PROBES))
 
 
 @dataclass
@@ -126,6 +128,14 @@ class Results:
     @property
     def rows(self) -> pd.DataFrame:
         return R.concat([self.tuned.evaluation, self.budget_rows])
+
+    @property
+    def sources(self) -> pd.DataFrame:
+        return R.concat([self.tuned.sources, self.budget_rows])
+
+    @property
+    def chosen(self) -> dict[str, dict]:
+        return self.tuned.chosen
 
 
 def results(run, quick: bool = False) -> Results:

@@ -85,18 +85,20 @@ def size(quick: bool) -> Size:
     return QUICK if quick else FULL
 
 
-def _tuned(models: tm.Results) -> dict[str, Experiment]:
-    """The Two Moons tuned evaluation experiments by model id (the noise study's seeds)."""
-    quick = models.quick
-    seeds = tuple(range(size(quick).seeds))
-    b = dataclasses.replace(tm.budget(quick), eval_seeds=seeds)
-    return {cid: evaluation_experiment(sel, b, tm.PROBES) for cid, sel in models.tuned.selections.items()}
+def _tuned(chosen: dict[str, dict], quick: bool) -> dict[str, Experiment]:
+    """The Two Moons tuned evaluation experiments by model id, on the noise study's seeds, from the
+    Two Moons ``chosen`` parameters (by evaluation name)."""
+    from qmoe_tfq.tuning import eval_name, evaluation_experiments
+
+    b = dataclasses.replace(tm.budget(quick), eval_seeds=tuple(range(size(quick).seeds)))
+    cands = [c for c in tm.candidates() if eval_name(b, c) in chosen]
+    return {c.id: e for c, e in zip(cands, evaluation_experiments([(cands, b)], chosen, tm.PROBES))}
 
 
-def deploy_experiments(models: tm.Results) -> list[Experiment]:
+def deploy_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Experiment]:
     """The tuned noiseless quantum router, evaluated under noise: exact on every seed; exact and TFQ
     trajectories on the first ``sampled_seeds`` (same trained models)."""
-    s, q = size(models.quick), _tuned(models)["quantum"]
+    s, q = size(quick), _tuned(chosen, quick)["quantum"]
     return [
         dataclasses.replace(q, name=f"{PREFIX}deploy", probes=(NoiseSweep(s.grid, PLACEMENTS, ("exact",)),)),
         dataclasses.replace(q, name=f"{PREFIX}deploy_sampled", seeds=tuple(range(s.sampled_seeds)),
@@ -109,10 +111,10 @@ def train_name(placement: str, eps: float) -> str:
     return f"{PREFIX}train/0" if eps == 0 else f"{PREFIX}train/{placement}/{eps:g}"
 
 
-def train_experiments(models: tm.Results) -> list[Experiment]:
+def train_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Experiment]:
     """A fresh quantum model per (placement, eps) at the tuned configuration, exact engine; eps = 0 is
     the Two Moons tuned run itself."""
-    s, q = size(models.quick), _tuned(models)["quantum"]
+    s, q = size(quick), _tuned(chosen, quick)["quantum"]
     exps = [dataclasses.replace(q, name=train_name(PLACEMENTS[0], 0.0))] if 0.0 in s.grid else []
     for placement in PLACEMENTS:
         for eps in s.grid:
@@ -122,9 +124,9 @@ def train_experiments(models: tm.Results) -> list[Experiment]:
     return exps
 
 
-def reference_experiments(models: tm.Results) -> list[Experiment]:
+def reference_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Experiment]:
     """The tuned noiseless references, identical to the Two Moons tuned runs (shared cache)."""
-    tuned = _tuned(models)
+    tuned = _tuned(chosen, quick)
     return [dataclasses.replace(tuned[rid], name=f"{PREFIX}ref/{rid}") for rid in REFERENCES]
 
 
@@ -138,9 +140,14 @@ def n3_experiments(quick: bool = False) -> list[Experiment]:
     return exps + [Experiment("n3/constant", qmoe(router="constant", **budget), N3_DATA, "authors", seeds)]
 
 
-def experiments(quick: bool = False) -> list[Experiment]:
-    """The statically planned runs (N3; the rest follows from the Two Moons tuned selection)."""
-    return n3_experiments(quick)
+def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
+    """The planned runs: N3, and, given the Two Moons ``chosen`` parameters (by evaluation name),
+    the deploy, train-under-noise and reference runs built on them."""
+    exps = n3_experiments(quick)
+    if chosen and tm.tuned_name("quantum", quick) in chosen:
+        exps = (deploy_experiments(chosen, quick) + train_experiments(chosen, quick)
+                + reference_experiments(chosen, quick) + exps)
+    return exps
 
 
 @dataclass
@@ -149,13 +156,19 @@ class Results:
     rows: pd.DataFrame
     quick: bool
 
+    @property
+    def sources(self) -> pd.DataFrame:
+        return self.rows
+
+    @property
+    def chosen(self) -> dict[str, dict]:
+        return self.models.chosen
+
 
 def results(run, quick: bool = False) -> Results:
     """Run (or read from the cache) the study; the Two Moons tuned results come from the cache."""
     models = tm.results(run, quick)
-    exps = (deploy_experiments(models) + train_experiments(models) + reference_experiments(models)
-            + n3_experiments(quick))
-    return Results(models, run(exps, "noise"), quick)
+    return Results(models, run(experiments(quick, models.chosen), "noise"), quick)
 
 
 # ------------------------------------------------------------------------------------ per-seed data

@@ -165,14 +165,14 @@ def authors_experiments(quick: bool = False) -> list[Experiment]:
     return exps
 
 
-def experiments(quick: bool = False) -> list[Experiment]:
-    """The study's statically planned runs: every tuning run, the authors' budget and protocol.
-    (The tuned evaluation runs follow from the tuning results; ``results`` runs both.)"""
-    from qmoe_tfq.tuning import tuning_experiments
+def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
+    """The study's planned runs: every tuning run, the authors' budget and protocol, and, given the
+    ``chosen`` parameters by evaluation name (``Results.chosen``), the tuned evaluation runs they imply."""
+    from qmoe_tfq.tuning import evaluation_experiments, tuning_experiments
 
     b = budget(quick)
     return ([e for c in candidates() for e in tuning_experiments(c, b)] + budget_experiments(quick)
-            + authors_experiments(quick))
+            + authors_experiments(quick) + evaluation_experiments([(candidates(), b)], chosen or {}, PROBES))
 
 
 @dataclass
@@ -187,6 +187,15 @@ class Results:
     def rows(self) -> pd.DataFrame:
         """Every evaluation row (tuned ``tm/``, authors' budget ``budget/``, ``phase2/``, ``phase3a/``)."""
         return R.concat([self.tuned.evaluation, self.fixed])
+
+    @property
+    def sources(self) -> pd.DataFrame:
+        """Every row the study's outputs rest on, tuning runs included."""
+        return R.concat([self.tuned.sources, self.fixed])
+
+    @property
+    def chosen(self) -> dict[str, dict]:
+        return self.tuned.chosen
 
 
 def results(run, quick: bool = False) -> Results:
