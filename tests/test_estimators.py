@@ -44,8 +44,6 @@ def test_same_numbers_as_the_keras_training_loop(moons):
     est = QMoEClassifier("quantum", lr=0.1, max_epochs=4, random_state=3).fit(moons.x_train, moons.y_train)
     old = train_model(ModelSpec(), moons, TrainSpec(epochs=4, lr=0.1), seed=3, keep_model=True)
     np.testing.assert_allclose(est.loss_curve_, old.epoch_losses, rtol=1e-5)
-    for a, b in zip(est.weights_, old.model.get_weights()):
-        np.testing.assert_allclose(a, b, atol=1e-5)
     assert est.score(moons.x_test, moons.y_test) == old.test_accuracy
     assert est.n_params_ == {"router": 24, "experts": 12, "total": 36}
     np.testing.assert_allclose(est.logits(moons.x_test), old.model(moons.x_test).numpy(), atol=1e-5)

@@ -75,10 +75,10 @@ def test_a_changed_grid_names_its_study(current, monkeypatch):
 
     original = two_moons.experiments
 
-    def more_epochs(quick=False):
-        exps = original(quick)
+    def more_epochs(quick=False, chosen=None):
+        exps = original(quick, chosen)
         first = exps[0]
-        return [dataclasses.replace(first, train=dataclasses.replace(first.train, epochs=first.train.epochs + 1)),
+        return [dataclasses.replace(first, model=first.model.replace(max_epochs=first.model.get("max_epochs") + 1)),
                 *exps[1:]]
 
     monkeypatch.setattr(two_moons, "experiments", more_epochs)

@@ -29,8 +29,9 @@ def few_resamples(monkeypatch):
 
 def models(quick: bool = False) -> tm.Results:
     """Two Moons results holding only the tuned selections (what the noise study plans from)."""
-    return tm.Results(TunedResults(pd.DataFrame(), selections(tm.candidates(), quick), pd.DataFrame()),
-                      pd.DataFrame(), quick)
+    sel = selections(tm.candidates(), quick)
+    by_name = {tm.tuned_name(cid, quick): s for cid, s in sel.items()}
+    return tm.Results(TunedResults(pd.DataFrame(), sel, pd.DataFrame(), by_name), pd.DataFrame(), quick)
 
 
 # ---------------------------------------------------------------------------------------- the grid
@@ -44,7 +45,7 @@ def test_full_grid_seeds_and_protocols_build_on_the_tuned_models():
     tuned = {e.name: e for e in [evaluation_experiment(s, tm.budget(), tm.PROBES)
                                  for s in m.tuned.selections.values()]}
     q = tuned["tm/quantum"]
-    train = {e.name: e for e in ns.train_experiments(m)}
+    train = {e.name: e for e in ns.train_experiments(m.chosen)}
     for placement in ns.PLACEMENTS:
         for eps in full.grid:
             e = train[ns.train_name(placement, eps)]
@@ -56,13 +57,13 @@ def test_full_grid_seeds_and_protocols_build_on_the_tuned_models():
                 assert rest == q.model.param_dict, "the quantum router's tuned configuration at every eps"
     zero = train[ns.train_name("authors", 0.0)]
     assert all(config_key(zero, s) == config_key(q, s) for s in range(len(tm.budget().eval_seeds)))
-    deploy = {e.name: e for e in ns.deploy_experiments(m)}
+    deploy = {e.name: e for e in ns.deploy_experiments(m.chosen)}
     sweep = deploy["noise/deploy"].probes[0]
     assert sweep.noise == full.grid and set(sweep.placements) == set(ns.PLACEMENTS)
     assert deploy["noise/deploy"].model == q.model and deploy["noise/deploy"].data == q.data
     sampled = deploy["noise/deploy_sampled"].probes[0]
     assert "tfq_sampled" in sampled.engines and sampled.repetitions == full.repetitions
-    for e in ns.reference_experiments(m):
+    for e in ns.reference_experiments(m.chosen):
         rid = e.name.split("/")[-1]
         assert all(config_key(e, s) == config_key(tuned[f"tm/{rid}"], s) for s in range(len(tm.budget().eval_seeds)))
     assert set(ns.REFERENCES) == {"linear", tm.MATCHED, "constant"}
