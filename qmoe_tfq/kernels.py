@@ -6,7 +6,12 @@ Because RX(a)|0> = cos(a/2)|0> - i sin(a/2)|1>, each factor's overlap is cos((x_
     K(x, x') = prod_i cos^2((x_i - x'_i) / 2).
 
 The trainable ansatz U(theta) after the embedding does not change it: <psi(x)|U^dag U|psi(x')> is
-the same overlap. ``quantum_kernel`` computes K from simulated states (TFQ's state-vector op, or cirq
+the same overlap. And since cos^2(t/2) = (1 + cos a cos b + sin a sin b) / 2 for t = a - b, the kernel
+is a plain inner product of the router's trigonometric features (``qmoe_tfq.fourier``):
+
+    K(x, x') = 2^-d <phi(x), phi(x')>,   phi(x) = (x)_i (1, cos x_i, sin x_i),
+
+so an SVM on K is a linear SVM on phi(x), and K has rank at most 3^d on any data. ``quantum_kernel`` computes K from simulated states (TFQ's state-vector op, or cirq
 in complex128 as an independent check, optionally with an ansatz to show the invariance) or from the
 closed form; the tests hold all of them equal to 1e-6. ``QuantumKernel`` is the kernel callable an
 ``sklearn.svm.SVC`` uses (registry kind ``quantum_kernel_svm``).

@@ -24,6 +24,16 @@ def test_simulated_kernel_equals_the_closed_form(d):
     assert closed.min() >= 0 and closed.max() <= 1
 
 
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_the_kernel_is_an_inner_product_of_the_trigonometric_features(d):
+    from qmoe_tfq.fourier import fourier_features
+
+    x = np.random.default_rng(d).uniform(-1, 4, (30, d))
+    phi = fourier_features(x)
+    np.testing.assert_allclose(closed_form_kernel(x, x), phi @ phi.T / 2**d, atol=1e-12)
+    assert np.linalg.matrix_rank(closed_form_kernel(x, x), tol=1e-9) <= 3**d
+
+
 def test_the_trained_ansatz_does_not_change_the_kernel():
     rng = np.random.default_rng(0)
     x = rng.uniform(0, np.pi, (12, 2))
