@@ -340,7 +340,7 @@ def routing_table(res: Results) -> pd.DataFrame:
     for m in ROUTER_IDS + ("constant",):
         g = R.runs(res.rows, name(m, res.quick))
         loads = np.array(g["expert_load"].tolist())
-        ent = t_interval(g["gate_entropy"])
+        ent = t_interval(g["gate_entropy"], bounds=(0.0, float(np.log(loads.shape[1]))))
         row = {"model_id": m, "model": candidate(m).label, "n_experts": loads.shape[1],
                "busiest_expert_load_mean": float(loads.max(axis=1).mean()),
                "gate_entropy_mean": ent.mean, "gate_entropy_ci_low": ent.low, "gate_entropy_ci_high": ent.high,

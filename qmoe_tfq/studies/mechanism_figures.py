@@ -10,8 +10,16 @@ from qmoe_tfq.probes import decode_grid, grid_axis
 from qmoe_tfq.style import FAMILY_COLORS, color_for, style_for
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import mechanism as mech
+from qmoe_tfq.studies import two_moons as tm
 
-EXPERT_COLORS = np.array([[0.13, 0.40, 0.67], [0.84, 0.38, 0.30], [0.35, 0.63, 0.25], [0.60, 0.45, 0.75]])
+# Expert colours, apart from the class colours of the points (magenta, green).
+EXPERT_COLORS = np.array([[0.27, 0.46, 0.71], [0.96, 0.43, 0.26], [0.50, 0.50, 0.50], [0.85, 0.70, 0.0]])
+PANEL_TITLES = {
+    "quantum": "quantum router (authors)", "quantum_noent": "quantum, CNOTs removed",
+    "quantum_frozen": "quantum, frozen circuit", "quantum_prob": "quantum, probabilities (4 experts)",
+    "fourier": "Fourier: Dense(E) on phi(x)", "fourier_rank": "Fourier, rank 2 (24 params)",
+    "linear": "Model A: linear", tm.MATCHED: f"MLP h={tm.MATCHED_HIDDEN} (parameter-matched)",
+}
 
 
 def _plane_image(gates: np.ndarray) -> np.ndarray:
@@ -49,7 +57,7 @@ def gate_maps(res: mech.Results, points: tuple[np.ndarray, np.ndarray], ncols: i
             ax.contour(axis, axis, pred, levels=[0.5], colors="0.35", linewidths=0.9, linestyles="--")
         ax.scatter(x[:, 0], x[:, 1], c=POINT_COLORS[y], s=4, edgecolors="none", alpha=0.8)
         r = routing.loc[model_id]
-        ax.set_title(f"{mech.candidate(model_id).label}\ntest acc {row['test_accuracy']:.3f}; entropy "
+        ax.set_title(f"{PANEL_TITLES.get(model_id, model_id)}\ntest acc {row['test_accuracy']:.3f}; entropy "
                      f"{r.gate_entropy_mean:.2f}/{r.max_entropy:.2f}", color=color_for(model_id), fontsize=7)
         ax.set_xlim(0, np.pi)
         ax.set_ylim(0, np.pi)
