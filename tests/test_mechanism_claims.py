@@ -207,3 +207,15 @@ def test_figures_draw_from_the_constructed_results(constructed):
     assert len([ax for ax in fig.axes if ax.get_visible()]) == len(mech.ROUTER_IDS)
     assert len(figs.kernel_alignment(mech.alignment_table(constructed)).axes) == 2
     assert len(figs.trainability(constructed, mech.trainability_table(constructed)).axes) == 2
+
+
+def test_note_follows_the_part_states(constructed):
+    v = mc.per_seed_values(constructed)
+    states = ["holds", "fails", "fails", "opposite", "fails"]
+    text = mc.note(constructed, [ledger.Part(s, s) for s in states], v)
+    assert "does not explain the separation" in text and "multiplying those gates" in text
+    assert "does not cost accuracy significantly" in text
+    states = ["holds", "holds", "holds", "holds", "holds"]
+    text = mc.note(constructed, [ledger.Part(s, s) for s in states], v)
+    assert "not expressivity" in text and "costs accuracy significantly" in text
+    assert "as well as a tuned RBF kernel" in text and "no support" not in text
