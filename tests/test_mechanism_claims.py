@@ -191,7 +191,7 @@ def test_identity_fails_beyond_its_tolerance():
 
 def test_gate_map_runs_are_the_tuned_configuration_on_seed_0(constructed):
     exps = mech.gate_map_experiments(constructed.tuned, quick=True)
-    assert [e.seeds for e in exps] == [(0,)] * len(mech.ROUTER_IDS)
+    assert [e.seeds for e in exps] == [(0,)] * len(mech.QUICK.gate_map_ids)
     restarts = mech.restart_experiments(constructed.tuned, quick=True)
     ev = {e.name: e for e in [dataclasses.replace(r, name="x") for r in restarts]}
     assert all(dict(r.model.params)["restart"] >= 1 for r in restarts) and ev
@@ -204,7 +204,7 @@ def test_figures_draw_from_the_constructed_results(constructed):
 
     d = load_dataset(tm.DATA, 0)
     fig = figs.gate_maps(constructed, (d.x_test, d.y_test))
-    assert len([ax for ax in fig.axes if ax.get_visible()]) == len(mech.ROUTER_IDS)
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == len(mech.QUICK.gate_map_ids)
     assert len(figs.kernel_alignment(mech.alignment_table(constructed)).axes) == 2
     assert len(figs.trainability(constructed, mech.trainability_table(constructed)).axes) == 2
 

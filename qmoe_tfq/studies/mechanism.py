@@ -41,22 +41,30 @@ PREFIX = "mech/"
 GOOD_ACCURACY = 0.95
 
 
+# The routers of the routing analysis (gate maps, load, entropy).
+ROUTER_IDS = ("quantum", "quantum_noent", "quantum_frozen", "quantum_prob", "fourier", "fourier_rank", "linear",
+              tm.MATCHED)
+
+
 @dataclass(frozen=True)
 class Size:
     """The study's own sizes (the tuned budget is the Two Moons study's): random restarts per seed
-    (k = 1 .. restarts) and which routers get them, the gate-map lattice, the RBF gamma grid of the
-    alignment, and the circuits of the function-class table."""
+    (k = 1 .. restarts) and which routers get them, the gate-map lattice and the routers drawn, the
+    RBF gamma grid of the alignment, and the circuits of the function-class table."""
 
     restarts: int
     restart_ids: tuple[str, ...]
     gate_grid: int
+    gate_map_ids: tuple[str, ...]
     gammas: tuple[float, ...]
     function_class_qubits: tuple[int, ...]
 
 
 FULL = Size(restarts=3, restart_ids=("quantum", "fourier", "fourier_rank", tm.MATCHED), gate_grid=48,
-            gammas=tuple(float(g) for g in np.logspace(-2, 2, 17)), function_class_qubits=(2, 3, 4))
-QUICK = Size(restarts=2, restart_ids=("quantum", "fourier"), gate_grid=12, gammas=(0.1, 1.0, 10.0),
+            gate_map_ids=ROUTER_IDS, gammas=tuple(float(g) for g in np.logspace(-2, 2, 17)),
+            function_class_qubits=(2, 3, 4))
+QUICK = Size(restarts=2, restart_ids=("quantum", "fourier"), gate_grid=12,
+             gate_map_ids=("quantum", "quantum_prob", "fourier", "linear"), gammas=(0.1, 1.0, 10.0),
              function_class_qubits=(2,))
 
 
@@ -97,9 +105,6 @@ def candidates() -> list[Candidate]:
         _shared("logreg", "logistic regression on x", "reference"),
     ]
 
-
-ROUTER_IDS = ("quantum", "quantum_noent", "quantum_frozen", "quantum_prob", "fourier", "fourier_rank", "linear",
-              tm.MATCHED)
 
 
 def candidate(model_id: str) -> Candidate:
@@ -146,11 +151,11 @@ def gate_map_name(model_id: str) -> str:
 
 
 def gate_map_experiments(tuned: TunedResults, quick: bool = False) -> list[Experiment]:
-    """Each router at its tuned configuration on evaluation seed 0, with the gate map and decision grid."""
+    """Each router drawn at its tuned configuration on evaluation seed 0, with the gate map and decision grid."""
     b, grid = budget(quick), size(quick).gate_grid
     return [dataclasses.replace(evaluation_experiment(tuned.selections[m], b), name=gate_map_name(m), seeds=(0,),
                                 probes=(GateMap(grid), DecisionGrid(grid)))
-            for m in ROUTER_IDS]
+            for m in size(quick).gate_map_ids]
 
 
 @dataclass(frozen=True)
@@ -346,7 +351,7 @@ def routing_table(res: Results) -> pd.DataFrame:
                "gate_entropy_mean": ent.mean, "gate_entropy_ci_low": ent.low, "gate_entropy_ci_high": ent.high,
                "max_entropy": float(np.log(loads.shape[1])), "gate_spread_mean": float(g["gate_spread"].mean()),
                "n_collapsed": R.collapse_count(res.rows, name(m, res.quick)), "n_seeds": len(g)}
-        if m in ROUTER_IDS:
+        if m in size(res.quick).gate_map_ids:
             gm = gate_map(res, m)
             wins = np.bincount(gm.argmax(-1).ravel(), minlength=gm.shape[-1]) / gm[..., 0].size
             row["plane_share_by_expert"] = " / ".join(f"{w:.2f}" for w in sorted(wins, reverse=True))

@@ -34,7 +34,7 @@ def gate_maps(res: mech.Results, points: tuple[np.ndarray, np.ndarray], ncols: i
     """One panel per router: the expert with the largest gate over the input plane (colour; white where
     the gates are uniform), solid lines where the winning expert changes (expert boundaries), the
     dashed decision boundary, and seed 0's held-out test points."""
-    ids = mech.ROUTER_IDS
+    ids = mech.size(res.quick).gate_map_ids
     nrows = int(np.ceil(len(ids) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(2.7 * ncols, 2.85 * nrows), sharex=True, sharey=True,
                              squeeze=False)
