@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from qmoe_tfq.circuits import ANSATZES, READOUTS, validate_router_shape
 from qmoe_tfq.errors import check_choice, check_learning_rate, check_positive_int, check_probability
-from qmoe_tfq.router_families import ROUTER_FAMILIES, router_family
+from qmoe_tfq.router_families import ROUTER_FAMILIES, circuit_weight_count, router_family  # noqa: F401
 
 ROUTERS = tuple(ROUTER_FAMILIES)
 DIFFERENTIATORS = ("adjoint", "parameter_shift")

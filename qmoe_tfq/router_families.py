@@ -40,6 +40,11 @@ def fourier_width(n_features: int) -> int:
     return 3**n_features
 
 
+def circuit_weight_count(spec: ModelSpec, n_qubits: int) -> int:
+    """Variational angles of the quantum router's ansatz (trainable, or fixed with ``frozen_circuit``)."""
+    return spec.layers * n_qubits * ANGLES_PER_QUBIT[spec.ansatz]
+
+
 def _dense(fan_in: int, units: int, bias: bool = True) -> int:
     return fan_in * units + (units if bias else 0)
 
@@ -89,7 +94,7 @@ class QuantumFamily(RouterFamily):
 
     def param_count(self, spec: ModelSpec, n_features: int, n_experts: int) -> int:
         n = spec.qubits_for(n_features)
-        circuit = 0 if spec.frozen_circuit else spec.layers * n * ANGLES_PER_QUBIT[spec.ansatz]
+        circuit = 0 if spec.frozen_circuit else circuit_weight_count(spec, n)
         adapter = _dense(n, n_experts) if spec.readout == "expectation" else 0
         return circuit + adapter
 
@@ -197,4 +202,5 @@ def router_family(name: str) -> RouterFamily:
     return ROUTER_FAMILIES[name]
 
 
-__all__ = ["MAX_FOURIER_FEATURES", "ROUTER_FAMILIES", "RouterFamily", "fourier_width", "router_family"]
+__all__ = ["MAX_FOURIER_FEATURES", "ROUTER_FAMILIES", "RouterFamily", "circuit_weight_count", "fourier_width",
+           "router_family"]
