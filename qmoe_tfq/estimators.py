@@ -15,6 +15,7 @@ TensorFlow is imported only when a model is fitted or rebuilt.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -24,7 +25,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from qmoe_tfq.config import ModelSpec
-from qmoe_tfq.errors import ConfigError, check_choice, check_learning_rate, check_positive_int
+from qmoe_tfq.errors import ConfigError, TrainingDiverged, check_choice, check_learning_rate, check_positive_int
 
 INPUT_SCALINGS = ("none", "standard")
 # Streams of the estimator's seed: the validation split, and the initialisation of restarts r >= 1
@@ -81,8 +82,12 @@ class QMoEClassifier(ClassifierMixin, BaseEstimator):
     from another stream of the same seed while keeping its validation split, so the restarts of one
     seed can be compared on the same validation rows (``restart=0`` is the plain run).
 
-    Fitted attributes: ``classes_``, ``n_features_in_``, ``model_`` (the Keras model),
-    ``scaler_`` (or None), ``loss_curve_`` (mean training loss per epoch), ``validation_scores_``
+    Training runs as a stack of one (``qmoe_tfq.stacked``; ``fit_many`` fits several estimators in
+    one stack), so a run gives the same numbers alone or beside others.
+
+    Fitted attributes: ``classes_``, ``n_features_in_``, ``weights_`` (in ``MixtureOfExperts``
+    order), ``model_`` (the Keras model, built from ``weights_`` when first used), ``scaler_`` (or None),
+    ``diverged_`` (the loss turned non-finite; only in stacks of several), ``loss_curve_`` (mean training loss per epoch), ``validation_scores_``
     (validation accuracy per epoch, or None), ``best_validation_score_``, ``best_epoch_``,
     ``n_validation_`` (validation rows), ``n_epochs_``, ``n_params_`` (``{"router", "experts", "total"}``), ``train_seconds_``.
     """
@@ -163,6 +168,10 @@ class QMoEClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------------------------ fit
     def fit(self, X, y) -> QMoEClassifier:
         """Build the model from ``random_state`` and train it on ``X, y``."""
+        return fit_many([self], [(X, y)])[0]
+
+    def _prepare(self, X, y) -> _Prepared:
+        """Validate the parameters and data; the rows to train and validate on, as the model sees them."""
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         spec = self.model_spec()
@@ -178,31 +187,30 @@ class QMoEClassifier(ClassifierMixin, BaseEstimator):
         if self.early_stopping:
             validation = (self.scale_inputs(x_val), y_val.astype(np.int32))
         self._seed = restart_seed(seed, int(self.restart))
-        self.model_ = self._build(spec, X.shape[1], len(self.classes_), self._seed)
+        for stale in ("_stack", "_lane", "_model"):
+            self.__dict__.pop(stale, None)
+        return _Prepared(self, spec, self._seed, self.scale_inputs(x_fit), y_fit.astype(np.int32), validation)
 
-        from qmoe_tfq.train import fit_model
+    def _finish(self, history, weights: list[np.ndarray], stack=None, lane: int = 0) -> None:
+        """Record what training produced (``history``: one member's record) and the final weights."""
+        from qmoe_tfq.config import param_counts
 
-        progress = None
-        if self.verbose:
-            progress = lambda e, loss: print(f"epoch {e + 1:>4}/{self.max_epochs}  loss {loss:.4f}", file=sys.stderr)  # noqa: E731
-        history = fit_model(
-            self.model_, self.scale_inputs(x_fit), y_fit.astype(np.int32), lr=float(self.lr),
-            batch_size=int(self.batch_size), max_epochs=int(self.max_epochs), seed=self._seed, validation=validation,
-            n_iter_no_change=self.n_iter_no_change if self.early_stopping else None, progress=progress,
-        )
-        self.loss_curve_ = history.losses
-        self.validation_scores_ = history.validation_scores
-        self.validation_losses_ = history.validation_losses
-        self.best_epoch_ = history.best_epoch
-        self.n_validation_ = 0 if validation is None else len(validation[1])
+        self.weights_ = weights
+        if stack is not None:
+            self._stack, self._lane = stack, lane
+        self.loss_curve_ = history["losses"]
+        self.validation_scores_ = history["validation_scores"]
+        self.validation_losses_ = history["validation_losses"]
+        self.best_epoch_ = history["best_epoch"]
+        self.n_validation_ = history["n_validation"]
         self.best_validation_score_ = (
-            None if history.validation_scores is None else history.validation_scores[history.best_epoch - 1]
+            None if self.validation_scores_ is None else self.validation_scores_[self.best_epoch_ - 1]
         )
-        self.n_epochs_ = history.n_epochs
-        self.train_seconds_ = history.seconds
-        counts = self.model_.param_counts()
+        self.n_epochs_ = len(self.loss_curve_)
+        self.diverged_ = history["diverged"]
+        self.train_seconds_ = history["seconds"]
+        counts = param_counts(self.model_spec(), self.n_features_in_, len(self.classes_))
         self.n_params_ = {"router": counts.router, "experts": counts.experts, "total": counts.total}
-        return self
 
     @staticmethod
     def _build(spec: ModelSpec, n_features: int, n_classes: int, seed: int):
@@ -213,6 +221,16 @@ class QMoEClassifier(ClassifierMixin, BaseEstimator):
         tf.random.set_seed(seed)
         return build_model(spec, n_features, n_classes, seed)
 
+    @property
+    def model_(self):
+        """The fitted model as a Keras ``MixtureOfExperts`` (built from ``weights_`` when first asked for)."""
+        if "weights_" not in self.__dict__:
+            raise AttributeError("model_ exists once the estimator is fitted")
+        if self.__dict__.get("_model") is None:
+            self._model = self._build(self.model_spec(), self.n_features_in_, len(self.classes_), self._seed)
+            self._model.set_weights(self.weights_)
+        return self._model
+
     def scale_inputs(self, X: np.ndarray) -> np.ndarray:
         """``X`` as the model sees it: z-scored with ``scaler_`` when ``input_scaling="standard"``, float32."""
         x = self.scaler_.transform(X) if self.scaler_ is not None else X
@@ -220,15 +238,31 @@ class QMoEClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------------------------ predict
     def _inputs(self, X) -> np.ndarray:
-        check_is_fitted(self, "model_")
+        check_is_fitted(self, "weights_")
         return self.scale_inputs(validate_data(self, X, dtype=np.float64, reset=False))
+
+    def _predictor(self):
+        """(stack, lane) that evaluates this model: the stack it was trained in, or a stack of one."""
+        if self.__dict__.get("_stack") is None:
+            from qmoe_tfq import stacked
+
+            spec = self.model_spec()
+            if not stacked.supports(spec):
+                return None, 0
+            stack = stacked.StackedMoE(spec, self.n_features_in_, len(self.classes_), [self._seed])
+            stack.set_member_weights(0, self.weights_)
+            self._stack, self._lane = stack, 0
+        return self._stack, self._lane
 
     def logits(self, X) -> np.ndarray:
         """Class logits (n_samples, n_classes): sum_e gate_e(x) * expert_e(x)."""
-        import tensorflow as tf
-
         x = self._inputs(X)
-        return self.model_(tf.constant(x)).numpy()
+        stack, lane = self._predictor()
+        if stack is None:
+            import tensorflow as tf
+
+            return self.model_(tf.constant(x)).numpy()
+        return stack.member_output(lane, x, "logits")
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities: the softmax of ``logits``, columns in the order of ``classes_``."""
@@ -244,25 +278,117 @@ class QMoEClassifier(ClassifierMixin, BaseEstimator):
 
     def gates(self, X) -> np.ndarray:
         """The router's expert weights (n_samples, n_experts), each row summing to one."""
-        import tensorflow as tf
-
         x = self._inputs(X)
-        return self.model_.gates(tf.constant(x)).numpy()
+        stack, lane = self._predictor()
+        if stack is None:
+            import tensorflow as tf
+
+            return self.model_.gates(tf.constant(x)).numpy()
+        return stack.member_output(lane, x, "gates")
 
     # ------------------------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        model = state.pop("model_", None)
-        if model is not None:
-            state["_model_weights"] = model.get_weights()
+        for private in ("_stack", "_lane", "_model"):
+            state.pop(private, None)
         return state
 
-    def __setstate__(self, state: dict) -> None:
-        weights = state.pop("_model_weights", None)
-        self.__dict__.update(state)
-        if weights is not None:
-            self.model_ = self._build(self.model_spec(), self.n_features_in_, len(self.classes_), self._seed)
-            self.model_.set_weights(weights)
+
+@dataclass
+class _Prepared:
+    """One estimator's validated training rows (as the model sees them) and validation rows."""
+
+    estimator: QMoEClassifier
+    spec: ModelSpec
+    seed: int
+    x: np.ndarray
+    y: np.ndarray
+    validation: tuple[np.ndarray, np.ndarray] | None
+
+    def stack_key(self) -> tuple:
+        """Runs with equal keys can share a stack: same model, shapes and training schedule."""
+        e = self.estimator
+        n_val = None if self.validation is None else len(self.validation[1])
+        return (self.spec, self.x.shape, len(e.classes_), n_val, int(e.batch_size), int(e.max_epochs),
+                e.n_iter_no_change if e.early_stopping else None)
+
+
+def fit_many(estimators: list[QMoEClassifier], data: list[tuple], progress: bool = False,
+             reuse: bool = False) -> list[QMoEClassifier]:
+    """Fit every estimator on its own ``(X, y)``; runs of the same model, shapes and schedule train
+    together as one stack (``qmoe_tfq.stacked``), each exactly as it would alone. A run whose loss
+    turns non-finite raises ``TrainingDiverged`` when it is fitted alone; in a stack of several it is
+    marked ``diverged_`` and keeps its best (or last finite) weights, so the others still finish.
+    ``reuse=True`` trains in stacks this process keeps and reuses (``stacked.reusable_stack``): faster,
+    but an estimator fitted so predicts through its stack only until the next call (the runner's use)."""
+    from qmoe_tfq import stacked
+
+    prepared = [e._prepare(X, y) for e, (X, y) in zip(estimators, data)]
+    groups: dict[tuple, list[_Prepared]] = {}
+    for p in prepared:
+        groups.setdefault(p.stack_key(), []).append(p)
+    for group in groups.values():
+        first = group[0].estimator
+        if stacked.supports(group[0].spec):
+            _fit_stack(group, stacked, progress or first.verbose, reuse)
+        else:
+            for p in group:
+                _fit_alone(p)
+    if len(prepared) == 1 and prepared[0].estimator.diverged_:
+        e = prepared[0].estimator
+        raise TrainingDiverged(
+            f"training diverged: the loss of epoch {e.n_epochs_} is {e.loss_curve_[-1]} (lr {e.lr}); "
+            "try a smaller learning rate"
+        )
+    return estimators
+
+
+def _history(losses, scores, val_losses, best_epoch, n_validation, diverged, seconds) -> dict:
+    return {"losses": losses, "validation_scores": scores, "validation_losses": val_losses, "best_epoch": best_epoch,
+            "n_validation": n_validation, "diverged": bool(diverged), "seconds": seconds}
+
+
+def _fit_stack(group: list[_Prepared], stacked, verbose: bool, reuse: bool) -> None:
+    first = group[0]
+    e0 = first.estimator
+    shape = (first.spec, first.x.shape[1], len(e0.classes_), [p.seed for p in group])
+    trainer = None
+    if reuse:
+        stack, trainer = stacked.reusable_stack(*shape, batch_size=int(e0.batch_size))
+    else:
+        stack = stacked.StackedMoE(*shape)
+    validation = None
+    if first.validation is not None:
+        validation = (np.stack([p.validation[0] for p in group]), np.stack([p.validation[1] for p in group]))
+    progress = None
+    if verbose:
+        progress = lambda e, losses: print(  # noqa: E731
+            f"epoch {e + 1:>4}/{e0.max_epochs}  loss " + " ".join(f"{v:.4f}" for v in losses[:8]), file=sys.stderr)
+    h = stacked.fit_stack(
+        stack, np.stack([p.x for p in group]), np.stack([p.y for p in group]),
+        lr=np.array([float(p.estimator.lr) for p in group]), seeds=[p.seed for p in group],
+        batch_size=int(e0.batch_size), max_epochs=int(e0.max_epochs), validation=validation,
+        n_iter_no_change=e0.n_iter_no_change if e0.early_stopping else None, progress=progress, trainer=trainer,
+    )
+    n_val = 0 if validation is None else validation[1].shape[1]
+    for i, p in enumerate(group):
+        hist = _history(h.losses[i], None if h.validation_scores is None else h.validation_scores[i],
+                        None if h.validation_losses is None else h.validation_losses[i], h.best_epoch[i], n_val,
+                        h.diverged[i], h.seconds)
+        p.estimator._finish(hist, stack.member_weights(i), stack, i)
+
+
+def _fit_alone(p: _Prepared) -> None:
+    """The Keras training loop, for models a stack cannot hold (sampled engines)."""
+    from qmoe_tfq.train import fit_model
+
+    e = p.estimator
+    model = e._build(p.spec, p.x.shape[1], len(e.classes_), p.seed)
+    h = fit_model(model, p.x, p.y, lr=float(e.lr), batch_size=int(e.batch_size), max_epochs=int(e.max_epochs),
+                  seed=p.seed, validation=p.validation, n_iter_no_change=e.n_iter_no_change if e.early_stopping else None)
+    e._finish(_history(h.losses, h.validation_scores, h.validation_losses, h.best_epoch,
+                       0 if p.validation is None else len(p.validation[1]), False, h.seconds), model.get_weights())
+    e._model = model
 
 
 def final_estimator(estimator) -> BaseEstimator:
@@ -271,4 +397,5 @@ def final_estimator(estimator) -> BaseEstimator:
     return steps[-1][1] if steps else estimator
 
 
-__all__ = ["INPUT_SCALINGS", "QMoEClassifier", "final_estimator", "restart_seed", "seed_of", "validation_split"]
+__all__ = ["INPUT_SCALINGS", "QMoEClassifier", "final_estimator", "fit_many", "restart_seed", "seed_of",
+           "validation_split"]

@@ -33,9 +33,10 @@ def study(name: str):
     return importlib.import_module(STUDIES[name])
 
 
-def study_experiments(name: str, quick: bool) -> list:
-    """The statically planned experiments of study ``name``."""
-    return study(name).experiments(quick)
+def study_experiments(name: str, quick: bool, chosen: dict[str, dict] | None = None) -> list:
+    """The planned experiments of study ``name``: its tuning and fixed-budget runs, and the tuned
+    evaluation runs that ``chosen`` (parameters by evaluation name, ``Results.chosen``) implies."""
+    return study(name).experiments(quick, chosen)
 
 
 def study_results(name: str, settings):
