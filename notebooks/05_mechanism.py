@@ -38,11 +38,14 @@
 # router, costing k times the epochs.
 
 # %%
+from functools import partial
+
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 from IPython.display import display
 
+from qmoe_tfq import report
 from qmoe_tfq.data import load_dataset
-from qmoe_tfq.report import paper_settings, save_figure, write_table
+from qmoe_tfq.report import paper_settings
 from qmoe_tfq.runner import runner
 from qmoe_tfq.studies import mechanism as mech
 from qmoe_tfq.studies import mechanism_figures as figs
@@ -51,6 +54,8 @@ from qmoe_tfq.tuning import protocol_sentence
 
 S = paper_settings()
 res = mech.results(runner(S.jobs, S.cache_dir), S.quick)
+write_table = partial(report.write_table, sources=res.sources, study="mechanism")
+save_figure = partial(report.save_figure, sources=res.sources, study="mechanism")
 b, s = mech.budget(S.quick), mech.size(S.quick)
 print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(res.tuned.tuning)} tuning runs, "
       f"{len(res.rows)} evaluation runs, {len(res.restarts)} restart runs, {len(res.gates)} gate-map runs")
@@ -110,7 +115,11 @@ write_table(align, S.tables, "mechanism_kernel_alignment",
                      "Student-t 95% CI over seeds; for the quantum kernel, the RBF gamma nearest to it (Frobenius)."))
 display(align)
 fig = figs.kernel_alignment(align)
-save_figure(fig, S.figures, "kernel_alignment")
+save_figure(fig, S.figures, "kernel_alignment",
+            caption=("Kernel-target alignment (left) and centred alignment (right) of RBF kernels against gamma on the "
+                     "Two Moons training splits (angles in [0, pi]), mean and Student-t 95% CI over seeds; the quantum "
+                     "kernel prod_i cos^2((x_i - x'_i)/2) as a dashed line with its band, and the RBF gamma nearest "
+                     "to it (dotted)."))
 
 # %% [markdown]
 # ## Trainability: good solutions, validation accuracies, random restarts
@@ -129,7 +138,10 @@ write_table(train, S.tables, "mechanism_trainability",
                      "and one-sided paired Wilcoxon p-values of the quantum router at the same k."))
 display(train)
 fig = figs.trainability(res, train)
-save_figure(fig, S.figures, "mechanism_trainability")
+save_figure(fig, S.figures, "mechanism_trainability",
+            caption=("Trainability: per-seed validation accuracy of the kept weights with one run per seed (left, bar: "
+                     "median), and held-out test accuracy of the best of k random restarts chosen on validation "
+                     "accuracy against k (right, mean and Student-t 95% CI), per router."))
 
 # %% [markdown]
 # ## Routing: how each router partitions the moons
@@ -149,4 +161,7 @@ write_table(routing, S.tables, "mechanism_routing",
 display(routing)
 data0 = load_dataset(tm.DATA, 0)
 fig = figs.gate_maps(res, (data0.x_test, data0.y_test))
-save_figure(fig, S.figures, "gate_maps")
+save_figure(fig, S.figures, "gate_maps",
+            caption=("Gate maps, seed 0, each router at its tuned configuration: colour = the expert with the largest "
+                     "gate over the input plane (white where the gates are uniform), solid lines = expert boundaries, "
+                     "dashed = decision boundary, points = held-out test points by class."))

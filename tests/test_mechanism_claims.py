@@ -1,8 +1,6 @@
 """The mechanism study's plan, its tables, and C8's rules on constructed per-seed results (a fake
 runner returns chosen accuracies, so the rules are checked on outcomes we decide, without training)."""
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -189,13 +187,20 @@ def test_identity_fails_beyond_its_tolerance():
     assert states[0] == "fails"
 
 
-def test_gate_map_runs_are_the_tuned_configuration_on_seed_0(constructed):
-    exps = mech.gate_map_experiments(constructed.tuned, quick=True)
+def test_gate_map_and_restart_runs_follow_the_choices(constructed):
+    exps = mech.gate_map_experiments(constructed.chosen, quick=True)
     assert [e.seeds for e in exps] == [(0,)] * len(mech.QUICK.gate_map_ids)
-    restarts = mech.restart_experiments(constructed.tuned, quick=True)
-    ev = {e.name: e for e in [dataclasses.replace(r, name="x") for r in restarts]}
-    assert all(dict(r.model.params)["restart"] >= 1 for r in restarts) and ev
+    restarts = mech.restart_experiments(constructed.chosen, quick=True)
+    assert len(restarts) == len(mech.QUICK.restart_ids) * (mech.QUICK.restarts - 1)
+    assert all(dict(r.model.params)["restart"] >= 1 for r in restarts)
     assert all(r.seeds == mech.budget(True).eval_seeds for r in restarts)
+    assert mech.restart_experiments({}, quick=True) == [] and mech.gate_map_experiments({}, quick=True) == []
+
+
+def test_planned_runs_are_the_runs_the_results_rest_on(constructed):
+    planned = {config_key(e, s) for e in mech.experiments(True, constructed.chosen) for s in e.seeds}
+    assert planned == set(constructed.sources["key"])
+    assert len(mech.experiments(True)) == len(set(e.name for e in mech.experiments(True)))
 
 
 def test_figures_draw_from_the_constructed_results(constructed):

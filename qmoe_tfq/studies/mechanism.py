@@ -32,7 +32,8 @@ from qmoe_tfq.registry import EstimatorSpec, qmoe
 from qmoe_tfq.stats import ACCURACY_BOUNDS, paired_wilcoxon, t_interval
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import two_moons as tm
-from qmoe_tfq.tuning import Budget, Candidate, TunedResults, eval_name, evaluation_experiment, run_tuned
+from qmoe_tfq.tuning import (Budget, Candidate, Selection, TunedResults, eval_name, evaluation_experiment,
+                             evaluation_experiments, run_tuned)
 
 PREFIX = "mech/"
 # A run "reaches a good solution" at this held-out accuracy or above (fixed before the runs): the
@@ -121,28 +122,41 @@ def name(model_id: str, quick: bool = False) -> str:
     return eval_name(budget(quick), candidate(model_id))
 
 
-def experiments(quick: bool = False) -> list[Experiment]:
-    """The statically planned runs: every candidate's tuning runs (the evaluation, restart and gate-map
-    runs follow from the selections; ``results`` runs them)."""
+def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
+    """The study's planned runs: every candidate's tuning runs and, given the ``chosen`` parameters by
+    evaluation name (``Results.chosen``), the evaluation, restart and gate-map runs they imply."""
     from qmoe_tfq.tuning import tuning_experiments
 
+    b, chosen = budget(quick), dict(chosen or {})
+    return ([e for c in candidates() for e in tuning_experiments(c, b)]
+            + evaluation_experiments([(candidates(), b)], chosen, tm.PROBES)
+            + restart_experiments(chosen, quick) + gate_map_experiments(chosen, quick))
+
+
+def _evaluation(model_id: str, chosen: dict[str, dict], quick: bool, probes: tuple = ()) -> Experiment | None:
+    """The evaluation experiment of ``model_id`` at its chosen parameters (None without a choice)."""
     b = budget(quick)
-    return [e for c in candidates() for e in tuning_experiments(c, b)]
+    params = chosen.get(name(model_id, quick))
+    if params is None:
+        return None
+    return evaluation_experiment(Selection(candidate(model_id), dict(params), -1, float("nan"), pd.DataFrame()), b,
+                                 probes)
 
 
 def restart_name(model_id: str, restart: int) -> str:
     return f"{PREFIX}restart{restart}/{model_id}"
 
 
-def restart_experiments(tuned: TunedResults, quick: bool = False) -> list[Experiment]:
-    """Random restarts r = 1 .. k-1 of the tuned configuration on every evaluation seed: same data,
-    split and validation rows, another initialisation and batch order (restart 0 is the evaluation run)."""
-    b, s = budget(quick), size(quick)
+def restart_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Experiment]:
+    """Random restarts r = 1 .. k-1 of each chosen configuration (``chosen``: parameters by evaluation
+    name) on every evaluation seed: same data, split and validation rows, another initialisation and
+    batch order (restart 0 is the evaluation run)."""
     out = []
-    for model_id in s.restart_ids:
-        ev = evaluation_experiment(tuned.selections[model_id], b, tm.PROBES)
-        out += [dataclasses.replace(ev, name=restart_name(model_id, r), model=ev.model.replace(restart=r))
-                for r in range(1, s.restarts)]
+    for model_id in size(quick).restart_ids:
+        ev = _evaluation(model_id, chosen, quick, tm.PROBES)
+        if ev is not None:
+            out += [dataclasses.replace(ev, name=restart_name(model_id, r), model=ev.model.replace(restart=r))
+                    for r in range(1, size(quick).restarts)]
     return out
 
 
@@ -150,12 +164,16 @@ def gate_map_name(model_id: str) -> str:
     return f"{PREFIX}gates/{model_id}"
 
 
-def gate_map_experiments(tuned: TunedResults, quick: bool = False) -> list[Experiment]:
-    """Each router drawn at its tuned configuration on evaluation seed 0, with the gate map and decision grid."""
-    b, grid = budget(quick), size(quick).gate_grid
-    return [dataclasses.replace(evaluation_experiment(tuned.selections[m], b), name=gate_map_name(m), seeds=(0,),
-                                probes=(GateMap(grid), DecisionGrid(grid)))
-            for m in size(quick).gate_map_ids]
+def gate_map_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Experiment]:
+    """Each router drawn at its chosen configuration on evaluation seed 0, with the gate map and decision grid."""
+    grid = size(quick).gate_grid
+    out = []
+    for model_id in size(quick).gate_map_ids:
+        ev = _evaluation(model_id, chosen, quick)
+        if ev is not None:
+            out.append(dataclasses.replace(ev, name=gate_map_name(model_id), seeds=(0,),
+                                           probes=(GateMap(grid), DecisionGrid(grid))))
+    return out
 
 
 @dataclass(frozen=True)
@@ -246,12 +264,22 @@ class Results:
         """The tuned evaluation rows (``mech/<id>``)."""
         return self.tuned.evaluation
 
+    @property
+    def sources(self) -> pd.DataFrame:
+        """Every row the study's outputs rest on: tuning, evaluation, restart and gate-map runs."""
+        return R.concat([self.tuned.sources, self.restarts, self.gates])
+
+    @property
+    def chosen(self) -> dict[str, dict]:
+        return self.tuned.chosen
+
 
 def results(run, quick: bool = False) -> Results:
     """Run (or read from the cache) every run of the study and compute the kernel and function-class
     checks. ``run(experiments, desc)`` is the runner."""
     tuned = run_tuned(candidates(), budget(quick), run, tm.PROBES, desc="mechanism")
-    extra = run(restart_experiments(tuned, quick) + gate_map_experiments(tuned, quick), "mechanism: restarts, gate maps")
+    extra = run(restart_experiments(tuned.chosen, quick) + gate_map_experiments(tuned.chosen, quick),
+                "mechanism: restarts, gate maps")
     is_gate = extra["experiment"].str.startswith(f"{PREFIX}gates/")
     return Results(tuned, extra[~is_gate].reset_index(drop=True), extra[is_gate].reset_index(drop=True),
                    alignment_rows(quick), kernel_identity(quick), function_class_table(quick), quick)
