@@ -90,7 +90,7 @@ display(fc)
 table = mech.comparison_table(res)
 write_table(table, S.tables, "mechanism",
             caption=(f"Mechanism study (Two Moons, tuned protocol, {len(b.eval_seeds)} evaluation seeds): held-out "
-                     "test accuracy (mean and Student-t 95% CI), configuration chosen on the tuning seeds, "
+                     "test accuracy (mean and BCa bootstrap 95% CI), configuration chosen on the tuning seeds, "
                      f"parameters, seeds reaching >= {mech.GOOD_ACCURACY} (n_good), collapsed routers and runs at "
                      "the experts-only floor (counts of seeds); one-sided paired Wilcoxon signed-rank p-values of "
                      "the quantum router against each model."))
@@ -134,14 +134,14 @@ train = mech.trainability_table(res)
 write_table(train, S.tables, "mechanism_trainability",
             caption=(f"Trainability: best of k random restarts per seed (chosen on validation accuracy; k x "
                      f"{b.max_epochs} epochs per seed, the same k for every router): held-out test accuracy (mean, "
-                     f"Student-t 95% CI), seeds with accuracy >= {mech.GOOD_ACCURACY}, validation-accuracy quantiles, "
+                     f"BCa bootstrap 95% CI), seeds with accuracy >= {mech.GOOD_ACCURACY}, validation-accuracy quantiles, "
                      "and one-sided paired Wilcoxon p-values of the quantum router at the same k."))
 display(train)
 fig = figs.trainability(res, train)
 save_figure(fig, S.figures, "mechanism_trainability",
             caption=("Trainability: per-seed validation accuracy of the kept weights with one run per seed (left, bar: "
                      "median), and held-out test accuracy of the best of k random restarts chosen on validation "
-                     "accuracy against k (right, mean and Student-t 95% CI), per router."))
+                     "accuracy against k (right, mean and BCa bootstrap 95% CI), per router."))
 
 # %% [markdown]
 # ## Routing: how each router partitions the moons

@@ -294,7 +294,7 @@ def good(values) -> np.ndarray:
 
 
 def comparison_table(res: Results) -> pd.DataFrame:
-    """One row per model: role, chosen configuration, parameters, held-out test accuracy with 95% CI,
+    """One row per model: role, chosen configuration, parameters, held-out test accuracy with its BCa 95% CI,
     seeds reaching a good solution, collapsed routers, runs at the experts-only floor, and paired tests
     against the quantum router."""
     rows, sel = res.rows, res.tuned.selection_table().set_index("model_id")
@@ -306,7 +306,7 @@ def comparison_table(res: Results) -> pd.DataFrame:
             "model": c.label, "model_id": c.id, "role": c.tags[0][1], "family": c.family,
             "chosen": sel.loc[c.id, "chosen"], "tuning_val_acc": sel.loc[c.id, "tuning_validation_accuracy"],
             "router_params": R.count(g["router_params"].iloc[0]), "total_params": int(g["total_params"].iloc[0]),
-            **R.accuracy_columns(g["test_accuracy"]),
+            **R.accuracy_columns(g["test_accuracy"], interval="bca"),
             "n_good": int(good(g["test_accuracy"]).sum()),
             "n_collapsed": R.collapse_count(rows, n),
             "n_at_floor": R.floor_count(rows, n, name("constant", res.quick)),
@@ -352,7 +352,7 @@ def trainability_table(res: Results) -> pd.DataFrame:
             acc = c["test_accuracy"]
             v = c["best_validation"].to_numpy()
             row = {"model_id": m, "model": candidate(m).label, "restarts_k": k, "max_epochs_per_seed": k * b.max_epochs,
-                   **R.accuracy_columns(acc), "n_good": int(good(acc).sum()),
+                   **R.accuracy_columns(acc, interval="bca"), "n_good": int(good(acc).sum()),
                    "val_acc_min": v.min(), "val_acc_q25": np.quantile(v, 0.25), "val_acc_median": np.median(v),
                    "val_acc_q75": np.quantile(v, 0.75), "val_acc_max": v.max(),
                    "train_seconds_per_seed": float(c["seconds_k"].mean())}

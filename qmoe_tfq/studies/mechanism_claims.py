@@ -25,7 +25,7 @@ import numpy as np
 
 from qmoe_tfq.ledger import (Entry, Part, identity_part, noninferiority_part, paired_part, tested, verdict_from_parts,
                              with_stability)
-from qmoe_tfq.stats import ACCURACY_BOUNDS, t_interval
+from qmoe_tfq.stats import ACCURACY_BOUNDS, bootstrap_interval
 from qmoe_tfq.studies import mechanism as mech
 
 IDENTITY_TOLERANCE = 1e-6
@@ -82,7 +82,8 @@ def parts(res: mech.Results, v: dict[str, np.ndarray] | None = None) -> list[Par
 
 
 def _acc(v: dict[str, np.ndarray], model: str):
-    return t_interval(v[model] / v["n_test"], bounds=ACCURACY_BOUNDS)
+    """Mean held-out accuracy with its BCa bootstrap 95% CI."""
+    return bootstrap_interval(v[model] / v["n_test"], bounds=ACCURACY_BOUNDS)
 
 
 def _states(entry_parts: list[Part]) -> dict[str, str]:
