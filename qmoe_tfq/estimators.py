@@ -28,8 +28,10 @@ from qmoe_tfq.config import ModelSpec
 from qmoe_tfq.errors import ConfigError, TrainingDiverged, check_choice, check_learning_rate, check_positive_int
 
 INPUT_SCALINGS = ("none", "standard")
-# Stream of the estimator's seed that draws the validation split (init and batch order use the seed itself).
+# Streams of the estimator's seed: the validation split, and the initialisation of restarts r >= 1
+# (restart 0 initialises and orders batches from the seed itself).
 _VALIDATION_STREAM = 1
+_RESTART_STREAM = 2
 
 
 def seed_of(random_state) -> int:
@@ -39,6 +41,13 @@ def seed_of(random_state) -> int:
             raise ConfigError(f"random_state must be >= 0, got {random_state}")
         return int(random_state)
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def restart_seed(seed: int, restart: int) -> int:
+    """The seed of initialisation and batch order for random restart ``restart`` of ``seed`` (0: ``seed``)."""
+    if restart == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([seed, _RESTART_STREAM, restart]).generate_state(1)[0])
 
 
 def validation_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, ...]:
@@ -59,15 +68,19 @@ class QMoEClassifier(ClassifierMixin, BaseEstimator):
     """A router gating ``n_experts`` linear experts, trained with Adam on cross-entropy.
 
     Model: ``router`` is ``quantum`` (RX embedding + ``ansatz`` of ``layers`` layers on ``n_qubits``
-    qubits, read out as <Z_i> + a Dense adapter, or as basis probabilities), ``linear`` (Model A),
-    ``mlp`` (Dense(``hidden``, relu) -> Dense(E)) or ``constant`` (uniform gates); see
-    ``qmoe_tfq.config.ModelSpec`` for each option, including depolarizing ``noise``. Training:
+    qubits, read out as <Z_i> + a Dense adapter, or as basis probabilities; ``frozen_circuit=True``
+    trains the adapter only), ``linear`` (Model A), ``mlp`` (Dense(``hidden``, relu) -> Dense(E)),
+    ``constant`` (uniform gates) or ``fourier`` / ``fourier_rank`` (a router on the trigonometric
+    features of the quantum router's function class); see ``qmoe_tfq.config.ModelSpec`` and
+    ``qmoe_tfq.router_families`` for each option, including depolarizing ``noise``. Training:
     ``lr``, ``max_epochs``, ``batch_size``; ``input_scaling="standard"`` z-scores the inputs (fit on
     the rows trained on) before router and experts see them, ``"none"`` uses them as given (the
     package's datasets are angles in [0, pi]). ``early_stopping`` carves ``validation_fraction`` of
     the rows for validation and restores the best epoch's weights; ``n_iter_no_change`` epochs
     without improvement stop training (``None``: never). ``random_state`` seeds initialisation,
-    batch order and the validation split.
+    batch order and the validation split. ``restart=r`` (r >= 1) draws initialisation and batch order
+    from another stream of the same seed while keeping its validation split, so the restarts of one
+    seed can be compared on the same validation rows (``restart=0`` is the plain run).
 
     Training runs as a stack of one (``qmoe_tfq.stacked``; ``fit_many`` fits several estimators in
     one stack), so a run gives the same numbers alone or beside others.
@@ -94,6 +107,7 @@ class QMoEClassifier(ClassifierMixin, BaseEstimator):
         noise_placement: str = "authors",
         engine: str = "exact",
         repetitions: int = 1000,
+        frozen_circuit: bool = False,
         input_scaling: str = "none",
         lr: float = 0.1,
         max_epochs: int = 50,
@@ -101,6 +115,7 @@ class QMoEClassifier(ClassifierMixin, BaseEstimator):
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         n_iter_no_change: int | None = 10,
+        restart: int = 0,
         random_state=None,
         verbose: bool = False,
     ) -> None:
@@ -116,6 +131,7 @@ class QMoEClassifier(ClassifierMixin, BaseEstimator):
         self.noise_placement = noise_placement
         self.engine = engine
         self.repetitions = repetitions
+        self.frozen_circuit = frozen_circuit
         self.input_scaling = input_scaling
         self.lr = lr
         self.max_epochs = max_epochs
@@ -123,6 +139,7 @@ class QMoEClassifier(ClassifierMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.restart = restart
         self.random_state = random_state
         self.verbose = verbose
 
@@ -133,7 +150,7 @@ class QMoEClassifier(ClassifierMixin, BaseEstimator):
             router=self.router, n_experts=self.n_experts, layers=self.layers, hidden=self.hidden,
             readout=self.readout, ansatz=self.ansatz, n_qubits=self.n_qubits,
             differentiator=self.differentiator, noise=self.noise, noise_placement=self.noise_placement,
-            engine=self.engine, repetitions=self.repetitions,
+            engine=self.engine, repetitions=self.repetitions, frozen_circuit=self.frozen_circuit,
         )
 
     def _check_training_params(self) -> None:
@@ -143,6 +160,8 @@ class QMoEClassifier(ClassifierMixin, BaseEstimator):
         check_positive_int("batch_size", self.batch_size)
         if self.n_iter_no_change is not None:
             check_positive_int("n_iter_no_change", self.n_iter_no_change)
+        if isinstance(self.restart, bool) or not isinstance(self.restart, (int, np.integer)) or self.restart < 0:
+            raise ConfigError(f"restart must be an integer >= 0 (0: the plain run), got {self.restart!r}")
         if self.early_stopping and not 0.0 < self.validation_fraction < 1.0:
             raise ConfigError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
 
@@ -167,10 +186,10 @@ class QMoEClassifier(ClassifierMixin, BaseEstimator):
         self.scaler_ = StandardScaler().fit(x_fit) if self.input_scaling == "standard" else None
         if self.early_stopping:
             validation = (self.scale_inputs(x_val), y_val.astype(np.int32))
-        self._seed = seed
+        self._seed = restart_seed(seed, int(self.restart))
         for stale in ("_stack", "_lane", "_model"):
             self.__dict__.pop(stale, None)
-        return _Prepared(self, spec, seed, self.scale_inputs(x_fit), y_fit.astype(np.int32), validation)
+        return _Prepared(self, spec, self._seed, self.scale_inputs(x_fit), y_fit.astype(np.int32), validation)
 
     def _finish(self, history, weights: list[np.ndarray], stack=None, lane: int = 0) -> None:
         """Record what training produced (``history``: one member's record) and the final weights."""
@@ -378,4 +397,5 @@ def final_estimator(estimator) -> BaseEstimator:
     return steps[-1][1] if steps else estimator
 
 
-__all__ = ["INPUT_SCALINGS", "QMoEClassifier", "final_estimator", "fit_many", "seed_of", "validation_split"]
+__all__ = ["INPUT_SCALINGS", "QMoEClassifier", "final_estimator", "fit_many", "restart_seed", "seed_of",
+           "validation_split"]

@@ -1,4 +1,7 @@
-"""Routers: Keras layers mapping inputs (batch, d) to expert gates (batch, E) that sum to one."""
+"""Routers: Keras layers mapping inputs (batch, d) to expert gates (batch, E) that sum to one.
+
+Which layer a ``ModelSpec`` gets is decided by its family in ``qmoe_tfq.router_families``
+(``build_router``); the Fourier-feature routers live in ``qmoe_tfq.fourier_router``."""
 
 from __future__ import annotations
 
@@ -13,12 +16,14 @@ from qmoe_tfq.circuits import readout_observables, router_circuit, walsh_hadamar
 from qmoe_tfq.config import ModelSpec
 from qmoe_tfq.initializers import dense
 from qmoe_tfq.noise import make_expectation
+from qmoe_tfq.router_families import router_family
 from qmoe_tfq.tfq_ops import ExactExpectation
 
 
 class QuantumRouter(keras.layers.Layer):
     """PQC router: RX embedding + ansatz, measured as <Z_i> (then adapter + softmax) or as
-    basis-state probabilities (used directly as gates). Circuit angles start uniform in [0, 2 pi)."""
+    basis-state probabilities (used directly as gates). Circuit angles start uniform in [0, 2 pi);
+    with ``spec.frozen_circuit`` they stay there (not trainable)."""
 
     def __init__(self, spec: ModelSpec, n_features: int, seed: int, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -34,7 +39,7 @@ class QuantumRouter(keras.layers.Layer):
             name="circuit_weights",
             shape=(len(self.rc.weight_symbols),),
             initializer=keras.initializers.RandomUniform(0.0, 2 * np.pi, seed=int(seeds[0])),
-            trainable=True,
+            trainable=not spec.frozen_circuit,
         )
         self.adapter = None
         if spec.readout == "expectation":
@@ -159,15 +164,15 @@ class ConstantRouter(keras.layers.Layer):
         return tf.fill([tf.shape(x)[0], self.n_experts], 1.0 / self.n_experts)
 
 
-def classical_router(spec: ModelSpec, n_features: int, seed: int) -> keras.Sequential:
-    """Model A (``linear``: Dense(E) + softmax) or the MLP router (Dense(h, relu) -> Dense(E))."""
+def classical_router(spec: ModelSpec, n_features: int, seed: int, hidden: int | None = None) -> keras.Sequential:
+    """Model A (``hidden=None``: Dense(E) + softmax) or the MLP router (Dense(hidden, relu) -> Dense(E))."""
     e = spec.experts_for(n_features)
     seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(2)]
     layers = []
     fan_in = n_features
-    if spec.router == "mlp":
-        layers.append(dense(spec.hidden, fan_in, seeds[0], activation="relu"))
-        fan_in = spec.hidden
+    if hidden is not None:
+        layers.append(dense(hidden, fan_in, seeds[0], activation="relu"))
+        fan_in = hidden
     layers.append(dense(e, fan_in, seeds[1], activation="softmax"))
     router = keras.Sequential(layers, name=f"{spec.router}_router")
     router.build((None, n_features))
@@ -175,9 +180,5 @@ def classical_router(spec: ModelSpec, n_features: int, seed: int) -> keras.Seque
 
 
 def build_router(spec: ModelSpec, n_features: int, seed: int) -> keras.layers.Layer:
-    """The router ``spec`` describes, initialised deterministically from ``seed``."""
-    if spec.router == "quantum":
-        return QuantumRouter(spec, n_features, seed, name="quantum_router")
-    if spec.router == "constant":
-        return ConstantRouter(spec.experts_for(n_features), name="constant_router")
-    return classical_router(spec, n_features, seed)
+    """The router ``spec`` describes (built by its family), initialised deterministically from ``seed``."""
+    return router_family(spec.router).build(spec, n_features, seed)

@@ -45,8 +45,9 @@ def lanes_for(members: int) -> int:
 
 
 def supports(spec: ModelSpec) -> bool:
-    """Whether runs of ``spec`` can be stacked (sampled engines cannot: TFQ seeds them itself)."""
-    return spec.router in STACKABLE_ROUTERS and spec.engine == "exact"
+    """Whether runs of ``spec`` can be stacked (sampled engines cannot: TFQ seeds them itself; a frozen
+    circuit cannot: every stacked variable trains)."""
+    return spec.router in STACKABLE_ROUTERS and spec.engine == "exact" and not spec.frozen_circuit
 
 
 def _seeds(seed: int) -> list[int]:

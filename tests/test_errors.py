@@ -52,7 +52,7 @@ def qmoe(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     "args,fragment",
     [
-        (["--router", "foo"], "--router must be one of quantum, linear, mlp, constant, got foo"),
+        (["--router", "foo"], "--router must be one of quantum, linear, mlp, constant, fourier, fourier_rank, got foo"),
         (["--router", "quantum", "--readout", "bits"], "--readout must be one of expectation, probabilities, got bits"),
         (["--router", "quantum", "--dataset", "imagenet"], "unknown dataset 'imagenet'; allowed: moons"),
         (["--router", "quantum", "--epochs", "0"], "--epochs must be a positive integer, got 0"),
