@@ -16,6 +16,7 @@ ROUTERS = ("quantum", "linear", "mlp", "constant")
 DIFFERENTIATORS = ("adjoint", "parameter_shift")
 NOISE_PLACEMENTS = ("authors", "every_gate")
 ENGINES = ("exact", "tfq_sampled")
+SIMULATORS = ("auto", "tfq", "statevector")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,11 @@ class ModelSpec:
     authors' notebook did (``authors``: once after the embedding and once after the ansatz) or after
     every gate (``every_gate``). ``engine="exact"`` simulates the density matrix exactly;
     ``tfq_sampled`` uses TFQ's Monte-Carlo trajectories, ``repetitions`` of them per expectation.
+    simulator: the engine of a noiseless exact quantum router (``qmoe_tfq.sim.engines``): ``tfq``
+    (TFQ's analytic op with ``differentiator``, the reference engine), ``statevector`` (the
+    package's TensorFlow state-vector engine) or ``auto`` (the faster of the two as measured, see
+    ``qmoe_tfq.sim.engines.auto_simulator``). Noisy exact routers always use the density-matrix
+    engine; the value does not enter the results beyond float rounding.
     """
 
     router: str = "quantum"
@@ -47,6 +53,7 @@ class ModelSpec:
     noise_placement: str = "authors"
     engine: str = "exact"
     repetitions: int = 1000
+    simulator: str = "auto"
 
     def __post_init__(self) -> None:
         check_choice("router", self.router, ROUTERS)
@@ -64,6 +71,7 @@ class ModelSpec:
         check_choice("noise_placement", self.noise_placement, NOISE_PLACEMENTS)
         check_choice("engine", self.engine, ENGINES)
         check_positive_int("repetitions", self.repetitions)
+        check_choice("simulator", self.simulator, SIMULATORS)
 
     def qubits_for(self, n_features: int) -> int:
         """Qubit count for data with ``n_features`` features (validated)."""
