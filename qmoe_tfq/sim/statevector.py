@@ -3,14 +3,15 @@
 The circuit is compiled into a short sequence of batched TF ops on a (rows, 2^n) complex state,
 each row with its own symbol values:
 
-* single-qubit operations are grouped per qubit between multi-qubit gates and multiplied into one
-  2x2 matrix per qubit and row (rotations are exp(-i theta P / 2) = cos(theta/2) I - i sin(theta/2) P,
-  theta affine in one symbol; constant gates are folded into constants);
+* single-qubit operations are grouped per qubit between multi-qubit gates (a step) and multiplied
+  into one 2x2 matrix per step, qubit and row: rotations are exp(-i theta P / 2) = cos(theta/2) I
+  - i sin(theta/2) P with theta affine in one symbol, adjacent constant gates are folded, and every
+  step's chain of factors is gathered at once and multiplied by a few batched matmuls;
 * multi-qubit gates must be permutations with phases (CNOT, CZ, SWAP, ...), and runs of them are
   composed into one gather times a phase vector;
 * a 2x2 matrix is applied to qubit 0 as one batched matmul on the (rows, 2, 2^(n-1)) view, then the
   qubits are rotated by one place (a transpose), so a step over all n qubits is n matmuls and n
-  transposes, with no gathers;
+  transposes;
 * the readout takes Z-strings from the probabilities |psi|^2 with a (2^n, n_observables) sign
   matrix.
 
@@ -169,17 +170,62 @@ def _z_string_signs(observables: Sequence[Observable], position: dict[cirq.Qid, 
     return signs
 
 
-def _apply_monomial(psi: tf.Tensor, index: tf.Tensor, inverse: tf.Tensor, phase: tf.Tensor) -> tf.Tensor:
-    """psi'[a] = phase[a] psi[index[a]], with a gather (not a scatter) in the backward pass too."""
+def _permute(x: tf.Tensor, index: tf.Tensor, inverse: tf.Tensor, phase: tf.Tensor) -> tf.Tensor:
+    """x'[:, a] = phase[a] x[:, index[a]] (along axis 1), with a gather, not a scatter, in the
+    backward pass too. ``phase`` broadcasts against x[:, index]."""
 
     @tf.custom_gradient
-    def apply(x):
+    def apply(v):
         def grad(g):
             return tf.gather(g * tf.math.conj(phase), inverse, axis=1)
 
-        return tf.gather(x, index, axis=1) * phase, grad
+        return tf.gather(v, index, axis=1) * phase, grad
 
-    return apply(psi)
+    return apply(x)
+
+
+@dataclass
+class _Plan:
+    """The compiled circuit as the engine runs it: an initial state, then S steps, each a 2x2 map per
+    qubit (the product of a chain of factor-table entries) followed by an optional monomial."""
+
+    initial: np.ndarray
+    chains: np.ndarray
+    active: np.ndarray
+    after: list[Monomial | None]
+    constants: np.ndarray
+
+
+def _plan(steps: list[Monomial | _Local], n: int, n_rotations: int) -> _Plan:
+    """Lay ``steps`` out as a ``_Plan``; factor-table entries are the rotations, then the constant
+    2x2 factors, then the identity (chain padding)."""
+    initial = np.zeros(2**n, complex)
+    initial[0] = 1.0
+    if steps and isinstance(steps[0], Monomial):
+        initial = steps[0].scale * initial[steps[0].index]
+        steps = steps[1:]
+    locals_: list[_Local] = []
+    after: list[Monomial | None] = []
+    for step in steps:
+        if isinstance(step, Monomial):
+            after[-1] = step if after[-1] is None else after[-1].then(step)
+        else:
+            locals_.append(step)
+            after.append(None)
+    constants: list[np.ndarray] = []
+    length = max([len(fs) for st in locals_ for fs in st.factors.values()] or [1])
+    identity = -1
+    chains = np.full((len(locals_), n, length), identity, dtype=np.int64)
+    for s, step in enumerate(locals_):
+        for q, factors in step.factors.items():
+            for k, f in enumerate(factors):
+                if isinstance(f, np.ndarray):
+                    constants.append(f)
+                    f = n_rotations + len(constants) - 1
+                chains[s, q, k] = f
+    active = (chains != identity).any(axis=2)
+    chains[chains == identity] = n_rotations + len(constants)
+    return _Plan(initial, chains, active, after, np.stack(constants + [np.eye(2)]))
 
 
 class StateVectorExpectation:
@@ -207,23 +253,20 @@ class StateVectorExpectation:
         self.dtype = dtype
         real = dtype.real_dtype
         steps, axes, matrix, offset = _compile(circuit, self.qubits, self.symbol_names)
-        self._steps: list[tuple] = []
-        for step in steps:
-            if isinstance(step, Monomial):
-                inverse = np.argsort(step.index)
-                self._steps.append(
-                    ("mono", tf.constant(step.index), tf.constant(inverse), tf.constant(step.scale, dtype))
-                )
-            else:
-                self._steps.append(("local", [
-                    [step.factors[q][i] if isinstance(step.factors[q][i], int)
-                     else tf.constant(step.factors[q][i], dtype) for i in range(len(step.factors[q]))]
-                    if q in step.factors else None
-                    for q in range(n)
-                ]))
+        plan = _plan(steps, n, len(axes))
+        self._n_steps, self._chain = plan.chains.shape[0], plan.chains.shape[2]
+        self._chains = tf.constant(plan.chains.reshape(-1))
+        self._active = plan.active
+        self._constants = tf.constant(plan.constants, dtype)
+        self._initial = tf.constant(plan.initial, dtype)
+        self._after = [
+            None if m is None else (tf.constant(m.index), tf.constant(np.argsort(m.index)), tf.constant(m.scale, dtype))
+            for m in plan.after
+        ]
         generators = np.stack([_MINUS_I_PAULI[a] for a in axes] or [np.zeros((2, 2))])
         self._gen_re = tf.constant(generators.real, real)
         self._gen_im = tf.constant(generators.imag, real)
+        self._n_rotations = len(axes)
         self._matrix = tf.constant(matrix if axes else np.zeros((len(symbol_names), 1)), real)
         self._offset = tf.constant(offset if axes else np.zeros(1), real)
         self._signs = tf.constant(_z_string_signs(observables, {q: i for i, q in enumerate(self.qubits)}, n), real)
@@ -234,35 +277,46 @@ class StateVectorExpectation:
     def __call__(self, symbol_values: tf.Tensor) -> tf.Tensor:
         return self._forward(tf.convert_to_tensor(symbol_values, tf.float32))
 
-    def _rotations(self, symbol_values: tf.Tensor) -> tf.Tensor:
-        """(rows, n_rotations, 2, 2) exp(-i theta P / 2) for every rotation of the circuit."""
+    def _step_maps(self, symbol_values: tf.Tensor) -> tf.Tensor:
+        """(rows, S, n, 2, 2): every step's 2x2 map on every qubit, for each row."""
         real = self.dtype.real_dtype
+        rows = tf.shape(symbol_values)[0]
         half = 0.5 * (tf.matmul(tf.cast(symbol_values, real), self._matrix) + self._offset)
         c = tf.cos(half)[:, :, None, None]
         s = tf.sin(half)[:, :, None, None]
-        return tf.complex(c * tf.eye(2, dtype=real) + s * self._gen_re, s * self._gen_im)
+        rotations = tf.complex(c * tf.eye(2, dtype=real) + s * self._gen_re, s * self._gen_im)
+        if self._n_rotations == 0:
+            rotations = rotations[:, :0]
+        constants = tf.broadcast_to(self._constants, tf.concat([[rows], tf.shape(self._constants)], 0))
+        table = tf.concat([rotations, constants], axis=1)
+        g = tf.reshape(tf.gather(table, self._chains, axis=1), [rows, -1, self._chain, 2, 2])
+        m = g[:, :, 0]
+        for k in range(1, self._chain):
+            m = tf.matmul(g[:, :, k], m)
+        return tf.reshape(m, [rows, self._n_steps, self.n_qubits, 2, 2])
 
     def _evaluate(self, symbol_values: tf.Tensor) -> tf.Tensor:
-        n = self.n_qubits
         rows = tf.shape(symbol_values)[0]
-        rotations = self._rotations(symbol_values)
-        psi = tf.one_hot(tf.zeros([rows], tf.int32), 2**n, dtype=self.dtype)
-        for step in self._steps:
-            if step[0] == "mono":
-                psi = _apply_monomial(psi, *step[1:])
-                continue
-            for factors in step[1]:
-                # qubit q is the leading axis here: apply its 2x2, then rotate it to the back
-                x = tf.reshape(psi, [rows, 2, 2 ** (n - 1)])
-                if factors is not None:
-                    m = None
-                    for f in factors:
-                        f = rotations[:, f] if isinstance(f, int) else f
-                        m = f if m is None else tf.matmul(f, m)
-                    x = tf.matmul(m, x)
-                psi = tf.reshape(tf.transpose(x, [0, 2, 1]), [rows, 2**n]) if n > 1 else tf.reshape(x, [rows, 2])
+        psi = tf.tile(self._initial[None, :], [rows, 1])
+        if self._n_steps:
+            psi = self._run(self._step_maps(symbol_values), psi)
         probs = tf.math.square(tf.math.real(psi)) + tf.math.square(tf.math.imag(psi))
         return tf.cast(tf.matmul(probs, self._signs), tf.float32)
+
+    def _run(self, maps: tf.Tensor, psi: tf.Tensor) -> tf.Tensor:
+        """Apply every step to ``psi`` (rows, 2^n)."""
+        n, dim = self.n_qubits, 2**self.n_qubits
+        rows = tf.shape(psi)[0]
+        for s in range(self._n_steps):
+            for q in range(n):
+                # qubit q leads here: apply its 2x2, then rotate it to the back
+                x = tf.reshape(psi, [rows, 2, dim // 2])
+                if self._active[s, q]:
+                    x = tf.matmul(maps[:, s, q], x)
+                psi = tf.reshape(tf.transpose(x, [0, 2, 1]), [rows, dim])
+            if self._after[s] is not None:
+                psi = _permute(psi, *self._after[s])
+        return psi
 
 
 __all__ = ["StateVectorExpectation"]
