@@ -197,8 +197,8 @@ class _Plan:
 
 
 def _plan(steps: list[Monomial | _Local], n: int, n_rotations: int) -> _Plan:
-    """Lay ``steps`` out as a ``_Plan``; factor-table entries are the rotations, then the constant
-    2x2 factors, then the identity (chain padding)."""
+    """Lay ``steps`` out as a ``_Plan``. Factor-table entries: the circuit's rotations, then one
+    rotation by angle 0 (the identity, padding shorter chains), then the constant 2x2 factors."""
     initial = np.zeros(2**n, complex)
     initial[0] = 1.0
     if steps and isinstance(steps[0], Monomial):
@@ -214,18 +214,17 @@ def _plan(steps: list[Monomial | _Local], n: int, n_rotations: int) -> _Plan:
             after.append(None)
     constants: list[np.ndarray] = []
     length = max([len(fs) for st in locals_ for fs in st.factors.values()] or [1])
-    identity = -1
+    identity = n_rotations
     chains = np.full((len(locals_), n, length), identity, dtype=np.int64)
     for s, step in enumerate(locals_):
         for q, factors in step.factors.items():
             for k, f in enumerate(factors):
                 if isinstance(f, np.ndarray):
                     constants.append(f)
-                    f = n_rotations + len(constants) - 1
+                    f = identity + len(constants)
                 chains[s, q, k] = f
     active = (chains != identity).any(axis=2)
-    chains[chains == identity] = n_rotations + len(constants)
-    return _Plan(initial, chains, active, after, np.stack(constants + [np.eye(2)]))
+    return _Plan(initial, chains, active, after, np.array(constants).reshape(-1, 2, 2))
 
 
 class StateVectorExpectation:
@@ -257,18 +256,19 @@ class StateVectorExpectation:
         self._n_steps, self._chain = plan.chains.shape[0], plan.chains.shape[2]
         self._chains = tf.constant(plan.chains.reshape(-1))
         self._active = plan.active
-        self._constants = tf.constant(plan.constants, dtype)
+        self._constants = tf.constant(plan.constants, dtype) if len(plan.constants) else None
         self._initial = tf.constant(plan.initial, dtype)
         self._after = [
             None if m is None else (tf.constant(m.index), tf.constant(np.argsort(m.index)), tf.constant(m.scale, dtype))
             for m in plan.after
         ]
-        generators = np.stack([_MINUS_I_PAULI[a] for a in axes] or [np.zeros((2, 2))])
+        # the rotations, then the identity: a rotation by angle 0
+        generators = np.stack([_MINUS_I_PAULI[a] for a in axes + [3]])
         self._gen_re = tf.constant(generators.real, real)
         self._gen_im = tf.constant(generators.imag, real)
-        self._n_rotations = len(axes)
-        self._matrix = tf.constant(matrix if axes else np.zeros((len(symbol_names), 1)), real)
-        self._offset = tf.constant(offset if axes else np.zeros(1), real)
+        self._eye = tf.constant(np.eye(2), real)
+        self._matrix = tf.constant(np.concatenate([matrix, np.zeros((len(symbol_names), 1))], axis=1), real)
+        self._offset = tf.constant(np.append(offset, 0.0), real)
         self._signs = tf.constant(_z_string_signs(observables, {q: i for i, q in enumerate(self.qubits)}, n), real)
         self._forward = tf.function(
             self._evaluate, input_signature=[tf.TensorSpec([None, len(self.symbol_names)], tf.float32)]
@@ -277,23 +277,26 @@ class StateVectorExpectation:
     def __call__(self, symbol_values: tf.Tensor) -> tf.Tensor:
         return self._forward(tf.convert_to_tensor(symbol_values, tf.float32))
 
-    def _step_maps(self, symbol_values: tf.Tensor) -> tf.Tensor:
-        """(rows, S, n, 2, 2): every step's 2x2 map on every qubit, for each row."""
+    def _step_maps(self, symbol_values: tf.Tensor) -> list[list[tf.Tensor]]:
+        """maps[s][q]: step s's (rows, 2, 2) map on qubit q. Slices are unstacks (one op forward,
+        one backward) rather than strided slices."""
         real = self.dtype.real_dtype
-        rows = tf.shape(symbol_values)[0]
+        n_factors = self._offset.shape[0]
         half = 0.5 * (tf.matmul(tf.cast(symbol_values, real), self._matrix) + self._offset)
-        c = tf.cos(half)[:, :, None, None]
-        s = tf.sin(half)[:, :, None, None]
-        rotations = tf.complex(c * tf.eye(2, dtype=real) + s * self._gen_re, s * self._gen_im)
-        if self._n_rotations == 0:
-            rotations = rotations[:, :0]
-        constants = tf.broadcast_to(self._constants, tf.concat([[rows], tf.shape(self._constants)], 0))
-        table = tf.concat([rotations, constants], axis=1)
-        g = tf.reshape(tf.gather(table, self._chains, axis=1), [rows, -1, self._chain, 2, 2])
-        m = g[:, :, 0]
-        for k in range(1, self._chain):
-            m = tf.matmul(g[:, :, k], m)
-        return tf.reshape(m, [rows, self._n_steps, self.n_qubits, 2, 2])
+        c = tf.reshape(tf.cos(half), [-1, n_factors, 1, 1])
+        s = tf.reshape(tf.sin(half), [-1, n_factors, 1, 1])
+        table = tf.complex(c * self._eye + s * self._gen_re, s * self._gen_im)
+        if self._constants is not None:
+            rows = tf.shape(symbol_values)[0]
+            constants = tf.broadcast_to(self._constants, tf.concat([[rows], tf.shape(self._constants)], 0))
+            table = tf.concat([table, constants], axis=1)
+        g = tf.reshape(tf.gather(table, self._chains, axis=1), [-1, self._n_steps * self.n_qubits, self._chain, 2, 2])
+        factors = tf.unstack(g, axis=2)
+        m = factors[0]
+        for f in factors[1:]:
+            m = tf.matmul(f, m)
+        maps = tf.unstack(m, axis=1)
+        return [maps[i * self.n_qubits : (i + 1) * self.n_qubits] for i in range(self._n_steps)]
 
     def _evaluate(self, symbol_values: tf.Tensor) -> tf.Tensor:
         rows = tf.shape(symbol_values)[0]
@@ -303,17 +306,16 @@ class StateVectorExpectation:
         probs = tf.math.square(tf.math.real(psi)) + tf.math.square(tf.math.imag(psi))
         return tf.cast(tf.matmul(probs, self._signs), tf.float32)
 
-    def _run(self, maps: tf.Tensor, psi: tf.Tensor) -> tf.Tensor:
+    def _run(self, maps: list[list[tf.Tensor]], psi: tf.Tensor) -> tf.Tensor:
         """Apply every step to ``psi`` (rows, 2^n)."""
         n, dim = self.n_qubits, 2**self.n_qubits
-        rows = tf.shape(psi)[0]
         for s in range(self._n_steps):
             for q in range(n):
                 # qubit q leads here: apply its 2x2, then rotate it to the back
-                x = tf.reshape(psi, [rows, 2, dim // 2])
+                x = tf.reshape(psi, [-1, 2, dim // 2])
                 if self._active[s, q]:
-                    x = tf.matmul(maps[:, s, q], x)
-                psi = tf.reshape(tf.transpose(x, [0, 2, 1]), [rows, dim])
+                    x = tf.matmul(maps[s][q], x)
+                psi = tf.reshape(tf.transpose(x, [0, 2, 1]), [-1, dim])
             if self._after[s] is not None:
                 psi = _permute(psi, *self._after[s])
         return psi
