@@ -35,8 +35,7 @@ def auto_simulator(spec: ModelSpec, n_qubits: int) -> str:
     layers, TFQ adjoint vs state vector, interleaved in one process, best of repeats, 2-core machine
     at load 6-7): the state vector was faster at every n from 1 to 12 with the <Z_i> readout (1.2-2.7x
     at 9 rows, 15-29x at 512 rows up to n = 6, 7x at n = 8, 1.35x at n = 12) and at every n from 1
-    to 10 with the probabilities readout (1.3-38x). ``n_qubits`` is kept in the signature so a
-    size rule can be added where a future measurement shows TFQ ahead.
+    to 10 with the probabilities readout (1.3-38x), so the rule does not depend on ``n_qubits``.
     """
     if spec.simulator != "auto":
         return spec.simulator
