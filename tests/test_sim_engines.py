@@ -8,7 +8,6 @@ import cirq
 import numpy as np
 import pytest
 import tensorflow as tf
-import tf_keras as keras
 
 from qmoe_tfq import ConfigError
 from qmoe_tfq.circuits import readout_observables, router_circuit
@@ -22,7 +21,7 @@ from qmoe_tfq.sim.engines import auto_simulator, make_expectation
 from qmoe_tfq.sim.statevector import StateVectorExpectation
 from qmoe_tfq.sim.tfq import ExactExpectation, SampledExpectation
 
-from test_circuits_vs_cirq import cirq_readout
+from test_circuits_vs_cirq import cirq_readout, readout_from_probabilities
 
 
 def test_simulator_field_is_validated():
@@ -62,19 +61,6 @@ def circuit_weight_gradient(router, x, upstream):
     return tape.gradient(total, router.theta).numpy()
 
 
-def cirq_readout_at(rc, x, theta, readout) -> np.ndarray:
-    """<Z_i> or basis probabilities from cirq.Simulator in complex128 at float64 weights ``theta``."""
-    sim = cirq.Simulator(dtype=np.complex128)
-    n = len(rc.qubits)
-    bits = (np.arange(2**n)[:, None] >> (n - 1 - np.arange(n))[None, :]) & 1
-    out = []
-    for xi in x:
-        psi = sim.simulate(rc.circuit, rc.resolver(xi, theta), qubit_order=rc.qubits).final_state_vector
-        probs = np.abs(psi) ** 2
-        out.append(probs if readout == "probabilities" else probs @ (1 - 2 * bits))
-    return np.array(out)
-
-
 @pytest.mark.parametrize("readout", ["expectation", "probabilities"])
 @pytest.mark.parametrize("ansatz", ["strongly_entangling", "ry_cz"])
 def test_router_engines_agree_with_cirq_values_and_weight_gradients(readout, ansatz):
@@ -87,8 +73,8 @@ def test_router_engines_agree_with_cirq_values_and_weight_gradients(readout, ans
     for simulator in ("tfq", "statevector"):
         spec = ModelSpec(layers=2, readout=readout, ansatz=ansatz, n_qubits=3, simulator=simulator)
         routers[simulator] = QuantumRouter(spec, n_features=2, seed=4)
-    rc, theta = routers["tfq"].rc, routers["tfq"].theta.numpy().astype(np.float64)
-    want = cirq_readout_at(rc, x, theta, readout)
+    theta = routers["tfq"].theta.numpy().astype(np.float64)
+    want = cirq_readout(routers["tfq"], x, readout, theta)
     upstream = rng.normal(size=want.shape)
     grads = {}
     for name, router in routers.items():
@@ -98,8 +84,8 @@ def test_router_engines_agree_with_cirq_values_and_weight_gradients(readout, ans
     for k in range(len(theta)):
         step = np.zeros_like(theta)
         step[k] = 1e-4
-        plus = np.sum(cirq_readout_at(rc, x, theta + step, readout) * upstream)
-        minus = np.sum(cirq_readout_at(rc, x, theta - step, readout) * upstream)
+        plus = np.sum(cirq_readout(routers["tfq"], x, readout, theta + step) * upstream)
+        minus = np.sum(cirq_readout(routers["tfq"], x, readout, theta - step) * upstream)
         numeric[k] = (plus - minus) / 2e-4
     assert np.abs(numeric).max() > 0.1, "degenerate test: gradients vanish"
     np.testing.assert_allclose(grads["statevector"], numeric, atol=1e-5)
@@ -115,17 +101,12 @@ def cirq_noisy_readout(router, x, eps, placement):
     rc = router.rc
     circuit = noisy_circuit(rc, eps, placement)
     sim = cirq.DensityMatrixSimulator(dtype=np.complex128)
-    out = []
-    for xi in x:
-        rho = sim.simulate(circuit, rc.resolver(xi, router.theta.numpy()), qubit_order=rc.qubits).final_density_matrix
-        probs = np.real(np.diag(rho))
-        if router.spec.readout == "probabilities":
-            out.append(probs)
-        else:
-            n = len(rc.qubits)
-            bits = (np.arange(2**n)[:, None] >> (n - 1 - np.arange(n))[None, :]) & 1
-            out.append(probs @ (1 - 2 * bits))
-    return np.array(out)
+    probs = [
+        np.real(np.diag(sim.simulate(circuit, rc.resolver(xi, router.theta.numpy()), qubit_order=rc.qubits)
+                        .final_density_matrix))
+        for xi in x
+    ]
+    return readout_from_probabilities(np.array(probs), router.spec.readout)
 
 
 @pytest.mark.parametrize("placement", ["authors", "every_gate"])
@@ -145,22 +126,6 @@ def test_noisy_interpolation_matches_density_matrix_simulator(placement, n_featu
         out[mode] = router.circuit_outputs(tf.constant(x)).numpy()
     np.testing.assert_allclose(out["interpolate"], cirq_noisy_readout(router, x, 0.07, placement), atol=1e-5)
     np.testing.assert_allclose(out["interpolate"], out["direct"], atol=1e-5)
-
-
-def test_noisy_training_step_interpolated_equals_direct():
-    rng = np.random.default_rng(4)
-    x = tf.constant(rng.uniform(0, np.pi, (32, 2)), tf.float32)
-    y = tf.constant(rng.integers(0, 2, 32), tf.int32)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    grads = {}
-    for mode in ("direct", "interpolate"):
-        model = build_model(ModelSpec(noise=0.05, noise_placement="every_gate"), 2, 2, seed=9)
-        model.router.evaluation = mode
-        with tf.GradientTape() as tape:
-            loss = loss_fn(y, model(x))
-        grads[mode] = [g.numpy() for g in tape.gradient(loss, model.trainable_variables)]
-    for a, b in zip(grads["direct"], grads["interpolate"]):
-        np.testing.assert_allclose(a, b, atol=1e-5)
 
 
 def test_sampled_engine_never_interpolates():

@@ -16,7 +16,7 @@ import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cirq
 import numpy as np
@@ -24,17 +24,19 @@ import tensorflow as tf
 
 from qmoe_tfq.noise_placement import SymbolicDepolarize
 from qmoe_tfq.sim.program import (
+    Local,
     Monomial,
     Observable,
-    as_monomial,
-    base_digits,
-    embed_monomial,
+    Op,
     affine_in_symbol,
     affine_map,
+    as_monomial,
+    base_digits,
+    build_steps,
     circuit_qubits,
+    embed_monomial,
     rotation_angle,
     rotation_axis,
-    schedule,
 )
 
 _PAULIS = (np.eye(2), cirq.unitary(cirq.X), cirq.unitary(cirq.Y), cirq.unitary(cirq.Z))
@@ -78,13 +80,6 @@ def _parameter_constants(kind: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return k0, k1, k2
 
 
-@dataclass
-class _Local:
-    """Single-qubit maps: per qubit, factors in time order, each a constant 4x4 or a parameter id."""
-
-    factors: dict[int, list[np.ndarray | int]] = field(default_factory=dict)
-
-
 def _embed_monomial(t: np.ndarray, positions: Sequence[int], n: int) -> Monomial:
     """A k-qubit monomial PTM on qubits ``positions`` as a monomial on all 4^n coefficients."""
     found = as_monomial(t)
@@ -98,26 +93,17 @@ def _embed_monomial(t: np.ndarray, positions: Sequence[int], n: int) -> Monomial
 @dataclass
 class _Program:
     n_qubits: int
-    steps: list[Monomial | _Local]
+    steps: list[Monomial | Local]
     kinds: list[int]
     matrix: np.ndarray
     offset: np.ndarray
-
-
-@dataclass
-class _Op:
-    """One circuit operation: a parameter id or constant PTM (one qubit), or a monomial (several)."""
-
-    qubits: tuple[int, ...]
-    factor: np.ndarray | int | Monomial
-    monomial: bool
 
 
 def _compile(circuit: cirq.Circuit, qubits: Sequence[cirq.Qid], symbol_names: Sequence[str]) -> _Program:
     position = {q: i for i, q in enumerate(qubits)}
     symbol_index = {name: i for i, name in enumerate(symbol_names)}
     n = len(qubits)
-    ops: list[_Op] = []
+    ops: list[Op] = []
     kinds: list[int] = []
     rows: list[tuple[int, float, float]] = []
     for op in circuit.all_operations():
@@ -135,63 +121,18 @@ def _compile(circuit: cirq.Circuit, qubits: Sequence[cirq.Qid], symbol_names: Se
                 raise ValueError(
                     f"unsupported parameterised operation {op}: only X/Y/Z rotations and SymbolicDepolarize"
                 )
-            ops.append(_Op(pos, len(kinds) - 1, False))
+            ops.append(Op(pos, len(kinds) - 1, False))
             continue
         if not cirq.has_kraus(op):
             raise ValueError(f"unsupported operation {op}: it has no Kraus representation")
         t = pauli_transfer_matrix(cirq.kraus(op))
         if len(pos) > 1:
-            ops.append(_Op(pos, _embed_monomial(t, pos, n), True))
+            ops.append(Op(pos, _embed_monomial(t, pos, n), True))
         else:
-            ops.append(_Op(pos, t, as_monomial(t) is not None))
-    steps: list[Monomial | _Local] = []
-    for local, group in schedule(ops, n):
-        if local:
-            step = _Local()
-            for op in group:
-                step.factors.setdefault(op.qubits[0], []).append(op.factor)
-            steps.append(step)
-            continue
-        mono = None
-        for op in group:
-            m = op.factor if isinstance(op.factor, Monomial) else _embed_monomial(op.factor, op.qubits, n)
-            mono = m if mono is None else mono.then(m)
-        steps.append(mono)
-    steps = _fold_constant_steps(steps, n)
+            ops.append(Op(pos, t, as_monomial(t) is not None))
+    steps = build_steps(ops, n, lambda t, positions: _embed_monomial(t, positions, n))
     matrix, offset = affine_map(rows, len(symbol_names))
     return _Program(n, steps, kinds, matrix, offset)
-
-
-def _fold_constant_steps(steps: list[Monomial | _Local], n: int) -> list[Monomial | _Local]:
-    """Multiply adjacent constant factors, move qubits whose single-qubit maps are constant monomials
-    out into a monomial step, and merge adjacent monomials."""
-    out: list[Monomial | _Local] = []
-
-    def emit(step: Monomial | _Local) -> None:
-        if isinstance(step, Monomial) and out and isinstance(out[-1], Monomial):
-            out[-1] = out[-1].then(step)
-        else:
-            out.append(step)
-
-    for step in steps:
-        if isinstance(step, Monomial):
-            emit(step)
-            continue
-        rest = _Local()
-        for q, factors in step.factors.items():
-            merged: list[np.ndarray | int] = []
-            for f in factors:
-                if isinstance(f, np.ndarray) and merged and isinstance(merged[-1], np.ndarray):
-                    merged[-1] = f @ merged[-1]
-                else:
-                    merged.append(f)
-            if len(merged) == 1 and isinstance(merged[0], np.ndarray) and as_monomial(merged[0]) is not None:
-                emit(_embed_monomial(merged[0], [q], n))
-            else:
-                rest.factors[q] = merged
-        if rest.factors:
-            emit(rest)
-    return out
 
 
 def _observable_terms(observables: Sequence[Observable], position: dict[cirq.Qid, int], n: int):

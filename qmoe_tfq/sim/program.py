@@ -7,9 +7,8 @@ from __future__ import annotations
 import functools
 import itertools
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import cirq
 import numpy as np
@@ -68,12 +67,25 @@ def circuit_qubits(
     return tuple(sorted(found))
 
 
-class ScheduledOp(Protocol):
+@dataclass
+class Op:
+    """One compiled operation: a parameter id or a constant matrix on one qubit, or a monomial on
+    several; ``monomial`` says whether it can join a monomial step."""
+
     qubits: tuple[int, ...]
+    factor: np.ndarray | int | Monomial
     monomial: bool
 
 
-def schedule(ops: Sequence[ScheduledOp], n: int) -> list[tuple[bool, list]]:
+@dataclass
+class Local:
+    """The single-qubit maps of one step: per qubit, its factors in time order, each a constant
+    matrix or a parameter id."""
+
+    factors: dict[int, list[np.ndarray | int]] = field(default_factory=dict)
+
+
+def schedule(ops: Sequence[Op], n: int) -> list[tuple[bool, list[Op]]]:
     """Reorder ``ops`` (respecting each qubit's order) into alternating maximal groups: single-qubit
     operations (``True``) and monomial ones (``False``: multi-qubit permutations with phases or
     signs, and single-qubit ones of that form), so each single-qubit group costs one fused map per
@@ -156,3 +168,61 @@ def embed_monomial(
         src[:, q] = (src_local // base ** (k - 1 - j)) % base
     flat = sum(src[:, q] * base ** (n - 1 - q) for q in range(n))
     return Monomial(np.asarray(flat, dtype=np.int64), np.asarray(local_scale[local_flat]))
+
+
+Embed = Callable[[np.ndarray, Sequence[int]], Monomial]
+
+
+def build_steps(ops: Sequence[Op], n: int, embed: Embed) -> list[Monomial | Local]:
+    """``ops`` as alternating steps (``schedule``): a ``Local`` per single-qubit group, one composed
+    ``Monomial`` per monomial group, with constants folded (``fold_constant_steps``). ``embed(t,
+    positions)`` turns a constant matrix on ``positions`` into a monomial on the whole register."""
+    steps: list[Monomial | Local] = []
+    for local, group in schedule(ops, n):
+        if local:
+            step = Local()
+            for op in group:
+                step.factors.setdefault(op.qubits[0], []).append(op.factor)
+            steps.append(step)
+            continue
+        mono = None
+        for op in group:
+            m = op.factor if isinstance(op.factor, Monomial) else embed(op.factor, op.qubits)
+            mono = m if mono is None else mono.then(m)
+        steps.append(mono)
+    return fold_constant_steps(steps, embed)
+
+
+def fold_constant_steps(steps: list[Monomial | Local], embed: Embed) -> list[Monomial | Local]:
+    """Multiply adjacent constant factors, move qubits whose single-qubit maps are one constant
+    monomial into a monomial step, merge adjacent monomials and drop identity ones."""
+    out: list[Monomial | Local] = []
+
+    def emit(step: Monomial | Local) -> None:
+        if isinstance(step, Monomial) and out and isinstance(out[-1], Monomial):
+            out[-1] = out[-1].then(step)
+        else:
+            out.append(step)
+
+    for step in steps:
+        if isinstance(step, Monomial):
+            emit(step)
+            continue
+        rest = Local()
+        for q, factors in step.factors.items():
+            merged: list[np.ndarray | int] = []
+            for f in factors:
+                if isinstance(f, np.ndarray) and merged and isinstance(merged[-1], np.ndarray):
+                    merged[-1] = f @ merged[-1]
+                else:
+                    merged.append(f)
+            if len(merged) == 1 and isinstance(merged[0], np.ndarray) and as_monomial(merged[0]) is not None:
+                emit(embed(merged[0], [q]))
+            else:
+                rest.factors[q] = merged
+        if rest.factors:
+            emit(rest)
+    return [
+        s for s in out
+        if not (isinstance(s, Monomial) and np.array_equal(s.index, np.arange(len(s.index))) and np.allclose(s.scale, 1.0))
+    ]

@@ -24,53 +24,39 @@ from __future__ import annotations
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cirq
 import numpy as np
 import tensorflow as tf
 
 from qmoe_tfq.sim.program import (
+    Local,
     Monomial,
     Observable,
+    Op,
     affine_map,
     as_monomial,
     base_digits,
+    build_steps,
     circuit_qubits,
     embed_monomial,
     rotation_angle,
     rotation_axis,
-    schedule,
 )
 
 # -i P for P = X, Y, Z: exp(-i theta P / 2) = cos(theta/2) I + sin(theta/2) (-i P).
 _MINUS_I_PAULI = {axis: -1j * cirq.unitary(g) for axis, g in ((1, cirq.X), (2, cirq.Y), (3, cirq.Z))}
 
 
-@dataclass
-class _Op:
-    """One circuit operation: a rotation id or constant 2x2 (one qubit), or a monomial (several)."""
-
-    qubits: tuple[int, ...]
-    factor: np.ndarray | int | Monomial
-    monomial: bool
-
-
-@dataclass
-class _Local:
-    """Single-qubit maps: per qubit, factors in time order, each a constant 2x2 or a rotation id."""
-
-    factors: dict[int, list[np.ndarray | int]] = field(default_factory=dict)
-
-
 def _compile(
     circuit: cirq.Circuit, qubits: Sequence[cirq.Qid], symbol_names: Sequence[str]
-) -> tuple[list[Monomial | _Local], list[int], np.ndarray, np.ndarray]:
+) -> tuple[list[Monomial | Local], list[int], np.ndarray, np.ndarray]:
     """(steps, rotation axes, angle matrix, angle offset) of ``circuit``."""
     position = {q: i for i, q in enumerate(qubits)}
     symbol_index = {name: i for i, name in enumerate(symbol_names)}
     n = len(qubits)
-    ops: list[_Op] = []
+    ops: list[Op] = []
     axes: list[int] = []
     angles: list[tuple[int, float, float]] = []
     for op in circuit.all_operations():
@@ -81,7 +67,7 @@ def _compile(
                 raise ValueError(f"unsupported parameterised operation {op}: only X/Y/Z rotations")
             angles.append(rotation_angle(op, symbol_index))
             axes.append(axis)
-            ops.append(_Op(pos, len(axes) - 1, False))
+            ops.append(Op(pos, len(axes) - 1, False))
             continue
         if not cirq.has_unitary(op):
             raise ValueError(
@@ -91,65 +77,17 @@ def _compile(
         u = cirq.unitary(op)
         found = as_monomial(u)
         if len(pos) == 1:
-            ops.append(_Op(pos, u, found is not None))
+            ops.append(Op(pos, u, found is not None))
         elif found is None:
             raise ValueError(
                 f"unsupported operation {op}: multi-qubit gates must permute basis states with phases "
                 "(CNOT, CZ, SWAP, ...)"
             )
         else:
-            ops.append(_Op(pos, embed_monomial(found, pos, n, base=2), True))
-    steps: list[Monomial | _Local] = []
-    for local, group in schedule(ops, n):
-        if local:
-            step = _Local()
-            for op in group:
-                step.factors.setdefault(op.qubits[0], []).append(op.factor)
-            steps.append(step)
-            continue
-        mono = None
-        for op in group:
-            m = op.factor if isinstance(op.factor, Monomial) else embed_monomial(as_monomial(op.factor), op.qubits, n, 2)
-            mono = m if mono is None else mono.then(m)
-        steps.append(mono)
+            ops.append(Op(pos, embed_monomial(found, pos, n, base=2), True))
     matrix, offset = affine_map(angles, len(symbol_names))
-    return _fold_constant_steps(steps, n), axes, matrix, offset
-
-
-def _fold_constant_steps(steps: list[Monomial | _Local], n: int) -> list[Monomial | _Local]:
-    """Multiply adjacent constant factors, move qubits whose single-qubit maps are constant monomials
-    into a monomial step, merge adjacent monomials, and drop identity monomials."""
-    out: list[Monomial | _Local] = []
-
-    def emit(step: Monomial | _Local) -> None:
-        if isinstance(step, Monomial) and out and isinstance(out[-1], Monomial):
-            out[-1] = out[-1].then(step)
-        else:
-            out.append(step)
-
-    for step in steps:
-        if isinstance(step, Monomial):
-            emit(step)
-            continue
-        rest = _Local()
-        for q, factors in step.factors.items():
-            merged: list[np.ndarray | int] = []
-            for f in factors:
-                if isinstance(f, np.ndarray) and merged and isinstance(merged[-1], np.ndarray):
-                    merged[-1] = f @ merged[-1]
-                else:
-                    merged.append(f)
-            if len(merged) == 1 and isinstance(merged[0], np.ndarray) and as_monomial(merged[0]) is not None:
-                emit(embed_monomial(as_monomial(merged[0]), [q], n, base=2))
-            else:
-                rest.factors[q] = merged
-        if rest.factors:
-            emit(rest)
-    identity = np.arange(2**n)
-    return [
-        s for s in out
-        if not (isinstance(s, Monomial) and np.array_equal(s.index, identity) and np.allclose(s.scale, 1.0))
-    ]
+    steps = build_steps(ops, n, lambda u, positions: embed_monomial(as_monomial(u), positions, n, base=2))
+    return steps, axes, matrix, offset
 
 
 def _z_string_signs(observables: Sequence[Observable], position: dict[cirq.Qid, int], n: int) -> np.ndarray:
@@ -196,7 +134,7 @@ class _Plan:
     constants: np.ndarray
 
 
-def _plan(steps: list[Monomial | _Local], n: int, n_rotations: int) -> _Plan:
+def _plan(steps: list[Monomial | Local], n: int, n_rotations: int) -> _Plan:
     """Lay ``steps`` out as a ``_Plan``. Factor-table entries: the circuit's rotations, then one
     rotation by angle 0 (the identity, padding shorter chains), then the constant 2x2 factors."""
     initial = np.zeros(2**n, complex)
@@ -204,7 +142,7 @@ def _plan(steps: list[Monomial | _Local], n: int, n_rotations: int) -> _Plan:
     if steps and isinstance(steps[0], Monomial):
         initial = steps[0].scale * initial[steps[0].index]
         steps = steps[1:]
-    locals_: list[_Local] = []
+    locals_: list[Local] = []
     after: list[Monomial | None] = []
     for step in steps:
         if isinstance(step, Monomial):
