@@ -82,3 +82,43 @@ class Expectation:
 
     def time_forward_gradient(self, engine, n_qubits, batch):
         self.forward_gradient()
+
+
+class EpochFloor:
+    """An engine's floor for one Two Moons training epoch: what the epoch's circuits cost alone.
+    One compiled call runs 16 steps (500 samples in batches of 32) of forward + gradient on the 9
+    circuits of a step (the 2-feature router's interpolation grid, L = 3, <Z_i>), in a ``tf.range``
+    loop as ``EpochTrainer`` runs them; compare with ``bench_training.TrainingEpoch``."""
+
+    params = [grid(["tfq", "statevector"], ["statevector"])]
+    param_names = ["engine"]
+    timeout = 300
+    warmup_time = 0.0
+
+    def setup(self, engine):
+        import numpy as np
+
+        tf = tensorflow()
+        from qmoe_tfq.circuits import readout_observables, router_circuit
+
+        rc = router_circuit(2, 2, LAYERS)
+        expectation = _engine(engine, rc, readout_observables(rc.qubits, "expectation"))
+        rng = np.random.default_rng(0)
+        grid_angles = np.array([[a, b] for a in (0, np.pi / 2, np.pi) for b in (0, np.pi / 2, np.pi)])
+        inputs = tf.constant(grid_angles, tf.float32)
+        theta = tf.Variable(rng.uniform(0, 2 * np.pi, len(rc.weight_symbols)), dtype=tf.float32)
+
+        @tf.function
+        def epoch():
+            for _ in tf.range(16):
+                with tf.GradientTape() as tape:
+                    values = tf.concat([inputs, tf.tile(theta[None, :], [9, 1])], axis=1)
+                    total = tf.reduce_sum(expectation(values))
+                theta.assign_sub(1e-3 * tape.gradient(total, theta))
+            return theta
+
+        self.epoch = epoch
+        epoch()
+
+    def time_epoch_floor(self, engine):
+        self.epoch()
