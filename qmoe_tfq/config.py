@@ -17,6 +17,7 @@ ROUTERS = tuple(ROUTER_FAMILIES)
 DIFFERENTIATORS = ("adjoint", "parameter_shift")
 NOISE_PLACEMENTS = ("authors", "every_gate")
 ENGINES = ("exact", "tfq_sampled")
+SIMULATORS = ("auto", "tfq", "statevector")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,11 @@ class ModelSpec:
     authors' notebook did (``authors``: once after the embedding and once after the ansatz) or after
     every gate (``every_gate``). ``engine="exact"`` simulates the density matrix exactly;
     ``tfq_sampled`` uses TFQ's Monte-Carlo trajectories, ``repetitions`` of them per expectation.
+    simulator: the engine of a noiseless exact quantum router (``qmoe_tfq.sim.engines``): ``tfq``
+    (TFQ's analytic op with ``differentiator``, the reference engine), ``statevector`` (the
+    package's TensorFlow state-vector engine) or ``auto`` (the faster of the two as measured, see
+    ``qmoe_tfq.sim.engines.auto_simulator``). Noisy exact routers always use the density-matrix
+    engine; the value does not enter the results beyond float rounding.
     """
 
     router: str = "quantum"
@@ -53,6 +59,7 @@ class ModelSpec:
     engine: str = "exact"
     repetitions: int = 1000
     frozen_circuit: bool = False
+    simulator: str = "auto"
 
     def __post_init__(self) -> None:
         family = router_family(self.router)
@@ -70,6 +77,7 @@ class ModelSpec:
         check_choice("noise_placement", self.noise_placement, NOISE_PLACEMENTS)
         check_choice("engine", self.engine, ENGINES)
         check_positive_int("repetitions", self.repetitions)
+        check_choice("simulator", self.simulator, SIMULATORS)
         family.validate(self)
 
     def qubits_for(self, n_features: int) -> int:

@@ -34,7 +34,7 @@ import tf_keras as keras
 from qmoe_tfq.circuits import amplitude_expert_circuit, readout_observables, uniformly_controlled_ry_matrix
 from qmoe_tfq.errors import ConfigError, check_choice, check_positive_int
 from qmoe_tfq.initializers import dense, torch_linear
-from qmoe_tfq.tfq_ops import ExactExpectation
+from qmoe_tfq.sim.tfq import ExactExpectation
 
 PHASE1_MODELS = ("qmoe", "qnn", "classical_moe")
 #: Their notebook's settings (``QMoE.ipynb``, GLOBAL CONFIG and ``train_model``).

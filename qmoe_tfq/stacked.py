@@ -151,12 +151,11 @@ class StackedMoE:
     def _interpolation_points(self) -> int | None:
         """3^d when the router's readout may be interpolated exactly (see ``routers.interpolation_weights``), else None."""
         from qmoe_tfq.routers import MAX_INTERPOLATION_POINTS
-        from qmoe_tfq.tfq_ops import ExactExpectation
 
         router = self.router
         points = 3 ** len(router.rc.input_symbols)
-        ok = (router.evaluation != "direct" and isinstance(router.expectation, ExactExpectation)
-              and router._rx_embedding() and (router.evaluation == "interpolate" or points <= MAX_INTERPOLATION_POINTS))
+        ok = (router.evaluation != "direct" and router.interpolates()
+              and (router.evaluation == "interpolate" or points <= MAX_INTERPOLATION_POINTS))
         return points if ok else None
 
     def _interpolated(self, x: tf.Tensor, theta: tf.Tensor) -> tf.Tensor:
@@ -178,7 +177,7 @@ class StackedMoE:
         """The router's readouts for symbol values (lanes, rows, S) -> (lanes, rows, K). TFQ simulates
         each circuit on its own, so the idle padding lanes are skipped (zeros stand in for them);
         engines made of TensorFlow ops see every lane (see ``LANES``)."""
-        from qmoe_tfq.tfq_ops import ExactExpectation
+        from qmoe_tfq.sim.tfq import ExactExpectation
 
         lanes, rows = tf.shape(values)[0], tf.shape(values)[1]
         engine = self.router.expectation
