@@ -130,10 +130,10 @@ def test_cli_trains_under_noise():
 @pytest.mark.parametrize(
     "args,fragment",
     [
-        (["--depolarizing", "1.5"], "noise must be a number in [0, 1], got 1.5"),
-        (["--noise-placement", "all"], "unknown noise_placement 'all'; allowed: authors, every_gate"),
-        (["--engine", "qsim"], "unknown engine 'qsim'; allowed: exact, tfq_sampled"),
-        (["--repetitions", "0"], "repetitions must be a positive integer (>= 1), got 0"),
+        (["--depolarizing", "1.5"], "--depolarizing must be in [0, 1], got 1.5"),
+        (["--noise-placement", "all"], "--noise-placement must be one of authors, every_gate, got all"),
+        (["--engine", "qsim"], "--engine must be one of exact, tfq_sampled, got qsim"),
+        (["--repetitions", "0"], "--repetitions must be a positive integer, got 0"),
     ],
 )
 def test_cli_rejects_bad_noise_options(args, fragment):
