@@ -29,7 +29,7 @@ import tf_keras as keras
 from qmoe_tfq.config import ModelSpec, circuit_weight_count
 from qmoe_tfq.initializers import torch_linear
 
-STACKABLE_ROUTERS = ("quantum", "linear", "mlp", "constant")
+STACKABLE_ROUTERS = ("quantum", "linear", "mlp", "constant", "fourier", "fourier_rank")
 # Stacks are padded with idle copies of their first member up to a multiple of LANES members. CPU
 # kernels vectorise across the member axis in packets (8 floats with AVX2, 16 with AVX-512) and
 # finish a ragged tail with scalar code, which rounds differently; with every real member inside a
@@ -45,45 +45,66 @@ def lanes_for(members: int) -> int:
 
 
 def supports(spec: ModelSpec) -> bool:
-    """Whether runs of ``spec`` can be stacked (sampled engines cannot: TFQ seeds them itself; a frozen
-    circuit cannot: every stacked variable trains)."""
-    return spec.router in STACKABLE_ROUTERS and spec.engine == "exact" and not spec.frozen_circuit
+    """Whether runs of ``spec`` can be stacked (sampled engines cannot: TFQ seeds them itself)."""
+    return spec.router in STACKABLE_ROUTERS and spec.engine == "exact"
 
 
 def _seeds(seed: int) -> list[int]:
     return [int(s) for s in np.random.SeedSequence(seed).generate_state(2)]
 
 
-def _dense(fan_in: int, units: int, seed: int) -> list[np.ndarray]:
+def _dense(fan_in: int, units: int, seed: int, name: str, bias: bool = True) -> list[tuple[str, np.ndarray]]:
     kernel_seed, bias_seed = _seeds(seed)
-    return [torch_linear(fan_in, kernel_seed)((fan_in, units), dtype="float32").numpy(),
-            torch_linear(fan_in, bias_seed)((units,), dtype="float32").numpy()]
+    out = [(f"{name}_kernel", torch_linear(fan_in, kernel_seed)((fan_in, units), dtype="float32").numpy())]
+    if bias:
+        out.append((f"{name}_bias", torch_linear(fan_in, bias_seed)((units,), dtype="float32").numpy()))
+    return out
 
 
-def initial_weights(spec: ModelSpec, n_features: int, n_classes: int, seed: int) -> list[np.ndarray]:
-    """The weights ``build_model(spec, n_features, n_classes, seed)`` starts from, in
-    ``get_weights()`` order, drawn by the same seeded initializers without building the model."""
+def named_initial_weights(spec: ModelSpec, n_features: int, n_classes: int, seed: int) -> list[tuple[str, np.ndarray]]:
+    """(role, weights) pairs ``build_model(spec, n_features, n_classes, seed)`` starts from, in its
+    ``get_weights()`` order, drawn by the same seeded initializers without building the model. Roles:
+    ``theta`` (circuit angles), ``adapter_*``, ``hidden_*`` / ``out_*`` (classical routers),
+    ``projection_kernel`` / ``readout_*`` (Fourier-feature routers), ``experts_*``."""
+    from qmoe_tfq.router_families import fourier_width, router_family
+
     router_seed, expert_seed = _seeds(seed)
     e = spec.experts_for(n_features)
-    weights: list[np.ndarray] = []
+    weights: list[tuple[str, np.ndarray]] = []
     if spec.router == "quantum":
         theta_seed, adapter_seed = _seeds(router_seed)
         n = spec.qubits_for(n_features)
         init = keras.initializers.RandomUniform(0.0, 2 * np.pi, seed=theta_seed)
-        weights.append(init((circuit_weight_count(spec, n),), dtype="float32").numpy())
-        if spec.readout == "expectation":
-            weights += _dense(n, e, adapter_seed)
+        theta = [("theta", init((circuit_weight_count(spec, n),), dtype="float32").numpy())]
+        adapter = _dense(n, e, adapter_seed, "adapter") if spec.readout == "expectation" else []
+        # Keras lists trainable weights first: a frozen circuit's angles come after the adapter.
+        weights += adapter + theta if spec.frozen_circuit else theta + adapter
     elif spec.router in ("linear", "mlp"):
         first, second = _seeds(router_seed)
         fan_in = n_features
         if spec.router == "mlp":
-            weights += _dense(n_features, spec.hidden, first)
+            weights += _dense(n_features, spec.hidden, first, "hidden")
             fan_in = spec.hidden
-        weights += _dense(fan_in, e, second)
+        weights += _dense(fan_in, e, second, "out")
+    elif spec.router in ("fourier", "fourier_rank"):
+        first, second = _seeds(router_seed)
+        fan_in = fourier_width(n_features)
+        rank = router_family(spec.router).rank(spec, n_features)
+        if rank is not None:
+            weights += _dense(fan_in, rank, first, "projection", bias=False)
+            fan_in = rank
+        weights += _dense(fan_in, e, second, "readout")
     kernel_seed, bias_seed = _seeds(expert_seed)
-    weights.append(torch_linear(n_features, kernel_seed)((e, n_features, n_classes), dtype="float32").numpy())
-    weights.append(torch_linear(n_features, bias_seed)((e, n_classes), dtype="float32").numpy())
+    weights.append(("experts_kernel",
+                    torch_linear(n_features, kernel_seed)((e, n_features, n_classes), dtype="float32").numpy()))
+    weights.append(("experts_bias", torch_linear(n_features, bias_seed)((e, n_classes), dtype="float32").numpy()))
     return weights
+
+
+def initial_weights(spec: ModelSpec, n_features: int, n_classes: int, seed: int) -> list[np.ndarray]:
+    """The weights ``build_model(spec, n_features, n_classes, seed)`` starts from, in ``get_weights()``
+    order (``named_initial_weights`` without the roles)."""
+    return [w for _, w in named_initial_weights(spec, n_features, n_classes, seed)]
 
 
 class StackedMoE:
@@ -121,6 +142,9 @@ class StackedMoE:
         self.members = len(seeds)
         self.lanes = lanes_for(self.members)
         self.variables = [tf.Variable(w) for w in self._initial(seeds)]
+        roles = [r for r, _ in named_initial_weights(spec, n_features, n_classes, seeds[0])]
+        self.v = dict(zip(roles, self.variables))
+        self.trainable = [v for r, v in self.v.items() if not (r == "theta" and spec.frozen_circuit)]
         self._n_members = tf.Variable(self.members, dtype=tf.int32, trainable=False)
         self.router = None
         if spec.router == "quantum":
@@ -206,23 +230,31 @@ class StackedMoE:
         return tf.cond(tf.shape(x)[1] > points, lambda: self._interpolated(x, theta), lambda: self._direct(x, theta))
 
     def gates(self, x: tf.Tensor) -> tf.Tensor:
-        spec, v = self.spec, self.variables
+        spec, v = self.spec, self.v
         if spec.router == "constant":
             e = spec.experts_for(self.n_features)
             return tf.fill([tf.shape(x)[0], tf.shape(x)[1], e], 1.0 / e)
         if spec.router == "quantum":
-            z = self._quantum_outputs(x, v[0])
+            z = self._quantum_outputs(x, v["theta"])
             if spec.readout == "expectation":
-                return tf.nn.softmax(tf.einsum("mbn,mne->mbe", z, v[1]) + v[2][:, None, :])
+                return tf.nn.softmax(tf.einsum("mbn,mne->mbe", z, v["adapter_kernel"]) + v["adapter_bias"][:, None, :])
             ones = tf.ones_like(z[..., :1])
             return tf.einsum("mbk,kj->mbj", tf.concat([ones, z], axis=-1), self.router._wh)
+        if spec.router in ("fourier", "fourier_rank"):
+            from qmoe_tfq.fourier_router import fourier_features_tf
+
+            m, b, d = tf.shape(x)[0], tf.shape(x)[1], x.shape[-1]
+            h = tf.reshape(fourier_features_tf(tf.reshape(x, [m * b, d])), [m, b, -1])
+            if "projection_kernel" in v:
+                h = tf.einsum("mbf,mfr->mbr", h, v["projection_kernel"])
+            return tf.nn.softmax(tf.einsum("mbh,mhe->mbe", h, v["readout_kernel"]) + v["readout_bias"][:, None, :])
         h = x
         if spec.router == "mlp":
-            h = tf.nn.relu(tf.einsum("mbd,mdh->mbh", x, v[0]) + v[1][:, None, :])
-        return tf.nn.softmax(tf.einsum("mbh,mhe->mbe", h, v[-4]) + v[-3][:, None, :])
+            h = tf.nn.relu(tf.einsum("mbd,mdh->mbh", x, v["hidden_kernel"]) + v["hidden_bias"][:, None, :])
+        return tf.nn.softmax(tf.einsum("mbh,mhe->mbe", h, v["out_kernel"]) + v["out_bias"][:, None, :])
 
     def logits(self, x: tf.Tensor) -> tf.Tensor:
-        kernel, bias = self.variables[-2], self.variables[-1]
+        kernel, bias = self.v["experts_kernel"], self.v["experts_bias"]
         experts = tf.einsum("mbd,medc->mbec", x, kernel) + bias[:, None, :, :]
         return tf.einsum("mbe,mbec->mbc", self.gates(x), experts)
 
@@ -256,7 +288,7 @@ class StackTrainer:
         self.lr = tf.Variable(tf.zeros([m]), trainable=False)
         self.active = tf.Variable(tf.zeros([m]), trainable=False)
         self.step = tf.Variable(0.0, trainable=False)
-        self.slots = [(tf.Variable(tf.zeros_like(v)), tf.Variable(tf.zeros_like(v))) for v in model.variables]
+        self.slots = [(tf.Variable(tf.zeros_like(v)), tf.Variable(tf.zeros_like(v))) for v in model.trainable]
         self.reset(lr)
         d = model.n_features
         spec = (tf.TensorSpec([m, None, d], tf.float32), tf.TensorSpec([m, None], tf.int32))
@@ -277,7 +309,7 @@ class StackTrainer:
         t = self.step + 1.0
         b1, b2, eps = ADAM["beta_1"], ADAM["beta_2"], ADAM["epsilon"]
         alpha = self.lr * tf.sqrt(1 - tf.pow(b2, t)) / (1 - tf.pow(b1, t)) * self.active
-        for var, (m, v), g in zip(self.model.variables, self.slots, grads):
+        for var, (m, v), g in zip(self.model.trainable, self.slots, grads):
             g = tf.where(tf.math.is_finite(g), g, tf.zeros_like(g))
             shape = [-1] + [1] * (var.shape.rank - 1)
             m.assign_add((g - m) * (1 - b1))
@@ -290,7 +322,7 @@ class StackTrainer:
             ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=yb, logits=self.model.logits(xb))
             loss = tf.reduce_sum(ce * wb, axis=1)
             total = tf.reduce_sum(loss / tf.reduce_sum(wb, axis=1))
-        self._adam(tape.gradient(total, self.model.variables))
+        self._adam(tape.gradient(total, self.model.trainable))
         return loss
 
     def _epoch_graph(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
@@ -429,4 +461,4 @@ def reusable_stack(spec: ModelSpec, n_features: int, n_classes: int, seeds: list
     return model, trainer
 
 
-__all__ = ["lanes_for", "reusable_stack", "STACKABLE_ROUTERS", "StackHistory", "StackTrainer", "StackedMoE", "fit_stack", "initial_weights", "supports"]
+__all__ = ["lanes_for", "named_initial_weights", "reusable_stack", "STACKABLE_ROUTERS", "StackHistory", "StackTrainer", "StackedMoE", "fit_stack", "initial_weights", "supports"]

@@ -11,7 +11,8 @@ from qmoe_tfq.model import build_model
 from qmoe_tfq.stacked import LANES, StackedMoE, fit_stack, initial_weights, supports
 
 SPECS = [ModelSpec(layers=2), ModelSpec(layers=1, readout="probabilities", ansatz="ry_cz"),
-         ModelSpec(router="linear"), ModelSpec(router="mlp", hidden=5), ModelSpec(router="constant")]
+         ModelSpec(router="linear"), ModelSpec(router="mlp", hidden=5), ModelSpec(router="fourier"),
+         ModelSpec(router="fourier_rank"), ModelSpec(layers=2, frozen_circuit=True), ModelSpec(router="constant")]
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def _train(spec, x, y, members, positions=None):
     return st, h
 
 
-@pytest.mark.parametrize("spec", SPECS[:4], ids=lambda s: s.label())
+@pytest.mark.parametrize("spec", SPECS[:7], ids=lambda s: s.label())
 def test_a_run_gives_the_same_bits_alone_or_in_any_stack(spec, data):
     x, y = data
     alone = {s: _train(spec, x, y, [s]) for s in (3, 11)}
@@ -57,7 +58,7 @@ def test_stack_matches_the_keras_training_loop(data):
     from qmoe_tfq.train import fit_model
 
     x, y = data
-    for spec in SPECS[:4]:
+    for spec in SPECS[:7]:
         st, h = _train(spec, x, y, [4, 9])
         for i, s in enumerate([4, 9]):
             import tensorflow as tf
@@ -100,3 +101,14 @@ def test_a_diverging_member_is_flagged_and_the_others_finish():
 def test_sampled_engines_are_not_stacked():
     assert not supports(ModelSpec(noise=0.01, engine="tfq_sampled"))
     assert supports(ModelSpec(noise=0.01)) and supports(ModelSpec(router="mlp"))
+
+
+def test_a_frozen_circuit_keeps_its_angles(data):
+    x, y = data
+    spec = ModelSpec(layers=2, frozen_circuit=True)
+    st, _ = _train(spec, x, y, [0, 1])
+    for i, seed in enumerate([0, 1]):
+        start = initial_weights(spec, 2, 2, seed)
+        trained = st.member_weights(i)
+        assert np.array_equal(trained[2], start[2])  # the angles (after the adapter, as Keras orders them)
+        assert not np.array_equal(trained[0], start[0])
