@@ -309,7 +309,9 @@ class _Prepared:
         """Runs with equal keys can share a stack: same model, shapes and training schedule."""
         e = self.estimator
         n_val = None if self.validation is None else len(self.validation[1])
-        return (self.spec, self.x.shape, len(e.classes_), n_val, int(e.batch_size), int(e.max_epochs),
+        from qmoe_tfq.stacked import stack_spec
+
+        return (stack_spec(self.spec), self.x.shape, len(e.classes_), n_val, int(e.batch_size), int(e.max_epochs),
                 e.n_iter_no_change if e.early_stopping else None)
 
 
@@ -352,11 +354,12 @@ def _fit_stack(group: list[_Prepared], stacked, verbose: bool, reuse: bool) -> N
     first = group[0]
     e0 = first.estimator
     shape = (first.spec, first.x.shape[1], len(e0.classes_), [p.seed for p in group])
+    noise = [p.spec.noise for p in group]
     trainer = None
     if reuse:
-        stack, trainer = stacked.reusable_stack(*shape, batch_size=int(e0.batch_size))
+        stack, trainer = stacked.reusable_stack(*shape, batch_size=int(e0.batch_size), noise=noise)
     else:
-        stack = stacked.StackedMoE(*shape)
+        stack = stacked.StackedMoE(*shape, noise=noise)
     validation = None
     if first.validation is not None:
         validation = (np.stack([p.validation[0] for p in group]), np.stack([p.validation[1] for p in group]))

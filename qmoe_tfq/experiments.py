@@ -208,10 +208,12 @@ def run_one(experiment: Experiment, seed: int) -> dict:
 
 def stack_key(experiment: Experiment) -> tuple | None:
     """Runs whose keys are equal may train as one stack (``qmoe_tfq.stacked``): mixtures of experts
-    that differ only in learning rate, input scaling, restart, seed and data draw. None: train alone."""
+    that differ only in learning rate, input scaling, restart, depolarizing probability (noisy runs
+    share a stack with noisy ones), seed and data draw. None: train alone."""
     if experiment.model.kind != "qmoe":
         return None
-    fixed = tuple((k, v) for k, v in experiment.model.params if k not in ("lr", "input_scaling", "restart"))
+    fixed = tuple((k, v) if k != "noise" else ("noisy", v > 0) for k, v in experiment.model.params
+                  if k not in ("lr", "input_scaling", "restart"))
     data = dataclasses.replace(experiment.data, seed=None)
     return fixed, data, experiment.protocol, experiment.validation_fraction
 

@@ -106,7 +106,8 @@ MAX_JOB = 64
 
 def plan_jobs(tasks: list[Task], jobs: int = 1) -> list[list[Task]]:
     """Tasks grouped into jobs: runs sharing a ``stack_key`` together (at most ``MAX_JOB``, and split
-    so every worker gets work when there are few groups), every other run alone; in planned order."""
+    so every worker gets work when there are few groups), every other run alone; the costliest
+    first (``job_cost``). Rows still come back in planned order."""
     groups: dict[object, list[Task]] = {}
     for i, task in enumerate(tasks):
         key = stack_key(task[0])
@@ -117,7 +118,21 @@ def plan_jobs(tasks: list[Task], jobs: int = 1) -> list[list[Task]]:
         n = -(-len(group) // size)
         size = -(-len(group) // n)
         out += [group[i:i + size] for i in range(0, len(group), size)]
-    return out
+    return sorted(out, key=job_cost, reverse=True)
+
+
+def job_cost(job: list[Task]) -> float:
+    """A rough relative cost of a job, for scheduling the longest first (so no worker is left with a
+    long job at the end): runs x epochs x training rows x the router's simulation cost (a quantum
+    router's state grows as 2^qubits, a noisy one's density matrix as 4^qubits)."""
+    exp = job[0][0]
+    p = exp.model.param_dict
+    rows = exp.data.n_samples or 2000
+    cost = len(job) * p.get("max_epochs", 50) * rows
+    if p.get("router") == "quantum":
+        n = p.get("n_qubits") or exp.data.n_features
+        cost *= (4.0 if p.get("noise", 0) else 2.0) ** min(n, 12)
+    return float(cost)
 
 
 def _backend(scheduler: str | None):

@@ -119,12 +119,14 @@ class StackedMoE:
         per_member += [per_member[0]] * (self.lanes - len(seeds))
         return [np.stack(ws) for ws in zip(*per_member)]
 
-    def reset(self, seeds: list[int]) -> None:
-        """Start over with members initialised from ``seeds`` (as many lanes as before, or fewer members)."""
+    def reset(self, seeds: list[int], noise: list[float] | None = None) -> None:
+        """Start over with members initialised from ``seeds`` (as many lanes as before, or fewer members),
+        each under its depolarizing probability in ``noise`` (noisy stacks)."""
         if lanes_for(len(seeds)) != self.lanes:
             raise ValueError(f"{len(seeds)} members need {lanes_for(len(seeds))} lanes; this stack has {self.lanes}")
         self.members = len(seeds)
         self._n_members.assign(self.members)
+        self._set_noise(noise, len(seeds))
         for v, w in zip(self.variables, self._initial(seeds)):
             v.assign(w)
 
@@ -133,7 +135,16 @@ class StackedMoE:
         a = np.asarray(a)
         return np.concatenate([a, np.repeat(a[:1], self.lanes - len(a), axis=0)]) if len(a) < self.lanes else a
 
-    def __init__(self, spec: ModelSpec, n_features: int, n_classes: int, seeds: list[int]) -> None:
+    def _set_noise(self, noise: list[float] | None, members: int) -> None:
+        eps = np.full(members, self.spec.noise, np.float32) if noise is None else np.asarray(noise, np.float32)
+        if len(eps) != members:
+            raise ValueError(f"{members} members need {members} noise levels, got {len(eps)}")
+        if np.any((eps > 0) != (self.spec.noise > 0)):
+            raise ValueError("a stack is either noiseless or noisy in every member")
+        self._eps.assign(np.concatenate([eps, np.repeat(eps[:1], self.lanes - members)]))
+
+    def __init__(self, spec: ModelSpec, n_features: int, n_classes: int, seeds: list[int],
+                 noise: list[float] | None = None) -> None:
         if not supports(spec):
             raise ValueError(f"cannot stack runs of {spec.label()} with engine {spec.engine!r}")
         if not seeds:
@@ -146,11 +157,17 @@ class StackedMoE:
         self.v = dict(zip(roles, self.variables))
         self.trainable = [v for r, v in self.v.items() if not (r == "theta" and spec.frozen_circuit)]
         self._n_members = tf.Variable(self.members, dtype=tf.int32, trainable=False)
-        self.router = None
+        self.router = self.engine = None
+        self._eps = tf.Variable(tf.zeros([self.lanes]), trainable=False)
         if spec.router == "quantum":
+            import dataclasses
+
             from qmoe_tfq.routers import QuantumRouter
 
-            self.router = QuantumRouter(spec, n_features, seed=0)
+            noisy = spec.noise > 0
+            self.router = QuantumRouter(dataclasses.replace(spec, noise=0.0) if noisy else spec, n_features, seed=0)
+            self.engine = self._noisy_engine() if noisy else self.router.expectation
+        self._set_noise(noise, len(seeds))
 
     def member_weights(self, i: int) -> list[np.ndarray]:
         """Member ``i``'s weights in ``MixtureOfExperts.get_weights()`` order."""
@@ -171,6 +188,20 @@ class StackedMoE:
         finally:
             self._only = None
         return out[lane].numpy()
+
+    def _noisy_engine(self):
+        """The exact density-matrix engine with the depolarizing probability as a last symbol column,
+        so members under different noise levels share one stack (and one compiled engine)."""
+        import sympy
+
+        from qmoe_tfq.circuits import readout_observables
+        from qmoe_tfq.noise_placement import noisy_circuit
+        from qmoe_tfq.sim.density_matrix import DensityMatrixExpectation
+
+        rc, eps = self.router.rc, sympy.Symbol("depolarizing_eps")
+        return DensityMatrixExpectation(noisy_circuit(rc, eps, self.spec.noise_placement),
+                                        [s.name for s in rc.symbols] + [eps.name],
+                                        readout_observables(rc.qubits, self.spec.readout), qubits=rc.qubits)
 
     def _interpolation_points(self) -> int | None:
         """3^d when the router's readout may be interpolated exactly (see ``routers.interpolation_weights``), else None."""
@@ -204,7 +235,10 @@ class StackedMoE:
         from qmoe_tfq.sim.tfq import ExactExpectation
 
         lanes, rows = tf.shape(values)[0], tf.shape(values)[1]
-        engine = self.router.expectation
+        engine = self.engine
+        if self.spec.noise > 0:
+            eps = tf.tile(tf.reshape(self._eps, [-1, 1, 1]), [1, rows, 1])
+            values = tf.concat([values, tf.cast(eps, values.dtype)], axis=-1)
         only = getattr(self, "_only", None)
         if isinstance(engine, ExactExpectation) and only is not None:
             out = engine(tf.reshape(values[only], [rows, -1]))[None]
@@ -443,17 +477,25 @@ _CACHE: dict[tuple, tuple[StackedMoE, StackTrainer]] = {}
 _CACHE_SIZE = 16
 
 
-def reusable_stack(spec: ModelSpec, n_features: int, n_classes: int, seeds: list[int],
-                   batch_size: int) -> tuple[StackedMoE, StackTrainer]:
+def stack_spec(spec: ModelSpec) -> ModelSpec:
+    """The spec a stack is built for: noise levels are per member, so noisy specs differing only in
+    their probability share one (the stack's own ``noise`` field then only says "noisy")."""
+    import dataclasses
+
+    return dataclasses.replace(spec, noise=1.0) if spec.noise > 0 else spec
+
+
+def reusable_stack(spec: ModelSpec, n_features: int, n_classes: int, seeds: list[int], batch_size: int,
+                   noise: list[float] | None = None) -> tuple[StackedMoE, StackTrainer]:
     """A stack (and its trainer) of ``seeds`` for ``spec``, reusing one this process built and traced
     before for the same shapes: the model is reinitialised, the optimiser reset, the graph kept. The
     stack stays valid until the next call with the same shapes (the runner finishes each group first)."""
-    key = (spec, n_features, n_classes, lanes_for(len(seeds)), int(batch_size))
+    key = (stack_spec(spec), n_features, n_classes, lanes_for(len(seeds)), int(batch_size))
     if key in _CACHE:
         model, trainer = _CACHE[key]
-        model.reset(seeds)
+        model.reset(seeds, noise)
         return model, trainer
-    model = StackedMoE(spec, n_features, n_classes, seeds)
+    model = StackedMoE(spec, n_features, n_classes, seeds, noise)
     trainer = StackTrainer(model, np.zeros(len(seeds)), batch_size)
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
@@ -461,4 +503,4 @@ def reusable_stack(spec: ModelSpec, n_features: int, n_classes: int, seeds: list
     return model, trainer
 
 
-__all__ = ["lanes_for", "named_initial_weights", "reusable_stack", "STACKABLE_ROUTERS", "StackHistory", "StackTrainer", "StackedMoE", "fit_stack", "initial_weights", "supports"]
+__all__ = ["lanes_for", "named_initial_weights", "reusable_stack", "stack_spec", "STACKABLE_ROUTERS", "StackHistory", "StackTrainer", "StackedMoE", "fit_stack", "initial_weights", "supports"]

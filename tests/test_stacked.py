@@ -103,6 +103,38 @@ def test_sampled_engines_are_not_stacked():
     assert supports(ModelSpec(noise=0.01)) and supports(ModelSpec(router="mlp"))
 
 
+NOISY = ModelSpec(layers=2, noise=0.05, noise_placement="every_gate")
+
+
+def test_noisy_runs_at_several_noise_levels_share_a_stack(data):
+    """Members under different depolarizing probabilities train in one stack (the probability is an
+    input of the density-matrix engine), each with the bits it gets alone, and as the Keras loop with
+    a constant-probability engine does, to float rounding."""
+    import dataclasses
+
+    from qmoe_tfq.train import fit_model
+
+    x, y = data
+    seeds, noise = [2, 5, 8], [0.01, 0.05, 0.2]
+    lr = np.array([0.03, 0.05, 0.1])
+
+    def train(members, eps, rates):
+        st = StackedMoE(NOISY, 2, 2, members, noise=eps)
+        h = fit_stack(st, x[members], y[members], lr=rates, seeds=members, batch_size=16, max_epochs=2)
+        return st, h
+
+    st, h = train(seeds, noise, lr)
+    for i, (s, eps) in enumerate(zip(seeds, noise)):
+        alone, h1 = train([s], [eps], lr[i:i + 1])
+        assert all(np.array_equal(a, b) for a, b in zip(st.member_weights(i), alone.member_weights(0)))
+        assert h.losses[i] == h1.losses[0]
+        spec = dataclasses.replace(NOISY, noise=eps)
+        model = build_model(spec, 2, 2, s)
+        ref = fit_model(model, x[s], y[s], lr=float(lr[i]), batch_size=16, max_epochs=2, seed=s)
+        np.testing.assert_allclose(h.losses[i], ref.losses, rtol=1e-4)
+        np.testing.assert_allclose(st.member_output(i, x[0]), model(x[0]).numpy(), atol=1e-4)
+
+
 def test_a_frozen_circuit_keeps_its_angles(data):
     x, y = data
     spec = ModelSpec(layers=2, frozen_circuit=True)
