@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from qmoe_tfq.noise_placement import SymbolicDepolarize
-from qmoe_tfq.sim.executor import StepProgram, affine_parameters
+from qmoe_tfq.sim.executor import CompiledEngine, StepProgram
 from qmoe_tfq.sim.program import (
     Local,
     Monomial,
@@ -156,7 +156,7 @@ def _observable_terms(observables: Sequence[Observable], position: dict[cirq.Qid
     return np.array(list(terms), dtype=np.int64), weights
 
 
-class DensityMatrixExpectation:
+class DensityMatrixExpectation(CompiledEngine):
     """<O_k> of a noisy parameterised circuit for a batch of symbol values, exactly, with TF gradients.
 
     Same call interface as ``ExactExpectation``: ``(batch, n_symbols)`` float32 in, ``(batch,
@@ -188,22 +188,15 @@ class DensityMatrixExpectation:
         k0, k1, k2 = (np.stack(m) for m in zip(*(_parameter_constants(kind) for kind in kinds)))
         self._k0, self._k1, self._k2 = (tf.constant(m, dtype) for m in (k0, k1, k2))
         self._is_rotation = tf.constant([kind != _DEPOLARIZING for kind in kinds])
-        self._matrix = tf.constant(np.concatenate([program.matrix, np.zeros((len(symbol_names), 1))], axis=1), dtype)
-        self._offset = tf.constant(np.append(program.offset, 0.0), dtype)
         terms, weights = _observable_terms(observables, {q: i for i, q in enumerate(self.qubits)}, n)
         self._terms = tf.constant(terms)
         self._weights = tf.constant(weights, dtype)
-        self._forward = tf.function(
-            self._evaluate, input_signature=[tf.TensorSpec([None, len(self.symbol_names)], tf.float32)]
-        )
-
-    def __call__(self, symbol_values: tf.Tensor) -> tf.Tensor:
-        return self._forward(tf.convert_to_tensor(symbol_values, tf.float32))
+        self._set_parameters(program.matrix, program.offset, dtype)
 
     def _factors(self, symbol_values: tf.Tensor) -> tf.Tensor:
         """(rows, n_params + 1, 4, 4): the PTM of every parameterised factor, then the identity."""
         n_factors = self._offset.shape[0]
-        linear = affine_parameters(symbol_values, self._matrix, self._offset)
+        linear = self._parameters(symbol_values)
         a = tf.where(self._is_rotation, tf.cos(linear), 1.0 - (4.0 / 3.0) * linear)
         b = tf.where(self._is_rotation, tf.sin(linear), tf.zeros_like(linear))
         a = tf.reshape(a, [-1, n_factors, 1, 1])

@@ -25,12 +25,33 @@ import tensorflow as tf
 from qmoe_tfq.sim.program import Local, Monomial
 
 
-def affine_parameters(symbol_values: tf.Tensor, matrix: tf.Tensor, offset: tf.Tensor) -> tf.Tensor:
-    """symbol_values @ matrix + offset (rows, k) in ``matrix``'s dtype. Without symbols the empty
-    matmul is skipped (oneDNN aborts on a zero inner dimension)."""
-    if matrix.shape[0] == 0:
-        return tf.zeros([tf.shape(symbol_values)[0], 1], matrix.dtype) + offset
-    return tf.matmul(tf.cast(symbol_values, matrix.dtype), matrix) + offset
+class CompiledEngine:
+    """What the TensorFlow engines share: the call contract ``engine(symbol_values)`` with (rows,
+    n_symbols) float32 in and (rows, n_observables) float32 out, traced once, and the affine map
+    from symbol values to the circuit's parameters, with one extra parameter fixed at 0 (the
+    identity factor ``StepProgram`` pads chains with). Subclasses define ``_evaluate``."""
+
+    symbol_names: list[str]
+
+    def _set_parameters(self, matrix: np.ndarray, offset: np.ndarray, dtype: tf.DType) -> None:
+        self._matrix = tf.constant(np.concatenate([matrix, np.zeros((matrix.shape[0], 1))], axis=1), dtype)
+        self._offset = tf.constant(np.append(offset, 0.0), dtype)
+        self._forward = tf.function(
+            self._evaluate, input_signature=[tf.TensorSpec([None, len(self.symbol_names)], tf.float32)]
+        )
+
+    def __call__(self, symbol_values: tf.Tensor) -> tf.Tensor:
+        return self._forward(tf.convert_to_tensor(symbol_values, tf.float32))
+
+    def _evaluate(self, symbol_values: tf.Tensor) -> tf.Tensor:
+        raise NotImplementedError
+
+    def _parameters(self, symbol_values: tf.Tensor) -> tf.Tensor:
+        """(rows, n_params + 1): symbol_values @ matrix + offset. Without symbols the empty matmul
+        is skipped (oneDNN aborts on a zero inner dimension)."""
+        if self._matrix.shape[0] == 0:
+            return tf.zeros([tf.shape(symbol_values)[0], 1], self._matrix.dtype) + self._offset
+        return tf.matmul(tf.cast(symbol_values, self._matrix.dtype), self._matrix) + self._offset
 
 
 def _permute(x: tf.Tensor, index: tf.Tensor, inverse: tf.Tensor, scale: tf.Tensor) -> tf.Tensor:
@@ -124,4 +145,4 @@ class StepProgram:
         return state
 
 
-__all__ = ["StepProgram", "affine_parameters"]
+__all__ = ["CompiledEngine", "StepProgram"]

@@ -27,7 +27,7 @@ import cirq
 import numpy as np
 import tensorflow as tf
 
-from qmoe_tfq.sim.executor import StepProgram, affine_parameters
+from qmoe_tfq.sim.executor import CompiledEngine, StepProgram
 from qmoe_tfq.sim.program import (
     Local,
     Monomial,
@@ -106,7 +106,7 @@ def _z_string_signs(observables: Sequence[Observable], position: dict[cirq.Qid, 
     return signs
 
 
-class StateVectorExpectation:
+class StateVectorExpectation(CompiledEngine):
     """<O_k> of a noiseless parameterised circuit for a batch of symbol values, with TF gradients.
 
     Same call contract as ``ExactExpectation`` (TFQ): ``(rows, n_symbols)`` float32 in, ``(rows,
@@ -139,20 +139,13 @@ class StateVectorExpectation:
         self._gen_re = tf.constant(generators.real, real)
         self._gen_im = tf.constant(generators.imag, real)
         self._eye = tf.constant(np.eye(2), real)
-        self._matrix = tf.constant(np.concatenate([matrix, np.zeros((len(symbol_names), 1))], axis=1), real)
-        self._offset = tf.constant(np.append(offset, 0.0), real)
         self._signs = tf.constant(_z_string_signs(observables, {q: i for i, q in enumerate(self.qubits)}, n), real)
-        self._forward = tf.function(
-            self._evaluate, input_signature=[tf.TensorSpec([None, len(self.symbol_names)], tf.float32)]
-        )
-
-    def __call__(self, symbol_values: tf.Tensor) -> tf.Tensor:
-        return self._forward(tf.convert_to_tensor(symbol_values, tf.float32))
+        self._set_parameters(matrix, offset, real)
 
     def _rotations(self, symbol_values: tf.Tensor) -> tf.Tensor:
         """(rows, n_rotations + 1, 2, 2): exp(-i theta P / 2) of every rotation, then the identity."""
         n_factors = self._offset.shape[0]
-        half = 0.5 * affine_parameters(symbol_values, self._matrix, self._offset)
+        half = 0.5 * self._parameters(symbol_values)
         c = tf.reshape(tf.cos(half), [-1, n_factors, 1, 1])
         s = tf.reshape(tf.sin(half), [-1, n_factors, 1, 1])
         return tf.complex(c * self._eye + s * self._gen_re, s * self._gen_im)
