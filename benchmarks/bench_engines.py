@@ -38,7 +38,7 @@ class Expectation:
     of random symbol values, per engine."""
 
     params = [
-        grid(["tfq", "statevector", "density_matrix"], ["tfq", "statevector"]),
+        grid(["tfq", "statevector", "density_matrix"], ["statevector"]),
         grid([2, 4, 8], [2]),
         grid([9, 32, 512], [32]),
     ]

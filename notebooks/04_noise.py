@@ -73,7 +73,7 @@ rows = res.rows
 chosen = res.models.tuned.selections["quantum"].params
 print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(rows)} runs; {size.seeds} seeds, "
       f"quantum router at its tuned configuration {chosen}; eps grid {list(size.grid)}; TFQ trajectories on "
-      f"{size.sampled_seeds} seeds with R = {size.repetitions}; N3 on {size.n3_seeds} model seeds; "
+      f"{size.sampled_seeds} seeds at eps {list(size.sampled_grid)} with R = {size.repetitions}; N3 on {size.n3_seeds} model seeds; "
       f"writing to {S.out_dir}")
 
 # %% [markdown]

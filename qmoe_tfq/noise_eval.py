@@ -43,7 +43,7 @@ import tensorflow as tf
 from qmoe_tfq.circuits import readout_observables, router_circuit
 from qmoe_tfq.model import MixtureOfExperts
 from qmoe_tfq.noise_placement import NOISE_SYMBOL, noisy_circuit
-from qmoe_tfq.routers import MAX_INTERPOLATION_POINTS, interpolation_grid, interpolation_weights
+from qmoe_tfq.routers import interpolation_grid, interpolation_weights
 from qmoe_tfq.sim.density_matrix import DensityMatrixExpectation
 
 TOLERANCE_SIGMAS = 5.0
@@ -95,17 +95,14 @@ def exact_noise_sweep(model: MixtureOfExperts, x: np.ndarray, noise: Sequence[fl
                       placement: str) -> np.ndarray:
     """Exact circuit outputs (len(noise), rows, width) of ``model``'s router on ``x`` under each
     depolarizing probability in ``noise`` placed as ``placement`` (module docstring). Rows are
-    interpolated from the 3^d embedding grid unless the router says ``evaluation="direct"``, its
-    embedding is not single RX gates, the grid is larger than ``MAX_INTERPOLATION_POINTS``, or
-    ``x`` has no more rows than the grid."""
+    interpolated from the 3^d embedding grid when the router would interpolate them
+    (``QuantumRouter.interpolates_batch``)."""
     router = model.router
     spec = router.spec
     d = len(router.rc.input_symbols)
     engine = sweep_engine(d, router.n_qubits, spec.layers, spec.ansatz, spec.readout, placement)
     x = np.asarray(x, np.float32)
-    grid = 3**d
-    interpolate = (router.evaluation != "direct" and router._rx_embedding()
-                   and grid <= MAX_INTERPOLATION_POINTS and (router.evaluation == "interpolate" or len(x) > grid))
+    interpolate = router.interpolates_batch(len(x))
     points = interpolation_grid(d) if interpolate else x
     theta = router.theta.numpy()
     eps = np.repeat(np.asarray(noise, np.float32), len(points))[:, None]

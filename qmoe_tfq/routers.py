@@ -92,24 +92,25 @@ class QuantumRouter(keras.layers.Layer):
             self._rx_embedding_checked = _embedding_is_single_rx(self.rc)
         return self._rx_embedding_checked
 
-    def _expectations(self, x: tf.Tensor) -> tf.Tensor:
+    def interpolates_batch(self, rows: int | None) -> bool | None:
+        """Whether a batch of ``rows`` rows is read from the interpolation grid under
+        ``evaluation``; None when that depends on a row count not known yet."""
         mode = self.evaluation
         if mode not in ("auto", "direct", "interpolate"):
             raise ValueError(f"evaluation={mode!r}; allowed: auto, direct, interpolate")
         n_points = 3 ** len(self.rc.input_symbols)
-        if (
-            mode == "direct"
-            or not self.interpolates()
-            or (mode == "auto" and n_points > MAX_INTERPOLATION_POINTS)
-        ):
-            return self._direct(x)
+        if mode == "direct" or not self.interpolates() or (mode == "auto" and n_points > MAX_INTERPOLATION_POINTS):
+            return False
         if mode == "interpolate":
-            return self._interpolated(x)
-        rows = x.shape[0]
-        if rows is not None:
-            return self._interpolated(x) if rows > n_points else self._direct(x)
+            return True
+        return None if rows is None else rows > n_points
+
+    def _expectations(self, x: tf.Tensor) -> tf.Tensor:
+        use_grid = self.interpolates_batch(x.shape[0])
+        if use_grid is not None:
+            return self._interpolated(x) if use_grid else self._direct(x)
         return tf.cond(
-            tf.shape(x)[0] > n_points, lambda: self._interpolated(x), lambda: self._direct(x)
+            tf.shape(x)[0] > 3 ** len(self.rc.input_symbols), lambda: self._interpolated(x), lambda: self._direct(x)
         )
 
 

@@ -17,9 +17,7 @@ from qmoe_tfq.config import ModelSpec, param_counts
 from qmoe_tfq.noise_placement import noisy_circuit
 from qmoe_tfq.routers import QuantumRouter
 from qmoe_tfq.sim.density_matrix import DensityMatrixExpectation
-from qmoe_tfq.sim.engines import make_expectation
-from qmoe_tfq.sim.statevector import StateVectorExpectation
-from qmoe_tfq.sim.tfq import ExactExpectation, SampledExpectation
+from qmoe_tfq.sim.tfq import ExactExpectation
 
 
 def symbol_values(rc, batch: int, rng: np.random.Generator) -> np.ndarray:
@@ -138,19 +136,6 @@ def test_zero_noise_equals_noiseless_tfq(placement, n, layers, readout, ansatz):
     tfq_values = ExactExpectation(rc.circuit, names, observables)(tf.constant(values)).numpy()
     density = engine_for(rc, noisy_circuit(rc, 0.0, placement), readout)(values).numpy()
     np.testing.assert_allclose(density, tfq_values, atol=1e-5)
-
-
-def test_factory_picks_the_engine():
-    rc = router_circuit(2, 2, 1)
-    obs = readout_observables(rc.qubits, "expectation")
-    assert isinstance(make_expectation(rc, obs, ModelSpec(simulator="tfq")), ExactExpectation)
-    assert isinstance(make_expectation(rc, obs, ModelSpec(simulator="statevector")), StateVectorExpectation)
-    assert isinstance(make_expectation(rc, obs, ModelSpec(differentiator="parameter_shift")), ExactExpectation)
-    assert isinstance(make_expectation(rc, obs, ModelSpec(noise=0.01, simulator="tfq")), DensityMatrixExpectation)
-    assert isinstance(make_expectation(rc, obs, ModelSpec(noise=0.01)), DensityMatrixExpectation)
-    sampled = make_expectation(rc, obs, ModelSpec(engine="tfq_sampled", repetitions=10))
-    assert isinstance(sampled, SampledExpectation) and sampled.repetitions == 10
-    assert isinstance(make_expectation(rc, obs, ModelSpec(noise=0.1, engine="tfq_sampled")), SampledExpectation)
 
 
 def test_noisy_router_matches_cirq_and_keeps_gates_a_distribution():

@@ -83,7 +83,11 @@ def parameter_shift_gradient(rc, values, observables, c) -> np.ndarray:
 
 @pytest.mark.parametrize(
     "n_features,n_qubits,readout,ansatz",
-    [(2, 2, "expectation", "strongly_entangling"), (2, 3, "probabilities", "ry_cz"), (3, 3, "probabilities", "strongly_entangling")],
+    [
+        (2, 2, "expectation", "strongly_entangling"),
+        (2, 3, "probabilities", "ry_cz"),
+        (3, 3, "probabilities", "strongly_entangling"),
+    ],
 )
 def test_gradients_match_parameter_shift_in_cirq_and_tfq_adjoint(n_features, n_qubits, readout, ansatz):
     rc = router_circuit(n_features, n_qubits, 2, ansatz)

@@ -11,7 +11,8 @@ n_observables)`` float32 expectations, differentiable by TensorFlow with respect
 * ``density_matrix``: an exact density-matrix simulator in the Pauli basis
   (``DensityMatrixExpectation``), for noisy circuits.
 * ``engines``: ``make_expectation(rc, observables, spec)``, the engine a ``ModelSpec`` asks for.
-* ``program``: the circuit-compilation helpers the TensorFlow engines share.
+* ``program``: the circuit-compilation helpers the TensorFlow engines share; ``executor``: how
+  they run the compiled steps as batched TF ops, and their common call contract.
 
 Submodules import TensorFlow; this package module does not.
 """

@@ -3,7 +3,8 @@
 It holds rho in the Pauli basis, rho = 2^-n sum_P r_P P with real r_P = Tr(rho P), so every gate and
 channel is a real linear map (its Pauli transfer matrix, PTM), <P> is read off as r_P, rotations are
 4x4 maps on one qubit axis, and CNOT, CZ and depolarizing channels are signed, scaled permutations
-of the 4^n coefficients. Gradients are ordinary TF autodiff.
+of the 4^n coefficients. The steps run as ``executor.StepProgram`` lays them out; gradients are
+ordinary TF autodiff.
 
 Parameters enter per row as symbol values: rotation angles, and the probability of a
 ``SymbolicDepolarize`` channel (PTM diag(1, l, l, l) with l = 1 - 4p/3), so one compiled engine can
@@ -23,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from qmoe_tfq.noise_placement import SymbolicDepolarize
+from qmoe_tfq.sim.executor import CompiledEngine, StepProgram
 from qmoe_tfq.sim.program import (
     Local,
     Monomial,
@@ -154,18 +156,7 @@ def _observable_terms(observables: Sequence[Observable], position: dict[cirq.Qid
     return np.array(list(terms), dtype=np.int64), weights
 
 
-def _apply_monomial(r: tf.Tensor, index: tf.Tensor, inverse: tf.Tensor, scale: tf.Tensor) -> tf.Tensor:
-    @tf.custom_gradient
-    def apply(x):
-        def grad(g):
-            return tf.gather(g * scale, inverse, axis=1)
-
-        return tf.gather(x, index, axis=1) * scale, grad
-
-    return apply(r)
-
-
-class DensityMatrixExpectation:
+class DensityMatrixExpectation(CompiledEngine):
     """<O_k> of a noisy parameterised circuit for a batch of symbol values, exactly, with TF gradients.
 
     Same call interface as ``ExactExpectation``: ``(batch, n_symbols)`` float32 in, ``(batch,
@@ -190,57 +181,31 @@ class DensityMatrixExpectation:
         self.dtype = dtype = dtype or (tf.float64 if n <= 5 else tf.float32)
         program = _compile(circuit, self.qubits, self.symbol_names)
         self.n_qubits = n
-        self._steps: list[tuple] = []
-        for step in program.steps:
-            if isinstance(step, Monomial):
-                inverse = np.argsort(step.index)
-                self._steps.append(
-                    ("mono", tf.constant(step.index), tf.constant(inverse), tf.constant(step.scale, dtype))
-                )
-            else:
-                per_qubit = [
-                    (q, [f if isinstance(f, int) else tf.constant(f, dtype) for f in fs])
-                    for q, fs in sorted(step.factors.items())
-                ]
-                self._steps.append(("local", per_qubit))
-        k = [_parameter_constants(kind) for kind in program.kinds] or [(np.zeros((4, 4)),) * 3]
-        self._k0, self._k1, self._k2 = (tf.constant(np.stack(m), dtype) for m in zip(*k))
-        self._is_rotation = tf.constant([kind != _DEPOLARIZING for kind in program.kinds] or [True])
-        self._matrix = tf.constant(program.matrix if program.kinds else np.zeros((len(symbol_names), 1)), dtype)
-        self._offset = tf.constant(program.offset if program.kinds else np.zeros(1), dtype)
-        self._initial = tf.constant(np.all(base_digits(n, 4) % 3 == 0, axis=1)[None, :], dtype)
+        # the parameterised factors, then the identity: a rotation by angle 0
+        kinds = program.kinds + [3]
+        initial = np.all(base_digits(n, 4) % 3 == 0, axis=1).astype(np.float64)  # |0..0><0..0|: I, Z only
+        self._program = StepProgram(program.steps, n, 4, len(program.kinds), initial, dtype)
+        k0, k1, k2 = (np.stack(m) for m in zip(*(_parameter_constants(kind) for kind in kinds)))
+        self._k0, self._k1, self._k2 = (tf.constant(m, dtype) for m in (k0, k1, k2))
+        self._is_rotation = tf.constant([kind != _DEPOLARIZING for kind in kinds])
         terms, weights = _observable_terms(observables, {q: i for i, q in enumerate(self.qubits)}, n)
         self._terms = tf.constant(terms)
         self._weights = tf.constant(weights, dtype)
-        self._forward = tf.function(
-            self._evaluate, input_signature=[tf.TensorSpec([None, len(self.symbol_names)], tf.float32)]
-        )
+        self._set_parameters(program.matrix, program.offset, dtype)
 
-    def __call__(self, symbol_values: tf.Tensor) -> tf.Tensor:
-        return self._forward(tf.convert_to_tensor(symbol_values, tf.float32))
+    def _factors(self, symbol_values: tf.Tensor) -> tf.Tensor:
+        """(rows, n_params + 1, 4, 4): the PTM of every parameterised factor, then the identity."""
+        n_factors = self._offset.shape[0]
+        linear = self._parameters(symbol_values)
+        a = tf.where(self._is_rotation, tf.cos(linear), 1.0 - (4.0 / 3.0) * linear)
+        b = tf.where(self._is_rotation, tf.sin(linear), tf.zeros_like(linear))
+        a = tf.reshape(a, [-1, n_factors, 1, 1])
+        b = tf.reshape(b, [-1, n_factors, 1, 1])
+        return self._k0 + a * self._k1 + b * self._k2
 
     def _evaluate(self, symbol_values: tf.Tensor) -> tf.Tensor:
-        n = self.n_qubits
-        batch = tf.shape(symbol_values)[0]
-        linear = tf.matmul(tf.cast(symbol_values, self.dtype), self._matrix) + self._offset
-        a = tf.where(self._is_rotation, tf.cos(linear), 1.0 - (4.0 / 3.0) * linear)[:, :, None, None]
-        b = tf.where(self._is_rotation, tf.sin(linear), tf.zeros_like(linear))[:, :, None, None]
-        factors = self._k0 + a * self._k1 + b * self._k2
-        r = tf.tile(self._initial, [batch, 1])
-        for step in self._steps:
-            if step[0] == "mono":
-                r = _apply_monomial(r, *step[1:])
-                continue
-            for q, fs in step[1]:
-                m = None
-                for f in fs:
-                    f = factors[:, f] if isinstance(f, int) else f
-                    m = f if m is None else tf.matmul(f, m)
-                x = tf.reshape(r, [batch, 4**q, 4, 4 ** (n - 1 - q)])
-                eq = "bij,bajc->baic" if m.shape.rank == 3 else "ij,bajc->baic"
-                r = tf.reshape(tf.einsum(eq, m, x), [batch, 4**n])
-        out = tf.matmul(tf.gather(r, self._terms, axis=1), self._weights)
-        return tf.cast(out, tf.float32)
+        r = self._program.run(self._factors(symbol_values))
+        return tf.cast(tf.matmul(tf.gather(r, self._terms, axis=1), self._weights), tf.float32)
 
 
 __all__ = ["DensityMatrixExpectation", "pauli_transfer_matrix"]

@@ -134,6 +134,9 @@ class Monomial:
         """This map followed by ``other``."""
         return Monomial(self.index[other.index], other.scale * self.scale[other.index])
 
+    def is_identity(self) -> bool:
+        return bool(np.array_equal(self.index, np.arange(len(self.index))) and np.allclose(self.scale, 1.0))
+
 
 def as_monomial(t: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """(index, scale), index a permutation, with t[a, index[a]] = scale[a] and no other non-zeros
@@ -222,7 +225,4 @@ def fold_constant_steps(steps: list[Monomial | Local], embed: Embed) -> list[Mon
                 rest.factors[q] = merged
         if rest.factors:
             emit(rest)
-    return [
-        s for s in out
-        if not (isinstance(s, Monomial) and np.array_equal(s.index, np.arange(len(s.index))) and np.allclose(s.scale, 1.0))
-    ]
+    return [s for s in out if not (isinstance(s, Monomial) and s.is_identity())]

@@ -1,0 +1,148 @@
+"""Compiled circuit steps run as batched TensorFlow ops on a (rows, d^n) vector.
+
+Both TensorFlow engines compile a circuit into the same kind of steps (``program.build_steps``):
+a ``Local`` step holds, per qubit, a chain of d x d factors (constant matrices or ids into a per-row
+table of parameterised ones), a ``Monomial`` step permutes the vector's entries with scales. The
+state vector runs them on amplitudes (d = 2, complex), the density-matrix engine on Pauli
+coefficients (d = 4, real). Small circuits cost what their TF ops cost, not their arithmetic, so
+the layout minimises ops:
+
+* every chain of every step is gathered from the table at once and multiplied by a few batched
+  matmuls (chains padded with the identity); unstacks, not strided slices, split the result;
+* a step applies qubit 0's map as one batched matmul on the (rows, d, d^(n-1)) view, then rotates
+  the qubits by one place (a transpose), n times, which restores the order;
+* a monomial is one gather times a scale vector, with a gather (not a scatter) in the backward
+  pass too.
+"""
+
+from __future__ import annotations
+
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+
+import numpy as np
+import tensorflow as tf
+
+from qmoe_tfq.sim.program import Local, Monomial
+
+
+class CompiledEngine:
+    """What the TensorFlow engines share: the call contract ``engine(symbol_values)`` with (rows,
+    n_symbols) float32 in and (rows, n_observables) float32 out, traced once, and the affine map
+    from symbol values to the circuit's parameters, with one extra parameter fixed at 0 (the
+    identity factor ``StepProgram`` pads chains with). Subclasses define ``_evaluate``."""
+
+    symbol_names: list[str]
+
+    def _set_parameters(self, matrix: np.ndarray, offset: np.ndarray, dtype: tf.DType) -> None:
+        self._matrix = tf.constant(np.concatenate([matrix, np.zeros((matrix.shape[0], 1))], axis=1), dtype)
+        self._offset = tf.constant(np.append(offset, 0.0), dtype)
+        self._forward = tf.function(
+            self._evaluate, input_signature=[tf.TensorSpec([None, len(self.symbol_names)], tf.float32)]
+        )
+
+    def __call__(self, symbol_values: tf.Tensor) -> tf.Tensor:
+        return self._forward(tf.convert_to_tensor(symbol_values, tf.float32))
+
+    def _evaluate(self, symbol_values: tf.Tensor) -> tf.Tensor:
+        raise NotImplementedError
+
+    def _parameters(self, symbol_values: tf.Tensor) -> tf.Tensor:
+        """(rows, n_params + 1): symbol_values @ matrix + offset. Without symbols the empty matmul
+        is skipped (oneDNN aborts on a zero inner dimension)."""
+        if self._matrix.shape[0] == 0:
+            return tf.zeros([tf.shape(symbol_values)[0], 1], self._matrix.dtype) + self._offset
+        return tf.matmul(tf.cast(symbol_values, self._matrix.dtype), self._matrix) + self._offset
+
+
+def _permute(x: tf.Tensor, index: tf.Tensor, inverse: tf.Tensor, scale: tf.Tensor) -> tf.Tensor:
+    """x'[:, a] = scale[a] x[:, index[a]]."""
+
+    @tf.custom_gradient
+    def apply(v):
+        def grad(g):
+            return tf.gather(g * tf.math.conj(scale), inverse, axis=1)
+
+        return tf.gather(v, index, axis=1) * scale, grad
+
+    return apply(x)
+
+
+class StepProgram:
+    """``steps`` on ``n`` qubits of local dimension ``d``, started from ``initial`` (d^n,).
+
+    Factor-table layout (``run``'s ``table``): entries 0..n_params-1 are the per-row parameterised
+    factors, entry ``n_params`` must be the identity (it pads shorter chains), and the steps'
+    constant factors follow (appended here).
+    """
+
+    def __init__(
+        self,
+        steps: list[Monomial | Local],
+        n: int,
+        d: int,
+        n_params: int,
+        initial: np.ndarray,
+        dtype: tf.DType,
+    ) -> None:
+        self.n, self.d, self.dtype = n, d, dtype
+        if steps and isinstance(steps[0], Monomial):
+            initial = steps[0].scale * initial[steps[0].index]
+            steps = steps[1:]
+        locals_: list[Local] = []
+        after: list[Monomial | None] = []
+        for step in steps:
+            if isinstance(step, Monomial):
+                after[-1] = step if after[-1] is None else after[-1].then(step)
+            else:
+                locals_.append(step)
+                after.append(None)
+        constants: list[np.ndarray] = []
+        length = max([len(fs) for st in locals_ for fs in st.factors.values()] or [1])
+        identity = n_params
+        chains = np.full((len(locals_), n, length), identity, dtype=np.int64)
+        for s, step in enumerate(locals_):
+            for q, factors in step.factors.items():
+                for k, f in enumerate(factors):
+                    if isinstance(f, np.ndarray):
+                        constants.append(f)
+                        f = identity + len(constants)
+                    chains[s, q, k] = f
+        self.n_steps, self._chain = len(locals_), length
+        self._chains = tf.constant(chains.reshape(-1))
+        self._active = (chains != identity).any(axis=2)
+        self._constants = tf.constant(np.stack(constants), dtype) if constants else None
+        self._initial = tf.constant(initial[None, :], dtype)
+        self._after = [
+            None if m is None else (tf.constant(m.index), tf.constant(np.argsort(m.index)), tf.constant(m.scale, dtype))
+            for m in after
+        ]
+
+    def run(self, table: tf.Tensor) -> tf.Tensor:
+        """The final (rows, d^n) vector for the per-row factor ``table`` (rows, n_params + 1, d, d)."""
+        rows = tf.shape(table)[0]
+        state = tf.tile(self._initial, [rows, 1])
+        if not self.n_steps:
+            return state
+        n, d, dim = self.n, self.d, self.d**self.n
+        if self._constants is not None:
+            constants = tf.broadcast_to(self._constants, tf.concat([[rows], tf.shape(self._constants)], 0))
+            table = tf.concat([table, constants], axis=1)
+        g = tf.reshape(tf.gather(table, self._chains, axis=1), [-1, self.n_steps * n, self._chain, d, d])
+        factors = tf.unstack(g, axis=2)
+        m = factors[0]
+        for f in factors[1:]:
+            m = tf.matmul(f, m)
+        maps = tf.unstack(m, axis=1)
+        for s in range(self.n_steps):
+            for q in range(n):
+                # qubit q leads here: apply its map, then rotate it to the back
+                x = tf.reshape(state, [-1, d, dim // d])
+                if self._active[s, q]:
+                    x = tf.matmul(maps[s * n + q], x)
+                state = tf.reshape(tf.transpose(x, [0, 2, 1]), [-1, dim])
+            if self._after[s] is not None:
+                state = _permute(state, *self._after[s])
+        return state
+
+
+__all__ = ["CompiledEngine", "StepProgram"]
