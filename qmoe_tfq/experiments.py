@@ -31,7 +31,7 @@ import numpy as np
 import qmoe_tfq
 from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.errors import ConfigError, check_choice
-from qmoe_tfq.estimators import QMoEClassifier, final_estimator, validation_split
+from qmoe_tfq.estimators import TrainedClassifier, final_estimator, validation_split
 from qmoe_tfq.probes import probe_config
 from qmoe_tfq.registry import EstimatorSpec
 
@@ -120,7 +120,7 @@ def _fit_for_validation(est, x: np.ndarray, y: np.ndarray, fraction: float, seed
     """Fit ``est`` and return (correct, total) on its validation rows: the mixture's own early-
     stopping split (best epoch), or the same rows carved here for any other estimator."""
     qmoe = final_estimator(est)
-    if isinstance(qmoe, QMoEClassifier) and qmoe.early_stopping:
+    if isinstance(qmoe, TrainedClassifier) and qmoe.early_stopping:
         est.fit(x, y)
         return int(round(qmoe.best_validation_score_ * qmoe.n_validation_)), qmoe.n_validation_
     x_fit, x_val, y_fit, y_val = validation_split(x, y, fraction, seed)
@@ -160,7 +160,7 @@ def run_one(experiment: Experiment, seed: int) -> dict:
         "validation_curve": None,
     }
     qmoe = final_estimator(est)
-    if isinstance(qmoe, QMoEClassifier):
+    if isinstance(qmoe, TrainedClassifier):
         out.update({
             "train_seconds": qmoe.train_seconds_,
             "seconds_per_epoch": qmoe.train_seconds_ / qmoe.n_epochs_,

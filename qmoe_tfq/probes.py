@@ -15,7 +15,7 @@ import numpy as np
 from qmoe_tfq.config import ENGINES, NOISE_PLACEMENTS
 from qmoe_tfq.data import Dataset
 from qmoe_tfq.errors import ConfigError, check_choice, check_positive_int, check_probability
-from qmoe_tfq.estimators import QMoEClassifier, final_estimator
+from qmoe_tfq.estimators import QMoEClassifier, TrainedClassifier, final_estimator
 
 # Collapse: one expert's gate above this on every test point, or gates this flat across points.
 COLLAPSE_GATE = 0.99
@@ -25,6 +25,11 @@ COLLAPSE_SPREAD = 0.01
 def _qmoe(estimator) -> QMoEClassifier | None:
     est = final_estimator(estimator)
     return est if isinstance(est, QMoEClassifier) else None
+
+
+def _routed(estimator) -> TrainedClassifier | None:
+    est = final_estimator(estimator)
+    return est if isinstance(est, TrainedClassifier) else None
 
 
 def grid_points(size: int) -> np.ndarray:
@@ -69,16 +74,19 @@ class GateSummary:
     entropy of the gates, in nats), ``gate_max_min`` (the largest, over experts, of an expert's
     smallest gate across points), ``gate_spread`` (mean over experts of the gates' standard deviation
     across points) and ``collapsed``: one expert's gate above 0.99 on every point, or gates nearly
-    constant across points (spread below 0.01) — the router then does not route.
+    constant across points (spread below 0.01) — the router then does not route. Models with no
+    router (scikit-learn references, a single expert such as the Phase 1 QNN) give ``{}``.
     """
 
     def __call__(self, estimator, data: Dataset) -> dict:
-        est = _qmoe(estimator)
+        est = _routed(estimator)
         if est is None:
             return {}
         x = data.x_test if len(data.x_test) else data.x_train
         g = est.gates(x).astype(np.float64)
         n_experts = g.shape[1]
+        if n_experts < 2:
+            return {}
         max_min = float(g.min(axis=0).max())
         spread = float(g.std(axis=0).mean())
         entropy = float(np.mean(-np.sum(np.where(g > 0, g * np.log(np.clip(g, 1e-300, None)), 0.0), axis=1)))
