@@ -17,12 +17,14 @@ STUDIES: dict[str, str] = {
     "efficiency": "qmoe_tfq.studies.efficiency",
     "scaling": "qmoe_tfq.studies.scaling",
     "noise": "qmoe_tfq.studies.noise_study",
+    "phase1": "qmoe_tfq.studies.phase1",
 }
 CLAIMS: dict[str, str] = {
     "two_moons": "qmoe_tfq.studies.two_moons_claims",
     "efficiency": "qmoe_tfq.studies.efficiency_claims",
     "scaling": "qmoe_tfq.studies.scaling_claims",
     "noise": "qmoe_tfq.studies.noise_claims",
+    "phase1": "qmoe_tfq.studies.phase1_claims",
 }
 
 
