@@ -22,12 +22,8 @@ COLLAPSE_GATE = 0.99
 COLLAPSE_SPREAD = 0.01
 
 
-def _qmoe(estimator) -> QMoEClassifier | None:
-    est = final_estimator(estimator)
-    return est if isinstance(est, QMoEClassifier) else None
-
-
-def _routed(estimator) -> TrainedClassifier | None:
+def _qmoe(estimator) -> TrainedClassifier | None:
+    """The mixture of experts (``QMoEClassifier`` or ``Phase1Classifier``) inside ``estimator``, or None."""
     est = final_estimator(estimator)
     return est if isinstance(est, TrainedClassifier) else None
 
@@ -79,7 +75,7 @@ class GateSummary:
     """
 
     def __call__(self, estimator, data: Dataset) -> dict:
-        est = _routed(estimator)
+        est = _qmoe(estimator)
         if est is None:
             return {}
         x = data.x_test if len(data.x_test) else data.x_train
@@ -129,7 +125,7 @@ class NoiseSweep:
 
     def __call__(self, estimator, data: Dataset) -> dict:
         est = _qmoe(estimator)
-        if est is None or est.router != "quantum":
+        if not isinstance(est, QMoEClassifier) or est.router != "quantum":
             raise ConfigError("NoiseSweep applies to quantum routers only (noise does not act on classical routers)")
         from qmoe_tfq.noise_eval import evaluate_under_noise
 
