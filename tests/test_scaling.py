@@ -144,6 +144,19 @@ def test_c6_is_judged_on_mnist_with_holm_and_the_digits_stand_in(no_local_files)
            "rules: contradicted." in entry.note
 
 
+def test_fashion_tasks_run_and_count_when_the_file_is_present(no_local_files):
+    write_keras_npz(no_local_files, "fashion_mnist.npz")
+    run = FakeRunner(by_router(0.97, 0.90, 0.92))
+    res = sc.results(run, quick=False)
+    assert all(reason is None for reason in res.status.values()) and len(res.status) == 9
+    assert {n.split("/")[1] for n in run.names} == set(BY_ID)
+    entry = scc.c6(res)
+    assert entry.verdict == "reproduced" and len(entry.parts) == 12
+    assert sum(p.description.startswith("fashion_mnist-") for p in entry.parts) == 6
+    assert "not testable" not in entry.note
+    assert "Second dataset (scikit-learn digits, not the claim's data), by the same rules: reproduced." in entry.note
+
+
 def test_c6_without_the_claims_data_is_not_testable_here(no_local_files):
     tasks = tuple(BY_ID[t] for t in DIGITS)
     res = sc.results(FakeRunner(by_router(0.97, 0.90, 0.92)), quick=False, tasks=tasks)
