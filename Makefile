@@ -1,4 +1,5 @@
-# Two commands: `make test` and `make paper` (QUICK=1 for smoke size). Each creates .venv from the
+# Two commands: `make test` and `make paper` (QUICK=1 for smoke size, written to paper-quick/), plus
+# `make notebook NB=<name>` for one notebook (written to paper-scratch/). Each creates .venv from the
 # pinned lock when it is missing or stale (keyed on the lock's hash), then does its job.
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -12,7 +13,7 @@ QUICK ?= 0
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: venv test paper lock clean bench
+.PHONY: venv test paper notebook lock clean bench
 
 venv: $(PKG_STAMP)
 
@@ -31,14 +32,25 @@ $(PKG_STAMP): $(VENV_STAMP) pyproject.toml
 test: venv
 	$(PY) -m pytest
 
+# Full size -> paper/; QUICK=1 -> paper-quick/; QMOE_PAPER_DIR=... elsewhere. Built in a staging folder,
+# moved into place when complete, stamped with paper/manifest.json and browsable as paper/index.html.
 paper: venv
 	QMOE_QUICK=$(QUICK) $(PY) -m qmoe_tfq.paper
 
+# One notebook at full size (QUICK=1: smoke size), progress bar on the terminal -> paper-scratch/.
+NOTEBOOKS := $(basename $(notdir $(wildcard notebooks/[0-9]*.py)))
+notebook: venv
+	@test -n "$(NB)" || { echo "usage: make notebook NB=<name> [QUICK=1]; names: $(NOTEBOOKS)" >&2; exit 2; }
+	QMOE_QUICK=$(QUICK) $(PY) -m qmoe_tfq.paper $(NB)
+
 # Quick local asv pass in the existing .venv (reduced grids, one sample each); README "Benchmarks".
+# Its results are never saved (no --set-commit-hash) and run under the machine name <host>-quick.
+BENCH_QUICK_MACHINE := $(shell hostname)-quick
 bench: venv
-	@test -f $(HOME)/.asv-machine.json || PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/asv machine --yes
+	@grep -qs '"$(BENCH_QUICK_MACHINE)"' $(HOME)/.asv-machine.json || \
+		PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/asv machine --yes --machine $(BENCH_QUICK_MACHINE) >/dev/null
 	QMOE_BENCH_QUICK=1 PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/asv run --quick --show-stderr \
-		--environment existing:$(abspath $(PY))
+		--machine $(BENCH_QUICK_MACHINE) --environment existing:$(abspath $(PY))
 
 # Re-resolve the lock (needs network to PyPI) and regenerate environment.yml from it.
 lock:
@@ -48,4 +60,4 @@ lock:
 	$(PYTHON) scripts/write_environment_yml.py
 
 clean:
-	rm -rf $(VENV) .tools .asv .pytest_cache
+	rm -rf $(VENV) .tools .asv .pytest_cache paper-quick paper-scratch

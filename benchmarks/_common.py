@@ -63,8 +63,10 @@ def make_model(router: str, n_features: int = 2, n_classes: int = 2, seed: int =
     """``build_model`` for a benchmark router label.
 
     Labels: ``quantum`` (authors' Model B, default settings: the exact readout is evaluated the
-    fastest exact way), ``quantum_direct`` (the same model forced to simulate one circuit per input
-    row), ``linear`` (Model A), ``mlp`` (h=8), ``mlp_h4`` (parameter-matched: 22 router params).
+    fastest exact way), ``quantum_tfq`` (the same on TFQ's analytic op, the reference engine;
+    skipped on commits without ``ModelSpec.simulator``), ``quantum_direct`` (the same model forced
+    to simulate one circuit per input row), ``linear`` (Model A), ``mlp`` (h=8), ``mlp_h4``
+    (parameter-matched: 22 router params).
     """
     tensorflow()
     from qmoe_tfq.config import ModelSpec
@@ -72,12 +74,16 @@ def make_model(router: str, n_features: int = 2, n_classes: int = 2, seed: int =
 
     kinds = {
         "quantum": {"router": "quantum"},
+        "quantum_tfq": {"router": "quantum", "simulator": "tfq"},
         "quantum_direct": {"router": "quantum"},
         "linear": {"router": "linear"},
         "mlp": {"router": "mlp", "hidden": 8},
         "mlp_h4": {"router": "mlp", "hidden": 4},
     }
-    spec = ModelSpec(**kinds[router], **spec_kwargs)
+    kwargs = {**kinds[router], **spec_kwargs}
+    if "simulator" in kwargs and "simulator" not in getattr(ModelSpec, "__dataclass_fields__", {}):
+        raise NotImplementedError("ModelSpec has no simulator field in this commit")
+    spec = ModelSpec(**kwargs)
     model = build_model(spec, n_features, n_classes, seed)
     if router == "quantum_direct":
         model.router.evaluation = "direct"

@@ -3,11 +3,30 @@
 asv treats every ``track_`` value as lower-is-better, so an accuracy regression shows up as an
 increase here, like a slowdown. The models are trained once per environment and commit in
 ``setup_cache`` (deterministic for the seeds below) and only read back by the benchmarks.
+
+Under ``QMOE_BENCH_QUICK=1`` importing this module also imports TensorFlow: asv's forkserver
+(``asv.conf.json``) imports every benchmark module once and forks each benchmark from that process,
+so the quick pass pays TensorFlow's import (~5-7 s) once instead of once per benchmark. That is safe
+to fork from: with threads pinned (``QMOE_BENCH_THREADS`` >= 1, the default) the import starts no
+thread and initialises no device. Full runs leave it out, because every forked process would then
+count TensorFlow's ~600 MB in its ``peakmem_``, the authors' (torch) stack included.
 """
 
 from __future__ import annotations
 
-from ._common import QUICK
+from ._common import QUICK, THREADS, pin_threads_env
+
+if QUICK and THREADS > 0:
+    pin_threads_env()
+    import qmoe_tfq
+
+    try:
+        from qmoe_tfq.quiet import import_tensorflow
+    except ImportError:  # a commit from before qmoe_tfq.quiet
+        import tensorflow  # noqa: F401
+    else:
+        import_tensorflow(list_devices=False)
+    del qmoe_tfq
 
 ROUTERS = ["quantum", "linear", "mlp_h4"]
 DATA_SEED = 0

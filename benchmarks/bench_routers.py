@@ -42,8 +42,9 @@ class _RouterBench:
 
 
 class QuantumRouter(_RouterBench):
-    """Quantum router (RX embedding + StronglyEntanglingLayers, exact TFQ expectation, adjoint
-    gradients) on a random batch of angles: readout ``expectation`` is <Z_i> + Dense adapter +
+    """Quantum router (RX embedding + StronglyEntanglingLayers, default exact engine: see
+    ``qmoe_tfq.sim.engines``; TFQ with adjoint gradients on commits before it) on a random batch of
+    angles: readout ``expectation`` is <Z_i> + Dense adapter +
     softmax, ``probabilities`` the 2^n basis-state probabilities from the 2^n - 1 Z-strings."""
 
     params = [

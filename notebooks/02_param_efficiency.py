@@ -31,18 +31,25 @@
 # are not comparable with the held-out curves.
 
 # %%
+from functools import partial
+
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 from IPython.display import display
 
-from qmoe_tfq.report import paper_settings, save_figure, write_table
+from qmoe_tfq.ledger import NONINFERIORITY_MARGIN
+from qmoe_tfq import report
+from qmoe_tfq.report import paper_settings
 from qmoe_tfq.runner import runner
 from qmoe_tfq.studies import efficiency as ef
 from qmoe_tfq.studies import efficiency_claims as efc
+from qmoe_tfq.studies import two_moons as tm
 from qmoe_tfq.studies.two_moons_claims import PHASE3A_STATED
 
 S = paper_settings()
 size = ef.size(S.quick)
 res = ef.results(runner(S.jobs, S.cache_dir), S.quick)
+write_table = partial(report.write_table, sources=res.sources, study="efficiency")
+save_figure = partial(report.save_figure, sources=res.sources, study="efficiency")
 rows = res.rows
 print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(res.tuned.tuning)} tuning runs, "
       f"{len(rows)} evaluation runs over {size.seeds} seeds")
@@ -51,20 +58,24 @@ print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(res.tuned.
 # ## Tuned sweep: test accuracy and eta per router
 #
 # `eta` = test accuracy / ln(1 + router parameters) (the paper's stated formula, natural log), with
-# its 95% CI (the accuracy CI divided by the same constant). For the MLP routers,
-# `delta_vs_reference` and the one-sided paired Wilcoxon p-values compare them with the reference
-# quantum router (L = 3) on the same seeds; `reaches_reference_ci` applies the match rule below.
+# its 95% CI (the accuracy CI divided by the same constant). Accuracy CIs are BCa bootstrap intervals
+# over seeds (they stay inside [0, 1]). For the MLP routers, `p_noninferior` is the exact one-sided
+# signed-rank p-value, on per-seed correct test points, that the router is at most 1 percentage
+# point worse than the reference quantum router (L = 3); `p_worse_than_margin` the reverse;
+# `noninferior` marks the widths reached by the fixed sequence from the widest down (C5's rule).
 
 # %%
 table = ef.efficiency_table(rows, ef.TUNED_PREFIX, S.quick, res.tuned)
 write_table(
     table, S.tables, "param_efficiency_tuned",
     caption=("Two Moons parameter efficiency, tuned protocol (each depth and width tuned on its own; same search "
-             f"space and epoch budget): held-out test accuracy (mean and Student-t 95% CI over {size.seeds} seeds) "
+             f"space and epoch budget): held-out test accuracy (mean and {tm.CI_METHOD}, {size.seeds} seeds) "
              "against router parameters (experts excluded) for quantum routers of L layers and MLP routers of width "
-             "h; eta = accuracy / ln(1 + router params) with its CI; collapsed routers (seeds); one-sided paired "
-             "Wilcoxon p-values of the reference quantum router (L = 3) against each MLP router; "
-             "reaches_reference_ci: mean test accuracy >= the lower end of the reference's CI."),
+             "h; eta = accuracy / ln(1 + router params) with its CI; collapsed routers (seeds); for each MLP router "
+             f"the non-inferiority test against the reference quantum router (L = 3, fixed in advance): margin "
+             f"{NONINFERIORITY_MARGIN * 100:g} percentage point, exact one-sided signed-rank p-values on per-seed "
+             "correct test points (p_noninferior; p_worse_than_margin the reverse), noninferior = reached by the "
+             "fixed sequence from the widest router down."),
 )
 display(table)
 
@@ -76,25 +87,31 @@ budget_table = ef.efficiency_table(rows, ef.BUDGET_PREFIX, S.quick)
 write_table(
     budget_table, S.tables, "param_efficiency_authors_budget",
     caption=("Two Moons parameter efficiency at the authors' budget (Adam lr 0.1, 50 epochs, batch 32, for every "
-             f"router; secondary): held-out test accuracy (mean and 95% CI over {size.seeds} seeds), eta, collapsed "
-             "routers, paired tests against the quantum router L = 3."),
+             f"router; secondary): held-out test accuracy (mean and {tm.CI_METHOD}, {size.seeds} seeds), eta, "
+             "collapsed routers, the same non-inferiority tests against the quantum router L = 3."),
 )
 display(budget_table)
 
 # %% [markdown]
 # ## The C5 number
 #
-# Match rule: an MLP router matches the reference (L = 3) when its mean test accuracy reaches the
-# lower end of the reference's 95% CI. The reproduced value of C5 is the router-parameter ratio of the
-# smallest matching MLP router to the reference. The ledger judges it (`99_claims_ledger`).
+# Rule: the reference is the paper's own quantum router (L = 3), fixed in advance. An MLP router
+# "matches" it when shown non-inferior (1 percentage point margin); widths are tested in fixed
+# sequence from the widest down, and the ratio is the smallest width reached over the reference's
+# router parameters. The ledger judges it against the stated ~10x (`99_claims_ledger`).
 
 # %%
-match = ef.smallest_match(table)
-print("tuned:", efc.ratio_part(match).description, "->", efc.ratio_part(match).state)
-print("post hoc, best depth:", efc.describe(ef.smallest_match(table, ef.best_quantum(table)["model"])))
-print("authors' budget:", efc.describe(ef.smallest_match(budget_table)))
+params = ef.point_params(S.quick)
+match = ef.parameter_match(ef.sweep_values(rows, ef.TUNED_PREFIX, S.quick).values, params)
+part = efc.c5_parts(ef.sweep_values(rows, ef.TUNED_PREFIX, S.quick).values, params)[0]
+print("tuned:", part.description, "->", part.state)
+best = str(ef.best_quantum(table)["model"])
+print(f"post hoc, best depth ({best}):",
+      ef.describe(ef.parameter_match(ef.sweep_values(rows, ef.TUNED_PREFIX, S.quick).values, params, best), best))
+print("authors' budget:", ef.describe(ef.parameter_match(ef.sweep_values(rows, ef.BUDGET_PREFIX, S.quick).values, params)))
 
 # %%
 authors = ef.phase3a_points(PHASE3A_STATED)
 fig = ef.figure(table, budget_table, authors, match)
-save_figure(fig, S.figures, "param_efficiency")
+save_figure(fig, S.figures, "param_efficiency",
+            caption="Two Moons parameter efficiency: held-out test accuracy against router parameters for quantum routers of L layers and MLP routers of width h; tuned sweep solid, authors' budget faint, authors' Phase 3A training-set points hollow.")

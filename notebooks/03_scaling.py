@@ -38,16 +38,21 @@
 # is not testable here, and the digits result stands in for it in the ledger's note.
 
 # %%
+from functools import partial
+
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 from IPython.display import display
 
-from qmoe_tfq.report import paper_settings, save_figure, write_table
+from qmoe_tfq import report
+from qmoe_tfq.report import paper_settings
 from qmoe_tfq.runner import runner
 from qmoe_tfq.studies import scaling as sc
 
 S = paper_settings()
 size = sc.size(S.quick)
 res = sc.results(runner(S.jobs, S.cache_dir), S.quick)
+write_table = partial(report.write_table, sources=res.sources, study="scaling")
+save_figure = partial(report.save_figure, sources=res.sources, study="scaling")
 for task_id, reason in res.status.items():
     print(f"{task_id}: {'present' if reason is None else reason}")
 rows = res.rows
@@ -81,8 +86,10 @@ display(table)
 
 # %%
 fig = sc.accuracy_figure(table)
-save_figure(fig, S.figures, "scaling_accuracy")
-print("figure: one panel per task that ran" + (f"; not run: {missing}" if missing else ""))
+save_figure(fig, S.figures, "scaling_accuracy",
+            caption=("Scaling probe, tuned protocol: held-out test accuracy against PCA features k (= qubits) per task "
+                     "and router, mean and 95% CI over seeds; one panel per task that ran"
+                     + (f"; not run ({missing})." if missing else ".")))
 
 # %% [markdown]
 # ## Cost: seconds per epoch against qubits
@@ -98,4 +105,5 @@ write_table(cost, S.tables, "scaling_cost",
                      "its growth from the previous k (in total and per added feature / qubit)."))
 display(cost[cost["router"] == "quantum"])
 fig = sc.cost_figure(table)
-save_figure(fig, S.figures, "scaling_cost")
+save_figure(fig, S.figures, "scaling_cost",
+            caption="Scaling probe: seconds per training epoch against k per task and router, and router parameters against k.")

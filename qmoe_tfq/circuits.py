@@ -1,10 +1,13 @@
 """Router circuits in Cirq: RX angle embedding followed by a variational ansatz.
 
-Two ansatzes:
+Three ansatzes:
 - ``strongly_entangling``: PennyLane's ``StronglyEntanglingLayers`` as the authors used it. Per layer
   a ``Rot(phi, theta, omega) = RZ(omega) RY(theta) RZ(phi)`` on every qubit, then for each qubit i a
   CNOT(i -> (i + r) mod n) with PennyLane's default range r = (l mod (n - 1)) + 1.
 - ``ry_cz``: the paper text's layer, RY(theta) on every qubit then a ring of CZ gates.
+- ``strongly_entangling_no_cnot``: the authors' layers with every CNOT removed (the entanglement
+  ablation): the same angles, so the same parameter count, but the state stays a product state and
+  each <Z_i> depends on x_i alone.
 
 Readout observables: ``expectation`` gives <Z_i> per qubit (the authors' readout);
 ``probabilities`` gives the 2^n basis-state probabilities |<i|U(theta)|psi(x)>|^2 (the paper's text).
@@ -23,7 +26,9 @@ import sympy
 
 from qmoe_tfq.errors import ConfigError, check_choice, check_positive_int
 
-ANSATZES = ("strongly_entangling", "ry_cz")
+ANSATZES = ("strongly_entangling", "ry_cz", "strongly_entangling_no_cnot")
+#: Variational angles per qubit per layer of each ansatz.
+ANGLES_PER_QUBIT = {"strongly_entangling": 3, "ry_cz": 1, "strongly_entangling_no_cnot": 3}
 READOUTS = ("expectation", "probabilities")
 MAX_QUBITS = 12
 
@@ -84,14 +89,14 @@ def router_circuit(
     embedding = cirq.Circuit(cirq.rx(x).on(q) for x, q in zip(xs, qubits))
     circuit = cirq.Circuit()
     weights: list[sympy.Symbol] = []
-    if ansatz == "strongly_entangling":
+    if ansatz in ("strongly_entangling", "strongly_entangling_no_cnot"):
         shape: tuple[int, ...] = (n_layers, n_qubits, 3)
         for layer, r in enumerate(entangler_ranges(n_qubits, n_layers)):
             for i, q in enumerate(qubits):
                 phi, theta, omega = (sympy.Symbol(f"w{layer}_{i}_{k}") for k in range(3))
                 weights += [phi, theta, omega]
                 circuit.append([cirq.rz(phi).on(q), cirq.ry(theta).on(q), cirq.rz(omega).on(q)])
-            if n_qubits > 1:
+            if n_qubits > 1 and ansatz == "strongly_entangling":
                 circuit.append(
                     cirq.CNOT(qubits[i], qubits[(i + r) % n_qubits]) for i in range(n_qubits)
                 )

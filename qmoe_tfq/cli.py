@@ -1,4 +1,10 @@
-"""``qmoe`` command line. TensorFlow is imported only by the commands that train."""
+"""``qmoe`` command line. TensorFlow is imported only by the commands that train.
+
+Every number a user types is checked here, in the argument layer, before anything is built: a bad
+value exits with status 2 and one line naming the flag as typed, what is allowed and what was given
+(``--depolarizing must be in [0, 1], got 2``). Training that diverges (a non-finite loss) exits with
+status 1 and says so instead of reporting an accuracy.
+"""
 
 from __future__ import annotations
 
@@ -6,46 +12,128 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Callable
 
 from qmoe_tfq.circuits import ANSATZES, READOUTS
 from qmoe_tfq.config import ENGINES, NOISE_PLACEMENTS, ROUTERS, ModelSpec, TrainSpec
 from qmoe_tfq.data import DATASETS, DataSpec
-from qmoe_tfq.errors import ConfigError
+from qmoe_tfq.errors import ConfigError, TrainingDiverged
+
+SEED_MAX = 2**32 - 1  # numpy's seed range; TensorFlow's is wider
+
+Check = Callable[[str], object]
+
+
+class BadValue(ValueError):
+    """A typed value is not allowed; the message completes "<flag> ..."."""
+
+
+def integer(low: int, high: int | None = None) -> Check:
+    """Parse an integer in [low, high] (no upper bound if ``high`` is None)."""
+    allowed = f"an integer in [{low}, {high}]" if high is not None else (
+        "a positive integer" if low == 1 else f"an integer >= {low}")
+
+    def check(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise BadValue(f"must be {allowed}, got {text}") from None
+        if value < low or (high is not None and value > high):
+            raise BadValue(f"must be {allowed}, got {text}")
+        return value
+
+    return check
+
+
+def real(low: float, high: float = math.inf, low_open: bool = False, high_open: bool = False) -> Check:
+    """Parse a finite real number in the interval given (open or closed at each end)."""
+    if math.isinf(high):
+        allowed = f"a finite number {'>' if low_open else '>='} {low:g}"
+    else:
+        allowed = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+
+    def check(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise BadValue(f"must be {allowed}, got {text}") from None
+        inside = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+        if not math.isfinite(value) or not inside:
+            raise BadValue(f"must be {allowed}, got {text}")
+        return value
+
+    return check
+
+
+def choice(allowed: tuple[str, ...]) -> Check:
+    def check(text: str) -> str:
+        if text not in allowed:
+            raise BadValue(f"must be one of {', '.join(allowed)}, got {text}")
+        return text
+
+    return check
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with errors on one line (``prog: error: ...``), exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows "(default: X)" for options that have a real default (not None, False or required)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None or action.default is False or action.default == argparse.SUPPRESS or action.required:
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
+def _option(p: argparse.ArgumentParser, flag: str, check: Check | None = None, **kwargs) -> argparse.Action:
+    """``add_argument`` whose typed value is parsed and checked by ``check`` after parsing, so the
+    error names ``flag`` and echoes the text as typed."""
+    action = p.add_argument(flag, **kwargs)
+    if check is not None:
+        checks = p.get_default("checks") or []
+        p.set_defaults(checks=[*checks, (action.dest, flag, check)])
+    return action
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train one model and report its accuracy and size")
-    p.add_argument("--router", required=True, help=f"one of {', '.join(ROUTERS)}")
-    p.add_argument("--layers", type=int, default=3, help="variational layers L (quantum router)")
-    p.add_argument("--hidden", type=int, default=8, help="hidden units h (mlp router)")
-    p.add_argument("--readout", default="expectation", help=f"one of {', '.join(READOUTS)}")
-    p.add_argument("--ansatz", default="strongly_entangling", help=f"one of {', '.join(ANSATZES)}")
-    p.add_argument("--qubits", type=int, default=None, help="qubits (default: one per feature)")
-    p.add_argument("--experts", type=int, default=None, help="experts E (default 2; 2^n for probabilities)")
-    p.add_argument(
-        "--dataset", default="moons",
-        help=f"one of {', '.join(DATASETS)}, or <source>-<a>v<b> for another class pair (see README 'Datasets')",
-    )
-    p.add_argument("--n-samples", type=int, default=500, help="examples drawn (moons); a cap for image datasets")
-    p.add_argument("--pca", type=int, default=None, help="PCA components (image datasets; default: no PCA)")
-    p.add_argument("--resize", type=int, default=None, help="block-average images to RxR pixels first (e.g. 4)")
-    p.add_argument(
-        "--data-dir", default=None, help="folder with mnist.npz / fashion_mnist.npz (default: $QMOE_DATA_DIR or data/)"
-    )
-    p.add_argument("--noise", type=float, default=0.1, help="make_moons noise")
-    p.add_argument(
-        "--depolarizing", type=float, default=0.0, metavar="EPS",
-        help="single-qubit depolarizing probability on the router circuit, in [0, 1] (default 0: noiseless)",
-    )
-    p.add_argument("--noise-placement", default="authors", help=f"one of {', '.join(NOISE_PLACEMENTS)}")
-    p.add_argument("--engine", default="exact", help=f"one of {', '.join(ENGINES)}")
-    p.add_argument("--repetitions", type=int, default=1000, help="trajectories per expectation (tfq_sampled)")
-    p.add_argument("--test-size", type=float, default=0.3, help="held-out fraction (0: train set only)")
-    p.add_argument("--data-seed", type=int, default=None, help="data seed (default: --seed)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--batch-size", type=int, default=32)
+    p = sub.add_parser("train", help="train one model and report its accuracy and size",
+                       formatter_class=DefaultsFormatter,
+                       description="Train one mixture of experts and report held-out accuracy, parameters and time.")
+    pos, seed = integer(1), integer(0, SEED_MAX)
+    _option(p, "--router", choice(ROUTERS), required=True, help=f"one of {', '.join(ROUTERS)}")
+    _option(p, "--layers", pos, default=3, metavar="L", help="variational layers L (quantum router)")
+    _option(p, "--hidden", pos, default=8, metavar="H", help="hidden units h (mlp router)")
+    _option(p, "--readout", choice(READOUTS), default="expectation", help=f"one of {', '.join(READOUTS)}")
+    _option(p, "--ansatz", choice(ANSATZES), default="strongly_entangling", help=f"one of {', '.join(ANSATZES)}")
+    _option(p, "--qubits", pos, default=None, metavar="N", help="qubits (default: one per feature)")
+    _option(p, "--experts", pos, default=None, metavar="E", help="experts E (default: 2; 2^n for probabilities)")
+    _option(p, "--dataset", default="moons",
+            help=f"one of {', '.join(DATASETS)}, or <source>-<a>v<b> for another class pair (README 'Datasets')")
+    _option(p, "--n-samples", pos, default=500, metavar="N", help="examples drawn (moons); a cap for image datasets")
+    _option(p, "--pca", pos, default=None, metavar="K", help="PCA components (image datasets; default: no PCA)")
+    _option(p, "--resize", pos, default=None, metavar="R", help="block-average images to RxR pixels first (e.g. 4)")
+    _option(p, "--data-dir", default=None,
+            help="folder with mnist.npz / fashion_mnist.npz (default: $QMOE_DATA_DIR or data/)")
+    _option(p, "--noise", real(0.0), default=0.1, metavar="SIGMA", help="make_moons noise")
+    _option(p, "--depolarizing", real(0.0, 1.0), default=0.0, metavar="EPS",
+            help="single-qubit depolarizing probability on the router circuit, in [0, 1] (0: noiseless)")
+    _option(p, "--noise-placement", choice(NOISE_PLACEMENTS), default="authors",
+            help=f"one of {', '.join(NOISE_PLACEMENTS)}")
+    _option(p, "--engine", choice(ENGINES), default="exact", help=f"one of {', '.join(ENGINES)}")
+    _option(p, "--repetitions", pos, default=1000, metavar="R", help="trajectories per expectation (tfq_sampled)")
+    _option(p, "--test-size", real(0.0, 1.0, high_open=True), default=0.3, metavar="F",
+            help="held-out fraction in [0, 1) (0: train set only)")
+    _option(p, "--data-seed", seed, default=None, metavar="SEED",
+            help=f"data seed in [0, {SEED_MAX}] (default: --seed)")
+    _option(p, "--seed", seed, default=0, metavar="SEED", help=f"model (and default data) seed in [0, {SEED_MAX}]")
+    _option(p, "--epochs", pos, default=50, metavar="N", help="training epochs")
+    _option(p, "--lr", real(0.0, low_open=True), default=0.1, metavar="LR", help="Adam learning rate (> 0)")
+    _option(p, "--batch-size", pos, default=32, metavar="B", help="minibatch size")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.set_defaults(func=_train)
 
@@ -113,23 +201,40 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="qmoe", description="Hybrid quantum-classical mixture of experts (arXiv 2512.22296) in TFQ."
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     _add_train(sub)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``qmoe`` console script; bad input exits 2 with a one-line message."""
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse and check ``argv``; a bad value exits 2 with one line naming its flag."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    for dest, flag, check in getattr(args, "checks", []):
+        value = getattr(args, dest)
+        if isinstance(value, str):
+            try:
+                setattr(args, dest, check(value))
+            except BadValue as err:
+                parser.exit(2, f"qmoe {args.command}: error: {flag} {err}\n")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``qmoe`` console script; bad input exits 2 with a one-line message, a
+    diverged training run exits 1."""
+    args = parse_args(argv)
     try:
         return args.func(args)
     except ConfigError as err:
         print(f"qmoe: error: {err}", file=sys.stderr)
         return 2
+    except TrainingDiverged as err:
+        print(f"qmoe: error: {err}; no accuracy is reported", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -10,29 +10,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qmoe_tfq.circuits import ANSATZES, READOUTS, validate_router_shape
-from qmoe_tfq.errors import ConfigError, check_choice, check_learning_rate, check_positive_int, check_probability
+from qmoe_tfq.errors import check_choice, check_learning_rate, check_positive_int, check_probability
+from qmoe_tfq.router_families import ROUTER_FAMILIES, circuit_weight_count, router_family  # noqa: F401
 
-ROUTERS = ("quantum", "linear", "mlp", "constant")
+ROUTERS = tuple(ROUTER_FAMILIES)
 DIFFERENTIATORS = ("adjoint", "parameter_shift")
 NOISE_PLACEMENTS = ("authors", "every_gate")
 ENGINES = ("exact", "tfq_sampled")
+SIMULATORS = ("auto", "tfq", "statevector")
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     """A mixture of ``n_experts`` linear experts gated by one router.
 
-    router: ``quantum`` (PQC router), ``linear`` (Model A: Dense(E) + softmax), ``mlp``
-    (Model C / h-sweep: Dense(hidden, relu) -> Dense(E) + softmax) or ``constant`` (gates fixed at
-    uniform 1/E, no router parameters: the floor any router must beat with these experts).
-    layers, readout, ansatz, n_qubits, differentiator: quantum router only. ``n_qubits=None`` means
-    one qubit per feature. With ``readout="probabilities"`` the gates are the 2^n basis-state
-    probabilities, so there are 2^n experts and no adapter.
+    router: a family of ``qmoe_tfq.router_families`` (``ROUTERS``): ``quantum`` (PQC router),
+    ``linear`` (Model A: Dense(E) + softmax), ``mlp`` (Model C / h-sweep: Dense(hidden, relu) ->
+    Dense(E) + softmax), ``constant`` (gates fixed at uniform 1/E, no router parameters: the floor
+    any router must beat with these experts), ``fourier`` / ``fourier_rank`` (a classical router on
+    the trigonometric product features that span the quantum router's function class).
+    layers, readout, ansatz, n_qubits, differentiator, frozen_circuit: quantum router only
+    (``n_qubits`` also sets the rank of ``fourier_rank``). ``n_qubits=None`` means one qubit per
+    feature. With ``readout="probabilities"`` the gates are the 2^n basis-state probabilities, so
+    there are 2^n experts and no adapter. ``frozen_circuit=True`` keeps the circuit's random initial
+    angles fixed (only the adapter trains; an ablation).
     noise, noise_placement, engine, repetitions: quantum router only (see ``qmoe_tfq.noise``).
     ``noise`` is the single-qubit depolarizing probability (``cirq.depolarize(p)``), placed as the
     authors' notebook did (``authors``: once after the embedding and once after the ansatz) or after
     every gate (``every_gate``). ``engine="exact"`` simulates the density matrix exactly;
     ``tfq_sampled`` uses TFQ's Monte-Carlo trajectories, ``repetitions`` of them per expectation.
+    simulator: the engine of a noiseless exact quantum router (``qmoe_tfq.sim.engines``): ``tfq``
+    (TFQ's analytic op with ``differentiator``, the reference engine), ``statevector`` (the
+    package's TensorFlow state-vector engine) or ``auto`` (the faster of the two as measured, see
+    ``qmoe_tfq.sim.engines.auto_simulator``). Noisy exact routers always use the density-matrix
+    engine; the value does not enter the results beyond float rounding.
     """
 
     router: str = "quantum"
@@ -47,9 +58,11 @@ class ModelSpec:
     noise_placement: str = "authors"
     engine: str = "exact"
     repetitions: int = 1000
+    frozen_circuit: bool = False
+    simulator: str = "auto"
 
     def __post_init__(self) -> None:
-        check_choice("router", self.router, ROUTERS)
+        family = router_family(self.router)
         check_choice("readout", self.readout, READOUTS)
         check_choice("ansatz", self.ansatz, ANSATZES)
         check_choice("differentiator", self.differentiator, DIFFERENTIATORS)
@@ -64,6 +77,8 @@ class ModelSpec:
         check_choice("noise_placement", self.noise_placement, NOISE_PLACEMENTS)
         check_choice("engine", self.engine, ENGINES)
         check_positive_int("repetitions", self.repetitions)
+        check_choice("simulator", self.simulator, SIMULATORS)
+        family.validate(self)
 
     def qubits_for(self, n_features: int) -> int:
         """Qubit count for data with ``n_features`` features (validated)."""
@@ -73,27 +88,12 @@ class ModelSpec:
 
     def experts_for(self, n_features: int) -> int:
         """Expert count: 2^n for the probabilities readout of a quantum router, else n_experts or 2."""
-        if self.router == "quantum" and self.readout == "probabilities":
-            e = 2 ** self.qubits_for(n_features)
-            if self.n_experts not in (None, e):
-                raise ConfigError(
-                    f"n_experts={self.n_experts} does not fit the probabilities readout on "
-                    f"{self.qubits_for(n_features)} qubits (allowed: {e} = 2^n_qubits, or leave unset)"
-                )
-            return e
-        return 2 if self.n_experts is None else self.n_experts
+        return router_family(self.router).experts(self, n_features)
 
     def label(self) -> str:
         """Short human name, e.g. ``quantum(L=3, expectation)``, ``quantum(L=3, expectation,
-        noise=0.02 authors)`` or ``mlp(h=8)``."""
-        if self.router == "quantum":
-            extra = "" if self.ansatz == "strongly_entangling" else f", {self.ansatz}"
-            if self.noise > 0:
-                extra += f", noise={self.noise:g} {self.noise_placement}"
-            if self.engine != "exact":
-                extra += f", {self.engine} R={self.repetitions}"
-            return f"quantum(L={self.layers}, {self.readout}{extra})"
-        return f"mlp(h={self.hidden})" if self.router == "mlp" else self.router
+        noise=0.02 authors)``, ``mlp(h=8)`` or ``fourier``."""
+        return router_family(self.router).label(self)
 
 
 @dataclass(frozen=True)
@@ -122,25 +122,8 @@ class ParamCounts:
         return self.router + self.experts
 
 
-def circuit_weight_count(spec: ModelSpec, n_qubits: int) -> int:
-    """Variational angles of the quantum router's ansatz."""
-    per_qubit = 3 if spec.ansatz == "strongly_entangling" else 1
-    return spec.layers * n_qubits * per_qubit
-
-
 def param_counts(spec: ModelSpec, n_features: int, n_classes: int) -> ParamCounts:
     """Analytic parameter counts of the model ``spec`` builds for this data shape."""
     e = spec.experts_for(n_features)
     experts = e * (n_features * n_classes + n_classes)
-    if spec.router == "constant":
-        router = 0
-    elif spec.router == "linear":
-        router = n_features * e + e
-    elif spec.router == "mlp":
-        router = n_features * spec.hidden + spec.hidden + spec.hidden * e + e
-    else:
-        n = spec.qubits_for(n_features)
-        router = circuit_weight_count(spec, n)
-        if spec.readout == "expectation":
-            router += n * e + e
-    return ParamCounts(router=router, experts=experts)
+    return ParamCounts(router=router_family(spec.router).param_count(spec, n_features, e), experts=experts)

@@ -4,9 +4,8 @@ contract (``fit / predict / predict_proba / score``, ``clone``, ``GridSearchCV``
 ``QMoEClassifier`` (the paper's model: a router gating linear experts) and ``Phase1Classifier`` (the
 authors' Phase 1 models: a classical router gating quantum experts, the standalone QNN, the classical
 MoE) take every model and training choice as a constructor argument and learn their state into
-attributes with a trailing underscore. Both are a ``TrainedClassifier``: one ``fit`` (the seeded
-training loop ``qmoe_tfq.train.fit_model``), prediction and pickling, around a Keras model each
-subclass builds. Early stopping works as in scikit-learn's
+attributes with a trailing underscore; both are a ``TrainedClassifier``, which holds the one ``fit``
+(``fit_many``), prediction and pickling. Early stopping works as in scikit-learn's
 ``MLPClassifier``: a stratified validation split carved from the training data (``validation_split``,
 the same function the runner uses to score scikit-learn references on the same rows), the model
 scored after every epoch, and the best epoch's weights restored. Unlike ``MLPClassifier``,
@@ -18,8 +17,8 @@ TensorFlow is imported only when a model is fitted or rebuilt.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -29,12 +28,14 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from qmoe_tfq.config import ModelSpec
-from qmoe_tfq.errors import ConfigError, check_choice, check_learning_rate, check_positive_int
+from qmoe_tfq.errors import ConfigError, TrainingDiverged, check_choice, check_learning_rate, check_positive_int
 from qmoe_tfq.phase1 import Phase1Spec, phase1_qubits
 
 INPUT_SCALINGS = ("none", "standard")
-# Stream of the estimator's seed that draws the validation split (init and batch order use the seed itself).
+# Streams of the estimator's seed: the validation split, and the initialisation of restarts r >= 1
+# (restart 0 initialises and orders batches from the seed itself).
 _VALIDATION_STREAM = 1
+_RESTART_STREAM = 2
 
 
 def seed_of(random_state) -> int:
@@ -44,6 +45,13 @@ def seed_of(random_state) -> int:
             raise ConfigError(f"random_state must be >= 0, got {random_state}")
         return int(random_state)
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def restart_seed(seed: int, restart: int) -> int:
+    """The seed of initialisation and batch order for random restart ``restart`` of ``seed`` (0: ``seed``)."""
+    if restart == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([seed, _RESTART_STREAM, restart]).generate_state(1)[0])
 
 
 def validation_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, ...]:
@@ -61,29 +69,51 @@ def validation_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -
 
 
 class TrainedClassifier(ClassifierMixin, BaseEstimator):
-    """A Keras classifier trained with Adam on cross-entropy by ``qmoe_tfq.train.fit_model``.
+    """A Keras classifier trained with Adam on cross-entropy: the ``fit`` / predict / pickling that
+    ``QMoEClassifier`` and ``Phase1Classifier`` share, around a model each subclass describes.
 
-    Subclasses hold the model's constructor arguments and the shared training ones (``input_scaling``,
-    ``lr``, ``max_epochs``, ``batch_size``, ``early_stopping``, ``validation_fraction``,
-    ``n_iter_no_change``, ``random_state``, ``verbose``) and implement ``_check_model_params`` (raise
-    ConfigError on a bad model argument) and ``_new_model(n_features, n_classes, seed)`` (the Keras
-    model, with ``gates(x)`` and ``param_counts()``). Training: ``input_scaling="standard"``
-    z-scores the inputs (fit on the rows trained on) before the model sees them, ``"none"`` uses them
-    as given. ``early_stopping`` carves ``validation_fraction`` of the rows for validation and
-    restores the best epoch's weights; ``n_iter_no_change`` epochs without improvement stop training
-    (``None``: never). ``random_state`` seeds initialisation, batch order and the validation split.
+    A subclass holds its model's constructor arguments and the shared training ones
+    (``input_scaling``, ``lr``, ``max_epochs``, ``batch_size``, ``early_stopping``,
+    ``validation_fraction``, ``n_iter_no_change``, ``random_state``, ``verbose``) and implements
+    ``_spec()`` (the validated model spec, hashable), ``_build(spec, n_features, n_classes, seed)``
+    (the Keras model, with ``gates(x)``), ``_param_counts()`` (trainable parameters by part, with
+    ``"total"``) and, when its runs can train as one stack (``qmoe_tfq.stacked``), ``_stackable`` and
+    ``_predictor``. ``fit`` goes through ``fit_many``: a stack, or the Keras loop
+    ``qmoe_tfq.train.fit_model`` for a model a stack cannot hold.
 
-    Fitted attributes: ``classes_``, ``n_features_in_``, ``model_`` (the Keras model),
-    ``scaler_`` (or None), ``loss_curve_`` (mean training loss per epoch), ``validation_scores_``
-    (validation accuracy per epoch, or None), ``best_validation_score_``, ``best_epoch_``,
-    ``n_validation_`` (validation rows), ``n_epochs_``, ``n_params_`` (trainable parameters by part,
-    with ``"total"``), ``train_seconds_``.
+    Training: ``input_scaling="standard"`` z-scores the inputs (fit on the rows trained on) before
+    the model sees them, ``"none"`` uses them as given. ``early_stopping`` carves
+    ``validation_fraction`` of the rows for validation and restores the best epoch's weights;
+    ``n_iter_no_change`` epochs without improvement stop training (``None``: never).
+    ``random_state`` seeds initialisation, batch order and the validation split.
+
+    Fitted attributes: ``classes_``, ``n_features_in_``, ``weights_`` (the model's ``get_weights()``
+    order), ``model_`` (the Keras model, built from ``weights_`` when first used), ``scaler_`` (or
+    None), ``diverged_`` (the loss turned non-finite; only in stacks of several), ``loss_curve_``
+    (mean training loss per epoch), ``validation_scores_`` (validation accuracy per epoch, or None),
+    ``best_validation_score_``, ``best_epoch_``, ``n_validation_`` (validation rows), ``n_epochs_``,
+    ``n_params_``, ``train_seconds_``.
     """
 
-    def _check_model_params(self) -> None:
+    def _spec(self):
         raise NotImplementedError
 
-    def _new_model(self, n_features: int, n_classes: int, seed: int):
+    def _build(self, spec, n_features: int, n_classes: int, seed: int):
+        raise NotImplementedError
+
+    def _param_counts(self) -> dict:
+        raise NotImplementedError
+
+    def _stackable(self, spec) -> bool:
+        """Whether runs of ``spec`` can train as one stack (``qmoe_tfq.stacked``)."""
+        return False
+
+    def _training_seed(self, seed: int) -> int:
+        """The seed of initialisation and batch order, from the estimator's seed."""
+        return int(seed)
+
+    def _check_model_params(self) -> None:
+        """Raise ConfigError on a bad model argument (before any data is seen)."""
         raise NotImplementedError
 
     def _check_training_params(self) -> None:
@@ -99,6 +129,10 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------------------------ fit
     def fit(self, X, y) -> TrainedClassifier:
         """Build the model from ``random_state`` and train it on ``X, y``."""
+        return fit_many([self], [(X, y)])[0]
+
+    def _prepare(self, X, y) -> _Prepared:
+        """Validate the parameters and data; the rows to train and validate on, as the model sees them."""
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         self._check_model_params()
@@ -107,6 +141,7 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; "
                              f"got 1 class ({self.classes_[0]!r})")
+        spec = self._spec()
         seed = seed_of(self.random_state)
         x_fit, y_fit, validation = X, y_idx, None
         if self.early_stopping:
@@ -114,38 +149,38 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         self.scaler_ = StandardScaler().fit(x_fit) if self.input_scaling == "standard" else None
         if self.early_stopping:
             validation = (self.scale_inputs(x_val), y_val.astype(np.int32))
-        self._seed = seed
-        self.model_ = self._build(X.shape[1], len(self.classes_), seed)
+        self._seed = self._training_seed(seed)
+        for stale in ("_stack", "_lane", "_model"):
+            self.__dict__.pop(stale, None)
+        return _Prepared(self, spec, self._seed, self.scale_inputs(x_fit), y_fit.astype(np.int32), validation)
 
-        from qmoe_tfq.train import fit_model
-
-        progress = None
-        if self.verbose:
-            progress = lambda e, loss: print(f"epoch {e + 1:>4}/{self.max_epochs}  loss {loss:.4f}", file=sys.stderr)  # noqa: E731
-        history = fit_model(
-            self.model_, self.scale_inputs(x_fit), y_fit.astype(np.int32), lr=float(self.lr),
-            batch_size=int(self.batch_size), max_epochs=int(self.max_epochs), seed=seed, validation=validation,
-            n_iter_no_change=self.n_iter_no_change if self.early_stopping else None, progress=progress,
-        )
-        self.loss_curve_ = history.losses
-        self.validation_scores_ = history.validation_scores
-        self.validation_losses_ = history.validation_losses
-        self.best_epoch_ = history.best_epoch
-        self.n_validation_ = 0 if validation is None else len(validation[1])
+    def _finish(self, history, weights: list[np.ndarray], stack=None, lane: int = 0) -> None:
+        """Record what training produced (``history``: one member's record) and the final weights."""
+        self.weights_ = weights
+        if stack is not None:
+            self._stack, self._lane = stack, lane
+        self.loss_curve_ = history["losses"]
+        self.validation_scores_ = history["validation_scores"]
+        self.validation_losses_ = history["validation_losses"]
+        self.best_epoch_ = history["best_epoch"]
+        self.n_validation_ = history["n_validation"]
         self.best_validation_score_ = (
-            None if history.validation_scores is None else history.validation_scores[history.best_epoch - 1]
+            None if self.validation_scores_ is None else self.validation_scores_[self.best_epoch_ - 1]
         )
-        self.n_epochs_ = history.n_epochs
-        self.train_seconds_ = history.seconds
-        counts = self.model_.param_counts()
-        self.n_params_ = {**dataclasses.asdict(counts), "total": counts.total}
-        return self
+        self.n_epochs_ = len(self.loss_curve_)
+        self.diverged_ = history["diverged"]
+        self.train_seconds_ = history["seconds"]
+        self.n_params_ = self._param_counts()
 
-    def _build(self, n_features: int, n_classes: int, seed: int):
-        import tensorflow as tf
-
-        tf.random.set_seed(seed)
-        return self._new_model(n_features, n_classes, seed)
+    @property
+    def model_(self):
+        """The fitted Keras model (built from ``weights_`` when first asked for)."""
+        if "weights_" not in self.__dict__:
+            raise AttributeError("model_ exists once the estimator is fitted")
+        if self.__dict__.get("_model") is None:
+            self._model = self._build(self._spec(), self.n_features_in_, len(self.classes_), self._seed)
+            self._model.set_weights(self.weights_)
+        return self._model
 
     def scale_inputs(self, X: np.ndarray) -> np.ndarray:
         """``X`` as the model sees it: z-scored with ``scaler_`` when ``input_scaling="standard"``, float32."""
@@ -154,15 +189,22 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------------------------ predict
     def _inputs(self, X) -> np.ndarray:
-        check_is_fitted(self, "model_")
+        check_is_fitted(self, "weights_")
         return self.scale_inputs(validate_data(self, X, dtype=np.float64, reset=False))
+
+    def _predictor(self):
+        """(stack, lane) that evaluates this model, or (None, 0): the Keras model ``model_``."""
+        return None, 0
 
     def logits(self, X) -> np.ndarray:
         """Class logits (n_samples, n_classes)."""
-        import tensorflow as tf
-
         x = self._inputs(X)
-        return self.model_(tf.constant(x)).numpy()
+        stack, lane = self._predictor()
+        if stack is None:
+            import tensorflow as tf
+
+            return self.model_(tf.constant(x)).numpy()
+        return stack.member_output(lane, x, "logits")
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities: the softmax of ``logits``, columns in the order of ``classes_``."""
@@ -178,37 +220,40 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
 
     def gates(self, X) -> np.ndarray:
         """The router's expert weights (n_samples, n_experts), each row summing to one."""
-        import tensorflow as tf
-
         x = self._inputs(X)
-        return self.model_.gates(tf.constant(x)).numpy()
+        stack, lane = self._predictor()
+        if stack is None:
+            import tensorflow as tf
+
+            return self.model_.gates(tf.constant(x)).numpy()
+        return stack.member_output(lane, x, "gates")
 
     # ------------------------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        model = state.pop("model_", None)
-        if model is not None:
-            state["_model_weights"] = model.get_weights()
+        for private in ("_stack", "_lane", "_model"):
+            state.pop(private, None)
         return state
-
-    def __setstate__(self, state: dict) -> None:
-        weights = state.pop("_model_weights", None)
-        self.__dict__.update(state)
-        if weights is not None:
-            self.model_ = self._build(self.n_features_in_, len(self.classes_), self._seed)
-            self.model_.set_weights(weights)
 
 
 class QMoEClassifier(TrainedClassifier):
     """A router gating ``n_experts`` linear experts, trained with Adam on cross-entropy.
 
     Model: ``router`` is ``quantum`` (RX embedding + ``ansatz`` of ``layers`` layers on ``n_qubits``
-    qubits, read out as <Z_i> + a Dense adapter, or as basis probabilities), ``linear`` (Model A),
-    ``mlp`` (Dense(``hidden``, relu) -> Dense(E)) or ``constant`` (uniform gates); see
-    ``qmoe_tfq.config.ModelSpec`` for each option, including depolarizing ``noise``. Training and
+    qubits, read out as <Z_i> + a Dense adapter, or as basis probabilities; ``frozen_circuit=True``
+    trains the adapter only), ``linear`` (Model A), ``mlp`` (Dense(``hidden``, relu) -> Dense(E)),
+    ``constant`` (uniform gates) or ``fourier`` / ``fourier_rank`` (a router on the trigonometric
+    features of the quantum router's function class); see ``qmoe_tfq.config.ModelSpec`` and
+    ``qmoe_tfq.router_families`` for each option, including depolarizing ``noise``. Training and
     fitted attributes: ``TrainedClassifier`` (the package's datasets are angles in [0, pi], so
-    ``input_scaling="none"`` feeds them as the authors did); ``n_params_`` is
-    ``{"router", "experts", "total"}``.
+    ``input_scaling="none"`` feeds them as the authors did). ``restart=r`` (r >= 1) draws
+    initialisation and batch order from another stream of the same seed while keeping its validation
+    split, so the restarts of one seed can be compared on the same validation rows (``restart=0`` is
+    the plain run).
+
+    Training runs as a stack of one (``qmoe_tfq.stacked``; ``fit_many`` fits several estimators in
+    one stack), so a run gives the same numbers alone or beside others. ``weights_`` are in
+    ``MixtureOfExperts`` order; ``n_params_`` is ``{"router", "experts", "total"}``.
     """
 
     def __init__(
@@ -226,6 +271,7 @@ class QMoEClassifier(TrainedClassifier):
         noise_placement: str = "authors",
         engine: str = "exact",
         repetitions: int = 1000,
+        frozen_circuit: bool = False,
         input_scaling: str = "none",
         lr: float = 0.1,
         max_epochs: int = 50,
@@ -233,6 +279,7 @@ class QMoEClassifier(TrainedClassifier):
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         n_iter_no_change: int | None = 10,
+        restart: int = 0,
         random_state=None,
         verbose: bool = False,
     ) -> None:
@@ -248,6 +295,7 @@ class QMoEClassifier(TrainedClassifier):
         self.noise_placement = noise_placement
         self.engine = engine
         self.repetitions = repetitions
+        self.frozen_circuit = frozen_circuit
         self.input_scaling = input_scaling
         self.lr = lr
         self.max_epochs = max_epochs
@@ -255,25 +303,67 @@ class QMoEClassifier(TrainedClassifier):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.restart = restart
         self.random_state = random_state
         self.verbose = verbose
 
+    # ------------------------------------------------------------------------------------ spec
     def model_spec(self) -> ModelSpec:
         """The ``ModelSpec`` of the current parameters (validated: a bad value raises ConfigError)."""
         return ModelSpec(
             router=self.router, n_experts=self.n_experts, layers=self.layers, hidden=self.hidden,
             readout=self.readout, ansatz=self.ansatz, n_qubits=self.n_qubits,
             differentiator=self.differentiator, noise=self.noise, noise_placement=self.noise_placement,
-            engine=self.engine, repetitions=self.repetitions,
+            engine=self.engine, repetitions=self.repetitions, frozen_circuit=self.frozen_circuit,
         )
+
+    def _spec(self) -> ModelSpec:
+        return self.model_spec()
 
     def _check_model_params(self) -> None:
         self.model_spec()
 
-    def _new_model(self, n_features: int, n_classes: int, seed: int):
+    def _check_training_params(self) -> None:
+        super()._check_training_params()
+        if isinstance(self.restart, bool) or not isinstance(self.restart, (int, np.integer)) or self.restart < 0:
+            raise ConfigError(f"restart must be an integer >= 0 (0: the plain run), got {self.restart!r}")
+
+    def _training_seed(self, seed: int) -> int:
+        return restart_seed(seed, int(self.restart))
+
+    def _param_counts(self) -> dict:
+        from qmoe_tfq.config import param_counts
+
+        counts = param_counts(self.model_spec(), self.n_features_in_, len(self.classes_))
+        return {"router": counts.router, "experts": counts.experts, "total": counts.total}
+
+    def _stackable(self, spec: ModelSpec) -> bool:
+        from qmoe_tfq import stacked
+
+        return stacked.supports(spec)
+
+    @staticmethod
+    def _build(spec: ModelSpec, n_features: int, n_classes: int, seed: int):
+        import tensorflow as tf
+
         from qmoe_tfq.model import build_model
 
-        return build_model(self.model_spec(), n_features, n_classes, seed)
+        tf.random.set_seed(seed)
+        return build_model(spec, n_features, n_classes, seed)
+
+    # ------------------------------------------------------------------------------------ predict
+    def _predictor(self):
+        """(stack, lane) that evaluates this model: the stack it was trained in, or a stack of one."""
+        if self.__dict__.get("_stack") is None:
+            from qmoe_tfq import stacked
+
+            spec = self.model_spec()
+            if not stacked.supports(spec):
+                return None, 0
+            stack = stacked.StackedMoE(spec, self.n_features_in_, len(self.classes_), [self._seed])
+            stack.set_member_weights(0, self.weights_)
+            self._stack, self._lane = stack, 0
+        return self._stack, self._lane
 
 
 class Phase1Classifier(TrainedClassifier):
@@ -287,8 +377,9 @@ class Phase1Classifier(TrainedClassifier):
     qubits whose amplitudes hold the features (ceil(log2 d): 4 for the authors' 16). The defaults are
     the authors' sizes and training (Adam lr 0.01, 8 epochs, batch 32); their inputs were unit-norm
     rows (``DataSpec(scaling="unit_norm")``) or pixel intensities, fed as given
-    (``input_scaling="none"``). Training and fitted attributes: ``TrainedClassifier``; ``n_params_``
-    is ``{"router", "experts", "head", "total"}``.
+    (``input_scaling="none"``). Training (the Keras loop: a stack holds only the paper's mixtures)
+    and fitted attributes: ``TrainedClassifier``; ``n_params_`` is ``{"router", "experts", "head",
+    "total"}``.
     """
 
     def __init__(
@@ -335,10 +426,118 @@ class Phase1Classifier(TrainedClassifier):
     def _check_model_params(self) -> None:
         self.phase1_spec(1)
 
-    def _new_model(self, n_features: int, n_classes: int, seed: int):
+    def _spec(self) -> Phase1Spec:
+        return self.phase1_spec(self.n_features_in_, len(self.classes_))
+
+    def _build(self, spec: Phase1Spec, n_features: int, n_classes: int, seed: int):
+        import tensorflow as tf
+
         from qmoe_tfq.phase1_model import Phase1Model
 
-        return Phase1Model(self.phase1_spec(n_features, n_classes), seed)
+        tf.random.set_seed(seed)
+        return Phase1Model(spec, seed)
+
+    def _param_counts(self) -> dict:
+        counts = self._spec().param_counts()
+        return {"router": counts.router, "experts": counts.experts, "head": counts.head, "total": counts.total}
+
+
+@dataclass
+class _Prepared:
+    """One estimator's validated training rows (as the model sees them) and validation rows."""
+
+    estimator: TrainedClassifier
+    spec: ModelSpec | Phase1Spec
+    seed: int
+    x: np.ndarray
+    y: np.ndarray
+    validation: tuple[np.ndarray, np.ndarray] | None
+
+    def stack_key(self) -> tuple:
+        """Runs with equal keys can share a stack: same model, shapes and training schedule."""
+        e = self.estimator
+        n_val = None if self.validation is None else len(self.validation[1])
+        return (self.spec, self.x.shape, len(e.classes_), n_val, int(e.batch_size), int(e.max_epochs),
+                e.n_iter_no_change if e.early_stopping else None)
+
+
+def fit_many(estimators: list[TrainedClassifier], data: list[tuple], progress: bool = False,
+             reuse: bool = False) -> list[TrainedClassifier]:
+    """Fit every estimator on its own ``(X, y)``; runs of the same model, shapes and schedule train
+    together as one stack (``qmoe_tfq.stacked``), each exactly as it would alone. A run whose loss
+    turns non-finite raises ``TrainingDiverged`` when it is fitted alone; in a stack of several it is
+    marked ``diverged_`` and keeps its best (or last finite) weights, so the others still finish.
+    ``reuse=True`` trains in stacks this process keeps and reuses (``stacked.reusable_stack``): faster,
+    but an estimator fitted so predicts through its stack only until the next call (the runner's use)."""
+    from qmoe_tfq import stacked
+
+    prepared = [e._prepare(X, y) for e, (X, y) in zip(estimators, data)]
+    groups: dict[tuple, list[_Prepared]] = {}
+    for p in prepared:
+        groups.setdefault(p.stack_key(), []).append(p)
+    for group in groups.values():
+        first = group[0].estimator
+        if first._stackable(group[0].spec):
+            _fit_stack(group, stacked, progress or first.verbose, reuse)
+        else:
+            for p in group:
+                _fit_alone(p)
+    if len(prepared) == 1 and prepared[0].estimator.diverged_:
+        e = prepared[0].estimator
+        raise TrainingDiverged(
+            f"training diverged: the loss of epoch {e.n_epochs_} is {e.loss_curve_[-1]} (lr {e.lr}); "
+            "try a smaller learning rate"
+        )
+    return estimators
+
+
+def _history(losses, scores, val_losses, best_epoch, n_validation, diverged, seconds) -> dict:
+    return {"losses": losses, "validation_scores": scores, "validation_losses": val_losses, "best_epoch": best_epoch,
+            "n_validation": n_validation, "diverged": bool(diverged), "seconds": seconds}
+
+
+def _fit_stack(group: list[_Prepared], stacked, verbose: bool, reuse: bool) -> None:
+    first = group[0]
+    e0 = first.estimator
+    shape = (first.spec, first.x.shape[1], len(e0.classes_), [p.seed for p in group])
+    trainer = None
+    if reuse:
+        stack, trainer = stacked.reusable_stack(*shape, batch_size=int(e0.batch_size))
+    else:
+        stack = stacked.StackedMoE(*shape)
+    validation = None
+    if first.validation is not None:
+        validation = (np.stack([p.validation[0] for p in group]), np.stack([p.validation[1] for p in group]))
+    progress = None
+    if verbose:
+        progress = lambda e, losses: print(  # noqa: E731
+            f"epoch {e + 1:>4}/{e0.max_epochs}  loss " + " ".join(f"{v:.4f}" for v in losses[:8]), file=sys.stderr)
+    h = stacked.fit_stack(
+        stack, np.stack([p.x for p in group]), np.stack([p.y for p in group]),
+        lr=np.array([float(p.estimator.lr) for p in group]), seeds=[p.seed for p in group],
+        batch_size=int(e0.batch_size), max_epochs=int(e0.max_epochs), validation=validation,
+        n_iter_no_change=e0.n_iter_no_change if e0.early_stopping else None, progress=progress, trainer=trainer,
+    )
+    n_val = 0 if validation is None else validation[1].shape[1]
+    for i, p in enumerate(group):
+        hist = _history(h.losses[i], None if h.validation_scores is None else h.validation_scores[i],
+                        None if h.validation_losses is None else h.validation_losses[i], h.best_epoch[i], n_val,
+                        h.diverged[i], h.seconds)
+        p.estimator._finish(hist, stack.member_weights(i), stack, i)
+
+
+def _fit_alone(p: _Prepared) -> None:
+    """The Keras training loop, for models a stack cannot hold (sampled engines, Phase 1 models)."""
+    from qmoe_tfq.train import fit_model
+
+    e = p.estimator
+    model = e._build(p.spec, p.x.shape[1], len(e.classes_), p.seed)
+    h = fit_model(model, p.x, p.y, lr=float(e.lr), batch_size=int(e.batch_size), max_epochs=int(e.max_epochs),
+                  seed=p.seed, validation=p.validation, n_iter_no_change=e.n_iter_no_change if e.early_stopping else None)
+    e._finish(_history(h.losses, h.validation_scores, h.validation_losses, h.best_epoch,
+                       0 if p.validation is None else len(p.validation[1]), False, h.seconds), model.get_weights())
+    e._model = model
+
 
 def final_estimator(estimator) -> BaseEstimator:
     """The last step of a pipeline (or the estimator itself)."""
@@ -346,5 +545,5 @@ def final_estimator(estimator) -> BaseEstimator:
     return steps[-1][1] if steps else estimator
 
 
-__all__ = ["INPUT_SCALINGS", "Phase1Classifier", "QMoEClassifier", "TrainedClassifier", "final_estimator", "seed_of",
-           "validation_split"]
+__all__ = ["INPUT_SCALINGS", "Phase1Classifier", "QMoEClassifier", "TrainedClassifier", "final_estimator", "fit_many",
+           "restart_seed", "seed_of", "validation_split"]

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import qmoe_tfq
-from qmoe_tfq.data import DataSpec, load_dataset
+from qmoe_tfq.data import DataSpec, DataUnavailable, load_dataset
 from qmoe_tfq.errors import ConfigError, check_choice
 from qmoe_tfq.estimators import TrainedClassifier, final_estimator, validation_split
 from qmoe_tfq.probes import probe_config
@@ -116,37 +116,55 @@ def _accuracy(estimator, x: np.ndarray, y: np.ndarray) -> tuple[int, int]:
     return int(np.sum(estimator.predict(x) == y)), int(len(y))
 
 
-def _fit_for_validation(est, x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[int, int]:
-    """Fit ``est`` and return (correct, total) on its validation rows: the mixture's own early-
-    stopping split (best epoch), or the same rows carved here for any other estimator."""
-    qmoe = final_estimator(est)
-    if isinstance(qmoe, TrainedClassifier) and qmoe.early_stopping:
-        est.fit(x, y)
-        return int(round(qmoe.best_validation_score_ * qmoe.n_validation_)), qmoe.n_validation_
-    x_fit, x_val, y_fit, y_val = validation_split(x, y, fraction, seed)
-    est.fit(x_fit, y_fit)
-    return _accuracy(est, x_val, y_val)
+@dataclass
+class _Run:
+    """One (experiment, seed) between planning and measuring: its data, estimator and fit rows."""
+
+    experiment: Experiment
+    seed: int
+    data: object
+    estimator: object
+    x: np.ndarray
+    y: np.ndarray
+    carved: tuple[np.ndarray, np.ndarray] | None = None  # validation rows scored here (references)
+
+    @property
+    def qmoe(self) -> TrainedClassifier | None:
+        """The mixture of experts (``QMoEClassifier`` or ``Phase1Classifier``) inside the estimator, or None."""
+        est = final_estimator(self.estimator)
+        return est if isinstance(est, TrainedClassifier) else None
 
 
-def run_one(experiment: Experiment, seed: int) -> dict:
-    """Run one seed of ``experiment``; returns the flat result dict the runner caches."""
+def _plan(experiment: Experiment, seed: int) -> _Run:
+    """Load the data and build the estimator; under ``tuning``, a mixture with early stopping carves
+    its own validation rows, any other model is fitted on the rest of the rows carved here."""
     data = load_dataset(experiment.data, seed)
     est = experiment.model.build(seed)
-    start = time.perf_counter()
-    validation = (None, None)
-    if experiment.protocol == "tuning":
-        validation = _fit_for_validation(est, data.x_train, data.y_train, experiment.validation_fraction, seed)
-    else:
-        est.fit(data.x_train, data.y_train)
-    seconds = time.perf_counter() - start
+    run = _Run(experiment, seed, data, est, data.x_train, data.y_train)
+    if experiment.protocol == "tuning" and not (run.qmoe is not None and run.qmoe.early_stopping):
+        run.x, x_val, run.y, y_val = validation_split(data.x_train, data.y_train, experiment.validation_fraction, seed)
+        run.carved = (x_val, y_val)
+    return run
+
+
+def _measure(run: _Run, seconds: float) -> dict:
+    """The result dict of a fitted run: accuracies, sizes, training record, then the probes."""
+    experiment, est, data = run.experiment, run.estimator, run.data
     counts = experiment.model.count(est)
     train_correct, n_train = _accuracy(est, data.x_train, data.y_train)
+    validation = (None, None)
+    if experiment.protocol == "tuning":
+        if run.carved is not None:
+            validation = _accuracy(est, *run.carved)
+        else:
+            q = run.qmoe
+            validation = (int(round(q.best_validation_score_ * q.n_validation_)), q.n_validation_)
     out = {
         "train_accuracy": train_correct / n_train,
         "test_accuracy": math.nan,
         "n_correct": None,
         "n_test": 0,
-        "validation_accuracy": None,
+        "validation_accuracy": None if not validation[1] else validation[0] / validation[1],
         "n_validation_correct": validation[0],
         "n_validation": validation[1],
         "router_params": counts.router,
@@ -159,18 +177,16 @@ def run_one(experiment: Experiment, seed: int) -> dict:
         "epoch_losses": [],
         "validation_curve": None,
     }
-    qmoe = final_estimator(est)
-    if isinstance(qmoe, TrainedClassifier):
+    q = run.qmoe
+    if q is not None:
         out.update({
-            "train_seconds": qmoe.train_seconds_,
-            "seconds_per_epoch": qmoe.train_seconds_ / qmoe.n_epochs_,
-            "n_epochs": qmoe.n_epochs_,
-            "best_epoch": qmoe.best_epoch_,
-            "epoch_losses": [float(v) for v in qmoe.loss_curve_],
-            "validation_curve": None if qmoe.validation_scores_ is None else [float(v) for v in qmoe.validation_scores_],
+            "seconds_per_epoch": seconds / q.n_epochs_,
+            "n_epochs": q.n_epochs_,
+            "best_epoch": q.best_epoch_,
+            "diverged": q.diverged_,
+            "epoch_losses": [float(v) for v in q.loss_curve_],
+            "validation_curve": None if q.validation_scores_ is None else [float(v) for v in q.validation_scores_],
         })
-    if validation[1]:
-        out["validation_accuracy"] = validation[0] / validation[1]
     if experiment.protocol == "fair":
         out["n_correct"], out["n_test"] = _accuracy(est, data.x_test, data.y_test)
         out["test_accuracy"] = out["n_correct"] / out["n_test"]
@@ -179,4 +195,48 @@ def run_one(experiment: Experiment, seed: int) -> dict:
     return out
 
 
-__all__ = ["DEFAULT_VALIDATION_FRACTION", "Experiment", "PROTOCOLS", "RESULTS_SCHEMA", "config_key", "run_one"]
+def run_one(experiment: Experiment, seed: int) -> dict:
+    """Run one seed of ``experiment``; returns the flat result dict the runner caches, or
+    ``{"skipped": reason}`` when its data is absent or unreadable."""
+    try:
+        run = _plan(experiment, seed)
+    except DataUnavailable as err:
+        return {"skipped": str(err)}
+    start = time.perf_counter()
+    run.estimator.fit(run.x, run.y)
+    return _measure(run, time.perf_counter() - start)
+
+
+def stack_key(experiment: Experiment) -> tuple | None:
+    """Runs whose keys are equal may train as one stack (``qmoe_tfq.stacked``): mixtures of experts
+    that differ only in learning rate, input scaling, seed and data draw. None: train alone."""
+    if experiment.model.kind != "qmoe":
+        return None
+    fixed = tuple((k, v) for k, v in experiment.model.params if k not in ("lr", "input_scaling"))
+    data = dataclasses.replace(experiment.data, seed=None)
+    return fixed, data, experiment.protocol, experiment.validation_fraction
+
+
+def run_group(tasks: list[tuple[Experiment, int]]) -> list[dict]:
+    """Run several (experiment, seed) tasks that share a ``stack_key``: one stacked fit for all of
+    them (each run's numbers are those it gives alone), then each run measured. A run's
+    ``train_seconds`` is its share of the stack's training time (stack seconds / runs)."""
+    from qmoe_tfq.estimators import fit_many
+
+    planned: list[_Run | dict] = []
+    for e, s in tasks:
+        try:
+            planned.append(_plan(e, s))
+        except DataUnavailable as err:
+            planned.append({"skipped": str(err)})
+    runs = [r for r in planned if isinstance(r, _Run)]
+    if not runs:
+        return planned
+    start = time.perf_counter()
+    fit_many([final_estimator(r.estimator) for r in runs], [(r.x, r.y) for r in runs], reuse=True)
+    share = (time.perf_counter() - start) / len(runs)
+    return [_measure(r, share) if isinstance(r, _Run) else r for r in planned]
+
+
+__all__ = ["DEFAULT_VALIDATION_FRACTION", "Experiment", "PROTOCOLS", "RESULTS_SCHEMA", "config_key", "run_group",
+           "run_one", "stack_key"]

@@ -84,6 +84,13 @@ PART_RULES: dict[str, tuple[str, str]] = {
         "a count (parameters) holds when ours is equal.",
         "counts of a built model are exact, so there is no interval.",
     ),
+    "identity": (
+        "a stated mathematical identity holds when the largest absolute difference between its two sides, "
+        "computed on the study's data, is at most the stated tolerance (1e-6 where one side comes from a "
+        "float32 simulator).",
+        "an identity has no sampling error; the tolerance is the simulator's rounding, so a real discrepancy "
+        "cannot hide below it.",
+    ),
     "ordering": (
         "a stated ordering holds when the exact one-sided Wilcoxon signed-rank test on per-seed paired "
         "differences of integer counts of correct test points (mid-ranks for ties, zeros ranked then "
@@ -262,6 +269,12 @@ def mean_part(description: str, stated: float, ours, direction: str = "two-sided
                 "holds" if _inside(stated, ci.low, ci.high, direction) else "fails", rule="stated mean")
 
 
+def identity_part(description: str, deviation: float, tolerance: float) -> Part:
+    """A stated identity against the largest absolute difference of its two sides we computed."""
+    return Part(f"{description}: largest |difference| {deviation:.2g} (tolerance {tolerance:g})",
+                "holds" if deviation <= tolerance else "fails", rule="identity")
+
+
 def exact_part(description: str, stated: int, ours: int) -> Part:
     """A stated count against ours: holds when equal."""
     return Part(f"{description}: stated {stated}, ours {ours}", "holds" if stated == ours else "fails",
@@ -396,13 +409,15 @@ def ratio_part(description: str, result: RatioResult, stated: float, band: tuple
 
 
 def advantage_part(description: str, curve: NoiseCurve, eps: float) -> Part:
-    """'The advantage is kept at ``eps``': holds when kept, reversed when lost, fails when inconclusive."""
+    """'The advantage is kept at ``eps``': holds when kept, reversed when lost, fails when inconclusive.
+    Carries both one-sided p-values, so it is Holm-corrected with the claim's other tested parts."""
     state = curve.state_at(eps)
     i = curve.index(eps)
     return Part(f"{description}: at eps = {eps:g} mean Delta {curve.mean[i]:+.3f} (95% [{curve.low[i]:+.3f}, "
                 f"{curve.high[i]:+.3f}]), exact signed-rank p(Delta > 0) = {curve.p_kept[i]:.3g}, p(Delta < 0) = "
                 f"{curve.p_lost[i]:.3g}, {curve.n_seeds} seeds: advantage {state}",
-                {"kept": "holds", "lost": "opposite", "inconclusive": "fails"}[state], rule="noise threshold")
+                {"kept": "holds", "lost": "opposite", "inconclusive": "fails"}[state],
+                p=float(curve.p_kept[i]), p_reverse=float(curve.p_lost[i]), rule="noise threshold")
 
 
 def threshold_part(description: str, curve: NoiseCurve, band: tuple[float, float]) -> Part:
@@ -567,20 +582,38 @@ def per_seed(rows, column: str, models: Sequence[str] | None = None, model_colum
              seed_column: str = "seed") -> PerSeed:
     """``column`` of ``rows`` (one row per model and seed) as one array per model over the seeds all
     models share; a model missing a seed is an error (comparisons are paired)."""
-    sub = rows if models is None else rows[rows[model_column].isin(list(models))]
-    names = list(dict.fromkeys(sub[model_column])) if models is None else list(models)
-    absent = [m for m in names if m not in set(sub[model_column])]
+    names = list(dict.fromkeys(rows[model_column])) if models is None else list(models)
+    return per_seed_values(rows, {m: (m, column) for m in names}, model_column, seed_column)
+
+
+def per_seed_values(rows, series: dict[str, tuple[str, str]], model_column: str = "experiment",
+                    seed_column: str = "seed") -> PerSeed:
+    """Named per-seed series ``name -> (model, column)`` of ``rows`` as one ``PerSeed`` over the seeds
+    of those models (several columns of one model, e.g. accuracy and correct counts, side by side); a
+    model missing a seed is an error, as in ``per_seed``."""
+    models = list(dict.fromkeys(m for m, _ in series.values()))
+    sub = rows[rows[model_column].isin(models)]
+    absent = [m for m in models if m not in set(sub[model_column])]
     if absent:
         raise ConfigError(f"models {absent} have no rows; available: {sorted(set(rows[model_column]))}")
     seeds = sorted(set(sub[seed_column]))
     values = {}
-    for m in names:
+    for name, (m, column) in series.items():
         g = sub[sub[model_column] == m].set_index(seed_column)[column]
         missing = sorted(set(seeds) - set(g.index))
         if missing:
             raise ConfigError(f"model {m!r} has no {column!r} for seeds {missing}: paired comparisons need every seed")
-        values[m] = g.loc[seeds].to_numpy()
+        values[name] = g.loc[seeds].to_numpy()
     return PerSeed(np.asarray(seeds), values)
+
+
+def with_parts_stability(entry: Entry, parts_of: Callable[[dict[str, np.ndarray]], list[Part]], data: PerSeed,
+                         n_resamples: int = STABILITY_RESAMPLES, seed: int = 0) -> Entry:
+    """``entry`` with its stability, when its parts are ``parts_of(data.take(positions))``: every
+    bootstrap resample of the seeds recomputes the parts, Holm and the verdict by the same code that
+    made the entry (``parts_of`` of all seeds must give the entry's verdict)."""
+    positions = np.arange(len(data.seeds))
+    return with_stability(entry, lambda ix: verdict_from_parts(parts_of(data.take(ix))), positions, n_resamples, seed)
 
 
 def select_seeds(rows, seeds: Sequence, column: str = "seed"):
@@ -604,7 +637,6 @@ def select_seeds(rows, seeds: Sequence, column: str = "seed"):
 
 PENDING_NOTES = {
     "C7": "Tested by the Two Moons study, not run yet.",
-    "C8": "Tested by the kernel / interference study, not in this suite yet.",
 }
 
 
@@ -671,7 +703,7 @@ def render_markdown(entries: list[Entry], header: str = "") -> str:
 def write_ledger(entries: list[Entry], out_dir: Path, header: str = "") -> None:
     """Write ``claims.json`` and ``claims.md`` under ``out_dir`` atomically."""
     out_dir = Path(out_dir)
-    payload = {"verdict_rules": RULES,
+    payload = {"header": header, "verdict_rules": RULES,
                "part_rules": {name: {"rule": rule, "why": why} for name, (rule, why) in PART_RULES.items()},
                "claims": [e.to_json() for e in entries]}
     atomic_write_text(out_dir / "claims.json", json.dumps(payload, indent=2, sort_keys=False) + "\n")

@@ -1,10 +1,18 @@
 """The *deploy* protocol: one trained model's router evaluated under depolarizing noise.
 
-``evaluate_under_noise`` copies the trained weights into a router run under each (placement, eps,
-engine) (``noise.with_noise``; ``deployed`` builds each noisy model once per process and reloads
-weights later), reads the circuit outputs once and finishes the forward pass from them, so each
-setting costs one circuit evaluation of the whole split. For the ``tfq_sampled`` engine
-it also checks the trajectories against the exact engine on the same model:
+``with_noise(model, eps, ...)`` copies a trained model's weights into a router run under noise.
+``evaluate_under_noise`` measures a trained model over a grid of noise levels:
+
+* ``exact``: ``exact_noise_sweep`` evaluates the router over every eps of a placement in one call of
+  one density-matrix engine, with eps as a per-row input (``noise_placement.SymbolicDepolarize``)
+  rather than a compiled constant, and interpolates the readout exactly from the 3^d embedding grid
+  (``routers.interpolation_weights``; exact under noise, see there), so a whole sweep costs
+  (number of eps) x 3^d density-matrix rows instead of one circuit per point and eps. The engine is
+  compiled once per process and circuit shape.
+* ``tfq_sampled``: per eps, the weights are copied into a router run on TFQ's trajectories
+  (``deployed`` builds each noisy model once per process and reloads weights later); its circuit
+  outputs are read once and the forward pass finished from them. The trajectories are checked
+  against the exact engine on the same model:
 
 * ``max_output_deviation``: max |z_sampled - z_exact| over every point and readout. Each readout is
   a +-1-valued Pauli average over R >= ``repetitions`` trajectories, so its standard error is at most
@@ -23,6 +31,7 @@ from __future__ import annotations
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
 import dataclasses
+import functools
 import itertools
 import math
 import time
@@ -31,11 +40,17 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
+from qmoe_tfq.circuits import readout_observables, router_circuit
 from qmoe_tfq.model import MixtureOfExperts
-from qmoe_tfq.noise import with_noise
+from qmoe_tfq.noise_placement import NOISE_SYMBOL, noisy_circuit
+from qmoe_tfq.routers import MAX_INTERPOLATION_POINTS, interpolation_grid, interpolation_weights
+from qmoe_tfq.sim.density_matrix import DensityMatrixExpectation
 
 TOLERANCE_SIGMAS = 5.0
 MAX_CORNER_OUTPUTS = 10
+# Density-matrix coefficients per engine call in a sweep (rows x 4^n): bounds its memory (128 MB in
+# float64).
+MAX_SWEEP_COEFFICIENTS = 2**24
 # Noisy routers already built in this process, by (spec, n_features, n_classes): the circuit and its
 # engine do not depend on the weights, so each later seed only loads its weights into them.
 _BUILT: dict[tuple, MixtureOfExperts] = {}
@@ -44,6 +59,64 @@ _BUILT: dict[tuple, MixtureOfExperts] = {}
 def sampled_tolerance(repetitions: int) -> float:
     """Per-value tolerance of a trajectory estimate of a +-1 Pauli observable: 5 / sqrt(R)."""
     return TOLERANCE_SIGMAS / math.sqrt(repetitions)
+
+
+def with_noise(
+    model: MixtureOfExperts,
+    noise: float,
+    placement: str = "authors",
+    engine: str = "exact",
+    repetitions: int = 1000,
+) -> MixtureOfExperts:
+    """A copy of ``model`` with the same weights whose router runs under ``noise`` (the "deploy"
+    protocol: train noiseless, evaluate under noise). Classical routers are copied unchanged."""
+    spec = dataclasses.replace(
+        model.spec, noise=noise, noise_placement=placement, engine=engine, repetitions=repetitions
+    )
+    _, n_features, n_classes = model.experts.kernel.shape
+    copy = MixtureOfExperts(spec, int(n_features), int(n_classes), seed=0)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+@functools.lru_cache(maxsize=32)
+def sweep_engine(n_features: int, n_qubits: int, layers: int, ansatz: str, readout: str,
+                 placement: str) -> DensityMatrixExpectation:
+    """The density-matrix engine of the router circuit under ``placement`` with the depolarizing
+    probability as its first symbol (``NOISE_SYMBOL``), then the circuit's symbols; built once per
+    process and shape."""
+    rc = router_circuit(n_features, n_qubits, layers, ansatz)
+    names = [NOISE_SYMBOL.name] + [s.name for s in rc.symbols]
+    return DensityMatrixExpectation(noisy_circuit(rc, NOISE_SYMBOL, placement), names,
+                                    readout_observables(rc.qubits, readout), qubits=rc.qubits)
+
+
+def exact_noise_sweep(model: MixtureOfExperts, x: np.ndarray, noise: Sequence[float],
+                      placement: str) -> np.ndarray:
+    """Exact circuit outputs (len(noise), rows, width) of ``model``'s router on ``x`` under each
+    depolarizing probability in ``noise`` placed as ``placement`` (module docstring). Rows are
+    interpolated from the 3^d embedding grid unless the router says ``evaluation="direct"``, its
+    embedding is not single RX gates, the grid is larger than ``MAX_INTERPOLATION_POINTS``, or
+    ``x`` has no more rows than the grid."""
+    router = model.router
+    spec = router.spec
+    d = len(router.rc.input_symbols)
+    engine = sweep_engine(d, router.n_qubits, spec.layers, spec.ansatz, spec.readout, placement)
+    x = np.asarray(x, np.float32)
+    grid = 3**d
+    interpolate = (router.evaluation != "direct" and router._rx_embedding()
+                   and grid <= MAX_INTERPOLATION_POINTS and (router.evaluation == "interpolate" or len(x) > grid))
+    points = interpolation_grid(d) if interpolate else x
+    theta = router.theta.numpy()
+    eps = np.repeat(np.asarray(noise, np.float32), len(points))[:, None]
+    values = np.concatenate([eps, np.tile(points, (len(noise), 1)), np.tile(theta, (len(eps), 1))], axis=1)
+    chunk = max(1, MAX_SWEEP_COEFFICIENTS // 4**router.n_qubits)
+    e = tf.concat([engine(values[s : s + chunk]) for s in range(0, len(values), chunk)], axis=0)
+    e = tf.reshape(e, [len(noise), len(points), -1])
+    if interpolate:
+        e = tf.einsum("bg,egk->ebk", interpolation_weights(tf.constant(x)), e)
+    out = router.readout(tf.reshape(e, [len(noise) * len(x), -1]))
+    return tf.reshape(out, [len(noise), len(x), -1]).numpy()
 
 
 def logits_from_outputs(model: MixtureOfExperts, x: tf.Tensor, outputs: tf.Tensor) -> np.ndarray:
@@ -68,7 +141,7 @@ def fragile_fraction(model: MixtureOfExperts, x: tf.Tensor, outputs: np.ndarray,
 
 def deployed(model: MixtureOfExperts, eps: float, placement: str, engine: str,
              repetitions: int) -> MixtureOfExperts:
-    """``noise.with_noise(model, ...)``, building each noisy model once per process and setting and
+    """``with_noise(model, ...)``, building each noisy model once per process and setting and
     giving it ``model``'s weights on every later call (same numbers, no recompilation)."""
     spec = dataclasses.replace(model.spec, noise=eps, noise_placement=placement, engine=engine,
                                repetitions=repetitions)
@@ -106,23 +179,34 @@ def evaluate_under_noise(
 ) -> list[dict]:
     """One record per (placement, eps, engine): accuracy on ``x, y``, wall seconds (router built and
     evaluated; ``build_seconds`` of them building it), and for ``tfq_sampled`` the agreement with the
-    exact engine (module docstring)."""
+    exact engine (module docstring). The exact engine evaluates all eps of a placement in one call:
+    that call's time, and the engine's build the first time in a process, are split evenly over
+    its eps records."""
     xt = tf.constant(x, tf.float32)
+    noise = [float(eps) for eps in noise]
     records = []
     for placement in placements:
-        for eps in noise:
-            exact = None
-            for engine in sorted(engines):  # "exact" first: the sampled checks compare against it
-                outputs, pred, build, seconds = _evaluate(model, xt, eps, placement, engine, repetitions)
-                record = {"placement": placement, "noise": float(eps), "engine": engine, "split": split,
-                          "accuracy": float(np.mean(pred == y)), "seconds": seconds, "build_seconds": build}
+        start = time.perf_counter()
+        cold = sweep_engine.cache_info().currsize
+        exact_outputs = exact_noise_sweep(model, x, noise, placement)
+        built = (time.perf_counter() - start) if sweep_engine.cache_info().currsize > cold else 0.0
+        share = (time.perf_counter() - start) / len(noise)
+        for i, eps in enumerate(noise):
+            begin = time.perf_counter()
+            exact_pred = np.argmax(logits_from_outputs(model, xt, tf.constant(exact_outputs[i])), axis=1)
+            exact = (exact_outputs[i], exact_pred)
+            for engine in sorted(engines):  # "exact" first, as the records always listed them
+                record = {"placement": placement, "noise": eps, "engine": engine, "split": split}
                 if engine == "exact":
-                    exact = (outputs, pred)
+                    record.update(accuracy=float(np.mean(exact_pred == y)),
+                                  seconds=share + time.perf_counter() - begin, build_seconds=built / len(noise))
                 else:
-                    if exact is None:
-                        exact = _evaluate(model, xt, eps, placement, "exact", repetitions)[:2]
+                    outputs, pred, build, seconds = _evaluate(model, xt, eps, placement, engine, repetitions)
                     tol = sampled_tolerance(repetitions)
                     record.update({
+                        "accuracy": float(np.mean(pred == y)),
+                        "seconds": seconds,
+                        "build_seconds": build,
                         "repetitions": int(repetitions),
                         "tolerance": tol,
                         "max_output_deviation": float(np.abs(outputs - exact[0]).max()),
@@ -133,4 +217,13 @@ def evaluate_under_noise(
     return records
 
 
-__all__ = ["deployed", "evaluate_under_noise", "fragile_fraction", "logits_from_outputs", "sampled_tolerance"]
+__all__ = [
+    "deployed",
+    "evaluate_under_noise",
+    "exact_noise_sweep",
+    "fragile_fraction",
+    "logits_from_outputs",
+    "sampled_tolerance",
+    "sweep_engine",
+    "with_noise",
+]

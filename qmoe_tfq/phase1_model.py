@@ -22,7 +22,7 @@ import tf_keras as keras
 from qmoe_tfq.circuits import amplitude_expert_circuit, readout_observables, uniformly_controlled_ry_matrix
 from qmoe_tfq.initializers import dense, torch_linear
 from qmoe_tfq.phase1 import Phase1Params, Phase1Spec
-from qmoe_tfq.tfq_ops import ExactExpectation
+from qmoe_tfq.sim.tfq import ExactExpectation
 
 
 def amplitude_angles(x: tf.Tensor, n_qubits: int) -> tf.Tensor:

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from qmoe_tfq.probes import decode_grid, grid_axis  # noqa: E402
 from qmoe_tfq.stats import ACCURACY_BOUNDS, NoiseCurve, bootstrap_interval, t_interval  # noqa: E402
@@ -100,12 +101,14 @@ def curve_bands(rows: pd.DataFrame, models: list[tuple[str, str]], column: str, 
         ax.fill_between(epochs, [c.low for c in cis], [c.high for c in cis], color=st.color, alpha=0.15,
                         linewidth=0)
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return ax
 
 
 def loss_curves(rows: pd.DataFrame, models: list[tuple[str, str]], prefix: str = "fair/", threshold: float | None = None):
-    """Mean training loss per epoch with a 95% CI band (Student-t) over seeds, one line per
-    ``(model_id, label)``: distinct colour (by family) and line style and marker (by model)."""
+    """Mean training loss per epoch with a 95% CI band (Student-t; losses are unbounded above) over
+    seeds, one line per ``(model_id, label)``: distinct colour (by family) and line style and marker
+    (by model); ``threshold`` draws a horizontal reference line."""
     fig, ax = plt.subplots(figsize=(5.2, 3.4))
     curve_bands(rows, models, "epoch_losses", prefix, ax=ax)
     if threshold is not None:
@@ -113,26 +116,28 @@ def loss_curves(rows: pd.DataFrame, models: list[tuple[str, str]], prefix: str =
     ax.set_ylabel("training loss (mean cross-entropy)")
     ax.set_yscale("log")
     ax.legend(fontsize=7, frameon=False)
-    ax.set_title("Convergence on Two Moons (fair protocol): mean and 95% CI over seeds")
+    ax.set_title("Training loss on Two Moons: mean and Student-t 95% CI over seeds")
     fig.tight_layout()
     return fig
 
 
 def validation_curves(rows: pd.DataFrame, models: list[tuple[str, str]], floor: float | None = None,
-                      margin: float | None = None, prefix: str = "fair/", column: str = "validation_curve"):
+                      margin: float | None = None, prefix: str = "fair/", column: str = "validation_curve",
+                      floor_label: str = "experts-only floor"):
     """Validation accuracy per epoch (mean, BCa 95% band over seeds; runs stopped early carry their
     last value), one line per model, with the experts-only ``floor`` and ``floor + margin`` (the C7
-    convergence criterion) as horizontal lines."""
+    convergence criterion) as horizontal lines; ``floor_label`` says what the floor is (e.g. the mean
+    of per-seed floors)."""
     fig, ax = plt.subplots(figsize=(5.2, 3.4))
     curve_bands(rows, models, column, prefix, bounded=True, ax=ax)
     if floor is not None:
-        ax.axhline(floor, color=COLORS["constant"], linestyle=":", linewidth=0.9, label=f"experts-only floor {floor:.3f}")
+        ax.axhline(floor, color=COLORS["constant"], linestyle=":", linewidth=0.9, label=f"{floor_label} {floor:.3f}")
         if margin:
             ax.axhline(floor + margin, color="k", linestyle=":", linewidth=0.8,
                        label=f"floor + {margin * 100:g} pp (convergence criterion)")
     ax.set_ylabel("validation accuracy (mean, BCa 95% band)")
     ax.legend(fontsize=7, frameon=False)
-    ax.set_title("Validation accuracy per epoch: mean and 95% band over seeds")
+    ax.set_title("Validation accuracy per epoch: mean and BCa 95% band over seeds")
     fig.tight_layout()
     return fig
 
@@ -179,12 +184,15 @@ NOISE_PROTOCOL_STYLE = {  # protocol -> (colour, line style, marker, label): one
 
 
 def noise_sweep(table: pd.DataFrame, references: pd.DataFrame, sampled: pd.DataFrame | None = None,
-                linthresh: float = 1e-3):
+                linthresh: float = 1e-3, thresholds: pd.DataFrame | None = None):
     """Test accuracy against depolarizing eps (symlog x, so eps = 0 is shown), one panel per placement:
-    mean and 95% CI band per protocol, references as horizontal bands (mean line, CI band), and the
+    mean and 95% CI band per protocol (the table's interval: BCa bootstrap in ``noise_study.noise_table``),
+    references as horizontal bands (mean line, CI band), and the
     deploy means of both engines on the TFQ-trajectory seeds (circles: exact, crosses: trajectories) when
     ``sampled`` (``noise_study.engine_table``) is given.
-    A reference's colour follows its ``role`` column when present (``linear``, ``matched``, ``constant``)."""
+    A reference's colour follows its ``role`` column when present (``linear``, ``matched``, ``constant``).
+    ``thresholds`` (rows of ``noise_study.threshold_table`` against one reference) marks each protocol's
+    eps* as a vertical line, so this figure shows the threshold the ledger reads."""
     placements = list(dict.fromkeys(table["placement"]))
     fig, axes = plt.subplots(1, len(placements), figsize=(4.4 * len(placements), 3.6), sharey=True, squeeze=False)
     top = float(table["noise"].max())
@@ -201,6 +209,14 @@ def noise_sweep(table: pd.DataFrame, references: pd.DataFrame, sampled: pd.DataF
                     label=f"{label} (n={int(g['n_seeds'].max())})")
             ax.fill_between(g["noise"], g["test_acc_ci_low"], g["test_acc_ci_high"], color=color, alpha=0.2,
                             linewidth=0)
+        title = f"placement: {placement}"
+        if thresholds is not None:
+            marks = thresholds[thresholds["placement"] == placement]
+            for r in marks.itertuples():
+                color, style, _, _ = NOISE_PROTOCOL_STYLE[r.protocol]
+                if np.isfinite(r.eps_star):
+                    ax.axvline(r.eps_star, color=color, linestyle=style, linewidth=0.8, alpha=0.7)
+            title += "\n" + "; ".join(f"eps* vs {r.reference} ({r.protocol}): {r.eps_star_label}" for r in marks.itertuples())
         if sampled is not None and not sampled.empty:
             s = sampled[sampled["placement"] == placement]
             n = int(s["n_seeds"].max())
@@ -213,8 +229,8 @@ def noise_sweep(table: pd.DataFrame, references: pd.DataFrame, sampled: pd.DataF
         ticks = [t for t in (0.0, 0.001, 0.01, 0.1, top) if t <= top]
         ax.set_xticks(ticks, [f"{t:g}" for t in ticks], fontsize=7)
         ax.set_xlabel("depolarizing probability eps (symlog axis)")
-        ax.set_title(f"placement: {placement}")
-    axes[0][0].set_ylabel("held-out test accuracy (mean, 95% CI)")
+        ax.set_title(title)
+    axes[0][0].set_ylabel("held-out test accuracy (mean, BCa 95% CI)")
     fig.suptitle("Two Moons under single-qubit depolarizing noise on the router circuit", y=1.01)
     fig.tight_layout()
     handles, labels = axes[0][-1].get_legend_handles_labels()
@@ -223,12 +239,14 @@ def noise_sweep(table: pd.DataFrame, references: pd.DataFrame, sampled: pd.DataF
 
 
 def advantage_curves(curves: list[tuple[str, NoiseCurve, str]], title: str, linthresh: float = 1e-3,
-                     band: tuple[float, float] | None = None):
+                     band: tuple[float, float] | None = None, ax=None):
     """The advantage Delta(eps) = quantum - reference that the noise-threshold rule reads: per
     ``(label, curve, model_id)`` the raw mean Delta (markers), the fitted curve (line) with its 95%
     paired-bootstrap band, and eps* with its 95% CI as a horizontal bar on Delta = 0; ``band`` shades
-    the stated breakdown range. The same numbers decide the verdict, so figure and ledger agree."""
-    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    the stated breakdown range. The same numbers decide the verdict, so figure and ledger agree.
+    Draws on ``ax`` when given (one panel of a larger figure)."""
+    own = ax is None
+    fig, ax = plt.subplots(figsize=(5.6, 3.6)) if own else (ax.figure, ax)
     styles = _distinct_styles([m for _, _, m in curves])
     ax.axhline(0.0, color="k", linewidth=0.8)
     if band is not None:
@@ -250,5 +268,6 @@ def advantage_curves(curves: list[tuple[str, NoiseCurve, str]], title: str, lint
     ax.set_ylabel("Delta test accuracy, quantum - reference")
     ax.set_title(title + "\nbars on 0: eps* and its 95% paired-bootstrap CI")
     ax.legend(fontsize=7, frameon=False)
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig

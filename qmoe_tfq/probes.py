@@ -20,6 +20,8 @@ from qmoe_tfq.estimators import QMoEClassifier, TrainedClassifier, final_estimat
 # Collapse: one expert's gate above this on every test point, or gates this flat across points.
 COLLAPSE_GATE = 0.99
 COLLAPSE_SPREAD = 0.01
+# Gate maps are stored rounded: 1e-5 is far below anything a figure or an entropy can show.
+GATE_MAP_DECIMALS = 5
 
 
 def _qmoe(estimator) -> TrainedClassifier | None:
@@ -97,6 +99,37 @@ class GateSummary:
 
 
 @dataclass(frozen=True)
+class GateMap:
+    """The router's gates on a ``size`` x ``size`` lattice over [0, pi]^2 (two-feature data; the
+    inputs as the estimator takes them, before its own input scaling): ``gate_map`` holds the
+    (size^2, E) gates row-major, rounded to ``GATE_MAP_DECIMALS``, ``gate_map_experts`` is E. For
+    figures of how a router partitions the input plane (``decode_gate_map``)."""
+
+    size: int = 40
+
+    def __post_init__(self) -> None:
+        check_positive_int("gate map size", self.size)
+
+    def __call__(self, estimator, data: Dataset) -> dict:
+        est = _qmoe(estimator)
+        if est is None:
+            return {}
+        if data.n_features != 2:
+            raise ConfigError(f"GateMap needs two-feature data, got {data.n_features} features")
+        g = est.gates(grid_points(self.size)).astype(np.float64)
+        return {"gate_map": np.round(g, GATE_MAP_DECIMALS).ravel().tolist(), "gate_map_experts": int(g.shape[1])}
+
+
+def decode_gate_map(values, n_experts: int) -> np.ndarray:
+    """``gate_map`` back to a (size, size, E) array (rows: second feature, as ``grid_points``)."""
+    g = np.asarray(values, dtype=np.float64)
+    size = int(round((len(g) / n_experts) ** 0.5))
+    if size * size * n_experts != len(g):
+        raise ValueError(f"a gate map of {len(g)} values is not size^2 x {n_experts} experts")
+    return g.reshape(size, size, n_experts)
+
+
+@dataclass(frozen=True)
 class NoiseSweep:
     """The *deploy* protocol: the trained (noiseless) quantum router evaluated with its circuit under
     each depolarizing probability in ``noise``, for every placement and engine (``tfq_sampled`` with
@@ -143,4 +176,5 @@ def probe_config(probe) -> dict:
     return {"probe": type(probe).__name__, **fields}
 
 
-__all__ = ["DecisionGrid", "GateSummary", "NoiseSweep", "decode_grid", "grid_axis", "grid_points", "probe_config"]
+__all__ = ["DecisionGrid", "GateMap", "GateSummary", "NoiseSweep", "decode_gate_map", "decode_grid", "grid_axis",
+           "grid_points", "probe_config"]

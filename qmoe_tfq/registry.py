@@ -8,7 +8,10 @@ kind through the same path, so a new model family is one entry here.
 
 ``input_scaling="standard"`` is a parameter of every kind: the mixture of experts z-scores its
 inputs itself (fit on the rows it trains on); a scikit-learn reference is wrapped in a pipeline
-``StandardScaler -> model``.
+``StandardScaler -> model``. The references on the quantum router's function class put the
+trigonometric features phi(x) (``qmoe_tfq.fourier.FourierFeatures``) after the scaling:
+``fourier_logreg``, ``fourier_rbf_svm``; ``quantum_kernel_svm`` is an SVC on the embedding's
+quantum kernel |<psi(x)|psi(x')>|^2 (``qmoe_tfq.kernels.QuantumKernel``, from simulated states).
 """
 
 from __future__ import annotations
@@ -45,13 +48,15 @@ def _phase1(params: dict, seed: int) -> BaseEstimator:
     return Phase1Classifier(**params, random_state=seed)
 
 
-def _scaled(model: BaseEstimator, params: dict) -> BaseEstimator:
+def _scaled(model: BaseEstimator, params: dict, features: BaseEstimator | None = None) -> BaseEstimator:
+    """``model`` behind an optional ``StandardScaler`` (``input_scaling``) and feature map ``features``."""
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     scaling = params.get("input_scaling", "none")
     check_choice("input_scaling", scaling, INPUT_SCALINGS)
-    return make_pipeline(StandardScaler(), model) if scaling == "standard" else model
+    steps = ([StandardScaler()] if scaling == "standard" else []) + ([features] if features is not None else [])
+    return make_pipeline(*steps, model) if steps else model
 
 
 def _without_scaling(params: dict) -> dict:
@@ -73,6 +78,31 @@ def _rbf_svm(params: dict, seed: int) -> BaseEstimator:
     from sklearn.svm import SVC
 
     return _scaled(SVC(kernel="rbf", random_state=seed, **_without_scaling(params)), params)
+
+
+def _fourier_logreg(params: dict, seed: int) -> BaseEstimator:
+    from sklearn.linear_model import LogisticRegression
+
+    from qmoe_tfq.fourier import FourierFeatures
+
+    model = LogisticRegression(max_iter=5000, random_state=seed, **_without_scaling(params))
+    return _scaled(model, params, FourierFeatures())
+
+
+def _fourier_rbf_svm(params: dict, seed: int) -> BaseEstimator:
+    from sklearn.svm import SVC
+
+    from qmoe_tfq.fourier import FourierFeatures
+
+    return _scaled(SVC(kernel="rbf", random_state=seed, **_without_scaling(params)), params, FourierFeatures())
+
+
+def _quantum_kernel_svm(params: dict, seed: int) -> BaseEstimator:
+    from sklearn.svm import SVC
+
+    from qmoe_tfq.kernels import QuantumKernel
+
+    return _scaled(SVC(kernel=QuantumKernel(), random_state=seed, **_without_scaling(params)), params)
 
 
 def _svm_params(est: BaseEstimator) -> ParamCount:
@@ -101,6 +131,10 @@ KINDS: dict[str, Kind] = {
              _qmoe_params, epochs=True),
         Kind("logreg", "logistic regression (no MoE)", _logreg, _logreg_params),
         Kind("rbf_svm", "RBF-kernel SVM (no MoE)", _rbf_svm, _svm_params),
+        Kind("fourier_logreg", "logistic regression on phi(x) (no MoE)", _fourier_logreg, _logreg_params),
+        Kind("fourier_rbf_svm", "RBF-kernel SVM on phi(x) (no MoE)", _fourier_rbf_svm, _svm_params),
+        Kind("quantum_kernel_svm", "SVM on the quantum kernel |<psi(x)|psi(x')>|^2 (no MoE)", _quantum_kernel_svm,
+             _svm_params),
     )
 }
 

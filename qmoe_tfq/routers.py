@@ -1,4 +1,7 @@
-"""Routers: Keras layers mapping inputs (batch, d) to expert gates (batch, E) that sum to one."""
+"""Routers: Keras layers mapping inputs (batch, d) to expert gates (batch, E) that sum to one.
+
+Which layer a ``ModelSpec`` gets is decided by its family in ``qmoe_tfq.router_families``
+(``build_router``); the Fourier-feature routers live in ``qmoe_tfq.fourier_router``."""
 
 from __future__ import annotations
 
@@ -12,13 +15,14 @@ import tf_keras as keras
 from qmoe_tfq.circuits import readout_observables, router_circuit, walsh_hadamard
 from qmoe_tfq.config import ModelSpec
 from qmoe_tfq.initializers import dense
-from qmoe_tfq.noise import make_expectation
-from qmoe_tfq.tfq_ops import ExactExpectation
+from qmoe_tfq.router_families import router_family
+from qmoe_tfq.sim.engines import make_expectation
 
 
 class QuantumRouter(keras.layers.Layer):
     """PQC router: RX embedding + ansatz, measured as <Z_i> (then adapter + softmax) or as
-    basis-state probabilities (used directly as gates). Circuit angles start uniform in [0, 2 pi)."""
+    basis-state probabilities (used directly as gates). Circuit angles start uniform in [0, 2 pi);
+    with ``spec.frozen_circuit`` they stay there (not trainable)."""
 
     def __init__(self, spec: ModelSpec, n_features: int, seed: int, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -34,7 +38,7 @@ class QuantumRouter(keras.layers.Layer):
             name="circuit_weights",
             shape=(len(self.rc.weight_symbols),),
             initializer=keras.initializers.RandomUniform(0.0, 2 * np.pi, seed=int(seeds[0])),
-            trainable=True,
+            trainable=not spec.frozen_circuit,
         )
         self.adapter = None
         if spec.readout == "expectation":
@@ -43,20 +47,25 @@ class QuantumRouter(keras.layers.Layer):
         else:
             self._wh = tf.constant(walsh_hadamard(self.n_qubits).T)
 
-    #: How the noiseless exact readout is evaluated: ``"direct"`` simulates one circuit per input
-    #: row; ``"interpolate"`` simulates the 3^d fixed embedding angles of ``interpolation_grid``
-    #: once per call and interpolates every row exactly from them (see ``interpolation_weights``);
-    #: ``"auto"`` picks whichever simulates fewer circuits for the batch at hand. Both are exact
-    #: (the tests compare each with cirq); noisy engines always run directly.
+    #: How an exact readout is evaluated (any exact engine, noiseless or noisy): ``"direct"``
+    #: simulates one circuit per input row; ``"interpolate"`` simulates the 3^d fixed embedding
+    #: angles of ``interpolation_grid`` once per call and interpolates every row exactly from them
+    #: (see ``interpolation_weights``); ``"auto"`` picks whichever simulates fewer circuits for the
+    #: batch at hand. Both are exact (the tests compare each with cirq); the sampled engine
+    #: (``tfq_sampled``) always runs directly.
     evaluation = "auto"
 
     def circuit_outputs(self, x: tf.Tensor) -> tf.Tensor:
         """Raw readout: <Z_i> (batch, n) or basis probabilities (batch, 2^n)."""
-        batch = tf.shape(x)[0]
-        e = self._expectations(x)
+        return self.readout(self._expectations(x))
+
+    def readout(self, expectations: tf.Tensor) -> tf.Tensor:
+        """The raw readout from the engine's expectations (rows, n_observables): <Z_i> as they are,
+        or basis probabilities from the Z-strings (Walsh-Hadamard transform)."""
         if self.adapter is not None:
-            return e
-        return tf.matmul(tf.concat([tf.ones([batch, 1]), e], axis=1), self._wh)
+            return expectations
+        rows = tf.shape(expectations)[0]
+        return tf.matmul(tf.concat([tf.ones([rows, 1]), expectations], axis=1), self._wh)
 
     def call(self, x: tf.Tensor) -> tf.Tensor:
         out = self.circuit_outputs(x)
@@ -73,6 +82,11 @@ class QuantumRouter(keras.layers.Layer):
         values = tf.concat([tf.constant(grid), tf.tile(self.theta[None, :], [len(grid), 1])], axis=1)
         return tf.matmul(interpolation_weights(x), self.expectation(values))
 
+    def interpolates(self) -> bool:
+        """True when the readout may be interpolated from the 3^d grid: an exact engine (every
+        channel independent of x) and an embedding of single RX gates (``_embedding_is_single_rx``)."""
+        return self.spec.engine == "exact" and self._rx_embedding()
+
     def _rx_embedding(self) -> bool:
         if getattr(self, "_rx_embedding_checked", None) is None:
             self._rx_embedding_checked = _embedding_is_single_rx(self.rc)
@@ -85,8 +99,7 @@ class QuantumRouter(keras.layers.Layer):
         n_points = 3 ** len(self.rc.input_symbols)
         if (
             mode == "direct"
-            or not isinstance(self.expectation, ExactExpectation)
-            or not self._rx_embedding()
+            or not self.interpolates()
             or (mode == "auto" and n_points > MAX_INTERPOLATION_POINTS)
         ):
             return self._direct(x)
@@ -106,7 +119,11 @@ class QuantumRouter(keras.layers.Layer):
 # feature separately: f(x) = sum_g prod_i L_{g_i}(x_i) f(grid_g) over the 3^d grid points
 # {0, pi/2, pi}^d, with Lagrange weights L_0 = (1 + cos - sin)/2, L_1 = sin, L_2 = (1 - cos - sin)/2.
 # Simulating the 3^d grid circuits once per batch replaces simulating one circuit per row, and the
-# gradient in the circuit weights flows through the same TFQ differentiator.
+# gradient in the circuit weights flows through the same engine. The same holds under noise: rho(x)
+# after the embedding is that product, and every later gate, channel and observable is linear and
+# independent of x, so any noisy expectation whose channels do not depend on x (both placements of
+# ``noise_placement``: channels after the embedding act linearly on rho(x)) is multi-affine in
+# (cos x_i, sin x_i) too.
 INTERPOLATION_ANGLES = (0.0, np.pi / 2, np.pi)
 MAX_INTERPOLATION_POINTS = 3**6
 
@@ -159,15 +176,15 @@ class ConstantRouter(keras.layers.Layer):
         return tf.fill([tf.shape(x)[0], self.n_experts], 1.0 / self.n_experts)
 
 
-def classical_router(spec: ModelSpec, n_features: int, seed: int) -> keras.Sequential:
-    """Model A (``linear``: Dense(E) + softmax) or the MLP router (Dense(h, relu) -> Dense(E))."""
+def classical_router(spec: ModelSpec, n_features: int, seed: int, hidden: int | None = None) -> keras.Sequential:
+    """Model A (``hidden=None``: Dense(E) + softmax) or the MLP router (Dense(hidden, relu) -> Dense(E))."""
     e = spec.experts_for(n_features)
     seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(2)]
     layers = []
     fan_in = n_features
-    if spec.router == "mlp":
-        layers.append(dense(spec.hidden, fan_in, seeds[0], activation="relu"))
-        fan_in = spec.hidden
+    if hidden is not None:
+        layers.append(dense(hidden, fan_in, seeds[0], activation="relu"))
+        fan_in = hidden
     layers.append(dense(e, fan_in, seeds[1], activation="softmax"))
     router = keras.Sequential(layers, name=f"{spec.router}_router")
     router.build((None, n_features))
@@ -175,9 +192,5 @@ def classical_router(spec: ModelSpec, n_features: int, seed: int) -> keras.Seque
 
 
 def build_router(spec: ModelSpec, n_features: int, seed: int) -> keras.layers.Layer:
-    """The router ``spec`` describes, initialised deterministically from ``seed``."""
-    if spec.router == "quantum":
-        return QuantumRouter(spec, n_features, seed, name="quantum_router")
-    if spec.router == "constant":
-        return ConstantRouter(spec.experts_for(n_features), name="constant_router")
-    return classical_router(spec, n_features, seed)
+    """The router ``spec`` describes (built by its family), initialised deterministically from ``seed``."""
+    return router_family(spec.router).build(spec, n_features, seed)

@@ -19,8 +19,9 @@ from typing import Iterable
 
 import pandas as pd
 
-from qmoe_tfq.experiments import Experiment, config_key, run_one
+from qmoe_tfq.experiments import Experiment, config_key, run_group, run_one, stack_key
 from qmoe_tfq.io import atomic_write_text
+from qmoe_tfq.workers import exit_with_parent
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = ROOT / ".cache" / "runs"
@@ -68,11 +69,14 @@ def write_entry(path: Path, key: str, experiment: Experiment, seed: int, result:
     atomic_write_text(path, json.dumps(entry, sort_keys=True))
 
 
-def _limit_threads(jobs: int) -> None:
+def _limit_threads(limit: bool) -> None:
     """With several worker processes on few cores, one thread each avoids oversubscription."""
-    if jobs > 1:
+    if limit:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
         try:
             import tensorflow as tf
 
@@ -82,11 +86,52 @@ def _limit_threads(jobs: int) -> None:
             pass
 
 
-def _compute(experiment: Experiment, seed: int, key: str, cache_dir: Path, jobs: int) -> tuple[str, dict]:
-    _limit_threads(jobs)
-    result = run_one(experiment, seed)
-    write_entry(cache_dir / f"{key}.json", key, experiment, seed, result)
-    return key, result
+Task = tuple[Experiment, int, str]
+
+
+def _compute(tasks: list[Task], threads_limited: bool) -> list[tuple[str, dict]]:
+    """Run a job (tasks that may share a stack) in a worker; ``(key, result)`` per task. Results go
+    back to the caller, which writes the cache, so workers need no shared disk."""
+    if threads_limited:  # in a worker process of a parallel run
+        exit_with_parent()
+    _limit_threads(threads_limited)
+    results = run_group([(e, s) for e, s, _ in tasks]) if len(tasks) > 1 else [run_one(*tasks[0][:2])]
+    return [(key, result) for (_, _, key), result in zip(tasks, results)]
+
+
+# Largest job of stackable runs: big enough to amortise tracing and per-call overheads, small enough
+# that a study's groups spread over the workers.
+MAX_JOB = 64
+
+
+def plan_jobs(tasks: list[Task], jobs: int = 1) -> list[list[Task]]:
+    """Tasks grouped into jobs: runs sharing a ``stack_key`` together (at most ``MAX_JOB``, and split
+    so every worker gets work when there are few groups), every other run alone; in planned order."""
+    groups: dict[object, list[Task]] = {}
+    for i, task in enumerate(tasks):
+        key = stack_key(task[0])
+        groups.setdefault(("alone", i) if key is None else key, []).append(task)
+    out = []
+    for group in groups.values():
+        size = min(MAX_JOB, max(1, -(-len(tasks) // (2 * jobs))), len(group))
+        n = -(-len(group) // size)
+        size = -(-len(group) // n)
+        out += [group[i:i + size] for i in range(0, len(group), size)]
+    return out
+
+
+def _backend(scheduler: str | None):
+    """joblib's backend: the local process pool, or the dask.distributed cluster at ``scheduler``."""
+    from joblib import parallel_config
+
+    if not scheduler:
+        return parallel_config(backend="loky")
+    return parallel_config(backend="dask", scheduler_host=scheduler, wait_for_workers_timeout=60)
+
+
+def default_scheduler() -> str | None:
+    """``$QMOE_SCHEDULER`` (a dask.distributed scheduler address such as ``tcp://host:8786``) or None."""
+    return os.environ.get("QMOE_SCHEDULER") or None
 
 
 def _row(experiment: Experiment, seed: int, key: str, result: dict) -> dict:
@@ -103,14 +148,21 @@ def run_experiments(
     cache_dir: Path | str | None = None,
     progress: bool = True,
     desc: str = "runs",
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     """Run every (experiment, seed) not already cached; return one row per (experiment, seed).
 
-    Rows come in the order of ``experiments`` and their seeds, whatever order runs finished in.
+    Runs are grouped into jobs (``plan_jobs``; stackable runs train as one stack) and executed by
+    ``jobs`` local worker processes, or on the dask.distributed cluster at ``scheduler``
+    (default ``$QMOE_SCHEDULER``). Each result is written to the cache as soon as its job returns, so
+    an interruption loses only the jobs in flight. A run whose data is absent or unreadable is not
+    run: its row has ``skipped`` set to the reason. Rows come in the order of ``experiments`` and
+    their seeds, whatever order runs finished in.
     """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
+    scheduler = scheduler if scheduler is not None else default_scheduler()
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     planned = [(exp, seed, config_key(exp, seed)) for exp in experiments for seed in exp.seeds]
@@ -119,10 +171,11 @@ def run_experiments(
         dupes = sorted({n for n in names if names.count(n) > 1})
         raise ValueError(f"experiment names must be unique within one call; repeated: {dupes}")
     results: dict[str, dict] = {}
-    todo = []
+    todo: list[Task] = []
+    queued = set()
     for exp, seed, key in planned:
         path = cache / f"{key}.json"
-        if key in results:
+        if key in results or key in queued:
             continue
         if path.exists():
             try:
@@ -132,27 +185,52 @@ def run_experiments(
                 warnings.warn(f"corrupted cache entry {path} ({exp.name}, seed {seed}): {err}; recomputing")
                 path.unlink(missing_ok=True)
         todo.append((exp, seed, key))
+        queued.add(key)
+    skipped: dict[str, str] = {}
     if todo:
+        by_key = {key: (exp, seed) for exp, seed, key in todo}
+        parallel = scheduler is not None or jobs > 1
+        batches = plan_jobs(todo, jobs if scheduler is None else max(jobs, 2))
         bar = tqdm(total=len(todo), desc=desc, unit="run", disable=not progress, file=sys.stderr)
         bar.set_postfix_str(f"{len(planned) - len(todo)} cached")
-        if jobs == 1:
-            outputs: Iterable = (_compute(e, s, k, cache, jobs) for e, s, k in todo)
+        if not parallel:
+            _store((_compute(b, False) for b in batches), by_key, cache, results, skipped, bar)
         else:
-            outputs = Parallel(n_jobs=jobs, return_as="generator_unordered")(
-                delayed(_compute)(e, s, k, cache, jobs) for e, s, k in todo
-            )
-        for key, result in outputs:
-            results[key] = result
-            bar.update()
+            with _backend(scheduler):
+                outputs = Parallel(n_jobs=jobs if scheduler is None else -1, return_as="generator_unordered")(
+                    delayed(_compute)(b, True) for b in batches)
+                _store(outputs, by_key, cache, results, skipped, bar)
         bar.close()
-    return pd.DataFrame([_row(exp, seed, key, results[key]) for exp, seed, key in planned])
+    rows = []
+    for exp, seed, key in planned:
+        if key in skipped:
+            rows.append({"experiment": exp.name, "protocol": exp.protocol, "seed": seed, "key": key,
+                         **exp.tag_dict, "skipped": skipped[key]})
+        else:
+            rows.append(_row(exp, seed, key, results[key]))
+    return pd.DataFrame(rows)
 
 
-def runner(jobs: int = 1, cache_dir: Path | str | None = None, progress: bool = True):
-    """``run(experiments, desc)``: ``run_experiments`` bound to ``jobs``, ``cache_dir`` and ``progress``,
-    the form the studies take it in."""
+def _store(outputs, by_key: dict, cache: Path, results: dict, skipped: dict, bar) -> None:
+    """Write each job's results to the cache as the job returns (atomic, checksummed); a run that
+    was skipped (its data absent or unreadable) is recorded in ``skipped`` and never cached."""
+    for batch in outputs:
+        for key, result in batch:
+            if "skipped" in result:
+                skipped[key] = result["skipped"]
+            else:
+                exp, seed = by_key[key]
+                write_entry(cache / f"{key}.json", key, exp, seed, result)
+                results[key] = result
+            bar.update()
+
+
+def runner(jobs: int = 1, cache_dir: Path | str | None = None, progress: bool = True, scheduler: str | None = None):
+    """``run(experiments, desc)``: ``run_experiments`` bound to ``jobs``, ``cache_dir``, ``progress`` and
+    ``scheduler``, the form the studies take it in."""
 
     def run(experiments: Iterable[Experiment], desc: str = "runs") -> pd.DataFrame:
-        return run_experiments(experiments, jobs=jobs, cache_dir=cache_dir, progress=progress, desc=desc)
+        return run_experiments(experiments, jobs=jobs, cache_dir=cache_dir, progress=progress, desc=desc,
+                               scheduler=scheduler)
 
     return run

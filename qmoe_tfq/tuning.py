@@ -130,11 +130,23 @@ def evaluation_experiment(selection: Selection, budget: Budget, probes: tuple = 
 
 @dataclass
 class TunedResults:
-    """Tuning rows, the selection per candidate id, and the evaluation rows."""
+    """Tuning rows, the selection per candidate id (``run_tuned``) or evaluation name
+    (``run_tuned_groups``), the evaluation rows, and the selections by evaluation name."""
 
     tuning: pd.DataFrame
     selections: dict[str, Selection]
     evaluation: pd.DataFrame
+    by_name: dict[str, Selection] = field(default_factory=dict)
+
+    @property
+    def chosen(self) -> dict[str, dict]:
+        """The chosen parameters by evaluation experiment name (what ``evaluation_experiments`` takes)."""
+        return {name: s.params for name, s in self.by_name.items()}
+
+    @property
+    def sources(self) -> pd.DataFrame:
+        """Every row the results rest on (tuning and evaluation)."""
+        return pd.concat([f for f in (self.tuning, self.evaluation) if len(f)], ignore_index=True)
 
     def selection_table(self) -> pd.DataFrame:
         """Per candidate: the configuration chosen and its mean validation accuracy."""
@@ -154,7 +166,7 @@ def run_tuned_groups(groups: list[tuple[list[Candidate], Budget]], run, probes: 
     selections = {eval_name(b, c): select(c, b, tuning) for cs, b in groups for c in cs}
     evaluation = run([evaluation_experiment(selections[eval_name(b, c)], b, probes) for cs, b in groups for c in cs],
                      f"{desc}: evaluation")
-    return TunedResults(tuning, selections, evaluation)
+    return TunedResults(tuning, selections, evaluation, dict(selections))
 
 
 def run_tuned(candidates: list[Candidate], budget: Budget, run, probes: tuple = (), desc: str = "tuned") -> TunedResults:
@@ -166,6 +178,21 @@ def run_tuned(candidates: list[Candidate], budget: Budget, run, probes: tuple = 
     return res
 
 
+def evaluation_experiments(groups: list[tuple[list[Candidate], Budget]], chosen: dict[str, dict],
+                           probes: tuple = ()) -> list[Experiment]:
+    """The evaluation experiments that the ``chosen`` parameters (by evaluation name, as
+    ``TunedResults.chosen`` gives them, e.g. from a manifest) imply: the planned runs of the
+    evaluation stage, without rerunning the tuning. Candidates without a choice are left out."""
+    out = []
+    for cs, b in groups:
+        for c in cs:
+            name = eval_name(b, c)
+            if name in chosen:
+                out.append(evaluation_experiment(Selection(c, dict(chosen[name]), -1, float("nan"), pd.DataFrame()), b,
+                                                 probes))
+    return out
+
+
 def protocol_sentence(budget: Budget, spaces: tuple[str, ...] = ("moe",)) -> str:
     """The tuned protocol as run, in one sentence for captions and the ledger."""
     return (f"tuned protocol: every model searched over the same number of configurations "
@@ -174,4 +201,4 @@ def protocol_sentence(budget: Budget, spaces: tuple[str, ...] = ("moe",)) -> str
 
 
 __all__ = ["Budget", "Candidate", "Selection", "TunedResults", "evaluation_experiment", "protocol_sentence",
-           "run_tuned", "run_tuned_groups", "select", "tuning_experiments"]
+           "evaluation_experiments", "run_tuned", "run_tuned_groups", "select", "tuning_experiments"]

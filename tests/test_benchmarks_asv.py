@@ -1,9 +1,10 @@
 """CI for the asv suite: ``asv check`` and one quick pass (``asv run --quick`` in the existing
-environment, reduced grids), so a broken benchmark fails the build.
+environment, reduced grids), so a broken benchmark fails the build; and the rules that keep QUICK
+results out of the saved history.
 
-It runs against a copy of the repository's asv.conf.json whose results, HTML and machine file go to
-a temporary folder. Benchmarks that cannot run here (missing optional dependency) must be skipped,
-which asv records as NaN, never as a number.
+The pass runs against a copy of the repository's asv.conf.json whose results, HTML and machine file
+go to a temporary folder, under a machine named ``ci-quick``. Benchmarks that cannot run here
+(missing optional dependency) must be skipped, which asv records as NaN, never as a number.
 """
 
 import json
@@ -19,11 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 ASV = Path(sys.executable).with_name("asv")
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not ASV.exists(), reason="asv is not installed next to this Python"),
-    pytest.mark.skipif(shutil.which("git") is None, reason="asv needs git"),
-]
+pytestmark = pytest.mark.skipif(not ASV.exists(), reason="asv is not installed next to this Python")
 
 # Benchmarks allowed to be skipped, and when.
 OPTIONAL = {
@@ -60,6 +57,33 @@ def run(args, tmp_path, timeout=600):
     return proc.stdout
 
 
+def test_environments_asv_builds_always_run_the_full_grids():
+    """asv run / continuous build virtualenvs whose results are saved: QMOE_BENCH_QUICK is pinned to 0
+    there (overriding the shell) and named in the environment, so QUICK numbers cannot enter."""
+    from asv import environment
+    from asv.config import Config
+
+    conf = Config.load(str(ROOT / "asv.conf.json"))
+    envs = list(environment.get_environments(conf, []))
+    assert envs
+    for env in envs:
+        assert env.env_vars == {"QMOE_BENCH_QUICK": "0"}
+        assert "QMOE_BENCH_QUICK0" in env.name
+    assert conf.launch_method == "forkserver"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_bench_saves_nothing_and_names_its_machine_quick():
+    proc = subprocess.run(["make", "-n", "bench"], cwd=ROOT, capture_output=True, text=True, check=True)
+    lines = proc.stdout.replace("\\\n", " ").splitlines()
+    (line,) = [ln for ln in lines if " run " in ln and "asv" in ln]
+    assert "QMOE_BENCH_QUICK=1" in line and "--quick" in line
+    assert "--set-commit-hash" not in line and "--machine " in line
+    assert line.split("--machine ")[1].split()[0].endswith("-quick")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("git") is None, reason="asv needs git")
 def test_asv_check_and_one_quick_pass(tmp_path):
     from asv import util
 
@@ -80,16 +104,16 @@ def test_asv_check_and_one_quick_pass(tmp_path):
         ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.strip()
 
-    run(["machine", "--yes", "--machine", "ci", "--config", str(config)], tmp_path)
+    run(["machine", "--yes", "--machine", "ci-quick", "--config", str(config)], tmp_path)
     assert "No problems found" in run(["check", "--config", str(config), "-E", existing], tmp_path)
     run(
-        ["run", "--config", str(config), "--quick", "--show-stderr", "--machine", "ci",
+        ["run", "--config", str(config), "--quick", "--show-stderr", "--machine", "ci-quick",
          "-E", existing, "--set-commit-hash", head],
         tmp_path,
     )
 
     discovered = json.loads((tmp_path / "results" / "benchmarks.json").read_text())
-    (result_file,) = [p for p in (tmp_path / "results" / "ci").glob("*.json") if p.name != "machine.json"]
+    (result_file,) = [p for p in (tmp_path / "results" / "ci-quick").glob("*.json") if p.name != "machine.json"]
     saved = json.loads(result_file.read_text())
     columns = saved["result_columns"]
     results = {name: dict(zip(columns, row)) for name, row in saved["results"].items()}

@@ -48,15 +48,19 @@ def test_extra_qubits_interpolate_over_features_only():
     assert interpolation_grid(2).shape == (9, 2)
 
 
-@pytest.mark.parametrize("readout", ["expectation", "probabilities"])
-def test_interpolated_gradients_equal_direct(readout):
+@pytest.mark.parametrize(
+    "readout,noise",
+    [("expectation", {}), ("probabilities", {}), ("expectation", {"noise": 0.05, "noise_placement": "every_gate"})],
+)
+def test_interpolated_gradients_equal_direct(readout, noise):
+    """Also under noise: the exact noisy readout is interpolated too (``QuantumRouter.interpolates``)."""
     rng = np.random.default_rng(4)
     x = tf.constant(rng.uniform(0, np.pi, (32, 2)), tf.float32)
     y = tf.constant(rng.integers(0, 2, 32), tf.int32)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     grads = {}
     for mode in ("direct", "interpolate"):
-        model = build_model(ModelSpec(readout=readout), 2, 2, seed=9)
+        model = build_model(ModelSpec(readout=readout, **noise), 2, 2, seed=9)
         model.router.evaluation = mode
         with tf.GradientTape() as tape:
             loss = loss_fn(y, model(x))
@@ -127,7 +131,7 @@ def test_compiled_epoch_equals_per_batch_loop(router):
 def test_benchmark_modules_import_without_tensorflow():
     code = (
         "import sys; sys.path.insert(0, %r)\n"
-        "import benchmarks.bench_routers, benchmarks.bench_training, benchmarks.bench_noise, "
+        "import benchmarks.bench_routers, benchmarks.bench_training, benchmarks.bench_noise, benchmarks.bench_engines, "
         "benchmarks.bench_accuracy, benchmarks.authors_stack\n"
         "heavy = [m for m in ('tensorflow', 'torch', 'pennylane') if m in sys.modules]\n"
         "assert not heavy, heavy\n" % str(ROOT)

@@ -9,22 +9,26 @@ from qmoe_tfq.config import ModelSpec
 from qmoe_tfq.routers import QuantumRouter
 
 
-def cirq_readout(router: QuantumRouter, x: np.ndarray, readout: str) -> np.ndarray:
-    """<Z_i> or basis probabilities from cirq's state-vector simulator, qubit 0 most significant."""
+def readout_from_probabilities(probs: np.ndarray, readout: str) -> np.ndarray:
+    """The router's raw readout from basis probabilities (rows, 2^n): themselves, or <Z_i>."""
+    if readout == "probabilities":
+        return probs
+    n = int(np.log2(probs.shape[1]))
+    bits = (np.arange(2**n)[:, None] >> (n - 1 - np.arange(n))[None, :]) & 1
+    return probs @ (1 - 2 * bits)
+
+
+def cirq_readout(router: QuantumRouter, x: np.ndarray, readout: str, theta: np.ndarray | None = None) -> np.ndarray:
+    """<Z_i> or basis probabilities from cirq's state-vector simulator in complex128, qubit 0 most
+    significant, at the router's weights or at ``theta`` (e.g. float64 weights)."""
     rc = router.rc
+    theta = router.theta.numpy() if theta is None else theta
     sim = cirq.Simulator(dtype=np.complex128)
-    out = []
-    for xi in x:
-        resolved = cirq.resolve_parameters(rc.circuit, rc.resolver(xi, router.theta.numpy()))
-        psi = sim.simulate(resolved, qubit_order=rc.qubits).final_state_vector
-        probs = np.abs(psi) ** 2
-        if readout == "probabilities":
-            out.append(probs)
-        else:
-            n = len(rc.qubits)
-            bits = (np.arange(2**n)[:, None] >> (n - 1 - np.arange(n))[None, :]) & 1
-            out.append(probs @ (1 - 2 * bits))
-    return np.array(out)
+    probs = [
+        np.abs(sim.simulate(rc.circuit, rc.resolver(xi, theta), qubit_order=rc.qubits).final_state_vector) ** 2
+        for xi in x
+    ]
+    return readout_from_probabilities(np.array(probs), readout)
 
 
 @pytest.mark.parametrize("n_qubits", [2, 3, 4])

@@ -1,17 +1,12 @@
 """Parameter-efficiency study (C5): the grid the issue asks for, cache sharing with the Two Moons
-study, and the C5 ratio on hand-made rows whose answer is known."""
-
-import pytest
-
-pytest.skip("TEMPORARY: being rewritten for the tuned protocol (issue 10/13 follow-ups); must not land skipped",
-            allow_module_level=True)
-
+study, the table and figure, and C5 on hand-made rows whose answer is known."""
 
 import inspect
 
 import numpy as np
 import pandas as pd
 import pytest
+from fake_runs import N_TEST, model_rows, selections
 
 from qmoe_tfq import ledger
 from qmoe_tfq.experiments import config_key
@@ -21,105 +16,122 @@ from qmoe_tfq.studies import efficiency as ef
 from qmoe_tfq.studies import efficiency_claims as efc
 from qmoe_tfq.studies import two_moons as tm
 from qmoe_tfq.studies import two_moons_claims as tmc
+from qmoe_tfq.tuning import TunedResults, evaluation_experiment, tuning_experiments
+
+SEEDS = 10
+
+
+@pytest.fixture(autouse=True)
+def few_resamples(monkeypatch):
+    monkeypatch.setattr(efc, "STABILITY_RESAMPLES", 100)
 
 
 def test_full_grid_is_the_issues():
-    exps = ef.arm_experiments(ef.FULL.main)
-    assert [e.name for e in ef.experiments(quick=False)][:len(exps)] == [e.name for e in exps]
-    names = [e.name for e in exps]
-    assert len(names) == len(set(names)) == 5 + 9
-    layers = sorted(e.model.layers for e in exps if e.model.router == "quantum")
-    hidden = sorted(e.model.hidden for e in exps if e.model.router == "mlp")
-    assert layers == [1, 2, 3, 4, 6]
-    assert hidden == [1, 2, 3, 4, 5, 8, 16, 32, 64]
-    for e in exps:
-        assert len(e.seeds) >= 10 and e.protocol == "fair"
+    full = ef.size(False)
+    assert full.layers == (1, 2, 3, 4, 6) and full.hidden == (1, 2, 3, 4, 5, 8, 16, 32, 64)
+    assert full.seeds >= 10 and len(ef.budget(False).eval_seeds) == full.seeds
+    assert ef.budget(False).max_epochs == tm.budget(False).max_epochs  # the same tuned protocol
+    ids = [c.id for c in ef.points(False)]
+    assert ids == [f"quantum_L{L}" for L in full.layers] + [f"mlp_h{h}" for h in full.hidden]
+    assert ef.REFERENCE == "quantum_L3" and ef.REFERENCE in ids
+    budget = ef.budget_experiments(False)
+    assert len(budget) == len(ids) and {e.protocol for e in budget} == {"fair"}
+    for e in budget:
+        p = e.model.param_dict
+        assert (p["lr"], p["max_epochs"], p["batch_size"]) == (0.1, 50, 32)
         assert (e.data.name, e.data.n_samples, e.data.test_size, e.data.seed) == ("moons", 500, 0.3, None)
-        assert (e.train.lr, e.train.epochs, e.train.batch_size) == (0.1, 50, 32)
-        if e.model.router == "quantum":
-            assert (e.model.readout, e.model.ansatz) == ("expectation", "strongly_entangling")
+        if p["router"] == "quantum":
+            assert p["readout"] == "expectation"
+    for c in ef.points(False):
+        assert len(tuning_experiments(c, ef.budget(False))) == len(tuning_experiments(tm.candidate("quantum"), tm.budget()))
 
 
 @pytest.mark.parametrize("quick", [False, True])
-def test_shared_configs_reuse_the_two_moons_cache(quick):
-    fair = {e.name: e for e in tm.fair_experiments(quick)}
-    mine = {e.name: e for e in ef.arm_experiments(ef.size(quick).main)}
-    pairs = [("eff/quantum_L3", "fair/quantum")]
-    pairs += [(f"eff/mlp_h{h}", f"fair/mlp_h{h}") for h in tm.FAIR_HIDDEN if f"eff/mlp_h{h}" in mine]
+def test_shared_points_reuse_the_two_moons_cache(quick):
+    mine = {c.id: c for c in ef.points(quick)}
+    pairs = [("quantum_L3", "quantum")] + [(f"mlp_h{h}", f"mlp_h{h}") for h in tm.HIDDEN if f"mlp_h{h}" in mine]
     assert len(pairs) >= 2
+    tm_sel = selections(tm.candidates(), quick)
+    ef_sel = selections(ef.points(quick), quick)
     for a, b in pairs:
-        common = set(mine[a].seeds) & set(fair[b].seeds)
-        assert common == set(mine[a].seeds)
-        for seed in common:
-            assert config_key(mine[a], seed) == config_key(fair[b], seed)
-    assert config_key(mine["eff/quantum_L3"], 0) != config_key(mine["eff/quantum_L1"], 0)
+        ours = tuning_experiments(mine[a], ef.budget(quick))
+        theirs = tuning_experiments(tm.candidate(b), tm.budget(quick))
+        for x, y in zip(ours, theirs):
+            assert config_key(x, x.seeds[0]) == config_key(y, y.seeds[0])
+        ev_a = evaluation_experiment(ef_sel[a], ef.budget(quick))
+        ev_b = evaluation_experiment(tm_sel[b], tm.budget(quick))
+        assert set(ev_a.seeds) <= set(ev_b.seeds)
+        assert all(config_key(ev_a, s) == config_key(ev_b, s) for s in ev_a.seeds)
+    budget = {e.name: e for e in ef.budget_experiments(quick)}
+    tm_budget = {e.name: e for e in tm.budget_experiments(quick)}
+    assert config_key(budget["eff_budget/quantum_L3"], 0) == config_key(tm_budget["budget/quantum"], 0)
+    assert config_key(budget["eff_budget/quantum_L3"], 0) != config_key(budget["eff_budget/quantum_L1"], 0)
 
 
 def test_router_param_counts_of_the_points():
-    for p in ef.points(ef.FULL.main) + ef.points(ef.FULL.sensitivity):
-        expected = 6 * p.depth + 6 if p.family == "quantum" else 5 * p.depth + 2
-        assert p.router_params == expected
+    for c in ef.points(False):
+        k = c.tags[0][1]
+        assert ef.router_params(c) == (6 * k + 6 if c.family == "quantum" else 5 * k + 2)
 
 
-def synthetic_rows(means: dict[str, float], spread: float = 0.01, seeds: int = 10, arm=ef.FULL.main) -> pd.DataFrame:
-    """Per-seed rows as the runner returns them: test accuracy = mean + a zero-mean pattern that differs
-    per point (so paired differences have no ties)."""
-    rows = []
-    for i, point in enumerate(ef.points(arm)):
-        pattern = np.random.default_rng(i).uniform(-spread, spread, seeds)
-        pattern -= pattern.mean()
-        for seed in range(seeds):
-            acc = means[point.id] + pattern[seed]
-            rows.append({"experiment": f"{arm.prefix}{point.id}", "seed": seed, "test_accuracy": acc,
-                         "train_accuracy": acc, "router_params": point.router_params, "seconds_per_epoch": 0.1})
-    return pd.DataFrame(rows)
+def sweep_results(accuracy: dict[str, float], budget_accuracy: dict[str, float] | None = None) -> ef.Results:
+    """An efficiency ``Results`` whose per-seed counts are ``accuracy`` x 150 plus a zero-mean pattern
+    of at most one test point (0.80 for points not given); the reference L = 3 has its own pattern."""
+    def rows(prefix, acc):
+        out = []
+        for i, c in enumerate(ef.points(False)):
+            pattern = np.random.default_rng(i).integers(-1, 2, SEEDS)
+            k = np.round(acc.get(c.id, 0.80) * N_TEST) + pattern
+            out += model_rows(f"{prefix}{c.id}", k, ef.router_params(c))
+        return pd.DataFrame(out)
+    tuned = TunedResults(pd.DataFrame(), selections(ef.points(False)), rows(ef.TUNED_PREFIX, accuracy))
+    return ef.Results(tuned, rows(ef.BUDGET_PREFIX, budget_accuracy or accuracy), False)
 
 
-def means(quantum: dict[int, float], classical: dict[int, float]) -> dict[str, float]:
-    out = {f"quantum_L{L}": quantum.get(L, 0.80) for L in ef.QUANTUM_LAYERS}
-    out.update({f"mlp_h{h}": classical.get(h, 0.80) for h in ef.HIDDEN})
-    return out
-
-
-def test_c5_ratio_holds_when_the_first_match_is_about_ten_times_larger():
-    # best quantum: L=3 (24 params) at 0.95; MLPs reach it only from h=32 (162 params): 6.75x.
-    rows = synthetic_rows(means({3: 0.95}, {32: 0.951, 64: 0.96}))
-    table = ef.efficiency_table(rows, ef.FULL.main)
-    m = ef.smallest_match(table)
-    assert (m.quantum, m.quantum_params, m.classical, m.classical_params) == ("quantum_L3", 24, "mlp_h32", 162)
-    assert m.ratio == pytest.approx(162 / 24)
-    entry = efc.c5(rows, ef.FULL)
-    assert entry.verdict == "reproduced" and entry.reproduced.startswith("6.75x")
-    assert table.loc[table["model"] == "mlp_h32", "reaches_best_quantum_ci"].item() is True
-    assert table.loc[table["model"] == "mlp_h16", "reaches_best_quantum_ci"].item() is False
+def test_c5_holds_when_the_first_non_inferior_width_is_about_ten_times_larger():
+    # reference L=3 (24 params) at 0.95; MLPs reach it only from h=32 (162 params): 6.75x
+    res = sweep_results({"quantum_L3": 0.95, "mlp_h32": 0.951, "mlp_h64": 0.96})
+    e = efc.c5(res)
+    assert e.verdict == "reproduced" and e.reproduced.startswith("6.75x (mlp_h32, 162 vs quantum_L3, 24")
+    assert e.parts[0].rule == "non-inferiority" and "mlp_h16" in e.parts[0].text
+    table = ef.efficiency_table(res.rows, ef.TUNED_PREFIX, tuned=res.tuned).set_index("model")
+    assert table.loc["mlp_h32", "noninferior"] and table.loc["mlp_h64", "noninferior"]
+    assert not table.loc["mlp_h16", "noninferior"] and table.loc["mlp_h16", "p_worse_than_margin"] < 0.05
+    assert table.loc["mlp_h32", "p_noninferior"] < 0.05
     assert table["eta"].to_numpy() == pytest.approx(table["test_acc_mean"] / np.log1p(table["router_params"]))
+    assert (table["test_acc_ci_low"] >= 0).all() and (table["test_acc_ci_high"] <= 1).all()
+    assert e.stability >= 0.8
 
 
-def test_c5_is_contradicted_when_a_smaller_classical_router_matches():
-    rows = synthetic_rows(means({3: 0.95}, {2: 0.95}))
-    m = ef.smallest_match(ef.efficiency_table(rows, ef.FULL.main))
-    assert (m.classical, m.classical_params) == ("mlp_h2", 12) and m.ratio == pytest.approx(0.5)
-    entry = efc.c5(rows, ef.FULL)
-    assert entry.verdict == "contradicted" and entry.parts[0].state == "opposite"
+def test_c5_is_contradicted_when_a_router_no_larger_matches():
+    res = sweep_results({"quantum_L3": 0.95, **{f"mlp_h{h}": 0.95 for h in ef.HIDDEN}})
+    e = efc.c5(res)
+    assert e.parts[0].state == "opposite" and e.verdict == "contradicted"
+    assert e.reproduced.startswith("0.29x (mlp_h1, 7 vs quantum_L3")
 
 
-def test_c5_fails_outside_the_band_and_when_nothing_matches():
-    rows = synthetic_rows(means({3: 0.95}, {8: 0.955}))  # h=8: 42 params, 1.75x
-    assert efc.c5(rows, ef.FULL).verdict == "not reproduced"
-    rows = synthetic_rows(means({3: 0.95}, {}))
-    m = ef.smallest_match(ef.efficiency_table(rows, ef.FULL.main))
-    assert m.classical is None and np.isnan(m.ratio) and m.ratio_lower_bound == pytest.approx(322 / 24)
-    entry = efc.c5(rows, ef.FULL)
-    assert entry.verdict == "not reproduced" and entry.reproduced.startswith("> 13.42x")
+def test_c5_fails_outside_the_band_and_when_nothing_is_non_inferior():
+    low = sweep_results({"quantum_L3": 0.95, **{f"mlp_h{h}": 0.955 for h in (8, 16, 32, 64)}})  # h=8: 42, 1.75x
+    assert efc.c5(low).verdict == "not reproduced" and efc.c5(low).reproduced.startswith("1.75x")
+    none = efc.c5(sweep_results({"quantum_L3": 0.95}))
+    assert none.verdict == "not reproduced" and none.reproduced.startswith("> 13.42x")
+    assert "not even mlp_h64" in none.reproduced
 
 
-def test_best_quantum_is_the_highest_mean_and_ties_take_fewer_params():
-    rows = synthetic_rows(means({4: 0.97, 6: 0.97}, {64: 0.99}))
-    m = ef.smallest_match(ef.efficiency_table(rows, ef.FULL.main))
-    assert (m.quantum, m.quantum_params) == ("quantum_L4", 30)
-    assert (m.classical, m.ratio) == ("mlp_h64", pytest.approx(322 / 30))
-    entry = efc.c5(rows, ef.FULL)
-    assert entry.verdict == "reproduced" and "paper's own router (L=3" in entry.note
+def test_best_depth_is_post_hoc_and_only_in_the_note():
+    # L=4 is best (0.97); judged against it nothing matches, but the verdict stays with L=3
+    res = sweep_results({"quantum_L3": 0.95, "quantum_L4": 0.97, "mlp_h32": 0.951, "mlp_h64": 0.951})
+    e = efc.c5(res)
+    assert e.verdict == "reproduced" and "against quantum_L4 the same rule gives > " in e.note
+    assert "Post hoc" in e.note and "winner's-curse" in e.note
+
+
+def test_authors_budget_sweep_goes_into_the_note_not_the_verdict():
+    res = sweep_results({"quantum_L3": 0.95}, budget_accuracy={"quantum_L3": 0.95, "mlp_h2": 0.95, "mlp_h3": 0.95,
+                                                               **{f"mlp_h{h}": 0.95 for h in (4, 5, 8, 16, 32, 64)}})
+    e = efc.c5(res)
+    assert e.verdict == "not reproduced"
+    assert "Against the authors' budget (Adam lr 0.1, 50 epochs for every router) it gives 0.50x (mlp_h2" in e.note
 
 
 def test_c5_comes_from_exactly_one_place():
@@ -136,19 +148,10 @@ def test_phase3a_points_and_figure(tmp_path):
     assert authors.set_index("model")["train_accuracy"].to_dict() == tmc.PHASE3A_STATED
     with pytest.raises(ValueError, match="unknown Phase 3A model id"):
         ef.phase3a_points({"rbf": 0.9})
-    rows = synthetic_rows(means({3: 0.95}, {32: 0.951}))
-    table = ef.efficiency_table(rows, ef.FULL.main)
-    save_figure(ef.figure(table, authors, ef.smallest_match(table)), tmp_path, "param_efficiency")
+    res = sweep_results({"quantum_L3": 0.95, "mlp_h32": 0.951, "mlp_h64": 0.96})
+    table = ef.efficiency_table(res.rows, ef.TUNED_PREFIX, tuned=res.tuned)
+    match = ef.parameter_match(ef.sweep_values(res.rows, ef.TUNED_PREFIX).values, ef.point_params())
+    fig = ef.figure(table, ef.efficiency_table(res.rows, ef.BUDGET_PREFIX), authors, match)
+    assert "non-inferior to quantum_L3 within 1 pp: smallest MLP mlp_h32, 6.75x" in fig.axes[0].get_title()
+    save_figure(fig, tmp_path, "param_efficiency")
     assert (tmp_path / "param_efficiency.png").read_bytes()[:4] == b"\x89PNG"
-
-
-def test_sensitivity_sweep_goes_into_the_note_not_the_verdict():
-    arm = ef.FULL.sensitivity
-    assert arm.prefix != ef.FULL.main.prefix and arm.lr != ef.FULL.main.lr and arm.seeds >= 10
-    main = synthetic_rows(means({3: 0.95}, {}))
-    assert efc.c5(main, ef.FULL).verdict == "not reproduced" and "Sensitivity" not in efc.c5(main, ef.FULL).note
-    sens = synthetic_rows(means({3: 0.99}, {16: 0.99, 32: 0.99, 64: 0.99}), arm=arm)
-    entry = efc.c5(pd.concat([main, sens]), ef.FULL)
-    assert entry.verdict == "not reproduced"
-    assert f"with Adam lr {arm.lr} for {arm.epochs} epochs" in entry.note
-    assert "gives 3.42x (mlp_h16, 82 vs quantum_L3, 24 router params)" in entry.note

@@ -14,14 +14,12 @@ import tensorflow as tf
 from qmoe_tfq import ConfigError
 from qmoe_tfq.circuits import readout_observables, router_circuit
 from qmoe_tfq.config import ModelSpec, param_counts
-from qmoe_tfq.noise import (
-    DensityMatrixExpectation,
-    SampledExpectation,
-    make_expectation,
-    noisy_circuit,
-)
+from qmoe_tfq.noise_placement import noisy_circuit
 from qmoe_tfq.routers import QuantumRouter
-from qmoe_tfq.tfq_ops import ExactExpectation
+from qmoe_tfq.sim.density_matrix import DensityMatrixExpectation
+from qmoe_tfq.sim.engines import make_expectation
+from qmoe_tfq.sim.statevector import StateVectorExpectation
+from qmoe_tfq.sim.tfq import ExactExpectation, SampledExpectation
 
 
 def symbol_values(rc, batch: int, rng: np.random.Generator) -> np.ndarray:
@@ -145,7 +143,10 @@ def test_zero_noise_equals_noiseless_tfq(placement, n, layers, readout, ansatz):
 def test_factory_picks_the_engine():
     rc = router_circuit(2, 2, 1)
     obs = readout_observables(rc.qubits, "expectation")
-    assert isinstance(make_expectation(rc, obs, ModelSpec()), ExactExpectation)
+    assert isinstance(make_expectation(rc, obs, ModelSpec(simulator="tfq")), ExactExpectation)
+    assert isinstance(make_expectation(rc, obs, ModelSpec(simulator="statevector")), StateVectorExpectation)
+    assert isinstance(make_expectation(rc, obs, ModelSpec(differentiator="parameter_shift")), ExactExpectation)
+    assert isinstance(make_expectation(rc, obs, ModelSpec(noise=0.01, simulator="tfq")), DensityMatrixExpectation)
     assert isinstance(make_expectation(rc, obs, ModelSpec(noise=0.01)), DensityMatrixExpectation)
     sampled = make_expectation(rc, obs, ModelSpec(engine="tfq_sampled", repetitions=10))
     assert isinstance(sampled, SampledExpectation) and sampled.repetitions == 10

@@ -22,7 +22,10 @@ from qmoe_tfq.circuits import readout_observables, router_circuit
 from qmoe_tfq.config import ModelSpec, TrainSpec
 from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.model import build_model
-from qmoe_tfq.noise import DensityMatrixExpectation, SampledExpectation, noisy_circuit, with_noise
+from qmoe_tfq.noise_eval import with_noise
+from qmoe_tfq.noise_placement import noisy_circuit
+from qmoe_tfq.sim.density_matrix import DensityMatrixExpectation
+from qmoe_tfq.sim.tfq import SampledExpectation
 from qmoe_tfq.train import fit, train_model
 
 REPETITIONS = 2000

@@ -11,6 +11,7 @@ from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.estimators import Phase1Classifier
 from qmoe_tfq.ledger import VERDICTS, verdict_from_parts
 from qmoe_tfq.phase1 import Phase1Spec
+from qmoe_tfq.phase1_model import build_phase1_model
 from qmoe_tfq.report import save_figure, write_table
 from qmoe_tfq.runner import runner
 from qmoe_tfq.search_spaces import SPACE_SIZE
@@ -77,7 +78,7 @@ def test_seven_epochs_are_the_first_seven_of_eight():
     snapshots = []
     longer.fit(data.x_train, data.y_train)
     assert longer.loss_curve_[:2] == short.loss_curve_ and len(longer.loss_curve_) == 3
-    model = Phase1Classifier("qnn", random_state=4)._build(16, 2, 4)
+    model = build_phase1_model("qnn", seed=4)
     fit_model(model, data.x_train, data.y_train, lr=0.01, batch_size=32, max_epochs=3, seed=4,
               progress=lambda e, _: snapshots.append([w.copy() for w in model.get_weights()]))
     for got, want in zip(snapshots[1], short.model_.get_weights()):

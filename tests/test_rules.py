@@ -389,6 +389,24 @@ def test_per_seed_arrays_resample_in_step_and_match_the_row_based_verdict():
         ledger.per_seed(rows.iloc[1:], "n_correct", ["quantum", "linear"])
 
 
+def test_per_seed_values_and_parts_stability_recompute_the_entry_on_each_resample():
+    rows = seed_rows(3.0, seed=0)
+    rows["acc"] = rows["n_correct"] / N_TEST
+    data = ledger.per_seed_values(rows, {"q_n": ("quantum", "n_correct"), "q_acc": ("quantum", "acc"),
+                                         "l_n": ("linear", "n_correct")})
+    assert np.allclose(data.values["q_acc"] * N_TEST, data.values["q_n"])
+
+    def parts_of(v):
+        return [paired_part("quantum > linear", v["q_n"], v["l_n"])]
+
+    entry = ledger.tested("C1", parts_of(data.values), "x", {}, "p", [])
+    fast = ledger.with_parts_stability(entry, parts_of, data, n_resamples=100)
+    slow = ledger.with_stability(entry, verdict_of(rows), sorted(rows["seed"].unique()), n_resamples=100)
+    assert fast.stability == slow.stability  # the same draws give the same verdicts
+    with pytest.raises(ConfigError, match="no 'acc' for seeds"):
+        ledger.per_seed_values(rows.iloc[1:], {"q": ("quantum", "acc"), "l": ("linear", "acc")})
+
+
 def test_stability_shows_in_the_summary_table(tmp_path):
     rows = seed_rows(8.0)
     q = rows[rows["experiment"] == "quantum"]["n_correct"].to_numpy()

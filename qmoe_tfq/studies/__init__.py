@@ -17,6 +17,7 @@ STUDIES: dict[str, str] = {
     "efficiency": "qmoe_tfq.studies.efficiency",
     "scaling": "qmoe_tfq.studies.scaling",
     "noise": "qmoe_tfq.studies.noise_study",
+    "mechanism": "qmoe_tfq.studies.mechanism",
     "phase1": "qmoe_tfq.studies.phase1",
 }
 CLAIMS: dict[str, str] = {
@@ -24,6 +25,7 @@ CLAIMS: dict[str, str] = {
     "efficiency": "qmoe_tfq.studies.efficiency_claims",
     "scaling": "qmoe_tfq.studies.scaling_claims",
     "noise": "qmoe_tfq.studies.noise_claims",
+    "mechanism": "qmoe_tfq.studies.mechanism_claims",
     "phase1": "qmoe_tfq.studies.phase1_claims",
 }
 
@@ -33,9 +35,10 @@ def study(name: str):
     return importlib.import_module(STUDIES[name])
 
 
-def study_experiments(name: str, quick: bool) -> list:
-    """The statically planned experiments of study ``name``."""
-    return study(name).experiments(quick)
+def study_experiments(name: str, quick: bool, chosen: dict[str, dict] | None = None) -> list:
+    """The planned experiments of study ``name``: its tuning and fixed-budget runs, and the tuned
+    evaluation runs that ``chosen`` (parameters by evaluation name, ``Results.chosen``) implies."""
+    return study(name).experiments(quick, chosen)
 
 
 def study_results(name: str, settings):

@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from qmoe_tfq.stats import ACCURACY_BOUNDS, paired_wilcoxon, t_interval
+from qmoe_tfq.errors import check_choice
+from qmoe_tfq.stats import ACCURACY_BOUNDS, bootstrap_interval, paired_wilcoxon, t_interval
 
 # A run "ends at the floor" when its test accuracy is within this of the constant-gate (experts-only)
 # model's on the same seed and split.
@@ -35,9 +36,11 @@ def paired(rows: pd.DataFrame, a: str, b: str, column: str = "test_accuracy") ->
     return left.loc[seeds].to_numpy(float), right.loc[seeds].to_numpy(float)
 
 
-def accuracy_columns(values, prefix: str = "test_acc") -> dict:
-    """Mean and 95% CI (Student t, clipped to [0, 1]) of per-seed accuracies, and the seed count."""
-    ci = t_interval(values, bounds=ACCURACY_BOUNDS)
+def accuracy_columns(values, prefix: str = "test_acc", interval: str = "t") -> dict:
+    """Mean and 95% CI of per-seed accuracies, and the seed count: Student t clipped to [0, 1]
+    (``interval="t"``), or the BCa bootstrap, which stays inside [0, 1] by construction (``"bca"``)."""
+    check_choice("interval", interval, ("t", "bca"))
+    ci = bootstrap_interval(values, bounds=ACCURACY_BOUNDS) if interval == "bca" else t_interval(values, bounds=ACCURACY_BOUNDS)
     return {f"{prefix}_mean": ci.mean, f"{prefix}_ci_low": ci.low, f"{prefix}_ci_high": ci.high, "n_seeds": ci.n}
 
 

@@ -9,7 +9,9 @@ stratified 70/30 split per seed):
   L=3 and h in ``two_moons.HIDDEN`` — share their cache entries), evaluated on ``seeds`` seeds;
 * **authors' budget**: every point at Adam lr 0.1 for 50 epochs, the authors' Phase 2 setting.
 
-The reference of the match rule is fixed in advance: the paper's own quantum router, L = 3.
+The reference of the match rule is fixed in advance: the paper's own quantum router, L = 3; an MLP
+width "matches" it when shown non-inferior (1 percentage point margin, exact paired test on correct
+test points), widths tested in fixed sequence from the widest down (``parameter_match``).
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ import pandas as pd
 
 from qmoe_tfq.config import ModelSpec, param_counts
 from qmoe_tfq.experiments import Experiment
+from qmoe_tfq.ledger import NONINFERIORITY_MARGIN, PerSeed, RatioResult, parameter_ratio, per_seed_values
+from qmoe_tfq.ledger import Candidate as RatioCandidate
 from qmoe_tfq.registry import qmoe
-from qmoe_tfq.stats import efficiency
+from qmoe_tfq.stats import efficiency, paired_signed_rank
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import two_moons as tm
 from qmoe_tfq.tuning import Budget, Candidate, TunedResults, run_tuned
@@ -105,12 +109,14 @@ def budget_experiments(quick: bool = False) -> list[Experiment]:
     ]
 
 
-def experiments(quick: bool = False) -> list[Experiment]:
-    """The statically planned runs: every tuning run and the authors' budget sweep."""
-    from qmoe_tfq.tuning import tuning_experiments
+def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
+    """The planned runs: every tuning run, the authors' budget sweep, and the tuned evaluation runs
+    the ``chosen`` parameters (by evaluation name) imply."""
+    from qmoe_tfq.tuning import evaluation_experiments, tuning_experiments
 
     b = budget(quick)
-    return [e for c in points(quick) for e in tuning_experiments(c, b)] + budget_experiments(quick)
+    return ([e for c in points(quick) for e in tuning_experiments(c, b)] + budget_experiments(quick)
+            + evaluation_experiments([(points(quick), b)], chosen or {}, tm.PROBES))
 
 
 @dataclass
@@ -122,6 +128,14 @@ class Results:
     @property
     def rows(self) -> pd.DataFrame:
         return R.concat([self.tuned.evaluation, self.budget_rows])
+
+    @property
+    def sources(self) -> pd.DataFrame:
+        return R.concat([self.tuned.sources, self.budget_rows])
+
+    @property
+    def chosen(self) -> dict[str, dict]:
+        return self.tuned.chosen
 
 
 def results(run, quick: bool = False) -> Results:
@@ -138,17 +152,49 @@ def best_quantum(table: pd.DataFrame) -> pd.Series:
     return q.sort_values(["test_acc_mean", "router_params"], ascending=[False, True], kind="stable").iloc[0]
 
 
+def sweep_values(rows: pd.DataFrame, prefix: str, quick: bool = False) -> PerSeed:
+    """Per seed: correct test points of every point of the sweep under ``prefix`` (keyed by point id)
+    and the number of test points (``n_test``), aligned by seed."""
+    ids = [c.id for c in points(quick)]
+    series = {m: (f"{prefix}{m}", "n_correct") for m in ids}
+    series["n_test"] = (f"{prefix}{REFERENCE}", "n_test")
+    data = per_seed_values(rows, series)
+    return PerSeed(data.seeds, {k: v.astype(float) for k, v in data.values.items()})
+
+
+def point_params(quick: bool = False) -> dict[str, int]:
+    """Router parameters of every point of the sweep."""
+    return {c.id: router_params(c) for c in points(quick)}
+
+
+def parameter_match(values: dict[str, np.ndarray], params: dict[str, int], reference: str = REFERENCE,
+                    margin: float = NONINFERIORITY_MARGIN) -> RatioResult:
+    """C5's rule on per-seed counts: every MLP width tested for non-inferiority (``margin`` of test
+    accuracy) against the quantum point ``reference`` (fixed in advance: L = 3; another depth only post
+    hoc), in fixed sequence from the widest down (``ledger.parameter_ratio``)."""
+    mlps = [RatioCandidate(m, params[m], values[m]) for m in params if m.startswith("mlp_h")]
+    if reference not in values:
+        raise ValueError(f"no quantum point {reference!r}; available: {sorted(m for m in params if m.startswith('quantum'))}")
+    return parameter_ratio(mlps, values[reference], params[reference], values["n_test"], margin)
+
+
 def efficiency_table(rows: pd.DataFrame, prefix: str, quick: bool = False,
                      tuned: TunedResults | None = None) -> pd.DataFrame:
     """One row per point of the sweep under ``prefix``: router parameters, the configuration chosen
-    (tuned sweep), test accuracy (mean, 95% CI), eta with its CI, collapse count, and for the MLP
-    routers paired tests against the reference quantum router (L = 3)."""
+    (tuned sweep), test accuracy (mean, BCa 95% CI), eta with its CI, collapse count, and for the MLP
+    routers the non-inferiority test against the reference quantum router (L = 3) that C5 reads:
+    ``p_noninferior`` (at most ``NONINFERIORITY_MARGIN`` worse, exact signed rank on counts),
+    ``p_worse_than_margin`` (the reverse), and ``noninferior`` (reached by the fixed sequence from the
+    widest down)."""
     selections = tuned.selection_table().set_index("model_id") if tuned is not None else None
+    match = parameter_match(sweep_values(rows, prefix, quick).values, point_params(quick))
+    shift = NONINFERIORITY_MARGIN
+    ref = R.runs(rows, f"{prefix}{REFERENCE}").set_index("seed")
     out = []
     for c in points(quick):
         name = f"{prefix}{c.id}"
         g = R.runs(rows, name)
-        acc = R.accuracy_columns(g["test_accuracy"])
+        acc = R.accuracy_columns(g["test_accuracy"], interval="bca")
         rp = int(g["router_params"].iloc[0])
         log = math.log1p(rp)
         family = family_of(c)
@@ -164,71 +210,29 @@ def efficiency_table(rows: pd.DataFrame, prefix: str, quick: bool = False,
                     "eta_ci_low": acc["test_acc_ci_low"] / log, "eta_ci_high": acc["test_acc_ci_high"] / log,
                     "n_collapsed": R.collapse_count(rows, name),
                     "seconds_per_epoch_mean": float(g["seconds_per_epoch"].mean())})
-        if family == "classical" and f"{prefix}{REFERENCE}" in set(rows["experiment"]):
-            cmp = R.comparison_columns(rows, f"{prefix}{REFERENCE}", name, label="reference")
+        if family == "classical":
+            mine = g.set_index("seed")
+            seeds = mine.index.intersection(ref.index)
+            a, b = mine.loc[seeds, "n_correct"].to_numpy(float), ref.loc[seeds, "n_correct"].to_numpy(float)
+            margin = shift * ref.loc[seeds, "n_test"].to_numpy(float)
+            row.update({"delta_vs_reference": float(np.mean((a - b) / ref.loc[seeds, "n_test"].to_numpy(float))),
+                        "p_noninferior": match.p_values[c.id],
+                        "p_worse_than_margin": paired_signed_rank(a, b, "less", margin),
+                        "noninferior": match.matched is not None and rp >= match.matched.params})
         else:
-            cmp = {"delta_vs_reference": math.nan, "p_reference_better": math.nan, "p_reference_worse": math.nan}
-        row.update(cmp)
+            row.update({"delta_vs_reference": math.nan, "p_noninferior": math.nan, "p_worse_than_margin": math.nan,
+                        "noninferior": None})
         out.append(row)
-    table = pd.DataFrame(out).astype({"layers": "Int64", "hidden": "Int64", "n_collapsed": "Int64"})
-    ref = table[table["model"] == REFERENCE]
-    low = float(ref["test_acc_ci_low"].iloc[0]) if len(ref) else math.nan
-    table["reaches_reference_ci"] = [
-        None if r["family"] == "quantum" or math.isnan(low) else bool(r["test_acc_mean"] >= low)
-        for _, r in table.iterrows()
-    ]
-    return table
+    return pd.DataFrame(out).astype({"layers": "Int64", "hidden": "Int64", "n_collapsed": "Int64"})
 
 
-@dataclass(frozen=True)
-class Match:
-    """The C5 computation: a quantum router and the smallest classical router that matches it.
-
-    Match rule: a classical router matches when its mean test accuracy reaches the lower end of the
-    quantum router's 95% CI. ``classical`` is None when none does; ``ratio`` is then NaN and
-    ``ratio_lower_bound`` (largest classical router / quantum) is what can be said.
-    """
-
-    quantum: str
-    quantum_params: int
-    quantum_mean: float
-    quantum_ci: tuple[float, float]
-    classical: str | None
-    classical_params: int | None
-    classical_mean: float
-    largest_classical_params: int
-
-    @property
-    def ratio(self) -> float:
-        return math.nan if self.classical_params is None else self.classical_params / self.quantum_params
-
-    @property
-    def ratio_lower_bound(self) -> float:
-        return self.largest_classical_params / self.quantum_params
-
-
-def smallest_match(table: pd.DataFrame, quantum: str = REFERENCE) -> Match:
-    """Apply the match rule (see ``Match``) to an ``efficiency_table`` against quantum point ``quantum``
-    (the fixed reference by default; ``best_quantum(table)["model"]`` for the post-hoc best depth)."""
-    q = table[table["model"] == quantum]
-    if q.empty:
-        raise ValueError(f"the table has no quantum point {quantum!r}")
-    q = q.iloc[0]
-    classical = table[table["family"] == "classical"].sort_values("router_params", kind="stable")
-    if classical.empty:
-        raise ValueError("the table has no classical router points")
-    hit = classical[classical["test_acc_mean"] >= q["test_acc_ci_low"]]
-    first = hit.iloc[0] if len(hit) else None
-    return Match(
-        quantum=str(q["model"]),
-        quantum_params=int(q["router_params"]),
-        quantum_mean=float(q["test_acc_mean"]),
-        quantum_ci=(float(q["test_acc_ci_low"]), float(q["test_acc_ci_high"])),
-        classical=None if first is None else str(first["model"]),
-        classical_params=None if first is None else int(first["router_params"]),
-        classical_mean=math.nan if first is None else float(first["test_acc_mean"]),
-        largest_classical_params=int(classical["router_params"].max()),
-    )
+def describe(result: RatioResult, reference: str = REFERENCE) -> str:
+    """The match in one phrase: the ratio, or a lower bound when no width is shown non-inferior."""
+    ref = result.reference_params
+    if result.matched is None:
+        return (f"> {result.largest.params / ref:.2f}x (no MLP router shown non-inferior to {reference}, not even "
+                f"{result.largest.model})")
+    return f"{result.ratio:.2f}x ({result.matched.model}, {result.matched.params} vs {reference}, {ref} router params)"
 
 
 _STATED_ID = re.compile(r"^(quantum|mlp_h(\d+))$")
@@ -259,18 +263,21 @@ def _curve(ax, t: pd.DataFrame, color: str, marker: str, label: str, faint: bool
     ax.errorbar(t["router_params"] * shift, mean, yerr=err, color=color, marker=marker, label=label, **style)
 
 
-def figure(tuned: pd.DataFrame, budget_table: pd.DataFrame | None, authors: pd.DataFrame, match: Match | None = None):
-    """Held-out test accuracy (mean, 95% CI) against router parameters (log axis) for both families:
+def figure(tuned: pd.DataFrame, budget_table: pd.DataFrame | None, authors: pd.DataFrame,
+           match: RatioResult | None = None, reference: str = REFERENCE):
+    """Held-out test accuracy (mean, BCa 95% CI) against router parameters (log axis) for both families:
     the tuned sweep (solid), the authors' budget sweep (faint, dashed), the authors' Phase 3A
-    training-set points (hollow), and the reference quantum router's CI as a band."""
-    from qmoe_tfq.plots import COLORS, plt
+    training-set points (hollow), and the reference quantum router's CI as a band; MLP widths shown
+    non-inferior to the reference (``match``, C5's rule) are filled, the others hollow."""
+    from qmoe_tfq.plots import plt
+    from qmoe_tfq.style import color_for
 
     fig, ax = plt.subplots(figsize=(6.4, 5.4))
-    styles = {"quantum": (COLORS["quantum"], "o", "quantum router, L layers"),
-              "classical": (COLORS["deep"], "s", "MLP router, width h")}
-    if match is not None:
-        ax.axhspan(*match.quantum_ci, color=COLORS["quantum"], alpha=0.12, linewidth=0,
-                   label=f"95% CI of the reference quantum router ({match.quantum}), tuned")
+    styles = {"quantum": (color_for("quantum"), "o", "quantum router, L layers"),
+              "classical": (color_for("mlp"), "s", "MLP router, width h")}
+    ref = tuned[tuned["model"] == reference].iloc[0]
+    ax.axhspan(ref["test_acc_ci_low"], ref["test_acc_ci_high"], color=color_for("quantum"), alpha=0.12, linewidth=0,
+               label=f"BCa 95% CI of the reference quantum router ({reference}), tuned")
     for family in FAMILIES:
         color, marker, label = styles[family]
         t = tuned[tuned["family"] == family].sort_values("router_params")
@@ -279,6 +286,11 @@ def figure(tuned: pd.DataFrame, budget_table: pd.DataFrame | None, authors: pd.D
             text = f"L={r['layers']}" if family == "quantum" else f"h={r['hidden']}"
             ax.annotate(text, (r["router_params"], r["test_acc_mean"]), textcoords="offset points",
                         xytext=(3, -9 if family == "quantum" else 4), fontsize=6, color=color)
+        shown = t[t["noninferior"].eq(True)] if family == "classical" else t.iloc[:0]
+        if match is not None and len(shown):
+            ax.scatter(shown["router_params"], shown["test_acc_mean"], marker="s", s=60, facecolors="none",
+                       edgecolors="k", linewidths=1.0, zorder=5,
+                       label=f"shown non-inferior to {reference} (margin {NONINFERIORITY_MARGIN * 100:g} pp)")
         if budget_table is not None:
             b = budget_table[budget_table["family"] == family].sort_values("router_params")
             _curve(ax, b, color, marker, f"{label}, authors' budget (lr 0.1, 50 epochs)", faint=True, shift=1.04)
@@ -291,18 +303,21 @@ def figure(tuned: pd.DataFrame, budget_table: pd.DataFrame | None, authors: pd.D
                        label=f"authors' Phase 3A, {family}: TRAINING-SET accuracy, 1 seed (not comparable)")
     ax.set_xscale("log")
     ax.set_xlabel("router parameters (log scale; experts excluded)")
-    ax.set_ylabel("held-out test accuracy (mean, 95% CI); hollow: training-set")
-    title = "Two Moons parameter efficiency: tuned sweep (solid) and authors' budget (faint)"
+    ax.set_ylabel("held-out test accuracy (mean, BCa 95% CI)\nhollow: authors' training-set accuracy")
+    title = "Two Moons parameter efficiency: tuned sweep (solid), authors' budget (faint)"
     if match is not None:
-        title += (f"\ntuned: smallest MLP reaching {match.quantum}'s CI is {match.classical} "
-                  f"({match.classical_params} params, {match.ratio:.2f}x)" if match.classical else
-                  f"\ntuned: no MLP up to {match.largest_classical_params} params reaches {match.quantum}'s CI")
+        rule = f"C5 rule, tuned: non-inferior to {reference} within {NONINFERIORITY_MARGIN * 100:g} pp"
+        title += (f"\n{rule}: smallest MLP {match.matched.model}, {match.ratio:.2f}x the parameters"
+                  if match.matched is not None else
+                  f"\n{rule}: no MLP width up to {match.largest.model}; ratio > "
+                  f"{match.largest.params / match.reference_params:.2f}x")
     ax.set_title(title)
     ax.legend(fontsize=6, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
     fig.tight_layout()
     return fig
 
 
-__all__ = ["BUDGET_PREFIX", "FULL", "HIDDEN", "Match", "QUANTUM_LAYERS", "QUICK", "REFERENCE", "Results", "Size",
-           "TUNED_PREFIX", "best_quantum", "budget", "budget_experiments", "efficiency_table", "experiments",
-           "figure", "phase3a_points", "points", "results", "size", "smallest_match"]
+__all__ = ["BUDGET_PREFIX", "FULL", "HIDDEN", "QUANTUM_LAYERS", "QUICK", "REFERENCE", "Results", "Size",
+           "TUNED_PREFIX", "best_quantum", "budget", "budget_experiments", "describe", "efficiency_table",
+           "experiments", "figure", "parameter_match", "phase3a_points", "point_params", "points", "results",
+           "size", "sweep_values"]

@@ -2,58 +2,61 @@
 
 C4's parts use the train-under-noise protocol (a fresh model per eps, as the authors' code did) in
 both placements: ``every_gate`` is what the claim says ("per gate"), ``authors`` what their code
-did. The reference is Model A (the linear router of the paper's own comparison, C1). The deploy
-protocol and the other references are reported in the note and in ``paper/tables/noise_threshold``.
+did. Per seed, Delta(eps) = quantum(eps) - Model A (the tuned linear router, same seed and split);
+the advantage curve is made non-increasing in eps (``noise_study.curve_of``) and each placement gives
+two parts: the advantage is kept at eps = 0.02 (``ledger.advantage_part``) and it breaks down within
+[0.02, 0.03] (``ledger.threshold_part``). The deploy protocol and the other references are in the
+note and in ``paper/tables/noise_threshold``, read from the same curves.
 """
 
 from __future__ import annotations
 
-import math
+import numpy as np
 
-import pandas as pd
-
-from qmoe_tfq.ledger import Entry, Part, tested, value_part
-from qmoe_tfq.stats import ALPHA
+from qmoe_tfq.ledger import Entry, Part, PerSeed, advantage_part, per_seed_values, single_run_part, tested, threshold_part
+from qmoe_tfq.ledger import with_parts_stability
+from qmoe_tfq.stats import ACCURACY_BOUNDS, bootstrap_interval
+from qmoe_tfq import ledger
 from qmoe_tfq.studies import noise_study as ns
 
 N3_STATED = {0.0: 1.000, 0.02: 0.982, 0.05: 0.989, 0.10: 0.994, 0.15: 0.986, 0.20: 0.975}
-C4_MAINTAINED_UP_TO = 0.02
+C4_MAINTAINED_AT = 0.02
 C4_BREAKDOWN_BAND = (0.02, 0.03)
 C4_REFERENCE = "linear"
 C4_PROTOCOL = "train"
 C4_PLACEMENTS = ("every_gate", "authors")
-EVIDENCE = ["paper/tables/noise.csv", "paper/tables/noise_threshold.csv", "paper/figures/noise_sweep.pdf"]
+STABILITY_RESAMPLES = ledger.STABILITY_RESAMPLES  # bootstrap resamples of the seeds per verdict (tests lower it)
+EVIDENCE = ["paper/tables/noise.csv", "paper/tables/noise_threshold.csv", "paper/tables/noise_advantage.csv",
+            "paper/figures/noise_advantage.pdf", "paper/figures/noise_sweep.pdf"]
+ADAPTER_ARTEFACT = (
+    "Under heavy noise the router's <Z> shrinks towards 0 and the adapter's bias then fixes the gate, so the "
+    "noisy quantum router degenerates into one fixed (not uniform) mixture of the experts; being significantly "
+    "below the constant-gate model there is an artefact of the adapter, stated here and not counted in the verdict."
+)
 
 
-def maintained_part(table: pd.DataFrame, placement: str, reference: str = C4_REFERENCE,
-                    up_to: float = C4_MAINTAINED_UP_TO) -> Part:
-    """'quantum significantly above ``reference`` at every eps <= up_to' (train under noise): holds if
-    p < alpha at each; opposite if the reference is significantly above at some eps; else fails."""
-    rows = table[(table["placement"] == placement) & (table["protocol"] == C4_PROTOCOL) & (table["noise"] <= up_to)]
-    worst = rows.loc[rows[f"p_above_{reference}"].idxmax()]
-    reversed_at = [float(r.noise) for r in rows.itertuples() if getattr(r, f"p_below_{reference}") < ALPHA]
-    if (rows[f"p_above_{reference}"] < ALPHA).all():
-        state = "holds"
-    elif reversed_at:
-        state = "opposite"
-    else:
-        state = "fails"
-    desc = (f"[{placement}, train under noise] quantum router significantly above {reference} at every eps <= "
-            f"{up_to:g} ({len(rows)} grid points): largest p = {worst[f'p_above_{reference}']:.3g} at eps = "
-            f"{worst['noise']:g}"
-            + (f"; {reference} significantly above at eps = {reversed_at}" if reversed_at else ""))
-    return Part(desc, state)
+def c4_values(res: ns.Results) -> PerSeed:
+    """Per seed, per C4 placement: Delta(eps) = quantum trained under noise - Model A, over the grid."""
+    data = ns.delta_values(res.rows, ns.size(res.quick).grid, (C4_REFERENCE,))
+    return PerSeed(data.seeds, {p: data.values[ns.curve_key(p, C4_PROTOCOL, C4_REFERENCE)] for p in C4_PLACEMENTS})
 
 
-def breakdown_part(thresholds: pd.DataFrame, placement: str, reference: str = C4_REFERENCE,
-                   band: tuple[float, float] = C4_BREAKDOWN_BAND) -> Part:
-    """'breakdown eps* (vs ``reference``, train under noise) within ``band``': holds or fails."""
-    row = thresholds[(thresholds["placement"] == placement) & (thresholds["protocol"] == C4_PROTOCOL)
-                     & (thresholds["reference"] == reference)].iloc[0]
-    eps = row["eps_star"]
-    inside = not math.isnan(eps) and band[0] <= eps <= band[1]
-    return Part(f"[{placement}, train under noise] breakdown eps* against {reference} within "
-                f"[{band[0]:g}, {band[1]:g}]: ours {row['eps_star_label']}", "holds" if inside else "fails")
+def c4_parts(v: dict[str, np.ndarray], grid) -> list[Part]:
+    """C4: per placement, the advantage over Model A is kept at eps = 0.02 and breaks down in [0.02, 0.03]."""
+    parts = []
+    for placement in C4_PLACEMENTS:
+        curve = ns.curve_of(grid, v[placement], C4_PROTOCOL)
+        label = f"[{placement}, train under noise, vs Model A]"
+        parts += [advantage_part(f"{label} advantage maintained at eps = {C4_MAINTAINED_AT:g}", curve, C4_MAINTAINED_AT),
+                  threshold_part(f"{label} breakdown", curve, C4_BREAKDOWN_BAND)]
+    return parts
+
+
+def _curve_summary(key, c) -> str:
+    placement, protocol, rid = key
+    lost = [f"{e:g}" for e in c.eps if c.state_at(float(e)) == "lost"]
+    return (f"{placement}/{protocol} vs {rid}: eps* {c.label()} (95% CI [{c.label(c.threshold_low)}, "
+            f"{c.label(c.threshold_high)}]), Delta at 0 {c.mean[0]:+.3f}, lost at eps {', '.join(lost) or 'none'}")
 
 
 def c4(res: ns.Results) -> Entry:
@@ -61,60 +64,77 @@ def c4(res: ns.Results) -> Entry:
 
     rows, quick = res.rows, res.quick
     grid = ns.size(quick).grid
-    table = ns.noise_table(rows, grid)
-    thresholds = ns.threshold_table(rows, grid)
-    parts = []
-    for placement in C4_PLACEMENTS:
-        parts += [maintained_part(table, placement), breakdown_part(thresholds, placement)]
-    summary = "; ".join(f"{r.placement}/{r.protocol} vs {r.reference}: eps* {r.eps_star_label} "
-                        f"(lasting: {r.eps_sustained_label})" for r in thresholds.itertuples())
-    primary = thresholds[(thresholds["protocol"] == C4_PROTOCOL) & (thresholds["reference"] == C4_REFERENCE)]
-    reproduced = ", ".join(f"eps* vs Model A (train under noise, {r.placement}): {r.eps_star_label}"
-                           for r in primary.itertuples())
+    data = c4_values(res)
+    curves = ns.curves(rows, grid)
+    primary = {p: curves[(p, C4_PROTOCOL, C4_REFERENCE)] for p in C4_PLACEMENTS}
+    reproduced = "; ".join(f"eps* vs Model A (train under noise, {p}): {c.label()} (95% CI [{c.label(c.threshold_low)}, "
+                           f"{c.label(c.threshold_high)}])" for p, c in primary.items())
     refs = ns.reference_table(rows).set_index("reference")
     chosen = res.models.tuned.selections["quantum"].params
-    protocol = (f"noise study on the Two Moons tuned models (make_moons({tm_data().n_samples}), fresh 70/30 split per "
+    protocol = (f"noise study on the Two Moons tuned models (make_moons({ns.tm.DATA.n_samples}), fresh 70/30 split per "
                 f"seed; {protocol_sentence(ns.tm.budget(quick))}; the quantum router's chosen configuration "
-                f"{chosen} is used at every eps), held-out test accuracy over "
-                f"{int(thresholds['n_seeds'].max())} seeds; eps grid {', '.join(f'{e:g}' for e in grid)}; "
-                "C4 parts: train under noise, exact density-matrix engine, both placements, against Model A")
-    note = (f"eps* = the smallest grid eps at which the quantum router's test accuracy is no longer "
-            f"significantly above the reference (paired one-sided Wilcoxon over seeds, p < {ALPHA}); "
-            "'> max' = no crossing inside the grid; '0 (no advantage at eps=0)' = not above it even noiseless; "
-            "'lasting' = the smallest eps from which on it is never again significantly above. "
-            f"All placements, protocols and references: {summary}. References (noiseless; depolarizing noise "
-            "does not act on classical routers): "
+                f"{chosen} is used at every eps), held-out test accuracy over {len(data.seeds)} seeds; eps grid "
+                f"{', '.join(f'{e:g}' for e in grid)}; C4 parts: train under noise, exact density-matrix engine, both "
+                "placements, Delta against Model A on the same seed")
+    deploy = "; ".join(_curve_summary((p, "deploy", C4_REFERENCE), curves[(p, "deploy", C4_REFERENCE)])
+                       for p in C4_PLACEMENTS)
+    others = "; ".join(_curve_summary(k, c) for k, c in curves.items() if k[2] != C4_REFERENCE)
+    constant_lost = [k for k, c in curves.items()
+                     if k[2] == "constant" and any(c.state_at(float(e)) == "lost" for e in c.eps)]
+    artefact = (f"Against the constant-gate model the advantage is lost on "
+                f"{', '.join(f'{p}/{pr}' for p, pr, _ in constant_lost)} (eps above). {ADAPTER_ARTEFACT}"
+                if constant_lost else "The constant-gate model is never significantly above the quantum router.")
+    note = ("Rule: per seed Delta(eps) = quantum(eps) - reference; the mean over seeds, made non-increasing in eps "
+            "for train under noise (each eps a fresh training run), crosses zero at eps*, interpolated in log eps; "
+            "CIs from 1,000 paired bootstrap resamples of the seeds; 'kept' / 'lost' at one eps by the exact "
+            "one-sided signed-rank test (Holm over the claim's parts). Deploy protocol (noiseless training, noisy "
+            f"evaluation; the mean curve, not fitted), in the note only since the claim is about training under "
+            f"noise as the authors simulated it: {deploy}. Other references: {others}. {artefact} References "
+            "(noiseless; depolarizing noise does not act on classical routers): "
             + ", ".join(f"{rid} {r.test_acc_mean:.3f} [{r.test_acc_ci_low:.3f}, {r.test_acc_ci_high:.3f}]"
                         for rid, r in refs.iterrows())
-            + ". Primary reading: 'per gate' in the claim is the every_gate placement; the authors' code "
-            "trained under noise with the authors' placement; both are parts. The deploy protocol "
-            "(noiseless training, noisy evaluation) is in the note only, since the claim is about training "
-            "under noise as the authors simulated it.")
-    return tested("C4", parts, reproduced, {}, protocol, EVIDENCE, note)
+            + " (BCa 95% CI). 'per gate' in the claim is the every_gate placement; the authors' code trained under "
+            "noise with the authors' placement; both are parts.")
+    entry = tested("C4", c4_parts(data.values, grid), reproduced,
+                   {p: [c.threshold_low, c.threshold_high] for p, c in primary.items()}, protocol, EVIDENCE, note)
+    return with_parts_stability(entry, lambda v: c4_parts(v, grid), data, n_resamples=STABILITY_RESAMPLES)
+
+
+def n3_values(rows) -> PerSeed:
+    names = {float(n.split("/")[1]): n for n in set(rows["experiment"]) if n.startswith("n3/") and n != "n3/constant"}
+    return per_seed_values(rows, {f"{p:g}": (names[p], "train_accuracy") for p in sorted(names) if p in N3_STATED})
+
+
+def n3_parts(v: dict[str, np.ndarray]) -> list[Part]:
+    """N3: each stated Phase 3B value (one run) against where one of our runs falls, two-sided."""
+    return [single_run_part(f"p={p} training-set accuracy", N3_STATED[float(p)], acc) for p, acc in v.items()]
 
 
 def n3(res: ns.Results) -> Entry:
     rows, quick = res.rows, res.quick
-    table = ns.n3_table(rows, N3_STATED)
-    parts = [value_part(f"p={r.p:g} training-set accuracy", r.stated_train_acc, r.train_acc_ci_low, r.train_acc_ci_high)
-             for r in table.itertuples() if not math.isnan(r.stated_train_acc)]
+    data = n3_values(rows)
+    cis = {p: bootstrap_interval(v, bounds=ACCURACY_BOUNDS) for p, v in data.values.items()}
     s = ns.size(quick)
-    floor = float(table["constant_gate_train_acc_mean"].iloc[0])
+    floor = float(ns.n3_table(rows, N3_STATED)["constant_gate_train_acc_mean"].iloc[0])
     protocol = (f"authors' Phase 3B protocol: make_moons(1000, random_state=42), no split, authors' placement, "
                 f"a fresh model trained under noise per p, Adam lr {ns.N3_LR}, {s.n3_epochs} epochs, TRAINING-SET "
                 f"accuracy, {s.n3_seeds} model seeds")
-    note = ("The authors ran one seed; their single numbers are compared with our spread over model seeds. "
-            f"On the same data and budget the constant-gate model (no router at all) reaches training-set "
-            f"accuracy {floor:.3f}: the floor of the authors' plot is this, not 0.5 (random guessing).")
-    return tested("N3", parts, ", ".join(f"p={r.p:g}: {r.train_acc_mean:.3f}" for r in table.itertuples()),
-                  {f"{r.p:g}": [r.train_acc_ci_low, r.train_acc_ci_high] for r in table.itertuples()},
-                  protocol, ["paper/tables/noise_n3.csv"], note)
-
-
-def tm_data():
-    return ns.tm.DATA
+    note = ("The authors ran one seed; each stated number is compared with where one of our model seeds falls "
+            "(single-run rule); ci95: BCa 95% CI of our mean. On the same data and budget the constant-gate model "
+            f"(no router at all) reaches training-set accuracy {floor:.3f}: the floor of the authors' plot is this, "
+            "not 0.5 (random guessing).")
+    missing = sorted(set(N3_STATED) - {float(p) for p in data.values})
+    if missing:
+        note += f" Not run at this size: p = {', '.join(f'{p:g}' for p in missing)}."
+    entry = tested("N3", n3_parts(data.values), ", ".join(f"p={p}: {ci.mean:.3f}" for p, ci in cis.items()),
+                   {p: [ci.low, ci.high] for p, ci in cis.items()}, protocol, ["paper/tables/noise_n3.csv"], note)
+    return with_parts_stability(entry, n3_parts, data, n_resamples=STABILITY_RESAMPLES)
 
 
 def claims(res: ns.Results) -> list[Entry]:
     """Every ledger entry the noise study provides."""
     return [c4(res), n3(res)]
+
+
+__all__ = ["C4_BREAKDOWN_BAND", "C4_MAINTAINED_AT", "C4_PLACEMENTS", "C4_REFERENCE", "N3_STATED", "c4", "c4_parts",
+           "c4_values", "claims", "n3", "n3_parts"]

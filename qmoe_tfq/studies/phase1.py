@@ -33,7 +33,8 @@ from qmoe_tfq.probes import GateSummary
 from qmoe_tfq.registry import EstimatorSpec, phase1
 from qmoe_tfq.stats import paired_signed_rank
 from qmoe_tfq.studies import _results as R
-from qmoe_tfq.tuning import Budget, Candidate, TunedResults, eval_name, run_tuned_groups, tuning_experiments
+from qmoe_tfq.tuning import (Budget, Candidate, TunedResults, eval_name, evaluation_experiments, run_tuned_groups,
+                             tuning_experiments)
 
 PREFIX = "phase1/"
 AUTHORS_PREFIX = f"{PREFIX}authors/"
@@ -151,9 +152,12 @@ def groups(quick: bool = False) -> list[tuple[list[Candidate], Budget]]:
     return [(candidates(), budget(d, quick)) for d in size(quick).tuned_datasets]
 
 
-def experiments(quick: bool = False) -> list[Experiment]:
-    """The statically planned runs: every tuning run and the authors' protocol."""
-    return [e for cs, b in groups(quick) for c in cs for e in tuning_experiments(c, b)] + authors_experiments(quick)
+def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
+    """The planned runs: every tuning run, the authors' protocol, and the tuned evaluation runs the
+    ``chosen`` parameters (by evaluation name, ``Results.chosen``) imply."""
+    g = groups(quick)
+    return ([e for cs, b in g for c in cs for e in tuning_experiments(c, b)] + authors_experiments(quick)
+            + evaluation_experiments(g, chosen or {}, PROBES))
 
 
 @dataclass
@@ -171,6 +175,15 @@ class Results:
     @property
     def rows(self) -> pd.DataFrame:
         return R.concat([self.tuned.evaluation, self.authors])
+
+    @property
+    def sources(self) -> pd.DataFrame:
+        """Every row the study's outputs rest on, tuning runs included."""
+        return R.concat([self.tuned.sources, self.authors])
+
+    @property
+    def chosen(self) -> dict[str, dict]:
+        return self.tuned.chosen
 
 
 def results(run, quick: bool = False) -> Results:

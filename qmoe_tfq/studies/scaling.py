@@ -210,9 +210,14 @@ def groups(quick: bool, tasks: tuple[Task, ...] = TASKS,
             for k in task_ks(t, s)]
 
 
-def experiments(quick: bool = False) -> list:
-    """The statically planned runs (every tuning run of the tasks whose data is present)."""
-    return [e for cs, b in groups(quick) for c in cs for e in tuning_experiments(c, b)]
+def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list:
+    """The planned runs: every tuning run of the tasks whose data is present, and the evaluation
+    runs the ``chosen`` parameters (by evaluation name) imply."""
+    from qmoe_tfq.tuning import evaluation_experiments
+
+    g = groups(quick)
+    return [e for cs, b in g for c in cs for e in tuning_experiments(c, b)] + evaluation_experiments(g, chosen or {},
+                                                                                                     PROBES)
 
 
 @dataclass
@@ -224,6 +229,14 @@ class Results:
     @property
     def rows(self) -> pd.DataFrame:
         return self.tuned.evaluation
+
+    @property
+    def sources(self) -> pd.DataFrame:
+        return self.tuned.sources
+
+    @property
+    def chosen(self) -> dict[str, dict]:
+        return self.tuned.chosen
 
 
 def results(run, quick: bool = False, tasks: tuple[Task, ...] = TASKS) -> Results:

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +24,8 @@ from qmoe_tfq.data import DataSpec
 from qmoe_tfq.experiments import Experiment
 from qmoe_tfq.probes import DecisionGrid, GateSummary
 from qmoe_tfq.registry import EstimatorSpec, qmoe
-from qmoe_tfq.stats import ACCURACY_BOUNDS, paired_wilcoxon, t_interval
+from qmoe_tfq.ledger import CONVERGENCE_MARGIN
+from qmoe_tfq.stats import ACCURACY_BOUNDS, bootstrap_interval, epochs_to_exceed, paired_signed_rank
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.tuning import Budget, Candidate, TunedResults, eval_name, run_tuned
 
@@ -33,7 +35,7 @@ QUANTUM = qmoe(router="quantum", layers=3, readout="expectation")
 PHASE3A_HIDDEN = (2, 4, 8, 16, 32, 64)
 HIDDEN = (2, 4, 8, 16, 32, 64)
 MATCH_TOLERANCE = 0.20
-CONVERGENCE_LOSS = 0.25
+CI_METHOD = "BCa bootstrap 95% CI over seeds (9999 resamples; stays inside [0, 1])"
 GRID = 64
 PROBES = (DecisionGrid(GRID), GateSummary())
 TUNED_PREFIX = "tm/"
@@ -77,6 +79,7 @@ def matched_hidden(target: int, n_features: int = 2, tolerance: float = MATCH_TO
 QUANTUM_ROUTER_PARAMS = param_counts(ModelSpec(router="quantum", layers=3), 2, 2).router
 MATCHED_HIDDEN = matched_hidden(QUANTUM_ROUTER_PARAMS)
 MATCHED = f"mlp_h{MATCHED_HIDDEN}"
+CONVERGENCE_IDS = ("quantum", "linear", MATCHED, "mlp_h64")
 
 
 def candidates() -> list[Candidate]:
@@ -162,14 +165,14 @@ def authors_experiments(quick: bool = False) -> list[Experiment]:
     return exps
 
 
-def experiments(quick: bool = False) -> list[Experiment]:
-    """The study's statically planned runs: every tuning run, the authors' budget and protocol.
-    (The tuned evaluation runs follow from the tuning results; ``results`` runs both.)"""
-    from qmoe_tfq.tuning import tuning_experiments
+def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
+    """The study's planned runs: every tuning run, the authors' budget and protocol, and, given the
+    ``chosen`` parameters by evaluation name (``Results.chosen``), the tuned evaluation runs they imply."""
+    from qmoe_tfq.tuning import evaluation_experiments, tuning_experiments
 
     b = budget(quick)
     return ([e for c in candidates() for e in tuning_experiments(c, b)] + budget_experiments(quick)
-            + authors_experiments(quick))
+            + authors_experiments(quick) + evaluation_experiments([(candidates(), b)], chosen or {}, PROBES))
 
 
 @dataclass
@@ -185,6 +188,15 @@ class Results:
         """Every evaluation row (tuned ``tm/``, authors' budget ``budget/``, ``phase2/``, ``phase3a/``)."""
         return R.concat([self.tuned.evaluation, self.fixed])
 
+    @property
+    def sources(self) -> pd.DataFrame:
+        """Every row the study's outputs rest on, tuning runs included."""
+        return R.concat([self.tuned.sources, self.fixed])
+
+    @property
+    def chosen(self) -> dict[str, dict]:
+        return self.tuned.chosen
+
 
 def results(run, quick: bool = False) -> Results:
     """Run (or read from the cache) every run of the study. ``run(experiments, desc)`` is the runner."""
@@ -194,8 +206,9 @@ def results(run, quick: bool = False) -> Results:
 
 
 def comparison_table(rows: pd.DataFrame, prefix: str, tuned: TunedResults | None = None) -> pd.DataFrame:
-    """One row per model: sizes, held-out test accuracy with 95% CI, eta, collapse and floor counts,
-    paired tests against the quantum router; with ``tuned``, the configuration chosen and its score."""
+    """One row per model: sizes, held-out test accuracy with its BCa 95% CI, eta, collapse and floor
+    counts, paired tests against the quantum router; with ``tuned``, the configuration chosen and its
+    score. ``model_id`` names the model for figures (colour by family)."""
     from qmoe_tfq.stats import efficiency
 
     selections = tuned.selection_table().set_index("model_id") if tuned is not None else None
@@ -203,9 +216,9 @@ def comparison_table(rows: pd.DataFrame, prefix: str, tuned: TunedResults | None
     for c in candidates():
         name = f"{prefix}{c.id}"
         g = R.runs(rows, name)
-        acc = R.accuracy_columns(g["test_accuracy"])
+        acc = R.accuracy_columns(g["test_accuracy"], interval="bca")
         rp = R.count(g["router_params"].iloc[0])
-        row = {"model": c.label, "role": c.tags[0][1], "family": c.family}
+        row = {"model_id": c.id, "model": c.label, "role": c.tags[0][1], "family": c.family}
         if selections is not None:
             row.update({"chosen": selections.loc[c.id, "chosen"],
                         "tuning_val_acc": selections.loc[c.id, "tuning_validation_accuracy"]})
@@ -236,49 +249,63 @@ def budget_table(res: Results) -> pd.DataFrame:
 
 
 def authors_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """The authors' protocol: training-set accuracy (mean, 95% CI over model seeds) per model."""
+    """The authors' protocol: training-set accuracy (mean, BCa 95% CI over model seeds) per model."""
     out = []
     for phase in ("phase2/", "phase3a/"):
         sub = rows[rows["experiment"].str.startswith(phase)]
         for name, g in sub.groupby("experiment", sort=False):
-            ci = t_interval(g["train_accuracy"], bounds=ACCURACY_BOUNDS)
+            ci = bootstrap_interval(g["train_accuracy"], bounds=ACCURACY_BOUNDS)
             losses = np.array(g["epoch_losses"].tolist())
             out.append({
                 "phase": phase.rstrip("/"),
-                "model": name[len(phase):],
+                "model_id": name[len(phase):],
                 "router_params": int(g["router_params"].iloc[0]),
                 "train_acc_mean": ci.mean,
                 "train_acc_ci_low": ci.low,
                 "train_acc_ci_high": ci.high,
+                "train_acc_min": float(g["train_accuracy"].min()),
+                "train_acc_max": float(g["train_accuracy"].max()),
                 "final_loss_mean": float(losses[:, -1].mean()),
                 "n_seeds": ci.n,
             })
     return pd.DataFrame(out)
 
 
-def epochs_to_loss(losses: list[float], threshold: float = CONVERGENCE_LOSS) -> int:
-    """First epoch (1-based) whose mean training loss is <= threshold; len(losses) + 1 if never."""
-    for i, value in enumerate(losses):
-        if value <= threshold:
-            return i + 1
-    return len(losses) + 1
+def floors(rows: pd.DataFrame, prefix: str = TUNED_PREFIX) -> pd.Series:
+    """The experts-only floor of the convergence criterion, per seed: the best validation accuracy of
+    the constant-gate model on that seed (same validation rows as every model of the seed)."""
+    return R.runs(rows, f"{prefix}constant").set_index("seed")["validation_curve"].map(lambda c: float(np.max(c)))
 
 
-def convergence_table(rows: pd.DataFrame, prefix: str = TUNED_PREFIX,
-                      ids=("quantum", "linear", MATCHED, "mlp_h64")) -> pd.DataFrame:
-    """Epochs to reach the training-loss threshold, per model, and paired tests against the quantum router."""
-    q = np.array([epochs_to_loss(v) for v in R.runs(rows, f"{prefix}quantum")["epoch_losses"]])
+def convergence_epochs(rows: pd.DataFrame, model_id: str, max_epochs: int, prefix: str = TUNED_PREFIX,
+                       margin: float = CONVERGENCE_MARGIN) -> pd.Series:
+    """Per seed: the first epoch whose validation accuracy exceeds the seed's floor (``floors``) by
+    ``margin``; ``max_epochs + 1`` when it never does (a run collapsed on the floor never does)."""
+    g = R.runs(rows, f"{prefix}{model_id}").set_index("seed")
+    floor = floors(rows, prefix).loc[g.index]
+    return pd.Series(epochs_to_exceed(g["validation_curve"].tolist(), floor.to_numpy(), margin, max_epochs),
+                     index=g.index)
+
+
+def convergence_table(rows: pd.DataFrame, max_epochs: int, prefix: str = TUNED_PREFIX, ids=CONVERGENCE_IDS,
+                      margin: float = CONVERGENCE_MARGIN) -> pd.DataFrame:
+    """Per model: epochs until the validation accuracy first exceeds the experts-only floor of the same
+    seed by ``margin`` (C7's criterion; never: ``max_epochs + 1``), mean with BCa 95% CI, runs that
+    never do, and exact one-sided signed-rank p-values of the quantum router needing fewer / more epochs."""
+    q = convergence_epochs(rows, "quantum", max_epochs, prefix, margin)
+    floor = floors(rows, prefix)
     out = []
     for model_id in ids:
-        g = R.runs(rows, f"{prefix}{model_id}")
-        e = np.array([epochs_to_loss(v) for v in g["epoch_losses"]])
-        ci = t_interval(e)
-        reached = float(np.mean([ep <= len(v) for ep, v in zip(e, g["epoch_losses"])]))
-        row = {"model": model_id, "epochs_to_threshold_mean": ci.mean, "ci_low": ci.low, "ci_high": ci.high,
-               "fraction_of_seeds_reaching": reached, "n_seeds": ci.n}
+        e = convergence_epochs(rows, model_id, max_epochs, prefix, margin)
+        ci = bootstrap_interval(e.to_numpy(float), bounds=(1.0, max_epochs + 1.0))
+        row = {"model_id": model_id, "epochs_to_criterion_mean": ci.mean, "ci_low": ci.low, "ci_high": ci.high,
+               "epochs_to_criterion_median": float(e.median()), "n_never": int(np.sum(e > max_epochs)),
+               "n_seeds": ci.n, "floor_mean": float(floor.loc[e.index].mean()), "margin": margin,
+               "max_epochs": max_epochs, "p_quantum_faster": math.nan, "p_quantum_slower": math.nan}
         if model_id != "quantum":
-            row["p_quantum_faster"] = paired_wilcoxon(e, q, "greater")
-            row["p_quantum_slower"] = paired_wilcoxon(e, q, "less")
+            seeds = q.index.intersection(e.index)
+            row["p_quantum_faster"] = paired_signed_rank(q.loc[seeds], e.loc[seeds], "less")
+            row["p_quantum_slower"] = paired_signed_rank(q.loc[seeds], e.loc[seeds], "greater")
         out.append(row)
     return pd.DataFrame(out)
 
@@ -289,6 +316,7 @@ def runs_table(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.drop(columns=drop)
 
 
-__all__ = ["AUTHORS_DATA_SEED", "BUDGET_PREFIX", "DATA", "MATCHED", "MATCHED_HIDDEN", "QUANTUM", "Results",
-           "TUNED_PREFIX", "authors_table", "budget", "budget_table", "candidates", "comparison_table",
-           "convergence_table", "experiments", "results", "runs_table", "tuned_table"]
+__all__ = ["AUTHORS_DATA_SEED", "BUDGET_PREFIX", "CI_METHOD", "CONVERGENCE_IDS", "DATA", "MATCHED", "MATCHED_HIDDEN",
+           "QUANTUM", "Results", "TUNED_PREFIX", "authors_table", "budget", "budget_table", "candidates",
+           "comparison_table", "convergence_epochs", "convergence_table", "experiments", "floors", "results",
+           "runs_table", "tuned_table"]

@@ -1,0 +1,432 @@
+"""Many training runs of one architecture as one TensorFlow program: the members of a stack.
+
+Every member is its own model (weights, data, batch order, learning rate, input scaling, seed); the
+stack only stores their weights side by side along a leading *member* axis, so each operation runs
+once for all members. Nothing couples the members: the loss is the sum of the members' mean batch
+losses, so each member's gradient is its own, and Adam updates element by element with each
+member's own learning rate. Training ``M`` members together therefore gives each of them what
+training it alone gives (``tests/test_stacked.py`` checks this), at close to the cost of one run:
+the per-run costs that dominate these small models (tracing, dispatch, TFQ's per-call overhead)
+are paid once per stack.
+
+Supported: the mixtures of ``qmoe_tfq.model`` with the quantum (every readout, ansatz and exact
+engine), linear, MLP and constant routers; ``supports(spec)`` says whether a spec is stackable.
+Initial weights are those ``build_model(spec, ..., seed)`` draws (``initial_weights``), and
+``member_weights(i)`` gives member ``i``'s weights in ``MixtureOfExperts.get_weights()`` order.
+"""
+
+from __future__ import annotations
+
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from qmoe_tfq.config import ModelSpec, circuit_weight_count
+from qmoe_tfq.initializers import torch_linear
+
+STACKABLE_ROUTERS = ("quantum", "linear", "mlp", "constant")
+# Stacks are padded with idle copies of their first member up to a multiple of LANES members. CPU
+# kernels vectorise across the member axis in packets (8 floats with AVX2, 16 with AVX-512) and
+# finish a ragged tail with scalar code, which rounds differently; with every real member inside a
+# full packet, a member's numbers do not depend on which or how many other runs share its stack
+# (``tests/test_stacked.py``), so a run gives the same result alone, in a study, or after a resume.
+LANES = 16
+ADAM = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}  # tf_keras Adam defaults, as the single path uses
+
+
+def lanes_for(members: int) -> int:
+    """Lanes a stack of ``members`` runs occupies: the next multiple of ``LANES``."""
+    return -(-members // LANES) * LANES
+
+
+def supports(spec: ModelSpec) -> bool:
+    """Whether runs of ``spec`` can be stacked (sampled engines cannot: TFQ seeds them itself; a frozen
+    circuit cannot: every stacked variable trains)."""
+    return spec.router in STACKABLE_ROUTERS and spec.engine == "exact" and not spec.frozen_circuit
+
+
+def _seeds(seed: int) -> list[int]:
+    return [int(s) for s in np.random.SeedSequence(seed).generate_state(2)]
+
+
+def _dense(fan_in: int, units: int, seed: int) -> list[np.ndarray]:
+    kernel_seed, bias_seed = _seeds(seed)
+    return [torch_linear(fan_in, kernel_seed)((fan_in, units), dtype="float32").numpy(),
+            torch_linear(fan_in, bias_seed)((units,), dtype="float32").numpy()]
+
+
+def initial_weights(spec: ModelSpec, n_features: int, n_classes: int, seed: int) -> list[np.ndarray]:
+    """The weights ``build_model(spec, n_features, n_classes, seed)`` starts from, in
+    ``get_weights()`` order, drawn by the same seeded initializers without building the model."""
+    router_seed, expert_seed = _seeds(seed)
+    e = spec.experts_for(n_features)
+    weights: list[np.ndarray] = []
+    if spec.router == "quantum":
+        theta_seed, adapter_seed = _seeds(router_seed)
+        n = spec.qubits_for(n_features)
+        init = keras.initializers.RandomUniform(0.0, 2 * np.pi, seed=theta_seed)
+        weights.append(init((circuit_weight_count(spec, n),), dtype="float32").numpy())
+        if spec.readout == "expectation":
+            weights += _dense(n, e, adapter_seed)
+    elif spec.router in ("linear", "mlp"):
+        first, second = _seeds(router_seed)
+        fan_in = n_features
+        if spec.router == "mlp":
+            weights += _dense(n_features, spec.hidden, first)
+            fan_in = spec.hidden
+        weights += _dense(fan_in, e, second)
+    kernel_seed, bias_seed = _seeds(expert_seed)
+    weights.append(torch_linear(n_features, kernel_seed)((e, n_features, n_classes), dtype="float32").numpy())
+    weights.append(torch_linear(n_features, bias_seed)((e, n_classes), dtype="float32").numpy())
+    return weights
+
+
+class StackedMoE:
+    """``M`` mixtures of the same ``spec`` with their weights stacked on a leading member axis,
+    padded to ``lanes`` (a multiple of ``LANES``) with idle copies of the first member.
+
+    ``logits(x)`` maps inputs (lanes, B, d) to class logits (lanes, B, C); ``gates(x)`` to (lanes, B, E).
+    """
+
+    def _initial(self, seeds: list[int]) -> list[np.ndarray]:
+        per_member = [initial_weights(self.spec, self.n_features, self.n_classes, s) for s in seeds]
+        per_member += [per_member[0]] * (self.lanes - len(seeds))
+        return [np.stack(ws) for ws in zip(*per_member)]
+
+    def reset(self, seeds: list[int]) -> None:
+        """Start over with members initialised from ``seeds`` (as many lanes as before, or fewer members)."""
+        if lanes_for(len(seeds)) != self.lanes:
+            raise ValueError(f"{len(seeds)} members need {lanes_for(len(seeds))} lanes; this stack has {self.lanes}")
+        self.members = len(seeds)
+        self._n_members.assign(self.members)
+        for v, w in zip(self.variables, self._initial(seeds)):
+            v.assign(w)
+
+    def pad(self, a: np.ndarray) -> np.ndarray:
+        """Per-member data (M, ...) padded to (lanes, ...) with copies of the first member's."""
+        a = np.asarray(a)
+        return np.concatenate([a, np.repeat(a[:1], self.lanes - len(a), axis=0)]) if len(a) < self.lanes else a
+
+    def __init__(self, spec: ModelSpec, n_features: int, n_classes: int, seeds: list[int]) -> None:
+        if not supports(spec):
+            raise ValueError(f"cannot stack runs of {spec.label()} with engine {spec.engine!r}")
+        if not seeds:
+            raise ValueError("a stack needs at least one member")
+        self.spec, self.n_features, self.n_classes = spec, n_features, n_classes
+        self.members = len(seeds)
+        self.lanes = lanes_for(self.members)
+        self.variables = [tf.Variable(w) for w in self._initial(seeds)]
+        self._n_members = tf.Variable(self.members, dtype=tf.int32, trainable=False)
+        self.router = None
+        if spec.router == "quantum":
+            from qmoe_tfq.routers import QuantumRouter
+
+            self.router = QuantumRouter(spec, n_features, seed=0)
+
+    def member_weights(self, i: int) -> list[np.ndarray]:
+        """Member ``i``'s weights in ``MixtureOfExperts.get_weights()`` order."""
+        return [v[i].numpy() for v in self.variables]
+
+    def set_member_weights(self, i: int, weights: list[np.ndarray]) -> None:
+        """Load ``weights`` (``MixtureOfExperts.get_weights()`` order) into member ``i``."""
+        for v, w in zip(self.variables, weights):
+            v[i].assign(np.asarray(w, np.float32))
+
+    def member_output(self, lane: int, x: np.ndarray, what: str = "logits") -> np.ndarray:
+        """``logits`` (n, C) or ``gates`` (n, E) of member ``lane`` on inputs ``x`` (n, d); circuits
+        of the other members are not simulated."""
+        xs = tf.constant(np.broadcast_to(np.asarray(x, np.float32), (self.lanes, *np.shape(x))))
+        self._only = lane
+        try:
+            out = self.logits(xs) if what == "logits" else self.gates(xs)
+        finally:
+            self._only = None
+        return out[lane].numpy()
+
+    def _interpolation_points(self) -> int | None:
+        """3^d when the router's readout may be interpolated exactly (see ``routers.interpolation_weights``), else None."""
+        from qmoe_tfq.routers import MAX_INTERPOLATION_POINTS
+
+        router = self.router
+        points = 3 ** len(router.rc.input_symbols)
+        ok = (router.evaluation != "direct" and router.interpolates()
+              and (router.evaluation == "interpolate" or points <= MAX_INTERPOLATION_POINTS))
+        return points if ok else None
+
+    def _interpolated(self, x: tf.Tensor, theta: tf.Tensor) -> tf.Tensor:
+        from qmoe_tfq.routers import interpolation_grid, interpolation_weights
+
+        m, b, d = tf.shape(x)[0], tf.shape(x)[1], x.shape[-1]
+        grid = tf.constant(interpolation_grid(d))
+        g = grid.shape[0]
+        values = tf.concat([tf.tile(grid[None], [m, 1, 1]), tf.tile(theta[:, None, :], [1, g, 1])], axis=-1)
+        out = self._simulate(values)
+        w = tf.reshape(interpolation_weights(tf.reshape(x, [m * b, d])), [m, b, g])
+        return tf.einsum("mbg,mgk->mbk", w, out)
+
+    def _direct(self, x: tf.Tensor, theta: tf.Tensor) -> tf.Tensor:
+        m, b = tf.shape(x)[0], tf.shape(x)[1]
+        return self._simulate(tf.concat([x, tf.tile(theta[:, None, :], [1, b, 1])], axis=-1))
+
+    def _simulate(self, values: tf.Tensor) -> tf.Tensor:
+        """The router's readouts for symbol values (lanes, rows, S) -> (lanes, rows, K). TFQ simulates
+        each circuit on its own, so the idle padding lanes are skipped (zeros stand in for them);
+        engines made of TensorFlow ops see every lane (see ``LANES``)."""
+        from qmoe_tfq.sim.tfq import ExactExpectation
+
+        lanes, rows = tf.shape(values)[0], tf.shape(values)[1]
+        engine = self.router.expectation
+        only = getattr(self, "_only", None)
+        if isinstance(engine, ExactExpectation) and only is not None:
+            out = engine(tf.reshape(values[only], [rows, -1]))[None]
+            k = tf.shape(out)[-1]
+            return tf.concat([tf.zeros([only, rows, k]), out, tf.zeros([lanes - only - 1, rows, k])], axis=0)
+        if isinstance(engine, ExactExpectation):
+            k = self._n_members
+            out = tf.reshape(engine(tf.reshape(values[:k], [k * rows, -1])), [k, rows, -1])
+            return tf.concat([out, tf.zeros([lanes - k, rows, tf.shape(out)[-1]])], axis=0)
+        return tf.reshape(engine(tf.reshape(values, [lanes * rows, -1])), [lanes, rows, -1])
+
+    def _quantum_outputs(self, x: tf.Tensor, theta: tf.Tensor) -> tf.Tensor:
+        """Raw readouts (M, B, K), by the router's rule: interpolated from the 3^d grid circuits when
+        that is exact and simulates fewer circuits than the batch has rows, else one circuit per row."""
+        points = self._interpolation_points()
+        if points is None:
+            return self._direct(x, theta)
+        if self.router.evaluation == "interpolate":
+            return self._interpolated(x, theta)
+        rows = x.shape[1]
+        if rows is not None:
+            return self._interpolated(x, theta) if rows > points else self._direct(x, theta)
+        return tf.cond(tf.shape(x)[1] > points, lambda: self._interpolated(x, theta), lambda: self._direct(x, theta))
+
+    def gates(self, x: tf.Tensor) -> tf.Tensor:
+        spec, v = self.spec, self.variables
+        if spec.router == "constant":
+            e = spec.experts_for(self.n_features)
+            return tf.fill([tf.shape(x)[0], tf.shape(x)[1], e], 1.0 / e)
+        if spec.router == "quantum":
+            z = self._quantum_outputs(x, v[0])
+            if spec.readout == "expectation":
+                return tf.nn.softmax(tf.einsum("mbn,mne->mbe", z, v[1]) + v[2][:, None, :])
+            ones = tf.ones_like(z[..., :1])
+            return tf.einsum("mbk,kj->mbj", tf.concat([ones, z], axis=-1), self.router._wh)
+        h = x
+        if spec.router == "mlp":
+            h = tf.nn.relu(tf.einsum("mbd,mdh->mbh", x, v[0]) + v[1][:, None, :])
+        return tf.nn.softmax(tf.einsum("mbh,mhe->mbe", h, v[-4]) + v[-3][:, None, :])
+
+    def logits(self, x: tf.Tensor) -> tf.Tensor:
+        kernel, bias = self.variables[-2], self.variables[-1]
+        experts = tf.einsum("mbd,medc->mbec", x, kernel) + bias[:, None, :, :]
+        return tf.einsum("mbe,mbec->mbc", self.gates(x), experts)
+
+
+@dataclass
+class StackHistory:
+    """Per member: training losses per epoch, validation accuracy / loss per epoch, best epoch,
+    epochs trained and whether training diverged (a non-finite loss)."""
+
+    losses: list[list[float]]
+    validation_scores: list[list[float]] | None
+    validation_losses: list[list[float]] | None
+    best_epoch: list[int | None]
+    n_epochs: list[int]
+    diverged: list[bool]
+    seconds: float = 0.0
+
+
+class StackTrainer:
+    """Adam on each member's mean cross-entropy, one compiled TensorFlow call per epoch for the stack.
+
+    The epoch is a ``tf.range`` loop over batches of shape (M, batch_size, d); the last batch is
+    padded with rows of weight 0 (exact zeros in loss and gradients), as ``train.EpochTrainer`` does.
+    ``lr`` holds each member's learning rate; a member whose ``active`` flag is 0 is left unchanged.
+    """
+
+    def __init__(self, model: StackedMoE, lr: np.ndarray, batch_size: int) -> None:
+        self.model = model
+        self.batch_size = int(batch_size)
+        m = model.lanes
+        self.lr = tf.Variable(tf.zeros([m]), trainable=False)
+        self.active = tf.Variable(tf.zeros([m]), trainable=False)
+        self.step = tf.Variable(0.0, trainable=False)
+        self.slots = [(tf.Variable(tf.zeros_like(v)), tf.Variable(tf.zeros_like(v))) for v in model.variables]
+        self.reset(lr)
+        d = model.n_features
+        spec = (tf.TensorSpec([m, None, d], tf.float32), tf.TensorSpec([m, None], tf.int32))
+        self._epoch = tf.function(self._epoch_graph, input_signature=spec)
+        self._scores = tf.function(self._score_graph, input_signature=spec)
+
+    def reset(self, lr: np.ndarray) -> None:
+        """Fresh optimiser state for the model's current members, with learning rates ``lr``."""
+        m, k = self.model.lanes, self.model.members
+        self.lr.assign(np.concatenate([np.asarray(lr, np.float32), np.zeros(m - k, np.float32)]))
+        self.active.assign((np.arange(m) < k).astype(np.float32))
+        self.step.assign(0.0)
+        for first, second in self.slots:
+            first.assign(tf.zeros_like(first))
+            second.assign(tf.zeros_like(second))
+
+    def _adam(self, grads: list[tf.Tensor]) -> None:
+        t = self.step + 1.0
+        b1, b2, eps = ADAM["beta_1"], ADAM["beta_2"], ADAM["epsilon"]
+        alpha = self.lr * tf.sqrt(1 - tf.pow(b2, t)) / (1 - tf.pow(b1, t)) * self.active
+        for var, (m, v), g in zip(self.model.variables, self.slots, grads):
+            g = tf.where(tf.math.is_finite(g), g, tf.zeros_like(g))
+            shape = [-1] + [1] * (var.shape.rank - 1)
+            m.assign_add((g - m) * (1 - b1))
+            v.assign_add((tf.square(g) - v) * (1 - b2))
+            var.assign_sub((m * tf.reshape(alpha, shape)) / (tf.sqrt(v) + eps))
+        self.step.assign_add(1.0)
+
+    def _step(self, xb: tf.Tensor, yb: tf.Tensor, wb: tf.Tensor) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=yb, logits=self.model.logits(xb))
+            loss = tf.reduce_sum(ce * wb, axis=1)
+            total = tf.reduce_sum(loss / tf.reduce_sum(wb, axis=1))
+        self._adam(tape.gradient(total, self.model.variables))
+        return loss
+
+    def _epoch_graph(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        bs, m = self.batch_size, self.model.lanes
+        n = tf.shape(x)[1]
+        n_batches = (n + bs - 1) // bs
+        pad = n_batches * bs - n
+        d = x.shape[-1]
+        xs = tf.transpose(tf.reshape(tf.concat([x, tf.zeros([m, pad, d])], 1), [m, n_batches, bs, d]), [1, 0, 2, 3])
+        ys = tf.transpose(tf.reshape(tf.concat([y, tf.zeros([m, pad], tf.int32)], 1), [m, n_batches, bs]), [1, 0, 2])
+        w = tf.concat([tf.ones([m, n]), tf.zeros([m, pad])], 1)
+        ws = tf.transpose(tf.reshape(w, [m, n_batches, bs]), [1, 0, 2])
+        losses = tf.TensorArray(tf.float32, size=n_batches)
+        for i in tf.range(n_batches):
+            losses = losses.write(i, self._step(xs[i], ys[i], ws[i]))
+        return tf.transpose(losses.stack())
+
+    def _score_graph(self, x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        logits = self.model.logits(x)
+        correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y), tf.float32), 1)
+        loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits), 1)
+        return correct, loss
+
+    def run_epoch(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Train one pass over each member's rows ``x[i], y[i]`` (M, n, ...) in order; (M, batches)
+        summed losses."""
+        pad = self.model.pad
+        out = self._epoch(tf.constant(pad(x), tf.float32), tf.constant(pad(y), tf.int32)).numpy()
+        return out[: self.model.members]
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Accuracy and mean cross-entropy of every member on its own rows ``x[i], y[i]``."""
+        pad, m = self.model.pad, self.model.members
+        correct, loss = self._scores(tf.constant(pad(x), tf.float32), tf.constant(pad(y), tf.int32))
+        n = x.shape[1]
+        return correct.numpy()[:m] / n, loss.numpy()[:m] / n
+
+
+def fit_stack(
+    model: StackedMoE,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    lr: np.ndarray,
+    seeds: list[int],
+    batch_size: int,
+    max_epochs: int,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    n_iter_no_change: int | None = None,
+    progress=None,
+    trainer: StackTrainer | None = None,
+) -> StackHistory:
+    """Train every member of ``model`` on its rows ``x[i], y[i]`` (M, n, d), batch order drawn from
+    ``default_rng(seeds[i])`` as the single-run loop draws it; with ``validation`` (M, n_val, ...),
+    each member keeps its best epoch's weights (highest validation accuracy, ties to the lower loss)
+    and, with ``n_iter_no_change``, stops after that many epochs without improving. A member whose
+    loss turns non-finite stops there (``diverged``), its weights restored to its best epoch.
+    ``trainer``: a ``StackTrainer`` of ``model`` to reuse (its traced epoch), reset first."""
+    m = model.members
+    if trainer is None:
+        trainer = StackTrainer(model, lr, batch_size)
+    else:
+        trainer.reset(lr)
+    rngs = [np.random.default_rng(s) for s in seeds]
+    losses: list[list[float]] = [[] for _ in range(m)]
+    val_scores = [[] for _ in range(m)] if validation is not None else None
+    val_losses = [[] for _ in range(m)] if validation is not None else None
+    best = np.full((m, 2), [-np.inf, np.inf])
+    best_epoch: list[int | None] = [None] * m
+    best_weights = [v.numpy()[:m].copy() for v in model.variables]
+    since_best = np.zeros(m, int)
+    active = np.ones(m, bool)
+    diverged = np.zeros(m, bool)
+    n_epochs = [0] * m
+    start = time.perf_counter()
+    for epoch in range(max_epochs):
+        order = np.stack([r.permutation(x.shape[1]) for r in rngs])
+        batch_losses = trainer.run_epoch(np.take_along_axis(x, order[..., None], 1), np.take_along_axis(y, order, 1))
+        for i in np.flatnonzero(active):
+            loss = sum(float(b) for b in batch_losses[i]) / x.shape[1]
+            losses[i].append(loss)
+            n_epochs[i] = epoch + 1
+            if not np.isfinite(loss):
+                diverged[i], active[i] = True, False
+        if progress is not None:
+            progress(epoch, [losses[i][-1] for i in range(m)])
+        if validation is not None:
+            scores, vloss = trainer.evaluate(*validation)
+            improved = np.zeros(m, bool)
+            for i in np.flatnonzero(active):
+                val_scores[i].append(float(scores[i]))
+                val_losses[i].append(float(vloss[i]))
+                if (scores[i], -vloss[i]) > (best[i, 0], -best[i, 1]):
+                    best[i] = (scores[i], vloss[i])
+                    best_epoch[i], since_best[i], improved[i] = epoch + 1, 0, True
+                else:
+                    since_best[i] += 1
+                    if n_iter_no_change is not None and since_best[i] >= n_iter_no_change:
+                        active[i] = False
+            if improved.any():
+                for k, v in enumerate(model.variables):
+                    best_weights[k][improved] = v.numpy()[:m][improved]
+        if not active.all():
+            trainer.active.assign(np.concatenate([active, np.zeros(model.lanes - m, bool)]).astype(np.float32))
+        if not active.any():
+            break
+    seconds = time.perf_counter() - start
+    if validation is not None:
+        restore = np.array([e is not None for e in best_epoch])
+        for k, v in enumerate(model.variables):
+            value = v.numpy()
+            value[:m][restore] = best_weights[k][restore]
+            v.assign(value)
+    return StackHistory(losses, val_scores, val_losses, best_epoch, n_epochs, diverged.tolist(), seconds)
+
+
+_CACHE: dict[tuple, tuple[StackedMoE, StackTrainer]] = {}
+_CACHE_SIZE = 16
+
+
+def reusable_stack(spec: ModelSpec, n_features: int, n_classes: int, seeds: list[int],
+                   batch_size: int) -> tuple[StackedMoE, StackTrainer]:
+    """A stack (and its trainer) of ``seeds`` for ``spec``, reusing one this process built and traced
+    before for the same shapes: the model is reinitialised, the optimiser reset, the graph kept. The
+    stack stays valid until the next call with the same shapes (the runner finishes each group first)."""
+    key = (spec, n_features, n_classes, lanes_for(len(seeds)), int(batch_size))
+    if key in _CACHE:
+        model, trainer = _CACHE[key]
+        model.reset(seeds)
+        return model, trainer
+    model = StackedMoE(spec, n_features, n_classes, seeds)
+    trainer = StackTrainer(model, np.zeros(len(seeds)), batch_size)
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = (model, trainer)
+    return model, trainer
+
+
+__all__ = ["lanes_for", "reusable_stack", "STACKABLE_ROUTERS", "StackHistory", "StackTrainer", "StackedMoE", "fit_stack", "initial_weights", "supports"]

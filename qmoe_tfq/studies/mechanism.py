@@ -1,0 +1,423 @@
+"""Mechanism study (C8): what the quantum router computes, and whether interference is what helps.
+
+The router's readouts are linear in the 3^d trigonometric product features
+phi(x) = (x)_i (1, cos x_i, sin x_i) (``qmoe_tfq.fourier``), and the paper's kernel
+|<psi(x)|psi(x')>|^2 is the closed form prod_i cos^2((x_i - x'_i)/2) (``qmoe_tfq.kernels``). On the
+Two Moons study's data and tuned, equal-budget protocol (its tuning runs and evaluation seeds, so
+shared models share the cache; ``two_moons.budget``), this study compares:
+
+* the authors' quantum router with classical routers of **its own function class** (``fourier``:
+  Dense(E) + softmax on phi; ``fourier_rank``: <Z>-like projection then adapter, same 24 parameters);
+* **ablations** of the circuit: CNOTs removed (no entanglement, same parameters), a frozen random
+  circuit (adapter only), the probabilities readout;
+* **kernel machines**: an SVM on the quantum kernel, the RBF-SVM, and logistic regression and the
+  RBF-SVM on phi(x); plus the kernel-target alignment of the quantum kernel against RBF kernels;
+* **trainability**: the share of seeds reaching a good solution, the spread of validation accuracies,
+  and k random restarts chosen on validation accuracy (the same k for every family, k times the epochs);
+* **routing**: gate maps over the input plane, expert load and gate entropy per router.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from qmoe_tfq.data import load_dataset
+from qmoe_tfq.experiments import Experiment
+from qmoe_tfq.probes import DecisionGrid, GateMap
+from qmoe_tfq.registry import EstimatorSpec, qmoe
+from qmoe_tfq.stats import ACCURACY_BOUNDS, paired_wilcoxon, t_interval
+from qmoe_tfq.studies import _results as R
+from qmoe_tfq.studies import two_moons as tm
+from qmoe_tfq.tuning import (Budget, Candidate, Selection, TunedResults, eval_name, evaluation_experiment,
+                             evaluation_experiments, run_tuned)
+
+PREFIX = "mech/"
+# A run "reaches a good solution" at this held-out accuracy or above (fixed before the runs): the
+# experts-only floor (constant gates) spans 0.83-0.92 over seeds, the RBF-SVM 0.98-1.0; 0.95 lies
+# between the two modes of the bimodal per-seed accuracies of the routers.
+GOOD_ACCURACY = 0.95
+
+
+# The routers of the routing analysis (gate maps, load, entropy).
+ROUTER_IDS = ("quantum", "quantum_noent", "quantum_frozen", "quantum_prob", "fourier", "fourier_rank", "linear",
+              tm.MATCHED)
+
+
+@dataclass(frozen=True)
+class Size:
+    """The study's own sizes (the tuned budget is the Two Moons study's): random restarts per seed
+    (k = 1 .. restarts) and which routers get them, the gate-map lattice and the routers drawn, the
+    RBF gamma grid of the alignment, and the circuits of the function-class table."""
+
+    restarts: int
+    restart_ids: tuple[str, ...]
+    gate_grid: int
+    gate_map_ids: tuple[str, ...]
+    gammas: tuple[float, ...]
+    function_class_qubits: tuple[int, ...]
+
+
+FULL = Size(restarts=3, restart_ids=("quantum", "fourier", "fourier_rank", tm.MATCHED), gate_grid=48,
+            gate_map_ids=ROUTER_IDS, gammas=tuple(float(g) for g in np.logspace(-2, 2, 17)),
+            function_class_qubits=(2, 3, 4))
+QUICK = Size(restarts=2, restart_ids=("quantum", "fourier"), gate_grid=12,
+             gate_map_ids=("quantum", "quantum_prob", "fourier", "linear"), gammas=(0.1, 1.0, 10.0),
+             function_class_qubits=(2,))
+
+
+def size(quick: bool) -> Size:
+    return QUICK if quick else FULL
+
+
+def _shared(model_id: str, label: str, role: str) -> Candidate:
+    """A Two Moons candidate (same spec and space, so the same cache entries) with this study's role."""
+    c = tm.candidate(model_id)
+    return Candidate(c.id, label, c.family, c.base, c.space, (("role", role),))
+
+
+def candidates() -> list[Candidate]:
+    """Every model of the study, in table order."""
+    return [
+        _shared("quantum", "quantum router (authors: SEL L=3, <Z> + adapter)", "quantum"),
+        Candidate("fourier", "Fourier-feature router: Dense(E) + softmax on phi(x)", "fourier", qmoe(router="fourier"),
+                  "moe", (("role", "same function class"),)),
+        Candidate("fourier_rank", "Fourier-feature router, rank 2: Dense(2) -> Dense(E) on phi(x)", "fourier",
+                  qmoe(router="fourier_rank"), "moe", (("role", "same function class"),)),
+        Candidate("quantum_noent", "quantum router without CNOTs (no entanglement)", "quantum",
+                  qmoe(router="quantum", layers=3, ansatz="strongly_entangling_no_cnot"), "moe",
+                  (("role", "ablation: entanglement"),)),
+        Candidate("quantum_frozen", "quantum router, frozen random circuit (adapter trained)", "quantum",
+                  qmoe(router="quantum", layers=3, frozen_circuit=True), "moe", (("role", "ablation: training"),)),
+        _shared("quantum_prob", "quantum router, probabilities readout (4 experts)", "ablation: readout"),
+        _shared("linear", "Model A: linear router", "classical router"),
+        _shared(tm.MATCHED, f"MLP router h={tm.MATCHED_HIDDEN} (parameter-matched)", "classical router"),
+        _shared("constant", "constant gates (experts only)", "floor"),
+        Candidate("quantum_kernel_svm", "SVM on the quantum kernel", "quantum_kernel_svm",
+                  EstimatorSpec("quantum_kernel_svm"), "quantum_kernel_svm", (("role", "kernel"),)),
+        _shared("rbf_svm", "RBF-kernel SVM", "kernel"),
+        Candidate("fourier_rbf_svm", "RBF-kernel SVM on phi(x)", "fourier", EstimatorSpec("fourier_rbf_svm"),
+                  "rbf_svm", (("role", "phi(x) reference"),)),
+        Candidate("fourier_logreg", "logistic regression on phi(x)", "fourier", EstimatorSpec("fourier_logreg"),
+                  "logreg", (("role", "phi(x) reference"),)),
+        _shared("logreg", "logistic regression on x", "reference"),
+    ]
+
+
+
+def candidate(model_id: str) -> Candidate:
+    return {c.id: c for c in candidates()}[model_id]
+
+
+def budget(quick: bool = False) -> Budget:
+    """The Two Moons study's tuned budget under this study's name prefix (names are not in the cache key)."""
+    return dataclasses.replace(tm.budget(quick), prefix=PREFIX)
+
+
+def name(model_id: str, quick: bool = False) -> str:
+    """Evaluation experiment name of ``model_id``."""
+    return eval_name(budget(quick), candidate(model_id))
+
+
+def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
+    """The study's planned runs: every candidate's tuning runs and, given the ``chosen`` parameters by
+    evaluation name (``Results.chosen``), the evaluation, restart and gate-map runs they imply."""
+    from qmoe_tfq.tuning import tuning_experiments
+
+    b, chosen = budget(quick), dict(chosen or {})
+    return ([e for c in candidates() for e in tuning_experiments(c, b)]
+            + evaluation_experiments([(candidates(), b)], chosen, tm.PROBES)
+            + restart_experiments(chosen, quick) + gate_map_experiments(chosen, quick))
+
+
+def _evaluation(model_id: str, chosen: dict[str, dict], quick: bool, probes: tuple = ()) -> Experiment | None:
+    """The evaluation experiment of ``model_id`` at its chosen parameters (None without a choice)."""
+    b = budget(quick)
+    params = chosen.get(name(model_id, quick))
+    if params is None:
+        return None
+    return evaluation_experiment(Selection(candidate(model_id), dict(params), -1, float("nan"), pd.DataFrame()), b,
+                                 probes)
+
+
+def restart_name(model_id: str, restart: int) -> str:
+    return f"{PREFIX}restart{restart}/{model_id}"
+
+
+def restart_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Experiment]:
+    """Random restarts r = 1 .. k-1 of each chosen configuration (``chosen``: parameters by evaluation
+    name) on every evaluation seed: same data, split and validation rows, another initialisation and
+    batch order (restart 0 is the evaluation run)."""
+    out = []
+    for model_id in size(quick).restart_ids:
+        ev = _evaluation(model_id, chosen, quick, tm.PROBES)
+        if ev is not None:
+            out += [dataclasses.replace(ev, name=restart_name(model_id, r), model=ev.model.replace(restart=r))
+                    for r in range(1, size(quick).restarts)]
+    return out
+
+
+def gate_map_name(model_id: str) -> str:
+    return f"{PREFIX}gates/{model_id}"
+
+
+def gate_map_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Experiment]:
+    """Each router drawn at its chosen configuration on evaluation seed 0, with the gate map and decision grid."""
+    grid = size(quick).gate_grid
+    out = []
+    for model_id in size(quick).gate_map_ids:
+        ev = _evaluation(model_id, chosen, quick)
+        if ev is not None:
+            out.append(dataclasses.replace(ev, name=gate_map_name(model_id), seeds=(0,),
+                                           probes=(GateMap(grid), DecisionGrid(grid))))
+    return out
+
+
+@dataclass(frozen=True)
+class KernelIdentity:
+    """Largest |K_simulated - K_closed_form| on the study's data: TFQ states on every evaluation seed's
+    training points, cirq (complex128) states on ``n_cirq`` points of seed 0, and the same with the
+    trained ansatz's shape at random angles (the ansatz cancels out of the overlap)."""
+
+    tfq: float
+    cirq: float
+    cirq_with_ansatz: float
+    n_seeds: int
+    n_points: int
+    n_cirq: int
+
+    @property
+    def deviation(self) -> float:
+        return max(self.tfq, self.cirq, self.cirq_with_ansatz)
+
+
+def kernel_identity(quick: bool = False, n_cirq: int = 40) -> KernelIdentity:
+    """Check K(x, x') = prod_i cos^2((x_i - x'_i)/2) on the study's data with both simulators."""
+    from qmoe_tfq.kernels import cirq_states, closed_form_kernel, fidelity, quantum_kernel
+
+    seeds = budget(quick).eval_seeds
+    tfq_dev, n_points = 0.0, 0
+    for seed in seeds:
+        x = load_dataset(tm.DATA, seed).x_train
+        tfq_dev = max(tfq_dev, float(np.abs(quantum_kernel(x, method="statevector") - closed_form_kernel(x, x)).max()))
+        n_points = len(x)
+    x = load_dataset(tm.DATA, seeds[0]).x_train[:n_cirq]
+    closed = closed_form_kernel(x, x)
+    cirq_dev = float(np.abs(quantum_kernel(x, method="cirq") - closed).max())
+    states = cirq_states(x, layers=3, seed=0)
+    ansatz_dev = float(np.abs(fidelity(states, states) - closed).max())
+    return KernelIdentity(tfq_dev, cirq_dev, ansatz_dev, len(seeds), n_points, len(x))
+
+
+def alignment_rows(quick: bool = False) -> pd.DataFrame:
+    """Kernel-target alignment (plain and centred) per evaluation seed on its training split (the angles
+    in [0, pi] the router sees): the quantum kernel, RBF kernels over the gamma grid, and the gamma of
+    the RBF kernel nearest to the quantum kernel (Frobenius norm)."""
+    from sklearn.metrics.pairwise import rbf_kernel
+
+    from qmoe_tfq.kernels import kernel_alignment, nearest_rbf_gamma, quantum_kernel
+
+    out = []
+    for seed in budget(quick).eval_seeds:
+        d = load_dataset(tm.DATA, seed)
+        kq = quantum_kernel(d.x_train)
+        nearest = nearest_rbf_gamma(kq, d.x_train)
+        kernels = [("quantum", np.nan, kq)] + [("rbf", g, rbf_kernel(d.x_train, gamma=g)) for g in size(quick).gammas]
+        for kind, gamma, k in kernels:
+            out.append({"seed": seed, "kernel": kind, "gamma": gamma, "alignment": kernel_alignment(k, d.y_train),
+                        "centered_alignment": kernel_alignment(k, d.y_train, centered=True),
+                        "nearest_rbf_gamma": nearest if kind == "quantum" else np.nan})
+    return pd.DataFrame(out)
+
+
+def function_class_table(quick: bool = False) -> pd.DataFrame:
+    """Least-squares fits of random circuits' readouts on phi(x) and on the additive features, per
+    qubit count, depth, readout and ansatz (cirq, complex128)."""
+    from qmoe_tfq.fourier import readout_fit
+
+    rows = [dataclasses.asdict(readout_fit(n, layers, readout, ansatz, seed=0))
+            for n in size(quick).function_class_qubits for layers in (1, 3)
+            for readout in ("expectation", "probabilities")
+            for ansatz in ("strongly_entangling", "strongly_entangling_no_cnot")]
+    df = pd.DataFrame(rows)
+    df.insert(4, "n_features_phi", 3 ** df["n_qubits"])
+    return df
+
+
+@dataclass
+class Results:
+    """Everything the study ran or computed."""
+
+    tuned: TunedResults
+    restarts: pd.DataFrame
+    gates: pd.DataFrame
+    alignment: pd.DataFrame
+    identity: KernelIdentity
+    function_class: pd.DataFrame
+    quick: bool
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        """The tuned evaluation rows (``mech/<id>``)."""
+        return self.tuned.evaluation
+
+    @property
+    def sources(self) -> pd.DataFrame:
+        """Every row the study's outputs rest on: tuning, evaluation, restart and gate-map runs."""
+        return R.concat([self.tuned.sources, self.restarts, self.gates])
+
+    @property
+    def chosen(self) -> dict[str, dict]:
+        return self.tuned.chosen
+
+
+def results(run, quick: bool = False) -> Results:
+    """Run (or read from the cache) every run of the study and compute the kernel and function-class
+    checks. ``run(experiments, desc)`` is the runner."""
+    tuned = run_tuned(candidates(), budget(quick), run, tm.PROBES, desc="mechanism")
+    extra = run(restart_experiments(tuned.chosen, quick) + gate_map_experiments(tuned.chosen, quick),
+                "mechanism: restarts, gate maps")
+    is_gate = extra["experiment"].str.startswith(f"{PREFIX}gates/")
+    return Results(tuned, extra[~is_gate].reset_index(drop=True), extra[is_gate].reset_index(drop=True),
+                   alignment_rows(quick), kernel_identity(quick), function_class_table(quick), quick)
+
+
+# ------------------------------------------------------------------------------------------ tables
+
+
+def good(values) -> np.ndarray:
+    """1 where a run reached a good solution (held-out accuracy >= ``GOOD_ACCURACY``), else 0."""
+    return (np.asarray(values, dtype=float) >= GOOD_ACCURACY - 1e-12).astype(int)
+
+
+def comparison_table(res: Results) -> pd.DataFrame:
+    """One row per model: role, chosen configuration, parameters, held-out test accuracy with its BCa 95% CI,
+    seeds reaching a good solution, collapsed routers, runs at the experts-only floor, and paired tests
+    against the quantum router."""
+    rows, sel = res.rows, res.tuned.selection_table().set_index("model_id")
+    out = []
+    for c in candidates():
+        n = name(c.id, res.quick)
+        g = R.runs(rows, n)
+        out.append({
+            "model": c.label, "model_id": c.id, "role": c.tags[0][1], "family": c.family,
+            "chosen": sel.loc[c.id, "chosen"], "tuning_val_acc": sel.loc[c.id, "tuning_validation_accuracy"],
+            "router_params": R.count(g["router_params"].iloc[0]), "total_params": int(g["total_params"].iloc[0]),
+            **R.accuracy_columns(g["test_accuracy"], interval="bca"),
+            "n_good": int(good(g["test_accuracy"]).sum()),
+            "n_collapsed": R.collapse_count(rows, n),
+            "n_at_floor": R.floor_count(rows, n, name("constant", res.quick)),
+            **R.comparison_columns(rows, name("quantum", res.quick), n),
+            "train_seconds_mean": float(g["train_seconds"].mean()),
+        })
+    return pd.DataFrame(out).astype({"router_params": "Int64", "n_collapsed": "Int64"})
+
+
+def best_validation(curve) -> float:
+    """The validation accuracy of the weights a run kept (its best epoch's)."""
+    return float(np.max(curve))
+
+
+def restart_frame(res: Results, model_id: str) -> pd.DataFrame:
+    """Per seed and restart r: best validation accuracy, test accuracy, correct test points, seconds."""
+    frames = [R.runs(res.rows, name(model_id, res.quick)).assign(restart=0)]
+    frames += [R.runs(res.restarts, restart_name(model_id, r)).assign(restart=r) for r in range(1, size(res.quick).restarts)]
+    df = pd.concat(frames, ignore_index=True)
+    df["best_validation"] = [best_validation(c) for c in df["validation_curve"]]
+    return df[["seed", "restart", "best_validation", "test_accuracy", "n_correct", "n_test", "train_seconds"]]
+
+
+def best_of_restarts(frame: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Per seed, the restart among the first ``k`` with the highest validation accuracy (ties: the
+    earliest restart), and the seconds of all ``k`` (the budget they cost)."""
+    first = frame[frame["restart"] < k].sort_values(["seed", "restart"])
+    chosen = first.loc[first.groupby("seed")["best_validation"].idxmax()].set_index("seed")
+    chosen["seconds_k"] = first.groupby("seed")["train_seconds"].sum()
+    return chosen.sort_index()
+
+
+def trainability_table(res: Results) -> pd.DataFrame:
+    """Per router with restarts and per k: held-out accuracy of the restart chosen on validation
+    accuracy, seeds reaching a good solution, validation-accuracy quantiles, the epoch budget per seed,
+    and the paired difference to the quantum router at the same k."""
+    s, b = size(res.quick), budget(res.quick)
+    chosen = {m: {k: best_of_restarts(restart_frame(res, m), k) for k in range(1, s.restarts + 1)} for m in s.restart_ids}
+    out = []
+    for m in s.restart_ids:
+        for k in range(1, s.restarts + 1):
+            c, q = chosen[m][k], chosen["quantum"][k]
+            acc = c["test_accuracy"]
+            v = c["best_validation"].to_numpy()
+            row = {"model_id": m, "model": candidate(m).label, "restarts_k": k, "max_epochs_per_seed": k * b.max_epochs,
+                   **R.accuracy_columns(acc, interval="bca"), "n_good": int(good(acc).sum()),
+                   "val_acc_min": v.min(), "val_acc_q25": np.quantile(v, 0.25), "val_acc_median": np.median(v),
+                   "val_acc_q75": np.quantile(v, 0.75), "val_acc_max": v.max(),
+                   "train_seconds_per_seed": float(c["seconds_k"].mean())}
+            if m != "quantum":
+                qa, ma = q["test_accuracy"].to_numpy(), acc.to_numpy()
+                row.update({"delta_vs_quantum": float(np.mean(qa - ma)),
+                            "p_quantum_better": paired_wilcoxon(qa, ma, "greater"),
+                            "p_quantum_worse": paired_wilcoxon(qa, ma, "less")})
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def routing_table(res: Results) -> pd.DataFrame:
+    """Per router: how it splits the held-out points (``GateSummary``, over the evaluation seeds): the
+    share routed to its busiest expert, mean gate entropy (nats; ln E is uniform gates), gate spread,
+    collapsed seeds; and on the gate-map seed the share of the input plane each expert wins."""
+    out = []
+    for m in ROUTER_IDS + ("constant",):
+        g = R.runs(res.rows, name(m, res.quick))
+        loads = np.array(g["expert_load"].tolist())
+        ent = t_interval(g["gate_entropy"], bounds=(0.0, float(np.log(loads.shape[1]))))
+        row = {"model_id": m, "model": candidate(m).label, "n_experts": loads.shape[1],
+               "busiest_expert_load_mean": float(loads.max(axis=1).mean()),
+               "gate_entropy_mean": ent.mean, "gate_entropy_ci_low": ent.low, "gate_entropy_ci_high": ent.high,
+               "max_entropy": float(np.log(loads.shape[1])), "gate_spread_mean": float(g["gate_spread"].mean()),
+               "n_collapsed": R.collapse_count(res.rows, name(m, res.quick)), "n_seeds": len(g)}
+        if m in size(res.quick).gate_map_ids:
+            gm = gate_map(res, m)
+            wins = np.bincount(gm.argmax(-1).ravel(), minlength=gm.shape[-1]) / gm[..., 0].size
+            row["plane_share_by_expert"] = " / ".join(f"{w:.2f}" for w in sorted(wins, reverse=True))
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def gate_map(res: Results, model_id: str) -> np.ndarray:
+    """The (size, size, E) gates of ``model_id``'s gate-map run."""
+    from qmoe_tfq.probes import decode_gate_map
+
+    row = R.runs(res.gates, gate_map_name(model_id)).iloc[0]
+    return decode_gate_map(row["gate_map"], int(row["gate_map_experts"]))
+
+
+def alignment_table(res: Results) -> pd.DataFrame:
+    """Per kernel (the quantum kernel, RBF at each gamma): mean and 95% CI over seeds of the plain and
+    centred kernel-target alignment; for the quantum kernel, the nearest RBF gamma."""
+    out = []
+    for (kind, gamma), g in res.alignment.groupby(["kernel", "gamma"], dropna=False, sort=False):
+        a, c = t_interval(g["alignment"]), t_interval(g["centered_alignment"])
+        out.append({"kernel": "quantum: prod cos^2((x - x')/2)" if kind == "quantum" else f"RBF gamma={gamma:.3g}",
+                    "gamma": gamma, "alignment_mean": a.mean, "alignment_ci_low": a.low, "alignment_ci_high": a.high,
+                    "centered_alignment_mean": c.mean, "centered_ci_low": c.low, "centered_ci_high": c.high,
+                    "nearest_rbf_gamma_mean": float(g["nearest_rbf_gamma"].mean()) if kind == "quantum" else np.nan,
+                    "n_seeds": a.n})
+    return pd.DataFrame(out)
+
+
+def runs_table(res: Results) -> pd.DataFrame:
+    """Per-seed rows of the evaluation and restart runs without the bulky columns."""
+    rows = R.concat([res.rows, res.restarts])
+    drop = [c for c in ("epoch_losses", "grid_predictions", "key", "validation_curve", "gate_map") if c in rows.columns]
+    return rows.drop(columns=drop)
+
+
+__all__ = ["FULL", "GOOD_ACCURACY", "KernelIdentity", "PREFIX", "QUICK", "ROUTER_IDS", "Results", "alignment_rows",
+           "alignment_table", "best_of_restarts", "budget", "candidates", "comparison_table", "experiments",
+           "function_class_table", "gate_map", "gate_map_experiments", "good", "kernel_identity", "name",
+           "restart_experiments", "restart_frame", "results", "routing_table", "runs_table", "size",
+           "trainability_table"]

@@ -1,0 +1,227 @@
+"""The mechanism study's plan, its tables, and C8's rules on constructed per-seed results (a fake
+runner returns chosen accuracies, so the rules are checked on outcomes we decide, without training)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qmoe_tfq import ledger, search_spaces
+from qmoe_tfq.experiments import config_key
+from qmoe_tfq.probes import GateMap
+from qmoe_tfq.studies import mechanism as mech
+from qmoe_tfq.studies import mechanism_claims as mc
+from qmoe_tfq.studies import two_moons as tm
+from qmoe_tfq.tuning import tuning_experiments
+
+
+def test_shared_models_have_the_two_moons_cache_keys():
+    ours = {c.id: c for c in mech.candidates()}
+    shared = [c for c in tm.candidates() if c.id in ours]
+    assert {c.id for c in shared} >= {"quantum", "quantum_prob", "linear", tm.MATCHED, "constant", "rbf_svm", "logreg"}
+    for quick in (True, False):
+        for c in shared:
+            a = tuning_experiments(c, tm.budget(quick))
+            b = tuning_experiments(ours[c.id], mech.budget(quick))
+            assert [config_key(e, s) for e in a for s in e.seeds] == [config_key(e, s) for e in b for s in e.seeds]
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_every_model_has_an_equal_search_space(quick):
+    sizes = {c.id: len(search_spaces.configurations(c.space, quick)) for c in mech.candidates()}
+    expected = search_spaces.QUICK_SPACE_SIZE if quick else search_spaces.SPACE_SIZE
+    assert set(sizes.values()) == {expected}, sizes
+    assert len(mech.budget(quick).eval_seeds) >= (3 if quick else 20)
+
+
+def test_best_of_restarts_chooses_on_validation_with_ties_to_the_earliest():
+    frame = pd.DataFrame({
+        "seed": [0, 0, 0, 1, 1, 1], "restart": [0, 1, 2, 0, 1, 2],
+        "best_validation": [0.8, 0.9, 0.9, 0.95, 0.7, 0.99],
+        "test_accuracy": [0.80, 0.91, 0.93, 0.96, 0.70, 0.98], "n_correct": [0] * 6, "n_test": [150] * 6,
+        "train_seconds": [1.0, 2.0, 3.0, 1.0, 1.0, 1.0],
+    })
+    one = mech.best_of_restarts(frame, 1)
+    assert one["test_accuracy"].tolist() == [0.80, 0.96] and one["seconds_k"].tolist() == [1.0, 1.0]
+    three = mech.best_of_restarts(frame, 3)
+    assert three["test_accuracy"].tolist() == [0.91, 0.98]  # seed 0: restart 1 wins the tie with restart 2
+    assert three["seconds_k"].tolist() == [6.0, 3.0]
+
+
+# --------------------------------------------------------------------------- fake runner
+
+N_TEST, N_VAL = 150, 70
+
+
+def _model_id(exp) -> str:
+    tags = exp.tag_dict
+    return tags["model_id"]
+
+
+def fake_runner(accuracy: dict):
+    """``run(experiments, desc)`` returning rows with the accuracies ``accuracy[model_id](seed, restart)``."""
+
+    def run(experiments, desc=""):
+        rows = []
+        for e in experiments:
+            mid = _model_id(e)
+            restart = dict(e.model.params).get("restart", 0)
+            moe = e.model.kind == "qmoe"
+            experts = 4 if dict(e.model.params).get("readout") == "probabilities" else 2
+            for seed in e.seeds:
+                row = {"experiment": e.name, "protocol": e.protocol, "seed": seed, "key": config_key(e, seed),
+                       "router_params": 24 if moe else None, "expert_params": 12 if moe else None,
+                       "total_params": 36, "train_seconds": 1.0, "train_accuracy": 0.9}
+                if e.protocol == "tuning":
+                    index = e.tag_dict["config_index"]
+                    row.update({"n_validation_correct": 60 + index % 3, "n_validation": N_VAL,
+                                "test_accuracy": np.nan, "n_correct": None, "n_test": 0})
+                else:
+                    acc = accuracy.get(mid, lambda s, r: 0.9)(seed, restart)
+                    k = int(round(acc * N_TEST))
+                    row.update({"test_accuracy": k / N_TEST, "n_correct": k, "n_test": N_TEST,
+                                "validation_curve": [0.5, min(1.0, acc + 0.01)] if moe else None})
+                    if moe:
+                        gates = 0.7 if mid != "constant" else 0.5
+                        row.update({"expert_load": [0.6, 0.4] + [0.0] * (experts - 2), "gate_entropy": 0.5,
+                                    "gate_spread": 0.1, "collapsed": mid == "constant", "gate_max_min": 0.3})
+                        for p in e.probes:
+                            if isinstance(p, GateMap):
+                                g = np.full((p.size ** 2, experts), (1 - gates) / (experts - 1))
+                                g[: p.size ** 2 // 2, 0] = gates
+                                g[p.size ** 2 // 2:, 1] = gates
+                                g[: p.size ** 2 // 2, 1] = (1 - gates) / (experts - 1)
+                                g[p.size ** 2 // 2:, 0] = (1 - gates) / (experts - 1)
+                                row.update({"gate_map": g.ravel().tolist(), "gate_map_experts": experts})
+                        size = next((p.size for p in e.probes if hasattr(p, "size")), 4)
+                        row["grid_predictions"] = "01" * (size ** 2 // 2)
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    return run
+
+
+def _seeded(values):
+    return lambda s, r: values[s % len(values)]
+
+
+@pytest.fixture(scope="module")
+def constructed():
+    """Results where the Fourier-feature router equals the quantum router, the no-CNOT circuit is clearly
+    worse, the quantum-kernel SVM is far below the RBF-SVM, and restarts help the Fourier router."""
+    acc = {
+        "quantum": _seeded([0.98, 0.99, 0.97]),
+        "fourier": lambda s, r: [0.98, 0.99, 0.97][s % 3] if r == 0 else 0.99,
+        "fourier_rank": _seeded([0.96]),
+        "quantum_noent": _seeded([0.85, 0.86, 0.84]),
+        "quantum_kernel_svm": _seeded([0.87]),
+        "rbf_svm": _seeded([0.995]),
+        "constant": _seeded([0.86]),
+    }
+    return mech.results(fake_runner(acc), quick=True)
+
+
+def test_tables_of_the_constructed_results(constructed):
+    table = mech.comparison_table(constructed).set_index("model_id")
+    assert table.loc["quantum", "n_good"] == 3 and table.loc["quantum_noent", "n_good"] == 0
+    assert table.loc["constant", "n_collapsed"] == 3
+    train = mech.trainability_table(constructed).set_index(["model_id", "restarts_k"])
+    assert train.loc[("fourier", 2), "test_acc_mean"] == pytest.approx(0.99, abs=0.004)
+    assert train.loc[("fourier", 2), "max_epochs_per_seed"] == 2 * mech.budget(True).max_epochs
+    routing = mech.routing_table(constructed).set_index("model_id")
+    assert routing.loc["quantum", "plane_share_by_expert"] == "0.50 / 0.50"
+    assert routing.loc["quantum_prob", "n_experts"] == 4
+    align = mech.alignment_table(constructed)
+    assert align["gamma"].isna().sum() == 1 and len(align) == 1 + len(mech.size(True).gammas)
+    assert constructed.identity.deviation < 1e-6
+    assert (constructed.function_class["residual_phi"] < 1e-10).all()
+
+
+def test_c8_on_constructed_results(constructed):
+    entry = mc.c8(constructed)
+    states = [p.state for p in entry.parts]
+    # equal routers -> fails; with 3 seeds (smallest p 0.125) nothing else can be significant
+    assert len(states) == 4 and states[0] == "fails"
+    assert entry.note.startswith("Checked, not a part: K(x, x')")
+    assert entry.verdict in ("partially reproduced", "not reproduced")
+    assert 0.0 <= entry.stability <= 1.0
+    assert "not significantly worse" in entry.note and "no support" in entry.note
+    assert "2^-d <phi(x), phi(x')>" in entry.note
+    assert "C8" not in ledger.PENDING_NOTES
+
+
+def _values(n=20, quantum=140, fourier=140, noent=140, qk=140, rbf=140, n_test=N_TEST):
+    full = lambda v: np.full(n, float(v))  # noqa: E731
+    rng = np.random.default_rng(0)
+    jitter = rng.integers(-2, 3, n).astype(float)
+    return {"quantum": full(quantum) + jitter, "fourier": full(fourier) + jitter, "quantum_noent": full(noent) + jitter,
+            "quantum_kernel_svm": full(qk) + jitter, "rbf_svm": full(rbf) + jitter, "n_test": full(n_test)}
+
+
+def _verdict(v):
+    parts = mc.tested_parts(v)
+    return [p.state for p in ledger.holm_parts(parts)], ledger.verdict_from_parts(parts)
+
+
+def test_rules_when_every_prediction_of_the_claim_holds():
+    v = _values(quantum=148, fourier=135, noent=135, qk=148, rbf=148)  # Fourier router never >= 0.95, quantum always
+    states, verdict = _verdict(v)
+    assert states == ["holds"] * 4 and verdict == "reproduced"
+
+
+def test_rules_when_the_feature_map_router_is_better():
+    v = _values(quantum=135, fourier=148, noent=135, qk=148, rbf=148)
+    states, verdict = _verdict(v)
+    assert states[0] == "opposite" and verdict == "contradicted"
+
+
+def test_rules_when_the_routers_tie_and_the_kernel_is_worse():
+    v = _values(quantum=145, fourier=145, noent=145, qk=120, rbf=148)
+    states, verdict = _verdict(v)
+    assert states[0] == "fails" and states[1] == "fails"
+    assert states[2] == "opposite"  # the quantum-kernel SVM is worse than the RBF-SVM by more than 1 pp
+    assert states[3] == "fails"  # both reach a good solution on every seed
+    assert verdict == "contradicted"
+
+
+def test_identity_fails_beyond_its_tolerance():
+    assert ledger.identity_part("identity", 1e-3, mc.IDENTITY_TOLERANCE).state == "fails"
+    assert ledger.identity_part("identity", 1e-7, mc.IDENTITY_TOLERANCE).state == "holds"
+
+
+def test_gate_map_and_restart_runs_follow_the_choices(constructed):
+    exps = mech.gate_map_experiments(constructed.chosen, quick=True)
+    assert [e.seeds for e in exps] == [(0,)] * len(mech.QUICK.gate_map_ids)
+    restarts = mech.restart_experiments(constructed.chosen, quick=True)
+    assert len(restarts) == len(mech.QUICK.restart_ids) * (mech.QUICK.restarts - 1)
+    assert all(dict(r.model.params)["restart"] >= 1 for r in restarts)
+    assert all(r.seeds == mech.budget(True).eval_seeds for r in restarts)
+    assert mech.restart_experiments({}, quick=True) == [] and mech.gate_map_experiments({}, quick=True) == []
+
+
+def test_planned_runs_are_the_runs_the_results_rest_on(constructed):
+    planned = {config_key(e, s) for e in mech.experiments(True, constructed.chosen) for s in e.seeds}
+    assert planned == set(constructed.sources["key"])
+    assert len(mech.experiments(True)) == len(set(e.name for e in mech.experiments(True)))
+
+
+def test_figures_draw_from_the_constructed_results(constructed):
+    from qmoe_tfq.data import load_dataset
+    from qmoe_tfq.studies import mechanism_figures as figs
+
+    d = load_dataset(tm.DATA, 0)
+    fig = figs.gate_maps(constructed, (d.x_test, d.y_test))
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == len(mech.QUICK.gate_map_ids)
+    assert len(figs.kernel_alignment(mech.alignment_table(constructed)).axes) == 2
+    assert len(figs.trainability(constructed, mech.trainability_table(constructed)).axes) == 2
+
+
+def test_note_follows_the_part_states(constructed):
+    v = mc.per_seed_values(constructed)
+    states = ["fails", "fails", "opposite", "fails"]
+    text = mc.note(constructed, [ledger.Part(s, s) for s in states], v)
+    assert "does not explain the separation" in text and "multiplying those gates" in text
+    assert "does not cost accuracy significantly" in text
+    states = ["holds", "holds", "holds", "holds"]
+    text = mc.note(constructed, [ledger.Part(s, s) for s in states], v)
+    assert "not expressivity" in text and "costs accuracy significantly" in text
+    assert "as well as a tuned RBF kernel" in text and "no support" not in text

@@ -1,0 +1,58 @@
+"""Importing TensorFlow through ``qmoe_tfq`` prints nothing on a machine without a GPU: the known
+CUDA-probing lines and retracing warnings are filtered, every other line still gets through."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+PROBE = textwrap.dedent("""
+    import logging, os
+    import qmoe_tfq
+    import tensorflow as tf
+
+    @tf.function
+    def f(x):
+        return x
+
+    for i in range(8):  # a Python int per call: one retrace each
+        f(i)
+    os.write(2, b"a real C-level line\\n")
+    logging.getLogger("tensorflow").warning("a real TensorFlow warning")
+    print("done")
+""")
+
+
+def run(code: str, **env) -> subprocess.CompletedProcess:
+    env = {**os.environ, **env}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the package's default (2), as a user gets it
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_filtered_stderr_drops_only_the_known_lines():
+    code = textwrap.dedent("""
+        import os
+        from qmoe_tfq.quiet import filtered_stderr
+        with filtered_stderr():
+            os.write(2, b"E0000 cuda_dnn.cc:8310] Unable to register cuDNN factory: Attempting to register factory for plugin cuDNN\\n")
+            os.write(2, b"E external/cuda_driver.cc:152] failed call to cuInit: INTERNAL: CUDA error\\n")
+            os.write(2, b"E something that really went wrong\\n")
+        os.write(2, b"after\\n")
+    """)
+    proc = run(code)
+    assert proc.returncode == 0
+    assert proc.stderr == "E something that really went wrong\nafter\n"
+
+
+@pytest.mark.slow
+def test_tensorflow_start_up_and_retracing_are_quiet_real_messages_are_not():
+    proc = run(PROBE)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "done\n"
+    assert proc.stderr == "a real C-level line\nWARNING:tensorflow:a real TensorFlow warning\n", proc.stderr
+
+    control = run(PROBE, QMOE_TF_LOGS="all")  # filtering off: what the user would otherwise see
+    assert "triggered tf.function retracing" in control.stderr
+    assert "a real C-level line" in control.stderr

@@ -1,0 +1,102 @@
+"""Stacked training: many runs as one TensorFlow program, each giving exactly what it gives alone."""
+
+import numpy as np
+import pytest
+
+from qmoe_tfq.config import ModelSpec
+from qmoe_tfq.data import DataSpec, load_dataset
+from qmoe_tfq.errors import TrainingDiverged
+from qmoe_tfq.estimators import QMoEClassifier, fit_many
+from qmoe_tfq.model import build_model
+from qmoe_tfq.stacked import LANES, StackedMoE, fit_stack, initial_weights, supports
+
+SPECS = [ModelSpec(layers=2), ModelSpec(layers=1, readout="probabilities", ansatz="ry_cz"),
+         ModelSpec(router="linear"), ModelSpec(router="mlp", hidden=5), ModelSpec(router="constant")]
+
+
+@pytest.fixture(scope="module")
+def data():
+    ds = [load_dataset(DataSpec(n_samples=120), s) for s in range(20)]
+    return np.stack([d.x_train for d in ds]), np.stack([d.y_train for d in ds])
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.label())
+def test_initial_weights_are_build_models(spec):
+    for seed in (0, 7):
+        ours = initial_weights(spec, 2, 2, seed)
+        keras = build_model(spec, 2, 2, seed).get_weights()
+        assert len(ours) == len(keras)
+        assert all(np.array_equal(a, b) for a, b in zip(ours, keras))
+
+
+def _train(spec, x, y, members, positions=None):
+    seeds = list(members)
+    st = StackedMoE(spec, 2, 2, seeds)
+    lr = np.array([0.02 + 0.01 * (s % 5) for s in seeds])
+    h = fit_stack(st, x[seeds], y[seeds], lr=lr, seeds=seeds, batch_size=16, max_epochs=3,
+                  validation=(x[seeds][:, :20], y[seeds][:, :20]))
+    return st, h
+
+
+@pytest.mark.parametrize("spec", SPECS[:4], ids=lambda s: s.label())
+def test_a_run_gives_the_same_bits_alone_or_in_any_stack(spec, data):
+    x, y = data
+    alone = {s: _train(spec, x, y, [s]) for s in (3, 11)}
+    for members in ([3, 11], [11, 0, 1, 2, 3], list(range(20))[::-1]):
+        st, h = _train(spec, x, y, members)
+        assert st.lanes % LANES == 0 and st.lanes >= len(members)
+        for s in (3, 11):
+            i = members.index(s)
+            st1, h1 = alone[s]
+            assert all(np.array_equal(a, b) for a, b in zip(st.member_weights(i), st1.member_weights(0)))
+            assert h.losses[i] == h1.losses[0] and h.validation_scores[i] == h1.validation_scores[0]
+            assert h.best_epoch[i] == h1.best_epoch[0]
+
+
+def test_stack_matches_the_keras_training_loop(data):
+    from qmoe_tfq.train import fit_model
+
+    x, y = data
+    for spec in SPECS[:4]:
+        st, h = _train(spec, x, y, [4, 9])
+        for i, s in enumerate([4, 9]):
+            import tensorflow as tf
+
+            tf.random.set_seed(s)
+            model = build_model(spec, 2, 2, s)
+            ref = fit_model(model, x[s], y[s], lr=0.02 + 0.01 * (s % 5), batch_size=16, max_epochs=3, seed=s,
+                            validation=(x[s][:20], y[s][:20]))
+            np.testing.assert_allclose(h.losses[i], ref.losses, rtol=2e-5, err_msg=spec.label())
+            assert h.best_epoch[i] == ref.best_epoch
+            # Outputs, not weights: the last layer's RZ angles commute with the <Z> readout, so their
+            # gradient is zero up to rounding, which Adam's normalisation turns into arbitrary steps.
+            np.testing.assert_allclose(st.member_output(i, x[0]), model(x[0]).numpy(), atol=1e-4, err_msg=spec.label())
+
+
+def test_fit_many_groups_runs_and_equals_fitting_each_alone():
+    d = load_dataset(DataSpec(n_samples=120), 0)
+    make = lambda lr, seed, scaling: QMoEClassifier(  # noqa: E731
+        "mlp", hidden=4, lr=lr, max_epochs=3, early_stopping=True, validation_fraction=0.2, n_iter_no_change=None,
+        input_scaling=scaling, random_state=seed)
+    configs = [(0.01, 1, "none"), (0.03, 2, "standard"), (0.1, 3, "none")]
+    together = fit_many([make(*c) for c in configs], [(d.x_train, d.y_train)] * 3)
+    for est, c in zip(together, configs):
+        alone = make(*c).fit(d.x_train, d.y_train)
+        assert est.loss_curve_ == alone.loss_curve_ and est.best_epoch_ == alone.best_epoch_
+        assert np.array_equal(est.predict_proba(d.x_test), alone.predict_proba(d.x_test))
+    assert together[0]._stack is together[1]._stack
+
+
+def test_a_diverging_member_is_flagged_and_the_others_finish():
+    d = load_dataset(DataSpec(n_samples=120), 0)
+    ests = [QMoEClassifier("linear", lr=lr, max_epochs=4, random_state=0) for lr in (0.05, 3e38)]
+    fit_many(ests, [(d.x_train, d.y_train)] * 2)
+    assert not ests[0].diverged_ and ests[1].diverged_
+    assert np.isfinite(ests[0].loss_curve_).all() and ests[0].n_epochs_ == 4
+    with pytest.raises(TrainingDiverged, match="training diverged"):
+        QMoEClassifier("linear", lr=3e38, max_epochs=4, random_state=0).fit(d.x_train, d.y_train)
+
+
+def test_sampled_engines_are_not_stacked():
+    assert not supports(ModelSpec(noise=0.01, engine="tfq_sampled"))
+    assert supports(ModelSpec(noise=0.01)) and supports(ModelSpec(router="mlp"))

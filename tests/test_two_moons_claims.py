@@ -1,0 +1,126 @@
+"""The Two Moons claims (C1, C2, C3, C7, N1, N2) apply the ledger's rules: constructed per-seed rows
+whose verdicts are known, no training."""
+
+import math
+
+import numpy as np
+import pytest
+from fake_runs import N_TEST, two_moons_results
+
+from qmoe_tfq import ledger
+from qmoe_tfq.ledger import paired_part, single_run_part
+from qmoe_tfq.studies import two_moons as tm
+from qmoe_tfq.studies import two_moons_claims as tmc
+
+SEEDS = 20
+
+
+@pytest.fixture(autouse=True)
+def few_resamples(monkeypatch):
+    monkeypatch.setattr(tmc, "STABILITY_RESAMPLES", 100)
+
+
+def counts(mean_acc: float, spread: int = 3, seed: int = 0) -> np.ndarray:
+    return np.clip(np.round(mean_acc * N_TEST) + np.random.default_rng(seed).integers(-spread, spread + 1, SEEDS),
+                   0, N_TEST).astype(int)
+
+
+def test_c1_uses_single_run_limits_one_sided_and_the_exact_paired_test():
+    res = two_moons_results(counts(0.96), counts(0.86, seed=1))
+    e = tmc.c1(res)
+    states = [p.state for p in e.parts]
+    # 94% is 'at least' (ours is higher: holds); 65% is 'at most' (ours is far higher: fails); q > l holds
+    assert states == ["holds", "fails", "holds"] and e.verdict == "partially reproduced"
+    assert [p.rule for p in e.parts] == ["single-run value", "single-run value", "ordering"]
+    assert "one-sided 95% prediction upper limit" in e.parts[0].text and "Holm over 1" not in e.parts[2].text
+    q = res.rows[res.rows["experiment"] == "tm/quantum"]["n_correct"].to_numpy()
+    li = res.rows[res.rows["experiment"] == "tm/linear"]["n_correct"].to_numpy()
+    assert e.parts[2].p == pytest.approx(paired_part("x", q, li).p)  # integer counts, exact test
+    assert 0.8 <= e.stability <= 1.0
+    assert "BCa" in e.reproduced and "'partially reproduced'" in e.note  # the authors' budget, same rules
+
+
+def test_c1_stated_value_reached_by_one_seed_holds_even_below_our_mean():
+    q = counts(0.90)
+    q[3] = round(0.94 * N_TEST)  # one seed reaches 94%
+    e = tmc.c1(two_moons_results(q, counts(0.86, seed=1)))
+    assert e.parts[0].state == "holds" and "1 of 20 seeds at or above it" in e.parts[0].text
+
+
+def test_c1_note_compares_other_routers_and_flags_collapse():
+    res = two_moons_results(counts(0.96), counts(0.86, seed=1), {"mlp_h64": counts(0.87, seed=2)},
+                            collapsed={"mlp_h64": np.arange(SEEDS) < 15})
+    note = tmc.c1(res).note
+    assert "quantum > mlp_h64" in note and "[flag: mlp_h64 collapsed on 15 of 20 seeds]" in note
+    assert f"quantum > {tm.MATCHED}" in note and "rbf_svm" in note
+
+
+def test_c2_is_exact_and_contradicted_by_the_papers_own_counts():
+    e = tmc.c2(two_moons_results(counts(0.96), counts(0.86)).rows)
+    assert [p.state for p in e.parts] == ["holds", "fails", "opposite"]
+    assert [p.rule for p in e.parts] == ["exact value"] * 3
+    assert e.verdict == "contradicted" and e.stability is None
+    assert "stated 12, ours 6" in e.parts[1].text
+
+
+def test_c3_eta_values_are_single_runs_and_the_ordering_can_reverse():
+    res = two_moons_results(counts(0.96), counts(0.86, seed=1))
+    e = tmc.c3(res)
+    # eta: 0.96 / ln 25 = 0.30 < 0.86 / ln 7 = 0.44, on every seed: the stated ordering is reversed
+    assert [p.state for p in e.parts] == ["fails", "fails", "opposite"] and e.verdict == "contradicted"
+    assert "two-sided 95% prediction interval" in e.parts[0].text
+    v = tmc.c3_values(res.rows).values
+    assert v["quantum"] == pytest.approx(res.rows[res.rows.experiment == "tm/quantum"]["test_accuracy"] / math.log(25))
+    assert e.stability == 1.0
+    # unbounded: a stated eta far above 1 is judged, not clipped away
+    assert single_run_part("eta", 7.14, v["quantum"], bounds=None).state == "fails"
+
+
+def test_c7_collapsed_runs_never_meet_the_criterion_and_the_table_agrees():
+    max_epochs = tm.budget().max_epochs
+    epochs = {"quantum": np.full(SEEDS, 3) + np.arange(SEEDS) % 2, "linear": np.full(SEEDS, 9) + np.arange(SEEDS) % 3,
+              tm.MATCHED: np.full(SEEDS, max_epochs + 1)}  # the matched MLP sits on the floor: never
+    res = two_moons_results(counts(0.96), counts(0.86, seed=1), epochs=epochs)
+    e = tmc.c7(res)
+    assert [p.state for p in e.parts] == ["holds", "holds"] and e.verdict == "reproduced"
+    assert all(p.rule == "convergence" for p in e.parts) and "20 of 20" in e.parts[1].text
+    conv = tm.convergence_table(res.rows, max_epochs).set_index("model_id")
+    assert conv.loc["quantum", "epochs_to_criterion_mean"] == pytest.approx(np.mean(epochs["quantum"]))
+    assert conv.loc[tm.MATCHED, "n_never"] == SEEDS and conv.loc["linear", "n_never"] == 0
+    assert conv.loc["linear", "p_quantum_faster"] == pytest.approx(e.parts[0].p)
+    assert tm.floors(res.rows).round(2).eq(0.86).all()
+
+
+def test_c7_is_contradicted_when_the_quantum_router_is_the_one_on_the_floor():
+    max_epochs = tm.budget().max_epochs
+    epochs = {"quantum": np.full(SEEDS, max_epochs + 1), "linear": np.full(SEEDS, 4), tm.MATCHED: np.full(SEEDS, 5)}
+    e = tmc.c7(two_moons_results(counts(0.86), counts(0.96), epochs=epochs))
+    assert [p.state for p in e.parts] == ["opposite", "opposite"] and e.verdict == "contradicted"
+
+
+def test_n1_and_n2_judge_single_runs_two_sided():
+    acc = {m: np.full(10, 0.86) + np.arange(10) * 0.001 for m in tmc.PHASE3A_STATED}
+    acc["mlp_h16"] = np.array([0.991, 0.992, 0.995, 0.993, 0.86, 0.87, 0.86, 0.88, 0.87, 0.89])
+    acc["quantum"] = np.full(10, 0.996)
+    losses = {"linear": [np.full(50, 4.0 + 0.02 * s) / 16 for s in range(10)],
+              "quantum": [np.full(50, 2.0 + 0.02 * s) / 16 for s in range(10)]}
+    res = two_moons_results(counts(0.96), counts(0.86), phase3a=acc, phase2=losses)
+    n1 = tmc.n1(res.rows)
+    by_model = dict(zip(tmc.PHASE3A_STATED, n1.parts))
+    assert by_model["mlp_h16"].state == "holds"  # 4 of 10 seeds reach the stated 0.991
+    assert by_model["quantum"].state == "holds"  # equal to our seeds' value
+    assert by_model["mlp_h32"].state == "fails"  # 0.995 is far above runs at 0.86-0.87
+    assert n1.verdict == "partially reproduced" and n1.stability is not None
+    n2 = tmc.n2(res.rows)
+    assert [p.state for p in n2.parts] == ["holds", "fails"]  # 4.09 within 4.0-4.18; 0.30 far below 2.0-2.18
+    assert "loss at epoch 40" in n2.parts[0].text
+
+
+def test_claims_lists_every_entry_with_stability_where_seeds_vary(monkeypatch):
+    acc = {m: np.full(4, 0.9) + np.arange(4) * 0.01 for m in tmc.PHASE3A_STATED}
+    losses = {m: [np.full(50, 0.25 + 0.01 * s) for s in range(4)] for m in tmc.N2_STATED}
+    entries = tmc.claims(two_moons_results(counts(0.96), counts(0.86), phase3a=acc, phase2=losses))
+    assert [e.id for e in entries] == ["C1", "C2", "C3", "C7", "N1", "N2", "N4"]
+    assert {e.id for e in entries if e.stability is not None} == {"C1", "C3", "C7", "N1", "N2"}
+    md = ledger.render_markdown(ledger.build_ledger(entries))
+    assert "| verdict | stability |" in md
