@@ -374,7 +374,8 @@ class Phase1Classifier(TrainedClassifier):
     of ``n_layers`` layers, <Z_i> readout), ``qnn`` (one such circuit, no router) or ``classical_moe``
     (the same router gating MLP experts Linear(d -> ``hidden``) -> ReLU -> Linear(hidden -> n_qubits));
     every model ends in a linear head Linear(n_qubits -> classes). ``n_qubits=None`` takes the fewest
-    qubits whose amplitudes hold the features (ceil(log2 d): 4 for the authors' 16). The defaults are
+    qubits whose amplitudes hold the features (ceil(log2 d): 4 for the authors' 16). ``simulator``:
+    the quantum experts' engine, ``statevector`` or ``tfq`` (the reference). The defaults are
     the authors' sizes and training (Adam lr 0.01, 8 epochs, batch 32); their inputs were unit-norm
     rows (``DataSpec(scaling="unit_norm")``) or pixel intensities, fed as given
     (``input_scaling="none"``). Training (the Keras loop: a stack holds only the paper's mixtures)
@@ -390,6 +391,7 @@ class Phase1Classifier(TrainedClassifier):
         n_layers: int = 2,
         n_experts: int = 3,
         hidden: int = 8,
+        simulator: str = "statevector",
         input_scaling: str = "none",
         lr: float = 0.01,
         max_epochs: int = 8,
@@ -405,6 +407,7 @@ class Phase1Classifier(TrainedClassifier):
         self.n_layers = n_layers
         self.n_experts = n_experts
         self.hidden = hidden
+        self.simulator = simulator
         self.input_scaling = input_scaling
         self.lr = lr
         self.max_epochs = max_epochs
@@ -421,7 +424,7 @@ class Phase1Classifier(TrainedClassifier):
             check_positive_int("n_qubits", self.n_qubits)
         n_qubits = phase1_qubits(n_features) if self.n_qubits is None else self.n_qubits
         return Phase1Spec(kind=self.model, n_features=n_features, n_qubits=n_qubits, n_layers=self.n_layers,
-                          n_experts=self.n_experts, hidden=self.hidden, n_classes=n_classes)
+                          n_experts=self.n_experts, hidden=self.hidden, n_classes=n_classes, simulator=self.simulator)
 
     def _check_model_params(self) -> None:
         self.phase1_spec(1)

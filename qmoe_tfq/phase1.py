@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from qmoe_tfq.errors import ConfigError, check_choice, check_positive_int
 
 PHASE1_MODELS = ("qmoe", "qnn", "classical_moe")
+#: Engines of the quantum experts (``qmoe_tfq.sim``): TensorFlow's state-vector simulator, as the
+#: paper's router uses by default, or TFQ's analytic op (the reference; the tests check both).
+PHASE1_SIMULATORS = ("statevector", "tfq")
 #: Their notebook's settings (``QMoE.ipynb``, GLOBAL CONFIG and ``train_model``).
 AUTHORS_TRAINING = dict(epochs=8, lr=0.01, batch_size=32, optimizer="Adam", loss="mean cross-entropy")
 
@@ -48,7 +51,8 @@ class Phase1Params:
 class Phase1Spec:
     """A Phase 1 model; the defaults are the authors' (16 features, 4 qubits, 2 layers, 3 experts,
     hidden width 8, 2 classes). ``n_qubits`` is also the width of every expert's output (their
-    classical experts output 4 values to match the qubit count)."""
+    classical experts output 4 values to match the qubit count). ``simulator``: the quantum experts'
+    engine (``PHASE1_SIMULATORS``); the same numbers to float32 rounding, not the same speed."""
 
     kind: str = "qmoe"
     n_features: int = 16
@@ -57,9 +61,11 @@ class Phase1Spec:
     n_experts: int = 3
     hidden: int = 8
     n_classes: int = 2
+    simulator: str = "statevector"
 
     def __post_init__(self) -> None:
         check_choice("phase 1 model", self.kind, PHASE1_MODELS)
+        check_choice("simulator", self.simulator, PHASE1_SIMULATORS)
         for name in ("n_features", "n_qubits", "n_layers", "n_experts", "hidden", "n_classes"):
             check_positive_int(name, getattr(self, name))
         if self.kind != "classical_moe" and self.n_features > 2**self.n_qubits:
@@ -89,4 +95,4 @@ class Phase1Spec:
         return Phase1Params(router=router, experts=experts, head=n * self.n_classes + self.n_classes)
 
 
-__all__ = ["AUTHORS_TRAINING", "PHASE1_MODELS", "Phase1Params", "Phase1Spec", "phase1_qubits"]
+__all__ = ["AUTHORS_TRAINING", "PHASE1_MODELS", "PHASE1_SIMULATORS", "Phase1Params", "Phase1Spec", "phase1_qubits"]

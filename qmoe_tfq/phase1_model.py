@@ -5,10 +5,11 @@ and biases uniform in +-1/sqrt(fan_in), ``qmoe_tfq.initializers``); circuit weig
 ``torch.randn``, i.e. standard normal (not the uniform [0, 2 pi) of their later notebooks).
 The heads output logits; they trained with mean cross-entropy (``AUTHORS_TRAINING``).
 
-Amplitude embedding in TFQ: the state x/||x|| is prepared by a fixed circuit of RY rotations and
-CNOTs (``qmoe_tfq.circuits.amplitude_embedding``, Mottonen's uniformly controlled rotations for real
-amplitudes) whose 2^n - 1 angles ``amplitude_angles`` computes from x in TensorFlow and feeds as
-symbol values, so one serialised circuit serves every input, expert and weight.
+Amplitude embedding as a circuit: the state x/||x|| is prepared by a fixed circuit of RY rotations
+and CNOTs (``qmoe_tfq.circuits.amplitude_embedding``, Mottonen's uniformly controlled rotations for
+real amplitudes) whose 2^n - 1 angles ``amplitude_angles`` computes from x in TensorFlow and feeds
+as symbol values, so one compiled circuit serves every input, expert and weight, on either engine
+(``Phase1Spec.simulator``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import tf_keras as keras
 
 from qmoe_tfq.circuits import amplitude_expert_circuit, readout_observables, uniformly_controlled_ry_matrix
 from qmoe_tfq.initializers import dense, torch_linear
-from qmoe_tfq.phase1 import Phase1Params, Phase1Spec
+from qmoe_tfq.errors import check_choice
+from qmoe_tfq.phase1 import PHASE1_SIMULATORS, Phase1Params, Phase1Spec
+from qmoe_tfq.sim.statevector import StateVectorExpectation
 from qmoe_tfq.sim.tfq import ExactExpectation
 
 
@@ -53,16 +56,21 @@ class AmplitudeQuantumExperts(keras.layers.Layer):
 
     Each expert is ``amplitude_expert_circuit``: amplitude embedding of x (d <= 2^n), then
     StronglyEntanglingLayers with its own weights ``theta[e]`` of shape (n_layers, n_qubits, 3),
-    initialised standard normal like ``torch.randn``. All batch x E circuits run in one TFQ call.
+    initialised standard normal like ``torch.randn``. All batch x E circuits run in one call of the
+    ``simulator`` engine: ``statevector`` (``qmoe_tfq.sim.statevector``) or ``tfq`` (TFQ's op).
     """
 
-    def __init__(self, n_experts: int, n_qubits: int, n_layers: int, seed: int, **kwargs) -> None:
+    def __init__(self, n_experts: int, n_qubits: int, n_layers: int, seed: int, simulator: str = "statevector",
+                 **kwargs) -> None:
         super().__init__(**kwargs)
+        check_choice("simulator", simulator, PHASE1_SIMULATORS)
         self.n_experts, self.n_qubits = n_experts, n_qubits
         self.rc = amplitude_expert_circuit(n_qubits, n_layers)
-        self.expectation = ExactExpectation(
-            self.rc.circuit, [s.name for s in self.rc.symbols], readout_observables(self.rc.qubits, "expectation")
-        )
+        names, observables = [s.name for s in self.rc.symbols], readout_observables(self.rc.qubits, "expectation")
+        if simulator == "tfq":
+            self.expectation = ExactExpectation(self.rc.circuit, names, observables)
+        else:
+            self.expectation = StateVectorExpectation(self.rc.circuit, names, observables, qubits=self.rc.qubits)
         self.theta = self.add_weight(
             name="circuit_weights",
             shape=(n_experts, *self.rc.weight_shape),
@@ -115,7 +123,7 @@ class Phase1Model(keras.Model):
         if spec.kind == "classical_moe":
             self.experts = MLPExperts(e, d, spec.hidden, n, expert_seed, name="experts")
         else:
-            self.experts = AmplitudeQuantumExperts(e, n, spec.n_layers, expert_seed, name="experts")
+            self.experts = AmplitudeQuantumExperts(e, n, spec.n_layers, expert_seed, spec.simulator, name="experts")
         self.head = dense(spec.n_classes, n, head_seed, name="head")
         self(tf.zeros((1, d)))
 
