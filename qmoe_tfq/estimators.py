@@ -1,8 +1,11 @@
-"""The mixture of experts as a scikit-learn classifier, so quantum and classical models share one
+"""The mixtures of experts as scikit-learn classifiers, so quantum and classical models share one
 contract (``fit / predict / predict_proba / score``, ``clone``, ``GridSearchCV``, pipelines).
 
-``QMoEClassifier`` takes every model and training choice as a constructor argument and learns its
-state into attributes with a trailing underscore. Early stopping works as in scikit-learn's
+``QMoEClassifier`` (the paper's model: a router gating linear experts) and ``Phase1Classifier`` (the
+authors' Phase 1 models: a classical router gating quantum experts, the standalone QNN, the classical
+MoE) take every model and training choice as a constructor argument and learn their state into
+attributes with a trailing underscore; both are a ``TrainedClassifier``, which holds the one ``fit``
+(``fit_many``), prediction and pickling. Early stopping works as in scikit-learn's
 ``MLPClassifier``: a stratified validation split carved from the training data (``validation_split``,
 the same function the runner uses to score scikit-learn references on the same rows), the model
 scored after every epoch, and the best epoch's weights restored. Unlike ``MLPClassifier``,
@@ -26,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 
 from qmoe_tfq.config import ModelSpec
 from qmoe_tfq.errors import ConfigError, TrainingDiverged, check_choice, check_learning_rate, check_positive_int
+from qmoe_tfq.phase1 import Phase1Spec, phase1_qubits
 
 INPUT_SCALINGS = ("none", "standard")
 # Streams of the estimator's seed: the validation split, and the initialisation of restarts r >= 1
@@ -64,7 +68,175 @@ def validation_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -
         raise ConfigError(f"cannot carve a validation split of {fraction} from {len(y)} rows: {err}") from None
 
 
-class QMoEClassifier(ClassifierMixin, BaseEstimator):
+class TrainedClassifier(ClassifierMixin, BaseEstimator):
+    """A Keras classifier trained with Adam on cross-entropy: the ``fit`` / predict / pickling that
+    ``QMoEClassifier`` and ``Phase1Classifier`` share, around a model each subclass describes.
+
+    A subclass holds its model's constructor arguments and the shared training ones
+    (``input_scaling``, ``lr``, ``max_epochs``, ``batch_size``, ``early_stopping``,
+    ``validation_fraction``, ``n_iter_no_change``, ``random_state``, ``verbose``) and implements
+    ``_spec()`` (the validated model spec, hashable), ``_build(spec, n_features, n_classes, seed)``
+    (the Keras model, with ``gates(x)``), ``_param_counts()`` (trainable parameters by part, with
+    ``"total"``) and, when its runs can train as one stack (``qmoe_tfq.stacked``), ``_stackable`` and
+    ``_predictor``. ``fit`` goes through ``fit_many``: a stack, or the Keras loop
+    ``qmoe_tfq.train.fit_model`` for a model a stack cannot hold.
+
+    Training: ``input_scaling="standard"`` z-scores the inputs (fit on the rows trained on) before
+    the model sees them, ``"none"`` uses them as given. ``early_stopping`` carves
+    ``validation_fraction`` of the rows for validation and restores the best epoch's weights;
+    ``n_iter_no_change`` epochs without improvement stop training (``None``: never).
+    ``random_state`` seeds initialisation, batch order and the validation split.
+
+    Fitted attributes: ``classes_``, ``n_features_in_``, ``weights_`` (the model's ``get_weights()``
+    order), ``model_`` (the Keras model, built from ``weights_`` when first used), ``scaler_`` (or
+    None), ``diverged_`` (the loss turned non-finite; only in stacks of several), ``loss_curve_``
+    (mean training loss per epoch), ``validation_scores_`` (validation accuracy per epoch, or None),
+    ``best_validation_score_``, ``best_epoch_``, ``n_validation_`` (validation rows), ``n_epochs_``,
+    ``n_params_``, ``train_seconds_``.
+    """
+
+    def _spec(self):
+        raise NotImplementedError
+
+    def _build(self, spec, n_features: int, n_classes: int, seed: int):
+        raise NotImplementedError
+
+    def _param_counts(self) -> dict:
+        raise NotImplementedError
+
+    def _stackable(self, spec) -> bool:
+        """Whether runs of ``spec`` can train as one stack (``qmoe_tfq.stacked``)."""
+        return False
+
+    def _training_seed(self, seed: int) -> int:
+        """The seed of initialisation and batch order, from the estimator's seed."""
+        return int(seed)
+
+    def _check_model_params(self) -> None:
+        """Raise ConfigError on a bad model argument (before any data is seen)."""
+        raise NotImplementedError
+
+    def _check_training_params(self) -> None:
+        check_choice("input_scaling", self.input_scaling, INPUT_SCALINGS)
+        check_learning_rate(self.lr)
+        check_positive_int("max_epochs", self.max_epochs)
+        check_positive_int("batch_size", self.batch_size)
+        if self.n_iter_no_change is not None:
+            check_positive_int("n_iter_no_change", self.n_iter_no_change)
+        if self.early_stopping and not 0.0 < self.validation_fraction < 1.0:
+            raise ConfigError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+
+    # ------------------------------------------------------------------------------------ fit
+    def fit(self, X, y) -> TrainedClassifier:
+        """Build the model from ``random_state`` and train it on ``X, y``."""
+        return fit_many([self], [(X, y)])[0]
+
+    def _prepare(self, X, y) -> _Prepared:
+        """Validate the parameters and data; the rows to train and validate on, as the model sees them."""
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        self._check_model_params()
+        self._check_training_params()
+        self.classes_, y_idx = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; "
+                             f"got 1 class ({self.classes_[0]!r})")
+        spec = self._spec()
+        seed = seed_of(self.random_state)
+        x_fit, y_fit, validation = X, y_idx, None
+        if self.early_stopping:
+            x_fit, x_val, y_fit, y_val = validation_split(X, y_idx, self.validation_fraction, seed)
+        self.scaler_ = StandardScaler().fit(x_fit) if self.input_scaling == "standard" else None
+        if self.early_stopping:
+            validation = (self.scale_inputs(x_val), y_val.astype(np.int32))
+        self._seed = self._training_seed(seed)
+        for stale in ("_stack", "_lane", "_model"):
+            self.__dict__.pop(stale, None)
+        return _Prepared(self, spec, self._seed, self.scale_inputs(x_fit), y_fit.astype(np.int32), validation)
+
+    def _finish(self, history, weights: list[np.ndarray], stack=None, lane: int = 0) -> None:
+        """Record what training produced (``history``: one member's record) and the final weights."""
+        self.weights_ = weights
+        if stack is not None:
+            self._stack, self._lane = stack, lane
+        self.loss_curve_ = history["losses"]
+        self.validation_scores_ = history["validation_scores"]
+        self.validation_losses_ = history["validation_losses"]
+        self.best_epoch_ = history["best_epoch"]
+        self.n_validation_ = history["n_validation"]
+        self.best_validation_score_ = (
+            None if self.validation_scores_ is None else self.validation_scores_[self.best_epoch_ - 1]
+        )
+        self.n_epochs_ = len(self.loss_curve_)
+        self.diverged_ = history["diverged"]
+        self.train_seconds_ = history["seconds"]
+        self.n_params_ = self._param_counts()
+
+    @property
+    def model_(self):
+        """The fitted Keras model (built from ``weights_`` when first asked for)."""
+        if "weights_" not in self.__dict__:
+            raise AttributeError("model_ exists once the estimator is fitted")
+        if self.__dict__.get("_model") is None:
+            self._model = self._build(self._spec(), self.n_features_in_, len(self.classes_), self._seed)
+            self._model.set_weights(self.weights_)
+        return self._model
+
+    def scale_inputs(self, X: np.ndarray) -> np.ndarray:
+        """``X`` as the model sees it: z-scored with ``scaler_`` when ``input_scaling="standard"``, float32."""
+        x = self.scaler_.transform(X) if self.scaler_ is not None else X
+        return np.asarray(x, dtype=np.float32)
+
+    # ------------------------------------------------------------------------------------ predict
+    def _inputs(self, X) -> np.ndarray:
+        check_is_fitted(self, "weights_")
+        return self.scale_inputs(validate_data(self, X, dtype=np.float64, reset=False))
+
+    def _predictor(self):
+        """(stack, lane) that evaluates this model, or (None, 0): the Keras model ``model_``."""
+        return None, 0
+
+    def logits(self, X) -> np.ndarray:
+        """Class logits (n_samples, n_classes)."""
+        x = self._inputs(X)
+        stack, lane = self._predictor()
+        if stack is None:
+            import tensorflow as tf
+
+            return self.model_(tf.constant(x)).numpy()
+        return stack.member_output(lane, x, "logits")
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities: the softmax of ``logits``, columns in the order of ``classes_``."""
+        z = self.logits(X).astype(np.float64)
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def predict(self, X) -> np.ndarray:
+        """The class of highest logit."""
+        z = self.logits(X)
+        return self.classes_[np.argmax(z, axis=1)]
+
+    def gates(self, X) -> np.ndarray:
+        """The router's expert weights (n_samples, n_experts), each row summing to one."""
+        x = self._inputs(X)
+        stack, lane = self._predictor()
+        if stack is None:
+            import tensorflow as tf
+
+            return self.model_.gates(tf.constant(x)).numpy()
+        return stack.member_output(lane, x, "gates")
+
+    # ------------------------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        for private in ("_stack", "_lane", "_model"):
+            state.pop(private, None)
+        return state
+
+
+class QMoEClassifier(TrainedClassifier):
     """A router gating ``n_experts`` linear experts, trained with Adam on cross-entropy.
 
     Model: ``router`` is ``quantum`` (RX embedding + ``ansatz`` of ``layers`` layers on ``n_qubits``
@@ -72,24 +244,16 @@ class QMoEClassifier(ClassifierMixin, BaseEstimator):
     trains the adapter only), ``linear`` (Model A), ``mlp`` (Dense(``hidden``, relu) -> Dense(E)),
     ``constant`` (uniform gates) or ``fourier`` / ``fourier_rank`` (a router on the trigonometric
     features of the quantum router's function class); see ``qmoe_tfq.config.ModelSpec`` and
-    ``qmoe_tfq.router_families`` for each option, including depolarizing ``noise``. Training:
-    ``lr``, ``max_epochs``, ``batch_size``; ``input_scaling="standard"`` z-scores the inputs (fit on
-    the rows trained on) before router and experts see them, ``"none"`` uses them as given (the
-    package's datasets are angles in [0, pi]). ``early_stopping`` carves ``validation_fraction`` of
-    the rows for validation and restores the best epoch's weights; ``n_iter_no_change`` epochs
-    without improvement stop training (``None``: never). ``random_state`` seeds initialisation,
-    batch order and the validation split. ``restart=r`` (r >= 1) draws initialisation and batch order
-    from another stream of the same seed while keeping its validation split, so the restarts of one
-    seed can be compared on the same validation rows (``restart=0`` is the plain run).
+    ``qmoe_tfq.router_families`` for each option, including depolarizing ``noise``. Training and
+    fitted attributes: ``TrainedClassifier`` (the package's datasets are angles in [0, pi], so
+    ``input_scaling="none"`` feeds them as the authors did). ``restart=r`` (r >= 1) draws
+    initialisation and batch order from another stream of the same seed while keeping its validation
+    split, so the restarts of one seed can be compared on the same validation rows (``restart=0`` is
+    the plain run).
 
     Training runs as a stack of one (``qmoe_tfq.stacked``; ``fit_many`` fits several estimators in
-    one stack), so a run gives the same numbers alone or beside others.
-
-    Fitted attributes: ``classes_``, ``n_features_in_``, ``weights_`` (in ``MixtureOfExperts``
-    order), ``model_`` (the Keras model, built from ``weights_`` when first used), ``scaler_`` (or None),
-    ``diverged_`` (the loss turned non-finite; only in stacks of several), ``loss_curve_`` (mean training loss per epoch), ``validation_scores_``
-    (validation accuracy per epoch, or None), ``best_validation_score_``, ``best_epoch_``,
-    ``n_validation_`` (validation rows), ``n_epochs_``, ``n_params_`` (``{"router", "experts", "total"}``), ``train_seconds_``.
+    one stack), so a run gives the same numbers alone or beside others. ``weights_`` are in
+    ``MixtureOfExperts`` order; ``n_params_`` is ``{"router", "experts", "total"}``.
     """
 
     def __init__(
@@ -153,64 +317,30 @@ class QMoEClassifier(ClassifierMixin, BaseEstimator):
             engine=self.engine, repetitions=self.repetitions, frozen_circuit=self.frozen_circuit,
         )
 
+    def _spec(self) -> ModelSpec:
+        return self.model_spec()
+
+    def _check_model_params(self) -> None:
+        self.model_spec()
+
     def _check_training_params(self) -> None:
-        check_choice("input_scaling", self.input_scaling, INPUT_SCALINGS)
-        check_learning_rate(self.lr)
-        check_positive_int("max_epochs", self.max_epochs)
-        check_positive_int("batch_size", self.batch_size)
-        if self.n_iter_no_change is not None:
-            check_positive_int("n_iter_no_change", self.n_iter_no_change)
+        super()._check_training_params()
         if isinstance(self.restart, bool) or not isinstance(self.restart, (int, np.integer)) or self.restart < 0:
             raise ConfigError(f"restart must be an integer >= 0 (0: the plain run), got {self.restart!r}")
-        if self.early_stopping and not 0.0 < self.validation_fraction < 1.0:
-            raise ConfigError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
 
-    # ------------------------------------------------------------------------------------ fit
-    def fit(self, X, y) -> QMoEClassifier:
-        """Build the model from ``random_state`` and train it on ``X, y``."""
-        return fit_many([self], [(X, y)])[0]
+    def _training_seed(self, seed: int) -> int:
+        return restart_seed(seed, int(self.restart))
 
-    def _prepare(self, X, y) -> _Prepared:
-        """Validate the parameters and data; the rows to train and validate on, as the model sees them."""
-        X, y = validate_data(self, X, y, dtype=np.float64)
-        check_classification_targets(y)
-        spec = self.model_spec()
-        self._check_training_params()
-        self.classes_, y_idx = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(f"QMoEClassifier needs samples of at least 2 classes; got 1 class ({self.classes_[0]!r})")
-        seed = seed_of(self.random_state)
-        x_fit, y_fit, validation = X, y_idx, None
-        if self.early_stopping:
-            x_fit, x_val, y_fit, y_val = validation_split(X, y_idx, self.validation_fraction, seed)
-        self.scaler_ = StandardScaler().fit(x_fit) if self.input_scaling == "standard" else None
-        if self.early_stopping:
-            validation = (self.scale_inputs(x_val), y_val.astype(np.int32))
-        self._seed = restart_seed(seed, int(self.restart))
-        for stale in ("_stack", "_lane", "_model"):
-            self.__dict__.pop(stale, None)
-        return _Prepared(self, spec, self._seed, self.scale_inputs(x_fit), y_fit.astype(np.int32), validation)
-
-    def _finish(self, history, weights: list[np.ndarray], stack=None, lane: int = 0) -> None:
-        """Record what training produced (``history``: one member's record) and the final weights."""
+    def _param_counts(self) -> dict:
         from qmoe_tfq.config import param_counts
 
-        self.weights_ = weights
-        if stack is not None:
-            self._stack, self._lane = stack, lane
-        self.loss_curve_ = history["losses"]
-        self.validation_scores_ = history["validation_scores"]
-        self.validation_losses_ = history["validation_losses"]
-        self.best_epoch_ = history["best_epoch"]
-        self.n_validation_ = history["n_validation"]
-        self.best_validation_score_ = (
-            None if self.validation_scores_ is None else self.validation_scores_[self.best_epoch_ - 1]
-        )
-        self.n_epochs_ = len(self.loss_curve_)
-        self.diverged_ = history["diverged"]
-        self.train_seconds_ = history["seconds"]
         counts = param_counts(self.model_spec(), self.n_features_in_, len(self.classes_))
-        self.n_params_ = {"router": counts.router, "experts": counts.experts, "total": counts.total}
+        return {"router": counts.router, "experts": counts.experts, "total": counts.total}
+
+    def _stackable(self, spec: ModelSpec) -> bool:
+        from qmoe_tfq import stacked
+
+        return stacked.supports(spec)
 
     @staticmethod
     def _build(spec: ModelSpec, n_features: int, n_classes: int, seed: int):
@@ -221,26 +351,7 @@ class QMoEClassifier(ClassifierMixin, BaseEstimator):
         tf.random.set_seed(seed)
         return build_model(spec, n_features, n_classes, seed)
 
-    @property
-    def model_(self):
-        """The fitted model as a Keras ``MixtureOfExperts`` (built from ``weights_`` when first asked for)."""
-        if "weights_" not in self.__dict__:
-            raise AttributeError("model_ exists once the estimator is fitted")
-        if self.__dict__.get("_model") is None:
-            self._model = self._build(self.model_spec(), self.n_features_in_, len(self.classes_), self._seed)
-            self._model.set_weights(self.weights_)
-        return self._model
-
-    def scale_inputs(self, X: np.ndarray) -> np.ndarray:
-        """``X`` as the model sees it: z-scored with ``scaler_`` when ``input_scaling="standard"``, float32."""
-        x = self.scaler_.transform(X) if self.scaler_ is not None else X
-        return np.asarray(x, dtype=np.float32)
-
     # ------------------------------------------------------------------------------------ predict
-    def _inputs(self, X) -> np.ndarray:
-        check_is_fitted(self, "weights_")
-        return self.scale_inputs(validate_data(self, X, dtype=np.float64, reset=False))
-
     def _predictor(self):
         """(stack, lane) that evaluates this model: the stack it was trained in, or a stack of one."""
         if self.__dict__.get("_stack") is None:
@@ -254,52 +365,92 @@ class QMoEClassifier(ClassifierMixin, BaseEstimator):
             self._stack, self._lane = stack, 0
         return self._stack, self._lane
 
-    def logits(self, X) -> np.ndarray:
-        """Class logits (n_samples, n_classes): sum_e gate_e(x) * expert_e(x)."""
-        x = self._inputs(X)
-        stack, lane = self._predictor()
-        if stack is None:
-            import tensorflow as tf
 
-            return self.model_(tf.constant(x)).numpy()
-        return stack.member_output(lane, x, "logits")
+class Phase1Classifier(TrainedClassifier):
+    """One of the authors' Phase 1 models (``qmoe_tfq.phase1``), trained like every other mixture.
 
-    def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities: the softmax of ``logits``, columns in the order of ``classes_``."""
-        z = self.logits(X).astype(np.float64)
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        return p / p.sum(axis=1, keepdims=True)
+    ``model``: ``qmoe`` (a classical router Linear(d -> E) + softmax gating ``n_experts`` quantum
+    experts: amplitude embedding of the d features on ``n_qubits`` qubits, StronglyEntanglingLayers
+    of ``n_layers`` layers, <Z_i> readout), ``qnn`` (one such circuit, no router) or ``classical_moe``
+    (the same router gating MLP experts Linear(d -> ``hidden``) -> ReLU -> Linear(hidden -> n_qubits));
+    every model ends in a linear head Linear(n_qubits -> classes). ``n_qubits=None`` takes the fewest
+    qubits whose amplitudes hold the features (ceil(log2 d): 4 for the authors' 16). ``simulator``:
+    the quantum experts' engine, ``statevector`` or ``tfq`` (the reference). The defaults are
+    the authors' sizes and training (Adam lr 0.01, 8 epochs, batch 32); their inputs were unit-norm
+    rows (``DataSpec(scaling="unit_norm")``) or pixel intensities, fed as given
+    (``input_scaling="none"``). Training (the Keras loop: a stack holds only the paper's mixtures)
+    and fitted attributes: ``TrainedClassifier``; ``n_params_`` is ``{"router", "experts", "head",
+    "total"}``.
+    """
 
-    def predict(self, X) -> np.ndarray:
-        """The class of highest logit."""
-        z = self.logits(X)
-        return self.classes_[np.argmax(z, axis=1)]
+    def __init__(
+        self,
+        model: str = "qmoe",
+        *,
+        n_qubits: int | None = None,
+        n_layers: int = 2,
+        n_experts: int = 3,
+        hidden: int = 8,
+        simulator: str = "statevector",
+        input_scaling: str = "none",
+        lr: float = 0.01,
+        max_epochs: int = 8,
+        batch_size: int = 32,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int | None = 10,
+        random_state=None,
+        verbose: bool = False,
+    ) -> None:
+        self.model = model
+        self.n_qubits = n_qubits
+        self.n_layers = n_layers
+        self.n_experts = n_experts
+        self.hidden = hidden
+        self.simulator = simulator
+        self.input_scaling = input_scaling
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.verbose = verbose
 
-    def gates(self, X) -> np.ndarray:
-        """The router's expert weights (n_samples, n_experts), each row summing to one."""
-        x = self._inputs(X)
-        stack, lane = self._predictor()
-        if stack is None:
-            import tensorflow as tf
+    def phase1_spec(self, n_features: int, n_classes: int = 2) -> Phase1Spec:
+        """The ``Phase1Spec`` of the current parameters for ``n_features`` inputs (validated)."""
+        if self.n_qubits is not None:
+            check_positive_int("n_qubits", self.n_qubits)
+        n_qubits = phase1_qubits(n_features) if self.n_qubits is None else self.n_qubits
+        return Phase1Spec(kind=self.model, n_features=n_features, n_qubits=n_qubits, n_layers=self.n_layers,
+                          n_experts=self.n_experts, hidden=self.hidden, n_classes=n_classes, simulator=self.simulator)
 
-            return self.model_.gates(tf.constant(x)).numpy()
-        return stack.member_output(lane, x, "gates")
+    def _check_model_params(self) -> None:
+        self.phase1_spec(1)
 
-    # ------------------------------------------------------------------------------------ pickling
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        for private in ("_stack", "_lane", "_model"):
-            state.pop(private, None)
-        return state
+    def _spec(self) -> Phase1Spec:
+        return self.phase1_spec(self.n_features_in_, len(self.classes_))
+
+    def _build(self, spec: Phase1Spec, n_features: int, n_classes: int, seed: int):
+        import tensorflow as tf
+
+        from qmoe_tfq.phase1_model import Phase1Model
+
+        tf.random.set_seed(seed)
+        return Phase1Model(spec, seed)
+
+    def _param_counts(self) -> dict:
+        counts = self._spec().param_counts()
+        return {"router": counts.router, "experts": counts.experts, "head": counts.head, "total": counts.total}
 
 
 @dataclass
 class _Prepared:
     """One estimator's validated training rows (as the model sees them) and validation rows."""
 
-    estimator: QMoEClassifier
-    spec: ModelSpec
+    estimator: TrainedClassifier
+    spec: ModelSpec | Phase1Spec
     seed: int
     x: np.ndarray
     y: np.ndarray
@@ -315,8 +466,8 @@ class _Prepared:
                 e.n_iter_no_change if e.early_stopping else None)
 
 
-def fit_many(estimators: list[QMoEClassifier], data: list[tuple], progress: bool = False,
-             reuse: bool = False) -> list[QMoEClassifier]:
+def fit_many(estimators: list[TrainedClassifier], data: list[tuple], progress: bool = False,
+             reuse: bool = False) -> list[TrainedClassifier]:
     """Fit every estimator on its own ``(X, y)``; runs of the same model, shapes and schedule train
     together as one stack (``qmoe_tfq.stacked``), each exactly as it would alone. A run whose loss
     turns non-finite raises ``TrainingDiverged`` when it is fitted alone; in a stack of several it is
@@ -331,7 +482,7 @@ def fit_many(estimators: list[QMoEClassifier], data: list[tuple], progress: bool
         groups.setdefault(p.stack_key(), []).append(p)
     for group in groups.values():
         first = group[0].estimator
-        if stacked.supports(group[0].spec):
+        if first._stackable(group[0].spec):
             _fit_stack(group, stacked, progress or first.verbose, reuse)
         else:
             for p in group:
@@ -382,7 +533,7 @@ def _fit_stack(group: list[_Prepared], stacked, verbose: bool, reuse: bool) -> N
 
 
 def _fit_alone(p: _Prepared) -> None:
-    """The Keras training loop, for models a stack cannot hold (sampled engines)."""
+    """The Keras training loop, for models a stack cannot hold (sampled engines, Phase 1 models)."""
     from qmoe_tfq.train import fit_model
 
     e = p.estimator
@@ -400,5 +551,5 @@ def final_estimator(estimator) -> BaseEstimator:
     return steps[-1][1] if steps else estimator
 
 
-__all__ = ["INPUT_SCALINGS", "QMoEClassifier", "final_estimator", "fit_many", "restart_seed", "seed_of",
-           "validation_split"]
+__all__ = ["INPUT_SCALINGS", "Phase1Classifier", "QMoEClassifier", "TrainedClassifier", "final_estimator", "fit_many",
+           "restart_seed", "seed_of", "validation_split"]

@@ -31,7 +31,7 @@ import numpy as np
 import qmoe_tfq
 from qmoe_tfq.data import DataSpec, DataUnavailable, load_dataset
 from qmoe_tfq.errors import ConfigError, check_choice
-from qmoe_tfq.estimators import QMoEClassifier, final_estimator, validation_split
+from qmoe_tfq.estimators import TrainedClassifier, final_estimator, validation_split
 from qmoe_tfq.probes import probe_config
 from qmoe_tfq.registry import EstimatorSpec
 
@@ -129,9 +129,10 @@ class _Run:
     carved: tuple[np.ndarray, np.ndarray] | None = None  # validation rows scored here (references)
 
     @property
-    def qmoe(self) -> QMoEClassifier | None:
+    def qmoe(self) -> TrainedClassifier | None:
+        """The mixture of experts (``QMoEClassifier`` or ``Phase1Classifier``) inside the estimator, or None."""
         est = final_estimator(self.estimator)
-        return est if isinstance(est, QMoEClassifier) else None
+        return est if isinstance(est, TrainedClassifier) else None
 
 
 def _plan(experiment: Experiment, seed: int) -> _Run:

@@ -15,7 +15,7 @@ import numpy as np
 from qmoe_tfq.config import ENGINES, NOISE_PLACEMENTS
 from qmoe_tfq.data import Dataset
 from qmoe_tfq.errors import ConfigError, check_choice, check_positive_int, check_probability
-from qmoe_tfq.estimators import QMoEClassifier, final_estimator
+from qmoe_tfq.estimators import QMoEClassifier, TrainedClassifier, final_estimator
 
 # Collapse: one expert's gate above this on every test point, or gates this flat across points.
 COLLAPSE_GATE = 0.99
@@ -24,9 +24,10 @@ COLLAPSE_SPREAD = 0.01
 GATE_MAP_DECIMALS = 5
 
 
-def _qmoe(estimator) -> QMoEClassifier | None:
+def _qmoe(estimator) -> TrainedClassifier | None:
+    """The mixture of experts (``QMoEClassifier`` or ``Phase1Classifier``) inside ``estimator``, or None."""
     est = final_estimator(estimator)
-    return est if isinstance(est, QMoEClassifier) else None
+    return est if isinstance(est, TrainedClassifier) else None
 
 
 def grid_points(size: int) -> np.ndarray:
@@ -71,7 +72,8 @@ class GateSummary:
     entropy of the gates, in nats), ``gate_max_min`` (the largest, over experts, of an expert's
     smallest gate across points), ``gate_spread`` (mean over experts of the gates' standard deviation
     across points) and ``collapsed``: one expert's gate above 0.99 on every point, or gates nearly
-    constant across points (spread below 0.01) — the router then does not route.
+    constant across points (spread below 0.01) — the router then does not route. Models with no
+    router (scikit-learn references, a single expert such as the Phase 1 QNN) give ``{}``.
     """
 
     def __call__(self, estimator, data: Dataset) -> dict:
@@ -81,6 +83,8 @@ class GateSummary:
         x = data.x_test if len(data.x_test) else data.x_train
         g = est.gates(x).astype(np.float64)
         n_experts = g.shape[1]
+        if n_experts < 2:
+            return {}
         max_min = float(g.min(axis=0).max())
         spread = float(g.std(axis=0).mean())
         entropy = float(np.mean(-np.sum(np.where(g > 0, g * np.log(np.clip(g, 1e-300, None)), 0.0), axis=1)))
@@ -114,7 +118,6 @@ class GateMap:
             raise ConfigError(f"GateMap needs two-feature data, got {data.n_features} features")
         g = est.gates(grid_points(self.size)).astype(np.float64)
         return {"gate_map": np.round(g, GATE_MAP_DECIMALS).ravel().tolist(), "gate_map_experts": int(g.shape[1])}
-
 
 
 def decode_gate_map(values, n_experts: int) -> np.ndarray:
@@ -155,7 +158,7 @@ class NoiseSweep:
 
     def __call__(self, estimator, data: Dataset) -> dict:
         est = _qmoe(estimator)
-        if est is None or est.router != "quantum":
+        if not isinstance(est, QMoEClassifier) or est.router != "quantum":
             raise ConfigError("NoiseSweep applies to quantum routers only (noise does not act on classical routers)")
         from qmoe_tfq.noise_eval import evaluate_under_noise
 

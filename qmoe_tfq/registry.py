@@ -2,7 +2,8 @@
 
 An ``EstimatorSpec(kind, params)`` is plain, hashable data (it goes into the run cache's key);
 ``build(seed)`` turns it into a fresh estimator. A kind is one ``Kind`` entry in ``KINDS``: how to
-build it, its display label, and how to count the parameters of a fitted one. The runner fits every
+build it, its display label, how to count the parameters of a fitted one, and whether it trains in
+epochs (then the tuned protocol sets its epoch budget and early stopping). The runner fits every
 kind through the same path, so a new model family is one entry here.
 
 ``input_scaling="standard"`` is a parameter of every kind: the mixture of experts z-scores its
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from sklearn.base import BaseEstimator
 
 from qmoe_tfq.errors import ConfigError, check_choice
-from qmoe_tfq.estimators import INPUT_SCALINGS, QMoEClassifier, final_estimator
+from qmoe_tfq.estimators import INPUT_SCALINGS, Phase1Classifier, QMoEClassifier, TrainedClassifier, final_estimator
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,13 @@ def _qmoe(params: dict, seed: int) -> BaseEstimator:
 
 
 def _qmoe_params(est: BaseEstimator) -> ParamCount:
+    """Router, experts and total of a fitted mixture (a Phase 1 model's total also counts its head)."""
     n = final_estimator(est).n_params_
     return ParamCount(total=n["total"], router=n["router"], experts=n["experts"])
+
+
+def _phase1(params: dict, seed: int) -> BaseEstimator:
+    return Phase1Classifier(**params, random_state=seed)
 
 
 def _scaled(model: BaseEstimator, params: dict, features: BaseEstimator | None = None) -> BaseEstimator:
@@ -106,18 +112,23 @@ def _svm_params(est: BaseEstimator) -> ParamCount:
 
 @dataclass(frozen=True)
 class Kind:
-    """One kind of estimator: ``build(params, seed)``, a display ``label``, ``count(fitted)``."""
+    """One kind of estimator: ``build(params, seed)``, a display ``label``, ``count(fitted)``, and
+    ``epochs``: whether it is a ``TrainedClassifier`` (constructor arguments ``max_epochs``,
+    ``batch_size``, ``early_stopping``, ``validation_fraction``, ``n_iter_no_change``)."""
 
     name: str
     label: str
     build: Callable[[dict, int], BaseEstimator]
     count: Callable[[BaseEstimator], ParamCount]
+    epochs: bool = False
 
 
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
-        Kind("qmoe", "mixture of experts", _qmoe, _qmoe_params),
+        Kind("qmoe", "mixture of experts", _qmoe, _qmoe_params, epochs=True),
+        Kind("phase1", "authors' Phase 1 model (classical router, quantum experts; QNN; classical MoE)", _phase1,
+             _qmoe_params, epochs=True),
         Kind("logreg", "logistic regression (no MoE)", _logreg, _logreg_params),
         Kind("rbf_svm", "RBF-kernel SVM (no MoE)", _rbf_svm, _svm_params),
         Kind("fourier_logreg", "logistic regression on phi(x) (no MoE)", _fourier_logreg, _logreg_params),
@@ -154,10 +165,10 @@ class EstimatorSpec:
             est = self.build(0)
         except TypeError as err:
             raise ConfigError(f"bad parameter for a {self.kind} model: {err}") from None
-        qmoe = final_estimator(est)
-        if isinstance(qmoe, QMoEClassifier):
-            qmoe.model_spec()
-            qmoe._check_training_params()
+        model = final_estimator(est)
+        if isinstance(model, TrainedClassifier):
+            model._check_model_params()
+            model._check_training_params()
 
     @classmethod
     def of(cls, kind: str, **params) -> EstimatorSpec:
@@ -192,4 +203,9 @@ def qmoe(**params) -> EstimatorSpec:
     return EstimatorSpec.of("qmoe", **params)
 
 
-__all__ = ["EstimatorSpec", "KINDS", "Kind", "ParamCount", "qmoe"]
+def phase1(model: str, **params) -> EstimatorSpec:
+    """A Phase 1 model spec, e.g. ``phase1("qmoe", lr=0.01, max_epochs=8)``."""
+    return EstimatorSpec.of("phase1", model=model, **params)
+
+
+__all__ = ["EstimatorSpec", "KINDS", "Kind", "ParamCount", "phase1", "qmoe"]

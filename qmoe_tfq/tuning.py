@@ -23,7 +23,7 @@ import pandas as pd
 
 from qmoe_tfq.data import DataSpec
 from qmoe_tfq.experiments import Experiment
-from qmoe_tfq.registry import EstimatorSpec
+from qmoe_tfq.registry import KINDS, EstimatorSpec
 from qmoe_tfq.search_spaces import configurations, describe
 
 TUNING_SEED_BASE = 10_000
@@ -62,8 +62,8 @@ class Budget:
         return tuple(TUNING_SEED_BASE + i for i in range(self.n_tuning_seeds))
 
     def training(self, spec: EstimatorSpec) -> EstimatorSpec:
-        """``spec`` with the protocol's training settings (mixtures of experts only)."""
-        if spec.kind != "qmoe":
+        """``spec`` with the protocol's training settings (models trained in epochs only)."""
+        if not KINDS[spec.kind].epochs:
             return spec
         return spec.replace(max_epochs=self.max_epochs, batch_size=self.batch_size, early_stopping=True,
                             validation_fraction=self.validation_fraction, n_iter_no_change=PLATEAU_PATIENCE)

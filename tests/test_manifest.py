@@ -64,7 +64,7 @@ def test_manifest_records_run_facts_and_file_hashes(tmp_path):
 
 
 def test_a_manifest_of_the_current_grids_is_not_stale(current):
-    assert set(current) == {"two_moons", "efficiency", "scaling", "noise", "mechanism"}
+    assert set(current) == {"two_moons", "efficiency", "scaling", "noise", "mechanism", "phase1"}
     assert all(len(keys) > 0 for keys in current.values())
     assert manifest.stale_studies(manifest_for(current), current) == {}
 

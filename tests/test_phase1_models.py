@@ -16,14 +16,8 @@ from qmoe_tfq.circuits import (
     uniformly_controlled_ry_matrix,
 )
 from qmoe_tfq.data import DataSpec, load_dataset
-from qmoe_tfq.phase1 import (
-    PHASE1_MODELS,
-    AmplitudeQuantumExperts,
-    Phase1Params,
-    Phase1Spec,
-    amplitude_angles,
-    build_phase1_model,
-)
+from qmoe_tfq.phase1 import PHASE1_MODELS, PHASE1_SIMULATORS, Phase1Params, Phase1Spec
+from qmoe_tfq.phase1_model import AmplitudeQuantumExperts, amplitude_angles, build_phase1_model
 
 qml = pytest.importorskip("pennylane")
 
@@ -101,9 +95,10 @@ def test_amplitude_embedding_pads_and_handles_the_zero_vector():
     np.testing.assert_allclose(simulate_state(circuit, qubits, symbols, angles[1]), np.eye(8)[0], atol=1e-7)
 
 
+@pytest.mark.parametrize("simulator", PHASE1_SIMULATORS)
 @pytest.mark.parametrize("n_qubits,n_layers", [(4, 2), (3, 1), (2, 3)])
-def test_quantum_experts_match_cirq_and_pennylane(n_qubits, n_layers):
-    layer = AmplitudeQuantumExperts(n_experts=3, n_qubits=n_qubits, n_layers=n_layers, seed=5)
+def test_quantum_experts_match_cirq_and_pennylane(n_qubits, n_layers, simulator):
+    layer = AmplitudeQuantumExperts(n_experts=3, n_qubits=n_qubits, n_layers=n_layers, seed=5, simulator=simulator)
     x = awkward_inputs(2**n_qubits, seed=7)
     got = layer(tf.constant(x, tf.float32)).numpy()
     assert got.shape == (len(x), 3, n_qubits)
@@ -190,9 +185,11 @@ def test_initialisation_is_the_authors_and_seeded():
     assert np.abs(model.experts.kernel2.numpy()).max() <= 1 / np.sqrt(8)
 
 
-def test_adjoint_gradient_equals_the_parameter_shift_rule():
-    """d<Z_i>/d theta of the experts, TFQ adjoint against the exact shift rule on cirq (each weight enters once)."""
-    layer = AmplitudeQuantumExperts(n_experts=2, n_qubits=3, n_layers=2, seed=1)
+@pytest.mark.parametrize("simulator", PHASE1_SIMULATORS)
+def test_gradient_equals_the_parameter_shift_rule(simulator):
+    """d<Z_i>/d theta of the experts (TFQ's adjoint; the state vector's autodiff) against the exact shift
+    rule on cirq (each weight enters once)."""
+    layer = AmplitudeQuantumExperts(n_experts=2, n_qubits=3, n_layers=2, seed=1, simulator=simulator)
     x = awkward_inputs(8, seed=2)[:3]
     with tf.GradientTape() as tape:
         out = layer(tf.constant(x, tf.float32))
@@ -225,6 +222,18 @@ def test_bad_specs_name_the_value():
     assert Phase1Spec("classical_moe", n_features=17).param_counts().router == 17 * 3 + 3
     with pytest.raises(ConfigError, match="n_layers must be a positive integer"):
         Phase1Spec("qmoe", n_layers=0)
+    with pytest.raises(ConfigError, match="unknown simulator 'qsim'; allowed: statevector, tfq"):
+        Phase1Spec("qnn", simulator="qsim")
+
+
+def test_both_engines_train_alike():
+    """Two epochs of the QMoE on either engine: the same losses to float32 rounding."""
+    from qmoe_tfq.train import fit_model
+
+    data = load_dataset(DataSpec(name="synthetic16", n_samples=80, test_size=0.2, scaling="unit_norm", draw_seed=42), 0)
+    losses = [fit_model(build_phase1_model("qmoe", seed=0, simulator=sim), data.x_train, data.y_train, lr=0.05,
+                        batch_size=32, max_epochs=2, seed=0).losses for sim in PHASE1_SIMULATORS]
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
 
 
 @pytest.mark.slow

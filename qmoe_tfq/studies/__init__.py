@@ -18,6 +18,7 @@ STUDIES: dict[str, str] = {
     "scaling": "qmoe_tfq.studies.scaling",
     "noise": "qmoe_tfq.studies.noise_study",
     "mechanism": "qmoe_tfq.studies.mechanism",
+    "phase1": "qmoe_tfq.studies.phase1",
 }
 CLAIMS: dict[str, str] = {
     "two_moons": "qmoe_tfq.studies.two_moons_claims",
@@ -25,6 +26,7 @@ CLAIMS: dict[str, str] = {
     "scaling": "qmoe_tfq.studies.scaling_claims",
     "noise": "qmoe_tfq.studies.noise_claims",
     "mechanism": "qmoe_tfq.studies.mechanism_claims",
+    "phase1": "qmoe_tfq.studies.phase1_claims",
 }
 
 
