@@ -104,7 +104,7 @@ class Size:
     tasks: tuple[str, ...] | None = None
 
 
-FULL = Size(seeds=10, tuning_seeds=3, max_epochs=50, ks=KS, digits_samples=None, image_samples=1000)
+FULL = Size(seeds=10, tuning_seeds=3, max_epochs=30, ks=KS, digits_samples=1000, image_samples=1000)
 QUICK = Size(seeds=2, tuning_seeds=1, max_epochs=2, ks=(2, 8), digits_samples=150, image_samples=200,
              tasks=("mnist5k-0v1", "digits-0v1"))
 
