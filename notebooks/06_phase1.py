@@ -114,8 +114,6 @@ write_table(
              "graph tracing weigh less) and their ratio to the classical MoE."),
 )
 display(timing)
-print("load average now (1, 5, 15 min): " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
-      + f" on {os.cpu_count()} cores; the runs may have been cached earlier under another load")
 
 # %% [markdown]
 # ## N4 in the ledger

@@ -38,9 +38,9 @@ def test_runner_cache_entries_are_readable_by_others(tmp_path, umask):
     from qmoe_tfq.experiments import Experiment
     from qmoe_tfq.runner import write_entry
 
-    from qmoe_tfq.config import ModelSpec
+    from qmoe_tfq.registry import qmoe
 
-    exp = Experiment("x", ModelSpec(router="linear"), seeds=(0,))
+    exp = Experiment("x", qmoe(router="linear"), seeds=(0,))
     result = {"train_accuracy": 1.0, "test_accuracy": 1.0, "total_params": 1, "train_seconds": 0.1}
     write_entry(tmp_path / "k.json", "k", exp, 0, result)
     assert mode(tmp_path / "k.json") == 0o644

@@ -17,11 +17,12 @@ TABLES = ["two_moons_tuned", "two_moons_authors_budget", "two_moons_authors", "t
           "param_efficiency_tuned", "param_efficiency_authors_budget", "scaling",
           "scaling_cost", "noise", "noise_threshold", "noise_advantage", "noise_engines", "noise_timing", "noise_n3",
           "mechanism", "mechanism_trainability", "mechanism_routing", "mechanism_kernel_alignment",
-          "mechanism_function_class"]
+          "mechanism_function_class", "phase1", "phase1_timing"]
 FIGURES = ["two_moons_decision_regions", "two_moons_loss_curves", "two_moons_validation_curves", "two_moons_accuracy",
            "param_efficiency", "scaling_accuracy", "scaling_cost", "noise_sweep", "noise_advantage",
-           "gate_maps", "kernel_alignment", "mechanism_trainability"]
-NOTEBOOKS = ["01_two_moons", "02_param_efficiency", "03_scaling", "04_noise", "05_mechanism", "99_claims_ledger"]
+           "gate_maps", "kernel_alignment", "mechanism_trainability", "phase1_accuracy"]
+NOTEBOOKS = ["01_two_moons", "02_param_efficiency", "03_scaling", "04_noise", "05_mechanism", "06_phase1",
+             "99_claims_ledger"]
 NOISE = ("cuInit", "Unable to register", "absl::InitializeLog", "without encryption", "retracing", "IProgress",
          "Parent appears")
 

@@ -52,7 +52,7 @@ def test_full_grid_is_the_issues():
         assert min(budget.tuning_seeds) >= TUNING_SEED_BASE and len(budget.tuning_seeds) == 3
         d = budget.data
         assert d.pca in (2, 4, 8) and d.n_features == d.pca and d.test_size == sc.TEST_SIZE and d.seed is None
-        assert d.n_samples == (None if d.source == "digits" else 1000)
+        assert d.n_samples == (sc.FULL.digits_samples if d.source == "digits" else sc.FULL.image_samples) == 1000
         quantum = budget.training(cands[0].base)
         assert quantum.get("router") == "quantum" and quantum.get("layers") == 3 and quantum.get("n_experts") == 2
         assert quantum.get("early_stopping") and quantum.get("n_iter_no_change") is None

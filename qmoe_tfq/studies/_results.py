@@ -71,9 +71,14 @@ def floor_count(rows: pd.DataFrame, name: str, floor: str) -> int:
 
 
 def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Row frames stacked (empty ones skipped), columns as they come."""
+    """Row frames stacked (empty ones skipped), columns as they come; a column missing or all-NA in a
+    frame is NA in its rows and takes its dtype from the frames that have values."""
     frames = [f for f in frames if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not frames:
+        return pd.DataFrame()
+    columns = list(dict.fromkeys(c for f in frames for c in f.columns))
+    stacked = pd.concat([f.dropna(axis=1, how="all") for f in frames], ignore_index=True)
+    return stacked.reindex(columns=columns)
 
 
 def count(value) -> int | None:
