@@ -24,7 +24,7 @@ FIGURES = ["two_moons_decision_regions", "two_moons_loss_curves", "two_moons_val
 NOTEBOOKS = ["01_two_moons", "02_param_efficiency", "03_scaling", "04_noise", "05_mechanism", "06_phase1",
              "99_claims_ledger"]
 NOISE = ("cuInit", "Unable to register", "absl::InitializeLog", "without encryption", "retracing", "IProgress",
-         "Parent appears")
+         "Parent appears", "oneDNN")
 
 
 def run_paper(out: Path, cache: Path) -> subprocess.CompletedProcess:
