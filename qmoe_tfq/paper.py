@@ -116,14 +116,16 @@ def execute(source: Path, html_dir: Path, env: dict[str, str] | None = None, tim
     return seconds
 
 
-def warm_cache(settings: PaperSettings, studies) -> dict[str, dict]:
+def warm_cache(settings: PaperSettings, studies, log=print) -> dict[str, dict]:
     """Run every study (cached runs are read, not rerun; tuned protocols in their two stages) with a
     progress bar per stage; returns the tuned protocols' chosen parameters by evaluation name."""
     from qmoe_tfq.studies import study_results
 
     chosen: dict[str, dict] = {}
     for name in studies:
+        start = time.perf_counter()
         chosen.update(getattr(study_results(name, settings), "chosen", {}))
+        log(f"paper: {name} runs ready in {time.perf_counter() - start:.0f} s")
     return chosen
 
 
@@ -183,7 +185,7 @@ def _build(notebooks: list[Path], target: Path, quick: bool, jobs: int, cache_di
     try:
         if warm:
             start = time.perf_counter()
-            chosen = warm_cache(settings, studies)
+            chosen = warm_cache(settings, studies, log)
             log(f"paper: experiments done in {time.perf_counter() - start:.0f} s")
         env = kernel_env(settings)
         for nb in notebooks:

@@ -207,11 +207,13 @@ def run_experiments(
         parallel = scheduler is not None or jobs > 1
         batches = plan_jobs(todo, jobs if scheduler is None else max(jobs, 2))
         bar = tqdm(total=len(todo), desc=desc, unit="run", disable=not progress, file=sys.stderr)
-        bar.set_postfix_str(f"{len(planned) - len(todo)} cached")
+        bar.set_postfix_str(f"{len({key for _, _, key in planned}) - len(todo)} cached")
         if not parallel:
             _store((_compute(b, False) for b in batches), by_key, cache, results, skipped, bar)
         else:
-            with _backend(scheduler):
+            with _backend(scheduler), warnings.catch_warnings():
+                # loky replaces a worker whose memory grew (traced graphs) and requeues its jobs: no run is lost.
+                warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor")
                 outputs = Parallel(n_jobs=jobs if scheduler is None else -1, return_as="generator_unordered")(
                     delayed(_compute)(b, True) for b in batches)
                 _store(outputs, by_key, cache, results, skipped, bar)
@@ -249,3 +251,14 @@ def runner(jobs: int = 1, cache_dir: Path | str | None = None, progress: bool = 
                                scheduler=scheduler)
 
     return run
+
+
+def concat_rows(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Row frames stacked (empty ones skipped), columns as they come; a column missing or all-NA in a
+    frame is NA in its rows and takes its dtype from the frames that have values."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame()
+    columns = list(dict.fromkeys(c for f in frames for c in f.columns))
+    stacked = pd.concat([f.dropna(axis=1, how="all") for f in frames], ignore_index=True)
+    return stacked.reindex(columns=columns)

@@ -366,12 +366,14 @@ class StackTrainer:
         pad = n_batches * bs - n
         d = x.shape[-1]
         xs = tf.transpose(tf.reshape(tf.concat([x, tf.zeros([m, pad, d])], 1), [m, n_batches, bs, d]), [1, 0, 2, 3])
-        ys = tf.transpose(tf.reshape(tf.concat([y, tf.zeros([m, pad], tf.int32)], 1), [m, n_batches, bs]), [1, 0, 2])
+        # Labels are sliced per batch, not transposed: oneDNN's transpose logs an error line for integer
+        # tensors on CPUs without AVX-512.
+        ys = tf.concat([y, tf.zeros([m, pad], tf.int32)], 1)
         w = tf.concat([tf.ones([m, n]), tf.zeros([m, pad])], 1)
         ws = tf.transpose(tf.reshape(w, [m, n_batches, bs]), [1, 0, 2])
         losses = tf.TensorArray(tf.float32, size=n_batches)
         for i in tf.range(n_batches):
-            losses = losses.write(i, self._step(xs[i], ys[i], ws[i]))
+            losses = losses.write(i, self._step(xs[i], ys[:, i * bs:(i + 1) * bs], ws[i]))
         return tf.transpose(losses.stack())
 
     def _score_graph(self, x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

@@ -24,6 +24,7 @@ import pandas as pd
 from qmoe_tfq.data import DataSpec
 from qmoe_tfq.experiments import Experiment
 from qmoe_tfq.registry import KINDS, EstimatorSpec
+from qmoe_tfq.runner import concat_rows
 from qmoe_tfq.search_spaces import configurations, describe
 
 TUNING_SEED_BASE = 10_000
@@ -146,7 +147,7 @@ class TunedResults:
     @property
     def sources(self) -> pd.DataFrame:
         """Every row the results rest on (tuning and evaluation)."""
-        return pd.concat([f for f in (self.tuning, self.evaluation) if len(f)], ignore_index=True)
+        return concat_rows([self.tuning, self.evaluation])
 
     def selection_table(self) -> pd.DataFrame:
         """Per candidate: the configuration chosen and its mean validation accuracy."""

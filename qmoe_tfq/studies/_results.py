@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from qmoe_tfq.errors import check_choice
+from qmoe_tfq.runner import concat_rows
 from qmoe_tfq.stats import ACCURACY_BOUNDS, bootstrap_interval, paired_wilcoxon, t_interval
 
 # A run "ends at the floor" when its test accuracy is within this of the constant-gate (experts-only)
@@ -70,15 +71,7 @@ def floor_count(rows: pd.DataFrame, name: str, floor: str) -> int:
     return int(np.sum(a <= b + FLOOR_MARGIN + 1e-12))
 
 
-def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Row frames stacked (empty ones skipped), columns as they come; a column missing or all-NA in a
-    frame is NA in its rows and takes its dtype from the frames that have values."""
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return pd.DataFrame()
-    columns = list(dict.fromkeys(c for f in frames for c in f.columns))
-    stacked = pd.concat([f.dropna(axis=1, how="all") for f in frames], ignore_index=True)
-    return stacked.reindex(columns=columns)
+concat = concat_rows
 
 
 def count(value) -> int | None:
