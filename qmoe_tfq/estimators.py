@@ -486,7 +486,7 @@ def fit_many(estimators: list[TrainedClassifier], data: list[tuple], progress: b
             _fit_stack(group, stacked, progress or first.verbose, reuse)
         else:
             for p in group:
-                _fit_alone(p)
+                _fit_alone(p, reuse)
     if len(prepared) == 1 and prepared[0].estimator.diverged_:
         e = prepared[0].estimator
         raise TrainingDiverged(
@@ -532,16 +532,28 @@ def _fit_stack(group: list[_Prepared], stacked, verbose: bool, reuse: bool) -> N
         p.estimator._finish(hist, stack.member_weights(i), stack, i)
 
 
-def _fit_alone(p: _Prepared) -> None:
-    """The Keras training loop, for models a stack cannot hold (sampled engines, Phase 1 models)."""
-    from qmoe_tfq.train import fit_model
+def _fit_alone(p: _Prepared, reuse: bool = False) -> None:
+    """The Keras training loop, for models a stack cannot hold (sampled engines, Phase 1 models).
+    ``reuse=True`` trains on a trainer this process traced before for the same architecture and
+    shapes (``train.reusable_trainer``): the same numbers without the tracing."""
+    from qmoe_tfq.train import fit_model, reusable_trainer
 
     e = p.estimator
-    model = e._build(p.spec, p.x.shape[1], len(e.classes_), p.seed)
-    h = fit_model(model, p.x, p.y, lr=float(e.lr), batch_size=int(e.batch_size), max_epochs=int(e.max_epochs),
-                  seed=p.seed, validation=p.validation, n_iter_no_change=e.n_iter_no_change if e.early_stopping else None)
+    shape = (p.spec, p.x.shape[1], len(e.classes_))
+    model = e._build(*shape, p.seed)
+    trainer = None
+    if reuse:
+        trainer = reusable_trainer((type(e).__name__, *shape), lambda: e._build(*shape, p.seed), model, p.x.shape[1],
+                                   float(e.lr), int(e.batch_size))
+    trained = model if trainer is None else trainer.model
+    h = fit_model(trained, p.x, p.y, lr=float(e.lr), batch_size=int(e.batch_size), max_epochs=int(e.max_epochs),
+                  seed=p.seed, validation=p.validation, n_iter_no_change=e.n_iter_no_change if e.early_stopping else None,
+                  trainer=trainer)
+    weights = trained.get_weights()
     e._finish(_history(h.losses, h.validation_scores, h.validation_losses, h.best_epoch,
-                       0 if p.validation is None else len(p.validation[1]), False, h.seconds), model.get_weights())
+                       0 if p.validation is None else len(p.validation[1]), False, h.seconds), weights)
+    if trainer is not None:
+        model.set_weights(weights)
     e._model = model
 
 

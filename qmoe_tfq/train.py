@@ -100,6 +100,26 @@ class EpochTrainer:
         return self._epoch(tf.constant(x, tf.float32), tf.constant(y, tf.int32)).numpy()
 
 
+_TRAINERS: dict[tuple, EpochTrainer] = {}
+
+
+def reusable_trainer(key: tuple, build, initial: keras.Model, n_features: int, lr: float,
+                     batch_size: int) -> EpochTrainer:
+    """A trainer whose compiled epoch is reused across runs: the first run of ``key`` (an architecture
+    and its shapes) in this process builds the trainer's own model with ``build()`` and traces it;
+    every run then copies ``initial``'s weights into that model and restarts the optimiser from zero
+    at ``lr``, so it trains exactly as on a fresh trainer, without paying the tracing again. The
+    trainer's model is shared: read a run's weights before the next call with the same ``key``."""
+    trainer = _TRAINERS.get(key)
+    if trainer is None or trainer.batch_size != int(batch_size):
+        trainer = _TRAINERS[key] = EpochTrainer(build(), n_features, lr, batch_size)
+    trainer.model.set_weights(initial.get_weights())
+    for v in trainer.optimizer.variables:
+        v.assign(tf.zeros_like(v))
+    trainer.optimizer.learning_rate.assign(lr)
+    return trainer
+
+
 @dataclass
 class History:
     """What one training run recorded, epoch by epoch.
@@ -132,6 +152,7 @@ def fit_model(
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     n_iter_no_change: int | None = None,
     progress=None,
+    trainer: EpochTrainer | None = None,
 ) -> History:
     """Train ``model`` in place with Adam on ``x, y``; batch order drawn from ``seed``.
 
@@ -141,8 +162,10 @@ def fit_model(
     keeps its best coefficients. ``n_iter_no_change`` epochs without such an improvement end the run
     early; ``None`` always trains ``max_epochs`` (a router sitting on a plateau may leave it late).
     ``progress(epoch, loss)`` is called after every epoch. A non-finite loss raises TrainingDiverged.
+    ``trainer``: a prepared trainer of ``model`` (``reusable_trainer``); by default a new one.
     """
-    trainer = EpochTrainer(model, x.shape[1], lr, batch_size)
+    if trainer is None:
+        trainer = EpochTrainer(model, x.shape[1], lr, batch_size)
     rng = np.random.default_rng(seed)
     history = History()
     if validation is not None:

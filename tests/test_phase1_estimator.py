@@ -14,7 +14,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.errors import ConfigError
-from qmoe_tfq.estimators import Phase1Classifier, QMoEClassifier, TrainedClassifier, validation_split
+from qmoe_tfq.estimators import Phase1Classifier, QMoEClassifier, TrainedClassifier, fit_many, validation_split
 from qmoe_tfq.experiments import Experiment, run_one
 from qmoe_tfq.phase1 import Phase1Params, Phase1Spec, phase1_qubits
 from qmoe_tfq.phase1_model import build_phase1_model
@@ -49,6 +49,23 @@ def test_both_estimators_share_one_training_class():
     assert issubclass(Phase1Classifier, TrainedClassifier) and issubclass(QMoEClassifier, TrainedClassifier)
     for name in ("fit", "predict", "predict_proba", "logits", "gates", "__getstate__", "__setstate__"):
         assert name not in Phase1Classifier.__dict__ and name not in QMoEClassifier.__dict__
+
+
+@pytest.mark.parametrize("model", ["qmoe", "classical_moe"])
+def test_reused_trainer_gives_the_numbers_of_a_fresh_one(synthetic, model):
+    """The runner's path (``fit_many(reuse=True)``) traces a model's epoch once per process and reuses
+    it for the next runs of that shape: every run must train bit for bit as on its own trainer."""
+    x, y = synthetic.x_train, synthetic.y_train
+    settings = [dict(lr=0.01, random_state=3), dict(lr=0.05, random_state=4, early_stopping=True),
+                dict(lr=0.01, random_state=3)]
+    reused = [Phase1Classifier(model, max_epochs=3, **kw) for kw in settings]
+    for est in reused:
+        fit_many([est], [(x, y)], reuse=True)
+    for est, kw in zip(reused, settings):
+        fresh = Phase1Classifier(model, max_epochs=3, **kw).fit(x, y)
+        assert est.loss_curve_ == fresh.loss_curve_
+        assert all(np.array_equal(a, b) for a, b in zip(est.weights_, fresh.weights_))
+        np.testing.assert_array_equal(est.predict_proba(x), fresh.predict_proba(x))
 
 
 @pytest.mark.parametrize("model", ["qmoe", "qnn", "classical_moe"])
