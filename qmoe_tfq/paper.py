@@ -61,7 +61,11 @@ def _utc_now() -> str:
 
 
 def make_deterministic(nb) -> None:
-    """Fixed cell ids and kernelspec, so a rerun with the same outputs gives the same bytes."""
+    """Fixed cell ids and kernelspec, and consecutive stream outputs merged (the kernel splits a
+    cell's prints into messages by timing), so a rerun with the same outputs gives the same bytes."""
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    CoalesceStreamsPreprocessor().preprocess(nb, {})
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     for index, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{index:03d}"

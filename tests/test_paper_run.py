@@ -164,3 +164,17 @@ def test_git_ignores_the_quick_and_scratch_folders():
         proc = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT)
         assert proc.returncode == 0, f"{path} is not git-ignored"
     assert subprocess.run(["git", "check-ignore", "-q", "paper/manifest.json"], cwd=ROOT).returncode == 1
+
+
+def test_prints_split_into_messages_by_timing_give_the_same_notebook():
+    """The kernel sends a cell's prints as one or several stream messages depending on timing; the
+    executed notebook must not depend on how they were split."""
+    import nbformat
+
+    def executed(chunks):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('a'); print('b')")])
+        nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text=t) for t in chunks]
+        paper.make_deterministic(nb)
+        return nbformat.writes(nb)
+
+    assert executed(["a\n", "b\n"]) == executed(["a\nb\n"])
