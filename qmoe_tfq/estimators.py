@@ -462,7 +462,8 @@ class _Prepared:
         n_val = None if self.validation is None else len(self.validation[1])
         from qmoe_tfq.stacked import stack_spec
 
-        return (stack_spec(self.spec), self.x.shape, len(e.classes_), n_val, int(e.batch_size), int(e.max_epochs),
+        spec = stack_spec(self.spec) if e._stackable(self.spec) else self.spec
+        return (spec, self.x.shape, len(e.classes_), n_val, int(e.batch_size), int(e.max_epochs),
                 e.n_iter_no_change if e.early_stopping else None)
 
 
@@ -539,12 +540,13 @@ def _fit_alone(p: _Prepared, reuse: bool = False) -> None:
     from qmoe_tfq.train import fit_model, reusable_trainer
 
     e = p.estimator
-    shape = (p.spec, p.x.shape[1], len(e.classes_))
-    model = e._build(*shape, p.seed)
+    n_features = p.x.shape[1]
+    architecture = (p.spec, n_features, len(e.classes_))
+    model = e._build(*architecture, p.seed)
     trainer = None
     if reuse:
-        trainer = reusable_trainer((type(e).__name__, *shape), lambda: e._build(*shape, p.seed), model, p.x.shape[1],
-                                   float(e.lr), int(e.batch_size))
+        trainer = reusable_trainer((type(e).__name__, *architecture), lambda: e._build(*architecture, p.seed), model,
+                                   n_features, float(e.lr), int(e.batch_size))
     trained = model if trainer is None else trainer.model
     h = fit_model(trained, p.x, p.y, lr=float(e.lr), batch_size=int(e.batch_size), max_epochs=int(e.max_epochs),
                   seed=p.seed, validation=p.validation, n_iter_no_change=e.n_iter_no_change if e.early_stopping else None,

@@ -484,7 +484,7 @@ def stack_spec(spec: ModelSpec) -> ModelSpec:
     their probability share one (the stack's own ``noise`` field then only says "noisy")."""
     import dataclasses
 
-    return dataclasses.replace(spec, noise=1.0) if getattr(spec, "noise", 0) > 0 else spec
+    return dataclasses.replace(spec, noise=1.0) if spec.noise > 0 else spec
 
 
 def reusable_stack(spec: ModelSpec, n_features: int, n_classes: int, seeds: list[int], batch_size: int,

@@ -106,12 +106,13 @@ _TRAINERS: dict[tuple, EpochTrainer] = {}
 def reusable_trainer(key: tuple, build, initial: keras.Model, n_features: int, lr: float,
                      batch_size: int) -> EpochTrainer:
     """A trainer whose compiled epoch is reused across runs: the first run of ``key`` (an architecture
-    and its shapes) in this process builds the trainer's own model with ``build()`` and traces it;
+    and its shapes) at ``batch_size`` in this process builds the trainer's own model with ``build()`` and traces it;
     every run then copies ``initial``'s weights into that model and restarts the optimiser from zero
     at ``lr``, so it trains exactly as on a fresh trainer, without paying the tracing again. The
     trainer's model is shared: read a run's weights before the next call with the same ``key``."""
+    key = (key, int(batch_size))
     trainer = _TRAINERS.get(key)
-    if trainer is None or trainer.batch_size != int(batch_size):
+    if trainer is None:
         trainer = _TRAINERS[key] = EpochTrainer(build(), n_features, lr, batch_size)
     trainer.model.set_weights(initial.get_weights())
     for v in trainer.optimizer.variables:
