@@ -77,9 +77,9 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
     ``validation_fraction``, ``n_iter_no_change``, ``random_state``, ``verbose``) and implements
     ``_spec()`` (the validated model spec, hashable), ``_build(spec, n_features, n_classes, seed)``
     (the Keras model, with ``gates(x)``), ``_param_counts()`` (trainable parameters by part, with
-    ``"total"``) and, when its runs can train as one stack (``qmoe_tfq.stacked``), ``_stackable`` and
-    ``_predictor``. ``fit`` goes through ``fit_many``: a stack, or the Keras loop
-    ``qmoe_tfq.train.fit_model`` for a model a stack cannot hold.
+    ``"total"``). ``fit`` goes through ``fit_many``: a stack (``qmoe_tfq.stacked``; ``_stackable``
+    asks ``stacked.supports``), or the Keras loop ``qmoe_tfq.train.fit_model`` for a model a stack
+    cannot hold; a stacked model also predicts through a stack (``_predictor``).
 
     Training: ``input_scaling="standard"`` z-scores the inputs (fit on the rows trained on) before
     the model sees them, ``"none"`` uses them as given. ``early_stopping`` carves
@@ -106,7 +106,9 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
 
     def _stackable(self, spec) -> bool:
         """Whether runs of ``spec`` can train as one stack (``qmoe_tfq.stacked``)."""
-        return False
+        from qmoe_tfq import stacked
+
+        return stacked.supports(spec)
 
     def _training_seed(self, seed: int) -> int:
         """The seed of initialisation and batch order, from the estimator's seed."""
@@ -193,8 +195,18 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         return self.scale_inputs(validate_data(self, X, dtype=np.float64, reset=False))
 
     def _predictor(self):
-        """(stack, lane) that evaluates this model, or (None, 0): the Keras model ``model_``."""
-        return None, 0
+        """(stack, lane) that evaluates this model: the stack it was trained in, or a stack of one;
+        (None, 0) for a model no stack holds (then the Keras model ``model_``)."""
+        if self.__dict__.get("_stack") is None:
+            from qmoe_tfq import stacked
+
+            spec = self._spec()
+            if not self._stackable(spec):
+                return None, 0
+            stack = stacked.new_stack(spec, self.n_features_in_, len(self.classes_), [self._seed])
+            stack.set_member_weights(0, self.weights_)
+            self._stack, self._lane = stack, 0
+        return self._stack, self._lane
 
     def logits(self, X) -> np.ndarray:
         """Class logits (n_samples, n_classes)."""
@@ -337,11 +349,6 @@ class QMoEClassifier(TrainedClassifier):
         counts = param_counts(self.model_spec(), self.n_features_in_, len(self.classes_))
         return {"router": counts.router, "experts": counts.experts, "total": counts.total}
 
-    def _stackable(self, spec: ModelSpec) -> bool:
-        from qmoe_tfq import stacked
-
-        return stacked.supports(spec)
-
     @staticmethod
     def _build(spec: ModelSpec, n_features: int, n_classes: int, seed: int):
         import tensorflow as tf
@@ -350,20 +357,6 @@ class QMoEClassifier(TrainedClassifier):
 
         tf.random.set_seed(seed)
         return build_model(spec, n_features, n_classes, seed)
-
-    # ------------------------------------------------------------------------------------ predict
-    def _predictor(self):
-        """(stack, lane) that evaluates this model: the stack it was trained in, or a stack of one."""
-        if self.__dict__.get("_stack") is None:
-            from qmoe_tfq import stacked
-
-            spec = self.model_spec()
-            if not stacked.supports(spec):
-                return None, 0
-            stack = stacked.StackedMoE(spec, self.n_features_in_, len(self.classes_), [self._seed])
-            stack.set_member_weights(0, self.weights_)
-            self._stack, self._lane = stack, 0
-        return self._stack, self._lane
 
 
 class Phase1Classifier(TrainedClassifier):
@@ -378,9 +371,9 @@ class Phase1Classifier(TrainedClassifier):
     the quantum experts' engine, ``statevector`` or ``tfq`` (the reference). The defaults are
     the authors' sizes and training (Adam lr 0.01, 8 epochs, batch 32); their inputs were unit-norm
     rows (``DataSpec(scaling="unit_norm")``) or pixel intensities, fed as given
-    (``input_scaling="none"``). Training (the Keras loop: a stack holds only the paper's mixtures)
-    and fitted attributes: ``TrainedClassifier``; ``n_params_`` is ``{"router", "experts", "head",
-    "total"}``.
+    (``input_scaling="none"``). Training (a stack, ``qmoe_tfq.stacked_phase1``, on the state-vector
+    engine; the Keras loop on TFQ's) and fitted attributes: ``TrainedClassifier``; ``n_params_`` is
+    ``{"router", "experts", "head", "total"}``.
     """
 
     def __init__(
@@ -506,12 +499,12 @@ def _fit_stack(group: list[_Prepared], stacked, verbose: bool, reuse: bool) -> N
     first = group[0]
     e0 = first.estimator
     shape = (first.spec, first.x.shape[1], len(e0.classes_), [p.seed for p in group])
-    noise = [p.spec.noise for p in group]
+    noise = [p.spec.noise for p in group] if isinstance(first.spec, ModelSpec) else None
     trainer = None
     if reuse:
         stack, trainer = stacked.reusable_stack(*shape, batch_size=int(e0.batch_size), noise=noise)
     else:
-        stack = stacked.StackedMoE(*shape, noise=noise)
+        stack = stacked.new_stack(*shape, noise=noise)
     validation = None
     if first.validation is not None:
         validation = (np.stack([p.validation[0] for p in group]), np.stack([p.validation[1] for p in group]))
@@ -534,7 +527,7 @@ def _fit_stack(group: list[_Prepared], stacked, verbose: bool, reuse: bool) -> N
 
 
 def _fit_alone(p: _Prepared, reuse: bool = False) -> None:
-    """The Keras training loop, for models a stack cannot hold (sampled engines, Phase 1 models).
+    """The Keras training loop, for models a stack cannot hold (sampled engines, TFQ's Phase 1 experts).
     ``reuse=True`` trains on a trainer this process traced before for the same architecture and
     shapes (``train.reusable_trainer``): the same numbers without the tracing."""
     from qmoe_tfq.train import fit_model, reusable_trainer

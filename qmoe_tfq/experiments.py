@@ -37,7 +37,7 @@ from qmoe_tfq.registry import EstimatorSpec
 
 PROTOCOLS = ("authors", "fair", "tuning")
 # Bump when a change alters the numbers a cached config produces (training loop, data, model).
-RESULTS_SCHEMA = 4
+RESULTS_SCHEMA = 5
 DEFAULT_VALIDATION_FRACTION = 0.2
 
 
@@ -209,9 +209,10 @@ def run_one(experiment: Experiment, seed: int) -> dict:
 
 def stack_key(experiment: Experiment) -> tuple | None:
     """Runs whose keys are equal may train as one stack (``qmoe_tfq.stacked``): mixtures of experts
-    that differ only in learning rate, input scaling, restart, depolarizing probability (noisy runs
-    share a stack with noisy ones), seed and data draw. None: train alone."""
-    if experiment.model.kind != "qmoe":
+    (the paper's, or the authors' Phase 1 models) that differ only in learning rate, input scaling,
+    restart, depolarizing probability (noisy runs share a stack with noisy ones), seed and data draw.
+    None: train alone."""
+    if experiment.model.kind not in ("qmoe", "phase1"):
         return None
     fixed = tuple((k, v) if k != "noise" else ("noisy", v > 0) for k, v in experiment.model.params
                   if k not in ("lr", "input_scaling", "restart"))

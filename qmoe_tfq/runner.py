@@ -124,7 +124,8 @@ def plan_jobs(tasks: list[Task], jobs: int = 1) -> list[list[Task]]:
 def job_cost(job: list[Task]) -> float:
     """A rough relative cost of a job, for scheduling the longest first (so no worker is left with a
     long job at the end): runs x epochs x training rows x the router's simulation cost (a quantum
-    router's state grows as 2^qubits, a noisy one's density matrix as 4^qubits)."""
+    router's state grows as 2^qubits, a noisy one's density matrix as 4^qubits; Phase 1's quantum
+    experts, one 2^qubits state each)."""
     exp = job[0][0]
     p = exp.model.param_dict
     rows = exp.data.n_samples or 2000
@@ -132,6 +133,9 @@ def job_cost(job: list[Task]) -> float:
     if p.get("router") == "quantum":
         n = p.get("n_qubits") or exp.data.n_features
         cost *= (4.0 if p.get("noise", 0) else 2.0) ** min(n, 12)
+    if exp.model.kind == "phase1" and p.get("model") != "classical_moe":
+        experts = 1 if p.get("model") == "qnn" else p.get("n_experts", 3)
+        cost *= experts * 2.0 ** min(p.get("n_qubits") or 4, 12)
     return float(cost)
 
 

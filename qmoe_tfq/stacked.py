@@ -10,7 +10,8 @@ the per-run costs that dominate these small models (tracing, dispatch, TFQ's per
 are paid once per stack.
 
 Supported: the mixtures of ``qmoe_tfq.model`` with the quantum (every readout, ansatz and exact
-engine), linear, MLP and constant routers; ``supports(spec)`` says whether a spec is stackable.
+engine), linear, MLP and constant routers, and the authors' Phase 1 models on the state-vector
+engine (``qmoe_tfq.stacked_phase1``); ``supports(spec)`` says whether a spec is stackable.
 Initial weights are those ``build_model(spec, ..., seed)`` draws (``initial_weights``), and
 ``member_weights(i)`` gives member ``i``'s weights in ``MixtureOfExperts.get_weights()`` order.
 """
@@ -28,6 +29,7 @@ import tf_keras as keras
 
 from qmoe_tfq.config import ModelSpec, circuit_weight_count
 from qmoe_tfq.initializers import torch_linear
+from qmoe_tfq.phase1 import Phase1Spec
 
 STACKABLE_ROUTERS = ("quantum", "linear", "mlp", "constant", "fourier", "fourier_rank")
 # Stacks are padded with idle copies of their first member up to a multiple of LANES members. CPU
@@ -44,9 +46,24 @@ def lanes_for(members: int) -> int:
     return -(-members // LANES) * LANES
 
 
-def supports(spec: ModelSpec) -> bool:
-    """Whether runs of ``spec`` can be stacked (sampled engines cannot: TFQ seeds them itself)."""
+def supports(spec: ModelSpec | Phase1Spec) -> bool:
+    """Whether runs of ``spec`` can be stacked (sampled engines cannot: TFQ seeds them itself; Phase 1
+    models: ``qmoe_tfq.stacked_phase1.supports``)."""
+    if isinstance(spec, Phase1Spec):
+        from qmoe_tfq.stacked_phase1 import supports as phase1_supports
+
+        return phase1_supports(spec)
     return spec.router in STACKABLE_ROUTERS and spec.engine == "exact"
+
+
+def new_stack(spec: ModelSpec | Phase1Spec, n_features: int, n_classes: int, seeds: list[int],
+              noise: list[float] | None = None) -> Stack:
+    """A stack of ``seeds`` for ``spec``: a ``StackedMoE``, or a ``StackedPhase1`` for a Phase 1 model."""
+    if isinstance(spec, Phase1Spec):
+        from qmoe_tfq.stacked_phase1 import StackedPhase1
+
+        return StackedPhase1(spec, n_features, n_classes, seeds, noise)
+    return StackedMoE(spec, n_features, n_classes, seeds, noise)
 
 
 def _seeds(seed: int) -> list[int]:
@@ -107,17 +124,39 @@ def initial_weights(spec: ModelSpec, n_features: int, n_classes: int, seed: int)
     return [w for _, w in named_initial_weights(spec, n_features, n_classes, seed)]
 
 
-class StackedMoE:
-    """``M`` mixtures of the same ``spec`` with their weights stacked on a leading member axis,
-    padded to ``lanes`` (a multiple of ``LANES``) with idle copies of the first member.
+class Stack:
+    """What every stack of models shares: ``M`` runs of one model with their weights stacked on a
+    leading member axis, padded to ``lanes`` (a multiple of ``LANES``) with idle copies of the
+    first member; ``v`` maps each weight's role to its variable. A subclass sets ``spec``, draws a
+    member's ``(role, weights)`` in ``_named_initial(seed)`` (its model's ``get_weights()`` order),
+    calls ``_setup`` and defines ``logits(x, lane)`` and ``gates(x, lane)``: inputs (lanes, B, d) to
+    (lanes, B, C) and (lanes, B, E), or member ``lane``'s alone, (1, B, ...)."""
 
-    ``logits(x)`` maps inputs (lanes, B, d) to class logits (lanes, B, C); ``gates(x)`` to (lanes, B, E).
-    """
+    spec: object
+
+    def _named_initial(self, seed: int) -> list[tuple[str, np.ndarray]]:
+        raise NotImplementedError
+
+    def _setup(self, n_features: int, n_classes: int, seeds: list[int], frozen: tuple[str, ...] = ()) -> None:
+        """Variables for members ``seeds``; roles in ``frozen`` are not trained."""
+        if not seeds:
+            raise ValueError("a stack needs at least one member")
+        self.n_features, self.n_classes = n_features, n_classes
+        self.members = len(seeds)
+        self.lanes = lanes_for(self.members)
+        self.variables = [tf.Variable(w) for w in self._initial(seeds)]
+        self.v = dict(zip([r for r, _ in self._named_initial(seeds[0])], self.variables))
+        self.trainable = [v for r, v in self.v.items() if r not in frozen]
+        self._n_members = tf.Variable(self.members, dtype=tf.int32, trainable=False)
 
     def _initial(self, seeds: list[int]) -> list[np.ndarray]:
-        per_member = [initial_weights(self.spec, self.n_features, self.n_classes, s) for s in seeds]
+        per_member = [[w for _, w in self._named_initial(s)] for s in seeds]
         per_member += [per_member[0]] * (self.lanes - len(seeds))
         return [np.stack(ws) for ws in zip(*per_member)]
+
+    def _set_noise(self, noise: list[float] | None, members: int) -> None:
+        if noise is not None and any(noise):
+            raise ValueError(f"runs of {type(self).__name__} are noiseless; got noise levels {list(noise)}")
 
     def reset(self, seeds: list[int], noise: list[float] | None = None) -> None:
         """Start over with members initialised from ``seeds`` (as many lanes as before, or fewer members),
@@ -135,6 +174,41 @@ class StackedMoE:
         a = np.asarray(a)
         return np.concatenate([a, np.repeat(a[:1], self.lanes - len(a), axis=0)]) if len(a) < self.lanes else a
 
+    def member_weights(self, i: int) -> list[np.ndarray]:
+        """Member ``i``'s weights in its model's ``get_weights()`` order."""
+        return [v[i].numpy() for v in self.variables]
+
+    def set_member_weights(self, i: int, weights: list[np.ndarray]) -> None:
+        """Load ``weights`` (its model's ``get_weights()`` order) into member ``i``."""
+        for v, w in zip(self.variables, weights):
+            v[i].assign(np.asarray(w, np.float32))
+
+    def member_output(self, lane: int, x: np.ndarray, what: str = "logits") -> np.ndarray:
+        """``logits`` (n, C) or ``gates`` (n, E) of member ``lane`` on inputs ``x`` (n, d): a stack of
+        that member alone, so no other member's circuits are simulated and the numbers do not
+        depend on which runs share the stack."""
+        xs = tf.constant(np.asarray(x, np.float32)[None])
+        out = self.logits(xs, lane) if what == "logits" else self.gates(xs, lane)
+        return out[0].numpy()
+
+    def _weights(self, lane: int | None) -> dict[str, tf.Tensor]:
+        """Every member's weights (``lane`` None), or member ``lane``'s alone with a member axis of 1."""
+        return self.v if lane is None else {r: w[lane:lane + 1] for r, w in self.v.items()}
+
+    def logits(self, x: tf.Tensor, lane: int | None = None) -> tf.Tensor:
+        raise NotImplementedError
+
+    def gates(self, x: tf.Tensor, lane: int | None = None) -> tf.Tensor:
+        raise NotImplementedError
+
+
+class StackedMoE(Stack):
+    """``M`` mixtures of the same ``spec`` (``qmoe_tfq.model``) as a ``Stack``; weights in
+    ``MixtureOfExperts.get_weights()`` order. Noisy stacks hold one depolarizing probability per member."""
+
+    def _named_initial(self, seed: int) -> list[tuple[str, np.ndarray]]:
+        return named_initial_weights(self.spec, self.n_features, self.n_classes, seed)
+
     def _set_noise(self, noise: list[float] | None, members: int) -> None:
         eps = np.full(members, self.spec.noise, np.float32) if noise is None else np.asarray(noise, np.float32)
         if len(eps) != members:
@@ -147,16 +221,8 @@ class StackedMoE:
                  noise: list[float] | None = None) -> None:
         if not supports(spec):
             raise ValueError(f"cannot stack runs of {spec.label()} with engine {spec.engine!r}")
-        if not seeds:
-            raise ValueError("a stack needs at least one member")
         self.spec, self.n_features, self.n_classes = spec, n_features, n_classes
-        self.members = len(seeds)
-        self.lanes = lanes_for(self.members)
-        self.variables = [tf.Variable(w) for w in self._initial(seeds)]
-        roles = [r for r, _ in named_initial_weights(spec, n_features, n_classes, seeds[0])]
-        self.v = dict(zip(roles, self.variables))
-        self.trainable = [v for r, v in self.v.items() if not (r == "theta" and spec.frozen_circuit)]
-        self._n_members = tf.Variable(self.members, dtype=tf.int32, trainable=False)
+        self._setup(n_features, n_classes, seeds, frozen=("theta",) if spec.frozen_circuit else ())
         self.router = self.engine = None
         self._eps = tf.Variable(tf.zeros([self.lanes]), trainable=False)
         if spec.router == "quantum":
@@ -168,26 +234,6 @@ class StackedMoE:
             self.router = QuantumRouter(dataclasses.replace(spec, noise=0.0) if noisy else spec, n_features, seed=0)
             self.engine = self._noisy_engine() if noisy else self.router.expectation
         self._set_noise(noise, len(seeds))
-
-    def member_weights(self, i: int) -> list[np.ndarray]:
-        """Member ``i``'s weights in ``MixtureOfExperts.get_weights()`` order."""
-        return [v[i].numpy() for v in self.variables]
-
-    def set_member_weights(self, i: int, weights: list[np.ndarray]) -> None:
-        """Load ``weights`` (``MixtureOfExperts.get_weights()`` order) into member ``i``."""
-        for v, w in zip(self.variables, weights):
-            v[i].assign(np.asarray(w, np.float32))
-
-    def member_output(self, lane: int, x: np.ndarray, what: str = "logits") -> np.ndarray:
-        """``logits`` (n, C) or ``gates`` (n, E) of member ``lane`` on inputs ``x`` (n, d); circuits
-        of the other members are not simulated."""
-        xs = tf.constant(np.broadcast_to(np.asarray(x, np.float32), (self.lanes, *np.shape(x))))
-        self._only = lane
-        try:
-            out = self.logits(xs) if what == "logits" else self.gates(xs)
-        finally:
-            self._only = None
-        return out[lane].numpy()
 
     def _noisy_engine(self):
         """The exact density-matrix engine with the depolarizing probability as a last symbol column,
@@ -213,63 +259,61 @@ class StackedMoE:
               and (router.evaluation == "interpolate" or points <= MAX_INTERPOLATION_POINTS))
         return points if ok else None
 
-    def _interpolated(self, x: tf.Tensor, theta: tf.Tensor) -> tf.Tensor:
+    def _interpolated(self, x: tf.Tensor, theta: tf.Tensor, lane: int | None = None) -> tf.Tensor:
         from qmoe_tfq.routers import interpolation_grid, interpolation_weights
 
         m, b, d = tf.shape(x)[0], tf.shape(x)[1], x.shape[-1]
         grid = tf.constant(interpolation_grid(d))
         g = grid.shape[0]
         values = tf.concat([tf.tile(grid[None], [m, 1, 1]), tf.tile(theta[:, None, :], [1, g, 1])], axis=-1)
-        out = self._simulate(values)
+        out = self._simulate(values, lane)
         w = tf.reshape(interpolation_weights(tf.reshape(x, [m * b, d])), [m, b, g])
         return tf.einsum("mbg,mgk->mbk", w, out)
 
-    def _direct(self, x: tf.Tensor, theta: tf.Tensor) -> tf.Tensor:
+    def _direct(self, x: tf.Tensor, theta: tf.Tensor, lane: int | None = None) -> tf.Tensor:
         m, b = tf.shape(x)[0], tf.shape(x)[1]
-        return self._simulate(tf.concat([x, tf.tile(theta[:, None, :], [1, b, 1])], axis=-1))
+        return self._simulate(tf.concat([x, tf.tile(theta[:, None, :], [1, b, 1])], axis=-1), lane)
 
-    def _simulate(self, values: tf.Tensor) -> tf.Tensor:
-        """The router's readouts for symbol values (lanes, rows, S) -> (lanes, rows, K). TFQ simulates
-        each circuit on its own, so the idle padding lanes are skipped (zeros stand in for them);
-        engines made of TensorFlow ops see every lane (see ``LANES``)."""
+    def _simulate(self, values: tf.Tensor, lane: int | None = None) -> tf.Tensor:
+        """The router's readouts for symbol values (lanes, rows, S) -> (lanes, rows, K) of every lane,
+        or of member ``lane`` alone (one lane). TFQ simulates each circuit on its own, so the idle
+        padding lanes are skipped (zeros stand in for them); engines made of TensorFlow ops see every
+        lane (see ``LANES``)."""
         from qmoe_tfq.sim.tfq import ExactExpectation
 
         lanes, rows = tf.shape(values)[0], tf.shape(values)[1]
         engine = self.engine
         if self.spec.noise > 0:
-            eps = tf.tile(tf.reshape(self._eps, [-1, 1, 1]), [1, rows, 1])
-            values = tf.concat([values, tf.cast(eps, values.dtype)], axis=-1)
-        only = getattr(self, "_only", None)
-        if isinstance(engine, ExactExpectation) and only is not None:
-            out = engine(tf.reshape(values[only], [rows, -1]))[None]
-            k = tf.shape(out)[-1]
-            return tf.concat([tf.zeros([only, rows, k]), out, tf.zeros([lanes - only - 1, rows, k])], axis=0)
-        if isinstance(engine, ExactExpectation):
+            eps = self._eps if lane is None else self._eps[lane:lane + 1]
+            values = tf.concat([values, tf.cast(tf.tile(tf.reshape(eps, [-1, 1, 1]), [1, rows, 1]), values.dtype)], -1)
+        if isinstance(engine, ExactExpectation) and lane is None:
             k = self._n_members
             out = tf.reshape(engine(tf.reshape(values[:k], [k * rows, -1])), [k, rows, -1])
             return tf.concat([out, tf.zeros([lanes - k, rows, tf.shape(out)[-1]])], axis=0)
         return tf.reshape(engine(tf.reshape(values, [lanes * rows, -1])), [lanes, rows, -1])
 
-    def _quantum_outputs(self, x: tf.Tensor, theta: tf.Tensor) -> tf.Tensor:
+    def _quantum_outputs(self, x: tf.Tensor, theta: tf.Tensor, lane: int | None = None) -> tf.Tensor:
         """Raw readouts (M, B, K), by the router's rule: interpolated from the 3^d grid circuits when
         that is exact and simulates fewer circuits than the batch has rows, else one circuit per row."""
         points = self._interpolation_points()
         if points is None:
-            return self._direct(x, theta)
+            return self._direct(x, theta, lane)
         if self.router.evaluation == "interpolate":
-            return self._interpolated(x, theta)
+            return self._interpolated(x, theta, lane)
         rows = x.shape[1]
         if rows is not None:
-            return self._interpolated(x, theta) if rows > points else self._direct(x, theta)
-        return tf.cond(tf.shape(x)[1] > points, lambda: self._interpolated(x, theta), lambda: self._direct(x, theta))
+            return self._interpolated(x, theta, lane) if rows > points else self._direct(x, theta, lane)
+        return tf.cond(tf.shape(x)[1] > points, lambda: self._interpolated(x, theta, lane),
+                       lambda: self._direct(x, theta, lane))
 
-    def gates(self, x: tf.Tensor) -> tf.Tensor:
-        spec, v = self.spec, self.v
+    def gates(self, x: tf.Tensor, lane: int | None = None) -> tf.Tensor:
+        """Expert weights (lanes, B, E) of every member, or (1, B, E) of member ``lane`` alone."""
+        spec, v = self.spec, self._weights(lane)
         if spec.router == "constant":
             e = spec.experts_for(self.n_features)
             return tf.fill([tf.shape(x)[0], tf.shape(x)[1], e], 1.0 / e)
         if spec.router == "quantum":
-            z = self._quantum_outputs(x, v["theta"])
+            z = self._quantum_outputs(x, v["theta"], lane)
             if spec.readout == "expectation":
                 return tf.nn.softmax(tf.einsum("mbn,mne->mbe", z, v["adapter_kernel"]) + v["adapter_bias"][:, None, :])
             ones = tf.ones_like(z[..., :1])
@@ -287,10 +331,12 @@ class StackedMoE:
             h = tf.nn.relu(tf.einsum("mbd,mdh->mbh", x, v["hidden_kernel"]) + v["hidden_bias"][:, None, :])
         return tf.nn.softmax(tf.einsum("mbh,mhe->mbe", h, v["out_kernel"]) + v["out_bias"][:, None, :])
 
-    def logits(self, x: tf.Tensor) -> tf.Tensor:
-        kernel, bias = self.v["experts_kernel"], self.v["experts_bias"]
+    def logits(self, x: tf.Tensor, lane: int | None = None) -> tf.Tensor:
+        """Class logits (lanes, B, C) of every member, or (1, B, C) of member ``lane`` alone."""
+        v = self._weights(lane)
+        kernel, bias = v["experts_kernel"], v["experts_bias"]
         experts = tf.einsum("mbd,medc->mbec", x, kernel) + bias[:, None, :, :]
-        return tf.einsum("mbe,mbec->mbc", self.gates(x), experts)
+        return tf.einsum("mbe,mbec->mbc", self.gates(x, lane), experts)
 
 
 @dataclass
@@ -315,7 +361,7 @@ class StackTrainer:
     ``lr`` holds each member's learning rate; a member whose ``active`` flag is 0 is left unchanged.
     """
 
-    def __init__(self, model: StackedMoE, lr: np.ndarray, batch_size: int) -> None:
+    def __init__(self, model: Stack, lr: np.ndarray, batch_size: int) -> None:
         self.model = model
         self.batch_size = int(batch_size)
         m = model.lanes
@@ -398,7 +444,7 @@ class StackTrainer:
 
 
 def fit_stack(
-    model: StackedMoE,
+    model: Stack,
     x: np.ndarray,
     y: np.ndarray,
     *,
@@ -475,20 +521,20 @@ def fit_stack(
     return StackHistory(losses, val_scores, val_losses, best_epoch, n_epochs, diverged.tolist(), seconds)
 
 
-_CACHE: dict[tuple, tuple[StackedMoE, StackTrainer]] = {}
+_CACHE: dict[tuple, tuple[Stack, StackTrainer]] = {}
 _CACHE_SIZE = 16
 
 
-def stack_spec(spec: ModelSpec) -> ModelSpec:
+def stack_spec(spec: ModelSpec | Phase1Spec) -> ModelSpec | Phase1Spec:
     """The spec a stack is built for: noise levels are per member, so noisy specs differing only in
     their probability share one (the stack's own ``noise`` field then only says "noisy")."""
     import dataclasses
 
-    return dataclasses.replace(spec, noise=1.0) if spec.noise > 0 else spec
+    return dataclasses.replace(spec, noise=1.0) if isinstance(spec, ModelSpec) and spec.noise > 0 else spec
 
 
-def reusable_stack(spec: ModelSpec, n_features: int, n_classes: int, seeds: list[int], batch_size: int,
-                   noise: list[float] | None = None) -> tuple[StackedMoE, StackTrainer]:
+def reusable_stack(spec: ModelSpec | Phase1Spec, n_features: int, n_classes: int, seeds: list[int], batch_size: int,
+                   noise: list[float] | None = None) -> tuple[Stack, StackTrainer]:
     """A stack (and its trainer) of ``seeds`` for ``spec``, reusing one this process built and traced
     before for the same shapes: the model is reinitialised, the optimiser reset, the graph kept. The
     stack stays valid until the next call with the same shapes (the runner finishes each group first)."""
@@ -497,7 +543,7 @@ def reusable_stack(spec: ModelSpec, n_features: int, n_classes: int, seeds: list
         model, trainer = _CACHE[key]
         model.reset(seeds, noise)
         return model, trainer
-    model = StackedMoE(spec, n_features, n_classes, seeds, noise)
+    model = new_stack(spec, n_features, n_classes, seeds, noise)
     trainer = StackTrainer(model, np.zeros(len(seeds)), batch_size)
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
@@ -505,4 +551,4 @@ def reusable_stack(spec: ModelSpec, n_features: int, n_classes: int, seeds: list
     return model, trainer
 
 
-__all__ = ["lanes_for", "named_initial_weights", "reusable_stack", "stack_spec", "STACKABLE_ROUTERS", "StackHistory", "StackTrainer", "StackedMoE", "fit_stack", "initial_weights", "supports"]
+__all__ = ["Stack", "lanes_for", "named_initial_weights", "new_stack", "reusable_stack", "stack_spec", "STACKABLE_ROUTERS", "StackHistory", "StackTrainer", "StackedMoE", "fit_stack", "initial_weights", "supports"]

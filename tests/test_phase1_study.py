@@ -11,14 +11,13 @@ from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.estimators import Phase1Classifier
 from qmoe_tfq.ledger import VERDICTS, verdict_from_parts
 from qmoe_tfq.phase1 import Phase1Spec
-from qmoe_tfq.phase1_model import build_phase1_model
 from qmoe_tfq.report import save_figure, write_table
 from qmoe_tfq.runner import runner
 from qmoe_tfq.search_spaces import SPACE_SIZE
+from qmoe_tfq.stacked import fit_stack, new_stack
 from qmoe_tfq.studies import CLAIMS, STUDIES
 from qmoe_tfq.studies import phase1 as p1
 from qmoe_tfq.studies import phase1_claims as pc
-from qmoe_tfq.train import fit_model
 from qmoe_tfq.tuning import TUNING_SEED_BASE, tuning_experiments
 
 STATED = {("synthetic", "classical_moe"): 0.88, ("synthetic", "qnn"): 0.65, ("synthetic", "qmoe"): 0.78}
@@ -78,10 +77,10 @@ def test_seven_epochs_are_the_first_seven_of_eight():
     snapshots = []
     longer.fit(data.x_train, data.y_train)
     assert longer.loss_curve_[:2] == short.loss_curve_ and len(longer.loss_curve_) == 3
-    model = build_phase1_model("qnn", seed=4)
-    fit_model(model, data.x_train, data.y_train, lr=0.01, batch_size=32, max_epochs=3, seed=4,
-              progress=lambda e, _: snapshots.append([w.copy() for w in model.get_weights()]))
-    for got, want in zip(snapshots[1], short.model_.get_weights()):
+    stack = new_stack(short._spec(), data.n_features, 2, [4])
+    fit_stack(stack, data.x_train.astype(np.float32)[None], data.y_train.astype(np.int32)[None], lr=np.array([0.01]),
+              seeds=[4], batch_size=32, max_epochs=3, progress=lambda e, _: snapshots.append(stack.member_weights(0)))
+    for got, want in zip(snapshots[1], short.weights_):
         np.testing.assert_array_equal(got, want)
 
 

@@ -151,9 +151,16 @@ class StateVectorExpectation(CompiledEngine):
         return tf.complex(c * self._eye + s * self._gen_re, s * self._gen_im)
 
     def _evaluate(self, symbol_values: tf.Tensor) -> tf.Tensor:
-        psi = self._program.run(self._rotations(symbol_values))
-        probs = tf.math.square(tf.math.real(psi)) + tf.math.square(tf.math.imag(psi))
-        return tf.cast(tf.matmul(probs, self._signs), tf.float32)
+        return self.readout(self.states(symbol_values))
+
+    def states(self, symbol_values: tf.Tensor) -> tf.Tensor:
+        """The final states (rows, 2^n) for symbol values (rows, n_symbols), qubit 0 most significant."""
+        return self._program.run(self._rotations(tf.cast(symbol_values, tf.float32)))
+
+    def readout(self, states: tf.Tensor) -> tf.Tensor:
+        """<O_k> (..., n_observables) float32 of states (..., 2^n)."""
+        probs = tf.math.square(tf.math.real(states)) + tf.math.square(tf.math.imag(states))
+        return tf.cast(tf.tensordot(probs, self._signs, 1), tf.float32)
 
 
 __all__ = ["StateVectorExpectation"]
