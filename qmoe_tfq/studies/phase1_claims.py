@@ -69,7 +69,7 @@ def _timing_sentence(res: p1.Results) -> str:
         tuned = ("" if pd.isna(q.tuned_ratio_to_classical_moe) else
                  f"; per epoch in the tuned protocol's longer runs {q.tuned_ratio_to_classical_moe:.0f}x")
         out.append(f"{d} ({int(q.n_train)} training rows; theirs {int(q.stated_n_train)}): QMoE "
-                   f"{q.train_seconds_median:.1f} s vs classical MoE {c.train_seconds_median:.2f} s, "
+                   f"{q.train_seconds_median:.2f} s vs classical MoE {c.train_seconds_median:.3f} s, "
                    f"{q.ratio_to_classical_moe:.0f}x (stated {q.stated_seconds:g} s vs {c.stated_seconds:g} s, "
                    f"{q.stated_ratio_to_classical_moe:.0f}x){tuned}")
     return "; ".join(out)
@@ -106,8 +106,9 @@ def n4(res: p1.Results) -> Entry:
             f"vs the QMoE's {int(stated_rows.loc[('synthetic', 'qmoe'), 'total_params'])}) on the synthetic data, same "
             f"protocol: {matched.test_acc_mean:.3f}. Tuned protocol (" + protocol_sentence(
                 p1.budget(s.tuned_datasets[0], res.quick), ("moe", "logreg")) + f"): {_tuned_sentence(res)}. "
-            f"Training time on this machine (median over seeds, runs in parallel on a shared 2-core machine, "
-            f"TFQ's analytic simulator; a short classical run is mostly graph tracing): {_timing_sentence(res)} "
+            f"Training time on this machine (a run's share of its stack: the seeds of a model train side by side "
+            f"as one program, on a shared 2-core machine; quantum experts on the package's state-vector engine; "
+            f"a short classical run is mostly graph tracing): {_timing_sentence(res)} "
             "(seconds per epoch and 1,000 rows in paper/tables/phase1_timing.csv). Differences from their notebook: MNIST is "
             "the shipped 1,000-image 0/1 subset, not their 14,780 images; splits are stratified (theirs unseeded and "
             "unstratified); Keras' Adam epsilon is 1e-7 (PyTorch's 1e-8). The paper's claims do not rest on Phase 1; "
