@@ -86,21 +86,33 @@ class AmplitudeQuantumExperts(keras.layers.Layer):
         return tf.reshape(z, [batch, self.n_experts, self.n_qubits])
 
 
+def part_seeds(seed: int) -> tuple[int, int, int]:
+    """Seeds of a Phase 1 model's router, experts and head, from the model's seed."""
+    router, experts, head = (int(s) for s in np.random.SeedSequence(seed).generate_state(3))
+    return router, experts, head
+
+
+def mlp_expert_initializers(n_experts: int, n_features: int, hidden: int, width: int,
+                            seed: int) -> dict[str, tuple[tuple[int, ...], keras.initializers.Initializer]]:
+    """(shape, initializer) of each weight of ``MLPExperts``, in its order, seeded from ``seed``."""
+    seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(4)]
+    shapes = {
+        "kernel1": ((n_experts, n_features, hidden), n_features),
+        "bias1": ((n_experts, hidden), n_features),
+        "kernel2": ((n_experts, hidden, width), hidden),
+        "bias2": ((n_experts, width), hidden),
+    }
+    return {name: (shape, torch_linear(fan_in, s)) for (name, (shape, fan_in)), s in zip(shapes.items(), seeds)}
+
+
 class MLPExperts(keras.layers.Layer):
     """E classical experts Linear(d -> h) -> ReLU -> Linear(h -> width), evaluated at once:
     (batch, d) -> (batch, E, width); every Linear initialised like ``torch.nn.Linear``."""
 
     def __init__(self, n_experts: int, n_features: int, hidden: int, width: int, seed: int, **kwargs) -> None:
         super().__init__(**kwargs)
-        seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(4)]
-        shapes = {
-            "kernel1": ((n_experts, n_features, hidden), n_features),
-            "bias1": ((n_experts, hidden), n_features),
-            "kernel2": ((n_experts, hidden, width), hidden),
-            "bias2": ((n_experts, width), hidden),
-        }
-        for (name, (shape, fan_in)), s in zip(shapes.items(), seeds):
-            setattr(self, name, self.add_weight(name=name, shape=shape, initializer=torch_linear(fan_in, s)))
+        for name, (shape, init) in mlp_expert_initializers(n_experts, n_features, hidden, width, seed).items():
+            setattr(self, name, self.add_weight(name=name, shape=shape, initializer=init))
 
     def call(self, x: tf.Tensor) -> tf.Tensor:
         h = tf.nn.relu(tf.einsum("bd,edh->beh", x, self.kernel1) + self.bias1)
@@ -117,7 +129,7 @@ class Phase1Model(keras.Model):
     def __init__(self, spec: Phase1Spec, seed: int = 0) -> None:
         super().__init__(name=spec.kind)
         self.spec = spec
-        router_seed, expert_seed, head_seed = (int(s) for s in np.random.SeedSequence(seed).generate_state(3))
+        router_seed, expert_seed, head_seed = part_seeds(seed)
         d, n, e = spec.n_features, spec.n_qubits, spec.experts_used
         self.router = None if spec.kind == "qnn" else dense(e, d, router_seed, activation="softmax", name="router")
         if spec.kind == "classical_moe":
@@ -148,4 +160,5 @@ def build_phase1_model(kind: str = "qmoe", seed: int = 0, **spec) -> Phase1Model
     return Phase1Model(Phase1Spec(kind=kind, **spec), seed)
 
 
-__all__ = ["AmplitudeQuantumExperts", "MLPExperts", "Phase1Model", "amplitude_angles", "build_phase1_model"]
+__all__ = ["AmplitudeQuantumExperts", "MLPExperts", "Phase1Model", "amplitude_angles", "build_phase1_model",
+           "mlp_expert_initializers", "part_seeds"]

@@ -221,7 +221,7 @@ class StackedMoE(Stack):
                  noise: list[float] | None = None) -> None:
         if not supports(spec):
             raise ValueError(f"cannot stack runs of {spec.label()} with engine {spec.engine!r}")
-        self.spec, self.n_features, self.n_classes = spec, n_features, n_classes
+        self.spec = spec
         self._setup(n_features, n_classes, seeds, frozen=("theta",) if spec.frozen_circuit else ())
         self.router = self.engine = None
         self._eps = tf.Variable(tf.zeros([self.lanes]), trainable=False)

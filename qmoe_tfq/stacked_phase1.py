@@ -17,8 +17,8 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from qmoe_tfq.initializers import torch_linear
 from qmoe_tfq.phase1 import Phase1Spec
+from qmoe_tfq.phase1_model import amplitude_angles, mlp_expert_initializers, part_seeds
 from qmoe_tfq.sim.program import base_digits
 from qmoe_tfq.stacked import Stack, _dense
 
@@ -31,14 +31,12 @@ def supports(spec: Phase1Spec) -> bool:
 def named_initial_weights(spec: Phase1Spec, seed: int) -> list[tuple[str, np.ndarray]]:
     """(role, weights) pairs ``Phase1Model(spec, seed)`` starts from, in its ``get_weights()`` order,
     drawn by the same seeded initializers without building the model."""
-    router_seed, expert_seed, head_seed = (int(s) for s in np.random.SeedSequence(seed).generate_state(3))
-    d, n, e, h = spec.n_features, spec.n_qubits, spec.experts_used, spec.hidden
+    router_seed, expert_seed, head_seed = part_seeds(seed)
+    d, n, e = spec.n_features, spec.n_qubits, spec.experts_used
     weights = [] if spec.kind == "qnn" else _dense(d, e, router_seed, "router")
     if spec.kind == "classical_moe":
-        seeds = [int(s) for s in np.random.SeedSequence(expert_seed).generate_state(4)]
-        shapes = (("kernel1", (e, d, h), d), ("bias1", (e, h), d), ("kernel2", (e, h, n), h), ("bias2", (e, n), h))
-        weights += [(f"experts_{name}", torch_linear(fan_in, s)(shape, dtype="float32").numpy())
-                    for (name, shape, fan_in), s in zip(shapes, seeds)]
+        weights += [(f"experts_{name}", init(shape, dtype="float32").numpy())
+                    for name, (shape, init) in mlp_expert_initializers(e, d, spec.hidden, n, expert_seed).items()]
     else:
         init = keras.initializers.RandomNormal(0.0, 1.0, seed=expert_seed)
         weights.append(("theta", init((e, spec.n_layers, n, 3), dtype="float32").numpy()))
@@ -86,8 +84,6 @@ class StackedPhase1(Stack):
         if self.spec.kind == "classical_moe":
             h = tf.nn.relu(tf.einsum("mbd,medh->mbeh", x, v["experts_kernel1"]) + v["experts_bias1"][:, None])
             return tf.einsum("mbeh,mehw->mbew", h, v["experts_kernel2"]) + v["experts_bias2"][:, None]
-        from qmoe_tfq.phase1_model import amplitude_angles
-
         m, b, d = tf.shape(x)[0], tf.shape(x)[1], x.shape[-1]
         n, e, dim = self.spec.n_qubits, self.spec.experts_used, 2**self.spec.n_qubits
         theta = tf.reshape(v["theta"], [m, e, 1, -1])
