@@ -55,7 +55,7 @@ bench: venv
 # Re-resolve the lock (needs network to PyPI) and regenerate environment.yml from it.
 lock:
 	$(PYTHON) -m venv .tools && .tools/bin/pip install --quiet uv
-	.tools/bin/uv pip compile pyproject.toml --extra paper --extra test --python-version 3.11 \
+	.tools/bin/uv pip compile pyproject.toml --extra paper --extra test --extra docs --python-version 3.11 \
 		--python-platform x86_64-manylinux_2_28 -o $(LOCK)
 	$(PYTHON) scripts/write_environment_yml.py
 
