@@ -69,7 +69,7 @@ def make_model(router: str, n_features: int = 2, n_classes: int = 2, seed: int =
     (parameter-matched: 22 router params).
     """
     tensorflow()
-    from qmoe_tfq.config import ModelSpec
+    from qmoe_tfq.specs.config import ModelSpec
     from qmoe_tfq.model import build_model
 
     kinds = {

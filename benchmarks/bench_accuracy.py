@@ -21,8 +21,8 @@ if QUICK and THREADS > 0:
     import qmoe_tfq
 
     try:
-        from qmoe_tfq.quiet import import_tensorflow
-    except ImportError:  # a commit from before qmoe_tfq.quiet
+        from qmoe_tfq.core.quiet import import_tensorflow
+    except ImportError:  # a commit from before qmoe_tfq.core.quiet
         import tensorflow  # noqa: F401
     else:
         import_tensorflow(list_devices=False)
@@ -53,7 +53,7 @@ class ErrorRate:
         from ._common import tensorflow
 
         tensorflow()
-        from qmoe_tfq.config import ModelSpec, TrainSpec
+        from qmoe_tfq.specs.config import ModelSpec, TrainSpec
         from qmoe_tfq.data import DataSpec, load_dataset
         from qmoe_tfq.train import train_model
 

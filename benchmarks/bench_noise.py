@@ -26,7 +26,7 @@ def _noise_api():
     """``with_noise`` (``qmoe_tfq.noise_eval``, earlier ``qmoe_tfq.noise``) or a
     NotImplementedError saying what is missing."""
     try:
-        from qmoe_tfq.config import ModelSpec
+        from qmoe_tfq.specs.config import ModelSpec
     except ImportError as exc:
         raise NotImplementedError(f"no noise study in this commit ({exc})") from None
     fields = getattr(ModelSpec, "__dataclass_fields__", {})

@@ -59,7 +59,7 @@ class QuantumRouter(_RouterBench):
         import numpy as np
 
         tf = tensorflow()
-        from qmoe_tfq.config import ModelSpec
+        from qmoe_tfq.specs.config import ModelSpec
         from qmoe_tfq.routers import QuantumRouter
 
         spec = ModelSpec(layers=layers, readout=readout)
@@ -79,7 +79,7 @@ class ClassicalRouter(_RouterBench):
         import numpy as np
 
         tf = tensorflow()
-        from qmoe_tfq.config import ModelSpec
+        from qmoe_tfq.specs.config import ModelSpec
         from qmoe_tfq.routers import build_router
 
         layer = build_router(ModelSpec(router=router), n_features, seed=0)

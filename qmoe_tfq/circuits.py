@@ -24,13 +24,9 @@ import cirq
 import numpy as np
 import sympy
 
-from qmoe_tfq.errors import ConfigError, check_choice, check_positive_int
+from qmoe_tfq.core.errors import ConfigError, check_choice, check_positive_int
+from qmoe_tfq.specs.vocabulary import ANGLES_PER_QUBIT, ANSATZES, MAX_QUBITS, READOUTS, validate_router_shape  # noqa: F401
 
-ANSATZES = ("strongly_entangling", "ry_cz", "strongly_entangling_no_cnot")
-#: Variational angles per qubit per layer of each ansatz.
-ANGLES_PER_QUBIT = {"strongly_entangling": 3, "ry_cz": 1, "strongly_entangling_no_cnot": 3}
-READOUTS = ("expectation", "probabilities")
-MAX_QUBITS = 12
 
 
 @dataclass(frozen=True)
@@ -61,21 +57,6 @@ def entangler_ranges(n_qubits: int, n_layers: int) -> list[int]:
     if n_qubits < 2:
         return [0] * n_layers
     return [(layer % (n_qubits - 1)) + 1 for layer in range(n_layers)]
-
-
-def validate_router_shape(n_features: int, n_qubits: int, n_layers: int) -> None:
-    """Raise ConfigError for an impossible router: too few qubits for the features, or L < 1."""
-    check_positive_int("n_features", n_features)
-    check_positive_int("n_qubits", n_qubits)
-    check_positive_int("layers", n_layers)
-    if n_qubits < n_features:
-        raise ConfigError(
-            f"n_qubits={n_qubits} is below the feature count {n_features}: the angle embedding "
-            f"needs one qubit per feature (allowed: n_qubits >= {n_features}); reduce the features "
-            "(e.g. PCA) or add qubits"
-        )
-    if n_qubits > MAX_QUBITS:
-        raise ConfigError(f"n_qubits={n_qubits} is too large to simulate here (allowed: <= {MAX_QUBITS})")
 
 
 def router_circuit(
@@ -211,7 +192,7 @@ def amplitude_embedding(qubits: tuple[cirq.Qid, ...]) -> tuple[cirq.Circuit, tup
     also sets their signs, so negative entries need no phase gates and no global phase arises. A
     zero block gives alpha = 0. Symbols ``a{j}_{i}`` (level j, Gray-code step i) take
     theta_j = M_j.T @ alpha_j / 2^j (``uniformly_controlled_ry_matrix``), which
-    ``qmoe_tfq.phase1.amplitude_angles`` computes from x.
+    ``qmoe_tfq.specs.phase1.amplitude_angles`` computes from x.
     """
     circuit = cirq.Circuit()
     symbols: list[sympy.Symbol] = []

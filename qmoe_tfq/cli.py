@@ -15,9 +15,9 @@ import sys
 from collections.abc import Callable
 
 from qmoe_tfq.circuits import ANSATZES, READOUTS
-from qmoe_tfq.config import ENGINES, NOISE_PLACEMENTS, ROUTERS, ModelSpec, TrainSpec
+from qmoe_tfq.specs.config import ENGINES, NOISE_PLACEMENTS, ROUTERS, ModelSpec, TrainSpec
 from qmoe_tfq.data import DATASETS, DataSpec
-from qmoe_tfq.errors import ConfigError, TrainingDiverged
+from qmoe_tfq.core.errors import ConfigError, TrainingDiverged
 
 SEED_MAX = 2**32 - 1  # numpy's seed range; TensorFlow's is wider
 

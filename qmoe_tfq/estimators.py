@@ -27,9 +27,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
-from qmoe_tfq.config import ModelSpec
-from qmoe_tfq.errors import ConfigError, TrainingDiverged, check_choice, check_learning_rate, check_positive_int
-from qmoe_tfq.phase1 import Phase1Spec, phase1_qubits
+from qmoe_tfq.specs.config import ModelSpec
+from qmoe_tfq.core.errors import ConfigError, TrainingDiverged, check_choice, check_learning_rate, check_positive_int
+from qmoe_tfq.specs.phase1 import Phase1Spec, phase1_qubits
 
 INPUT_SCALINGS = ("none", "standard")
 # Streams of the estimator's seed: the validation split, and the initialisation of restarts r >= 1
@@ -255,8 +255,8 @@ class QMoEClassifier(TrainedClassifier):
     qubits, read out as <Z_i> + a Dense adapter, or as basis probabilities; ``frozen_circuit=True``
     trains the adapter only), ``linear`` (Model A), ``mlp`` (Dense(``hidden``, relu) -> Dense(E)),
     ``constant`` (uniform gates) or ``fourier`` / ``fourier_rank`` (a router on the trigonometric
-    features of the quantum router's function class); see ``qmoe_tfq.config.ModelSpec`` and
-    ``qmoe_tfq.router_families`` for each option, including depolarizing ``noise``. Training and
+    features of the quantum router's function class); see ``qmoe_tfq.specs.config.ModelSpec`` and
+    ``qmoe_tfq.specs.routers`` for each option, including depolarizing ``noise``. Training and
     fitted attributes: ``TrainedClassifier`` (the package's datasets are angles in [0, pi], so
     ``input_scaling="none"`` feeds them as the authors did). ``restart=r`` (r >= 1) draws
     initialisation and batch order from another stream of the same seed while keeping its validation
@@ -344,7 +344,7 @@ class QMoEClassifier(TrainedClassifier):
         return restart_seed(seed, int(self.restart))
 
     def _param_counts(self) -> dict:
-        from qmoe_tfq.config import param_counts
+        from qmoe_tfq.specs.config import param_counts
 
         counts = param_counts(self.model_spec(), self.n_features_in_, len(self.classes_))
         return {"router": counts.router, "experts": counts.experts, "total": counts.total}
@@ -360,7 +360,7 @@ class QMoEClassifier(TrainedClassifier):
 
 
 class Phase1Classifier(TrainedClassifier):
-    """One of the authors' Phase 1 models (``qmoe_tfq.phase1``), trained like every other mixture.
+    """One of the authors' Phase 1 models (``qmoe_tfq.specs.phase1``), trained like every other mixture.
 
     ``model``: ``qmoe`` (a classical router Linear(d -> E) + softmax gating ``n_experts`` quantum
     experts: amplitude embedding of the d features on ``n_qubits`` qubits, StronglyEntanglingLayers

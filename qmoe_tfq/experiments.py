@@ -30,7 +30,7 @@ import numpy as np
 
 import qmoe_tfq
 from qmoe_tfq.data import DataSpec, DataUnavailable, load_dataset
-from qmoe_tfq.errors import ConfigError, check_choice
+from qmoe_tfq.core.errors import ConfigError, check_choice
 from qmoe_tfq.estimators import TrainedClassifier, final_estimator, validation_split
 from qmoe_tfq.probes import probe_config
 from qmoe_tfq.registry import EstimatorSpec

@@ -24,7 +24,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from qmoe_tfq.router_families import fourier_width
+from qmoe_tfq.specs.routers import fourier_width
 
 
 def fourier_features(x) -> np.ndarray:

@@ -21,7 +21,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from qmoe_tfq.initializers import dense
-from qmoe_tfq.router_families import fourier_width
+from qmoe_tfq.specs.routers import fourier_width
 
 
 def fourier_features_tf(x: tf.Tensor) -> tf.Tensor:

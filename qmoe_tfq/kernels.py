@@ -28,7 +28,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from qmoe_tfq.errors import ConfigError, check_choice
+from qmoe_tfq.core.errors import ConfigError, check_choice
 
 KERNEL_METHODS = ("statevector", "cirq", "closed_form")
 

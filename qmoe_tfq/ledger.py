@@ -20,8 +20,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from qmoe_tfq.errors import ConfigError, check_choice
-from qmoe_tfq.io import atomic_write_text
+from qmoe_tfq.core.errors import ConfigError, check_choice
+from qmoe_tfq.core.io import atomic_write_text
 from qmoe_tfq.stats import (
     ACCURACY_BOUNDS,
     ALPHA,

@@ -20,9 +20,9 @@ from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 
-from qmoe_tfq.io import atomic_write_text
+from qmoe_tfq.core.io import atomic_write_text
+from qmoe_tfq.core.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
 SIDECAR_SUFFIX = ".sources.json"

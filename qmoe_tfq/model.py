@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from qmoe_tfq.config import ModelSpec, ParamCounts
+from qmoe_tfq.specs.config import ModelSpec, ParamCounts
 from qmoe_tfq.experts import LinearExperts
 from qmoe_tfq.routers import build_router
 

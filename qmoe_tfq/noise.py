@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from qmoe_tfq.config import ENGINES
+from qmoe_tfq.specs.config import ENGINES
 from qmoe_tfq.noise_eval import with_noise
 from qmoe_tfq.noise_placement import PLACEMENTS, noisy_circuit
 from qmoe_tfq.sim.density_matrix import DensityMatrixExpectation, pauli_transfer_matrix

@@ -18,8 +18,8 @@ import cirq
 import sympy
 
 from qmoe_tfq.circuits import RouterCircuit
-from qmoe_tfq.config import NOISE_PLACEMENTS
-from qmoe_tfq.errors import check_choice, check_probability
+from qmoe_tfq.specs.vocabulary import NOISE_PLACEMENTS
+from qmoe_tfq.core.errors import check_choice, check_probability
 
 PLACEMENTS = NOISE_PLACEMENTS
 NOISE_SYMBOL = sympy.Symbol("noise_eps")

@@ -26,10 +26,12 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from qmoe_tfq import io, manifest
-from qmoe_tfq.report import PaperSettings
+from qmoe_tfq import manifest
 
-ROOT = Path(__file__).resolve().parents[1]
+from qmoe_tfq.core import io
+from qmoe_tfq.report import PaperSettings
+from qmoe_tfq.core.paths import ROOT
+
 PAPER_DIR = ROOT / "paper"
 QUICK_DIR = ROOT / "paper-quick"
 SCRATCH_DIR = ROOT / "paper-scratch"

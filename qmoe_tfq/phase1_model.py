@@ -1,4 +1,4 @@
-"""The authors' Phase 1 models (``qmoe_tfq.phase1``) rebuilt in Cirq + TFQ as Keras models.
+"""The authors' Phase 1 models (``qmoe_tfq.specs.phase1``) rebuilt in Cirq + TFQ as Keras models.
 
 Initialisation as in their PyTorch code: every Linear from ``torch.nn.Linear``'s default (weights
 and biases uniform in +-1/sqrt(fan_in), ``qmoe_tfq.initializers``); circuit weights
@@ -22,8 +22,8 @@ import tf_keras as keras
 
 from qmoe_tfq.circuits import amplitude_expert_circuit, readout_observables, uniformly_controlled_ry_matrix
 from qmoe_tfq.initializers import dense, torch_linear
-from qmoe_tfq.errors import check_choice
-from qmoe_tfq.phase1 import PHASE1_SIMULATORS, Phase1Params, Phase1Spec
+from qmoe_tfq.core.errors import check_choice
+from qmoe_tfq.specs.phase1 import PHASE1_SIMULATORS, Phase1Params, Phase1Spec
 from qmoe_tfq.sim.statevector import StateVectorExpectation
 from qmoe_tfq.sim.tfq import ExactExpectation
 

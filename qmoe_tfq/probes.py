@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qmoe_tfq.config import ENGINES, NOISE_PLACEMENTS
+from qmoe_tfq.specs.config import ENGINES, NOISE_PLACEMENTS
 from qmoe_tfq.data import Dataset
-from qmoe_tfq.errors import ConfigError, check_choice, check_positive_int, check_probability
+from qmoe_tfq.core.errors import ConfigError, check_choice, check_positive_int, check_probability
 from qmoe_tfq.estimators import QMoEClassifier, TrainedClassifier, final_estimator
 
 # Collapse: one expert's gate above this on every test point, or gates this flat across points.

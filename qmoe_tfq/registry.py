@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from sklearn.base import BaseEstimator
 
-from qmoe_tfq.errors import ConfigError, check_choice
+from qmoe_tfq.core.errors import ConfigError, check_choice
 from qmoe_tfq.estimators import INPUT_SCALINGS, Phase1Classifier, QMoEClassifier, TrainedClassifier, final_estimator
 
 

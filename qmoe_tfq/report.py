@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from qmoe_tfq.io import atomic_write_bytes, atomic_write_text
+from qmoe_tfq.core.io import atomic_write_bytes, atomic_write_text
 from qmoe_tfq.manifest import record_output
+from qmoe_tfq.core.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 FLOAT_FORMAT = "%.4f"
 QUICK_NOTE = "QUICK run (smoke-test size): not the paper's numbers."
 # Where a notebook writes when run outside `make paper` (Jupyter, `jupyter nbconvert --execute`).

@@ -1,6 +1,6 @@
 """Routers: Keras layers mapping inputs (batch, d) to expert gates (batch, E) that sum to one.
 
-Which layer a ``ModelSpec`` gets is decided by its family in ``qmoe_tfq.router_families``
+Which layer a ``ModelSpec`` gets is decided by its family in ``qmoe_tfq.specs.routers``
 (``build_router``); the Fourier-feature routers live in ``qmoe_tfq.fourier_router``."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import tensorflow as tf
 import tf_keras as keras
 
 from qmoe_tfq.circuits import readout_observables, router_circuit, walsh_hadamard
-from qmoe_tfq.config import ModelSpec
+from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.initializers import dense
-from qmoe_tfq.router_families import router_family
+from qmoe_tfq.specs.routers import router_family
 from qmoe_tfq.sim.engines import make_expectation
 
 

@@ -20,10 +20,10 @@ from typing import Iterable
 import pandas as pd
 
 from qmoe_tfq.experiments import Experiment, config_key, run_group, run_one, stack_key
-from qmoe_tfq.io import atomic_write_text
-from qmoe_tfq.workers import exit_with_parent
+from qmoe_tfq.core.io import atomic_write_text
+from qmoe_tfq.core.workers import exit_with_parent
+from qmoe_tfq.core.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = ROOT / ".cache" / "runs"
 REQUIRED_RESULT_KEYS = ("train_accuracy", "test_accuracy", "total_params", "train_seconds")
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 
-from qmoe_tfq.errors import check_choice
+from qmoe_tfq.core.errors import check_choice
 
 SPACE_SIZE = 8
 QUICK_SPACE_SIZE = 2

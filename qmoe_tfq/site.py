@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from qmoe_tfq.io import atomic_write_text
+from qmoe_tfq.core.io import atomic_write_text
 from qmoe_tfq.report import read_table
 
 INDEX_NAME = "index.html"

@@ -27,9 +27,9 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from qmoe_tfq.config import ModelSpec, circuit_weight_count
+from qmoe_tfq.specs.config import ModelSpec, circuit_weight_count
 from qmoe_tfq.initializers import torch_linear
-from qmoe_tfq.phase1 import Phase1Spec
+from qmoe_tfq.specs.phase1 import Phase1Spec
 
 STACKABLE_ROUTERS = ("quantum", "linear", "mlp", "constant", "fourier", "fourier_rank")
 # Stacks are padded with idle copies of their first member up to a multiple of LANES members. CPU
@@ -83,7 +83,7 @@ def named_initial_weights(spec: ModelSpec, n_features: int, n_classes: int, seed
     ``get_weights()`` order, drawn by the same seeded initializers without building the model. Roles:
     ``theta`` (circuit angles), ``adapter_*``, ``hidden_*`` / ``out_*`` (classical routers),
     ``projection_kernel`` / ``readout_*`` (Fourier-feature routers), ``experts_*``."""
-    from qmoe_tfq.router_families import fourier_width, router_family
+    from qmoe_tfq.specs.routers import fourier_width, router_family
 
     router_seed, expert_seed = _seeds(seed)
     e = spec.experts_for(n_features)

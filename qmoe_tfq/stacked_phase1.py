@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from qmoe_tfq.phase1 import Phase1Spec
+from qmoe_tfq.specs.phase1 import Phase1Spec
 from qmoe_tfq.phase1_model import amplitude_angles, mlp_expert_initializers, part_seeds
 from qmoe_tfq.sim.program import base_digits
 from qmoe_tfq.stacked import Stack, _dense

@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 from scipy import stats
 
-from qmoe_tfq.errors import ConfigError, check_choice
+from qmoe_tfq.core.errors import ConfigError, check_choice
 
 CONFIDENCE = 0.95
 ALPHA = 0.05

@@ -12,7 +12,7 @@ import math
 import zlib
 from dataclasses import dataclass
 
-from qmoe_tfq.errors import ConfigError
+from qmoe_tfq.core.errors import ConfigError
 
 FAMILY_COLORS = {
     "quantum": "#7b3294",

@@ -11,9 +11,9 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from qmoe_tfq.config import ModelSpec, ParamCounts, TrainSpec
+from qmoe_tfq.specs.config import ModelSpec, ParamCounts, TrainSpec
 from qmoe_tfq.data import Dataset
-from qmoe_tfq.errors import TrainingDiverged
+from qmoe_tfq.core.errors import TrainingDiverged
 from qmoe_tfq.model import MixtureOfExperts, build_model
 
 

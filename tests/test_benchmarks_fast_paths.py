@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from qmoe_tfq.config import ModelSpec
+from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.model import build_model
 from qmoe_tfq.routers import QuantumRouter, interpolation_grid
 from qmoe_tfq.train import EpochTrainer

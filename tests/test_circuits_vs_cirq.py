@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from qmoe_tfq.config import ModelSpec
+from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.routers import QuantumRouter
 
 

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from qmoe_tfq.config import ModelSpec
+from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.model import build_model
 
 

@@ -1,11 +1,11 @@
-"""``qmoe_tfq.io``: atomic writes get the umask's mode; a folder is replaced whole, and what an
+"""``qmoe_tfq.core.io``: atomic writes get the umask's mode; a folder is replaced whole, and what an
 interrupted replacement leaves behind is recovered."""
 
 import os
 import stat
 import pytest
 
-from qmoe_tfq import io
+from qmoe_tfq.core import io
 
 
 def mode(path) -> int:

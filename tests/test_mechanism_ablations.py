@@ -8,8 +8,8 @@ import pytest
 import tensorflow as tf
 
 from qmoe_tfq.circuits import router_circuit
-from qmoe_tfq.config import ModelSpec, param_counts
-from qmoe_tfq.errors import ConfigError
+from qmoe_tfq.specs.config import ModelSpec, param_counts
+from qmoe_tfq.core.errors import ConfigError
 from qmoe_tfq.estimators import QMoEClassifier, restart_seed
 from qmoe_tfq.fourier import readout_fit
 from qmoe_tfq.registry import qmoe

@@ -9,8 +9,8 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from qmoe_tfq.config import ModelSpec
-from qmoe_tfq.errors import ConfigError
+from qmoe_tfq.specs.config import ModelSpec
+from qmoe_tfq.core.errors import ConfigError
 from qmoe_tfq.fourier import FourierFeatures, additive_features, fourier_features, readout_fit
 from qmoe_tfq.fourier_router import FourierRouter, fourier_features_tf
 from qmoe_tfq.routers import build_router

@@ -7,7 +7,7 @@ import pytest
 from sklearn.datasets import make_moons
 from sklearn.svm import SVC
 
-from qmoe_tfq.errors import ConfigError
+from qmoe_tfq.core.errors import ConfigError
 from qmoe_tfq.kernels import (QuantumKernel, cirq_states, closed_form_kernel, fidelity, kernel_alignment,
                               nearest_rbf_gamma, quantum_kernel)
 from qmoe_tfq.registry import EstimatorSpec

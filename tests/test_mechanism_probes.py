@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qmoe_tfq.data import Dataset
-from qmoe_tfq.errors import ConfigError
+from qmoe_tfq.core.errors import ConfigError
 from qmoe_tfq.experiments import Experiment, config_key
 from qmoe_tfq.probes import GateMap, decode_gate_map, grid_points
 from qmoe_tfq.registry import EstimatorSpec, qmoe

@@ -19,7 +19,7 @@ import pytest
 import tensorflow as tf
 
 from qmoe_tfq.circuits import readout_observables, router_circuit
-from qmoe_tfq.config import ModelSpec, TrainSpec
+from qmoe_tfq.specs.config import ModelSpec, TrainSpec
 from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.model import build_model
 from qmoe_tfq.noise_eval import with_noise

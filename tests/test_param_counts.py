@@ -1,12 +1,12 @@
 """Parameter counts of the paper's models, exactly, both analytic (each router family owns its
-count, ``qmoe_tfq.router_families``) and from the built variables."""
+count, ``qmoe_tfq.specs.routers``) and from the built variables."""
 
 import pytest
 
-from qmoe_tfq.config import ROUTERS, ModelSpec, param_counts
-from qmoe_tfq.errors import ConfigError
+from qmoe_tfq.specs.config import ROUTERS, ModelSpec, param_counts
+from qmoe_tfq.core.errors import ConfigError
 from qmoe_tfq.model import build_model
-from qmoe_tfq.router_families import ROUTER_FAMILIES, RouterFamily, router_family
+from qmoe_tfq.specs.routers import ROUTER_FAMILIES, RouterFamily, router_family
 
 
 @pytest.mark.parametrize(

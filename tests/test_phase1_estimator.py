@@ -13,10 +13,10 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from qmoe_tfq.data import DataSpec, load_dataset
-from qmoe_tfq.errors import ConfigError
+from qmoe_tfq.core.errors import ConfigError
 from qmoe_tfq.estimators import Phase1Classifier, QMoEClassifier, TrainedClassifier, fit_many, validation_split
 from qmoe_tfq.experiments import Experiment, run_one
-from qmoe_tfq.phase1 import Phase1Params, Phase1Spec, phase1_qubits
+from qmoe_tfq.specs.phase1 import Phase1Params, Phase1Spec, phase1_qubits
 from qmoe_tfq.phase1_model import build_phase1_model
 from qmoe_tfq.probes import GateSummary
 from qmoe_tfq.registry import KINDS, EstimatorSpec, ParamCount, phase1

@@ -16,7 +16,7 @@ from qmoe_tfq.circuits import (
     uniformly_controlled_ry_matrix,
 )
 from qmoe_tfq.data import DataSpec, load_dataset
-from qmoe_tfq.phase1 import PHASE1_MODELS, PHASE1_SIMULATORS, Phase1Params, Phase1Spec
+from qmoe_tfq.specs.phase1 import PHASE1_MODELS, PHASE1_SIMULATORS, Phase1Params, Phase1Spec
 from qmoe_tfq.phase1_model import AmplitudeQuantumExperts, amplitude_angles, build_phase1_model
 
 qml = pytest.importorskip("pennylane")

@@ -10,7 +10,7 @@ from fake_runner import FakeRunner
 from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.estimators import Phase1Classifier
 from qmoe_tfq.ledger import VERDICTS, verdict_from_parts
-from qmoe_tfq.phase1 import Phase1Spec
+from qmoe_tfq.specs.phase1 import Phase1Spec
 from qmoe_tfq.report import save_figure, write_table
 from qmoe_tfq.runner import runner
 from qmoe_tfq.search_spaces import SPACE_SIZE

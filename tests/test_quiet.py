@@ -34,7 +34,7 @@ def run(code: str, **env) -> subprocess.CompletedProcess:
 def test_filtered_stderr_drops_only_the_known_lines():
     code = textwrap.dedent("""
         import os
-        from qmoe_tfq.quiet import filtered_stderr
+        from qmoe_tfq.core.quiet import filtered_stderr
         with filtered_stderr():
             os.write(2, b"E0000 cuda_dnn.cc:8310] Unable to register cuDNN factory: Attempting to register factory for plugin cuDNN\\n")
             os.write(2, b"E external/cuda_driver.cc:152] failed call to cuInit: INTERNAL: CUDA error\\n")

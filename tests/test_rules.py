@@ -11,7 +11,7 @@ from scipy import stats
 from sklearn.isotonic import isotonic_regression
 
 from qmoe_tfq import ledger, style
-from qmoe_tfq.errors import ConfigError
+from qmoe_tfq.core.errors import ConfigError
 from qmoe_tfq.ledger import (
     Candidate,
     Part,

@@ -9,7 +9,7 @@ import pytest
 from fake_runner import FakeRunner
 from test_data import write_keras_npz
 
-from qmoe_tfq.config import ModelSpec, param_counts
+from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.ledger import VERDICTS
 from qmoe_tfq.report import save_figure, write_table
 from qmoe_tfq.runner import runner

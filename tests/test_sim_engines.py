@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from qmoe_tfq import ConfigError
 from qmoe_tfq.circuits import readout_observables, router_circuit
-from qmoe_tfq.config import ModelSpec
+from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.model import build_model
 from qmoe_tfq.noise_eval import evaluate_under_noise, exact_noise_sweep, with_noise
 from qmoe_tfq.noise_placement import NOISE_SYMBOL, noisy_circuit

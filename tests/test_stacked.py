@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from qmoe_tfq.config import ModelSpec
+from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.data import DataSpec, load_dataset
-from qmoe_tfq.errors import TrainingDiverged
+from qmoe_tfq.core.errors import TrainingDiverged
 from qmoe_tfq.estimators import QMoEClassifier, fit_many
 from qmoe_tfq.model import build_model
 from qmoe_tfq.stacked import LANES, StackedMoE, fit_stack, initial_weights, supports

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.estimators import Phase1Classifier, fit_many
-from qmoe_tfq.phase1 import Phase1Spec
+from qmoe_tfq.specs.phase1 import Phase1Spec
 from qmoe_tfq.phase1_model import Phase1Model
 from qmoe_tfq.stacked import LANES, fit_stack, new_stack, supports
 from qmoe_tfq.stacked_phase1 import StackedPhase1, named_initial_weights

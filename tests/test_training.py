@@ -2,7 +2,7 @@
 
 import pytest
 
-from qmoe_tfq.config import ModelSpec, TrainSpec
+from qmoe_tfq.specs.config import ModelSpec, TrainSpec
 from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.train import train_model
 

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PARENT = textwrap.dedent("""
     import sys, time
     from joblib import Parallel, delayed
-    from qmoe_tfq.workers import exit_with_parent
+    from qmoe_tfq.core.workers import exit_with_parent
 
     def task(i, watch, delay):
         time.sleep(delay)  # e.g. still unpickling the task when the parent dies

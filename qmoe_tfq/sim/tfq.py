@@ -15,7 +15,7 @@ import cirq
 import tensorflow as tf
 import tensorflow_quantum as tfq
 
-from qmoe_tfq.errors import check_choice, check_positive_int
+from qmoe_tfq.core.errors import check_choice, check_positive_int
 from qmoe_tfq.sim.program import Observable
 
 

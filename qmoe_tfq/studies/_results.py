@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from qmoe_tfq.errors import check_choice
+from qmoe_tfq.core.errors import check_choice
 from qmoe_tfq.runner import concat_rows
 from qmoe_tfq.stats import ACCURACY_BOUNDS, bootstrap_interval, paired_wilcoxon, t_interval
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from qmoe_tfq.config import ModelSpec, param_counts
+from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.experiments import Experiment
 from qmoe_tfq.ledger import NONINFERIORITY_MARGIN, PerSeed, RatioResult, parameter_ratio, per_seed_values
 from qmoe_tfq.ledger import Candidate as RatioCandidate

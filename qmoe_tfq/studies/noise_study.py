@@ -33,9 +33,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from qmoe_tfq.config import NOISE_PLACEMENTS
+from qmoe_tfq.specs.config import NOISE_PLACEMENTS
 from qmoe_tfq.data import DataSpec
-from qmoe_tfq.errors import ConfigError
+from qmoe_tfq.core.errors import ConfigError
 from qmoe_tfq.experiments import Experiment
 from qmoe_tfq.ledger import PerSeed
 from qmoe_tfq.probes import NoiseSweep

@@ -28,7 +28,7 @@ import pandas as pd
 
 from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.experiments import Experiment
-from qmoe_tfq.phase1 import AUTHORS_TRAINING, Phase1Spec
+from qmoe_tfq.specs.phase1 import AUTHORS_TRAINING, Phase1Spec
 from qmoe_tfq.probes import GateSummary
 from qmoe_tfq.registry import EstimatorSpec, phase1
 from qmoe_tfq.stats import paired_signed_rank

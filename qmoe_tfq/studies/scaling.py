@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from qmoe_tfq.config import ModelSpec, param_counts
+from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.data import DataNotPresent, DataSpec, DataUnavailable, load_dataset
 from qmoe_tfq.probes import GateSummary
 from qmoe_tfq.registry import qmoe

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from qmoe_tfq.config import ModelSpec, param_counts
+from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.data import DataSpec
 from qmoe_tfq.experiments import Experiment
 from qmoe_tfq.probes import DecisionGrid, GateSummary

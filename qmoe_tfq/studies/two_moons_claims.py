@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from qmoe_tfq.config import ModelSpec, param_counts
+from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.ledger import (
     CONVERGENCE_MARGIN,
     Entry,

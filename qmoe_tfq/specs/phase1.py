@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from qmoe_tfq.errors import ConfigError, check_choice, check_positive_int
+from qmoe_tfq.core.errors import ConfigError, check_choice, check_positive_int
 
 PHASE1_MODELS = ("qmoe", "qnn", "classical_moe")
 #: Engines of the quantum experts (``qmoe_tfq.sim``): TensorFlow's state-vector simulator, as the

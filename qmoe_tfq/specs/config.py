@@ -9,22 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qmoe_tfq.circuits import ANSATZES, READOUTS, validate_router_shape
-from qmoe_tfq.errors import check_choice, check_learning_rate, check_positive_int, check_probability
-from qmoe_tfq.router_families import ROUTER_FAMILIES, circuit_weight_count, router_family  # noqa: F401
+from qmoe_tfq.core.errors import check_choice, check_learning_rate, check_positive_int, check_probability
+from qmoe_tfq.specs.vocabulary import (  # noqa: F401
+    ANSATZES, DIFFERENTIATORS, ENGINES, NOISE_PLACEMENTS, READOUTS, SIMULATORS, validate_router_shape,
+)
+from qmoe_tfq.specs.routers import ROUTER_FAMILIES, circuit_weight_count, router_family  # noqa: F401
 
 ROUTERS = tuple(ROUTER_FAMILIES)
-DIFFERENTIATORS = ("adjoint", "parameter_shift")
-NOISE_PLACEMENTS = ("authors", "every_gate")
-ENGINES = ("exact", "tfq_sampled")
-SIMULATORS = ("auto", "tfq", "statevector")
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     """A mixture of ``n_experts`` linear experts gated by one router.
 
-    router: a family of ``qmoe_tfq.router_families`` (``ROUTERS``): ``quantum`` (PQC router),
+    router: a family of ``qmoe_tfq.specs.routers`` (``ROUTERS``): ``quantum`` (PQC router),
     ``linear`` (Model A: Dense(E) + softmax), ``mlp`` (Model C / h-sweep: Dense(hidden, relu) ->
     Dense(E) + softmax), ``constant`` (gates fixed at uniform 1/E, no router parameters: the floor
     any router must beat with these experts), ``fourier`` / ``fourier_rank`` (a classical router on

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from qmoe_tfq.circuits import ANGLES_PER_QUBIT, validate_router_shape
-from qmoe_tfq.errors import ConfigError, check_choice
+from qmoe_tfq.specs.vocabulary import ANGLES_PER_QUBIT, validate_router_shape
+from qmoe_tfq.core.errors import ConfigError, check_choice
 
 if TYPE_CHECKING:
-    from qmoe_tfq.config import ModelSpec
+    from qmoe_tfq.specs.config import ModelSpec
 
 #: Features of the Fourier-feature routers: 3^d grows fast, so d is capped (3^8 = 6,561 features).
 MAX_FOURIER_FEATURES = 8

@@ -64,7 +64,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler, normalize
 
-from qmoe_tfq.errors import ConfigError, check_choice, check_positive_int
+from qmoe_tfq.core.errors import ConfigError, check_choice, check_positive_int
+from qmoe_tfq.core.paths import ROOT
 
 GENERATED_SOURCES = ("moons", "synthetic16")
 IMAGE_SOURCES = ("digits", "mnist5k", "mnist", "fashion_mnist")
@@ -80,7 +81,7 @@ SYNTHETIC16 = dict(n_features=16, n_informative=10, n_redundant=0, n_classes=2)
 NPZ_FILES = {"mnist": "mnist.npz", "fashion_mnist": "fashion_mnist.npz"}
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 DATA_DIR_ENV = "QMOE_DATA_DIR"
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DEFAULT_DATA_DIR = ROOT / "data"
 
 _NAME = re.compile(r"^(digits|mnist5k|mnist|fashion_mnist)(?:-(?:(\d)v(\d)|(10)))?$")
 _WHERE_TO_GET = {
