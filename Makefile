@@ -35,13 +35,13 @@ test: venv
 # Full size -> paper/; QUICK=1 -> paper-quick/; QMOE_PAPER_DIR=... elsewhere. Built in a staging folder,
 # moved into place when complete, stamped with paper/manifest.json and browsable as paper/index.html.
 paper: venv
-	QMOE_QUICK=$(QUICK) $(PY) -m qmoe_tfq.paper
+	QMOE_QUICK=$(QUICK) $(PY) -m qmoe_tfq.publish.paper
 
 # One notebook at full size (QUICK=1: smoke size), progress bar on the terminal -> paper-scratch/.
 NOTEBOOKS := $(basename $(notdir $(wildcard notebooks/[0-9]*.py)))
 notebook: venv
 	@test -n "$(NB)" || { echo "usage: make notebook NB=<name> [QUICK=1]; names: $(NOTEBOOKS)" >&2; exit 2; }
-	QMOE_QUICK=$(QUICK) $(PY) -m qmoe_tfq.paper $(NB)
+	QMOE_QUICK=$(QUICK) $(PY) -m qmoe_tfq.publish.paper $(NB)
 
 # Quick local asv pass in the existing .venv (reduced grids, one sample each); README "Benchmarks".
 # Its results are never saved (no --set-commit-hash) and run under the machine name <host>-quick.

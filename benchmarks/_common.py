@@ -12,6 +12,67 @@ from __future__ import annotations
 import os
 
 QUICK = os.environ.get("QMOE_BENCH_QUICK", "0").strip() not in ("", "0")
+
+#: Module paths of the staged layout (issue #19) -> the flat modules they were before it. On a commit
+#: from before, ``flat_layout_aliases`` makes the new paths import the old modules, so one benchmark
+#: file measures commits from both sides of the move.
+LAYOUT_ALIASES = {
+    "qmoe_tfq.core.quiet": "qmoe_tfq.quiet",
+    "qmoe_tfq.specs.config": "qmoe_tfq.config",
+    "qmoe_tfq.circuits.router": "qmoe_tfq.circuits",
+    "qmoe_tfq.models.mixture": "qmoe_tfq.model",
+    "qmoe_tfq.models.routers": "qmoe_tfq.routers",
+    "qmoe_tfq.models.routers.quantum": "qmoe_tfq.routers",
+    "qmoe_tfq.models.noise_eval": "qmoe_tfq.noise_eval",
+    "qmoe_tfq.training.train": "qmoe_tfq.train",
+    "qmoe_tfq.training.stack": "qmoe_tfq.stacked",
+    "qmoe_tfq.experiments.runner": "qmoe_tfq.runner",
+    "qmoe_tfq.experiments.experiment": "qmoe_tfq.experiments",
+    "qmoe_tfq.experiments.registry": "qmoe_tfq.registry",
+}
+
+
+def flat_layout_aliases() -> None:
+    """Alias the new module paths to the old flat modules when the installed commit predates the layout
+    (lazily: nothing is imported until a benchmark imports it). A no-op on a commit with the layout."""
+    import importlib
+    import importlib.abc
+    import importlib.machinery
+    import importlib.util
+    import sys
+
+    try:
+        if importlib.util.find_spec("qmoe_tfq.specs") is not None:
+            return
+    except ImportError:
+        return
+    parents = {n.rsplit(".", k)[0] for n in LAYOUT_ALIASES for k in range(1, n.count("."))}
+
+    class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+        def find_spec(self, name, path=None, target=None):
+            if name in parents:
+                real = importlib.machinery.PathFinder.find_spec(name, path)
+                if real is not None:  # an old module of that name (qmoe_tfq.experiments): also a package now
+                    real.submodule_search_locations = []
+                    return real
+            if name in LAYOUT_ALIASES or name in parents:
+                return importlib.util.spec_from_loader(name, self, is_package=name in parents)
+            return None
+
+        def create_module(self, spec):
+            if spec.name in LAYOUT_ALIASES and spec.name not in parents:
+                return importlib.import_module(LAYOUT_ALIASES[spec.name])
+            return None
+
+        def exec_module(self, module):
+            old = LAYOUT_ALIASES.get(module.__name__)
+            if old is not None and module.__name__ in parents:  # a package that is also an old module
+                module.__dict__.update({k: v for k, v in vars(importlib.import_module(old)).items()
+                                        if not k.startswith("__")})
+
+    if not any(type(f).__name__ == "_Alias" for f in sys.meta_path):
+        sys.meta_path.insert(0, _Alias())
+
 # Threads per benchmark process (default 1, as scikit-image pins them): stable numbers on a shared
 # machine, and both stacks compared like for like. ``QMOE_BENCH_THREADS=0`` keeps library defaults.
 THREADS = int(os.environ.get("QMOE_BENCH_THREADS", "1") or "0")
@@ -20,6 +81,9 @@ THREADS = int(os.environ.get("QMOE_BENCH_THREADS", "1") or "0")
 N_SAMPLES = 500
 BATCH = 32
 LR = 0.1
+
+
+flat_layout_aliases()
 
 
 def grid(full: list, quick: list) -> list:
@@ -70,7 +134,7 @@ def make_model(router: str, n_features: int = 2, n_classes: int = 2, seed: int =
     """
     tensorflow()
     from qmoe_tfq.specs.config import ModelSpec
-    from qmoe_tfq.model import build_model
+    from qmoe_tfq.models.mixture import build_model
 
     kinds = {
         "quantum": {"router": "quantum"},
@@ -93,12 +157,12 @@ def make_model(router: str, n_features: int = 2, n_classes: int = 2, seed: int =
 def epoch_runner(model, n_features: int, lr: float = LR, batch_size: int = BATCH):
     """A callable ``run(x, y)`` that trains ``model`` for one pass over ``x, y`` in order.
 
-    Uses ``qmoe_tfq.train.EpochTrainer`` (what ``fit`` runs) when the installed commit has it; on
+    Uses ``qmoe_tfq.training.train.EpochTrainer`` (what ``fit`` runs) when the installed commit has it; on
     older commits it rebuilds what their ``fit`` ran per epoch (one ``tf.function`` step per batch),
     so ``asv continuous`` compares the same work: one epoch in steady state, tracing excluded.
     """
     try:
-        from qmoe_tfq.train import EpochTrainer
+        from qmoe_tfq.training.train import EpochTrainer
     except ImportError:
         EpochTrainer = None
     if EpochTrainer is not None:

@@ -55,7 +55,7 @@ class ErrorRate:
         tensorflow()
         from qmoe_tfq.specs.config import ModelSpec, TrainSpec
         from qmoe_tfq.data import DataSpec, load_dataset
-        from qmoe_tfq.train import train_model
+        from qmoe_tfq.training.train import train_model
 
         specs = {
             "quantum": ModelSpec(router="quantum"),

@@ -50,7 +50,7 @@ class Expectation:
         import numpy as np
 
         tf = tensorflow()
-        from qmoe_tfq.circuits import readout_observables, router_circuit
+        from qmoe_tfq.circuits.router import readout_observables, router_circuit
 
         rc = router_circuit(n_qubits, n_qubits, LAYERS)
         expectation = _engine(engine, rc, readout_observables(rc.qubits, "expectation"))
@@ -99,7 +99,7 @@ class EpochFloor:
         import numpy as np
 
         tf = tensorflow()
-        from qmoe_tfq.circuits import readout_observables, router_circuit
+        from qmoe_tfq.circuits.router import readout_observables, router_circuit
 
         rc = router_circuit(2, 2, LAYERS)
         expectation = _engine(engine, rc, readout_observables(rc.qubits, "expectation"))

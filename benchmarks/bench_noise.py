@@ -23,14 +23,14 @@ TEST_POINTS = 150
 
 
 def _noise_api():
-    """``with_noise`` (``qmoe_tfq.noise_eval``, earlier ``qmoe_tfq.noise``) or a
+    """``with_noise`` (``qmoe_tfq.models.noise_eval``, earlier ``qmoe_tfq.noise``) or a
     NotImplementedError saying what is missing."""
     try:
         from qmoe_tfq.specs.config import ModelSpec
     except ImportError as exc:
         raise NotImplementedError(f"no noise study in this commit ({exc})") from None
     fields = getattr(ModelSpec, "__dataclass_fields__", {})
-    for module in ("qmoe_tfq.noise_eval", "qmoe_tfq.noise"):
+    for module in ("qmoe_tfq.models.noise_eval", "qmoe_tfq.noise"):
         try:
             with_noise = getattr(__import__(module, fromlist=["with_noise"]), "with_noise", None)
         except ImportError:
@@ -91,7 +91,7 @@ class NoiseSweep:
     def setup(self, evaluation, placement):
         _noise_api()
         try:
-            from qmoe_tfq.noise_eval import evaluate_under_noise
+            from qmoe_tfq.models.noise_eval import evaluate_under_noise
         except ImportError as exc:
             raise NotImplementedError(f"no deploy protocol in this commit ({exc})") from None
         from ._common import make_model

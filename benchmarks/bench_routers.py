@@ -60,7 +60,7 @@ class QuantumRouter(_RouterBench):
 
         tf = tensorflow()
         from qmoe_tfq.specs.config import ModelSpec
-        from qmoe_tfq.routers import QuantumRouter
+        from qmoe_tfq.models.routers.quantum import QuantumRouter
 
         spec = ModelSpec(layers=layers, readout=readout)
         router = QuantumRouter(spec, n_features=n_qubits, seed=0)
@@ -80,7 +80,7 @@ class ClassicalRouter(_RouterBench):
 
         tf = tensorflow()
         from qmoe_tfq.specs.config import ModelSpec
-        from qmoe_tfq.routers import build_router
+        from qmoe_tfq.models.routers import build_router
 
         layer = build_router(ModelSpec(router=router), n_features, seed=0)
         self.width = 2

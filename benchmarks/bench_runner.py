@@ -14,7 +14,7 @@ from ._common import grid, tensorflow
 
 
 def _run(experiments) -> None:
-    from qmoe_tfq.runner import run_experiments
+    from qmoe_tfq.experiments.runner import run_experiments
 
     cache = tempfile.mkdtemp(prefix="qmoe-bench-")
     try:
@@ -35,22 +35,22 @@ class RunnerOverhead:
     def setup(self, runs, mode):
         tensorflow()
         from qmoe_tfq.data import DataSpec
-        from qmoe_tfq.experiments import Experiment
-        from qmoe_tfq.registry import qmoe
+        from qmoe_tfq.experiments.experiment import Experiment
+        from qmoe_tfq.experiments.registry import qmoe
 
         spec = qmoe(router="linear", max_epochs=2)
         if mode == "stacked":
             self.batches = [[Experiment("o", spec, DataSpec(), "fair", tuple(range(runs)))]]
         else:
             self.batches = [[Experiment(f"o{s}", spec, DataSpec(), "fair", (s,))] for s in range(runs)]
-        import qmoe_tfq.runner as runner
+        import qmoe_tfq.experiments.runner as runner
 
         self._max_job = runner.MAX_JOB
         runner.MAX_JOB = runs if mode == "stacked" else 1
         _run(self.batches[0][:1] if mode == "stacked" else self.batches[0])  # trace once: steady state
 
     def teardown(self, runs, mode):
-        import qmoe_tfq.runner as runner
+        import qmoe_tfq.experiments.runner as runner
 
         runner.MAX_JOB = self._max_job
 
@@ -75,8 +75,8 @@ class StudyRun:
     def setup(self, study):
         tensorflow()
         from qmoe_tfq.data import DataSpec
-        from qmoe_tfq.experiments import Experiment
-        from qmoe_tfq.registry import qmoe
+        from qmoe_tfq.experiments.experiment import Experiment
+        from qmoe_tfq.experiments.registry import qmoe
 
         training = {"max_epochs": 100, "early_stopping": True, "validation_fraction": 0.2, "n_iter_no_change": None,
                     "lr": 0.03}
@@ -89,7 +89,7 @@ class StudyRun:
             spec = qmoe(router="quantum", layers=3, noise=0.02, noise_placement="every_gate", **training)
             data = DataSpec()
         else:
-            from qmoe_tfq.registry import phase1
+            from qmoe_tfq.experiments.registry import phase1
             from qmoe_tfq.studies.phase1 import FULL, data_spec
 
             spec = phase1("qmoe", **{**training, "max_epochs": FULL.max_epochs, "lr": 0.03})

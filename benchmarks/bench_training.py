@@ -13,7 +13,7 @@ ROUTERS = ["quantum", "quantum_tfq", "quantum_direct", "linear", "mlp", "mlp_h4"
 
 
 class TrainingEpoch:
-    """Ours: ``qmoe_tfq.train.EpochTrainer.run_epoch`` (what ``fit`` runs each epoch) on the
+    """Ours: ``qmoe_tfq.training.train.EpochTrainer.run_epoch`` (what ``fit`` runs each epoch) on the
     authors' 500-sample Two Moons set. ``quantum`` is the 2-qubit, L=3 quantum router as shipped
     (``simulator="auto"``: the fastest exact engine); ``quantum_tfq`` the same on TFQ's analytic op
     (the reference engine; skipped on commits without ``ModelSpec.simulator``); ``quantum_direct``

@@ -21,7 +21,7 @@
 #
 # * **Tuned protocol** (primary, every comparison): every model — quantum routers, Model A, MLP
 #   routers of each width, constant gates, logistic regression, an RBF-SVM — is searched over the
-#   same number of configurations (`qmoe_tfq.search_spaces`) on tuning seeds that are never
+#   same number of configurations (`qmoe_tfq.experiments.search_spaces`) on tuning seeds that are never
 #   evaluation seeds, chosen by validation accuracy (a stratified split of the training data; the test
 #   split is never seen), then evaluated on 20 fresh seeds: a fresh sample and stratified 70/30 split
 #   per seed, **held-out test accuracy**, mean with a BCa bootstrap 95% CI (it stays inside [0, 1]),
@@ -46,13 +46,13 @@ from functools import partial
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 from IPython.display import display
 
-from qmoe_tfq import plots
+from qmoe_tfq.reporting import plots
 from qmoe_tfq.data import load_dataset
-from qmoe_tfq.ledger import CONVERGENCE_MARGIN
-from qmoe_tfq import report
-from qmoe_tfq.report import paper_settings
-from qmoe_tfq.runner import runner
-from qmoe_tfq.search_spaces import describe
+from qmoe_tfq.analysis.ledger import CONVERGENCE_MARGIN
+from qmoe_tfq.reporting import report
+from qmoe_tfq.reporting.report import paper_settings
+from qmoe_tfq.experiments.runner import runner
+from qmoe_tfq.experiments.search_spaces import describe
 from qmoe_tfq.studies import two_moons as tm
 
 S = paper_settings()

@@ -43,9 +43,9 @@ from functools import partial
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 from IPython.display import display
 
-from qmoe_tfq import report
-from qmoe_tfq.report import paper_settings
-from qmoe_tfq.runner import runner
+from qmoe_tfq.reporting import report
+from qmoe_tfq.reporting.report import paper_settings
+from qmoe_tfq.experiments.runner import runner
 from qmoe_tfq.studies import scaling as sc
 
 S = paper_settings()

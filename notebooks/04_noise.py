@@ -57,10 +57,10 @@ import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 import numpy as np
 from IPython.display import display
 
-from qmoe_tfq import plots
-from qmoe_tfq import report
-from qmoe_tfq.report import paper_settings
-from qmoe_tfq.runner import runner
+from qmoe_tfq.reporting import plots
+from qmoe_tfq.reporting import report
+from qmoe_tfq.reporting.report import paper_settings
+from qmoe_tfq.experiments.runner import runner
 from qmoe_tfq.studies import noise_claims as nc
 from qmoe_tfq.studies import noise_study as ns
 
@@ -140,7 +140,7 @@ save_figure(fig, S.figures, "noise_sweep",
 # ## Exact vs TFQ trajectories on the same sweep
 #
 # The same trained models (deploy protocol, first seeds) evaluated by both engines at every
-# (placement, eps). Agreement checks (see `qmoe_tfq/noise_eval.py`): every circuit output is within
+# (placement, eps). Agreement checks (see `qmoe_tfq/models/noise_eval.py`): every circuit output is within
 # 5/sqrt(R) of the exact value (`max_output_deviation <= tolerance`), and the fraction of test points
 # whose prediction differs between the engines is at most the fraction whose exact prediction can change
 # within that tolerance (`max_disagreement <= max_fragile`, checked per seed). `diff_*` is the sampled

@@ -43,14 +43,14 @@ from functools import partial
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 from IPython.display import display
 
-from qmoe_tfq import report
+from qmoe_tfq.reporting import report
 from qmoe_tfq.data import load_dataset
-from qmoe_tfq.report import paper_settings
-from qmoe_tfq.runner import runner
+from qmoe_tfq.reporting.report import paper_settings
+from qmoe_tfq.experiments.runner import runner
 from qmoe_tfq.studies import mechanism as mech
 from qmoe_tfq.studies import mechanism_figures as figs
 from qmoe_tfq.studies import two_moons as tm
-from qmoe_tfq.tuning import protocol_sentence
+from qmoe_tfq.experiments.tuning import protocol_sentence
 
 S = paper_settings()
 res = mech.results(runner(S.jobs, S.cache_dir), S.quick)

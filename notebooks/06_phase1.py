@@ -39,12 +39,12 @@ from functools import partial
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 from IPython.display import display
 
-from qmoe_tfq import report
-from qmoe_tfq.report import paper_settings
-from qmoe_tfq.runner import runner
+from qmoe_tfq.reporting import report
+from qmoe_tfq.reporting.report import paper_settings
+from qmoe_tfq.experiments.runner import runner
 from qmoe_tfq.studies import phase1 as p1
 from qmoe_tfq.studies import phase1_claims as pc
-from qmoe_tfq.tuning import protocol_sentence
+from qmoe_tfq.experiments.tuning import protocol_sentence
 
 S = paper_settings()
 size = p1.size(S.quick)

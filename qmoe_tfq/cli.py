@@ -1,4 +1,4 @@
-"""``qmoe`` command line. TensorFlow is imported only by the commands that train.
+"""Stage: cli. ``qmoe`` command line. TensorFlow is imported only by the commands that train.
 
 Every number a user types is checked here, in the argument layer, before anything is built: a bad
 value exits with status 2 and one line naming the flag as typed, what is allowed and what was given
@@ -14,7 +14,7 @@ import math
 import sys
 from collections.abc import Callable
 
-from qmoe_tfq.circuits import ANSATZES, READOUTS
+from qmoe_tfq.circuits.router import ANSATZES, READOUTS
 from qmoe_tfq.specs.config import ENGINES, NOISE_PLACEMENTS, ROUTERS, ModelSpec, TrainSpec
 from qmoe_tfq.data import DATASETS, DataSpec
 from qmoe_tfq.core.errors import ConfigError, TrainingDiverged
@@ -170,7 +170,7 @@ def _train(args: argparse.Namespace) -> int:
         model.qubits_for(data.n_features)
     model.experts_for(data.n_features)
 
-    from qmoe_tfq.train import train_model
+    from qmoe_tfq.training.train import train_model
 
     progress = None
     if not args.json:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from qmoe_tfq.search_spaces import configurations
+from qmoe_tfq.experiments.search_spaces import configurations
 from qmoe_tfq.studies import two_moons as tm
-from qmoe_tfq.tuning import Selection, TunedResults
+from qmoe_tfq.experiments.tuning import Selection, TunedResults
 
 N_TEST = 150
 

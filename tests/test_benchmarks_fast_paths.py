@@ -12,9 +12,9 @@ import tensorflow as tf
 import tf_keras as keras
 
 from qmoe_tfq.specs.config import ModelSpec
-from qmoe_tfq.model import build_model
-from qmoe_tfq.routers import QuantumRouter, interpolation_grid
-from qmoe_tfq.train import EpochTrainer
+from qmoe_tfq.models.mixture import build_model
+from qmoe_tfq.models.routers.quantum import QuantumRouter, interpolation_grid
+from qmoe_tfq.training.train import EpochTrainer
 
 from test_circuits_vs_cirq import cirq_readout
 
@@ -169,7 +169,7 @@ def test_authors_reference_model_is_model_b():
 @pytest.mark.parametrize("ansatz", ["strongly_entangling", "ry_cz"])
 def test_router_circuits_qualify_for_interpolation(ansatz):
     """Guard against silently losing the fast path: every router circuit has the RX embedding."""
-    from qmoe_tfq.routers import _embedding_is_single_rx
+    from qmoe_tfq.models.routers.quantum import _embedding_is_single_rx
 
     for n_features, n_qubits in ((1, 1), (2, 2), (2, 3), (4, 4)):
         router = QuantumRouter(ModelSpec(ansatz=ansatz, n_qubits=n_qubits), n_features, seed=0)

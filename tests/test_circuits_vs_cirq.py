@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from qmoe_tfq.specs.config import ModelSpec
-from qmoe_tfq.routers import QuantumRouter
+from qmoe_tfq.models.routers.quantum import QuantumRouter
 
 
 def readout_from_probabilities(probs: np.ndarray, readout: str) -> np.ndarray:

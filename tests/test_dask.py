@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from qmoe_tfq.data import DataSpec
-from qmoe_tfq.registry import EstimatorSpec
-from qmoe_tfq.runner import run_experiments, runner
-from qmoe_tfq.tuning import Budget, Candidate, run_tuned
+from qmoe_tfq.experiments.registry import EstimatorSpec
+from qmoe_tfq.experiments.runner import run_experiments, runner
+from qmoe_tfq.experiments.tuning import Budget, Candidate, run_tuned
 
 distributed = pytest.importorskip("distributed")
 
@@ -45,7 +45,7 @@ def test_cluster_gives_the_local_numbers_and_a_complete_cache(cluster, tmp_path)
 
 @pytest.mark.slow
 def test_a_killed_worker_loses_only_its_jobs(cluster, tmp_path):
-    from qmoe_tfq.experiments import Experiment
+    from qmoe_tfq.experiments.experiment import Experiment
 
     exps = [Experiment(f"k/{i}", EstimatorSpec.of("qmoe", router="mlp", hidden=4 + i, max_epochs=30),
                        DataSpec(n_samples=200), "fair", (0, 1)) for i in range(6)]

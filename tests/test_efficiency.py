@@ -8,15 +8,15 @@ import pandas as pd
 import pytest
 from fake_runs import N_TEST, model_rows, selections
 
-from qmoe_tfq import ledger
-from qmoe_tfq.experiments import config_key
-from qmoe_tfq.report import save_figure
+from qmoe_tfq.analysis import ledger
+from qmoe_tfq.experiments.experiment import config_key
+from qmoe_tfq.reporting.report import save_figure
 from qmoe_tfq.studies import CLAIMS, STUDIES
 from qmoe_tfq.studies import efficiency as ef
 from qmoe_tfq.studies import efficiency_claims as efc
 from qmoe_tfq.studies import two_moons as tm
 from qmoe_tfq.studies import two_moons_claims as tmc
-from qmoe_tfq.tuning import TunedResults, evaluation_experiment, tuning_experiments
+from qmoe_tfq.experiments.tuning import TunedResults, evaluation_experiment, tuning_experiments
 
 SEEDS = 10
 

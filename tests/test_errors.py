@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from qmoe_tfq import ConfigError
-from qmoe_tfq.circuits import router_circuit
+from qmoe_tfq.circuits.router import router_circuit
 from qmoe_tfq.specs.config import ModelSpec, TrainSpec
 from qmoe_tfq.data import DataSpec
 

@@ -39,7 +39,7 @@ def moons():
 
 
 def test_same_numbers_as_the_keras_training_loop(moons):
-    from qmoe_tfq.train import train_model
+    from qmoe_tfq.training.train import train_model
 
     est = QMoEClassifier("quantum", lr=0.1, max_epochs=4, random_state=3).fit(moons.x_train, moons.y_train)
     old = train_model(ModelSpec(), moons, TrainSpec(epochs=4, lr=0.1), seed=3, keep_model=True)

@@ -6,7 +6,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from qmoe_tfq.specs.config import ModelSpec
-from qmoe_tfq.model import build_model
+from qmoe_tfq.models.mixture import build_model
 
 
 def loss_of(model, x, y):

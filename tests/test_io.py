@@ -35,10 +35,10 @@ def test_new_files_get_the_umask_mode_not_mkstemps(tmp_path, umask, mask, expect
 
 def test_runner_cache_entries_are_readable_by_others(tmp_path, umask):
     umask(0o022)
-    from qmoe_tfq.experiments import Experiment
-    from qmoe_tfq.runner import write_entry
+    from qmoe_tfq.experiments.experiment import Experiment
+    from qmoe_tfq.experiments.runner import write_entry
 
-    from qmoe_tfq.registry import qmoe
+    from qmoe_tfq.experiments.registry import qmoe
 
     exp = Experiment("x", qmoe(router="linear"), seeds=(0,))
     result = {"train_accuracy": 1.0, "test_accuracy": 1.0, "total_params": 1, "train_seconds": 0.1}

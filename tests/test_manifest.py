@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from qmoe_tfq import manifest
-from qmoe_tfq.report import write_table
+from qmoe_tfq.publish import manifest
+from qmoe_tfq.reporting.report import write_table
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "paper"
@@ -90,7 +90,7 @@ def test_a_changed_grid_names_its_study(current, monkeypatch):
 
 
 def test_a_results_schema_bump_makes_every_study_stale(current, monkeypatch):
-    import qmoe_tfq.experiments as experiments
+    import qmoe_tfq.experiments.experiment as experiments
 
     monkeypatch.setattr(experiments, "RESULTS_SCHEMA", experiments.RESULTS_SCHEMA + 1)
     now = manifest.planned_keys(False, ["two_moons", "noise"])

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from qmoe_tfq.circuits import router_circuit
+from qmoe_tfq.circuits.router import router_circuit
 from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.core.errors import ConfigError
 from qmoe_tfq.estimators import QMoEClassifier, restart_seed
-from qmoe_tfq.fourier import readout_fit
-from qmoe_tfq.registry import qmoe
+from qmoe_tfq.models.fourier_features import readout_fit
+from qmoe_tfq.experiments.registry import qmoe
 
 
 def test_no_cnot_ansatz_is_the_authors_circuit_without_its_two_qubit_gates():
@@ -73,7 +73,7 @@ def test_bad_restart_is_a_config_error(bad):
 
 def test_frozen_and_no_cnot_routers_match_cirq():
     """The ablated routers' readouts against an independent simulator (cirq), 1e-5."""
-    from qmoe_tfq.routers import build_router
+    from qmoe_tfq.models.routers import build_router
 
     x = np.random.default_rng(0).uniform(0, np.pi, (5, 2)).astype(np.float32)
     for spec in (ModelSpec(ansatz="strongly_entangling_no_cnot"), ModelSpec(frozen_circuit=True)):

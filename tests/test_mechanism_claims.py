@@ -5,13 +5,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qmoe_tfq import ledger, search_spaces
-from qmoe_tfq.experiments import config_key
-from qmoe_tfq.probes import GateMap
+from qmoe_tfq.analysis import ledger
+
+from qmoe_tfq.experiments import search_spaces
+from qmoe_tfq.experiments.experiment import config_key
+from qmoe_tfq.experiments.probes import GateMap
 from qmoe_tfq.studies import mechanism as mech
 from qmoe_tfq.studies import mechanism_claims as mc
 from qmoe_tfq.studies import two_moons as tm
-from qmoe_tfq.tuning import tuning_experiments
+from qmoe_tfq.experiments.tuning import tuning_experiments
 
 
 def test_shared_models_have_the_two_moons_cache_keys():

@@ -8,9 +8,9 @@ from sklearn.datasets import make_moons
 from sklearn.svm import SVC
 
 from qmoe_tfq.core.errors import ConfigError
-from qmoe_tfq.kernels import (QuantumKernel, cirq_states, closed_form_kernel, fidelity, kernel_alignment,
+from qmoe_tfq.models.kernels import (QuantumKernel, cirq_states, closed_form_kernel, fidelity, kernel_alignment,
                               nearest_rbf_gamma, quantum_kernel)
-from qmoe_tfq.registry import EstimatorSpec
+from qmoe_tfq.experiments.registry import EstimatorSpec
 
 
 @pytest.mark.parametrize("d", [1, 2, 3])
@@ -26,7 +26,7 @@ def test_simulated_kernel_equals_the_closed_form(d):
 
 @pytest.mark.parametrize("d", [1, 2, 3])
 def test_the_kernel_is_an_inner_product_of_the_trigonometric_features(d):
-    from qmoe_tfq.fourier import fourier_features
+    from qmoe_tfq.models.fourier_features import fourier_features
 
     x = np.random.default_rng(d).uniform(-1, 4, (30, d))
     phi = fourier_features(x)

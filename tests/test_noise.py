@@ -12,10 +12,10 @@ import sympy
 import tensorflow as tf
 
 from qmoe_tfq import ConfigError
-from qmoe_tfq.circuits import readout_observables, router_circuit
+from qmoe_tfq.circuits.router import readout_observables, router_circuit
 from qmoe_tfq.specs.config import ModelSpec, param_counts
-from qmoe_tfq.noise_placement import noisy_circuit
-from qmoe_tfq.routers import QuantumRouter
+from qmoe_tfq.circuits.noise import noisy_circuit
+from qmoe_tfq.models.routers.quantum import QuantumRouter
 from qmoe_tfq.sim.density_matrix import DensityMatrixExpectation
 from qmoe_tfq.sim.tfq import ExactExpectation
 

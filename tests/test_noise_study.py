@@ -8,14 +8,14 @@ from fake_runs import N_TEST, selections
 
 from qmoe_tfq import ConfigError
 from qmoe_tfq.data import DataSpec
-from qmoe_tfq.experiments import Experiment, config_key, run_one
-from qmoe_tfq.ledger import verdict_from_parts
-from qmoe_tfq.probes import NoiseSweep
-from qmoe_tfq.registry import qmoe
+from qmoe_tfq.experiments.experiment import Experiment, config_key, run_one
+from qmoe_tfq.analysis.ledger import verdict_from_parts
+from qmoe_tfq.experiments.probes import NoiseSweep
+from qmoe_tfq.experiments.registry import qmoe
 from qmoe_tfq.studies import noise_claims as nc
 from qmoe_tfq.studies import noise_study as ns
 from qmoe_tfq.studies import two_moons as tm
-from qmoe_tfq.tuning import TunedResults, evaluation_experiment
+from qmoe_tfq.experiments.tuning import TunedResults, evaluation_experiment
 
 REQUIRED_GRID = {0, 0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.05, 0.1, 0.15, 0.2}
 GRID = ns.size(False).grid
@@ -194,8 +194,8 @@ def test_engine_and_timing_tables(res):
 
 
 def test_figures_draw_the_curves_the_verdict_reads(res, tmp_path):
-    from qmoe_tfq import plots
-    from qmoe_tfq.report import save_figure
+    from qmoe_tfq.reporting import plots
+    from qmoe_tfq.reporting.report import save_figure
 
     curves = ns.curves(res.rows, GRID)
     fig = ns.advantage_figure(curves, "linear", band=nc.C4_BREAKDOWN_BAND)
@@ -265,7 +265,7 @@ def two_models():
 def test_fragile_fraction_is_zero_without_tolerance_and_grows_with_it(two_models):
     import tensorflow as tf
 
-    from qmoe_tfq.noise_eval import fragile_fraction
+    from qmoe_tfq.models.noise_eval import fragile_fraction
 
     (model, _), x = two_models
     x = tf.constant(x)
@@ -279,8 +279,8 @@ def test_fragile_fraction_is_zero_without_tolerance_and_grows_with_it(two_models
 def test_deployed_reuses_built_routers_with_each_models_weights(two_models):
     import tensorflow as tf
 
-    from qmoe_tfq.noise import with_noise
-    from qmoe_tfq.noise_eval import deployed
+    from qmoe_tfq.models.noise_eval import with_noise
+    from qmoe_tfq.models.noise_eval import deployed
 
     models, x = two_models
     x = tf.constant(x)

@@ -18,15 +18,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from qmoe_tfq.circuits import readout_observables, router_circuit
+from qmoe_tfq.circuits.router import readout_observables, router_circuit
 from qmoe_tfq.specs.config import ModelSpec, TrainSpec
 from qmoe_tfq.data import DataSpec, load_dataset
-from qmoe_tfq.model import build_model
-from qmoe_tfq.noise_eval import with_noise
-from qmoe_tfq.noise_placement import noisy_circuit
+from qmoe_tfq.models.mixture import build_model
+from qmoe_tfq.models.noise_eval import with_noise
+from qmoe_tfq.circuits.noise import noisy_circuit
 from qmoe_tfq.sim.density_matrix import DensityMatrixExpectation
 from qmoe_tfq.sim.tfq import SampledExpectation
-from qmoe_tfq.train import fit, train_model
+from qmoe_tfq.training.train import fit, train_model
 
 REPETITIONS = 2000
 TOLERANCE = 5 / np.sqrt(REPETITIONS)

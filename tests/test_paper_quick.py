@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from qmoe_tfq.report import QUICK_NOTE, read_table
+from qmoe_tfq.reporting.report import QUICK_NOTE, read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ["two_moons_tuned", "two_moons_authors_budget", "two_moons_authors", "two_moons_convergence",
@@ -31,7 +31,7 @@ def run_paper(out: Path, cache: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "QMOE_QUICK": "1", "QMOE_PAPER_DIR": str(out), "QMOE_CACHE_DIR": str(cache),
            "QMOE_JOBS": "2"}
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the package's default, as `make paper` runs it
-    return subprocess.run([sys.executable, "-m", "qmoe_tfq.paper"], cwd=ROOT, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "qmoe_tfq.publish.paper"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=1200)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from qmoe_tfq import paper
+from qmoe_tfq.publish import paper
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,7 +25,7 @@ TABLE_NB = """\
 import os, sys
 import qmoe_tfq  # noqa: F401
 import pandas as pd
-from qmoe_tfq.report import paper_settings, write_table
+from qmoe_tfq.reporting.report import paper_settings, write_table
 
 S = paper_settings()
 rows = pd.DataFrame({"key": ["k1", "k2"], "acc": [0.5, 0.75]})
@@ -39,7 +39,7 @@ FIGURE_NB = """\
 import os, signal, time
 import qmoe_tfq  # noqa: F401
 import matplotlib.pyplot as plt
-from qmoe_tfq.report import paper_settings, save_figure
+from qmoe_tfq.reporting.report import paper_settings, save_figure
 
 if os.environ.get("KILL_DRIVER") == "1":
     os.kill(os.getppid(), signal.SIGKILL)  # the driver dies mid-run, as under `kill -9` or an OOM kill
@@ -73,7 +73,7 @@ def hashes(folder: Path) -> dict[str, str]:
 def build_in_subprocess(notebooks, target: Path, **env) -> subprocess.CompletedProcess:
     code = textwrap.dedent(f"""
         from pathlib import Path
-        from qmoe_tfq import paper
+        from qmoe_tfq.publish import paper
         paper.build([Path(p) for p in {[str(n) for n in notebooks]!r}], Path({str(target)!r}), quick=True,
                     warm=False, studies=[])
     """)

@@ -5,7 +5,7 @@ import pytest
 
 from qmoe_tfq.specs.config import ROUTERS, ModelSpec, param_counts
 from qmoe_tfq.core.errors import ConfigError
-from qmoe_tfq.model import build_model
+from qmoe_tfq.models.mixture import build_model
 from qmoe_tfq.specs.routers import ROUTER_FAMILIES, RouterFamily, router_family
 
 

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from qmoe_tfq.specs.config import ModelSpec
-from qmoe_tfq.routers import QuantumRouter
+from qmoe_tfq.models.routers.quantum import QuantumRouter
 
 qml = pytest.importorskip("pennylane")
 

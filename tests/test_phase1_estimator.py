@@ -15,13 +15,13 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.core.errors import ConfigError
 from qmoe_tfq.estimators import Phase1Classifier, QMoEClassifier, TrainedClassifier, fit_many, validation_split
-from qmoe_tfq.experiments import Experiment, run_one
+from qmoe_tfq.experiments.experiment import Experiment, run_one
 from qmoe_tfq.specs.phase1 import Phase1Params, Phase1Spec, phase1_qubits
-from qmoe_tfq.phase1_model import build_phase1_model
-from qmoe_tfq.probes import GateSummary
-from qmoe_tfq.registry import KINDS, EstimatorSpec, ParamCount, phase1
-from qmoe_tfq.train import fit_model
-from qmoe_tfq.tuning import Budget
+from qmoe_tfq.models.phase1 import build_phase1_model
+from qmoe_tfq.experiments.probes import GateSummary
+from qmoe_tfq.experiments.registry import KINDS, EstimatorSpec, ParamCount, phase1
+from qmoe_tfq.training.train import fit_model
+from qmoe_tfq.experiments.tuning import Budget
 
 # One quantum configuration, small enough for CI: 2 amplitude-embedded experts of one layer on
 # ceil(log2 d) qubits (1 or 2 for the checks' 2-4 features), 20 epochs at lr 0.05 (check_classifiers_train
@@ -76,7 +76,7 @@ def test_reused_trainer_gives_the_numbers_of_a_fresh_one(synthetic, model, simul
                                              ("classical_moe", "statevector"), ("qmoe", "tfq")])
 def test_same_numbers_as_the_model_trained_by_hand(synthetic, model, simulator):
     """The Keras loop on the Keras model: the same bits on TFQ (which trains in that loop), the same
-    numbers to float32 rounding in a stack (``qmoe_tfq.stacked_phase1``)."""
+    numbers to float32 rounding in a stack (``qmoe_tfq.training.stack._phase1``)."""
     est = Phase1Classifier(model, lr=0.01, max_epochs=2, simulator=simulator, random_state=3)
     est.fit(synthetic.x_train, synthetic.y_train)
     tf.random.set_seed(3)

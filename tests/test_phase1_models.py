@@ -9,7 +9,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from qmoe_tfq import ConfigError
-from qmoe_tfq.circuits import (
+from qmoe_tfq.circuits.router import (
     amplitude_embedding,
     amplitude_expert_circuit,
     uniformly_controlled_ry,
@@ -17,7 +17,7 @@ from qmoe_tfq.circuits import (
 )
 from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.specs.phase1 import PHASE1_MODELS, PHASE1_SIMULATORS, Phase1Params, Phase1Spec
-from qmoe_tfq.phase1_model import AmplitudeQuantumExperts, amplitude_angles, build_phase1_model
+from qmoe_tfq.models.phase1 import AmplitudeQuantumExperts, amplitude_angles, build_phase1_model
 
 qml = pytest.importorskip("pennylane")
 
@@ -228,7 +228,7 @@ def test_bad_specs_name_the_value():
 
 def test_both_engines_train_alike():
     """Two epochs of the QMoE on either engine: the same losses to float32 rounding."""
-    from qmoe_tfq.train import fit_model
+    from qmoe_tfq.training.train import fit_model
 
     data = load_dataset(DataSpec(name="synthetic16", n_samples=80, test_size=0.2, scaling="unit_norm", draw_seed=42), 0)
     losses = [fit_model(build_phase1_model("qmoe", seed=0, simulator=sim), data.x_train, data.y_train, lr=0.05,

@@ -9,16 +9,16 @@ from fake_runner import FakeRunner
 
 from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.estimators import Phase1Classifier
-from qmoe_tfq.ledger import VERDICTS, verdict_from_parts
+from qmoe_tfq.analysis.ledger import VERDICTS, verdict_from_parts
 from qmoe_tfq.specs.phase1 import Phase1Spec
-from qmoe_tfq.report import save_figure, write_table
-from qmoe_tfq.runner import runner
-from qmoe_tfq.search_spaces import SPACE_SIZE
-from qmoe_tfq.stacked import fit_stack, new_stack
+from qmoe_tfq.reporting.report import save_figure, write_table
+from qmoe_tfq.experiments.runner import runner
+from qmoe_tfq.experiments.search_spaces import SPACE_SIZE
+from qmoe_tfq.training.stack import fit_stack, new_stack
 from qmoe_tfq.studies import CLAIMS, STUDIES
 from qmoe_tfq.studies import phase1 as p1
 from qmoe_tfq.studies import phase1_claims as pc
-from qmoe_tfq.tuning import TUNING_SEED_BASE, tuning_experiments
+from qmoe_tfq.experiments.tuning import TUNING_SEED_BASE, tuning_experiments
 
 STATED = {("synthetic", "classical_moe"): 0.88, ("synthetic", "qnn"): 0.65, ("synthetic", "qmoe"): 0.78}
 

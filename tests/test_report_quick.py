@@ -9,7 +9,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from qmoe_tfq import report  # noqa: E402
+from qmoe_tfq.reporting import report  # noqa: E402
 
 DF = pd.DataFrame({"model": ["quantum"], "acc": [0.9]})
 

@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from qmoe_tfq import runner
+from qmoe_tfq.experiments import runner
 from qmoe_tfq.data import DataSpec
-from qmoe_tfq.experiments import Experiment, config_key
-from qmoe_tfq.probes import DecisionGrid
-from qmoe_tfq.registry import EstimatorSpec, qmoe
+from qmoe_tfq.experiments.experiment import Experiment, config_key
+from qmoe_tfq.experiments.probes import DecisionGrid
+from qmoe_tfq.experiments.registry import EstimatorSpec, qmoe
 
 
 def sk(name="svm", seeds=(0, 1, 2), C=1.0):

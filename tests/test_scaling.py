@@ -10,15 +10,15 @@ from fake_runner import FakeRunner
 from test_data import write_keras_npz
 
 from qmoe_tfq.specs.config import ModelSpec, param_counts
-from qmoe_tfq.ledger import VERDICTS
-from qmoe_tfq.report import save_figure, write_table
-from qmoe_tfq.runner import runner
-from qmoe_tfq.search_spaces import SPACE_SIZE
+from qmoe_tfq.analysis.ledger import VERDICTS
+from qmoe_tfq.reporting.report import save_figure, write_table
+from qmoe_tfq.experiments.runner import runner
+from qmoe_tfq.experiments.search_spaces import SPACE_SIZE
 from qmoe_tfq.studies import CLAIMS, STUDIES
 from qmoe_tfq.studies import scaling as sc
 from qmoe_tfq.studies import scaling_claims as scc
 from qmoe_tfq.studies import two_moons as tm
-from qmoe_tfq.tuning import TUNING_SEED_BASE, TunedResults, tuning_experiments
+from qmoe_tfq.experiments.tuning import TUNING_SEED_BASE, TunedResults, tuning_experiments
 
 BY_ID = {t.id: t for t in sc.TASKS}
 MNIST = tuple(f"mnist5k-{t}" for t in ("0v1", "3v8", "10"))

@@ -10,12 +10,12 @@ import pytest
 import tensorflow as tf
 
 from qmoe_tfq import ConfigError
-from qmoe_tfq.circuits import readout_observables, router_circuit
+from qmoe_tfq.circuits.router import readout_observables, router_circuit
 from qmoe_tfq.specs.config import ModelSpec
-from qmoe_tfq.model import build_model
-from qmoe_tfq.noise_eval import evaluate_under_noise, exact_noise_sweep, with_noise
-from qmoe_tfq.noise_placement import NOISE_SYMBOL, noisy_circuit
-from qmoe_tfq.routers import QuantumRouter
+from qmoe_tfq.models.mixture import build_model
+from qmoe_tfq.models.noise_eval import evaluate_under_noise, exact_noise_sweep, with_noise
+from qmoe_tfq.circuits.noise import NOISE_SYMBOL, noisy_circuit
+from qmoe_tfq.models.routers.quantum import QuantumRouter
 from qmoe_tfq.sim.density_matrix import DensityMatrixExpectation
 from qmoe_tfq.sim.engines import auto_simulator, make_expectation
 from qmoe_tfq.sim.statevector import StateVectorExpectation
@@ -200,7 +200,7 @@ def test_evaluate_under_noise_keeps_records_and_per_eps_accuracies():
 
 
 def test_sweep_chunks_large_batches(monkeypatch):
-    import qmoe_tfq.noise_eval as noise_eval
+    import qmoe_tfq.models.noise_eval as noise_eval
 
     model = build_model(ModelSpec(layers=1), 2, 2, seed=1)
     model.router.evaluation = "direct"

@@ -7,7 +7,7 @@ import pytest
 import sympy
 import tensorflow as tf
 
-from qmoe_tfq.circuits import readout_observables, router_circuit
+from qmoe_tfq.circuits.router import readout_observables, router_circuit
 from qmoe_tfq.sim.statevector import StateVectorExpectation
 from qmoe_tfq.sim.tfq import ExactExpectation
 

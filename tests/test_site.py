@@ -11,8 +11,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from qmoe_tfq import manifest, site  # noqa: E402
-from qmoe_tfq.report import save_figure, write_table  # noqa: E402
+from qmoe_tfq.publish import manifest  # noqa: E402
+
+from qmoe_tfq.publish import site  # noqa: E402
+from qmoe_tfq.reporting.report import save_figure, write_table  # noqa: E402
 
 CLAIMS = {
     "header": "h",

@@ -7,8 +7,8 @@ from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.core.errors import TrainingDiverged
 from qmoe_tfq.estimators import QMoEClassifier, fit_many
-from qmoe_tfq.model import build_model
-from qmoe_tfq.stacked import LANES, StackedMoE, fit_stack, initial_weights, supports
+from qmoe_tfq.models.mixture import build_model
+from qmoe_tfq.training.stack import LANES, StackedMoE, fit_stack, initial_weights, supports
 
 SPECS = [ModelSpec(layers=2), ModelSpec(layers=1, readout="probabilities", ansatz="ry_cz"),
          ModelSpec(router="linear"), ModelSpec(router="mlp", hidden=5), ModelSpec(router="fourier"),
@@ -55,7 +55,7 @@ def test_a_run_gives_the_same_bits_alone_or_in_any_stack(spec, data):
 
 
 def test_stack_matches_the_keras_training_loop(data):
-    from qmoe_tfq.train import fit_model
+    from qmoe_tfq.training.train import fit_model
 
     x, y = data
     for spec in SPECS[:7]:
@@ -112,7 +112,7 @@ def test_noisy_runs_at_several_noise_levels_share_a_stack(data):
     a constant-probability engine does, to float rounding."""
     import dataclasses
 
-    from qmoe_tfq.train import fit_model
+    from qmoe_tfq.training.train import fit_model
 
     x, y = data
     seeds, noise = [2, 5, 8], [0.01, 0.05, 0.2]

@@ -1,4 +1,4 @@
-"""The authors' Phase 1 models as a stack (``qmoe_tfq.stacked_phase1``): the weights the Keras model
+"""The authors' Phase 1 models as a stack (``qmoe_tfq.training.stack._phase1``): the weights the Keras model
 starts from, each run's bits independent of the runs beside it, and the Keras loop's numbers."""
 
 import numpy as np
@@ -8,10 +8,10 @@ import tensorflow as tf
 from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.estimators import Phase1Classifier, fit_many
 from qmoe_tfq.specs.phase1 import Phase1Spec
-from qmoe_tfq.phase1_model import Phase1Model
-from qmoe_tfq.stacked import LANES, fit_stack, new_stack, supports
-from qmoe_tfq.stacked_phase1 import StackedPhase1, named_initial_weights
-from qmoe_tfq.train import fit_model
+from qmoe_tfq.models.phase1 import Phase1Model
+from qmoe_tfq.training.stack import LANES, fit_stack, new_stack, supports
+from qmoe_tfq.training.stack._phase1 import StackedPhase1, named_initial_weights
+from qmoe_tfq.training.train import fit_model
 
 SPECS = [Phase1Spec("qmoe", n_features=4, n_qubits=2, n_layers=1, n_experts=2),
          Phase1Spec("qnn", n_features=4, n_qubits=2, n_layers=2),

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from qmoe_tfq import ledger
-from qmoe_tfq.ledger import Part, ordering_part, value_part, verdict_from_parts
-from qmoe_tfq.stats import bootstrap_interval, efficiency, paired_wilcoxon, signed_rank_p, t_interval
+from qmoe_tfq.analysis import ledger
+from qmoe_tfq.analysis.ledger import Part, ordering_part, value_part, verdict_from_parts
+from qmoe_tfq.analysis.stats import bootstrap_interval, efficiency, paired_wilcoxon, signed_rank_p, t_interval
 
 
 def test_t_interval_matches_scipy():

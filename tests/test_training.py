@@ -4,7 +4,7 @@ import pytest
 
 from qmoe_tfq.specs.config import ModelSpec, TrainSpec
 from qmoe_tfq.data import DataSpec, load_dataset
-from qmoe_tfq.train import train_model
+from qmoe_tfq.training.train import train_model
 
 
 def run(seed: int, spec=ModelSpec(), epochs=4):

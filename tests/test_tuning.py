@@ -8,13 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qmoe_tfq import experiments, search_spaces
+from qmoe_tfq.experiments import experiment as experiments
+
+from qmoe_tfq.experiments import search_spaces
 from qmoe_tfq.data import Dataset, DataSpec
-from qmoe_tfq.probes import GateSummary
-from qmoe_tfq.registry import EstimatorSpec, qmoe
-from qmoe_tfq.runner import runner
+from qmoe_tfq.experiments.probes import GateSummary
+from qmoe_tfq.experiments.registry import EstimatorSpec, qmoe
+from qmoe_tfq.experiments.runner import runner
 from qmoe_tfq.studies import efficiency, two_moons
-from qmoe_tfq.tuning import Budget, Candidate, Selection, TunedResults, run_tuned, select, tuning_experiments
+from qmoe_tfq.experiments.tuning import Budget, Candidate, Selection, TunedResults, run_tuned, select, tuning_experiments
 
 DATA = DataSpec(name="moons", n_samples=120, noise=0.1, test_size=0.3)
 CANDIDATES = [
@@ -101,7 +103,7 @@ def test_collapse_is_detected_on_constructed_routers(monkeypatch):
         def gates(self, X):
             return self._g
 
-    import qmoe_tfq.probes as probes
+    import qmoe_tfq.experiments.probes as probes
 
     monkeypatch.setattr(probes, "_qmoe", lambda estimator: estimator)
     cases = {

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from fake_runs import N_TEST, two_moons_results
 
-from qmoe_tfq import ledger
-from qmoe_tfq.ledger import paired_part, single_run_part
+from qmoe_tfq.analysis import ledger
+from qmoe_tfq.analysis.ledger import paired_part, single_run_part
 from qmoe_tfq.studies import two_moons as tm
 from qmoe_tfq.studies import two_moons_claims as tmc
 

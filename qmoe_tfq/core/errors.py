@@ -1,4 +1,4 @@
-"""The one exception type for bad user input, and the checks that raise it."""
+"""Stage: core. The one exception type for bad user input, and the checks that raise it."""
 
 import math
 

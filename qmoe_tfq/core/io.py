@@ -1,4 +1,4 @@
-"""Atomic file writes, and a folder replaced as a whole.
+"""Stage: core. Atomic file writes, and a folder replaced as a whole.
 
 A file is written to a temporary file in the same folder, then renamed over the target: a crash or
 Ctrl-C part-way leaves either the old file or the new one, never a truncated one. New files get the

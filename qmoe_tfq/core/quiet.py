@@ -1,4 +1,4 @@
-"""Keep TensorFlow's known-harmless start-up noise off the terminal, and nothing else.
+"""Stage: core. Keep TensorFlow's known-harmless start-up noise off the terminal, and nothing else.
 
 Every process that imports TensorFlow 2.18 from the pip wheel prints, on a machine without a GPU
 driver, C++ log lines that read like failures: cuFFT/cuDNN/cuBLAS factories "already registered"

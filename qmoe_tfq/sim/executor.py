@@ -1,4 +1,4 @@
-"""Compiled circuit steps run as batched TensorFlow ops on a (rows, d^n) vector.
+"""Stage: sim. Compiled circuit steps run as batched TensorFlow ops on a (rows, d^n) vector.
 
 Both TensorFlow engines compile a circuit into the same kind of steps (``program.build_steps``):
 a ``Local`` step holds, per qubit, a chain of d x d factors (constant matrices or ids into a per-row

@@ -1,4 +1,4 @@
-"""What the TensorFlow engines share when they compile a cirq circuit: the qubit order, rotation
+"""Stage: sim. What the TensorFlow engines share when they compile a cirq circuit: the qubit order, rotation
 angles (and other parameters) affine in one symbol, and the grouping of operations into
 alternating single-qubit and multi-qubit steps."""
 

@@ -1,4 +1,4 @@
-"""An exact, differentiable state-vector simulator in TensorFlow, compiled once per circuit.
+"""Stage: sim. An exact, differentiable state-vector simulator in TensorFlow, compiled once per circuit.
 
 The circuit is compiled into a short sequence of batched TF ops on a (rows, 2^n) complex state,
 each row with its own symbol values:

@@ -1,4 +1,4 @@
-"""TFQ's engines: the analytic expectation op (the reference engine) and the Monte-Carlo
+"""Stage: sim. TFQ's engines: the analytic expectation op (the reference engine) and the Monte-Carlo
 trajectory op for noisy circuits.
 
 The circuit and its observables are serialised to tensors once (``tfq.convert_to_tensor`` is slow

@@ -1,4 +1,4 @@
-"""Model and training specifications as plain frozen dataclasses (no TensorFlow import).
+"""Stage: specs. Model and training specifications as plain frozen dataclasses (no TensorFlow import).
 
 They validate on construction, so a bad value fails before any training starts, with a message
 naming the value and what is allowed. Parameter counts follow from a spec analytically; the tests
@@ -32,7 +32,7 @@ class ModelSpec:
     feature. With ``readout="probabilities"`` the gates are the 2^n basis-state probabilities, so
     there are 2^n experts and no adapter. ``frozen_circuit=True`` keeps the circuit's random initial
     angles fixed (only the adapter trains; an ablation).
-    noise, noise_placement, engine, repetitions: quantum router only (see ``qmoe_tfq.noise``).
+    noise, noise_placement, engine, repetitions: quantum router only (see ``qmoe_tfq.circuits.noise`` and ``qmoe_tfq.models.noise_eval``).
     ``noise`` is the single-qubit depolarizing probability (``cirq.depolarize(p)``), placed as the
     authors' notebook did (``authors``: once after the embedding and once after the ansatz) or after
     every gate (``every_gate``). ``engine="exact"`` simulates the density matrix exactly;

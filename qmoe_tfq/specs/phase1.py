@@ -1,5 +1,5 @@
-"""The authors' Phase 1 models (their notebook ``QMoE.ipynb``) as data: which model, its sizes and
-its parameter counts. The Keras models are in ``qmoe_tfq.phase1_model``; this module does not import
+"""Stage: specs. The authors' Phase 1 models (their notebook ``QMoE.ipynb``) as data: which model, its sizes and
+its parameter counts. The Keras models are in ``qmoe_tfq.models.phase1``; this module does not import
 TensorFlow, so specs can be planned and validated cheaply.
 
 Phase 1 is a different architecture from the paper's: a *classical* router gating *quantum* experts.

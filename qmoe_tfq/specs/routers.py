@@ -1,19 +1,20 @@
-"""Router families: one entry per kind of router, owning its validation, expert count, parameter
-count, label and Keras builder, so ``config.ModelSpec`` and ``routers.build_router`` hold no
-if-chains on the router name and a new router is one class here (plus its layer).
+"""Stage: specs. Router families: one entry per kind of router, owning its validation, expert count,
+parameter count and label, so ``config.ModelSpec`` holds no if-chains on the router name.
 
-No TensorFlow at import: ``build`` imports the Keras layers lazily.
+No TensorFlow here: each family's Keras layer, builder and stack support live in its file under
+``qmoe_tfq.models.routers`` (the ``BUILDERS`` table, keyed like ``ROUTER_FAMILIES``). A router from
+outside the package registers both halves with ``qmoe_tfq.models.routers.register_router``.
 
 Families (``ROUTER_FAMILIES``):
 
-* ``quantum``: RX embedding + ansatz (``qmoe_tfq.circuits``), read out as <Z_i> + Dense adapter +
+* ``quantum``: RX embedding + ansatz (``qmoe_tfq.circuits.router``), read out as <Z_i> + Dense adapter +
   softmax, or as the 2^n basis probabilities used directly as gates (2^n experts, no adapter).
   ``frozen_circuit=True`` keeps the circuit's random initial angles fixed: only the adapter trains.
 * ``linear`` (Model A): Dense(E) + softmax on x.
 * ``mlp`` (Model C / width sweep): Dense(h, relu) -> Dense(E) + softmax.
 * ``constant``: uniform gates 1/E, no parameters (the experts-only floor).
 * ``fourier``: Dense(E) + softmax on phi(x) = (x)_i (1, cos x_i, sin x_i), the 3^d trigonometric
-  product features; it contains the quantum router's whole function class (``qmoe_tfq.fourier``).
+  product features; it contains the quantum router's whole function class (``qmoe_tfq.models.fourier_features``).
 * ``fourier_rank``: Dense(r, no bias) -> Dense(E) + softmax on phi(x), r = the quantum router's
   qubit count: the <Z> readout (linear in phi) then the adapter, mirrored classically.
 """
@@ -54,6 +55,8 @@ class RouterFamily:
 
     name = ""
     description = ""
+    #: Figure colour of the family (``qmoe_tfq.reporting.style``); None: the neutral default.
+    color: str | None = None
 
     def validate(self, spec: ModelSpec) -> None:
         """Raise ConfigError for options this family does not take."""
@@ -69,10 +72,6 @@ class RouterFamily:
 
     def label(self, spec: ModelSpec) -> str:
         return self.name
-
-    def build(self, spec: ModelSpec, n_features: int, seed: int):
-        """The Keras router layer, initialised deterministically from ``seed``."""
-        raise NotImplementedError
 
 
 class QuantumFamily(RouterFamily):
@@ -108,11 +107,6 @@ class QuantumFamily(RouterFamily):
             extra += f", {spec.engine} R={spec.repetitions}"
         return f"quantum(L={spec.layers}, {spec.readout}{extra})"
 
-    def build(self, spec: ModelSpec, n_features: int, seed: int):
-        from qmoe_tfq.routers import QuantumRouter
-
-        return QuantumRouter(spec, n_features, seed, name="quantum_router")
-
 
 class LinearFamily(RouterFamily):
     name = "linear"
@@ -120,11 +114,6 @@ class LinearFamily(RouterFamily):
 
     def param_count(self, spec: ModelSpec, n_features: int, n_experts: int) -> int:
         return _dense(n_features, n_experts)
-
-    def build(self, spec: ModelSpec, n_features: int, seed: int):
-        from qmoe_tfq.routers import classical_router
-
-        return classical_router(spec, n_features, seed, hidden=None)
 
 
 class MLPFamily(RouterFamily):
@@ -137,11 +126,6 @@ class MLPFamily(RouterFamily):
     def label(self, spec: ModelSpec) -> str:
         return f"mlp(h={spec.hidden})"
 
-    def build(self, spec: ModelSpec, n_features: int, seed: int):
-        from qmoe_tfq.routers import classical_router
-
-        return classical_router(spec, n_features, seed, hidden=spec.hidden)
-
 
 class ConstantFamily(RouterFamily):
     name = "constant"
@@ -149,11 +133,6 @@ class ConstantFamily(RouterFamily):
 
     def param_count(self, spec: ModelSpec, n_features: int, n_experts: int) -> int:
         return 0
-
-    def build(self, spec: ModelSpec, n_features: int, seed: int):
-        from qmoe_tfq.routers import ConstantRouter
-
-        return ConstantRouter(self.experts(spec, n_features), name="constant_router")
 
 
 class FourierFamily(RouterFamily):
@@ -168,13 +147,6 @@ class FourierFamily(RouterFamily):
         if r is None:
             return _dense(width, n_experts)
         return _dense(width, r, bias=False) + _dense(r, n_experts)
-
-    def build(self, spec: ModelSpec, n_features: int, seed: int):
-        from qmoe_tfq.fourier_router import FourierRouter
-
-        fourier_width(n_features)
-        return FourierRouter(n_features, self.experts(spec, n_features), self.rank(spec, n_features), seed,
-                             name=f"{self.name}_router")
 
 
 class FourierRankFamily(FourierFamily):
@@ -196,6 +168,15 @@ ROUTER_FAMILIES: dict[str, RouterFamily] = {
 }
 
 
+def register_router_family(family: RouterFamily) -> RouterFamily:
+    """Add ``family`` to ``ROUTER_FAMILIES`` (ConfigError if its name is taken); returns it."""
+    if not family.name or family.name in ROUTER_FAMILIES:
+        raise ConfigError(f"router family name {family.name!r} is empty or taken "
+                          f"(taken: {', '.join(ROUTER_FAMILIES)})")
+    ROUTER_FAMILIES[family.name] = family
+    return family
+
+
 def router_family(name: str) -> RouterFamily:
     """The family called ``name`` (ConfigError listing the families otherwise)."""
     check_choice("router", name, tuple(ROUTER_FAMILIES))
@@ -203,4 +184,4 @@ def router_family(name: str) -> RouterFamily:
 
 
 __all__ = ["MAX_FOURIER_FEATURES", "ROUTER_FAMILIES", "RouterFamily", "circuit_weight_count", "fourier_width",
-           "router_family"]
+           "register_router_family", "router_family"]

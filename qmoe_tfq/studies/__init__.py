@@ -1,4 +1,4 @@
-"""Studies: the experiment grids behind each part of the paper, and their summaries.
+"""Stage: studies. Studies: the experiment grids behind each part of the paper, and their summaries.
 
 Each study module defines ``experiments(quick)`` (its statically planned ``Experiment`` configs: the
 tuning runs and fixed-budget runs; the tuned evaluation runs follow from the tuning results),
@@ -43,7 +43,7 @@ def study_experiments(name: str, quick: bool, chosen: dict[str, dict] | None = N
 
 def study_results(name: str, settings):
     """Every run of study ``name`` (cached runs are read, not rerun) at the settings' size, jobs and cache."""
-    from qmoe_tfq.runner import runner
+    from qmoe_tfq.experiments.runner import runner
 
     return study(name).results(runner(settings.jobs, settings.cache_dir), settings.quick)
 

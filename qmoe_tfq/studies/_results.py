@@ -1,4 +1,4 @@
-"""Row access and summary columns every study shares: per-seed values of one experiment, paired
+"""Stage: studies. Row access and summary columns every study shares: per-seed values of one experiment, paired
 comparisons on the seeds two experiments share, accuracy with its interval, collapse and floor counts."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from qmoe_tfq.core.errors import check_choice
-from qmoe_tfq.runner import concat_rows
-from qmoe_tfq.stats import ACCURACY_BOUNDS, bootstrap_interval, paired_wilcoxon, t_interval
+from qmoe_tfq.experiments.runner import concat_rows
+from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval, paired_wilcoxon, t_interval
 
 # A run "ends at the floor" when its test accuracy is within this of the constant-gate (experts-only)
 # model's on the same seed and split.

@@ -1,11 +1,11 @@
-"""Parameter-efficiency curve on Two Moons (claim C5): quantum routers of depth L against MLP
+"""Stage: studies. Parameter-efficiency curve on Two Moons (claim C5): quantum routers of depth L against MLP
 routers of width h, same experts, held-out test accuracy against router parameters.
 
 Two sweeps over the same points, data and seeds (``make_moons(500, noise 0.1)``, a fresh sample and
 stratified 70/30 split per seed):
 
 * **tuned** (C5's verdict): each depth and each width tuned on its own under the tuned, equal-budget
-  protocol (``qmoe_tfq.tuning``; the Two Moons study's budget, so the points both studies run —
+  protocol (``qmoe_tfq.experiments.tuning``; the Two Moons study's budget, so the points both studies run —
   L=3 and h in ``two_moons.HIDDEN`` — share their cache entries), evaluated on ``seeds`` seeds;
 * **authors' budget**: every point at Adam lr 0.1 for 50 epochs, the authors' Phase 2 setting.
 
@@ -24,14 +24,14 @@ import numpy as np
 import pandas as pd
 
 from qmoe_tfq.specs.config import ModelSpec, param_counts
-from qmoe_tfq.experiments import Experiment
-from qmoe_tfq.ledger import NONINFERIORITY_MARGIN, PerSeed, RatioResult, parameter_ratio, per_seed_values
-from qmoe_tfq.ledger import Candidate as RatioCandidate
-from qmoe_tfq.registry import qmoe
-from qmoe_tfq.stats import efficiency, paired_signed_rank
+from qmoe_tfq.experiments.experiment import Experiment
+from qmoe_tfq.analysis.ledger import NONINFERIORITY_MARGIN, PerSeed, RatioResult, parameter_ratio, per_seed_values
+from qmoe_tfq.analysis.ledger import Candidate as RatioCandidate
+from qmoe_tfq.experiments.registry import qmoe
+from qmoe_tfq.analysis.stats import efficiency, paired_signed_rank
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import two_moons as tm
-from qmoe_tfq.tuning import Budget, Candidate, TunedResults, run_tuned
+from qmoe_tfq.experiments.tuning import Budget, Candidate, TunedResults, run_tuned
 
 QUANTUM_LAYERS = (1, 2, 3, 4, 6)
 HIDDEN = (1, 2, 3, 4, 5, 8, 16, 32, 64)
@@ -112,7 +112,7 @@ def budget_experiments(quick: bool = False) -> list[Experiment]:
 def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
     """The planned runs: every tuning run, the authors' budget sweep, and the tuned evaluation runs
     the ``chosen`` parameters (by evaluation name) imply."""
-    from qmoe_tfq.tuning import evaluation_experiments, tuning_experiments
+    from qmoe_tfq.experiments.tuning import evaluation_experiments, tuning_experiments
 
     b = budget(quick)
     return ([e for c in points(quick) for e in tuning_experiments(c, b)] + budget_experiments(quick)
@@ -269,8 +269,8 @@ def figure(tuned: pd.DataFrame, budget_table: pd.DataFrame | None, authors: pd.D
     the tuned sweep (solid), the authors' budget sweep (faint, dashed), the authors' Phase 3A
     training-set points (hollow), and the reference quantum router's CI as a band; MLP widths shown
     non-inferior to the reference (``match``, C5's rule) are filled, the others hollow."""
-    from qmoe_tfq.plots import plt
-    from qmoe_tfq.style import color_for
+    from qmoe_tfq.reporting.plots import plt
+    from qmoe_tfq.reporting.style import color_for
 
     fig, ax = plt.subplots(figsize=(6.4, 5.4))
     styles = {"quantum": (color_for("quantum"), "o", "quantum router, L layers"),

@@ -1,4 +1,4 @@
-"""Ledger entry computed from the parameter-efficiency study: C5 (a deep classical router needs ~10x
+"""Stage: studies. Ledger entry computed from the parameter-efficiency study: C5 (a deep classical router needs ~10x
 the parameters to match the quantum router). This is the only place C5 is judged.
 
 Rule (``ledger.PART_RULES["non-inferiority"]``): the reference is the paper's own quantum router,
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from qmoe_tfq.ledger import NONINFERIORITY_MARGIN, Entry, Part, ratio_part, tested, with_parts_stability
-from qmoe_tfq.stats import ACCURACY_BOUNDS, bootstrap_interval
-from qmoe_tfq import ledger
+from qmoe_tfq.analysis.ledger import NONINFERIORITY_MARGIN, Entry, Part, ratio_part, tested, with_parts_stability
+from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval
+from qmoe_tfq.analysis import ledger
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import efficiency as ef
 
@@ -28,7 +28,7 @@ DESCRIPTION = (f"a deep classical (MLP) router needs ~{RATIO_STATED:g}x the rout
 
 def protocol(res: ef.Results) -> str:
     """The tuned sweep's protocol as run."""
-    from qmoe_tfq.tuning import protocol_sentence
+    from qmoe_tfq.experiments.tuning import protocol_sentence
 
     s = ef.size(res.quick)
     return (protocol_sentence(ef.budget(res.quick)) + f"; each point tuned on its own; quantum router L = "

@@ -1,8 +1,8 @@
-"""Mechanism study (C8): what the quantum router computes, and whether interference is what helps.
+"""Stage: studies. Mechanism study (C8): what the quantum router computes, and whether interference is what helps.
 
 The router's readouts are linear in the 3^d trigonometric product features
-phi(x) = (x)_i (1, cos x_i, sin x_i) (``qmoe_tfq.fourier``), and the paper's kernel
-|<psi(x)|psi(x')>|^2 is the closed form prod_i cos^2((x_i - x'_i)/2) (``qmoe_tfq.kernels``). On the
+phi(x) = (x)_i (1, cos x_i, sin x_i) (``qmoe_tfq.models.fourier_features``), and the paper's kernel
+|<psi(x)|psi(x')>|^2 is the closed form prod_i cos^2((x_i - x'_i)/2) (``qmoe_tfq.models.kernels``). On the
 Two Moons study's data and tuned, equal-budget protocol (its tuning runs and evaluation seeds, so
 shared models share the cache; ``two_moons.budget``), this study compares:
 
@@ -26,13 +26,13 @@ import numpy as np
 import pandas as pd
 
 from qmoe_tfq.data import load_dataset
-from qmoe_tfq.experiments import Experiment
-from qmoe_tfq.probes import DecisionGrid, GateMap
-from qmoe_tfq.registry import EstimatorSpec, qmoe
-from qmoe_tfq.stats import ACCURACY_BOUNDS, paired_wilcoxon, t_interval
+from qmoe_tfq.experiments.experiment import Experiment
+from qmoe_tfq.experiments.probes import DecisionGrid, GateMap
+from qmoe_tfq.experiments.registry import EstimatorSpec, qmoe
+from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, paired_wilcoxon, t_interval
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import two_moons as tm
-from qmoe_tfq.tuning import (Budget, Candidate, Selection, TunedResults, eval_name, evaluation_experiment,
+from qmoe_tfq.experiments.tuning import (Budget, Candidate, Selection, TunedResults, eval_name, evaluation_experiment,
                              evaluation_experiments, run_tuned)
 
 PREFIX = "mech/"
@@ -125,7 +125,7 @@ def name(model_id: str, quick: bool = False) -> str:
 def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
     """The study's planned runs: every candidate's tuning runs and, given the ``chosen`` parameters by
     evaluation name (``Results.chosen``), the evaluation, restart and gate-map runs they imply."""
-    from qmoe_tfq.tuning import tuning_experiments
+    from qmoe_tfq.experiments.tuning import tuning_experiments
 
     b, chosen = budget(quick), dict(chosen or {})
     return ([e for c in candidates() for e in tuning_experiments(c, b)]
@@ -196,7 +196,7 @@ class KernelIdentity:
 
 def kernel_identity(quick: bool = False, n_cirq: int = 40) -> KernelIdentity:
     """Check K(x, x') = prod_i cos^2((x_i - x'_i)/2) on the study's data with both simulators."""
-    from qmoe_tfq.kernels import cirq_states, closed_form_kernel, fidelity, quantum_kernel
+    from qmoe_tfq.models.kernels import cirq_states, closed_form_kernel, fidelity, quantum_kernel
 
     seeds = budget(quick).eval_seeds
     tfq_dev, n_points = 0.0, 0
@@ -218,7 +218,7 @@ def alignment_rows(quick: bool = False) -> pd.DataFrame:
     the RBF kernel nearest to the quantum kernel (Frobenius norm)."""
     from sklearn.metrics.pairwise import rbf_kernel
 
-    from qmoe_tfq.kernels import kernel_alignment, nearest_rbf_gamma, quantum_kernel
+    from qmoe_tfq.models.kernels import kernel_alignment, nearest_rbf_gamma, quantum_kernel
 
     out = []
     for seed in budget(quick).eval_seeds:
@@ -236,7 +236,7 @@ def alignment_rows(quick: bool = False) -> pd.DataFrame:
 def function_class_table(quick: bool = False) -> pd.DataFrame:
     """Least-squares fits of random circuits' readouts on phi(x) and on the additive features, per
     qubit count, depth, readout and ansatz (cirq, complex128)."""
-    from qmoe_tfq.fourier import readout_fit
+    from qmoe_tfq.models.fourier_features import readout_fit
 
     rows = [dataclasses.asdict(readout_fit(n, layers, readout, ansatz, seed=0))
             for n in size(quick).function_class_qubits for layers in (1, 3)
@@ -389,7 +389,7 @@ def routing_table(res: Results) -> pd.DataFrame:
 
 def gate_map(res: Results, model_id: str) -> np.ndarray:
     """The (size, size, E) gates of ``model_id``'s gate-map run."""
-    from qmoe_tfq.probes import decode_gate_map
+    from qmoe_tfq.experiments.probes import decode_gate_map
 
     row = R.runs(res.gates, gate_map_name(model_id)).iloc[0]
     return decode_gate_map(row["gate_map"], int(row["gate_map_experts"]))

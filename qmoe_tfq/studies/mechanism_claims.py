@@ -1,6 +1,6 @@
-"""Ledger entry C8 (the kernel / interference view) from the mechanism study.
+"""Stage: studies. Ledger entry C8 (the kernel / interference view) from the mechanism study.
 
-Rules, written before the runs (each part by a rule of ``qmoe_tfq.ledger``; the four parts
+Rules, written before the runs (each part by a rule of ``qmoe_tfq.analysis.ledger``; the four parts
 Holm-corrected together). The kernel identity — K(x, x') = |<psi(x)|psi(x')>|^2 computed from
 simulated states equals prod_i cos^2((x_i - x'_i)/2), tolerance 1e-6 — is checked on the study's data
 and reported in the note, but is not a part: it is a mathematical fact that any correct simulator
@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from qmoe_tfq.ledger import (Entry, Part, identity_part, noninferiority_part, paired_part, tested, verdict_from_parts,
+from qmoe_tfq.analysis.ledger import (Entry, Part, identity_part, noninferiority_part, paired_part, tested, verdict_from_parts,
                              with_stability)
-from qmoe_tfq.stats import ACCURACY_BOUNDS, bootstrap_interval
+from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval
 from qmoe_tfq.studies import mechanism as mech
 
 IDENTITY_TOLERANCE = 1e-6
@@ -41,7 +41,7 @@ EVIDENCE = ["paper/tables/mechanism.csv", "paper/tables/mechanism_trainability.c
 
 def per_seed_values(res: mech.Results) -> dict[str, np.ndarray]:
     """Correct test points per seed of each compared model, and ``n_test``, aligned on the shared seeds."""
-    from qmoe_tfq.ledger import per_seed
+    from qmoe_tfq.analysis.ledger import per_seed
 
     ps = per_seed(res.rows, "n_correct", [mech.name(m, res.quick) for m in COMPARED])
     values = {m: ps.values[mech.name(m, res.quick)].astype(float) for m in COMPARED}
@@ -169,7 +169,7 @@ def note(res: mech.Results, entry_parts: list[Part], v: dict[str, np.ndarray]) -
 
 
 def c8(res: mech.Results) -> Entry:
-    from qmoe_tfq.tuning import protocol_sentence
+    from qmoe_tfq.experiments.tuning import protocol_sentence
 
     v = per_seed_values(res)
     entry_parts = parts(res, v)

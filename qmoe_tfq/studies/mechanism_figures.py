@@ -1,13 +1,13 @@
-"""Figures of the mechanism study: gate maps per router, kernel-target alignment, trainability."""
+"""Stage: studies. Figures of the mechanism study: gate maps per router, kernel-target alignment, trainability."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from qmoe_tfq.plots import POINT_COLORS, plt
-from qmoe_tfq.probes import decode_grid, grid_axis
-from qmoe_tfq.style import FAMILY_COLORS, color_for, style_for
+from qmoe_tfq.reporting.plots import POINT_COLORS, plt
+from qmoe_tfq.experiments.probes import decode_grid, grid_axis
+from qmoe_tfq.reporting.style import FAMILY_COLORS, color_for, style_for
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import mechanism as mech
 from qmoe_tfq.studies import two_moons as tm

@@ -1,4 +1,4 @@
-"""Ledger entries computed from the noise study: C4 (threshold) and N3 (the authors' Phase 3B table).
+"""Stage: studies. Ledger entries computed from the noise study: C4 (threshold) and N3 (the authors' Phase 3B table).
 
 C4's parts use the train-under-noise protocol (a fresh model per eps, as the authors' code did) in
 both placements: ``every_gate`` is what the claim says ("per gate"), ``authors`` what their code
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from qmoe_tfq.ledger import Entry, Part, PerSeed, advantage_part, per_seed_values, single_run_part, tested, threshold_part
-from qmoe_tfq.ledger import with_parts_stability
-from qmoe_tfq.stats import ACCURACY_BOUNDS, bootstrap_interval
-from qmoe_tfq import ledger
+from qmoe_tfq.analysis.ledger import Entry, Part, PerSeed, advantage_part, per_seed_values, single_run_part, tested, threshold_part
+from qmoe_tfq.analysis.ledger import with_parts_stability
+from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval
+from qmoe_tfq.analysis import ledger
 from qmoe_tfq.studies import noise_study as ns
 
 N3_STATED = {0.0: 1.000, 0.02: 0.982, 0.05: 0.989, 0.10: 0.994, 0.15: 0.986, 0.20: 0.975}
@@ -60,7 +60,7 @@ def _curve_summary(key, c) -> str:
 
 
 def c4(res: ns.Results) -> Entry:
-    from qmoe_tfq.tuning import protocol_sentence
+    from qmoe_tfq.experiments.tuning import protocol_sentence
 
     rows, quick = res.rows, res.quick
     grid = ns.size(quick).grid

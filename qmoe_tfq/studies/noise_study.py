@@ -1,4 +1,4 @@
-"""Depolarizing-noise study (claim C4, the authors' Phase 3B table N3).
+"""Stage: studies. Depolarizing-noise study (claim C4, the authors' Phase 3B table N3).
 
 Two protocols on the Two Moons data and the tuned protocol's models (``two_moons.results``: the
 configuration chosen for each model on tuning seeds, make_moons(500, noise 0.1), a fresh sample and
@@ -14,7 +14,7 @@ stratified 70/30 split per seed, held-out test accuracy):
 References are the tuned noiseless classical models on the same seeds and splits (noise does not act
 on classical routers): Model A (linear router), the parameter-matched MLP router and the
 constant-gate model. Against each, per seed, Delta(eps) = quantum(eps) - reference; ``curves`` turns
-those into ``NoiseCurve``s (``qmoe_tfq.stats.noise_curve``: mean Delta with a paired-bootstrap band,
+those into ``NoiseCurve``s (``qmoe_tfq.analysis.stats.noise_curve``: mean Delta with a paired-bootstrap band,
 exact signed-rank p-values per eps, the threshold eps* where the mean Delta crosses zero, made
 non-increasing in eps for train under noise), and the threshold table, the advantage figure and the
 C4 verdict all read those same curves.
@@ -36,14 +36,14 @@ import pandas as pd
 from qmoe_tfq.specs.config import NOISE_PLACEMENTS
 from qmoe_tfq.data import DataSpec
 from qmoe_tfq.core.errors import ConfigError
-from qmoe_tfq.experiments import Experiment
-from qmoe_tfq.ledger import PerSeed
-from qmoe_tfq.probes import NoiseSweep
-from qmoe_tfq.registry import qmoe
-from qmoe_tfq.stats import ACCURACY_BOUNDS, NoiseCurve, bootstrap_interval, noise_curve, prediction_interval, t_interval
+from qmoe_tfq.experiments.experiment import Experiment
+from qmoe_tfq.analysis.ledger import PerSeed
+from qmoe_tfq.experiments.probes import NoiseSweep
+from qmoe_tfq.experiments.registry import qmoe
+from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, NoiseCurve, bootstrap_interval, noise_curve, prediction_interval, t_interval
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import two_moons as tm
-from qmoe_tfq.tuning import evaluation_experiment
+from qmoe_tfq.experiments.tuning import evaluation_experiment
 
 NOISE_GRID = (0.0, 0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.05, 0.1, 0.15, 0.2)
 PLACEMENTS = NOISE_PLACEMENTS
@@ -93,7 +93,7 @@ def size(quick: bool) -> Size:
 def _tuned(chosen: dict[str, dict], quick: bool) -> dict[str, Experiment]:
     """The Two Moons tuned evaluation experiments by model id, on the noise study's seeds, from the
     Two Moons ``chosen`` parameters (by evaluation name)."""
-    from qmoe_tfq.tuning import eval_name, evaluation_experiments
+    from qmoe_tfq.experiments.tuning import eval_name, evaluation_experiments
 
     b = dataclasses.replace(tm.budget(quick), eval_seeds=tuple(range(size(quick).seeds)))
     cands = [c for c in tm.candidates() if eval_name(b, c) in chosen]
@@ -326,7 +326,7 @@ def advantage_figure(advantage: dict[tuple[str, str, str], NoiseCurve], referenc
                      band: tuple[float, float] | None = None):
     """Delta(eps) against ``reference``, one panel per placement: train under noise (isotonic fit,
     what C4 reads) and deploy (mean), each with its 95% band and eps* with its CI on Delta = 0."""
-    from qmoe_tfq.plots import advantage_curves, plt
+    from qmoe_tfq.reporting.plots import advantage_curves, plt
 
     fig, axes = plt.subplots(1, len(PLACEMENTS), figsize=(5.0 * len(PLACEMENTS), 3.8), sharey=True, squeeze=False)
     for ax, placement in zip(axes[0], PLACEMENTS):
@@ -343,7 +343,7 @@ def advantage_figure(advantage: dict[tuple[str, str, str], NoiseCurve], referenc
 
 def engine_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Exact vs TFQ-trajectory deploy evaluation of the same trained models, per placement x eps:
-    mean accuracies and their difference, the checks of ``qmoe_tfq.noise_eval``, and wall times."""
+    mean accuracies and their difference, the checks of ``qmoe_tfq.models.noise_eval``, and wall times."""
     ev = noise_evaluations(rows, f"{PREFIX}deploy_sampled")
     exact = ev[ev["engine"] == "exact"].set_index(["placement", "noise", "seed"])
     samp = ev[ev["engine"] == "tfq_sampled"].set_index(["placement", "noise", "seed"])

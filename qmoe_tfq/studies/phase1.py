@@ -1,4 +1,4 @@
-"""The authors' Phase 1 (their notebook ``QMoE.ipynb``; ledger entry N4): a classical router gating
+"""Stage: studies. The authors' Phase 1 (their notebook ``QMoE.ipynb``; ledger entry N4): a classical router gating
 quantum experts (QMoE), a standalone QNN and a classical MoE, on their two datasets.
 
 * **Authors' protocol**: their training (Adam lr 0.01, batch 32, 8 epochs, no early stopping, inputs
@@ -10,7 +10,7 @@ quantum experts (QMoE), a standalone QNN and a classical MoE, on their two datas
   and after epoch 8 (each its own run: the first 7 epochs of an 8-epoch run are the 7-epoch run).
   A parameter-matched classical MoE (MLP experts of width ``MATCHED_HIDDEN``, total parameters
   closest to the QMoE's) runs beside them.
-* **Tuned protocol** (``qmoe_tfq.tuning``): every model, the references too (the matched classical
+* **Tuned protocol** (``qmoe_tfq.experiments.tuning``): every model, the references too (the matched classical
   MoE, logistic regression), searched over the same number of configurations (the ``moe`` space for
   the Phase 1 models: learning rate x input scaling; ``logreg``: C x input scaling), chosen on tuning
   seeds, evaluated on fresh seeds with early stopping on a validation split. The data are the same
@@ -27,13 +27,13 @@ import numpy as np
 import pandas as pd
 
 from qmoe_tfq.data import DataSpec, load_dataset
-from qmoe_tfq.experiments import Experiment
+from qmoe_tfq.experiments.experiment import Experiment
 from qmoe_tfq.specs.phase1 import AUTHORS_TRAINING, Phase1Spec
-from qmoe_tfq.probes import GateSummary
-from qmoe_tfq.registry import EstimatorSpec, phase1
-from qmoe_tfq.stats import paired_signed_rank
+from qmoe_tfq.experiments.probes import GateSummary
+from qmoe_tfq.experiments.registry import EstimatorSpec, phase1
+from qmoe_tfq.analysis.stats import paired_signed_rank
 from qmoe_tfq.studies import _results as R
-from qmoe_tfq.tuning import (Budget, Candidate, TunedResults, eval_name, evaluation_experiments, run_tuned_groups,
+from qmoe_tfq.experiments.tuning import (Budget, Candidate, TunedResults, eval_name, evaluation_experiments, run_tuned_groups,
                              tuning_experiments)
 
 PREFIX = "phase1/"
@@ -308,8 +308,8 @@ def accuracy_figure(table: pd.DataFrame):
     """Held-out test accuracy per model (mean and 95% CI), one panel per dataset: the authors'
     protocol at the stated epoch (filled), the tuned protocol (open), the authors' stated value (x),
     and every seed's value (small dots)."""
-    from qmoe_tfq.plots import COLORS, plt
-    from qmoe_tfq.style import NEUTRAL
+    from qmoe_tfq.reporting.plots import COLORS, plt
+    from qmoe_tfq.reporting.style import NEUTRAL
 
     stated_protocol = next(p for p in dict.fromkeys(table["protocol"]) if p.startswith("authors"))
     ids = [c.id for c in candidates()]

@@ -1,4 +1,4 @@
-"""Ledger entry computed from the Phase 1 study: N4 (the authors' Phase 1 notebook: synthetic test
+"""Stage: studies. Ledger entry computed from the Phase 1 study: N4 (the authors' Phase 1 notebook: synthetic test
 accuracy classical MoE 0.88, QNN 0.65, QMoE 0.78; MNIST 0/1 all ~0.99).
 
 Parts, from the authors' protocol at the epoch their numbers come from (their "Epoch 6", the 7th):
@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from qmoe_tfq.ledger import Entry, Part, paired_part, per_seed, single_run_part, tested, verdict_from_parts, with_stability
+from qmoe_tfq.analysis.ledger import Entry, Part, paired_part, per_seed, single_run_part, tested, verdict_from_parts, with_stability
 from qmoe_tfq.studies import phase1 as p1
-from qmoe_tfq.tuning import protocol_sentence
+from qmoe_tfq.experiments.tuning import protocol_sentence
 
 EVIDENCE = ["paper/tables/phase1.csv", "paper/tables/phase1_timing.csv", "paper/figures/phase1_accuracy.pdf"]
 DIRECTIONS = {"synthetic": "two-sided", "mnist": "at least"}

@@ -1,9 +1,9 @@
-"""Scaling probe beyond two features (claim C6): image tasks reduced by PCA to k in {2, 4, 8}
+"""Stage: studies. Scaling probe beyond two features (claim C6): image tasks reduced by PCA to k in {2, 4, 8}
 features, one qubit per feature, quantum router (L=3) against the linear router and a
 parameter-matched MLP router, held-out test accuracy, parameter counts and seconds per epoch.
 
 Every (task, k, router) is tuned on its own under the tuned, equal-budget protocol
-(``qmoe_tfq.tuning``: the same search space and epoch budget for every router, chosen on tuning
+(``qmoe_tfq.experiments.tuning``: the same search space and epoch budget for every router, chosen on tuning
 seeds, evaluated on fresh seeds). Every model is a mixture of ``N_EXPERTS`` = 2 linear experts, each
 Dense(n_classes) on the k features (also for the ten-class tasks).
 
@@ -27,11 +27,11 @@ import pandas as pd
 
 from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.data import DataNotPresent, DataSpec, DataUnavailable, load_dataset
-from qmoe_tfq.probes import GateSummary
-from qmoe_tfq.registry import qmoe
-from qmoe_tfq.stats import t_interval
+from qmoe_tfq.experiments.probes import GateSummary
+from qmoe_tfq.experiments.registry import qmoe
+from qmoe_tfq.analysis.stats import t_interval
 from qmoe_tfq.studies import _results as R
-from qmoe_tfq.tuning import Budget, Candidate, TunedResults, run_tuned_groups, tuning_experiments
+from qmoe_tfq.experiments.tuning import Budget, Candidate, TunedResults, run_tuned_groups, tuning_experiments
 
 KS = (2, 4, 8)
 LAYERS = 3
@@ -161,7 +161,7 @@ def candidates(k: int) -> list[Candidate]:
 
 def _relative(message: str) -> str:
     """``message`` with the repository's absolute path removed (tables are committed)."""
-    from qmoe_tfq.report import ROOT
+    from qmoe_tfq.core.paths import ROOT
 
     return message.replace(f"{ROOT}/", "")
 
@@ -213,7 +213,7 @@ def groups(quick: bool, tasks: tuple[Task, ...] = TASKS,
 def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list:
     """The planned runs: every tuning run of the tasks whose data is present, and the evaluation
     runs the ``chosen`` parameters (by evaluation name) imply."""
-    from qmoe_tfq.tuning import evaluation_experiments
+    from qmoe_tfq.experiments.tuning import evaluation_experiments
 
     g = groups(quick)
     return [e for cs, b in g for c in cs for e in tuning_experiments(c, b)] + evaluation_experiments(g, chosen or {},
@@ -322,7 +322,7 @@ def cost_table(table: pd.DataFrame) -> pd.DataFrame:
 def accuracy_figure(table: pd.DataFrame, tasks: tuple[Task, ...] = TASKS):
     """Test accuracy (mean, 95% CI) against k, one panel per task that ran, one line per router;
     tasks without data have no panel and are listed in the title."""
-    from qmoe_tfq.plots import COLORS, plt
+    from qmoe_tfq.reporting.plots import COLORS, plt
 
     ran = set(table.loc[table["status"] == "ok", "task"])
     ids = [t for t in tasks if t.id in ran]
@@ -363,7 +363,7 @@ def accuracy_figure(table: pd.DataFrame, tasks: tuple[Task, ...] = TASKS):
 def cost_figure(table: pd.DataFrame):
     """(a) seconds per training epoch against k (log scale), per task and router; (b) router
     parameters against k for the three routers."""
-    from qmoe_tfq.plots import COLORS, plt
+    from qmoe_tfq.reporting.plots import COLORS, plt
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(8.4, 4.2))
     ok = table[table["status"] == "ok"]

@@ -1,4 +1,4 @@
-"""Ledger entry computed from the scaling probe: C6 (the advantage carries to reduced MNIST with
+"""Stage: studies. Ledger entry computed from the scaling probe: C6 (the advantage carries to reduced MNIST with
 8 PCA dimensions and to Fashion-MNIST subsets).
 
 C6 is judged on its own data: at the largest k (8), for every MNIST task (the shipped subset) and,
@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from qmoe_tfq.data import NPZ_FILES, resolve_data_dir
-from qmoe_tfq.ledger import Entry, Part, paired_part, per_seed, stand_in, tested, untested, verdict_from_parts, with_stability
-from qmoe_tfq.report import ROOT
+from qmoe_tfq.analysis.ledger import Entry, Part, paired_part, per_seed, stand_in, tested, untested, verdict_from_parts, with_stability
+from qmoe_tfq.reporting.report import ROOT
 from qmoe_tfq.studies import scaling as sc
 
 EVIDENCE = ["paper/tables/scaling.csv", "paper/figures/scaling_accuracy.pdf"]
@@ -74,7 +74,7 @@ def _groups(res: sc.Results, tasks: tuple[sc.Task, ...]) -> tuple[list[sc.Task],
 
 def c6(res: sc.Results, tasks: tuple[sc.Task, ...] = sc.TASKS) -> Entry:
     """C6 from the tuned runs (module docstring)."""
-    from qmoe_tfq.tuning import protocol_sentence
+    from qmoe_tfq.experiments.tuning import protocol_sentence
 
     mnist, fashion, digits = _groups(res, tasks)
     note = presence_note(tasks, res.status)

@@ -1,9 +1,9 @@
-"""Two Moons ablation under three protocols.
+"""Stage: studies. Two Moons ablation under three protocols.
 
 * **Tuned** (primary; every comparative claim): every model — the quantum routers, Model A, MLP
   routers of each width, constant gates, logistic regression, an RBF-SVM — searched over the same
   number of configurations on tuning seeds and evaluated at its chosen configuration on fresh seeds,
-  held-out test accuracy, paired over seeds (``qmoe_tfq.tuning``).
+  held-out test accuracy, paired over seeds (``qmoe_tfq.experiments.tuning``).
 * **Authors' budget** (secondary): every model at the authors' Phase 2 setting, Adam lr 0.1 for 50
   epochs, batch 32, on the same fresh samples and held-out splits; references at scikit-learn's
   defaults. One learning rate chosen for the quantum model: MLP routers collapse under it.
@@ -21,13 +21,13 @@ import pandas as pd
 
 from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.data import DataSpec
-from qmoe_tfq.experiments import Experiment
-from qmoe_tfq.probes import DecisionGrid, GateSummary
-from qmoe_tfq.registry import EstimatorSpec, qmoe
-from qmoe_tfq.ledger import CONVERGENCE_MARGIN
-from qmoe_tfq.stats import ACCURACY_BOUNDS, bootstrap_interval, epochs_to_exceed, paired_signed_rank
+from qmoe_tfq.experiments.experiment import Experiment
+from qmoe_tfq.experiments.probes import DecisionGrid, GateSummary
+from qmoe_tfq.experiments.registry import EstimatorSpec, qmoe
+from qmoe_tfq.analysis.ledger import CONVERGENCE_MARGIN
+from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval, epochs_to_exceed, paired_signed_rank
 from qmoe_tfq.studies import _results as R
-from qmoe_tfq.tuning import Budget, Candidate, TunedResults, eval_name, run_tuned
+from qmoe_tfq.experiments.tuning import Budget, Candidate, TunedResults, eval_name, run_tuned
 
 AUTHORS_DATA_SEED = 42
 DATA = DataSpec(name="moons", n_samples=500, noise=0.1, test_size=0.3, seed=None)
@@ -168,7 +168,7 @@ def authors_experiments(quick: bool = False) -> list[Experiment]:
 def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
     """The study's planned runs: every tuning run, the authors' budget and protocol, and, given the
     ``chosen`` parameters by evaluation name (``Results.chosen``), the tuned evaluation runs they imply."""
-    from qmoe_tfq.tuning import evaluation_experiments, tuning_experiments
+    from qmoe_tfq.experiments.tuning import evaluation_experiments, tuning_experiments
 
     b = budget(quick)
     return ([e for c in candidates() for e in tuning_experiments(c, b)] + budget_experiments(quick)
@@ -209,7 +209,7 @@ def comparison_table(rows: pd.DataFrame, prefix: str, tuned: TunedResults | None
     """One row per model: sizes, held-out test accuracy with its BCa 95% CI, eta, collapse and floor
     counts, paired tests against the quantum router; with ``tuned``, the configuration chosen and its
     score. ``model_id`` names the model for figures (colour by family)."""
-    from qmoe_tfq.stats import efficiency
+    from qmoe_tfq.analysis.stats import efficiency
 
     selections = tuned.selection_table().set_index("model_id") if tuned is not None else None
     out = []

@@ -1,4 +1,4 @@
-"""Ledger entries computed from the Two Moons study: C1, C2, C3, C7, N1, N2, N4 (C5 comes from the
+"""Stage: studies. Ledger entries computed from the Two Moons study: C1, C2, C3, C7, N1, N2, N4 (C5 comes from the
 parameter-efficiency study, ``efficiency_claims``).
 
 Each tested claim's parts are a function of per-seed arrays (``*_parts(values)``); the entry applies
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from qmoe_tfq.specs.config import ModelSpec, param_counts
-from qmoe_tfq.ledger import (
+from qmoe_tfq.analysis.ledger import (
     CONVERGENCE_MARGIN,
     Entry,
     Part,
@@ -29,8 +29,8 @@ from qmoe_tfq.ledger import (
     verdict_from_parts,
     with_parts_stability,
 )
-from qmoe_tfq.stats import ACCURACY_BOUNDS, bootstrap_interval, epochs_to_exceed
-from qmoe_tfq import ledger
+from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval, epochs_to_exceed
+from qmoe_tfq.analysis import ledger
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import two_moons as tm
 
@@ -51,7 +51,7 @@ T = tm.TUNED_PREFIX
 
 def tuned_protocol(res: tm.Results) -> str:
     """The tuned protocol as run (from the study's budget)."""
-    from qmoe_tfq.tuning import protocol_sentence
+    from qmoe_tfq.experiments.tuning import protocol_sentence
 
     d = tm.DATA
     return (f"make_moons({d.n_samples}, noise {d.noise}), fresh sample and stratified "

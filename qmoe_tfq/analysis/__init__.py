@@ -1,0 +1,2 @@
+"""Stage: analysis. Statistics (``stats``) and the claims-ledger rules and rendering (``ledger``).
+"""

@@ -1,0 +1,245 @@
+"""Stage: experiments. Experiments as plain config objects, and what running one seed of one produces.
+
+An ``Experiment`` names a model (an ``EstimatorSpec``: a scikit-learn estimator and its parameters,
+mixture of experts or reference alike), the data, the protocol, the seeds and the probes to run on
+the fitted model. ``run_one`` runs a single seed through one code path for every kind and returns a
+flat, JSON-serialisable result dict; the runner caches those by a hash of the config
+(``config_key``), so the notebooks only ever call the runner.
+
+Protocols:
+
+* ``authors``: trained on the whole set, accuracy measured on the training set (``test_size == 0``),
+  as the authors did.
+* ``fair``: trained on the training split, held-out test accuracy (``n_correct`` of ``n_test``).
+* ``tuning``: scored on a validation split carved from the training split
+  (``estimators.validation_split``, ``validation_fraction`` of it): a mixture of experts with early
+  stopping carves it itself and reports its best epoch's score; any other model is fitted on the
+  rest of the split and scored on the same rows. The test split is never read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+import qmoe_tfq
+from qmoe_tfq.data import DataSpec, DataUnavailable, load_dataset
+from qmoe_tfq.core.errors import ConfigError, check_choice
+from qmoe_tfq.estimators import TrainedClassifier, final_estimator, validation_split
+from qmoe_tfq.experiments.probes import probe_config
+from qmoe_tfq.experiments.registry import EstimatorSpec
+
+PROTOCOLS = ("authors", "fair", "tuning")
+# Bump when a change alters the numbers a cached config produces (training loop, data, model).
+RESULTS_SCHEMA = 5
+DEFAULT_VALIDATION_FRACTION = 0.2
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One model on one dataset under one protocol, over ``seeds``, with ``probes`` after each fit.
+
+    ``name`` and ``tags`` (display labels and table columns, as sorted pairs) are not part of the
+    cache key. ``validation_fraction`` is used by the ``tuning`` protocol for models that do not
+    carve their own validation split.
+    """
+
+    name: str
+    model: EstimatorSpec
+    data: DataSpec = DataSpec()
+    protocol: str = "fair"
+    seeds: tuple[int, ...] = tuple(range(10))
+    probes: tuple = ()
+    tags: tuple[tuple[str, object], ...] = ()
+    validation_fraction: float = DEFAULT_VALIDATION_FRACTION
+
+    def __post_init__(self) -> None:
+        check_choice("protocol", self.protocol, PROTOCOLS)
+        if not isinstance(self.model, EstimatorSpec):
+            raise ConfigError(f"experiment {self.name!r}: model must be an EstimatorSpec, got {type(self.model).__name__}")
+        if not self.seeds:
+            raise ConfigError(f"experiment {self.name!r} has no seeds; give at least one")
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        object.__setattr__(self, "probes", tuple(self.probes))
+        tags = self.tags.items() if isinstance(self.tags, dict) else self.tags
+        object.__setattr__(self, "tags", tuple(tags))
+        if self.protocol == "authors" and self.data.test_size != 0:
+            raise ConfigError(
+                f"experiment {self.name!r}: the authors' protocol measures on the training set, "
+                f"so data.test_size must be 0 (got {self.data.test_size})"
+            )
+        if self.protocol in ("fair", "tuning") and self.data.test_size == 0:
+            raise ConfigError(f"experiment {self.name!r}: the {self.protocol} protocol needs a held-out split (test_size > 0)")
+        if self.protocol == "tuning" and self.probes:
+            raise ConfigError(f"experiment {self.name!r}: tuning runs take no probes (they never see the test split)")
+        if not 0.0 < self.validation_fraction < 1.0:
+            raise ConfigError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+
+    @property
+    def tag_dict(self) -> dict:
+        return dict(self.tags)
+
+    def config(self) -> dict:
+        """Everything that determines the numbers of a run, as plain JSON types."""
+        config = {
+            "model": self.model.config(),
+            "data": dataclasses.asdict(self.data),
+            "protocol": self.protocol,
+            "probes": [probe_config(p) for p in self.probes],
+        }
+        if self.protocol == "tuning":
+            config["validation_fraction"] = self.validation_fraction
+        return config
+
+
+def config_key(experiment: Experiment, seed: int) -> str:
+    """Cache key of one (config, seed): sha256 of the config, the seed and the code version."""
+    payload = {
+        "config": experiment.config(),
+        "seed": int(seed),
+        "version": qmoe_tfq.__version__,
+        "schema": RESULTS_SCHEMA,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _accuracy(estimator, x: np.ndarray, y: np.ndarray) -> tuple[int, int]:
+    """(correct, total) predictions of ``estimator`` on ``x, y``."""
+    if len(x) == 0:
+        return 0, 0
+    return int(np.sum(estimator.predict(x) == y)), int(len(y))
+
+
+@dataclass
+class _Run:
+    """One (experiment, seed) between planning and measuring: its data, estimator and fit rows."""
+
+    experiment: Experiment
+    seed: int
+    data: object
+    estimator: object
+    x: np.ndarray
+    y: np.ndarray
+    carved: tuple[np.ndarray, np.ndarray] | None = None  # validation rows scored here (references)
+
+    @property
+    def qmoe(self) -> TrainedClassifier | None:
+        """The mixture of experts (``QMoEClassifier`` or ``Phase1Classifier``) inside the estimator, or None."""
+        est = final_estimator(self.estimator)
+        return est if isinstance(est, TrainedClassifier) else None
+
+
+def _plan(experiment: Experiment, seed: int) -> _Run:
+    """Load the data and build the estimator; under ``tuning``, a mixture with early stopping carves
+    its own validation rows, any other model is fitted on the rest of the rows carved here."""
+    data = load_dataset(experiment.data, seed)
+    est = experiment.model.build(seed)
+    run = _Run(experiment, seed, data, est, data.x_train, data.y_train)
+    if experiment.protocol == "tuning" and not (run.qmoe is not None and run.qmoe.early_stopping):
+        run.x, x_val, run.y, y_val = validation_split(data.x_train, data.y_train, experiment.validation_fraction, seed)
+        run.carved = (x_val, y_val)
+    return run
+
+
+def _measure(run: _Run, seconds: float) -> dict:
+    """The result dict of a fitted run: accuracies, sizes, training record, then the probes."""
+    experiment, est, data = run.experiment, run.estimator, run.data
+    counts = experiment.model.count(est)
+    train_correct, n_train = _accuracy(est, data.x_train, data.y_train)
+    validation = (None, None)
+    if experiment.protocol == "tuning":
+        if run.carved is not None:
+            validation = _accuracy(est, *run.carved)
+        else:
+            q = run.qmoe
+            validation = (int(round(q.best_validation_score_ * q.n_validation_)), q.n_validation_)
+    out = {
+        "train_accuracy": train_correct / n_train,
+        "test_accuracy": math.nan,
+        "n_correct": None,
+        "n_test": 0,
+        "validation_accuracy": None if not validation[1] else validation[0] / validation[1],
+        "n_validation_correct": validation[0],
+        "n_validation": validation[1],
+        "router_params": counts.router,
+        "expert_params": counts.experts,
+        "total_params": counts.total,
+        "train_seconds": seconds,
+        "seconds_per_epoch": None,
+        "n_epochs": None,
+        "best_epoch": None,
+        "epoch_losses": [],
+        "validation_curve": None,
+    }
+    q = run.qmoe
+    if q is not None:
+        out.update({
+            "seconds_per_epoch": seconds / q.n_epochs_,
+            "n_epochs": q.n_epochs_,
+            "best_epoch": q.best_epoch_,
+            "diverged": q.diverged_,
+            "epoch_losses": [float(v) for v in q.loss_curve_],
+            "validation_curve": None if q.validation_scores_ is None else [float(v) for v in q.validation_scores_],
+        })
+    if experiment.protocol == "fair":
+        out["n_correct"], out["n_test"] = _accuracy(est, data.x_test, data.y_test)
+        out["test_accuracy"] = out["n_correct"] / out["n_test"]
+    for probe in experiment.probes:
+        out.update(probe(est, data))
+    return out
+
+
+def run_one(experiment: Experiment, seed: int) -> dict:
+    """Run one seed of ``experiment``; returns the flat result dict the runner caches, or
+    ``{"skipped": reason}`` when its data is absent or unreadable."""
+    try:
+        run = _plan(experiment, seed)
+    except DataUnavailable as err:
+        return {"skipped": str(err)}
+    start = time.perf_counter()
+    run.estimator.fit(run.x, run.y)
+    return _measure(run, time.perf_counter() - start)
+
+
+def stack_key(experiment: Experiment) -> tuple | None:
+    """Runs whose keys are equal may train as one stack (``qmoe_tfq.training.stack._base``): mixtures of experts
+    (the paper's, or the authors' Phase 1 models) that differ only in learning rate, input scaling,
+    restart, depolarizing probability (noisy runs share a stack with noisy ones), seed and data draw.
+    None: train alone."""
+    if experiment.model.kind not in ("qmoe", "phase1"):
+        return None
+    fixed = tuple((k, v) if k != "noise" else ("noisy", v > 0) for k, v in experiment.model.params
+                  if k not in ("lr", "input_scaling", "restart"))
+    data = dataclasses.replace(experiment.data, seed=None)
+    return fixed, data, experiment.protocol, experiment.validation_fraction
+
+
+def run_group(tasks: list[tuple[Experiment, int]]) -> list[dict]:
+    """Run several (experiment, seed) tasks that share a ``stack_key``: one stacked fit for all of
+    them (each run's numbers are those it gives alone), then each run measured. A run's
+    ``train_seconds`` is its share of the stack's training time (stack seconds / runs)."""
+    from qmoe_tfq.estimators import fit_many
+
+    planned: list[_Run | dict] = []
+    for e, s in tasks:
+        try:
+            planned.append(_plan(e, s))
+        except DataUnavailable as err:
+            planned.append({"skipped": str(err)})
+    runs = [r for r in planned if isinstance(r, _Run)]
+    if not runs:
+        return planned
+    start = time.perf_counter()
+    fit_many([final_estimator(r.estimator) for r in runs], [(r.x, r.y) for r in runs], reuse=True)
+    share = (time.perf_counter() - start) / len(runs)
+    return [_measure(r, share) if isinstance(r, _Run) else r for r in planned]
+
+
+__all__ = ["DEFAULT_VALIDATION_FRACTION", "Experiment", "PROTOCOLS", "RESULTS_SCHEMA", "config_key", "run_group",
+           "run_one", "stack_key"]

@@ -1,0 +1,268 @@
+"""Stage: experiments. The one experiment runner: cached, parallel, resumable.
+
+Each (config, seed) result is a JSON file ``<cache_dir>/<key>.json`` holding the config, the seed,
+the result and a sha256 of the result. Entries are written atomically as each run finishes, so
+Ctrl-C or a kill loses at most the runs in flight, and rerunning continues from the cache. An entry
+that does not parse, does not match its key or fails its checksum is reported and recomputed, never
+used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from qmoe_tfq.experiments.experiment import Experiment, config_key, run_group, run_one, stack_key
+from qmoe_tfq.core.io import atomic_write_text
+from qmoe_tfq.core.workers import exit_with_parent
+from qmoe_tfq.core.paths import ROOT
+
+DEFAULT_CACHE = ROOT / ".cache" / "runs"
+REQUIRED_RESULT_KEYS = ("train_accuracy", "test_accuracy", "total_params", "train_seconds")
+
+
+class CorruptCacheEntry(Exception):
+    """A cache file exists but cannot be trusted."""
+
+
+def default_cache_dir() -> Path:
+    """``$QMOE_CACHE_DIR`` or ``.cache/runs`` in the repository."""
+    return Path(os.environ.get("QMOE_CACHE_DIR", DEFAULT_CACHE))
+
+
+def _checksum(result: dict) -> str:
+    return hashlib.sha256(json.dumps(result, sort_keys=True).encode()).hexdigest()
+
+
+def read_entry(path: Path, key: str) -> dict:
+    """The cached result at ``path``; raises CorruptCacheEntry if it cannot be trusted."""
+    try:
+        entry = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CorruptCacheEntry(f"unreadable JSON ({err.__class__.__name__}: {err})") from None
+    if not isinstance(entry, dict) or entry.get("key") != key:
+        raise CorruptCacheEntry("key field missing or different from the file name")
+    result = entry.get("result")
+    if not isinstance(result, dict) or any(k not in result for k in REQUIRED_RESULT_KEYS):
+        raise CorruptCacheEntry("result missing or incomplete")
+    if entry.get("sha256") != _checksum(result):
+        raise CorruptCacheEntry("checksum mismatch (edited or partially written)")
+    return result
+
+
+def write_entry(path: Path, key: str, experiment: Experiment, seed: int, result: dict) -> None:
+    """Store one result atomically with its checksum."""
+    entry = {
+        "key": key,
+        "config": experiment.config(),
+        "seed": int(seed),
+        "result": result,
+        "sha256": _checksum(result),
+    }
+    atomic_write_text(path, json.dumps(entry, sort_keys=True))
+
+
+def _limit_threads(limit: bool) -> None:
+    """With several worker processes on few cores, one thread each avoids oversubscription."""
+    if limit:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+        try:
+            import tensorflow as tf
+
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:
+            pass
+
+
+Task = tuple[Experiment, int, str]
+
+
+def _compute(tasks: list[Task], threads_limited: bool) -> list[tuple[str, dict]]:
+    """Run a job (tasks that may share a stack) in a worker; ``(key, result)`` per task. Results go
+    back to the caller, which writes the cache, so workers need no shared disk."""
+    if threads_limited:  # in a worker process of a parallel run
+        exit_with_parent()
+    _limit_threads(threads_limited)
+    results = run_group([(e, s) for e, s, _ in tasks]) if len(tasks) > 1 else [run_one(*tasks[0][:2])]
+    return [(key, result) for (_, _, key), result in zip(tasks, results)]
+
+
+# Largest job of stackable runs: big enough to amortise tracing and per-call overheads, small enough
+# that a study's groups spread over the workers.
+MAX_JOB = 64
+
+
+def plan_jobs(tasks: list[Task], jobs: int = 1) -> list[list[Task]]:
+    """Tasks grouped into jobs: runs sharing a ``stack_key`` together (at most ``MAX_JOB``, and split
+    so every worker gets work when there are few groups), every other run alone; the costliest
+    first (``job_cost``). Rows still come back in planned order."""
+    groups: dict[object, list[Task]] = {}
+    for i, task in enumerate(tasks):
+        key = stack_key(task[0])
+        groups.setdefault(("alone", i) if key is None else key, []).append(task)
+    out = []
+    for group in groups.values():
+        size = min(MAX_JOB, max(1, -(-len(tasks) // (2 * jobs))), len(group))
+        n = -(-len(group) // size)
+        size = -(-len(group) // n)
+        out += [group[i:i + size] for i in range(0, len(group), size)]
+    return sorted(out, key=job_cost, reverse=True)
+
+
+def job_cost(job: list[Task]) -> float:
+    """A rough relative cost of a job, for scheduling the longest first (so no worker is left with a
+    long job at the end): runs x epochs x training rows x the router's simulation cost (a quantum
+    router's state grows as 2^qubits, a noisy one's density matrix as 4^qubits; Phase 1's quantum
+    experts, one 2^qubits state each)."""
+    exp = job[0][0]
+    p = exp.model.param_dict
+    rows = exp.data.n_samples or 2000
+    cost = len(job) * p.get("max_epochs", 50) * rows
+    if p.get("router") == "quantum":
+        n = p.get("n_qubits") or exp.data.n_features
+        cost *= (4.0 if p.get("noise", 0) else 2.0) ** min(n, 12)
+    if exp.model.kind == "phase1" and p.get("model") != "classical_moe":
+        experts = 1 if p.get("model") == "qnn" else p.get("n_experts", 3)
+        cost *= experts * 2.0 ** min(p.get("n_qubits") or 4, 12)
+    return float(cost)
+
+
+def _backend(scheduler: str | None):
+    """joblib's backend: the local process pool, or the dask.distributed cluster at ``scheduler``."""
+    from joblib import parallel_config
+
+    if not scheduler:
+        return parallel_config(backend="loky")
+    return parallel_config(backend="dask", scheduler_host=scheduler, wait_for_workers_timeout=60)
+
+
+def default_scheduler() -> str | None:
+    """``$QMOE_SCHEDULER`` (a dask.distributed scheduler address such as ``tcp://host:8786``) or None."""
+    return os.environ.get("QMOE_SCHEDULER") or None
+
+
+def _row(experiment: Experiment, seed: int, key: str, result: dict) -> dict:
+    """One output row: the experiment's name, protocol, seed, key and tags, then the result's
+    columns sorted, so fresh and cached runs give identical frames."""
+    ordered = {k: result[k] for k in sorted(result)}
+    return {"experiment": experiment.name, "protocol": experiment.protocol, "seed": seed, "key": key,
+            **experiment.tag_dict, **ordered}
+
+
+def run_experiments(
+    experiments: Iterable[Experiment],
+    jobs: int = 1,
+    cache_dir: Path | str | None = None,
+    progress: bool = True,
+    desc: str = "runs",
+    scheduler: str | None = None,
+) -> pd.DataFrame:
+    """Run every (experiment, seed) not already cached; return one row per (experiment, seed).
+
+    Runs are grouped into jobs (``plan_jobs``; stackable runs train as one stack) and executed by
+    ``jobs`` local worker processes, or on the dask.distributed cluster at ``scheduler``
+    (default ``$QMOE_SCHEDULER``). Each result is written to the cache as soon as its job returns, so
+    an interruption loses only the jobs in flight. A run whose data is absent or unreadable is not
+    run: its row has ``skipped`` set to the reason. Rows come in the order of ``experiments`` and
+    their seeds, whatever order runs finished in.
+    """
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    scheduler = scheduler if scheduler is not None else default_scheduler()
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    planned = [(exp, seed, config_key(exp, seed)) for exp in experiments for seed in exp.seeds]
+    names = [exp.name for exp in {id(e): e for e, _, _ in planned}.values()]
+    if len(names) != len(set(names)):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"experiment names must be unique within one call; repeated: {dupes}")
+    results: dict[str, dict] = {}
+    todo: list[Task] = []
+    queued = set()
+    for exp, seed, key in planned:
+        path = cache / f"{key}.json"
+        if key in results or key in queued:
+            continue
+        if path.exists():
+            try:
+                results[key] = read_entry(path, key)
+                continue
+            except CorruptCacheEntry as err:
+                warnings.warn(f"corrupted cache entry {path} ({exp.name}, seed {seed}): {err}; recomputing")
+                path.unlink(missing_ok=True)
+        todo.append((exp, seed, key))
+        queued.add(key)
+    skipped: dict[str, str] = {}
+    if todo:
+        by_key = {key: (exp, seed) for exp, seed, key in todo}
+        parallel = scheduler is not None or jobs > 1
+        batches = plan_jobs(todo, jobs if scheduler is None else max(jobs, 2))
+        bar = tqdm(total=len(todo), desc=desc, unit="run", disable=not progress, file=sys.stderr)
+        bar.set_postfix_str(f"{len({key for _, _, key in planned}) - len(todo)} cached")
+        if not parallel:
+            _store((_compute(b, False) for b in batches), by_key, cache, results, skipped, bar)
+        else:
+            with _backend(scheduler), warnings.catch_warnings():
+                # loky replaces a worker whose memory grew (traced graphs) and requeues its jobs: no run is lost.
+                warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor")
+                outputs = Parallel(n_jobs=jobs if scheduler is None else -1, return_as="generator_unordered")(
+                    delayed(_compute)(b, True) for b in batches)
+                _store(outputs, by_key, cache, results, skipped, bar)
+        bar.close()
+    rows = []
+    for exp, seed, key in planned:
+        if key in skipped:
+            rows.append({"experiment": exp.name, "protocol": exp.protocol, "seed": seed, "key": key,
+                         **exp.tag_dict, "skipped": skipped[key]})
+        else:
+            rows.append(_row(exp, seed, key, results[key]))
+    return pd.DataFrame(rows)
+
+
+def _store(outputs, by_key: dict, cache: Path, results: dict, skipped: dict, bar) -> None:
+    """Write each job's results to the cache as the job returns (atomic, checksummed); a run that
+    was skipped (its data absent or unreadable) is recorded in ``skipped`` and never cached."""
+    for batch in outputs:
+        for key, result in batch:
+            if "skipped" in result:
+                skipped[key] = result["skipped"]
+            else:
+                exp, seed = by_key[key]
+                write_entry(cache / f"{key}.json", key, exp, seed, result)
+                results[key] = result
+            bar.update()
+
+
+def runner(jobs: int = 1, cache_dir: Path | str | None = None, progress: bool = True, scheduler: str | None = None):
+    """``run(experiments, desc)``: ``run_experiments`` bound to ``jobs``, ``cache_dir``, ``progress`` and
+    ``scheduler``, the form the studies take it in."""
+
+    def run(experiments: Iterable[Experiment], desc: str = "runs") -> pd.DataFrame:
+        return run_experiments(experiments, jobs=jobs, cache_dir=cache_dir, progress=progress, desc=desc,
+                               scheduler=scheduler)
+
+    return run
+
+
+def concat_rows(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Row frames stacked (empty ones skipped), columns as they come; a column missing or all-NA in a
+    frame is NA in its rows and takes its dtype from the frames that have values."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame()
+    columns = list(dict.fromkeys(c for f in frames for c in f.columns))
+    stacked = pd.concat([f.dropna(axis=1, how="all") for f in frames], ignore_index=True)
+    return stacked.reindex(columns=columns)

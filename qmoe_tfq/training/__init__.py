@@ -1,0 +1,3 @@
+"""Stage: training. Training: the Keras loop (``train``) and stacks of many runs as one program
+(``stack/``).
+"""
