@@ -13,7 +13,7 @@ from sklearn.datasets import make_classification
 from sklearn.model_selection import train_test_split
 
 from qmoe_tfq import ConfigError
-from qmoe_tfq.data import spec as data_module
+from qmoe_tfq.data import images as data_module
 from qmoe_tfq.data import (
     DATASETS,
     DataCorrupt,

