@@ -201,7 +201,8 @@ def _build(notebooks: list[Path], target: Path, quick: bool, jobs: int, cache_di
         io.atomic_write_text(staging / "README.md", README)
         stamp = manifest.build_manifest(staging, quick=quick, started=started, finished=_utc_now(),
                                         notebooks=[nb.stem for nb in notebooks], studies=planned,
-                                        outputs=manifest.collect_outputs(staging), chosen=chosen)
+                                        outputs=manifest.collect_outputs(staging), chosen=chosen,
+                                        cache_dir=cache_dir)
         write_index(staging, stamp)
         stamp["files"] = manifest.file_hashes(staging)
         manifest.write_manifest(staging, stamp)
