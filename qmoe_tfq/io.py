@@ -102,6 +102,14 @@ def _check_owned(folder: Path) -> None:
             raise NotOurs(f"{folder} exists and was not made by this tool (no {OWNED_MARKER} inside); move it away")
 
 
+def check_siblings(target: Path | str) -> None:
+    """Raise ``NotOurs`` if ``.<name>.staging`` or ``.<name>.previous`` next to ``target`` exists and
+    was not made here (checked again, under the lock, by ``recover_dir``)."""
+    target = Path(target)
+    for folder in (_previous(target), _staging(target)):
+        _check_owned(folder)
+
+
 def _staging(target: Path) -> Path:
     return target.with_name(f".{target.name}.staging")
 

@@ -175,6 +175,10 @@ def check_target(target: Path | str) -> Path:
         raise TargetRefused(f"refusing to write to {target}: it is the home folder")
     if home.is_relative_to(target):
         raise TargetRefused(f"refusing to write to {target}: it holds the home folder {home}")
+    try:
+        io.check_siblings(target)
+    except io.NotOurs as err:
+        raise TargetRefused(f"refusing to write to {target}: {err}") from None
     if not target.exists():
         return target
     if not target.is_dir():
