@@ -132,6 +132,15 @@ def staging_dir(target: Path | str) -> Path:
     return staging
 
 
+def remove_staging(target: Path | str) -> bool:
+    """Remove the staging folder of ``target`` if there is one made by ``staging_dir``; whether it did."""
+    staging = _staging(Path(target))
+    if _owned(staging):
+        shutil.rmtree(staging, ignore_errors=True)
+        return True
+    return False
+
+
 def replace_dir(staging: Path | str, target: Path | str) -> None:
     """Move ``staging`` into place as ``target``, then delete the previous ``target``.
 

@@ -95,11 +95,32 @@ def html_exporter():
                         template_file="offline.html.j2")
 
 
+# Kernel managers of the notebooks executing now, so Ctrl-C can stop their kernels at once
+# (``_on_interrupt``); a kernel runs in its own session and does not see the terminal's Ctrl-C.
+_KERNELS: list = []
+_SIGINT_HANDLER: list = [None]  # the driver's SIGINT handler while a run is on (``_on_interrupt``)
+
+
 def _client_class():
     import nbclient
 
     class EchoingClient(nbclient.NotebookClient):
         """Echoes the kernel's stderr (the runner's progress bar, warnings) to the terminal live."""
+
+        async def async_start_new_kernel(self, **kwargs):
+            # nbclient has just routed SIGINT to a cleanup that shuts the kernel down under the running
+            # cell (a DeadKernelError, then an AssertionError in its own cleanup); the driver's handler
+            # is put back instead.
+            if _SIGINT_HANDLER[0] is not None:
+                import asyncio
+
+                try:
+                    asyncio.get_event_loop().remove_signal_handler(signal.SIGINT)
+                except (RuntimeError, ValueError):
+                    pass
+                signal.signal(signal.SIGINT, _SIGINT_HANDLER[0])
+            await super().async_start_new_kernel(**kwargs)
+            _KERNELS.append(self.km)
 
         def output(self, outs, msg, display_id, cell_index):
             if msg["msg_type"] == "stream" and msg["content"].get("name") == "stderr":
@@ -126,7 +147,10 @@ def execute(source: Path, html_dir: Path, env: dict[str, str] | None = None, tim
         config = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
         client = _client_class()(nb, config=config, timeout=timeout, kernel_name="python3", record_timing=False,
                                  resources={"metadata": {"path": str(ROOT)}})
-        client.execute(env=env if env is not None else dict(os.environ))
+        try:
+            client.execute(env=env if env is not None else dict(os.environ))
+        finally:
+            _KERNELS.clear()
     seconds = time.perf_counter() - start
     make_deterministic(nb)
     html, _ = html_exporter().from_notebook_node(nb, resources={"metadata": {"name": source.stem}})
@@ -318,6 +342,37 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _on_interrupt(target: Path):
+    """A SIGINT handler for the run into ``target``. While a notebook executes: one line, its kernel
+    killed (quietly: no half-closed sockets, no tracebacks from nbclient or the kernel), the staging
+    folder removed, exit 130. Otherwise (the experiments) a KeyboardInterrupt, which joblib handles
+    by stopping its workers (they ignore SIGINT themselves, ``runner``) and ``main`` reports in one
+    line."""
+    def handler(signum, frame):
+        if not _KERNELS:
+            raise KeyboardInterrupt
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C changes nothing
+        print(f"\npaper: interrupted; {target} is unchanged.", file=sys.stderr, flush=True)
+        for km in list(_KERNELS):
+            provisioner = getattr(km, "provisioner", None)
+            pgid, pid = getattr(provisioner, "pgid", None), getattr(provisioner, "pid", None)
+            try:
+                if pgid:
+                    os.killpg(pgid, signal.SIGKILL)
+                elif pid:
+                    os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        io.remove_staging(target)
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+        os._exit(130)
+
+    return handler
+
+
 def _main(argv: list[str] | None) -> int:
     import nbclient.exceptions
 
@@ -359,6 +414,8 @@ def _main(argv: list[str] | None) -> int:
     print(f"paper: {len(notebooks)} notebook(s) -> {target} ({'QUICK' if quick else 'full'} size, {jobs} jobs)",
           flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    _SIGINT_HANDLER[0] = _on_interrupt(target)
+    previous_handler = signal.signal(signal.SIGINT, _SIGINT_HANDLER[0])
     try:
         build(notebooks, target, quick, jobs=jobs, cache_dir=Path(cache) if cache else None, warm=complete,
               log=lambda msg: print(msg, flush=True))
@@ -378,6 +435,9 @@ def _main(argv: list[str] | None) -> int:
         print(f"paper: {err}" if isinstance(err, TargetRefused) else f"paper: refusing to write to {target}: {err}",
               file=sys.stderr)
         return 2
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
+        _SIGINT_HANDLER[0] = None
     print(f"paper: wrote {target} (open {target / 'index.html'})", flush=True)
     return 0
 

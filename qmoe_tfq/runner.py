@@ -148,11 +148,23 @@ def _limit_threads(limit: bool) -> None:
 Task = tuple[Experiment, int, str]
 
 
+def _ignore_interrupts() -> None:
+    """In a worker: ignore SIGINT. A terminal's Ctrl-C reaches the whole process group; the parent
+    handles it (joblib terminates its workers, ``make paper`` exits and they follow it,
+    ``exit_with_parent``), so the workers print no KeyboardInterrupt tracebacks of their own."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _compute(tasks: list[Task], threads_limited: bool) -> list[tuple[str, dict]]:
     """Run a job (tasks that may share a stack) in a worker; ``(key, result)`` per task. Results go
     back to the caller, which writes the cache, so workers need no shared disk."""
     if threads_limited:  # in a worker process of a parallel run
         exit_with_parent()
+        _ignore_interrupts()
     _limit_threads(threads_limited)
     results = run_group([(e, s) for e, s, _ in tasks]) if len(tasks) > 1 else [run_one(*tasks[0][:2])]
     return [(key, result) for (_, _, key), result in zip(tasks, results)]
