@@ -126,7 +126,7 @@ def test_a_failed_notebook_leaves_the_previous_folder_untouched(tmp_path, notebo
 
 @pytest.mark.slow
 def test_a_warm_rerun_writes_the_same_bytes(tmp_path, notebooks):
-    first, second = tmp_path / "first", tmp_path / "second"
+    first, second = tmp_path / "first" / "out", tmp_path / "second" / "out"  # README.md names its folder
     paper.build(notebooks, first, quick=False, warm=False, studies=[], log=lambda m: None)
     paper.build(notebooks, second, quick=False, warm=False, studies=[], log=lambda m: None)
     a, b = hashes(first), hashes(second)
