@@ -293,16 +293,19 @@ def run_experiments(
         batches = plan_jobs(todo, jobs if scheduler is None else max(jobs, 2))
         bar = tqdm(total=len(todo), desc=desc, unit="run", disable=not progress, file=sys.stderr)
         bar.set_postfix_str(f"{n_planned - len(todo)} cached")
-        if not parallel:
-            _store((_compute(b, False) for b in batches), by_key, cache, results, skipped, bar)
-        else:
-            with _backend(scheduler), warnings.catch_warnings():
-                # loky replaces a worker whose memory grew (traced graphs) and requeues its jobs: no run is lost.
-                warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor")
-                outputs = Parallel(n_jobs=jobs if scheduler is None else -1, return_as="generator_unordered")(
-                    delayed(_compute)(b, True) for b in batches)
-                _store(outputs, by_key, cache, results, skipped, bar)
-        bar.close()
+        try:
+            if not parallel:
+                _store((_compute(b, False) for b in batches), by_key, cache, results, skipped, bar)
+            else:
+                with _backend(scheduler), warnings.catch_warnings():
+                    # loky replaces a worker whose memory grew (traced graphs) and requeues its jobs: no run is lost.
+                    warnings.filterwarnings("ignore",
+                                            message="A worker stopped while some jobs were given to the executor")
+                    outputs = Parallel(n_jobs=jobs if scheduler is None else -1, return_as="generator_unordered")(
+                        delayed(_compute)(b, True) for b in batches)
+                    _store(outputs, by_key, cache, results, skipped, bar)
+        finally:  # the bar's last line before any interruption message, not after it
+            bar.close()
     rows = []
     for exp, seed, key in planned:
         if key in skipped:
