@@ -120,7 +120,27 @@ def tensorflow():
             tf.config.threading.set_inter_op_parallelism_threads(THREADS)
         except RuntimeError:  # the runtime is already initialised in this process
             pass
+    quiet_device_probe(tf)
     return tf
+
+
+def quiet_device_probe(tf) -> None:
+    """List the devices now, with TensorFlow's CUDA probing lines ("failed call to cuInit") filtered
+    out of stderr (``qmoe_tfq.core.quiet``): in a process forked from asv's forkserver, which imported
+    TensorFlow without probing, the first op would otherwise print them, once per benchmark process.
+    Other lines written meanwhile still get through."""
+    try:
+        from qmoe_tfq.core.quiet import filtered_stderr
+    except ImportError:
+        try:
+            from qmoe_tfq.quiet import filtered_stderr
+        except ImportError:  # a commit from before qmoe_tfq.quiet
+            return
+    with filtered_stderr():
+        try:
+            tf.config.list_physical_devices()
+        except Exception:  # noqa: BLE001  (a broken device setup surfaces at the first op instead)
+            pass
 
 
 def make_model(router: str, n_features: int = 2, n_classes: int = 2, seed: int = 0, **spec_kwargs):

@@ -16,7 +16,8 @@
 #
 # Re-reads every study's cached results (through the same runner) and judges each claim of the paper
 # by the rules in `qmoe_tfq.analysis.ledger`, with each verdict's stability over bootstrap resamples of the
-# seeds. Writes `paper/claims.md` and `paper/claims.json`.
+# seeds. Writes `claims.md` and `claims.json` into the output folder (`paper/`, or `paper-quick/` for a
+# QUICK run), citing the tables and figures of that folder.
 
 # %%
 import qmoe_tfq  # noqa: F401
@@ -39,4 +40,4 @@ header = (
     + ("**QUICK run (smoke-test size): these verdicts are not meaningful.**" if S.quick else "")
 )
 ledger.write_ledger(entries, S.out_dir, header)
-display(Markdown(ledger.render_markdown(entries, header)))
+display(Markdown(ledger.render_markdown(entries, header, ledger.output_folder(S.out_dir))))

@@ -2,7 +2,10 @@
 
 Every number a user types is checked here, in the argument layer, before anything is built: a bad
 value exits with status 2 and one line naming the flag as typed, what is allowed and what was given
-(``--depolarizing must be in [0, 1], got 2``). Training that diverges (a non-finite loss) exits with
+(``--depolarizing must be in [0, 1], got 2``). Every number has an upper bound this machine can honour
+(``LAYERS_MAX`` ... ``BATCH_MAX`` below, stated in ``--help``), and the model's parameter count is
+checked against ``PARAMS_MAX`` from the specs alone, before TensorFlow loads. Ctrl-C exits 130 with
+one line (``qmoe: interrupted``). Training that diverges (a non-finite loss) exits with
 status 1 and says so instead of reporting an accuracy.
 """
 
@@ -14,12 +17,25 @@ import math
 import sys
 from collections.abc import Callable
 
-from qmoe_tfq.circuits.router import ANSATZES, READOUTS
-from qmoe_tfq.specs.config import ENGINES, NOISE_PLACEMENTS, ROUTERS, ModelSpec, TrainSpec
+from qmoe_tfq import __version__
+from qmoe_tfq.specs.config import ENGINES, NOISE_PLACEMENTS, ROUTERS, ModelSpec, TrainSpec, param_counts
+from qmoe_tfq.specs.vocabulary import ANSATZES, MAX_QUBITS, READOUTS
 from qmoe_tfq.data import DATASETS, DataSpec
 from qmoe_tfq.core.errors import ConfigError, TrainingDiverged
 
 SEED_MAX = 2**32 - 1  # numpy's seed range; TensorFlow's is wider
+# Upper bounds this machine can honour, checked before anything is built (and shown in --help).
+LAYERS_MAX = 100  # variational layers: the circuit is built gate by gate in Cirq/SymPy
+HIDDEN_MAX = 100_000  # MLP router width
+EXPERTS_MAX = 4096  # experts (each a linear model)
+PARAMS_MAX = 10_000_000  # trainable parameters in all, router and experts (~40 MB float32, x4 with Adam)
+N_SAMPLES_MAX = 1_000_000  # examples drawn (moons, synthetic16) or the cap on an image dataset
+PCA_MAX = 784  # 28 x 28 pixels, the largest images
+RESIZE_MAX = 28
+NOISE_MAX = 10.0  # make_moons noise: beyond ~1 the two moons are indistinguishable already
+REPETITIONS_MAX = 1_000_000  # TFQ sampled trajectories (its counts are int32; 10^6 keeps well inside)
+EPOCHS_MAX = 100_000
+BATCH_MAX = 2**20
 
 Check = Callable[[str], object]
 
@@ -104,38 +120,61 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train one model and report its accuracy and size",
                        formatter_class=DefaultsFormatter,
                        description="Train one mixture of experts and report held-out accuracy, parameters and time.")
-    pos, seed = integer(1), integer(0, SEED_MAX)
+    seed = integer(0, SEED_MAX)
     _option(p, "--router", choice(ROUTERS), required=True, help=f"one of {', '.join(ROUTERS)}")
-    _option(p, "--layers", pos, default=3, metavar="L", help="variational layers L (quantum router)")
-    _option(p, "--hidden", pos, default=8, metavar="H", help="hidden units h (mlp router)")
+    _option(p, "--layers", integer(1, LAYERS_MAX), default=3, metavar="L",
+            help=f"variational layers L (quantum router), 1 to {LAYERS_MAX}")
+    _option(p, "--hidden", integer(1, HIDDEN_MAX), default=8, metavar="H",
+            help=f"hidden units h (mlp router), 1 to {HIDDEN_MAX}")
     _option(p, "--readout", choice(READOUTS), default="expectation", help=f"one of {', '.join(READOUTS)}")
     _option(p, "--ansatz", choice(ANSATZES), default="strongly_entangling", help=f"one of {', '.join(ANSATZES)}")
-    _option(p, "--qubits", pos, default=None, metavar="N", help="qubits (default: one per feature)")
-    _option(p, "--experts", pos, default=None, metavar="E", help="experts E (default: 2; 2^n for probabilities)")
+    _option(p, "--qubits", integer(1, MAX_QUBITS), default=None, metavar="N",
+            help=f"qubits, 1 to {MAX_QUBITS} (default: one per feature)")
+    _option(p, "--experts", integer(1, EXPERTS_MAX), default=None, metavar="E",
+            help=f"experts E, 1 to {EXPERTS_MAX} (default: 2; 2^n for probabilities); router and experts "
+                 f"together at most {PARAMS_MAX} parameters")
     _option(p, "--dataset", default="moons",
             help=f"one of {', '.join(DATASETS)}, or <source>-<a>v<b> for another class pair (README 'Datasets')")
-    _option(p, "--n-samples", pos, default=500, metavar="N", help="examples drawn (moons); a cap for image datasets")
-    _option(p, "--pca", pos, default=None, metavar="K", help="PCA components (image datasets; default: no PCA)")
-    _option(p, "--resize", pos, default=None, metavar="R", help="block-average images to RxR pixels first (e.g. 4)")
+    _option(p, "--n-samples", integer(1, N_SAMPLES_MAX), default=500, metavar="N",
+            help=f"examples drawn (moons); a cap for image datasets; 1 to {N_SAMPLES_MAX}")
+    _option(p, "--pca", integer(1, PCA_MAX), default=None, metavar="K",
+            help=f"PCA components (image datasets), 1 to {PCA_MAX} (default: no PCA)")
+    _option(p, "--resize", integer(1, RESIZE_MAX), default=None, metavar="R",
+            help=f"block-average images to RxR pixels first (e.g. 4), 1 to {RESIZE_MAX}")
     _option(p, "--data-dir", default=None,
             help="folder with mnist.npz / fashion_mnist.npz (default: $QMOE_DATA_DIR or data/)")
-    _option(p, "--noise", real(0.0), default=0.1, metavar="SIGMA", help="make_moons noise")
+    _option(p, "--noise", real(0.0, NOISE_MAX), default=0.1, metavar="SIGMA",
+            help=f"make_moons noise, in [0, {NOISE_MAX:g}]")
     _option(p, "--depolarizing", real(0.0, 1.0), default=0.0, metavar="EPS",
             help="single-qubit depolarizing probability on the router circuit, in [0, 1] (0: noiseless)")
     _option(p, "--noise-placement", choice(NOISE_PLACEMENTS), default="authors",
             help=f"one of {', '.join(NOISE_PLACEMENTS)}")
     _option(p, "--engine", choice(ENGINES), default="exact", help=f"one of {', '.join(ENGINES)}")
-    _option(p, "--repetitions", pos, default=1000, metavar="R", help="trajectories per expectation (tfq_sampled)")
+    _option(p, "--repetitions", integer(1, REPETITIONS_MAX), default=1000, metavar="R",
+            help=f"trajectories per expectation (tfq_sampled), 1 to {REPETITIONS_MAX}")
     _option(p, "--test-size", real(0.0, 1.0, high_open=True), default=0.3, metavar="F",
             help="held-out fraction in [0, 1) (0: train set only)")
     _option(p, "--data-seed", seed, default=None, metavar="SEED",
             help=f"data seed in [0, {SEED_MAX}] (default: --seed)")
     _option(p, "--seed", seed, default=0, metavar="SEED", help=f"model (and default data) seed in [0, {SEED_MAX}]")
-    _option(p, "--epochs", pos, default=50, metavar="N", help="training epochs")
+    _option(p, "--epochs", integer(1, EPOCHS_MAX), default=50, metavar="N", help=f"training epochs, 1 to {EPOCHS_MAX}")
     _option(p, "--lr", real(0.0, low_open=True), default=0.1, metavar="LR", help="Adam learning rate (> 0)")
-    _option(p, "--batch-size", pos, default=32, metavar="B", help="minibatch size")
+    _option(p, "--batch-size", integer(1, BATCH_MAX), default=32, metavar="B", help=f"minibatch size, 1 to {BATCH_MAX}")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.set_defaults(func=_train)
+
+
+def check_size(model: ModelSpec, data: DataSpec) -> None:
+    """Raise ConfigError unless the model fits this data shape within ``PARAMS_MAX`` parameters
+    (counted analytically from the specs: nothing is built or loaded)."""
+    if model.router == "quantum":
+        model.qubits_for(data.n_features)
+    counts = param_counts(model, data.n_features, len(data.classes))
+    if counts.total > PARAMS_MAX:
+        total = str(counts.total) if counts.total < 10**30 else f"about 10^{len(str(counts.total)) - 1}"
+        raise ConfigError(f"this model would have {total} trainable parameters (router and experts) on "
+                          f"{data.n_features} features; allowed: at most {PARAMS_MAX} (lower --hidden, --experts "
+                          "or the features)")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -163,6 +202,7 @@ def _train(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
     )
     train = TrainSpec(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size)
+    check_size(model, data_spec)
     from qmoe_tfq.data import load_dataset
 
     data = load_dataset(data_spec, args.seed)
@@ -204,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="qmoe", description="Hybrid quantum-classical mixture of experts (arXiv 2512.22296) in TFQ."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     _add_train(sub)
     return parser
@@ -225,10 +266,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``qmoe`` console script; bad input exits 2 with a one-line message, a
-    diverged training run exits 1."""
-    args = parse_args(argv)
+    diverged training run exits 1, Ctrl-C exits 130 with one line."""
     try:
+        args = parse_args(argv)
         return args.func(args)
+    except KeyboardInterrupt:
+        print("qmoe: interrupted", file=sys.stderr)
+        return 130
     except ConfigError as err:
         print(f"qmoe: error: {err}", file=sys.stderr)
         return 2

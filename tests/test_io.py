@@ -56,7 +56,7 @@ def test_replace_dir_swaps_the_whole_folder(tmp_path):
     (target / "old").mkdir(parents=True)
     (target / "old" / "gone.txt").write_text("previous run")
     staging = io.staging_dir(target)
-    assert staging == tmp_path / ".paper.staging" and not list(staging.iterdir())
+    assert staging == tmp_path / ".paper.staging" and [p.name for p in staging.iterdir()] == [io.OWNED_MARKER]
     io.atomic_write_text(staging / "new.txt", "this run")
     io.replace_dir(staging, target)
     assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
@@ -66,7 +66,7 @@ def test_replace_dir_swaps_the_whole_folder(tmp_path):
 def test_staging_starts_empty(tmp_path):
     target = tmp_path / "paper"
     io.atomic_write_text(io.staging_dir(target) / "left.txt", "from a killed run")
-    assert not list(io.staging_dir(target).iterdir())
+    assert [p.name for p in io.staging_dir(target).iterdir()] == [io.OWNED_MARKER]
 
 
 def test_recover_restores_a_target_lost_between_the_two_renames(tmp_path):
@@ -76,8 +76,11 @@ def test_recover_restores_a_target_lost_between_the_two_renames(tmp_path):
     (previous / "claims.md").write_text("complete previous run")
     staging = tmp_path / ".paper.staging"
     staging.mkdir()
+    for folder in (previous, staging):  # as replace_dir and staging_dir leave them
+        io._mark(folder)
     removed = io.recover_dir(target)
     assert (target / "claims.md").read_text() == "complete previous run"
+    assert sorted(p.name for p in target.iterdir()) == ["claims.md"]
     assert removed == [staging]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["paper"]
 
@@ -87,7 +90,40 @@ def test_recover_removes_leftovers_next_to_a_complete_target(tmp_path):
     target.mkdir()
     for leftover in (".paper.previous", ".paper.staging"):
         (tmp_path / leftover).mkdir()
+        io._mark(tmp_path / leftover)
     assert io.recover_dir(target) == [tmp_path / ".paper.previous", tmp_path / ".paper.staging"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["paper"]
+
+
+@pytest.mark.parametrize("sibling", [".paper.previous", ".paper.staging"])
+@pytest.mark.parametrize("target_exists", [True, False])
+def test_siblings_not_made_here_are_never_removed(tmp_path, sibling, target_exists):
+    target = tmp_path / "paper"
+    if target_exists:
+        target.mkdir()
+    folder = tmp_path / sibling
+    folder.mkdir()
+    (folder / "keep.txt").write_text("someone else's")
+    with pytest.raises(io.NotOurs, match="was not made by this tool"):
+        io.recover_dir(target)
+    with pytest.raises(io.NotOurs):
+        if sibling == ".paper.staging":
+            io.staging_dir(target)
+        else:
+            staging = tmp_path / "elsewhere"
+            staging.mkdir()
+            io.replace_dir(staging, target)
+    assert (folder / "keep.txt").read_text() == "someone else's"
+    assert target.exists() == target_exists
+
+
+def test_the_marker_does_not_reach_the_target(tmp_path):
+    target = tmp_path / "paper"
+    for run in range(2):
+        staging = io.staging_dir(target)
+        io.atomic_write_text(staging / "a.txt", str(run))
+        io.replace_dir(staging, target)
+        assert sorted(p.name for p in target.iterdir()) == ["a.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["paper"]
 
 

@@ -57,6 +57,8 @@ def test_manifest_records_run_facts_and_file_hashes(tmp_path):
     assert m["packages"]["tensorflow-quantum"] and m["packages"]["numpy"]
     assert m["studies"]["two_moons"]["keys"] == ["k1", "k2"] and m["studies"]["two_moons"]["n_runs"] == 2
     assert set(m["files"]) == {"tables/t.csv", "tables/t.md", "tables/t.tex"}
+    assert m["generator"] == "qmoe_tfq.publish.paper"
+    assert m["rendered_at"] == {"commit": m["commit"], "dirty": m["dirty"]}
     manifest.write_manifest(tmp_path, m)
     assert manifest.changed_files(tmp_path, manifest.read_manifest(tmp_path)) == []
     (tmp_path / "tables" / "t.csv").write_text("edited\n")
@@ -137,3 +139,21 @@ def test_committed_outputs_cite_runs_of_their_study(committed):
         assert out["study"] in studies, f"{out_id}: no study recorded"
         assert out["keys"], f"{out_id}: no runs recorded"
         assert set(out["keys"]) <= studies[out["study"]], f"{out_id}: cites runs outside study {out['study']!r}"
+
+
+def test_computed_at_lists_the_commits_behind_the_planned_runs(tmp_path):
+    from qmoe_tfq.experiments import Experiment
+    from qmoe_tfq.experiments.registry import qmoe
+    from qmoe_tfq.experiments.runner import current_provenance, write_entry
+
+    exp = Experiment("x", qmoe(router="linear"), seeds=(0,))
+    result = {"train_accuracy": 1.0, "test_accuracy": 1.0, "total_params": 1, "train_seconds": 0.1}
+    cache = tmp_path / "cache"
+    old = {"commit": "b" * 40, "dirty": False}
+    for key, provenance in (("k1", old), ("k2", None), ("k3", None)):
+        write_entry(cache / f"{key}.json", key, exp, 0, result, provenance=provenance)
+    out = tmp_path / "out"
+    out.mkdir()
+    m = manifest.build_manifest(out, quick=True, started="s", finished="f", notebooks=[], outputs={},
+                                studies={"two_moons": ["k1", "k2"], "noise": ["k2", "k3", "k4"]}, cache_dir=cache)
+    assert m["computed_at"] == [{**current_provenance(), "runs": 2}, {**old, "runs": 1}]

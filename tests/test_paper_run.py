@@ -126,7 +126,7 @@ def test_a_failed_notebook_leaves_the_previous_folder_untouched(tmp_path, notebo
 
 @pytest.mark.slow
 def test_a_warm_rerun_writes_the_same_bytes(tmp_path, notebooks):
-    first, second = tmp_path / "first", tmp_path / "second"
+    first, second = tmp_path / "first" / "out", tmp_path / "second" / "out"  # README.md names its folder
     paper.build(notebooks, first, quick=False, warm=False, studies=[], log=lambda m: None)
     paper.build(notebooks, second, quick=False, warm=False, studies=[], log=lambda m: None)
     a, b = hashes(first), hashes(second)
@@ -178,3 +178,50 @@ def test_prints_split_into_messages_by_timing_give_the_same_notebook():
         return nbformat.writes(nb)
 
     assert executed(["a\n", "b\n"]) == executed(["a\nb\n"])
+
+
+SLEEP_NB = """\
+# %%
+import sys, time
+print("kernel started", file=sys.stderr, flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_notebook_exits_130_with_one_line(tmp_path):
+    """Ctrl-C at the terminal (SIGINT to the driver's process group) while a notebook runs: one line,
+    exit 130, no traceback from nbclient or the kernel, the staging folder gone, the target untouched."""
+    import signal
+    import time
+
+    nb = tmp_path / "sleep.py"
+    nb.write_text(SLEEP_NB)
+    target = tmp_path / "out"
+    code = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from qmoe_tfq.publish import paper
+        paper.notebook_sources = lambda _: [Path({str(nb)!r})]
+        paper.warm_cache = lambda *a, **k: {{}}
+        sys.exit(paper.main([]))
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True,
+                            env={**os.environ, "QMOE_PAPER_DIR": str(target), "QMOE_QUICK": "1", "QMOE_JOBS": "1"})
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if "kernel started" in line or not line:
+                break
+        assert "kernel started" in line
+        time.sleep(0.5)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert [line for line in err.splitlines() if line] == [f"paper: interrupted; {target} is unchanged."], err
+    assert "Traceback" not in out + err
+    assert not target.exists() and not (tmp_path / ".out.staging").exists()

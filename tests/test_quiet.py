@@ -56,3 +56,28 @@ def test_tensorflow_start_up_and_retracing_are_quiet_real_messages_are_not():
     control = run(PROBE, QMOE_TF_LOGS="all")  # filtering off: what the user would otherwise see
     assert "triggered tf.function retracing" in control.stderr
     assert "a real C-level line" in control.stderr
+
+
+def test_benchmark_processes_probe_devices_quietly(capfd):
+    """``benchmarks._common.quiet_device_probe``: in a process forked from asv's forkserver the device
+    probe prints TensorFlow's cuInit line; it is filtered out, any other line gets through."""
+    import os
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks._common import quiet_device_probe
+
+    class FakeConfig:
+        @staticmethod
+        def list_physical_devices():
+            os.write(2, b"E0000 cuda_driver.cc:152] failed call to cuInit: INTERNAL: CUDA error\n")
+            os.write(2, b"a real error\n")
+            return []
+
+    class FakeTF:
+        config = FakeConfig()
+
+    quiet_device_probe(FakeTF())
+    err = capfd.readouterr().err
+    assert "cuInit" not in err and "a real error\n" in err

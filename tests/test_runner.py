@@ -43,7 +43,8 @@ def test_key_depends_on_config_and_seed_not_name():
     assert config_key(moe, 0) == config_key(tagged, 0)
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "tamper", "wrong_key"])
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "tamper", "wrong_key", "config", "seed", "schema",
+                                    "provenance", "no_checksum"])
 def test_corrupted_entry_is_reported_and_recomputed(tmp_path, damage):
     exp = sk(seeds=(0,))
     first = runner.run_experiments([exp], cache_dir=tmp_path, progress=False)
@@ -57,9 +58,22 @@ def test_corrupted_entry_is_reported_and_recomputed(tmp_path, damage):
         entry = json.loads(text)
         entry["result"]["test_accuracy"] = 1.0
         path.write_text(json.dumps(entry))
-    else:
+    elif damage == "wrong_key":
         entry = json.loads(text)
         entry["key"] = "0" * 24
+        path.write_text(json.dumps(entry))
+    else:  # every stored field is covered by the checksum
+        entry = json.loads(text)
+        if damage == "config":
+            entry["config"]["data"] = {**entry["config"]["data"], "noise": 0.3}
+        elif damage == "seed":
+            entry["seed"] = 7
+        elif damage == "schema":
+            entry["schema"] += 1
+        elif damage == "provenance":
+            entry["provenance"] = {"commit": "f" * 40, "dirty": False}
+        else:
+            del entry["sha256"]
         path.write_text(json.dumps(entry))
     with pytest.warns(UserWarning, match="corrupted cache entry"):
         again = runner.run_experiments([exp], cache_dir=tmp_path, progress=False)
@@ -108,3 +122,55 @@ def test_moe_run_records_losses_and_grid(tmp_path):
     assert len(row["epoch_losses"]) == 2
     assert len(row["grid_predictions"]) == 64 and set(row["grid_predictions"]) <= {"0", "1"}
     assert (row["router_params"], row["expert_params"]) == (6, 12)
+
+
+def test_entries_record_schema_and_provenance_under_the_checksum(tmp_path):
+    from qmoe_tfq.experiments import RESULTS_SCHEMA
+
+    exp = sk(seeds=(0,))
+    runner.run_experiments([exp], cache_dir=tmp_path, progress=False)
+    key = config_key(exp, 0)
+    entry = json.loads((tmp_path / f"{key}.json").read_text())
+    assert set(entry) == {*runner.ENTRY_FIELDS, "sha256"}
+    assert entry["schema"] == RESULTS_SCHEMA and entry["seed"] == 0
+    assert entry["provenance"] == runner.current_provenance()
+    assert set(entry["provenance"]) == {"commit", "dirty"}
+    commit = entry["provenance"]["commit"]
+    assert commit is None or (len(commit) == 40 and int(commit, 16) >= 0)
+
+
+def test_an_entry_from_before_provenance_is_recomputed(tmp_path):
+    exp = sk(seeds=(0, 1))
+    first = runner.run_experiments([exp], cache_dir=tmp_path, progress=False)
+    for seed in (0, 1):  # the format before: a checksum of the result only, no schema or provenance
+        path = tmp_path / f"{config_key(exp, seed)}.json"
+        entry = json.loads(path.read_text())
+        del entry["schema"], entry["provenance"]
+        path.write_text(json.dumps(entry))
+    with pytest.warns(UserWarning, match="2 cache entries .* written by an older version"):
+        again = runner.run_experiments([exp], cache_dir=tmp_path, progress=False)
+    assert again["test_accuracy"].tolist() == first["test_accuracy"].tolist()
+    assert "provenance" in json.loads((tmp_path / f"{config_key(exp, 0)}.json").read_text())
+
+
+def test_provenance_of_counts_runs_per_commit(tmp_path):
+    exps = [sk("a", seeds=(0, 1, 2)), sk("b", seeds=(0, 1), C=2.0)]
+    runner.run_experiments(exps, cache_dir=tmp_path, progress=False)
+    keys = [config_key(e, s) for e in exps for s in e.seeds]
+    here = runner.current_provenance()
+    assert runner.provenance_of(keys, tmp_path) == [{**here, "runs": 5}]
+    old = {"commit": "a" * 40, "dirty": True}
+    for seed in (0, 1):  # two runs recomputed by another commit
+        exp = exps[1]
+        path = tmp_path / f"{config_key(exp, seed)}.json"
+        result = runner.read_entry(path, config_key(exp, seed))
+        runner.write_entry(path, config_key(exp, seed), exp, seed, result, provenance=old)
+    keys_plus_missing = [*keys, keys[0], "0" * 24]  # repeated and uncached keys are not counted
+    assert runner.provenance_of(keys_plus_missing, tmp_path) == [{**here, "runs": 3}, {**old, "runs": 2}]
+    assert runner.provenance_of([], tmp_path) == []
+
+
+def test_a_fully_cached_call_says_so(tmp_path, capsys):
+    runner.run_experiments([sk()], cache_dir=tmp_path, progress=False)
+    runner.run_experiments([sk()], cache_dir=tmp_path, progress=True, desc="two_moons tuning")
+    assert "two_moons tuning: 3 runs, all from the cache\n" in capsys.readouterr().err

@@ -71,3 +71,14 @@ def test_index_is_offline_and_byte_stable(tmp_path):
     assert "http://" not in first and "https://" not in first
     later = dict(stamp, started="another time", finished="later still")
     assert site.render_index(tmp_path, later) == first
+
+
+def test_evidence_of_a_quick_ledger_links_into_its_own_folder(tmp_path):
+    out = tmp_path / ".paper-quick.staging"  # where the driver builds paper-quick/
+    out.mkdir()
+    stamp = make_run(out, True)
+    claims = json.loads((out / "claims.json").read_text())
+    claims["claims"][0]["evidence"] = ["paper-quick/tables/fair.csv"]
+    (out / "claims.json").write_text(json.dumps(claims))
+    html = site.write_index(out, stamp).read_text()
+    assert 'href="tables/fair.csv"' in html and "../paper-quick" not in html

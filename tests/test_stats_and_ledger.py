@@ -100,3 +100,27 @@ def test_tested_entries_store_holm_adjusted_parts_and_json_keeps_the_p_values(tm
     ledger.write_ledger(ledger.build_ledger([entry]), tmp_path)
     part = json.loads((tmp_path / "claims.json").read_text())["claims"][0]["parts"][0]
     assert part["p"] == 0.02 and part["p_adjusted"] == pytest.approx(0.04) and part["rule"] == "ordering"
+
+
+@pytest.mark.parametrize("folder, expected", [("paper", "paper"), (".paper-quick.staging", "paper-quick"),
+                                              ("paper-quick", "paper-quick"), (".x.staging", "x")])
+def test_the_ledger_cites_the_folder_it_is_written_to(tmp_path, folder, expected):
+    parts = [ordering_part("see paper/tables/a.csv", 0.02, 0.9)]
+    entry = ledger.tested("C1", parts, "r", {}, "p", ["paper/tables/a.csv", "paper/figures/b.pdf", "tests/x.py"],
+                          note="timing in paper/tables/t.csv")
+    out = tmp_path / folder
+    ledger.write_ledger(ledger.build_ledger([entry]), out)
+    assert ledger.output_folder(out) == expected
+    md = (out / "claims.md").read_text()
+    data = json.loads((out / "claims.json").read_text())["claims"][0]
+    assert data["evidence"] == [f"{expected}/tables/a.csv", f"{expected}/figures/b.pdf", "tests/x.py"]
+    assert f"`{expected}/tables/a.csv`" in md and f"timing in {expected}/tables/t.csv" in md
+    assert f"see {expected}/tables/a.csv" in md
+    if expected != "paper":
+        assert "paper/tables" not in md and "paper/figures" not in md
+
+
+def test_small_time_ratios_are_not_rounded_to_zero():
+    from qmoe_tfq.studies.phase1_claims import _times
+
+    assert [_times(r) for r in (287.4, 8.2, 1.0, 0.43, 0.004)] == ["287x", "8x", "1x", "0.43x", "0.004x"]

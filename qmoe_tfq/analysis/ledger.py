@@ -671,8 +671,35 @@ def rules_markdown() -> list[str]:
     return lines
 
 
-def render_markdown(entries: list[Entry], header: str = "") -> str:
-    """``claims.md``: the verdict rules, a summary table, then each claim's parts and evidence."""
+def output_folder(out_dir: Path | str) -> str:
+    """The name of the output folder ``out_dir`` becomes: its own name, or for the paper driver's
+    staging folder ``.<name>.staging`` the ``<name>`` it is moved to (``paper``, ``paper-quick``, ...)."""
+    name = Path(out_dir).resolve().name
+    if name.startswith(".") and name.endswith(".staging"):
+        name = name[1 : -len(".staging")]
+    return name
+
+
+def for_folder(entries: list[Entry], folder: str = "paper") -> list[Entry]:
+    """``entries`` with the output paths they cite (``paper/tables/...``, ``paper/figures/...``) pointing
+    into ``folder`` instead (``paper-quick/tables/...`` for a QUICK run); unchanged for ``paper``."""
+    if folder == "paper":
+        return list(entries)
+
+    def move(text: str) -> str:
+        for sub in ("tables/", "figures/", "notebooks/", "claims."):
+            text = text.replace(f"paper/{sub}", f"{folder}/{sub}")
+        return text
+
+    return [replace(e, claim=move(e.claim), reproduced=move(e.reproduced), protocol=move(e.protocol),
+                    evidence=[move(x) for x in e.evidence], note=move(e.note),
+                    parts=[replace(p, description=move(p.description)) for p in e.parts]) for e in entries]
+
+
+def render_markdown(entries: list[Entry], header: str = "", folder: str = "paper") -> str:
+    """``claims.md``: the verdict rules, a summary table, then each claim's parts and evidence (output
+    paths pointing into ``folder``)."""
+    entries = for_folder(entries, folder)
     lines = ["# Claims ledger", "", header.strip(), ""] + rules_markdown()
     lines += ["", "## Summary", "", "| id | claim | stated | reproduced | verdict | stability |",
               "|---|---|---|---|---|---|"]
@@ -701,10 +728,13 @@ def render_markdown(entries: list[Entry], header: str = "") -> str:
 
 
 def write_ledger(entries: list[Entry], out_dir: Path, header: str = "") -> None:
-    """Write ``claims.json`` and ``claims.md`` under ``out_dir`` atomically."""
+    """Write ``claims.json`` and ``claims.md`` under ``out_dir`` atomically; the output paths they cite
+    name the folder ``out_dir`` becomes (``output_folder``)."""
     out_dir = Path(out_dir)
+    folder = output_folder(out_dir)
+    entries = for_folder(entries, folder)
     payload = {"header": header, "verdict_rules": RULES,
                "part_rules": {name: {"rule": rule, "why": why} for name, (rule, why) in PART_RULES.items()},
                "claims": [e.to_json() for e in entries]}
     atomic_write_text(out_dir / "claims.json", json.dumps(payload, indent=2, sort_keys=False) + "\n")
-    atomic_write_text(out_dir / "claims.md", render_markdown(entries, header))
+    atomic_write_text(out_dir / "claims.md", render_markdown(entries, header, folder))

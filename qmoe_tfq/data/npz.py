@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -66,20 +67,85 @@ def _check_images(path: Path, arrays: dict[str, np.ndarray], side: int) -> None:
             raise DataCorrupt(f"{path}: x_{split} has pixel values outside 0 .. 255 (or not finite)")
 
 
+def available_memory() -> int:
+    """Bytes of memory this process can still take: ``MemAvailable`` of ``/proc/meminfo`` on Linux,
+    else the physical memory (``os.sysconf``)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return 2**63
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:,.3g} GiB" if n < 2**30 * 10**6 else f"{n / 2**40:.3g} TiB"
+
+
+def npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Shape and dtype of each array of the ``.npz`` at ``path``, read from the ``.npy`` headers
+    inside the archive (nothing is decompressed beyond them). Raises what zipfile / numpy raise on a
+    damaged file (``_READ_ERRORS``)."""
+    from numpy.lib import format as npy
+
+    headers = {}
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if not name.endswith(".npy"):
+                continue
+            with archive.open(name) as fh:
+                version = npy.read_magic(fh)
+                read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+                shape, _, dtype = read(fh)
+            headers[name[: -len(".npy")]] = (tuple(int(n) for n in shape), np.dtype(dtype))
+    return headers
+
+
 def read_keras_npz(source: str, data_dir: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
     """The four arrays of ``mnist.npz`` / ``fashion_mnist.npz``, checked for the Keras format.
 
-    Raises ``DataNotPresent`` if the file is missing and ``DataCorrupt`` if it is truncated,
-    damaged, not an ``.npz``, lacks a key, or holds arrays of the wrong dtype, shape or range.
+    Raises ``DataNotPresent`` if the file is missing and ``DataCorrupt`` if it is a directory (or
+    other non-file), truncated, damaged, not an ``.npz``, lacks a key, declares arrays larger than
+    the memory available (checked from the ``.npy`` headers before anything is loaded), or holds
+    arrays of the wrong dtype, shape or range.
     """
     folder = resolve_data_dir(data_dir)
     path = (folder / NPZ_FILES[source]).absolute()
+    if path.exists() and not path.is_file():
+        kind = "a directory" if path.is_dir() else "not a regular file"
+        raise DataCorrupt(f"{path} is {kind}; dataset {source!r} needs the file {NPZ_FILES[source]} there "
+                          f"({_WHERE_TO_GET[source]})")
     if not path.is_file():
         raise DataNotPresent(
             f"dataset {source!r} needs the file {NPZ_FILES[source]}, which is not at {path}: put it there "
             f"(or point --data-dir / DataSpec.data_dir / ${DATA_DIR_ENV} at the folder holding it); "
             f"{_WHERE_TO_GET[source]}. Nothing is downloaded at run time."
         )
+    unreadable = (f"{path} is not a readable .npz file (truncated, damaged or another format: {{}}); "
+                  f"replace it ({_WHERE_TO_GET[source]})")
+    try:
+        headers = npz_headers(path) if zipfile.is_zipfile(path) else None
+    except _READ_ERRORS as err:
+        raise DataCorrupt(unreadable.format(_one_line(err))) from None
+    if headers is not None:
+        missing = [k for k in NPZ_KEYS if k not in headers]
+        if missing:
+            raise DataCorrupt(
+                f"{path} lacks the key(s) {', '.join(missing)}; a Keras dataset .npz has {', '.join(NPZ_KEYS)}"
+                f" (it has: {', '.join(sorted(headers)) or 'no arrays'})"
+            )
+        need = {k: math.prod(headers[k][0]) * headers[k][1].itemsize for k in NPZ_KEYS}
+        if sum(need.values()) > available_memory():
+            big = max(need, key=need.get)
+            raise DataCorrupt(
+                f"{path} declares arrays of {_gib(sum(need.values()))} ({big} {headers[big][0]} {headers[big][1]}), "
+                f"more than the {_gib(available_memory())} of memory available; a Keras MNIST file holds "
+                f"(60000, 28, 28) uint8 training images; replace it ({_WHERE_TO_GET[source]})"
+            )
     try:
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
@@ -91,11 +157,13 @@ def read_keras_npz(source: str, data_dir: str | os.PathLike | None = None) -> di
                     f"{path} lacks the key(s) {', '.join(missing)}; a Keras dataset .npz has {', '.join(NPZ_KEYS)}"
                 )
             arrays = {k: npz[k] for k in NPZ_KEYS}
+    except DataCorrupt:
+        raise
+    except MemoryError:
+        raise DataCorrupt(f"{path} does not fit in the memory available ({_gib(available_memory())}); "
+                          f"replace it ({_WHERE_TO_GET[source]})") from None
     except _READ_ERRORS as err:
-        raise DataCorrupt(
-            f"{path} is not a readable .npz file (truncated, damaged or another format: {_one_line(err)}); "
-            f"replace it ({_WHERE_TO_GET[source]})"
-        ) from None
+        raise DataCorrupt(unreadable.format(_one_line(err))) from None
     _check_images(path, arrays, SOURCES[source].side)
     return arrays
 

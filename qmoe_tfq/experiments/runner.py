@@ -1,10 +1,13 @@
 """Stage: experiments. The one experiment runner: cached, parallel, resumable.
 
-Each (config, seed) result is a JSON file ``<cache_dir>/<key>.json`` holding the config, the seed,
-the result and a sha256 of the result. Entries are written atomically as each run finishes, so
-Ctrl-C or a kill loses at most the runs in flight, and rerunning continues from the cache. An entry
-that does not parse, does not match its key or fails its checksum is reported and recomputed, never
-used.
+Each (config, seed) result is a JSON file ``<cache_dir>/<key>.json`` holding the key, the config,
+the seed, the results schema (``RESULTS_SCHEMA``), the result, its provenance (the commit that computed
+it and whether the working tree was dirty: ``{"commit": <sha or null>, "dirty": <bool or null>}``) and
+a sha256 over all of those. Entries are written atomically as each run finishes, so Ctrl-C or a kill
+loses at most the runs in flight, and rerunning continues from the cache. An entry that does not
+parse, does not match its key, lacks a field (an entry from before provenance was recorded) or fails
+its checksum (any stored field edited) is reported and recomputed, never used. ``provenance_of``
+tells which commits computed a set of cached runs (``manifest.json``'s ``computed_at``).
 """
 
 from __future__ import annotations
@@ -14,15 +17,17 @@ import json
 import os
 import sys
 import warnings
+from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
 
-from qmoe_tfq.experiments.experiment import Experiment, config_key, run_group, run_one, stack_key
 from qmoe_tfq.core.io import atomic_write_text
-from qmoe_tfq.core.workers import exit_with_parent
 from qmoe_tfq.core.paths import ROOT
+from qmoe_tfq.core.workers import exit_with_parent
+from qmoe_tfq.experiments.experiment import RESULTS_SCHEMA, Experiment, config_key, run_group, run_one, stack_key
 
 DEFAULT_CACHE = ROOT / ".cache" / "runs"
 REQUIRED_RESULT_KEYS = ("train_accuracy", "test_accuracy", "total_params", "train_seconds")
@@ -37,12 +42,32 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("QMOE_CACHE_DIR", DEFAULT_CACHE))
 
 
-def _checksum(result: dict) -> str:
-    return hashlib.sha256(json.dumps(result, sort_keys=True).encode()).hexdigest()
+# Fields of an entry the checksum covers (everything it stores but the checksum itself).
+ENTRY_FIELDS = ("key", "config", "seed", "schema", "result", "provenance")
 
 
-def read_entry(path: Path, key: str) -> dict:
-    """The cached result at ``path``; raises CorruptCacheEntry if it cannot be trusted."""
+class OldCacheEntry(CorruptCacheEntry):
+    """An entry written before every field was recorded and checksummed (no schema or provenance)."""
+
+
+@lru_cache(maxsize=None)
+def current_provenance() -> dict:
+    """``{"commit", "dirty"}`` of the working tree this process runs from (once per process; generated
+    folders excluded from the dirty check, as in ``manifest.git_state``); both None outside git."""
+    from qmoe_tfq.manifest import git_state
+
+    state = git_state(ROOT)
+    return {"commit": state["commit"], "dirty": state["dirty"]}
+
+
+def _checksum(entry: dict) -> str:
+    payload = {k: entry.get(k) for k in ENTRY_FIELDS}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def read_full_entry(path: Path, key: str) -> dict:
+    """The whole cache entry at ``path`` (key, config, seed, schema, result, provenance, sha256);
+    raises CorruptCacheEntry (``OldCacheEntry`` for a pre-provenance entry) if it cannot be trusted."""
     try:
         entry = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -52,21 +77,55 @@ def read_entry(path: Path, key: str) -> dict:
     result = entry.get("result")
     if not isinstance(result, dict) or any(k not in result for k in REQUIRED_RESULT_KEYS):
         raise CorruptCacheEntry("result missing or incomplete")
-    if entry.get("sha256") != _checksum(result):
-        raise CorruptCacheEntry("checksum mismatch (edited or partially written)")
-    return result
+    if "provenance" not in entry and "schema" not in entry:
+        raise OldCacheEntry("written by an older version (no schema or provenance recorded)")
+    missing = [k for k in ENTRY_FIELDS if k not in entry]
+    if missing:
+        raise CorruptCacheEntry(f"field(s) {', '.join(missing)} missing")
+    if entry.get("sha256") != _checksum(entry):
+        raise CorruptCacheEntry("checksum mismatch (a field edited or partially written)")
+    provenance = entry["provenance"]
+    if not isinstance(provenance, dict) or set(provenance) != {"commit", "dirty"}:
+        raise CorruptCacheEntry("provenance is not {commit, dirty}")
+    return entry
 
 
-def write_entry(path: Path, key: str, experiment: Experiment, seed: int, result: dict) -> None:
-    """Store one result atomically with its checksum."""
+def read_entry(path: Path, key: str) -> dict:
+    """The cached result at ``path``; raises CorruptCacheEntry if it cannot be trusted."""
+    return read_full_entry(path, key)["result"]
+
+
+def write_entry(path: Path, key: str, experiment: Experiment, seed: int, result: dict,
+                provenance: dict | None = None) -> None:
+    """Store one result atomically with its schema, provenance (default: ``current_provenance()``)
+    and a checksum over all of them."""
     entry = {
         "key": key,
         "config": experiment.config(),
         "seed": int(seed),
+        "schema": RESULTS_SCHEMA,
         "result": result,
-        "sha256": _checksum(result),
+        "provenance": dict(provenance if provenance is not None else current_provenance()),
     }
+    # the checksum of the entry as it reads back (JSON turns tuples into lists)
+    entry = json.loads(json.dumps(entry, sort_keys=True))
+    entry["sha256"] = _checksum(entry)
     atomic_write_text(path, json.dumps(entry, sort_keys=True))
+
+
+def provenance_of(keys: Iterable[str], cache_dir: Path | str | None = None) -> list[dict]:
+    """The distinct provenances of the cached runs ``keys``: ``[{"commit", "dirty", "runs"}, ...]``,
+    most runs first (then by commit). Keys without a trustworthy entry in the cache are left out."""
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    counts: Counter = Counter()
+    for key in set(keys):
+        try:
+            provenance = read_full_entry(cache_dir / f"{key}.json", key)["provenance"]
+        except CorruptCacheEntry:
+            continue
+        counts[(provenance["commit"], provenance["dirty"])] += 1
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], str(item[0][0]), str(item[0][1])))
+    return [{"commit": commit, "dirty": dirty, "runs": n} for (commit, dirty), n in ordered]
 
 
 def _limit_threads(limit: bool) -> None:
@@ -89,11 +148,23 @@ def _limit_threads(limit: bool) -> None:
 Task = tuple[Experiment, int, str]
 
 
+def _ignore_interrupts() -> None:
+    """In a worker: ignore SIGINT. A terminal's Ctrl-C reaches the whole process group; the parent
+    handles it (joblib terminates its workers, ``make paper`` exits and they follow it,
+    ``exit_with_parent``), so the workers print no KeyboardInterrupt tracebacks of their own."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _compute(tasks: list[Task], threads_limited: bool) -> list[tuple[str, dict]]:
     """Run a job (tasks that may share a stack) in a worker; ``(key, result)`` per task. Results go
     back to the caller, which writes the cache, so workers need no shared disk."""
     if threads_limited:  # in a worker process of a parallel run
         exit_with_parent()
+        _ignore_interrupts()
     _limit_threads(threads_limited)
     results = run_group([(e, s) for e, s, _ in tasks]) if len(tasks) > 1 else [run_one(*tasks[0][:2])]
     return [(key, result) for (_, _, key), result in zip(tasks, results)]
@@ -192,6 +263,7 @@ def run_experiments(
     results: dict[str, dict] = {}
     todo: list[Task] = []
     queued = set()
+    old = 0
     for exp, seed, key in planned:
         path = cache / f"{key}.json"
         if key in results or key in queued:
@@ -200,28 +272,40 @@ def run_experiments(
             try:
                 results[key] = read_entry(path, key)
                 continue
+            except OldCacheEntry:
+                old += 1
+                path.unlink(missing_ok=True)
             except CorruptCacheEntry as err:
                 warnings.warn(f"corrupted cache entry {path} ({exp.name}, seed {seed}): {err}; recomputing")
                 path.unlink(missing_ok=True)
         todo.append((exp, seed, key))
         queued.add(key)
+    if old:
+        warnings.warn(f"{old} cache entr{'y' if old == 1 else 'ies'} of {desc} in {cache} written by an older version "
+                      "(no schema or provenance recorded); recomputing")
+    n_planned = len({key for _, _, key in planned})
+    if not todo and progress and n_planned:
+        print(f"{desc}: {n_planned} run{'' if n_planned == 1 else 's'}, all from the cache", file=sys.stderr, flush=True)
     skipped: dict[str, str] = {}
     if todo:
         by_key = {key: (exp, seed) for exp, seed, key in todo}
         parallel = scheduler is not None or jobs > 1
         batches = plan_jobs(todo, jobs if scheduler is None else max(jobs, 2))
         bar = tqdm(total=len(todo), desc=desc, unit="run", disable=not progress, file=sys.stderr)
-        bar.set_postfix_str(f"{len({key for _, _, key in planned}) - len(todo)} cached")
-        if not parallel:
-            _store((_compute(b, False) for b in batches), by_key, cache, results, skipped, bar)
-        else:
-            with _backend(scheduler), warnings.catch_warnings():
-                # loky replaces a worker whose memory grew (traced graphs) and requeues its jobs: no run is lost.
-                warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor")
-                outputs = Parallel(n_jobs=jobs if scheduler is None else -1, return_as="generator_unordered")(
-                    delayed(_compute)(b, True) for b in batches)
-                _store(outputs, by_key, cache, results, skipped, bar)
-        bar.close()
+        bar.set_postfix_str(f"{n_planned - len(todo)} cached")
+        try:
+            if not parallel:
+                _store((_compute(b, False) for b in batches), by_key, cache, results, skipped, bar)
+            else:
+                with _backend(scheduler), warnings.catch_warnings():
+                    # loky replaces a worker whose memory grew (traced graphs) and requeues its jobs: no run is lost.
+                    warnings.filterwarnings("ignore",
+                                            message="A worker stopped while some jobs were given to the executor")
+                    outputs = Parallel(n_jobs=jobs if scheduler is None else -1, return_as="generator_unordered")(
+                        delayed(_compute)(b, True) for b in batches)
+                    _store(outputs, by_key, cache, results, skipped, bar)
+        finally:  # the bar's last line before any interruption message, not after it
+            bar.close()
     rows = []
     for exp, seed, key in planned:
         if key in skipped:

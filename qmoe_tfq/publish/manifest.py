@@ -5,7 +5,10 @@ Every table and figure is written through ``qmoe_tfq.reporting.report``, which l
 (``qmoe_tfq.experiments.experiment.config_key``) of the runs behind it. ``build_manifest`` folds the sidecars of
 a finished run into one manifest together with the commit, whether the working tree was dirty, the
 size (QUICK or full), the versions of the packages that shape the numbers, start and end times, every
-file's sha256, and the config hashes of each study's planned grid. ``stale_studies`` compares those
+file's sha256, and the config hashes of each study's planned grid. ``rendered_at`` is the commit (and
+dirty flag) the notebooks were rendered from, ``computed_at`` the commits that computed the cached
+runs behind the planned keys (``runner.provenance_of``: one ``{commit, dirty, runs}`` per commit, most
+runs first); ``generator`` marks the folder as written by ``qmoe_tfq.publish.paper``. ``stale_studies`` compares those
 planned hashes with the ones the code gives now, so a changed grid or ``RESULTS_SCHEMA`` cannot land
 without regenerating ``paper/`` (``tests/test_manifest.py``).
 """
@@ -26,6 +29,7 @@ from qmoe_tfq.reporting.provenance import SIDECAR_SUFFIX, record_output, sidecar
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
+GENERATOR = "qmoe_tfq.publish.paper"  # the manifest's "generator": the paper driver may replace such a folder
 # Distributions whose versions can change the numbers or the files (pip names).
 PACKAGES = ("qmoe-tfq", "tensorflow", "tf-keras", "tensorflow-quantum", "cirq-core", "numpy", "scipy",
             "scikit-learn", "pandas", "matplotlib", "joblib", "jupytext", "nbclient", "nbconvert")
@@ -109,13 +113,21 @@ def file_hashes(out_dir: Path | str, skip: Iterable[str] = (MANIFEST_NAME,)) -> 
 
 def build_manifest(out_dir: Path | str, *, quick: bool, started: str, finished: str, notebooks: list[str],
                    studies: Mapping[str, list[str]], outputs: Mapping[str, dict], root: Path = ROOT,
-                   chosen: Mapping[str, dict] | None = None) -> dict:
-    """The manifest of the run whose files are in ``out_dir``."""
+                   chosen: Mapping[str, dict] | None = None, cache_dir: Path | str | None = None) -> dict:
+    """The manifest of the run whose files are in ``out_dir``; ``cache_dir``: the run cache the
+    provenance of the planned runs is read from (default: the runner's)."""
+    from qmoe_tfq.runner import provenance_of
+
+    state = git_state(root)
+    planned = sorted({k for keys in studies.values() for k in keys})
     return {
         "manifest_version": MANIFEST_VERSION,
+        "generator": GENERATOR,
         "size": "QUICK" if quick else "full",
         "quick": quick,
-        **git_state(root),
+        **state,
+        "rendered_at": {"commit": state["commit"], "dirty": state["dirty"]},
+        "computed_at": provenance_of(planned, cache_dir),
         "started": started,
         "finished": finished,
         "python": platform.python_version(),
@@ -169,7 +181,7 @@ def changed_files(out_dir: Path | str, manifest: Mapping) -> list[str]:
 
 
 __all__ = [
-    "MANIFEST_NAME", "source_keys", "record_output", "collect_outputs", "planned_keys", "git_state",
+    "GENERATOR", "MANIFEST_NAME", "source_keys", "record_output", "collect_outputs", "planned_keys", "git_state",
     "package_versions", "file_hashes", "build_manifest", "write_manifest", "read_manifest",
     "stale_studies", "changed_files",
 ]

@@ -125,11 +125,14 @@ def _claims(out_dir: Path) -> tuple[list[dict], dict]:
     if not path.exists():
         return [], {}
     data = json.loads(path.read_text())
+    folder = Path(out_dir).resolve().name  # the ledger cites its own folder (paper/, paper-quick/, ...)
+    if folder.startswith(".") and folder.endswith(".staging"):
+        folder = folder[1 : -len(".staging")]
     claims = []
     for c in data.get("claims", []):
         evidence = []
         for e in c.get("evidence", []):
-            rel = e.removeprefix("paper/")
+            rel = e.removeprefix(f"{folder}/").removeprefix("paper/")
             href = rel if (out_dir / rel).exists() else f"../{e}"
             evidence.append({"href": href, "label": rel})
         claims.append({**c, "evidence": evidence})

@@ -61,17 +61,22 @@ def _tuned_sentence(res: p1.Results) -> str:
     return "; ".join(parts_)
 
 
+def _times(ratio: float) -> str:
+    """A ratio as ``12x``, or with two significant digits below 1 (``0.43x``, never ``0x``)."""
+    return f"{ratio:.0f}x" if ratio >= 1 else f"{ratio:.2g}x"
+
+
 def _timing_sentence(res: p1.Results) -> str:
     t = p1.timing_table(res).set_index(["dataset", "model_id"])
     out = []
     for d in p1.DATASETS:
         q, c = t.loc[(d, "qmoe")], t.loc[(d, "classical_moe")]
         tuned = ("" if pd.isna(q.tuned_ratio_to_classical_moe) else
-                 f"; per epoch in the tuned protocol's longer runs {q.tuned_ratio_to_classical_moe:.0f}x")
+                 f"; per epoch in the tuned protocol's longer runs {_times(q.tuned_ratio_to_classical_moe)}")
         out.append(f"{d} ({int(q.n_train)} training rows; theirs {int(q.stated_n_train)}): QMoE "
                    f"{q.train_seconds_median:.2f} s vs classical MoE {c.train_seconds_median:.3f} s, "
-                   f"{q.ratio_to_classical_moe:.0f}x (stated {q.stated_seconds:g} s vs {c.stated_seconds:g} s, "
-                   f"{q.stated_ratio_to_classical_moe:.0f}x){tuned}")
+                   f"{_times(q.ratio_to_classical_moe)} (stated {q.stated_seconds:g} s vs {c.stated_seconds:g} s, "
+                   f"{_times(q.stated_ratio_to_classical_moe)}){tuned}")
     return "; ".join(out)
 
 
