@@ -19,7 +19,7 @@ import pytest
 from bad_inputs import CASES, DATA_FILES, PAPER_TARGETS
 from qmoe_tfq import cli
 from qmoe_tfq.publish import paper
-from qmoe_tfq.data import NPZ_KEYS
+from qmoe_tfq.data.npz import NPZ_KEYS
 from test_data import write_keras_npz
 
 ROOT = Path(__file__).resolve().parents[1]

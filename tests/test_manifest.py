@@ -142,7 +142,7 @@ def test_committed_outputs_cite_runs_of_their_study(committed):
 
 
 def test_computed_at_lists_the_commits_behind_the_planned_runs(tmp_path):
-    from qmoe_tfq.experiments import Experiment
+    from qmoe_tfq.experiments.experiment import Experiment
     from qmoe_tfq.experiments.registry import qmoe
     from qmoe_tfq.experiments.runner import current_provenance, write_entry
 

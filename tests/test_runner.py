@@ -125,7 +125,7 @@ def test_moe_run_records_losses_and_grid(tmp_path):
 
 
 def test_entries_record_schema_and_provenance_under_the_checksum(tmp_path):
-    from qmoe_tfq.experiments import RESULTS_SCHEMA
+    from qmoe_tfq.experiments.experiment import RESULTS_SCHEMA
 
     exp = sk(seeds=(0,))
     runner.run_experiments([exp], cache_dir=tmp_path, progress=False)

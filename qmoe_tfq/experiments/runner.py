@@ -24,6 +24,7 @@ from typing import Iterable
 
 import pandas as pd
 
+from qmoe_tfq.core.gitstate import git_state
 from qmoe_tfq.core.io import atomic_write_text
 from qmoe_tfq.core.paths import ROOT
 from qmoe_tfq.core.workers import exit_with_parent
@@ -53,9 +54,7 @@ class OldCacheEntry(CorruptCacheEntry):
 @lru_cache(maxsize=None)
 def current_provenance() -> dict:
     """``{"commit", "dirty"}`` of the working tree this process runs from (once per process; generated
-    folders excluded from the dirty check, as in ``manifest.git_state``); both None outside git."""
-    from qmoe_tfq.manifest import git_state
-
+    folders excluded from the dirty check, as in ``core.gitstate.git_state``); both None outside git."""
     state = git_state(ROOT)
     return {"commit": state["commit"], "dirty": state["dirty"]}
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-import subprocess
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 
+from qmoe_tfq.core.gitstate import OUTPUT_DIRS, git_state  # noqa: F401
 from qmoe_tfq.core.io import atomic_write_text
 from qmoe_tfq.core.paths import ROOT
 from qmoe_tfq.reporting.provenance import SIDECAR_SUFFIX, record_output, sidecar_path, source_keys  # noqa: F401
@@ -33,8 +33,6 @@ GENERATOR = "qmoe_tfq.publish.paper"  # the manifest's "generator": the paper dr
 # Distributions whose versions can change the numbers or the files (pip names).
 PACKAGES = ("qmoe-tfq", "tensorflow", "tf-keras", "tensorflow-quantum", "cirq-core", "numpy", "scipy",
             "scikit-learn", "pandas", "matplotlib", "joblib", "jupytext", "nbclient", "nbconvert")
-# Generated folders left out of the dirty check (a regenerated paper/ does not make the code dirty).
-OUTPUT_DIRS = ("paper", "paper-quick", "paper-scratch")
 
 
 def collect_outputs(out_dir: Path | str, remove: bool = True) -> dict[str, dict]:
@@ -73,21 +71,6 @@ def keys_digest(keys: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
 
 
-def git_state(root: Path = ROOT) -> dict:
-    """Commit of ``root``, whether tracked or untracked (not ignored) files differ from it, outside the
-    generated folders, and the first such paths; ``commit`` is None outside a git checkout."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
-
-    try:
-        commit = git("rev-parse", "HEAD").strip()
-        excludes = [f":(exclude){d}" for d in OUTPUT_DIRS]
-        changed = [line[3:] for line in git("status", "--porcelain", "--", ".", *excludes).splitlines()]
-    except (OSError, subprocess.CalledProcessError):
-        return {"commit": None, "dirty": None, "dirty_paths": []}
-    return {"commit": commit, "dirty": bool(changed), "dirty_paths": changed[:20]}
-
-
 def package_versions(names: Iterable[str] = PACKAGES) -> dict[str, str | None]:
     """Installed versions (None when absent), without importing the packages."""
     versions: dict[str, str | None] = {}
@@ -116,7 +99,7 @@ def build_manifest(out_dir: Path | str, *, quick: bool, started: str, finished: 
                    chosen: Mapping[str, dict] | None = None, cache_dir: Path | str | None = None) -> dict:
     """The manifest of the run whose files are in ``out_dir``; ``cache_dir``: the run cache the
     provenance of the planned runs is read from (default: the runner's)."""
-    from qmoe_tfq.runner import provenance_of
+    from qmoe_tfq.experiments.runner import provenance_of
 
     state = git_state(root)
     planned = sorted({k for keys in studies.values() for k in keys})
