@@ -85,10 +85,10 @@ display(table.drop(columns=["model"]))
 
 # %%
 fig = p1.accuracy_figure(table)
-save_figure(fig, S.figures, "phase1_accuracy",
-            caption=(f"Phase 1: held-out test accuracy per model (mean and Student-t 95% CI over {size.seeds} seeds), "
-                     f"the authors' protocol after epoch {size.authors_epochs[0]} (filled) and the tuned protocol "
-                     "(open), with the authors' single-run values (x), on their synthetic data and MNIST 0 vs 1."))
+display(save_figure(fig, S.figures, "phase1_accuracy",
+                    caption=(f"Phase 1: held-out test accuracy per model (mean and Student-t 95% CI over {size.seeds} seeds), "
+                             f"the authors' protocol after epoch {size.authors_epochs[0]} (filled) and the tuned protocol "
+                             "(open), with the authors' single-run values (x), on their synthetic data and MNIST 0 vs 1.")))
 
 # %% [markdown]
 # ## Training time

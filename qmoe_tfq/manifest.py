@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import subprocess
 from collections.abc import Iterable, Mapping
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
 SIDECAR_SUFFIX = ".sources.json"
+NOTEBOOK_ENV = "QMOE_NOTEBOOK"  # name of the notebook being executed, recorded with each output
 # Distributions whose versions can change the numbers or the files (pip names).
 PACKAGES = ("qmoe-tfq", "tensorflow", "tf-keras", "tensorflow-quantum", "cirq-core", "numpy", "scipy",
             "scikit-learn", "pandas", "matplotlib", "joblib", "jupytext", "nbclient", "nbconvert")
@@ -61,6 +63,9 @@ def record_output(directory: Path | str, name: str, kind: str, files: Iterable[s
         "size": "QUICK" if quick else "full",
         "keys": source_keys(sources),
     }
+    notebook = os.environ.get(NOTEBOOK_ENV)
+    if notebook:  # the notebook that drew it (set by ``make paper`` for each notebook it executes)
+        record["notebook"] = notebook
     return atomic_write_text(sidecar_path(Path(directory), name), json.dumps(record, indent=1) + "\n")
 
 

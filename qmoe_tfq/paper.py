@@ -194,7 +194,7 @@ def _build(notebooks: list[Path], target: Path, quick: bool, jobs: int, cache_di
         env = kernel_env(settings)
         for nb in notebooks:
             log(f"paper: running {nb.name} ...")
-            seconds = execute(nb, staging / "notebooks", env)
+            seconds = execute(nb, staging / "notebooks", {**env, manifest.NOTEBOOK_ENV: nb.stem})
             log(f"paper: {nb.name} done in {seconds:.0f} s")
         planned = manifest.planned_keys(quick, studies, chosen)
         _record_ledger(staging, quick, planned)

@@ -8,7 +8,13 @@ from sklearn.datasets import make_moons
 from sklearn.svm import SVC
 
 from qmoe_tfq.experiments import Experiment, config_key
-from qmoe_tfq.kernels import KERNEL_VERSION, QuantumKernel, cirq_states, closed_form_kernel, fidelity
+from qmoe_tfq.kernels import (
+    KERNEL_VERSION,
+    QuantumKernel,
+    cirq_states,
+    closed_form_kernel,
+    fidelity,
+)
 from qmoe_tfq.registry import KINDS, EstimatorSpec
 
 
