@@ -149,7 +149,7 @@ Verdicts follow written rules (<code>qmoe_tfq/ledger.py</code> in the repository
 {% if not out.html %}(per-seed rows: {{ out.n_rows }} rows, not shown inline){% endif %}</p>
 {% if out.html %}<div class="scroll">{{ out.html | safe }}</div>{% endif %}
 {% endif %}
-<p class="meta">{% if out.claims %}Supports {% for cid in out.claims %}<a href="#claim-{{ cid }}">{{ cid }}</a>{% if not loop.last %}, {% endif %}{% endfor %}. {% endif %}
+<p class="meta">{% if out.claims %}Supports {% for cid in out.claims %}<a href="#claim-{{ cid }}">{{ cid }}</a>{% if not loop.last %}, {% endif %}{% endfor %}. {% elif claims %}Supplementary: no claim cites it. {% endif %}
 {% if out.notebook %}Drawn by {% if out.notebook_href %}<a href="{{ out.notebook_href }}">{{ out.notebook }}</a>{% else %}<code>{{ out.notebook }}</code>{% endif %}. {% endif %}
 {% if out.study %}Study <code>{{ out.study }}</code>, {{ out.n_keys }} run(s) behind it.
 {% else %}Sources not recorded.{% endif %}</p>

@@ -154,6 +154,17 @@ def test_claims_and_outputs_link_to_each_other_inside_the_page(tmp_path, monkeyp
     assert "<code>tests/test_param_counts.py</code> (in the repository)" in html
 
 
+def test_an_output_no_claim_cites_says_so(tmp_path, monkeypatch):
+    stamp = make_run(tmp_path, monkeypatch)
+    stamp.pop("_shown")
+    (tmp_path / "claims.json").write_text(json.dumps({**CLAIMS, "claims": CLAIMS["claims"][:1]}))
+    html = site.render_index(tmp_path, stamp)
+    fig = html[html.index('id="figures-curve"'):]
+    assert "Supplementary: no claim cites it." in fig[:fig.index("</p>", fig.index('<p class="meta">'))]
+    fair = html[html.index('id="tables-fair"'):]
+    assert 'Supports <a href="#claim-C1">C1</a>.' in fair[:fair.index("</p>", fair.index('<p class="meta">'))]
+
+
 def test_no_link_leaves_the_folder(tmp_path, monkeypatch):
     html, links, _ = _page(tmp_path, monkeypatch)
     assert links.hrefs and links.srcs
