@@ -90,8 +90,8 @@ display(tuned)
 # %%
 fig = plots.accuracy_points(tuned, "Two Moons, tuned protocol (held-out test accuracy)", id_column="model_id",
                             interval="BCa bootstrap 95% CI")
-save_figure(fig, S.figures, "two_moons_accuracy",
-            caption="Two Moons, tuned protocol: held-out test accuracy per model, mean and BCa bootstrap 95% CI over the evaluation seeds, coloured by model family.")
+display(save_figure(fig, S.figures, "two_moons_accuracy",
+                    caption="Two Moons, tuned protocol: held-out test accuracy per model, mean and BCa bootstrap 95% CI over the evaluation seeds, coloured by model family."))
 
 # %% [markdown]
 # ## Authors' budget: Adam lr 0.1, 50 epochs for every model
@@ -140,8 +140,8 @@ panels = [
     ("mlp_h64", "MLP h=64, deep (322)"),
 ]
 fig = plots.decision_regions(rows, panels, (data0.x_test, data0.y_test), seed=0, prefix=tm.TUNED_PREFIX)
-save_figure(fig, S.figures, "two_moons_decision_regions",
-            caption="Two Moons decision regions of the tuned linear, quantum, parameter-matched MLP and deep MLP routers (seed 0), with that seed's held-out test points.")
+display(save_figure(fig, S.figures, "two_moons_decision_regions",
+                    caption="Two Moons decision regions of the tuned linear, quantum, parameter-matched MLP and deep MLP routers (seed 0), with that seed's held-out test points."))
 
 # %% [markdown]
 # ## Convergence (C7)
@@ -157,8 +157,8 @@ conv_models = [("quantum", "quantum router"), ("linear", "Model A: linear"),
 floor = float(tm.floors(rows).mean())
 fig = plots.validation_curves(rows, conv_models, floor=floor, margin=CONVERGENCE_MARGIN, prefix=tm.TUNED_PREFIX,
                               floor_label="experts-only floor (constant gates' best, mean over seeds)")
-save_figure(fig, S.figures, "two_moons_validation_curves",
-            caption="Validation accuracy per epoch of the tuned models (mean and band over seeds), with the experts-only floor and floor + margin used by the convergence criterion (C7).")
+display(save_figure(fig, S.figures, "two_moons_validation_curves",
+                    caption="Validation accuracy per epoch of the tuned models (mean and band over seeds), with the experts-only floor and floor + margin used by the convergence criterion (C7)."))
 conv = tm.convergence_table(rows, b.max_epochs)
 write_table(conv, S.tables, "two_moons_convergence",
             caption=(f"Tuned protocol: epochs until the validation accuracy first exceeds the experts-only floor "
@@ -175,5 +175,5 @@ display(conv)
 
 # %%
 fig = plots.loss_curves(rows, conv_models, prefix=tm.TUNED_PREFIX)
-save_figure(fig, S.figures, "two_moons_loss_curves",
-            caption="Training loss per epoch of the tuned models, mean and 95% band over seeds.")
+display(save_figure(fig, S.figures, "two_moons_loss_curves",
+                    caption="Training loss per epoch of the tuned models, mean and 95% band over seeds."))

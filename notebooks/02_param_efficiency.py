@@ -113,5 +113,5 @@ print("authors' budget:", ef.describe(ef.parameter_match(ef.sweep_values(rows, e
 # %%
 authors = ef.phase3a_points(PHASE3A_STATED)
 fig = ef.figure(table, budget_table, authors, match)
-save_figure(fig, S.figures, "param_efficiency",
-            caption="Two Moons parameter efficiency: held-out test accuracy against router parameters for quantum routers of L layers and MLP routers of width h; tuned sweep solid, authors' budget faint, authors' Phase 3A training-set points hollow.")
+display(save_figure(fig, S.figures, "param_efficiency",
+                    caption="Two Moons parameter efficiency: held-out test accuracy against router parameters for quantum routers of L layers and MLP routers of width h; tuned sweep solid, authors' budget faint, authors' Phase 3A training-set points hollow."))

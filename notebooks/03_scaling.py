@@ -86,10 +86,10 @@ display(table)
 
 # %%
 fig = sc.accuracy_figure(table)
-save_figure(fig, S.figures, "scaling_accuracy",
-            caption=("Scaling probe, tuned protocol: held-out test accuracy against PCA features k (= qubits) per task "
-                     "and router, mean and 95% CI over seeds; one panel per task that ran"
-                     + (f"; not run ({missing})." if missing else ".")))
+display(save_figure(fig, S.figures, "scaling_accuracy",
+                    caption=("Scaling probe, tuned protocol: held-out test accuracy against PCA features k (= qubits) per task "
+                             "and router, mean and 95% CI over seeds; one panel per task that ran"
+                             + (f"; not run ({missing})." if missing else "."))))
 
 # %% [markdown]
 # ## Cost: seconds per epoch against qubits
@@ -105,5 +105,5 @@ write_table(cost, S.tables, "scaling_cost",
                      "its growth from the previous k (in total and per added feature / qubit)."))
 display(cost[cost["router"] == "quantum"])
 fig = sc.cost_figure(table)
-save_figure(fig, S.figures, "scaling_cost",
-            caption="Scaling probe: seconds per training epoch against k per task and router, and router parameters against k.")
+display(save_figure(fig, S.figures, "scaling_cost",
+                    caption="Scaling probe: seconds per training epoch against k per task and router, and router parameters against k."))

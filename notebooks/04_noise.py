@@ -128,13 +128,13 @@ write_table(ns.advantage_table(advantage), S.tables, "noise_advantage",
 
 # %%
 fig = ns.advantage_figure(advantage, "linear", band=nc.C4_BREAKDOWN_BAND)
-save_figure(fig, S.figures, "noise_advantage",
-            caption="Quantum router minus Model A under depolarizing noise: per-seed difference curve (train under noise made monotone by isotonic regression), its bootstrap band and the threshold eps* with its CI, per placement.")
+display(save_figure(fig, S.figures, "noise_advantage",
+                    caption="Quantum router minus Model A under depolarizing noise: per-seed difference curve (train under noise made monotone by isotonic regression), its bootstrap band and the threshold eps* with its CI, per placement."))
 engines = ns.engine_table(rows)
 linear_marks = thresholds[thresholds["reference"] == "linear"]
 fig = plots.noise_sweep(table, refs, engines, thresholds=linear_marks)
-save_figure(fig, S.figures, "noise_sweep",
-            caption="Held-out test accuracy under depolarizing noise per placement and protocol (deploy, train under noise), noiseless references as bands.")
+display(save_figure(fig, S.figures, "noise_sweep",
+                    caption="Held-out test accuracy under depolarizing noise per placement and protocol (deploy, train under noise), noiseless references as bands."))
 
 # %% [markdown]
 # ## Exact vs TFQ trajectories on the same sweep

@@ -115,11 +115,11 @@ write_table(align, S.tables, "mechanism_kernel_alignment",
                      "Student-t 95% CI over seeds; for the quantum kernel, the RBF gamma nearest to it (Frobenius)."))
 display(align)
 fig = figs.kernel_alignment(align)
-save_figure(fig, S.figures, "kernel_alignment",
-            caption=("Kernel-target alignment (left) and centred alignment (right) of RBF kernels against gamma on the "
-                     "Two Moons training splits (angles in [0, pi]), mean and Student-t 95% CI over seeds; the quantum "
-                     "kernel prod_i cos^2((x_i - x'_i)/2) as a dashed line with its band, and the RBF gamma nearest "
-                     "to it (dotted)."))
+display(save_figure(fig, S.figures, "kernel_alignment",
+                    caption=("Kernel-target alignment (left) and centred alignment (right) of RBF kernels against gamma on the "
+                             "Two Moons training splits (angles in [0, pi]), mean and Student-t 95% CI over seeds; the quantum "
+                             "kernel prod_i cos^2((x_i - x'_i)/2) as a dashed line with its band, and the RBF gamma nearest "
+                             "to it (dotted).")))
 
 # %% [markdown]
 # ## Trainability: good solutions, validation accuracies, random restarts
@@ -138,10 +138,10 @@ write_table(train, S.tables, "mechanism_trainability",
                      "and one-sided paired Wilcoxon p-values of the quantum router at the same k."))
 display(train)
 fig = figs.trainability(res, train)
-save_figure(fig, S.figures, "mechanism_trainability",
-            caption=("Trainability: per-seed validation accuracy of the kept weights with one run per seed (left, bar: "
-                     "median), and held-out test accuracy of the best of k random restarts chosen on validation "
-                     "accuracy against k (right, mean and BCa bootstrap 95% CI), per router."))
+display(save_figure(fig, S.figures, "mechanism_trainability",
+                    caption=("Trainability: per-seed validation accuracy of the kept weights with one run per seed (left, bar: "
+                             "median), and held-out test accuracy of the best of k random restarts chosen on validation "
+                             "accuracy against k (right, mean and BCa bootstrap 95% CI), per router.")))
 
 # %% [markdown]
 # ## Routing: how each router partitions the moons
@@ -161,7 +161,7 @@ write_table(routing, S.tables, "mechanism_routing",
 display(routing)
 data0 = load_dataset(tm.DATA, 0)
 fig = figs.gate_maps(res, (data0.x_test, data0.y_test))
-save_figure(fig, S.figures, "gate_maps",
-            caption=("Gate maps, seed 0, each router at its tuned configuration: colour = the expert with the largest "
-                     "gate over the input plane (white where the gates are uniform), solid lines = expert boundaries, "
-                     "dashed = decision boundary, points = held-out test points by class."))
+display(save_figure(fig, S.figures, "gate_maps",
+                    caption=("Gate maps, seed 0, each router at its tuned configuration: colour = the expert with the largest "
+                             "gate over the input plane (white where the gates are uniform), solid lines = expert boundaries, "
+                             "dashed = decision boundary, points = held-out test points by class.")))

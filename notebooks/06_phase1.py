@@ -85,17 +85,17 @@ display(table.drop(columns=["model"]))
 
 # %%
 fig = p1.accuracy_figure(table)
-save_figure(fig, S.figures, "phase1_accuracy",
-            caption=(f"Phase 1: held-out test accuracy per model (mean and Student-t 95% CI over {size.seeds} seeds), "
-                     f"the authors' protocol after epoch {size.authors_epochs[0]} (filled) and the tuned protocol "
-                     "(open), with the authors' single-run values (x), on their synthetic data and MNIST 0 vs 1."))
+display(save_figure(fig, S.figures, "phase1_accuracy",
+                    caption=(f"Phase 1: held-out test accuracy per model (mean and Student-t 95% CI over {size.seeds} seeds), "
+                             f"the authors' protocol after epoch {size.authors_epochs[0]} (filled) and the tuned protocol "
+                             "(open), with the authors' single-run values (x), on their synthetic data and MNIST 0 vs 1.")))
 
 # %% [markdown]
 # ## Training time
 #
 # Seconds of the authors'-protocol runs of the full training (8 epochs, the first including graph
 # tracing), per dataset and model, against the authors' stated seconds for their one run (PennyLane).
-# The seeds of one model train side by side as one stack (`qmoe_tfq/stacked_phase1.py`; quantum
+# The seeds of one model train side by side as one stack (`qmoe_tfq/training/stack/_phase1.py`; quantum
 # experts on the package's state-vector engine), so a run's seconds are its share of the stack's wall
 # time (the stack's seconds over its runs: the range over seeds is zero). The runs share the machine
 # with each other (`QMOE_JOBS` workers) and with other jobs, so seconds are noisy; the ratio to the

@@ -11,7 +11,8 @@ inputs itself (fit on the rows it trains on); a scikit-learn reference is wrappe
 ``StandardScaler -> model``. The references on the quantum router's function class put the
 trigonometric features phi(x) (``qmoe_tfq.models.fourier_features.FourierFeatures``) after the scaling:
 ``fourier_logreg``, ``fourier_rbf_svm``; ``quantum_kernel_svm`` is an SVC on the embedding's
-quantum kernel |<psi(x)|psi(x')>|^2 (``qmoe_tfq.models.kernels.QuantumKernel``, from simulated states).
+quantum kernel |<psi(x)|psi(x')>|^2 (``qmoe_tfq.models.kernels.QuantumKernel``: its closed form in float64, equal to
+the simulated state overlaps).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sklearn.base import BaseEstimator
 
 from qmoe_tfq.core.errors import ConfigError, check_choice
 from qmoe_tfq.estimators import INPUT_SCALINGS, Phase1Classifier, QMoEClassifier, TrainedClassifier, final_estimator
+from qmoe_tfq.models.kernels import KERNEL_VERSION
 
 
 @dataclass(frozen=True)
@@ -114,13 +116,16 @@ def _svm_params(est: BaseEstimator) -> ParamCount:
 class Kind:
     """One kind of estimator: ``build(params, seed)``, a display ``label``, ``count(fitted)``, and
     ``epochs``: whether it is a ``TrainedClassifier`` (constructor arguments ``max_epochs``,
-    ``batch_size``, ``early_stopping``, ``validation_fraction``, ``n_iter_no_change``)."""
+    ``batch_size``, ``early_stopping``, ``validation_fraction``, ``n_iter_no_change``). ``version``: bumped
+    when the kind computes different numbers from the same parameters; a non-zero version goes into the
+    spec's ``config()`` (the cache key), so only that kind's cached runs are recomputed."""
 
     name: str
     label: str
     build: Callable[[dict, int], BaseEstimator]
     count: Callable[[BaseEstimator], ParamCount]
     epochs: bool = False
+    version: int = 0  # bumped when a kind's numbers change; in the cache key when non-zero
 
 
 KINDS: dict[str, Kind] = {
@@ -134,7 +139,7 @@ KINDS: dict[str, Kind] = {
         Kind("fourier_logreg", "logistic regression on phi(x) (no MoE)", _fourier_logreg, _logreg_params),
         Kind("fourier_rbf_svm", "RBF-kernel SVM on phi(x) (no MoE)", _fourier_rbf_svm, _svm_params),
         Kind("quantum_kernel_svm", "SVM on the quantum kernel |<psi(x)|psi(x')>|^2 (no MoE)", _quantum_kernel_svm,
-             _svm_params),
+             _svm_params, version=KERNEL_VERSION),
     )
 }
 
@@ -194,8 +199,11 @@ class EstimatorSpec:
         return KINDS[self.kind].count(fitted)
 
     def config(self) -> dict:
-        """The spec as plain JSON types (for cache keys)."""
-        return {"kind": self.kind, "params": {k: list(v) if isinstance(v, tuple) else v for k, v in self.params}}
+        """The spec as plain JSON types (for cache keys); a kind's non-zero ``version`` is included."""
+        config = {"kind": self.kind, "params": {k: list(v) if isinstance(v, tuple) else v for k, v in self.params}}
+        if KINDS[self.kind].version:
+            config["version"] = KINDS[self.kind].version
+        return config
 
 
 def qmoe(**params) -> EstimatorSpec:

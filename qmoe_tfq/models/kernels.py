@@ -13,8 +13,14 @@ is a plain inner product of the router's trigonometric features (``qmoe_tfq.mode
 
 so an SVM on K is a linear SVM on phi(x), and K has rank at most 3^d on any data. ``quantum_kernel`` computes K from simulated states (TFQ's state-vector op, or cirq
 in complex128 as an independent check, optionally with an ansatz to show the invariance) or from the
-closed form; the tests hold all of them equal to 1e-6. ``QuantumKernel`` is the kernel callable an
-``sklearn.svm.SVC`` uses (registry kind ``quantum_kernel_svm``).
+closed form; the tests hold all of them equal to 1e-6 (TFQ, complex64 states) and 1e-12 (cirq).
+
+``QuantumKernel`` is the kernel callable an ``sklearn.svm.SVC`` uses (registry kind
+``quantum_kernel_svm``). It evaluates the closed form in float64 (``KERNEL_DTYPE``), checked against
+cirq's complex128 state overlaps to 1e-12 (``tests/test_kernel_float64.py``): TFQ's complex64 states give
+a Gram matrix good to ~1e-7 only, and at that precision borderline support vectors differ between
+machines (the support-vector count changed on 2 of 20 seeds). The registry kind's ``version``
+(``KERNEL_VERSION``) is in its cache key, so results from the float32 kernel are not reused.
 
 Kernel-target alignment (Cristianini et al. 2002): A(K, y) = <K, yy^T>_F / (||K||_F ||yy^T||_F) with
 labels y in {-1, +1}; the centred alignment (Cortes et al. 2012) first centres both matrices in
@@ -31,6 +37,11 @@ import numpy as np
 from qmoe_tfq.core.errors import ConfigError, check_choice
 
 KERNEL_METHODS = ("statevector", "cirq", "closed_form")
+KERNEL_DTYPE = np.float64
+# Version of the SVM's kernel in the cache key of ``quantum_kernel_svm`` runs (registry ``Kind.version``):
+# 1 = closed form in float64 (0, unrecorded: TFQ complex64 states).
+KERNEL_VERSION = 1
+SVM_KERNEL_METHOD = "closed_form"
 
 
 def closed_form_kernel(X, Y) -> np.ndarray:
@@ -99,15 +110,18 @@ def quantum_kernel(X, Y=None, method: str = "statevector") -> np.ndarray:
 
 @dataclass(frozen=True)
 class QuantumKernel:
-    """The quantum kernel as a callable for ``SVC(kernel=QuantumKernel())``: ``K(X, Y)``."""
+    """The quantum kernel as a callable for ``SVC(kernel=QuantumKernel())``: ``K(X, Y)``, float64.
 
-    method: str = "statevector"
+    By default the closed form in float64 (``SVM_KERNEL_METHOD``), equal to the simulated state overlaps
+    to 1e-12 and the same bits on every machine; ``method="statevector"`` uses TFQ's complex64 states."""
+
+    method: str = SVM_KERNEL_METHOD
 
     def __post_init__(self) -> None:
         check_choice("kernel method", self.method, KERNEL_METHODS)
 
     def __call__(self, X, Y) -> np.ndarray:
-        return quantum_kernel(X, Y, self.method)
+        return np.asarray(quantum_kernel(X, Y, self.method), dtype=KERNEL_DTYPE)
 
 
 def _signs(y) -> np.ndarray:
@@ -141,5 +155,5 @@ def nearest_rbf_gamma(K: np.ndarray, X, bounds: tuple[float, float] = (1e-3, 1e2
     return float(np.exp(res.x))
 
 
-__all__ = ["KERNEL_METHODS", "QuantumKernel", "cirq_states", "closed_form_kernel", "fidelity", "kernel_alignment",
+__all__ = ["KERNEL_DTYPE", "KERNEL_METHODS", "KERNEL_VERSION", "QuantumKernel", "SVM_KERNEL_METHOD", "cirq_states", "closed_form_kernel", "fidelity", "kernel_alignment",
            "nearest_rbf_gamma", "quantum_kernel", "tfq_states"]

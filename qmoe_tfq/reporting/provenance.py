@@ -6,12 +6,14 @@ runs behind it. ``qmoe_tfq.publish.manifest`` folds the sidecars of a finished r
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from qmoe_tfq.core.io import atomic_write_text
 
 SIDECAR_SUFFIX = ".sources.json"
+NOTEBOOK_ENV = "QMOE_NOTEBOOK"  # name of the notebook being executed, recorded with each output
 
 
 def source_keys(sources: object) -> list[str]:
@@ -42,7 +44,10 @@ def record_output(directory: Path | str, name: str, kind: str, files: Iterable[s
         "size": "QUICK" if quick else "full",
         "keys": source_keys(sources),
     }
+    notebook = os.environ.get(NOTEBOOK_ENV)
+    if notebook:  # the notebook that drew it (set by ``make paper`` for each notebook it executes)
+        record["notebook"] = notebook
     return atomic_write_text(sidecar_path(Path(directory), name), json.dumps(record, indent=1) + "\n")
 
 
-__all__ = ["SIDECAR_SUFFIX", "record_output", "sidecar_path", "source_keys"]
+__all__ = ["NOTEBOOK_ENV", "SIDECAR_SUFFIX", "record_output", "sidecar_path", "source_keys"]

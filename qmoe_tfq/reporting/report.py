@@ -70,17 +70,38 @@ def _caption(caption: str, quick: bool) -> str:
     return f"{QUICK_NOTE} {caption}" if quick else caption
 
 
+def integral_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every float column whose non-missing values are all integers (and at least one is
+    present) as pandas' nullable ``Int64``, so counts print as ``24`` rather than ``24.0000`` in CSV,
+    Markdown, LaTeX and HTML alike; missing values stay missing (an empty CSV field, as before).
+    Other columns are left alone. The values keep their meaning: 24.0 and 24 are the same number."""
+    import numpy as np
+
+    out = df.copy()
+    for column in out.columns:
+        series = out[column]
+        if series.dtype.kind != "f":
+            continue
+        values = series.dropna().to_numpy(dtype=np.float64)
+        if len(values) and np.all(np.isfinite(values)) and np.all(values == np.round(values)) \
+                and np.all(np.abs(values) < 2.0**53):
+            out[column] = series.astype("Int64")
+    return out
+
+
 def write_table(df: pd.DataFrame, directory: Path, name: str, caption: str, formats=("csv", "md", "tex"), *,
                 sources=None, study: str | None = None, quick: bool | None = None) -> None:
     """Write ``df`` as ``name.csv`` / ``.md`` / ``.tex`` under ``directory`` with ``caption``.
 
     ``sources``: the runner rows (or config hashes) the table was computed from, ``study`` their
     study; both are recorded for the manifest. ``quick`` defaults to ``QMOE_QUICK``; a QUICK table's
-    caption and CSV say so.
+    caption and CSV say so. A float column whose values are all integers is written as integers
+    (``integral_columns``).
     """
     directory = Path(directory)
     quick = quick_from_env() if quick is None else quick
     caption = _caption(caption, quick)
+    df = integral_columns(df)
     files = []
     if "csv" in formats:
         head = f"# {QUICK_NOTE}\n" if quick else ""
@@ -105,13 +126,30 @@ def read_table(path: Path | str) -> pd.DataFrame:
     return pd.read_csv(path, skiprows=skip)
 
 
+@dataclass(frozen=True)
+class SavedFigure:
+    """What ``save_figure`` returns: the PNG it wrote, shown inline when it is a notebook cell's value
+    (Jupyter calls ``_repr_png_``), so the executed notebook carries the figure itself; the same bytes
+    as the file, hence deterministic."""
+
+    name: str
+    png: bytes
+
+    def _repr_png_(self) -> bytes:
+        return self.png
+
+    def __repr__(self) -> str:
+        return f"<figure {self.name}>"
+
+
 def save_figure(fig, directory: Path, name: str, caption: str = "", *, sources=None, study: str | None = None,
-                quick: bool | None = None) -> None:
+                quick: bool | None = None) -> SavedFigure:
     """Save ``fig`` as ``name.pdf`` and ``name.png`` without timestamps or software fields.
 
     The caption goes into the files' metadata (PDF Subject, PNG Description) and the manifest; a
     QUICK figure also carries a visible note under the plot. ``sources`` / ``study`` as for
-    ``write_table``.
+    ``write_table``. Returns the PNG as a ``SavedFigure``, which a notebook displays inline (make it
+    the cell's last expression, or pass it to ``IPython.display.display``).
     """
     directory = Path(directory)
     quick = quick_from_env() if quick is None else quick
@@ -123,8 +161,11 @@ def save_figure(fig, directory: Path, name: str, caption: str = "", *, sources=N
                 "Subject": caption, "Keywords": "QUICK" if quick else "full"},
         "png": {"Software": None, "Title": name, "Description": caption},
     }
+    written = {}
     for fmt in ("pdf", "png"):
         buf = io.BytesIO()
         fig.savefig(buf, format=fmt, dpi=150, bbox_inches="tight", metadata=metadata[fmt])
-        atomic_write_bytes(directory / f"{name}.{fmt}", buf.getvalue())
+        written[fmt] = buf.getvalue()
+        atomic_write_bytes(directory / f"{name}.{fmt}", written[fmt])
     record_output(directory, name, "figure", [f"{name}.pdf", f"{name}.png"], caption, study, sources, quick)
+    return SavedFigure(name, written["png"])

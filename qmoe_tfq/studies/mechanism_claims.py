@@ -36,7 +36,8 @@ COMPARED = ("quantum", "fourier", "fourier_rank", "quantum_noent", "quantum_froz
 EVIDENCE = ["paper/tables/mechanism.csv", "paper/tables/mechanism_trainability.csv",
             "paper/tables/mechanism_kernel_alignment.csv", "paper/tables/mechanism_function_class.csv",
             "paper/tables/mechanism_routing.csv", "paper/figures/gate_maps.pdf", "paper/figures/kernel_alignment.pdf",
-            "tests/test_mechanism_function_class.py", "tests/test_mechanism_kernels.py"]
+            "paper/figures/mechanism_trainability.pdf", "tests/test_mechanism_function_class.py",
+            "tests/test_mechanism_kernels.py", "tests/test_kernel_float64.py"]
 
 
 def per_seed_values(res: mech.Results) -> dict[str, np.ndarray]:

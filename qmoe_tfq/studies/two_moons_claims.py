@@ -45,6 +45,7 @@ N2_EPOCH = 40
 N2_BATCHES = 16
 STABILITY_RESAMPLES = ledger.STABILITY_RESAMPLES  # bootstrap resamples of the seeds per verdict (tests lower it)
 EVIDENCE = ["paper/tables/two_moons_tuned.csv", "paper/tables/two_moons_runs.csv"]
+C1_EVIDENCE = [*EVIDENCE, "paper/figures/two_moons_accuracy.pdf"]
 C1_NOTE_IDS = (tm.MATCHED, "mlp_h64", "rbf_svm")
 T = tm.TUNED_PREFIX
 
@@ -123,7 +124,7 @@ def c1(res: tm.Results) -> Entry:
             "synthetic-data accuracy, a different model and dataset.")
     entry = tested("C1", c1_parts(data.values),
                    f"quantum {qi}, linear {li} (held-out test accuracy, mean and BCa 95% CI, n={qi.n} seeds)",
-                   {"quantum": [qi.low, qi.high], "linear": [li.low, li.high]}, protocol, EVIDENCE, note)
+                   {"quantum": [qi.low, qi.high], "linear": [li.low, li.high]}, protocol, C1_EVIDENCE, note)
     return with_parts_stability(entry, c1_parts, data, n_resamples=STABILITY_RESAMPLES)
 
 
