@@ -48,7 +48,7 @@ notebook: venv
 docs: venv
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
-# Quick local asv pass in the existing .venv (reduced grids, one sample each); README "Benchmarks".
+# Quick local asv pass in the existing .venv (reduced grids, one sample each); docs/guide/benchmarks.md.
 # Its results are never saved (no --set-commit-hash) and run under the machine name <host>-quick.
 BENCH_QUICK_MACHINE := $(shell hostname)-quick
 bench: venv

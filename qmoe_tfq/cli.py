@@ -113,7 +113,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     _option(p, "--qubits", pos, default=None, metavar="N", help="qubits (default: one per feature)")
     _option(p, "--experts", pos, default=None, metavar="E", help="experts E (default: 2; 2^n for probabilities)")
     _option(p, "--dataset", default="moons",
-            help=f"one of {', '.join(DATASETS)}, or <source>-<a>v<b> for another class pair (README 'Datasets')")
+            help=f"one of {', '.join(DATASETS)}, or <source>-<a>v<b> for another class pair (docs/guide/datasets.md)")
     _option(p, "--n-samples", pos, default=500, metavar="N", help="examples drawn (moons); a cap for image datasets")
     _option(p, "--pca", pos, default=None, metavar="K", help="PCA components (image datasets; default: no PCA)")
     _option(p, "--resize", pos, default=None, metavar="R", help="block-average images to RxR pixels first (e.g. 4)")

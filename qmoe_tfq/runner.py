@@ -42,7 +42,13 @@ def _checksum(result: dict) -> str:
 
 
 def read_entry(path: Path, key: str) -> dict:
-    """The cached result at ``path``; raises CorruptCacheEntry if it cannot be trusted."""
+    """The cached result at ``path``.
+
+    Raises
+    ------
+    CorruptCacheEntry
+        The file does not parse, names another key, lacks a result field or fails its checksum.
+    """
     try:
         entry = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -177,6 +183,55 @@ def run_experiments(
     an interruption loses only the jobs in flight. A run whose data is absent or unreadable is not
     run: its row has ``skipped`` set to the reason. Rows come in the order of ``experiments`` and
     their seeds, whatever order runs finished in.
+
+    Parameters
+    ----------
+    experiments : iterable of Experiment
+        The experiments, each run once per seed in its ``seeds``; names must be unique.
+    jobs : int, default 1
+        Local worker processes (1: run in this process).
+    cache_dir : path-like or None, default None
+        Where results are cached, one checksummed JSON file per (config, seed); None means
+        ``default_cache_dir()`` (``$QMOE_CACHE_DIR`` or ``.cache/runs``).
+    progress : bool, default True
+        Show a progress bar (tqdm, on stderr).
+    desc : str, default "runs"
+        The progress bar's label.
+    scheduler : str or None, default None
+        Address of a dask.distributed scheduler (``tcp://host:8786``) to run the jobs on; None
+        means ``$QMOE_SCHEDULER`` if set, else local processes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (experiment, seed): ``experiment``, ``protocol``, ``seed``, ``key`` (the
+        config hash, ``experiments.config_key``), the experiment's tags, then the result's
+        columns (``test_accuracy``, ``train_accuracy``, ``total_params``, ``train_seconds`` ...)
+        or ``skipped``. Cached and fresh runs give identical rows.
+
+    Raises
+    ------
+    ValueError
+        Two experiments of one call share a name.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from qmoe_tfq.data import DataSpec
+    >>> from qmoe_tfq.experiments import Experiment
+    >>> from qmoe_tfq.registry import EstimatorSpec
+    >>> from qmoe_tfq.runner import run_experiments
+    >>> exp = Experiment("linear", EstimatorSpec("qmoe", {"router": "linear", "max_epochs": 2}),
+    ...                  DataSpec(n_samples=40), seeds=(0, 1))
+    >>> with tempfile.TemporaryDirectory() as cache:
+    ...     rows = run_experiments([exp], cache_dir=cache, progress=False)
+    ...     cached = run_experiments([exp], cache_dir=cache, progress=False)  # read back, not rerun
+    >>> rows[["experiment", "seed", "total_params"]]
+      experiment  seed  total_params
+    0     linear     0            18
+    1     linear     1            18
+    >>> cached.equals(rows)
+    True
     """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
@@ -248,7 +303,29 @@ def _store(outputs, by_key: dict, cache: Path, results: dict, skipped: dict, bar
 
 def runner(jobs: int = 1, cache_dir: Path | str | None = None, progress: bool = True, scheduler: str | None = None):
     """``run(experiments, desc)``: ``run_experiments`` bound to ``jobs``, ``cache_dir``, ``progress`` and
-    ``scheduler``, the form the studies take it in."""
+    ``scheduler``, the form the studies take it in.
+
+    Parameters
+    ----------
+    jobs, cache_dir, progress, scheduler
+        As in ``run_experiments``.
+
+    Returns
+    -------
+    callable
+        ``run(experiments, desc="runs") -> pandas.DataFrame``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from qmoe_tfq.runner import runner
+    >>> from qmoe_tfq.studies import two_moons
+    >>> with tempfile.TemporaryDirectory() as cache:
+    ...     run = runner(cache_dir=cache, progress=False)
+    ...     rows = run([e for e in two_moons.experiments(quick=True) if e.name == "budget/logreg"])
+    >>> sorted(set(rows["experiment"]))
+    ['budget/logreg']
+    """
 
     def run(experiments: Iterable[Experiment], desc: str = "runs") -> pd.DataFrame:
         return run_experiments(experiments, jobs=jobs, cache_dir=cache_dir, progress=progress, desc=desc,
