@@ -32,7 +32,9 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 myst_enable_extensions = ["colon_fence"]
 myst_heading_anchors = 3
 
-# API reference: autosummary over the whole package (recursive), numpydoc docstrings.
+# API reference: autosummary over the whole package (recursive), numpydoc docstrings. The stub pages
+# are regenerated on every build, so a module that moved or went away leaves no stale page behind.
+shutil.rmtree(Path(__file__).resolve().parent / "_autosummary", ignore_errors=True)
 autosummary_generate = True
 autosummary_imported_members = False
 autodoc_default_options = {"members": True, "show-inheritance": False}
