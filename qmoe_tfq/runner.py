@@ -33,7 +33,27 @@ class CorruptCacheEntry(Exception):
 
 
 def default_cache_dir() -> Path:
-    """``$QMOE_CACHE_DIR`` or ``.cache/runs`` in the repository."""
+    """``$QMOE_CACHE_DIR`` or ``.cache/runs`` in the repository.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder of cached results (not created here).
+
+    Examples
+    --------
+    >>> import os
+    >>> from qmoe_tfq.runner import default_cache_dir
+    >>> saved = os.environ.pop("QMOE_CACHE_DIR", None)
+    >>> default_cache_dir().parts[-2:]
+    ('.cache', 'runs')
+    >>> os.environ["QMOE_CACHE_DIR"] = "/tmp/qmoe-cache"
+    >>> str(default_cache_dir())
+    '/tmp/qmoe-cache'
+    >>> _ = os.environ.pop("QMOE_CACHE_DIR")
+    >>> if saved is not None:
+    ...     os.environ["QMOE_CACHE_DIR"] = saved
+    """
     return Path(os.environ.get("QMOE_CACHE_DIR", DEFAULT_CACHE))
 
 
@@ -64,7 +84,21 @@ def read_entry(path: Path, key: str) -> dict:
 
 
 def write_entry(path: Path, key: str, experiment: Experiment, seed: int, result: dict) -> None:
-    """Store one result atomically with its checksum."""
+    """Store one result atomically with its checksum.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The cache file, ``<cache_dir>/<key>.json``.
+    key : str
+        The run's config hash (``experiments.config_key``).
+    experiment : Experiment
+        The run's experiment; its ``config()`` is stored beside the result.
+    seed : int
+        The run's seed.
+    result : dict
+        What the run produced (JSON types), with at least ``REQUIRED_RESULT_KEYS``.
+    """
     entry = {
         "key": key,
         "config": experiment.config(),
@@ -113,7 +147,20 @@ MAX_JOB = 64
 def plan_jobs(tasks: list[Task], jobs: int = 1) -> list[list[Task]]:
     """Tasks grouped into jobs: runs sharing a ``stack_key`` together (at most ``MAX_JOB``, and split
     so every worker gets work when there are few groups), every other run alone; the costliest
-    first (``job_cost``). Rows still come back in planned order."""
+    first (``job_cost``). Rows still come back in planned order.
+
+    Parameters
+    ----------
+    tasks : list of tuple
+        ``(experiment, seed, key)`` triples still to run.
+    jobs : int, default 1
+        Worker processes the jobs will be spread over.
+
+    Returns
+    -------
+    list of list of tuple
+        The jobs, each a list of tasks that train as one stack (or a single task).
+    """
     groups: dict[object, list[Task]] = {}
     for i, task in enumerate(tasks):
         key = stack_key(task[0])
@@ -131,7 +178,18 @@ def job_cost(job: list[Task]) -> float:
     """A rough relative cost of a job, for scheduling the longest first (so no worker is left with a
     long job at the end): runs x epochs x training rows x the router's simulation cost (a quantum
     router's state grows as 2^qubits, a noisy one's density matrix as 4^qubits; Phase 1's quantum
-    experts, one 2^qubits state each)."""
+    experts, one 2^qubits state each).
+
+    Parameters
+    ----------
+    job : list of tuple
+        The job's ``(experiment, seed, key)`` tasks (one architecture).
+
+    Returns
+    -------
+    float
+        A relative cost, comparable between jobs only.
+    """
     exp = job[0][0]
     p = exp.model.param_dict
     rows = exp.data.n_samples or 2000
@@ -155,7 +213,12 @@ def _backend(scheduler: str | None):
 
 
 def default_scheduler() -> str | None:
-    """``$QMOE_SCHEDULER`` (a dask.distributed scheduler address such as ``tcp://host:8786``) or None."""
+    """``$QMOE_SCHEDULER`` (a dask.distributed scheduler address such as ``tcp://host:8786``) or None.
+
+    Returns
+    -------
+    str or None
+    """
     return os.environ.get("QMOE_SCHEDULER") or None
 
 
@@ -336,7 +399,29 @@ def runner(jobs: int = 1, cache_dir: Path | str | None = None, progress: bool = 
 
 def concat_rows(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """Row frames stacked (empty ones skipped), columns as they come; a column missing or all-NA in a
-    frame is NA in its rows and takes its dtype from the frames that have values."""
+    frame is NA in its rows and takes its dtype from the frames that have values.
+
+    Parameters
+    ----------
+    frames : list of pandas.DataFrame
+        Row frames (``run_experiments`` outputs), possibly with different columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of every frame, columns in order of first appearance.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from qmoe_tfq.runner import concat_rows
+    >>> a = pd.DataFrame({"seed": [0], "test_accuracy": [0.9]})
+    >>> b = pd.DataFrame({"seed": [1], "skipped": ["no data"]})
+    >>> concat_rows([a, pd.DataFrame(), b])
+       seed  test_accuracy  skipped
+    0     0            0.9      NaN
+    1     1            NaN  no data
+    """
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame()
