@@ -99,7 +99,23 @@ def quantum_kernel(X, Y=None, method: str = "statevector") -> np.ndarray:
 
 @dataclass(frozen=True)
 class QuantumKernel:
-    """The quantum kernel as a callable for ``SVC(kernel=QuantumKernel())``: ``K(X, Y)``."""
+    """The quantum kernel as a callable for ``SVC(kernel=QuantumKernel())``: ``K(X, Y)``.
+
+    Parameters
+    ----------
+    method : str, default "statevector"
+        How the kernel is computed: ``statevector`` (TFQ's state-vector op), ``cirq`` (cirq's
+        simulator) or ``closed_form`` (prod_i cos^2((x_i - y_i)/2)).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from qmoe_tfq.kernels import QuantumKernel
+    >>> X = np.array([[0.0, 0.0], [np.pi, 0.0]])
+    >>> np.round(QuantumKernel()(X, X), 6)
+    array([[1., 0.],
+           [0., 1.]])
+    """
 
     method: str = "statevector"
 

@@ -1,6 +1,8 @@
-"""The Examples in the public docstrings run: the estimators, the runner and the study entry points
-(numpydoc ``Examples`` sections, as the docs render them). Each example is small (a few epochs on
-40 Two Moons points, a runner call on a temporary cache)."""
+"""The Examples in the package's docstrings run (numpydoc ``Examples`` sections, as the docs render
+them): the estimators, the runner, the study entry points and every other module that has some.
+Each example is small (a few epochs on 40 Two Moons points, a runner call on a temporary cache).
+
+Modules are found by walking the package, so the examples run wherever a module lives."""
 
 import doctest
 import importlib
@@ -8,43 +10,40 @@ import pkgutil
 
 import pytest
 
-# Each entry: the module's names in this layout and the next (``qmoe_tfq.x`` ->
-# ``qmoe_tfq.<subpackage>.x``); the first that imports is used. A package is walked: every public
-# submodule's examples run.
-MODULES = {
-    "estimators": ("qmoe_tfq.estimators",),
-    "runner": ("qmoe_tfq.runner", "qmoe_tfq.experiments.runner"),
-    "studies": ("qmoe_tfq.studies",),
-}
+import qmoe_tfq
+
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+# Public entry points that must keep a runnable example (by object name, wherever its module is).
+REQUIRED = ("QMoEClassifier", "Phase1Classifier", "fit_many", "run_experiments", "runner", "concat_rows",
+            "study", "study_experiments", "FourierFeatures", "QuantumKernel")
 
 
-def _modules(names):
-    for name in names:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-        found = [module]
-        if hasattr(module, "__path__"):
-            for info in pkgutil.walk_packages(module.__path__, prefix=f"{name}."):
-                if not any(part.startswith("_") for part in info.name.split(".")):
-                    found.append(importlib.import_module(info.name))
-        return found
-    raise AssertionError(f"none of {names} can be imported")
+def _public_modules():
+    yield qmoe_tfq
+    for info in pkgutil.walk_packages(qmoe_tfq.__path__, prefix="qmoe_tfq."):
+        if not any(part.startswith("_") for part in info.name.split(".")):
+            yield importlib.import_module(info.name)
+
+
+@pytest.fixture(scope="module")
+def doctests():
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    return [t for module in _public_modules() for t in finder.find(module, module.__name__) if t.examples]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("key", list(MODULES))
-def test_docstring_examples_run(key):
-    finder = doctest.DocTestFinder(exclude_empty=True)
-    runner = doctest.DocTestRunner(optionflags=FLAGS)
-    n_tests = 0
-    for module in _modules(MODULES[key]):
-        for test in finder.find(module, module.__name__):
-            if test.examples:
-                n_tests += 1
-                runner.run(test)
-    result = runner.summarize(verbose=False)
-    assert n_tests, f"no docstring examples found for {key}"
-    assert result.failed == 0, f"{result.failed} of {result.attempted} docstring examples failed ({key})"
+def test_docstring_examples_run(doctests):
+    failures = []
+    for test in doctests:
+        runner = doctest.DocTestRunner(optionflags=FLAGS)
+        result = runner.run(test)
+        if result.failed:
+            failures.append(f"{test.name} ({result.failed} of {result.attempted} failed)")
+    assert not failures, "docstring examples failed: " + ", ".join(failures)
+
+
+@pytest.mark.slow
+def test_public_entry_points_have_examples(doctests):
+    names = {t.name.rsplit(".", 1)[-1] for t in doctests}
+    missing = [name for name in REQUIRED if name not in names]
+    assert not missing, f"no docstring example for {missing}"
