@@ -1,5 +1,6 @@
 # Two commands: `make test` and `make paper` (QUICK=1 for smoke size, written to paper-quick/), plus
-# `make notebook NB=<name>` for one notebook (written to paper-scratch/). Each creates .venv from the
+# `make notebook NB=<name>` for one notebook (written to paper-scratch/) and `make docs` for the
+# documentation site (docs/_build/html). Each creates .venv from the
 # pinned lock when it is missing or stale (keyed on the lock's hash), then does its job.
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -13,7 +14,7 @@ QUICK ?= 0
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: venv test paper notebook lock clean bench
+.PHONY: venv test paper notebook docs lock clean bench
 
 venv: $(PKG_STAMP)
 
@@ -43,7 +44,11 @@ notebook: venv
 	@test -n "$(NB)" || { echo "usage: make notebook NB=<name> [QUICK=1]; names: $(NOTEBOOKS)" >&2; exit 2; }
 	QMOE_QUICK=$(QUICK) $(PY) -m qmoe_tfq.publish.paper $(NB)
 
-# Quick local asv pass in the existing .venv (reduced grids, one sample each); README "Benchmarks".
+# The documentation site (Sphinx + MyST + numpydoc), offline, warnings as errors -> docs/_build/html.
+docs: venv
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
+# Quick local asv pass in the existing .venv (reduced grids, one sample each); docs/guide/benchmarks.md.
 # Its results are never saved (no --set-commit-hash) and run under the machine name <host>-quick.
 BENCH_QUICK_MACHINE := $(shell hostname)-quick
 bench: venv
@@ -60,4 +65,4 @@ lock:
 	$(PYTHON) scripts/write_environment_yml.py
 
 clean:
-	rm -rf $(VENV) .tools .asv .pytest_cache paper-quick paper-scratch
+	rm -rf $(VENV) .tools .asv .pytest_cache paper-quick paper-scratch docs/_build docs/_autosummary

@@ -134,7 +134,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
             help=f"experts E, 1 to {EXPERTS_MAX} (default: 2; 2^n for probabilities); router and experts "
                  f"together at most {PARAMS_MAX} parameters")
     _option(p, "--dataset", default="moons",
-            help=f"one of {', '.join(DATASETS)}, or <source>-<a>v<b> for another class pair (README 'Datasets')")
+            help=f"one of {', '.join(DATASETS)}, or <source>-<a>v<b> for another class pair (docs/guide/datasets.md)")
     _option(p, "--n-samples", integer(1, N_SAMPLES_MAX), default=500, metavar="N",
             help=f"examples drawn (moons); a cap for image datasets; 1 to {N_SAMPLES_MAX}")
     _option(p, "--pca", integer(1, PCA_MAX), default=None, metavar="K",

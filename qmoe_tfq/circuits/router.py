@@ -1,6 +1,7 @@
 """Stage: circuits. Router circuits in Cirq: RX angle embedding followed by a variational ansatz.
 
 Three ansatzes:
+
 - ``strongly_entangling``: PennyLane's ``StronglyEntanglingLayers`` as the authors used it. Per layer
   a ``Rot(phi, theta, omega) = RZ(omega) RY(theta) RZ(phi)`` on every qubit, then for each qubit i a
   CNOT(i -> (i + r) mod n) with PennyLane's default range r = (l mod (n - 1)) + 1.

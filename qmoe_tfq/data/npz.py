@@ -42,7 +42,7 @@ _WHERE_TO_GET = {
         "there is no official single file: build it once from keras.datasets.fashion_mnist.load_data() "
         "(or the gz files of github.com/zalandoresearch/fashion-mnist) with "
         "np.savez_compressed(path, x_train=..., y_train=..., x_test=..., y_test=...), uint8 images (N, 28, 28) "
-        "and uint8 labels (N,); see the README section 'Datasets'"
+        "and uint8 labels (N,); see docs/guide/datasets.md"
     ),
 }
 

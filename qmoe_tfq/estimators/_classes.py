@@ -91,7 +91,7 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
     order), ``model_`` (the Keras model, built from ``weights_`` when first used), ``scaler_`` (or
     None), ``diverged_`` (the loss turned non-finite; only in stacks of several), ``loss_curve_``
     (mean training loss per epoch), ``validation_scores_`` (validation accuracy per epoch, or None),
-    ``best_validation_score_``, ``best_epoch_``, ``n_validation_`` (validation rows), ``n_epochs_``,
+    ``validation_losses_`` (validation cross-entropy per epoch, or None), ``best_validation_score_``, ``best_epoch_``, ``n_validation_`` (validation rows), ``n_epochs_``,
     ``n_params_``, ``train_seconds_``.
     """
 
@@ -251,21 +251,142 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
 class QMoEClassifier(TrainedClassifier):
     """A router gating ``n_experts`` linear experts, trained with Adam on cross-entropy.
 
-    Model: ``router`` is ``quantum`` (RX embedding + ``ansatz`` of ``layers`` layers on ``n_qubits``
-    qubits, read out as <Z_i> + a Dense adapter, or as basis probabilities; ``frozen_circuit=True``
-    trains the adapter only), ``linear`` (Model A), ``mlp`` (Dense(``hidden``, relu) -> Dense(E)),
-    ``constant`` (uniform gates) or ``fourier`` / ``fourier_rank`` (a router on the trigonometric
-    features of the quantum router's function class); see ``qmoe_tfq.specs.config.ModelSpec`` and
-    ``qmoe_tfq.specs.routers`` for each option, including depolarizing ``noise``. Training and
-    fitted attributes: ``TrainedClassifier`` (the package's datasets are angles in [0, pi], so
-    ``input_scaling="none"`` feeds them as the authors did). ``restart=r`` (r >= 1) draws
-    initialisation and batch order from another stream of the same seed while keeping its validation
-    split, so the restarts of one seed can be compared on the same validation rows (``restart=0`` is
-    the plain run).
+    The paper's model as a scikit-learn classifier: a router (quantum, or one of the classical
+    baselines) whose softmax gates weight ``n_experts`` linear experts, output
+    ``sum_e gate_e * expert_e(x)``. Every model and training choice is a constructor argument, so
+    ``clone``, ``get_params`` / ``set_params``, pipelines and ``GridSearchCV`` work on it. Training
+    runs as a stack of one (``qmoe_tfq.training.stack._base``; ``fit_many`` fits several estimators in one
+    stack), so a run gives the same numbers alone or beside others.
 
-    Training runs as a stack of one (``qmoe_tfq.training.stack._base``; ``fit_many`` fits several estimators in
-    one stack), so a run gives the same numbers alone or beside others. ``weights_`` are in
-    ``MixtureOfExperts`` order; ``n_params_`` is ``{"router", "experts", "total"}``.
+    Parameters
+    ----------
+    router : str, default "quantum"
+        The router family: ``quantum`` (RX embedding + ``ansatz`` of ``layers`` layers on
+        ``n_qubits`` qubits, read out as <Z_i> + a Dense adapter, or as basis probabilities),
+        ``linear`` (Model A: Dense(E) + softmax), ``mlp`` (Model C: Dense(``hidden``, relu) ->
+        Dense(E) + softmax), ``constant`` (uniform gates, no parameters: the floor every router
+        must beat), ``fourier`` or ``fourier_rank`` (a classical router on the trigonometric
+        features of the quantum router's function class). See ``qmoe_tfq.specs.config.ModelSpec``.
+    layers : int, default 3
+        Variational layers of the quantum router's ansatz.
+    hidden : int, default 8
+        Hidden units of the ``mlp`` router.
+    readout : {"expectation", "probabilities"}, default "expectation"
+        Quantum router only: <Z_i> per qubit then a trainable Dense adapter + softmax (the
+        authors' notebooks), or the 2^n basis-state probabilities as the gates (the paper's text;
+        2^n experts, no adapter).
+    ansatz : {"strongly_entangling", "ry_cz", "strongly_entangling_no_cnot"}, default "strongly_entangling"
+        Quantum router only: PennyLane's ``StronglyEntanglingLayers`` as the authors used it, the
+        paper text's RY + CZ ring, or the authors' layers without CNOTs (the entanglement
+        ablation).
+    n_experts : int or None, default None
+        Number of linear experts E; None means 2 (2^n with ``readout="probabilities"``).
+    n_qubits : int or None, default None
+        Qubits of the quantum router (at most 12; also the rank of ``fourier_rank``); None means
+        one qubit per feature.
+    differentiator : {"adjoint", "parameter_shift"}, default "adjoint"
+        Gradient method of TFQ's analytic op (``parameter_shift`` also makes the engine TFQ).
+    noise : float, default 0.0
+        Single-qubit depolarizing probability in [0, 1] on the router circuit (quantum router only).
+    noise_placement : {"authors", "every_gate"}, default "authors"
+        Where the depolarizing channels go: once after the embedding and once after the ansatz (the
+        authors' notebook), or after every gate (the paper's text).
+    engine : {"exact", "tfq_sampled"}, default "exact"
+        Noisy routers: the exact density-matrix simulation, or TFQ's Monte-Carlo trajectories.
+    repetitions : int, default 1000
+        Trajectories per expectation value with ``engine="tfq_sampled"``.
+    frozen_circuit : bool, default False
+        Keep the circuit's random initial angles fixed and train only the adapter (an ablation;
+        an error with a classical router).
+    input_scaling : {"none", "standard"}, default "none"
+        ``standard`` z-scores the inputs (fit on the rows trained on); ``none`` feeds them as given,
+        as the authors did with angles in [0, pi].
+    lr : float, default 0.1
+        Adam learning rate.
+    max_epochs : int, default 50
+        Training epochs (at most, with early stopping).
+    batch_size : int, default 32
+        Minibatch size.
+    early_stopping : bool, default False
+        Carve a stratified ``validation_fraction`` of the training rows for validation, score the
+        model after every epoch and restore the best epoch's weights, as scikit-learn's
+        ``MLPClassifier`` does.
+    validation_fraction : float, default 0.1
+        Fraction of the training rows held out for validation when ``early_stopping``.
+    n_iter_no_change : int or None, default 10
+        Stop after this many epochs without a better validation score; None trains every epoch
+        (a router can sit on the experts-only plateau for many epochs before leaving it).
+    restart : int, default 0
+        Random restart r >= 1 draws initialisation and batch order from another stream of the same
+        seed, with the same validation split, so restarts of one seed are compared on the same
+        validation rows; 0 is the plain run.
+    random_state : int, RandomState instance or None, default None
+        Seeds initialisation, batch order and the validation split.
+    verbose : bool, default False
+        Print the training loss after every epoch to stderr.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen in ``fit``.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    weights_ : list of ndarray
+        The trained weights, in ``MixtureOfExperts.get_weights()`` order.
+    model_ : tf_keras.Model
+        The Keras model, built from ``weights_`` when first asked for.
+    scaler_ : StandardScaler or None
+        The input scaler with ``input_scaling="standard"``, else None.
+    loss_curve_ : list of float
+        Mean training loss per epoch.
+    validation_scores_ : list of float or None
+        Validation accuracy per epoch (None without ``early_stopping``).
+    validation_losses_ : list of float or None
+        Validation cross-entropy per epoch (None without ``early_stopping``).
+    best_validation_score_ : float or None
+        The best validation accuracy (None without ``early_stopping``).
+    best_epoch_ : int or None
+        The best-validation epoch (1-based), whose weights were restored (None without
+        ``early_stopping``: the last epoch's weights are kept).
+    n_validation_ : int
+        Validation rows (0 without ``early_stopping``).
+    n_epochs_ : int
+        Epochs trained.
+    n_params_ : dict
+        Trainable parameters, ``{"router", "experts", "total"}``.
+    diverged_ : bool
+        The loss turned non-finite (only in stacks of several; fitted alone, such a run raises
+        ``TrainingDiverged``).
+    train_seconds_ : float
+        Wall time of training (a stacked run: its share of the stack's).
+
+    See Also
+    --------
+    Phase1Classifier : the authors' Phase 1 models (classical router, quantum experts).
+    fit_many : fit several estimators as one stack.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_moons
+    >>> from qmoe_tfq.estimators import QMoEClassifier
+    >>> X, y = make_moons(40, noise=0.1, random_state=0)
+    >>> clf = QMoEClassifier("quantum", layers=1, max_epochs=2, random_state=0)
+    >>> clf.get_params()["router"], clf.get_params()["lr"]
+    ('quantum', 0.1)
+    >>> clf = clf.fit(X, y)
+    >>> clf.n_params_
+    {'router': 12, 'experts': 12, 'total': 24}
+    >>> clf.n_epochs_, clf.predict(X[:3]).shape, clf.gates(X[:3]).shape
+    (2, (3,), (3, 2))
+    >>> 0.0 <= clf.score(X, y) <= 1.0
+    True
+
+    With early stopping on a validation split, the per-epoch validation curves are recorded:
+
+    >>> clf = QMoEClassifier("linear", max_epochs=2, early_stopping=True, validation_fraction=0.25,
+    ...                      n_iter_no_change=None, random_state=0).fit(X, y)
+    >>> clf.n_validation_, len(clf.validation_scores_), len(clf.validation_losses_)
+    (10, 2, 2)
     """
 
     def __init__(
@@ -362,18 +483,56 @@ class QMoEClassifier(TrainedClassifier):
 class Phase1Classifier(TrainedClassifier):
     """One of the authors' Phase 1 models (``qmoe_tfq.specs.phase1``), trained like every other mixture.
 
-    ``model``: ``qmoe`` (a classical router Linear(d -> E) + softmax gating ``n_experts`` quantum
-    experts: amplitude embedding of the d features on ``n_qubits`` qubits, StronglyEntanglingLayers
-    of ``n_layers`` layers, <Z_i> readout), ``qnn`` (one such circuit, no router) or ``classical_moe``
-    (the same router gating MLP experts Linear(d -> ``hidden``) -> ReLU -> Linear(hidden -> n_qubits));
-    every model ends in a linear head Linear(n_qubits -> classes). ``n_qubits=None`` takes the fewest
-    qubits whose amplitudes hold the features (ceil(log2 d): 4 for the authors' 16). ``simulator``:
-    the quantum experts' engine, ``statevector`` or ``tfq`` (the reference). The defaults are
-    the authors' sizes and training (Adam lr 0.01, 8 epochs, batch 32); their inputs were unit-norm
-    rows (``DataSpec(scaling="unit_norm")``) or pixel intensities, fed as given
-    (``input_scaling="none"``). Training (a stack, ``qmoe_tfq.training.stack._phase1``, on the state-vector
-    engine; the Keras loop on TFQ's) and fitted attributes: ``TrainedClassifier``; ``n_params_`` is
-    ``{"router", "experts", "head", "total"}``.
+    Every model ends in a linear head Linear(n_qubits -> classes). The defaults are the authors'
+    sizes and training (Adam lr 0.01, 8 epochs, batch 32); their inputs were unit-norm rows
+    (``DataSpec(scaling="unit_norm")``) or pixel intensities, fed as given
+    (``input_scaling="none"``). Training runs as a stack (``qmoe_tfq.training.stack._phase1``) on the
+    state-vector engine, in the Keras loop on TFQ's.
+
+    Parameters
+    ----------
+    model : {"qmoe", "qnn", "classical_moe"}, default "qmoe"
+        ``qmoe``: a classical router Linear(d -> E) + softmax gating ``n_experts`` quantum experts
+        (amplitude embedding of the d features on ``n_qubits`` qubits, StronglyEntanglingLayers of
+        ``n_layers`` layers, <Z_i> readout); ``qnn``: one such circuit, no router;
+        ``classical_moe``: the same router gating MLP experts Linear(d -> ``hidden``) -> ReLU ->
+        Linear(hidden -> n_qubits).
+    n_qubits : int or None, default None
+        Qubits of each quantum expert; None takes the fewest whose amplitudes hold the features
+        (ceil(log2 d): 4 for the authors' 16).
+    n_layers : int, default 2
+        StronglyEntanglingLayers per quantum expert.
+    n_experts : int, default 3
+        Experts gated by the router (``qmoe``, ``classical_moe``).
+    hidden : int, default 8
+        Hidden units of the ``classical_moe`` experts.
+    simulator : {"statevector", "tfq"}, default "statevector"
+        The quantum experts' engine (``tfq`` is the reference).
+    input_scaling, lr, max_epochs, batch_size, early_stopping, validation_fraction, n_iter_no_change, random_state, verbose
+        Training, as in ``QMoEClassifier`` (defaults: ``"none"``, 0.01, 8, 32, False, 0.1, 10,
+        None, False).
+
+    Attributes
+    ----------
+    n_params_ : dict
+        Trainable parameters, ``{"router", "experts", "head", "total"}``.
+    classes_, n_features_in_, weights_, model_, scaler_, loss_curve_, validation_scores_, validation_losses_, best_validation_score_, best_epoch_, n_validation_, n_epochs_, diverged_, train_seconds_
+        As in ``QMoEClassifier``.
+
+    See Also
+    --------
+    QMoEClassifier : the paper's model (a router gating linear experts).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_moons
+    >>> from qmoe_tfq.estimators import Phase1Classifier
+    >>> X, y = make_moons(40, noise=0.1, random_state=0)
+    >>> clf = Phase1Classifier("qmoe", max_epochs=1, random_state=0).fit(X, y)
+    >>> clf.n_params_
+    {'router': 9, 'experts': 18, 'head': 4, 'total': 31}
+    >>> clf.predict_proba(X[:3]).shape
+    (3, 2)
     """
 
     def __init__(
@@ -462,12 +621,40 @@ class _Prepared:
 
 def fit_many(estimators: list[TrainedClassifier], data: list[tuple], progress: bool = False,
              reuse: bool = False) -> list[TrainedClassifier]:
-    """Fit every estimator on its own ``(X, y)``; runs of the same model, shapes and schedule train
-    together as one stack (``qmoe_tfq.training.stack._base``), each exactly as it would alone. A run whose loss
-    turns non-finite raises ``TrainingDiverged`` when it is fitted alone; in a stack of several it is
-    marked ``diverged_`` and keeps its best (or last finite) weights, so the others still finish.
-    ``reuse=True`` trains in stacks this process keeps and reuses (``stacked.reusable_stack``): faster,
-    but an estimator fitted so predicts through its stack only until the next call (the runner's use)."""
+    """Fit every estimator on its own ``(X, y)``, as few stacks as possible.
+
+    Runs of the same model, shapes and schedule train together as one stack
+    (``qmoe_tfq.training.stack._base``), each exactly as it would alone. A run whose loss turns non-finite
+    raises ``TrainingDiverged`` when it is fitted alone; in a stack of several it is marked
+    ``diverged_`` and keeps its best (or last finite) weights, so the others still finish.
+
+    Parameters
+    ----------
+    estimators : list of TrainedClassifier
+        Unfitted (or refitted) estimators, fitted in place.
+    data : list of tuple
+        One ``(X, y)`` per estimator.
+    progress : bool, default False
+        Print per-epoch losses to stderr.
+    reuse : bool, default False
+        Train in stacks this process keeps and reuses (``stacked.reusable_stack``): faster, but
+        an estimator fitted so predicts through its stack only until the next call (the runner's
+        use).
+
+    Returns
+    -------
+    list of TrainedClassifier
+        ``estimators``, fitted.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_moons
+    >>> from qmoe_tfq.estimators import QMoEClassifier, fit_many
+    >>> X, y = make_moons(40, noise=0.1, random_state=0)
+    >>> models = [QMoEClassifier("linear", max_epochs=2, lr=lr, random_state=0) for lr in (0.01, 0.1)]
+    >>> [m.n_params_["total"] for m in fit_many(models, [(X, y), (X, y)])]
+    [18, 18]
+    """
     from qmoe_tfq.training import stack as stacked
 
     prepared = [e._prepare(X, y) for e, (X, y) in zip(estimators, data)]

@@ -39,7 +39,27 @@ class CorruptCacheEntry(Exception):
 
 
 def default_cache_dir() -> Path:
-    """``$QMOE_CACHE_DIR`` or ``.cache/runs`` in the repository."""
+    """``$QMOE_CACHE_DIR`` or ``.cache/runs`` in the repository.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder of cached results (not created here).
+
+    Examples
+    --------
+    >>> import os
+    >>> from qmoe_tfq.runner import default_cache_dir
+    >>> saved = os.environ.pop("QMOE_CACHE_DIR", None)
+    >>> default_cache_dir().parts[-2:]
+    ('.cache', 'runs')
+    >>> os.environ["QMOE_CACHE_DIR"] = "/tmp/qmoe-cache"
+    >>> str(default_cache_dir())
+    '/tmp/qmoe-cache'
+    >>> _ = os.environ.pop("QMOE_CACHE_DIR")
+    >>> if saved is not None:
+    ...     os.environ["QMOE_CACHE_DIR"] = saved
+    """
     return Path(os.environ.get("QMOE_CACHE_DIR", DEFAULT_CACHE))
 
 
@@ -65,8 +85,14 @@ def _checksum(entry: dict) -> str:
 
 
 def read_full_entry(path: Path, key: str) -> dict:
-    """The whole cache entry at ``path`` (key, config, seed, schema, result, provenance, sha256);
-    raises CorruptCacheEntry (``OldCacheEntry`` for a pre-provenance entry) if it cannot be trusted."""
+    """The whole cache entry at ``path`` (key, config, seed, schema, result, provenance, sha256).
+
+    Raises
+    ------
+    CorruptCacheEntry
+        The file does not parse, names another key, lacks a field (``OldCacheEntry``: an entry from
+        before schema and provenance were recorded) or fails its checksum (any stored field edited).
+    """
     try:
         entry = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -90,14 +116,35 @@ def read_full_entry(path: Path, key: str) -> dict:
 
 
 def read_entry(path: Path, key: str) -> dict:
-    """The cached result at ``path``; raises CorruptCacheEntry if it cannot be trusted."""
+    """The cached result at ``path``.
+
+    Raises
+    ------
+    CorruptCacheEntry
+        As ``read_full_entry``.
+    """
     return read_full_entry(path, key)["result"]
 
 
 def write_entry(path: Path, key: str, experiment: Experiment, seed: int, result: dict,
                 provenance: dict | None = None) -> None:
-    """Store one result atomically with its schema, provenance (default: ``current_provenance()``)
-    and a checksum over all of them."""
+    """Store one result atomically with its schema, provenance and a checksum over all of them.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The cache file, ``<cache_dir>/<key>.json``.
+    key : str
+        The run's config hash (``experiments.experiment.config_key``).
+    experiment : Experiment
+        The run's experiment; its ``config()`` is stored beside the result.
+    seed : int
+        The run's seed.
+    result : dict
+        What the run produced (JSON types), with at least ``REQUIRED_RESULT_KEYS``.
+    provenance : dict or None, default None
+        ``{"commit", "dirty"}`` of the code that computed it; None: ``current_provenance()``.
+    """
     entry = {
         "key": key,
         "config": experiment.config(),
@@ -177,7 +224,20 @@ MAX_JOB = 64
 def plan_jobs(tasks: list[Task], jobs: int = 1) -> list[list[Task]]:
     """Tasks grouped into jobs: runs sharing a ``stack_key`` together (at most ``MAX_JOB``, and split
     so every worker gets work when there are few groups), every other run alone; the costliest
-    first (``job_cost``). Rows still come back in planned order."""
+    first (``job_cost``). Rows still come back in planned order.
+
+    Parameters
+    ----------
+    tasks : list of tuple
+        ``(experiment, seed, key)`` triples still to run.
+    jobs : int, default 1
+        Worker processes the jobs will be spread over.
+
+    Returns
+    -------
+    list of list of tuple
+        The jobs, each a list of tasks that train as one stack (or a single task).
+    """
     groups: dict[object, list[Task]] = {}
     for i, task in enumerate(tasks):
         key = stack_key(task[0])
@@ -195,7 +255,18 @@ def job_cost(job: list[Task]) -> float:
     """A rough relative cost of a job, for scheduling the longest first (so no worker is left with a
     long job at the end): runs x epochs x training rows x the router's simulation cost (a quantum
     router's state grows as 2^qubits, a noisy one's density matrix as 4^qubits; Phase 1's quantum
-    experts, one 2^qubits state each)."""
+    experts, one 2^qubits state each).
+
+    Parameters
+    ----------
+    job : list of tuple
+        The job's ``(experiment, seed, key)`` tasks (one architecture).
+
+    Returns
+    -------
+    float
+        A relative cost, comparable between jobs only.
+    """
     exp = job[0][0]
     p = exp.model.param_dict
     rows = exp.data.n_samples or 2000
@@ -219,7 +290,12 @@ def _backend(scheduler: str | None):
 
 
 def default_scheduler() -> str | None:
-    """``$QMOE_SCHEDULER`` (a dask.distributed scheduler address such as ``tcp://host:8786``) or None."""
+    """``$QMOE_SCHEDULER`` (a dask.distributed scheduler address such as ``tcp://host:8786``) or None.
+
+    Returns
+    -------
+    str or None
+    """
     return os.environ.get("QMOE_SCHEDULER") or None
 
 
@@ -247,6 +323,55 @@ def run_experiments(
     an interruption loses only the jobs in flight. A run whose data is absent or unreadable is not
     run: its row has ``skipped`` set to the reason. Rows come in the order of ``experiments`` and
     their seeds, whatever order runs finished in.
+
+    Parameters
+    ----------
+    experiments : iterable of Experiment
+        The experiments, each run once per seed in its ``seeds``; names must be unique.
+    jobs : int, default 1
+        Local worker processes (1: run in this process).
+    cache_dir : path-like or None, default None
+        Where results are cached, one checksummed JSON file per (config, seed); None means
+        ``default_cache_dir()`` (``$QMOE_CACHE_DIR`` or ``.cache/runs``).
+    progress : bool, default True
+        Show a progress bar (tqdm, on stderr).
+    desc : str, default "runs"
+        The progress bar's label.
+    scheduler : str or None, default None
+        Address of a dask.distributed scheduler (``tcp://host:8786``) to run the jobs on; None
+        means ``$QMOE_SCHEDULER`` if set, else local processes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (experiment, seed): ``experiment``, ``protocol``, ``seed``, ``key`` (the
+        config hash, ``experiments.config_key``), the experiment's tags, then the result's
+        columns (``test_accuracy``, ``train_accuracy``, ``total_params``, ``train_seconds`` ...)
+        or ``skipped``. Cached and fresh runs give identical rows.
+
+    Raises
+    ------
+    ValueError
+        Two experiments of one call share a name.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from qmoe_tfq.data import DataSpec
+    >>> from qmoe_tfq.experiments import Experiment
+    >>> from qmoe_tfq.registry import EstimatorSpec
+    >>> from qmoe_tfq.runner import run_experiments
+    >>> exp = Experiment("linear", EstimatorSpec("qmoe", {"router": "linear", "max_epochs": 2}),
+    ...                  DataSpec(n_samples=40), seeds=(0, 1))
+    >>> with tempfile.TemporaryDirectory() as cache:
+    ...     rows = run_experiments([exp], cache_dir=cache, progress=False)
+    ...     cached = run_experiments([exp], cache_dir=cache, progress=False)  # read back, not rerun
+    >>> rows[["experiment", "seed", "total_params"]]
+      experiment  seed  total_params
+    0     linear     0            18
+    1     linear     1            18
+    >>> cached.equals(rows)
+    True
     """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
@@ -331,7 +456,29 @@ def _store(outputs, by_key: dict, cache: Path, results: dict, skipped: dict, bar
 
 def runner(jobs: int = 1, cache_dir: Path | str | None = None, progress: bool = True, scheduler: str | None = None):
     """``run(experiments, desc)``: ``run_experiments`` bound to ``jobs``, ``cache_dir``, ``progress`` and
-    ``scheduler``, the form the studies take it in."""
+    ``scheduler``, the form the studies take it in.
+
+    Parameters
+    ----------
+    jobs, cache_dir, progress, scheduler
+        As in ``run_experiments``.
+
+    Returns
+    -------
+    callable
+        ``run(experiments, desc="runs") -> pandas.DataFrame``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from qmoe_tfq.runner import runner
+    >>> from qmoe_tfq.studies import two_moons
+    >>> with tempfile.TemporaryDirectory() as cache:
+    ...     run = runner(cache_dir=cache, progress=False)
+    ...     rows = run([e for e in two_moons.experiments(quick=True) if e.name == "budget/logreg"])
+    >>> sorted(set(rows["experiment"]))
+    ['budget/logreg']
+    """
 
     def run(experiments: Iterable[Experiment], desc: str = "runs") -> pd.DataFrame:
         return run_experiments(experiments, jobs=jobs, cache_dir=cache_dir, progress=progress, desc=desc,
@@ -342,7 +489,29 @@ def runner(jobs: int = 1, cache_dir: Path | str | None = None, progress: bool = 
 
 def concat_rows(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """Row frames stacked (empty ones skipped), columns as they come; a column missing or all-NA in a
-    frame is NA in its rows and takes its dtype from the frames that have values."""
+    frame is NA in its rows and takes its dtype from the frames that have values.
+
+    Parameters
+    ----------
+    frames : list of pandas.DataFrame
+        Row frames (``run_experiments`` outputs), possibly with different columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of every frame, columns in order of first appearance.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from qmoe_tfq.runner import concat_rows
+    >>> a = pd.DataFrame({"seed": [0], "test_accuracy": [0.9]})
+    >>> b = pd.DataFrame({"seed": [1], "skipped": ["no data"]})
+    >>> concat_rows([a, pd.DataFrame(), b])
+       seed  test_accuracy  skipped
+    0     0            0.9      NaN
+    1     1            NaN  no data
+    """
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame()

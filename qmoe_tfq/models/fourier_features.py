@@ -47,7 +47,24 @@ def additive_features(x) -> np.ndarray:
 
 
 class FourierFeatures(TransformerMixin, BaseEstimator):
-    """phi(x) = (x)_i (1, cos x_i, sin x_i) as a scikit-learn transformer (stateless; 3^d columns)."""
+    """phi(x) = (x)_i (1, cos x_i, sin x_i) as a scikit-learn transformer (stateless; 3^d columns).
+
+    The trigonometric product features that span the quantum router's function class: after the RX
+    angle embedding every readout of the circuit is a linear combination of them.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of features d seen in ``fit`` (at most 8: 3^8 columns).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from qmoe_tfq.fourier import FourierFeatures
+    >>> X = np.array([[0.0, np.pi / 2], [np.pi, 0.0]])
+    >>> FourierFeatures().fit_transform(X).shape
+    (2, 9)
+    """
 
     def fit(self, X, y=None) -> FourierFeatures:
         X = validate_data(self, X, dtype=np.float64)

@@ -113,7 +113,23 @@ class QuantumKernel:
     """The quantum kernel as a callable for ``SVC(kernel=QuantumKernel())``: ``K(X, Y)``, float64.
 
     By default the closed form in float64 (``SVM_KERNEL_METHOD``), equal to the simulated state overlaps
-    to 1e-12 and the same bits on every machine; ``method="statevector"`` uses TFQ's complex64 states."""
+    to 1e-12 and the same bits on every machine; ``method="statevector"`` uses TFQ's complex64 states.
+
+    Parameters
+    ----------
+    method : str, default SVM_KERNEL_METHOD
+        How the kernel is computed: ``closed_form`` (prod_i cos^2((x_i - y_i)/2), float64),
+        ``statevector`` (TFQ's state-vector op) or ``cirq`` (cirq's simulator).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from qmoe_tfq.models.kernels import QuantumKernel
+    >>> X = np.array([[0.0, 0.0], [np.pi, 0.0]])
+    >>> np.round(QuantumKernel()(X, X), 6)
+    array([[1., 0.],
+           [0., 1.]])
+    """
 
     method: str = SVM_KERNEL_METHOD
 

@@ -31,25 +31,89 @@ CLAIMS: dict[str, str] = {
 
 
 def study(name: str):
-    """The module of study ``name``."""
+    """The module of study ``name`` (a key of ``STUDIES``).
+
+    Examples
+    --------
+    >>> from qmoe_tfq.studies import STUDIES, study
+    >>> list(STUDIES)
+    ['two_moons', 'efficiency', 'scaling', 'noise', 'mechanism', 'phase1']
+    >>> study("noise").__name__
+    'qmoe_tfq.studies.noise_study'
+    """
     return importlib.import_module(STUDIES[name])
 
 
 def study_experiments(name: str, quick: bool, chosen: dict[str, dict] | None = None) -> list:
     """The planned experiments of study ``name``: its tuning and fixed-budget runs, and the tuned
-    evaluation runs that ``chosen`` (parameters by evaluation name, ``Results.chosen``) implies."""
+    evaluation runs that ``chosen`` (parameters by evaluation name, ``Results.chosen``) implies.
+
+    Parameters
+    ----------
+    name : str
+        A key of ``STUDIES``.
+    quick : bool
+        Smoke-test size (``make paper QUICK=1``) instead of the paper's.
+    chosen : dict or None, default None
+        The tuned parameters by evaluation name; None plans only what does not depend on tuning.
+
+    Returns
+    -------
+    list of Experiment
+
+    Examples
+    --------
+    >>> from qmoe_tfq.studies import study_experiments
+    >>> [e.name for e in study_experiments("noise", quick=True)]
+    ['n3/0.2', 'n3/constant']
+    """
     return study(name).experiments(quick, chosen)
 
 
 def study_results(name: str, settings):
-    """Every run of study ``name`` (cached runs are read, not rerun) at the settings' size, jobs and cache."""
+    """Every run of study ``name`` (cached runs are read, not rerun) at the settings' size, jobs and cache.
+
+    Parameters
+    ----------
+    name : str
+        A key of ``STUDIES``.
+    settings : object
+        With attributes ``quick`` (bool), ``jobs`` (int) and ``cache_dir`` (path or None), as the
+        paper driver's ``PaperSettings``.
+
+    Returns
+    -------
+    Results
+        The study module's ``Results`` (its rows, tables' inputs and ``chosen`` parameters).
+
+    Examples
+    --------
+    Running a whole study takes minutes even at QUICK size, so this example is not run here:
+
+    >>> from types import SimpleNamespace
+    >>> from qmoe_tfq.studies import study_results
+    >>> settings = SimpleNamespace(quick=True, jobs=2, cache_dir=None)  # None: .cache/runs
+    >>> res = study_results("two_moons", settings)  # doctest: +SKIP
+    >>> res.rows.groupby("experiment")["test_accuracy"].mean()  # doctest: +SKIP
+    """
     from qmoe_tfq.experiments.runner import runner
 
     return study(name).results(runner(settings.jobs, settings.cache_dir), settings.quick)
 
 
 def ledger_entries(settings) -> list:
-    """Ledger entries of every study, computed from its (cached) runs."""
+    """Ledger entries of every study, computed from its (cached) runs.
+
+    Parameters
+    ----------
+    settings : object
+        As in ``study_results``.
+
+    Returns
+    -------
+    list of Entry
+        One ``qmoe_tfq.analysis.ledger.Entry`` per claim, in ledger order.
+    """
     entries = []
     for name, module in CLAIMS.items():
         entries += importlib.import_module(module).claims(study_results(name, settings))

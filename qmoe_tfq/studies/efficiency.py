@@ -110,8 +110,30 @@ def budget_experiments(quick: bool = False) -> list[Experiment]:
 
 
 def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
-    """The planned runs: every tuning run, the authors' budget sweep, and the tuned evaluation runs
-    the ``chosen`` parameters (by evaluation name) imply."""
+    """The parameter efficiency (C5) study's planned runs, as ``Experiment`` configs.
+
+    The planned runs: every tuning run, the authors' budget sweep, and the tuned evaluation runs the
+    ``chosen`` parameters (by evaluation name) imply.
+
+    Parameters
+    ----------
+    quick : bool, default False
+        Smoke-test size (``make paper QUICK=1``) instead of the paper's.
+    chosen : dict or None, default None
+        The tuned parameters by evaluation name (``Results.chosen`` of a previous ``results``
+        call); None plans only what does not depend on tuning.
+
+    Returns
+    -------
+    list of Experiment
+        The planned experiments, in the order the runner runs them.
+
+    Examples
+    --------
+    >>> from qmoe_tfq.studies import efficiency
+    >>> sorted({e.protocol for e in efficiency.experiments(quick=True)})
+    ['fair', 'tuning']
+    """
     from qmoe_tfq.experiments.tuning import evaluation_experiments, tuning_experiments
 
     b = budget(quick)
@@ -139,7 +161,24 @@ class Results:
 
 
 def results(run, quick: bool = False) -> Results:
-    """Run (or read from the cache) both sweeps. ``run(experiments, desc)`` is the runner."""
+    """Run (or read from the cache) every run of the parameter efficiency (C5) study.
+
+    Run (or read from the cache) both sweeps. ``run(experiments, desc)`` is the runner.
+
+    Parameters
+    ----------
+    run : callable
+        The runner, ``run(experiments, desc) -> pandas.DataFrame`` (``qmoe_tfq.experiments.runner.runner``);
+        cached runs are read, not rerun.
+    quick : bool, default False
+        Smoke-test size (``make paper QUICK=1``) instead of the paper's.
+
+    Returns
+    -------
+    Results
+        The study's rows (``pandas.DataFrame``) and what its tables, figures and ledger entries
+        are computed from; ``Results.chosen`` holds the tuned parameters by evaluation name.
+    """
     tuned = run_tuned(points(quick), budget(quick), run, tm.PROBES, desc="param efficiency")
     return Results(tuned, run(budget_experiments(quick), "param efficiency: authors' budget"), quick)
 

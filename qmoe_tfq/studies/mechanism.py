@@ -123,8 +123,30 @@ def name(model_id: str, quick: bool = False) -> str:
 
 
 def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
-    """The study's planned runs: every candidate's tuning runs and, given the ``chosen`` parameters by
-    evaluation name (``Results.chosen``), the evaluation, restart and gate-map runs they imply."""
+    """The mechanism (C8) study's planned runs, as ``Experiment`` configs.
+
+    The study's planned runs: every candidate's tuning runs and, given the ``chosen`` parameters by
+    evaluation name (``Results.chosen``), the evaluation, restart and gate-map runs they imply.
+
+    Parameters
+    ----------
+    quick : bool, default False
+        Smoke-test size (``make paper QUICK=1``) instead of the paper's.
+    chosen : dict or None, default None
+        The tuned parameters by evaluation name (``Results.chosen`` of a previous ``results``
+        call); None plans only what does not depend on tuning.
+
+    Returns
+    -------
+    list of Experiment
+        The planned experiments, in the order the runner runs them.
+
+    Examples
+    --------
+    >>> from qmoe_tfq.studies import mechanism
+    >>> sorted({e.protocol for e in mechanism.experiments(quick=True)})
+    ['tuning']
+    """
     from qmoe_tfq.experiments.tuning import tuning_experiments
 
     b, chosen = budget(quick), dict(chosen or {})
@@ -275,8 +297,25 @@ class Results:
 
 
 def results(run, quick: bool = False) -> Results:
-    """Run (or read from the cache) every run of the study and compute the kernel and function-class
-    checks. ``run(experiments, desc)`` is the runner."""
+    """Run (or read from the cache) every run of the mechanism (C8) study.
+
+    Run (or read from the cache) every run of the study and compute the kernel and function-class
+    checks. ``run(experiments, desc)`` is the runner.
+
+    Parameters
+    ----------
+    run : callable
+        The runner, ``run(experiments, desc) -> pandas.DataFrame`` (``qmoe_tfq.experiments.runner.runner``);
+        cached runs are read, not rerun.
+    quick : bool, default False
+        Smoke-test size (``make paper QUICK=1``) instead of the paper's.
+
+    Returns
+    -------
+    Results
+        The study's rows (``pandas.DataFrame``) and what its tables, figures and ledger entries
+        are computed from; ``Results.chosen`` holds the tuned parameters by evaluation name.
+    """
     tuned = run_tuned(candidates(), budget(quick), run, tm.PROBES, desc="mechanism")
     extra = run(restart_experiments(tuned.chosen, quick) + gate_map_experiments(tuned.chosen, quick),
                 "mechanism: restarts, gate maps")

@@ -146,8 +146,30 @@ def n3_experiments(quick: bool = False) -> list[Experiment]:
 
 
 def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
-    """The planned runs: N3, and, given the Two Moons ``chosen`` parameters (by evaluation name),
-    the deploy, train-under-noise and reference runs built on them."""
+    """The noise (C4, N3) study's planned runs, as ``Experiment`` configs.
+
+    The planned runs: N3, and, given the Two Moons ``chosen`` parameters (by evaluation name), the
+    deploy, train-under-noise and reference runs built on them.
+
+    Parameters
+    ----------
+    quick : bool, default False
+        Smoke-test size (``make paper QUICK=1``) instead of the paper's.
+    chosen : dict or None, default None
+        The tuned parameters by evaluation name (``Results.chosen`` of a previous ``results``
+        call); None plans only what does not depend on tuning.
+
+    Returns
+    -------
+    list of Experiment
+        The planned experiments, in the order the runner runs them.
+
+    Examples
+    --------
+    >>> from qmoe_tfq.studies import noise_study
+    >>> sorted({e.protocol for e in noise_study.experiments(quick=True)})
+    ['authors']
+    """
     exps = n3_experiments(quick)
     if chosen and tm.tuned_name("quantum", quick) in chosen:
         exps = (deploy_experiments(chosen, quick) + train_experiments(chosen, quick)
@@ -171,7 +193,24 @@ class Results:
 
 
 def results(run, quick: bool = False) -> Results:
-    """Run (or read from the cache) the study; the Two Moons tuned results come from the cache."""
+    """Run (or read from the cache) every run of the noise (C4, N3) study.
+
+    Run (or read from the cache) the study; the Two Moons tuned results come from the cache.
+
+    Parameters
+    ----------
+    run : callable
+        The runner, ``run(experiments, desc) -> pandas.DataFrame`` (``qmoe_tfq.runner.runner``);
+        cached runs are read, not rerun.
+    quick : bool, default False
+        Smoke-test size (``make paper QUICK=1``) instead of the paper's.
+
+    Returns
+    -------
+    Results
+        The study's rows (``pandas.DataFrame``) and what its tables, figures and ledger entries
+        are computed from; ``Results.chosen`` holds the tuned parameters by evaluation name.
+    """
     models = tm.results(run, quick)
     return Results(models, run(experiments(quick, models.chosen), "noise"), quick)
 

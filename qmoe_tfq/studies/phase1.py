@@ -153,8 +153,30 @@ def groups(quick: bool = False) -> list[tuple[list[Candidate], Budget]]:
 
 
 def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
-    """The planned runs: every tuning run, the authors' protocol, and the tuned evaluation runs the
-    ``chosen`` parameters (by evaluation name, ``Results.chosen``) imply."""
+    """The Phase 1 (N4) study's planned runs, as ``Experiment`` configs.
+
+    The planned runs: every tuning run, the authors' protocol, and the tuned evaluation runs the
+    ``chosen`` parameters (by evaluation name, ``Results.chosen``) imply.
+
+    Parameters
+    ----------
+    quick : bool, default False
+        Smoke-test size (``make paper QUICK=1``) instead of the paper's.
+    chosen : dict or None, default None
+        The tuned parameters by evaluation name (``Results.chosen`` of a previous ``results``
+        call); None plans only what does not depend on tuning.
+
+    Returns
+    -------
+    list of Experiment
+        The planned experiments, in the order the runner runs them.
+
+    Examples
+    --------
+    >>> from qmoe_tfq.studies import phase1
+    >>> sorted({e.protocol for e in phase1.experiments(quick=True)})
+    ['fair', 'tuning']
+    """
     g = groups(quick)
     return ([e for cs, b in g for c in cs for e in tuning_experiments(c, b)] + authors_experiments(quick)
             + evaluation_experiments(g, chosen or {}, PROBES))
@@ -187,7 +209,24 @@ class Results:
 
 
 def results(run, quick: bool = False) -> Results:
-    """Run (or read from the cache) every run of the study. ``run(experiments, desc)`` is the runner."""
+    """Run (or read from the cache) every run of the Phase 1 (N4) study.
+
+    Run (or read from the cache) every run of the study. ``run(experiments, desc)`` is the runner.
+
+    Parameters
+    ----------
+    run : callable
+        The runner, ``run(experiments, desc) -> pandas.DataFrame`` (``qmoe_tfq.runner.runner``);
+        cached runs are read, not rerun.
+    quick : bool, default False
+        Smoke-test size (``make paper QUICK=1``) instead of the paper's.
+
+    Returns
+    -------
+    Results
+        The study's rows (``pandas.DataFrame``) and what its tables, figures and ledger entries
+        are computed from; ``Results.chosen`` holds the tuned parameters by evaluation name.
+    """
     tuned = run_tuned_groups(groups(quick), run, PROBES, desc="phase 1 tuned")
     authors = run(authors_experiments(quick), "phase 1: authors' protocol")
     return Results(tuned, authors, quick)

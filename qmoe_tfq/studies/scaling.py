@@ -211,8 +211,30 @@ def groups(quick: bool, tasks: tuple[Task, ...] = TASKS,
 
 
 def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list:
-    """The planned runs: every tuning run of the tasks whose data is present, and the evaluation
-    runs the ``chosen`` parameters (by evaluation name) imply."""
+    """The scaling (C6) study's planned runs, as ``Experiment`` configs.
+
+    The planned runs: every tuning run of the tasks whose data is present, and the evaluation runs
+    the ``chosen`` parameters (by evaluation name) imply.
+
+    Parameters
+    ----------
+    quick : bool, default False
+        Smoke-test size (``make paper QUICK=1``) instead of the paper's.
+    chosen : dict or None, default None
+        The tuned parameters by evaluation name (``Results.chosen`` of a previous ``results``
+        call); None plans only what does not depend on tuning.
+
+    Returns
+    -------
+    list of Experiment
+        The planned experiments, in the order the runner runs them.
+
+    Examples
+    --------
+    >>> from qmoe_tfq.studies import scaling
+    >>> sorted({e.protocol for e in scaling.experiments(quick=True)})
+    ['tuning']
+    """
     from qmoe_tfq.experiments.tuning import evaluation_experiments
 
     g = groups(quick)
@@ -240,7 +262,26 @@ class Results:
 
 
 def results(run, quick: bool = False, tasks: tuple[Task, ...] = TASKS) -> Results:
-    """Run (or read from the cache) the study. ``run(experiments, desc)`` is the runner."""
+    """Run (or read from the cache) every run of the scaling (C6) study.
+
+    Run (or read from the cache) the study. ``run(experiments, desc)`` is the runner.
+
+    Parameters
+    ----------
+    run : callable
+        The runner, ``run(experiments, desc) -> pandas.DataFrame`` (``qmoe_tfq.experiments.runner.runner``);
+        cached runs are read, not rerun.
+    quick : bool, default False
+        Smoke-test size (``make paper QUICK=1``) instead of the paper's.
+    tasks : tuple of Task, default TASKS
+        The scaling tasks (dataset and class pairs) to run.
+
+    Returns
+    -------
+    Results
+        The study's rows (``pandas.DataFrame``) and what its tables, figures and ledger entries
+        are computed from; ``Results.chosen`` holds the tuned parameters by evaluation name.
+    """
     status = task_status(size(quick), tasks)
     return Results(run_tuned_groups(groups(quick, tasks, status), run, PROBES, desc="scaling"), status, quick)
 

@@ -166,8 +166,31 @@ def authors_experiments(quick: bool = False) -> list[Experiment]:
 
 
 def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
-    """The study's planned runs: every tuning run, the authors' budget and protocol, and, given the
-    ``chosen`` parameters by evaluation name (``Results.chosen``), the tuned evaluation runs they imply."""
+    """The Two Moons (C1, C2, C3, C7, N1, N2) study's planned runs, as ``Experiment`` configs.
+
+    The study's planned runs: every tuning run, the authors' budget and protocol, and, given the
+    ``chosen`` parameters by evaluation name (``Results.chosen``), the tuned evaluation runs they
+    imply.
+
+    Parameters
+    ----------
+    quick : bool, default False
+        Smoke-test size (``make paper QUICK=1``) instead of the paper's.
+    chosen : dict or None, default None
+        The tuned parameters by evaluation name (``Results.chosen`` of a previous ``results``
+        call); None plans only what does not depend on tuning.
+
+    Returns
+    -------
+    list of Experiment
+        The planned experiments, in the order the runner runs them.
+
+    Examples
+    --------
+    >>> from qmoe_tfq.studies import two_moons
+    >>> sorted({e.protocol for e in two_moons.experiments(quick=True)})
+    ['authors', 'fair', 'tuning']
+    """
     from qmoe_tfq.experiments.tuning import evaluation_experiments, tuning_experiments
 
     b = budget(quick)
@@ -199,7 +222,24 @@ class Results:
 
 
 def results(run, quick: bool = False) -> Results:
-    """Run (or read from the cache) every run of the study. ``run(experiments, desc)`` is the runner."""
+    """Run (or read from the cache) every run of the Two Moons (C1, C2, C3, C7, N1, N2) study.
+
+    Run (or read from the cache) every run of the study. ``run(experiments, desc)`` is the runner.
+
+    Parameters
+    ----------
+    run : callable
+        The runner, ``run(experiments, desc) -> pandas.DataFrame`` (``qmoe_tfq.experiments.runner.runner``);
+        cached runs are read, not rerun.
+    quick : bool, default False
+        Smoke-test size (``make paper QUICK=1``) instead of the paper's.
+
+    Returns
+    -------
+    Results
+        The study's rows (``pandas.DataFrame``) and what its tables, figures and ledger entries
+        are computed from; ``Results.chosen`` holds the tuned parameters by evaluation name.
+    """
     tuned = run_tuned(candidates(), budget(quick), run, PROBES, desc="two moons")
     fixed = run(budget_experiments(quick) + authors_experiments(quick), "two moons: fixed budgets")
     return Results(tuned, fixed, quick)
