@@ -1,7 +1,7 @@
 """qmoe-tfq: the hybrid quantum-classical mixture of experts (arXiv 2512.22296) in Cirq + TFQ.
 
 The package reads as the data's path, one stage per folder, each importing only the stages below it
-(``docs/map.md``; checked by the import-linter contracts in ``pyproject.toml``)::
+(``docs/guide/layout.md``; checked by the import-linter contracts in ``pyproject.toml``)::
 
     cli, publish -> studies -> reporting -> experiments -> estimators -> training -> models -> sim
     -> circuits -> specs -> data, analysis -> core

@@ -93,7 +93,7 @@ def _owned(folder: Path) -> bool:
 
 
 def _mark(folder: Path) -> None:
-    (folder / OWNED_MARKER).write_text("made by qmoe_tfq.io for a folder replaced as a whole; safe to delete\n")
+    (folder / OWNED_MARKER).write_text("made by qmoe_tfq.core.io for a folder replaced as a whole; safe to delete\n")
 
 
 def _check_owned(folder: Path) -> None:

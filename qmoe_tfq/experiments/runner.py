@@ -49,7 +49,7 @@ def default_cache_dir() -> Path:
     Examples
     --------
     >>> import os
-    >>> from qmoe_tfq.runner import default_cache_dir
+    >>> from qmoe_tfq.experiments.runner import default_cache_dir
     >>> saved = os.environ.pop("QMOE_CACHE_DIR", None)
     >>> default_cache_dir().parts[-2:]
     ('.cache', 'runs')
@@ -358,9 +358,9 @@ def run_experiments(
     --------
     >>> import tempfile
     >>> from qmoe_tfq.data import DataSpec
-    >>> from qmoe_tfq.experiments import Experiment
-    >>> from qmoe_tfq.registry import EstimatorSpec
-    >>> from qmoe_tfq.runner import run_experiments
+    >>> from qmoe_tfq.experiments.experiment import Experiment
+    >>> from qmoe_tfq.experiments.registry import EstimatorSpec
+    >>> from qmoe_tfq.experiments.runner import run_experiments
     >>> exp = Experiment("linear", EstimatorSpec("qmoe", {"router": "linear", "max_epochs": 2}),
     ...                  DataSpec(n_samples=40), seeds=(0, 1))
     >>> with tempfile.TemporaryDirectory() as cache:
@@ -471,7 +471,7 @@ def runner(jobs: int = 1, cache_dir: Path | str | None = None, progress: bool = 
     Examples
     --------
     >>> import tempfile
-    >>> from qmoe_tfq.runner import runner
+    >>> from qmoe_tfq.experiments.runner import runner
     >>> from qmoe_tfq.studies import two_moons
     >>> with tempfile.TemporaryDirectory() as cache:
     ...     run = runner(cache_dir=cache, progress=False)
@@ -504,7 +504,7 @@ def concat_rows(frames: list[pd.DataFrame]) -> pd.DataFrame:
     Examples
     --------
     >>> import pandas as pd
-    >>> from qmoe_tfq.runner import concat_rows
+    >>> from qmoe_tfq.experiments.runner import concat_rows
     >>> a = pd.DataFrame({"seed": [0], "test_accuracy": [0.9]})
     >>> b = pd.DataFrame({"seed": [1], "skipped": ["no data"]})
     >>> concat_rows([a, pd.DataFrame(), b])

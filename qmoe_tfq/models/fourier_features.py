@@ -60,7 +60,7 @@ class FourierFeatures(TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from qmoe_tfq.fourier import FourierFeatures
+    >>> from qmoe_tfq.models.fourier_features import FourierFeatures
     >>> X = np.array([[0.0, np.pi / 2], [np.pi, 0.0]])
     >>> FourierFeatures().fit_transform(X).shape
     (2, 9)

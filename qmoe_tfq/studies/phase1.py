@@ -216,7 +216,7 @@ def results(run, quick: bool = False) -> Results:
     Parameters
     ----------
     run : callable
-        The runner, ``run(experiments, desc) -> pandas.DataFrame`` (``qmoe_tfq.runner.runner``);
+        The runner, ``run(experiments, desc) -> pandas.DataFrame`` (``qmoe_tfq.experiments.runner.runner``);
         cached runs are read, not rerun.
     quick : bool, default False
         Smoke-test size (``make paper QUICK=1``) instead of the paper's.
