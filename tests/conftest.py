@@ -1,4 +1,58 @@
 import os
 
+import pytest
+
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# The suite runs on pytest-xdist workers (``-n 2 --dist worksteal`` in pyproject.toml). These tests take
+# a minute to ten, far longer than the rest (seconds; rough serial times on a loaded 2-core machine):
+# they are spread over the workers longest first (each to the worker with the least so far) and put at
+# the head of that worker's first share of the collection (worksteal hands worker k the k-th contiguous
+# slice), so they start at once while the rest is balanced around them by stealing.
+HEAVY = {
+    "tests/test_paper_quick.py::test_quick_paper_pipeline": 580,
+    "tests/test_benchmarks_asv.py::test_asv_check_and_one_quick_pass": 120,
+    "tests/test_paper_run.py::test_a_killed_run_leaves_the_previous_complete_folder_untouched": 60,
+}
+
+
+def _slice_sizes(n: int, workers: int) -> list[int]:
+    """How xdist's worksteal scheduler first splits ``n`` items over ``workers`` idle workers."""
+    sizes = []
+    for i in range(workers):
+        sizes.append(n // (workers - i))
+        n -= sizes[-1]
+    return sizes
+
+
+# Per-test limit for the heavy tests (pyproject's ``timeout`` covers the rest): the QUICK paper test runs
+# the pipeline twice, each under a 1200 s subprocess timeout of its own.
+HEAVY_TIMEOUT = 2700
+
+
+def pytest_collection_modifyitems(config, items):
+    by_id = {it.nodeid: it for it in items}
+    heavy = [by_id[h] for h in sorted(HEAVY, key=HEAVY.get, reverse=True) if h in by_id]
+    for it in heavy:
+        if it.get_closest_marker("timeout") is None:
+            it.add_marker(pytest.mark.timeout(HEAVY_TIMEOUT))
+    if not heavy:
+        return
+    rest = [it for it in items if it not in heavy]
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    if workers <= 1:
+        items[:] = heavy + rest
+        return
+    assigned: list[list] = [[] for _ in range(workers)]
+    load = [0] * workers
+    for it in heavy:
+        k = load.index(min(load))
+        assigned[k].append(it)
+        load[k] += HEAVY[it.nodeid]
+    ordered = []
+    for share, size in zip(assigned, _slice_sizes(len(items), workers)):
+        take = max(size - len(share), 0)
+        ordered += share + rest[:take]
+        rest = rest[take:]
+    items[:] = ordered + rest
