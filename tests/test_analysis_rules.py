@@ -204,3 +204,21 @@ def test_plan_covers_every_claim_and_renders():
         assert set(dict(p.outcomes).values()) <= set(pl.VERDICTS)
     md = pl.render_markdown()
     assert md.startswith("## Pre-registered analysis plan") and "| C7 |" in md and "not yet run" in md
+
+
+def test_offline_verdicts_from_the_committed_tables():
+    from pathlib import Path
+
+    from qmoe_tfq.analysis import verdicts
+
+    tables = Path(__file__).resolve().parents[1] / "paper" / "tables"
+    if not (tables / "two_moons_runs.csv").exists():
+        pytest.skip("no committed tables")
+    judged = {j.id: j for j in verdicts.from_tables(tables, fast=True)}
+    assert {"C1", "C4", "C5", "C6", "C7", "C8", "N1", "N3", "N4"} <= set(judged)
+    for j in judged.values():
+        row = j.row()
+        assert row["verdict"]
+        if j.multiverse is not None:
+            assert 0.0 <= j.multiverse.share <= 1.0
+            assert j.multiverse.not_run  # restarts at parity are declared, not dropped

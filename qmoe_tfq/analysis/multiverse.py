@@ -61,8 +61,8 @@ def choice(name: str, choices: Sequence[Choice] = CHOICES) -> Choice:
 @dataclass
 class MultiverseResult:
     """The verdict over the multiverse: ``share`` of (specification, resample) pairs giving
-    ``headline``; ``flipping``: choices whose change alone (full seeds) changes the verdict, and
-    options whose share is below one half; ``effects``/``verdicts``: per specification, full seeds
+    ``headline``; ``flipping``: choices whose change alone from the plan's specification (full
+    seeds) changes the verdict ("seed resampling" when none does and the share is below the fragile line); ``effects``/``verdicts``: per specification, full seeds
     (the specification curve); ``not_run``: declared choices that need runs not made yet."""
 
     claim: str | None
@@ -143,13 +143,12 @@ def run_multiverse(verdict_of: Callable[[dict, np.ndarray], tuple[str, float]], 
         for o in c.options:
             ix = [i for i, s in enumerate(specs) if s[c.name] == o]
             by_option[(c.name, o)] = float(same[ix].mean())
-            if by_option[(c.name, o)] < 0.5:
-                flipping.append(f"{c.name}={o}")
         for o in c.options[1:]:
-            alt = {**plan_spec, c.name: o}
-            j = specs.index(alt)
-            if verdicts[j] != headline and f"{c.name}={o}" not in flipping:
+            j = specs.index({**plan_spec, c.name: o})
+            if verdicts[j] != headline:
                 flipping.append(f"{c.name}={o}")
+    if float(same.mean()) < FRAGILE_BELOW and not flipping:
+        flipping.append("seed resampling")
     not_run = [f"{c.name} {list(c.options)} ({c.note})" for c in choices if not c.available and c.applies(claim)]
     return MultiverseResult(claim, headline, float(same.mean()), len(specs), n_resamples, specs, effects, verdicts,
                             by_option, flipping, not_run)

@@ -40,12 +40,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats as sps
 
-try:  # the package move (issue #22) puts stats under analysis/; either location works
+try:  # the package reorganisation puts stats under analysis/; either location works
     from qmoe_tfq.analysis.stats import (
         holm,
         min_attainable_p,
         noise_curve,
-        paired_signed_rank,
         signed_rank_tails,
     )
 except ImportError:  # pragma: no cover - before the move
