@@ -13,6 +13,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from qmoe_tfq import ledger
+from qmoe_tfq.analysis import multiverse as mv
+from qmoe_tfq.analysis import rules as ar
+from qmoe_tfq.analysis.plan import PLAN
 from qmoe_tfq.config import ModelSpec, param_counts
 from qmoe_tfq.ledger import (
     CONVERGENCE_MARGIN,
@@ -26,14 +30,9 @@ from qmoe_tfq.ledger import (
     single_run_part,
     tested,
     untested,
-    verdict_from_parts,
     with_parts_stability,
 )
 from qmoe_tfq.stats import ACCURACY_BOUNDS, bootstrap_interval, epochs_to_exceed
-from qmoe_tfq import ledger
-from qmoe_tfq.analysis import multiverse as mv
-from qmoe_tfq.analysis import rules as ar
-from qmoe_tfq.analysis.plan import PLAN
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import two_moons as tm
 
