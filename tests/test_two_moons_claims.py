@@ -93,11 +93,13 @@ def test_c7_collapsed_runs_never_meet_the_criterion_and_the_table_agrees():
     res = two_moons_results(counts(0.96), counts(0.86, seed=1), epochs=epochs)
     e = tmc.c7(res)
     assert [p.state for p in e.parts] == ["holds", "holds"] and e.verdict == "reproduced"
-    assert all(p.rule == "convergence" for p in e.parts) and "20 of 20" in e.parts[1].text
+    assert all(p.rule == "time to event" for p in e.parts) and "20 of 20" in e.parts[1].text
+    assert "log-rank" in e.parts[0].text and "KM median" in e.reproduced
     conv = tm.convergence_table(res.rows, max_epochs).set_index("model_id")
     assert conv.loc["quantum", "epochs_to_criterion_mean"] == pytest.approx(np.mean(epochs["quantum"]))
     assert conv.loc[tm.MATCHED, "n_never"] == SEEDS and conv.loc["linear", "n_never"] == 0
-    assert conv.loc["linear", "p_quantum_faster"] == pytest.approx(e.parts[0].p)
+    assert conv.loc["linear", "p_logrank_faster"] == pytest.approx(e.parts[0].p)
+    assert conv.loc["quantum", "km_median"] == 3 and math.isinf(conv.loc[tm.MATCHED, "km_median"])
     assert tm.floors(res.rows).round(2).eq(0.86).all()
 
 
@@ -106,6 +108,18 @@ def test_c7_is_contradicted_when_the_quantum_router_is_the_one_on_the_floor():
     epochs = {"quantum": np.full(SEEDS, max_epochs + 1), "linear": np.full(SEEDS, 4), tm.MATCHED: np.full(SEEDS, 5)}
     e = tmc.c7(two_moons_results(counts(0.86), counts(0.96), epochs=epochs))
     assert [p.state for p in e.parts] == ["opposite", "opposite"] and e.verdict == "contradicted"
+
+
+def test_c7_censors_never_reached_runs_instead_of_averaging_max_plus_one():
+    # Model A: 11 runs fast (2 epochs), 9 never; quantum: every run at 5 epochs. The old mean of Model A
+    # (never = max + 1) was far above the quantum router's; its median is below it.
+    max_epochs = tm.budget().max_epochs
+    lin = np.where(np.arange(SEEDS) < 11, 2, max_epochs + 1)
+    epochs = {"quantum": np.full(SEEDS, 5), "linear": lin, tm.MATCHED: np.full(SEEDS, 5)}
+    e = tmc.c7(two_moons_results(counts(0.96), counts(0.86, seed=1), epochs=epochs))
+    assert lin.mean() > 5
+    assert "linear: KM median 2 epochs" in e.reproduced and "censored at" in e.reproduced
+    assert e.verdict != "reproduced"
 
 
 def test_n1_and_n2_judge_single_runs_two_sided():

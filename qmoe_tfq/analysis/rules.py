@@ -352,8 +352,12 @@ def time_to_event(a: sps.CensoredData, b: sps.CensoredData, alpha: float = ALPHA
     in each direction; ``shown`` / ``reversed`` / ``inconclusive``. The effect is the difference of
     Kaplan-Meier medians (b - a, positive when a is faster)."""
     # scipy: alternative="greater" means the first sample's events happen earlier (checked in tests).
-    p = float(sps.logrank(a, b, alternative="greater").pvalue)
-    p_rev = float(sps.logrank(a, b, alternative="less").pvalue)
+    with warnings.catch_warnings():  # no variance (identical event times, all censored): no evidence
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p = float(sps.logrank(a, b, alternative="greater").pvalue)
+        p_rev = float(sps.logrank(a, b, alternative="less").pvalue)
+    p = 1.0 if math.isnan(p) else p
+    p_rev = 1.0 if math.isnan(p_rev) else p_rev
     ma, mb = km_median(a), km_median(b)
     state = "shown" if p < alpha else "reversed" if p_rev < alpha else "inconclusive"
     eff = mb.median - ma.median if math.isfinite(ma.median) and math.isfinite(mb.median) else math.nan
@@ -517,3 +521,14 @@ def one_sided_reach(values, stated: float, direction: str = "at least") -> Outco
 def run_rule(fn: Callable[..., Outcome], *args, **kwargs) -> Outcome:
     """Call a rule (for multiverse specifications built from keyword choices)."""
     return fn(*args, **kwargs)
+
+
+def logrank_power(n_events: int, alpha: float = ALPHA, power: float = POWER) -> dict:
+    """The smallest hazard ratio a one-sided log-rank test at ``alpha`` detects with ``power`` given
+    ``n_events`` observed events over two equal groups (Schoenfeld's normal approximation:
+    ln HR = (z_{1-alpha} + z_power) / sqrt(n_events / 4))."""
+    if n_events <= 0:
+        return {"hr": math.inf, "n_events": n_events, "alpha": alpha, "power": power}
+    z = float(sps.norm.ppf(1 - alpha) + sps.norm.ppf(power))
+    return {"hr": float(math.exp(z / math.sqrt(n_events / 4))), "n_events": int(n_events), "alpha": alpha,
+            "power": power, "method": "Schoenfeld normal approximation, equal groups"}
