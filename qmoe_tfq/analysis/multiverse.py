@@ -114,15 +114,16 @@ def seed_positions(spec: dict, n_seeds: int) -> np.ndarray:
 def run_multiverse(verdict_of: Callable[[dict, np.ndarray], tuple[str, float]], n_seeds: int,
                    choices: Sequence[Choice] = CHOICES, claim: str | None = None,
                    only: Sequence[str] | None = None, n_resamples: int = MULTIVERSE_RESAMPLES,
-                   seed: int = 0) -> MultiverseResult:
+                   seed: int = 0, headline: str | None = None) -> MultiverseResult:
     """Recompute ``verdict_of(spec, seed_positions) -> (verdict, primary effect)`` over every
     specification crossed with ``n_resamples`` bootstrap resamples of its seeds (the first "resample"
     is the seeds themselves). The headline is the plan's specification (each choice's first option) on
-    all seeds. ``only`` restricts to the choices the claim's rule uses; the others still appear in
+    all seeds (or ``headline`` when the entry computed it with more resamples). ``only`` restricts to the choices the claim's rule uses; the others still appear in
     ``not_run`` when unavailable."""
     specs = specifications(choices, claim, only)
     plan_spec = {k: choice(k, choices).options[0] for k in specs[0]} if specs and specs[0] else {}
-    headline, _ = verdict_of(plan_spec, np.arange(n_seeds))
+    if headline is None:
+        headline, _ = verdict_of(plan_spec, np.arange(n_seeds))
     rng = np.random.default_rng(seed)
     same = np.zeros(len(specs))
     effects, verdicts = [], []

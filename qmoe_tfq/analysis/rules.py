@@ -427,8 +427,11 @@ def closed_testing_widths(counts: dict, reference, params: dict, reference_param
                                   alpha, test)
         ratios[i] = params[s] / reference_params if s is not None else math.inf
     tail = (1 - confidence) / 2
-    lo = float(np.quantile(ratios, tail, method="inverted_cdf"))
-    hi = float(np.quantile(ratios, 1 - tail, method="inverted_cdf"))
+    if n_resamples:
+        lo = float(np.quantile(ratios, tail, method="inverted_cdf"))
+        hi = float(np.quantile(ratios, 1 - tail, method="inverted_cdf"))
+    else:  # no CI asked for (descriptive use)
+        lo = hi = ratio
     return ClosedTesting(tuple(names), tuple(params[w] for w in names), tuple(p), tuple(ph), tuple(ni), smallest,
                          ratio, lo, hi, margin, n_resamples, float(reference_params))
 
@@ -436,11 +439,16 @@ def closed_testing_widths(counts: dict, reference, params: dict, reference_param
 def ratio_outcome(ct: ClosedTesting, band: tuple[float, float]) -> Outcome:
     """'Needs about k x more parameters' (k in ``band``): ``shown`` when the smallest non-inferior
     ratio and its CI lie in the band; ``shown otherwise`` when the CI lies wholly below the band (a
-    much smaller router matches) or wholly above it; else ``inconclusive``."""
+    much smaller router matches) or wholly above it; else ``inconclusive``. Where no width is
+    non-inferior the ratio is only known to exceed the largest width's ratio (inconclusive when that
+    is inside the band)."""
     r, lo, hi = ct.ratio, ct.ratio_low, ct.ratio_high
+    # no width non-inferior (inf) only says the ratio exceeds the largest width's
+    top = max(ct.params) / ct.reference_params
+    lo_known = top if math.isinf(lo) else lo
     if band[0] <= lo and hi <= band[1]:
         state = "shown"
-    elif hi < band[0] or lo > band[1]:
+    elif hi < band[0] or lo_known > band[1]:
         state = "shown otherwise"
     else:
         state = "inconclusive"
