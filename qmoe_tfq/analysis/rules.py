@@ -540,3 +540,23 @@ def logrank_power(n_events: int, alpha: float = ALPHA, power: float = POWER) -> 
     z = float(sps.norm.ppf(1 - alpha) + sps.norm.ppf(power))
     return {"hr": float(math.exp(z / math.sqrt(n_events / 4))), "n_events": int(n_events), "alpha": alpha,
             "power": power, "method": "Schoenfeld normal approximation, equal groups"}
+
+
+def all_of(outcomes: Sequence[Outcome]) -> str:
+    """The combined state of 'each stated value' claims: ``shown`` when every one is; ``reversed`` /
+    ``shown otherwise`` when any one is; else ``inconclusive``."""
+    states = [o.state for o in outcomes]
+    if states and all(s == "shown" for s in states):
+        return "shown"
+    if "reversed" in states:
+        return "reversed"
+    if "shown otherwise" in states:
+        return "shown otherwise"
+    return "inconclusive"
+
+
+def combined(outcomes: Sequence[Outcome], description: str) -> Outcome:
+    """One outcome standing for several (``all_of``), its text listing each."""
+    state = all_of(outcomes)
+    effect = float(np.mean([abs(o.effect) for o in outcomes])) if outcomes else math.nan
+    return Outcome(state, effect, f"{description}: {state} (" + "; ".join(f"[{o.state}] {o.text}" for o in outcomes) + ")")

@@ -332,19 +332,42 @@ def n1_values(rows: pd.DataFrame) -> PerSeed:
     return per_seed_values(rows, {m: (f"phase3a/{m}", "train_accuracy") for m in PHASE3A_STATED})
 
 
-def n1_parts(v: dict[str, np.ndarray]) -> list[Part]:
-    """N1: each stated Phase 3A value (one run) against where one of our runs falls, two-sided."""
-    return [single_run_part(f"{m} training-set accuracy", stated, v[m]) for m, stated in PHASE3A_STATED.items()]
+N1_MARGIN = 0.02  # the plan's equivalence margin for the Phase 3A accuracies
+N2_MARGIN = 0.25  # relative: 25% of the stated loss
+
+
+def _n_choices(default_margin_pp: int) -> tuple:
+    """The multiverse choices with this claim's planned margin first."""
+    other = 1 if default_margin_pp == 2 else 2
+    return (mv.Choice("margin_pp", (default_margin_pp, other)), mv.Choice("interval", ("BCa", "percentile")),
+            *[c for c in mv.CHOICES if c.name not in ("margin_pp", "interval")])
+
+
+def n1_outcomes(v: dict[str, np.ndarray], margin: float = N1_MARGIN, interval: str = "BCa",
+                n_resamples: int = 2000) -> list[ar.Outcome]:
+    """N1: each stated Phase 3A value against our mean by TOST within ``margin`` (issue #21)."""
+    return [ar.tost_mean(v[m], stated, margin, interval=interval, n_resamples=n_resamples,
+                         description=f"{m} training-set accuracy") for m, stated in PHASE3A_STATED.items()]
 
 
 def n1(rows: pd.DataFrame) -> Entry:
     data = n1_values(rows)
     cis = {m: _mean_ci(v) for m, v in data.values.items()}
-    entry = tested("N1", n1_parts(data.values), ", ".join(f"{m}: {ci.mean:.3f}" for m, ci in cis.items()),
-                   {m: [ci.low, ci.high] for m, ci in cis.items()}, AUTHORS, ["paper/tables/two_moons_authors.csv"],
-                   "The authors ran one seed; each stated number is compared with where one of our model seeds "
-                   "falls (single-run rule). ci95: BCa 95% CI of our mean.")
-    return with_parts_stability(entry, n1_parts, data, n_resamples=STABILITY_RESAMPLES)
+    primary = ar.combined(n1_outcomes(data.values), f"every stated value equivalent within {N1_MARGIN * 100:g} pp")
+    entry = ledger.planned("N1", primary, [], ", ".join(f"{m}: {ci.mean:.3f}" for m, ci in cis.items()),
+                           {m: [ci.low, ci.high] for m, ci in cis.items()}, AUTHORS, ["paper/tables/two_moons_authors.csv"],
+                           "The authors ran one seed; each stated number is compared with our mean over model seeds by "
+                           "two one-sided tests (equivalence within the plan's margin); a spread too wide to show "
+                           "equivalence is inconclusive, never reproduced. ci95: BCa 95% CI of our mean.",
+                           rule="equivalence")
+    def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
+        o = ar.combined(n1_outcomes(data.take(pos), spec["margin_pp"] / 100, spec["interval"], 500), "")
+        return PLAN["N1"].verdict(o.state), o.effect
+
+    multi = mv.run_multiverse(
+        verdict_of, len(data.seeds), _n_choices(2), claim="N1", only=("margin_pp", "interval"),
+        n_resamples=min(STABILITY_RESAMPLES, 20), headline=entry.verdict)
+    return ledger.with_multiverse(entry, multi)
 
 
 def n2_values(rows: pd.DataFrame) -> tuple[PerSeed, int]:
@@ -355,21 +378,34 @@ def n2_values(rows: pd.DataFrame) -> tuple[PerSeed, int]:
                                   for m, v in losses.values.items()}), epoch
 
 
-def n2_parts(v: dict[str, np.ndarray], epoch: int) -> list[Part]:
-    """N2: each printed loss (one run) against where one of our runs falls, two-sided, losses >= 0."""
-    return [single_run_part(f"{m} loss at epoch {epoch} ({N2_BATCHES} x mean per-sample loss)", stated, v[m],
-                            bounds=(0.0, math.inf)) for m, stated in N2_STATED.items()]
+def n2_outcomes(v: dict[str, np.ndarray], epoch: int, margin: float = N2_MARGIN, interval: str = "BCa",
+                n_resamples: int = 2000) -> list[ar.Outcome]:
+    """N2: each printed loss against our mean by TOST within a relative margin (issue #21)."""
+    return [ar.tost_mean(v[m], stated, margin, kind="relative", interval=interval, n_resamples=n_resamples,
+                         description=f"{m} loss at epoch {epoch} ({N2_BATCHES} x mean per-sample loss)")
+            for m, stated in N2_STATED.items()]
 
 
 def n2(rows: pd.DataFrame) -> Entry:
     data, epoch = n2_values(rows)
     cis = {m: _mean_ci(v, (0.0, math.inf)) for m, v in data.values.items()}
-    entry = tested("N2", n2_parts(data.values, epoch), ", ".join(f"{m}: {ci.mean:.2f}" for m, ci in cis.items()),
-                   {m: [ci.low, ci.high] for m, ci in cis.items()}, AUTHORS, ["paper/tables/two_moons_authors.csv"],
-                   f"The authors printed the sum of {N2_BATCHES} batch-mean losses; {N2_BATCHES} x the epoch's mean "
-                   "per-sample loss equals it up to the smaller last batch (20 of 500 samples). One printed run each, "
-                   "so the single-run rule applies.")
-    return with_parts_stability(entry, lambda v: n2_parts(v, epoch), data, n_resamples=STABILITY_RESAMPLES)
+    primary = ar.combined(n2_outcomes(data.values, epoch),
+                          f"every printed loss equivalent within {N2_MARGIN:.0%} of its value")
+    entry = ledger.planned("N2", primary, [], ", ".join(f"{m}: {ci.mean:.2f}" for m, ci in cis.items()),
+                           {m: [ci.low, ci.high] for m, ci in cis.items()}, AUTHORS, ["paper/tables/two_moons_authors.csv"],
+                           f"The authors printed the sum of {N2_BATCHES} batch-mean losses; {N2_BATCHES} x the epoch's "
+                           "mean per-sample loss equals it up to the smaller last batch (20 of 500 samples). Judged by "
+                           "equivalence of our mean within a relative margin (losses), not by a prediction interval.",
+                           rule="equivalence")
+    def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
+        o = ar.combined(n2_outcomes({k: v[pos] for k, v in data.values.items()}, epoch, N2_MARGIN,
+                                    spec["interval"], 500), "")
+        return PLAN["N2"].verdict(o.state), o.effect
+
+    multi = mv.run_multiverse(
+        verdict_of, len(data.seeds), claim="N2", only=("interval",), n_resamples=min(STABILITY_RESAMPLES, 20),
+        headline=entry.verdict)
+    return ledger.with_multiverse(entry, multi)
 
 
 def n4() -> Entry:
