@@ -41,4 +41,11 @@ header = (
     + ("**QUICK run (smoke-test size): these verdicts are not meaningful.**" if S.quick else "")
 )
 ledger.write_ledger(entries, S.out_dir, header)
+
+# Specification curves (issue #21): per claim decided by the plan, the primary effect of every analysis
+# specification of its multiverse, marked by whether it gives the headline verdict.
+from qmoe_tfq.analysis.multiverse import plot_specification_curves  # noqa: E402
+
+plot_specification_curves({e.id: e.multiverse for e in entries if e.multiverse},
+                          S.figures / "specification_curves.pdf")
 display(Markdown(ledger.render_markdown(entries, header)))

@@ -149,3 +149,17 @@ def test_claims_lists_every_entry_with_stability_where_seeds_vary(monkeypatch):
     assert {e.id for e in entries if e.stability is not None} == {"C1", "C3", "C7", "N1", "N2"}
     md = ledger.render_markdown(ledger.build_ledger(entries))
     assert "| verdict | stability |" in md
+
+
+def test_km_figure_and_specification_curves_draw(tmp_path):
+    from qmoe_tfq import plots
+    from qmoe_tfq.analysis.multiverse import plot_specification_curves
+
+    max_epochs = tm.budget().max_epochs
+    fig = plots.km_curves({"quantum": np.full(SEEDS, 5), "linear": np.where(np.arange(SEEDS) < 11, 2, max_epochs + 1)},
+                          max_epochs)
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "linear (median 2; censored 9/20)" in texts
+    e = tmc.c1(two_moons_results(counts(0.96), counts(0.86, seed=1)))
+    out = plot_specification_curves({"C1": e.multiverse}, tmp_path / "spec.png")
+    assert out.exists()

@@ -155,14 +155,24 @@ def run_multiverse(verdict_of: Callable[[dict, np.ndarray], tuple[str, float]], 
                             by_option, flipping, not_run)
 
 
-def plot_specification_curves(results: dict[str, MultiverseResult], path: Path, effect_label: str = "primary effect"):
-    """One panel per claim: the primary effect of every specification (full seeds), sorted, marked by
+def from_json(payload: dict) -> MultiverseResult:
+    """A ``MultiverseResult`` back from its ``to_json`` (the ledger entry's ``multiverse`` field)."""
+    specs = [{k: v for k, v in s.items() if k not in ("effect", "verdict")} for s in payload["specs"]]
+    return MultiverseResult(payload.get("claim"), payload["headline"], payload["share"], payload["n_specs"],
+                            payload["n_resamples"], specs, [s["effect"] for s in payload["specs"]],
+                            [s["verdict"] for s in payload["specs"]], {}, list(payload.get("flipping", [])),
+                            list(payload.get("not_run", [])))
+
+
+def plot_specification_curves(results: dict, path: Path, effect_label: str = "primary effect"):
+    """One panel per claim (``MultiverseResult`` or the ledger's ``multiverse`` payload): the primary effect of every specification (full seeds), sorted, marked by
     whether it gives the headline verdict."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    results = {cid: (r if isinstance(r, MultiverseResult) else from_json(r)) for cid, r in results.items()}
     n = max(len(results), 1)
     fig, axes = plt.subplots(n, 1, figsize=(6, 1.8 * n), squeeze=False)
     for ax, (cid, r) in zip(axes[:, 0], results.items()):
@@ -176,7 +186,7 @@ def plot_specification_curves(results: dict[str, MultiverseResult], path: Path, 
         ax.set_title(f"{cid}: share {r.share:.2f}" + (" (fragile)" if r.fragile else ""), fontsize=9)
         ax.set_ylabel(effect_label, fontsize=8)
         ax.legend(fontsize=7, loc="best")
-        if not math.isfinite(float(np.nanmax(np.where(finite, eff, np.nan)))) if finite.any() else True:
+        if not finite.any():
             ax.text(0.5, 0.5, "no finite effect", transform=ax.transAxes, ha="center")
     axes[-1, 0].set_xlabel("specification (sorted by effect)")
     fig.tight_layout()
