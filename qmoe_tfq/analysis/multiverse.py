@@ -11,7 +11,6 @@ declared ``available=False``: they are listed in the result as not yet run, neve
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
