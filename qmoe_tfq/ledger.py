@@ -744,13 +744,28 @@ def render_markdown(entries: list[Entry], header: str = "") -> str:
     return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"
 
 
+def _json_safe(x):
+    """Non-finite floats (a Kaplan-Meier limit 'never', an unmeasured ratio) as null: strict JSON."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, np.floating):
+        return _json_safe(float(x))
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
 def write_ledger(entries: list[Entry], out_dir: Path, header: str = "") -> None:
     """Write ``claims.json`` and ``claims.md`` under ``out_dir`` atomically."""
     out_dir = Path(out_dir)
     payload = {"header": header, "verdict_rules": RULES,
                "part_rules": {name: {"rule": rule, "why": why} for name, (rule, why) in PART_RULES.items()},
                "claims": [e.to_json() for e in entries]}
-    atomic_write_text(out_dir / "claims.json", json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    atomic_write_text(out_dir / "claims.json", json.dumps(_json_safe(payload), indent=2, sort_keys=False) + "\n")
     atomic_write_text(out_dir / "claims.md", render_markdown(entries, header))
 
 
