@@ -140,19 +140,22 @@ def test_tables_of_the_constructed_results(constructed):
 
 def test_c8_on_constructed_results(constructed):
     entry = mc.c8(constructed)
-    states = [p.state for p in entry.parts]
-    # equal routers -> fails; with 3 seeds (smallest p 0.125) nothing else can be significant
-    assert len(states) == 4 and states[0] == "fails"
+    # issue #21: the deciding prediction (bandwidth-tuned quantum kernel SVM) is not yet run; the function class
+    # cannot fail and does not count; the ledger's own earlier parts are reported in the note
+    assert entry.verdict == "inconclusive" and "not yet run" in entry.parts[0].description
+    assert "cannot fail here" in entry.parts[1].description
+    assert "centred quantum" in entry.parts[3].description and "uncentred quantum" in entry.parts[3].description
+    assert "predictions that held: none that could fail" in entry.reproduced
     assert entry.note.startswith("Checked, not a part: K(x, x')")
-    assert entry.verdict in ("partially reproduced", "not reproduced")
-    assert 0.0 <= entry.stability <= 1.0
+    states = [p.state for p in ledger.holm_parts(mc.parts(constructed))]
+    assert len(states) == 4 and states[0] == "fails"  # equal routers; 3 seeds: nothing can be significant
     assert "not significantly worse" in entry.note and "no support" in entry.note
     assert "2^-d <phi(x), phi(x')>" in entry.note
     assert "C8" not in ledger.PENDING_NOTES
 
 
 def _values(n=20, quantum=140, fourier=140, noent=140, qk=140, rbf=140, n_test=N_TEST):
-    full = lambda v: np.full(n, float(v))  # noqa: E731
+    full = lambda v: np.full(n, float(v))
     rng = np.random.default_rng(0)
     jitter = rng.integers(-2, 3, n).astype(float)
     return {"quantum": full(quantum) + jitter, "fourier": full(fourier) + jitter, "quantum_noent": full(noent) + jitter,

@@ -45,6 +45,7 @@ DIRECTIONS = ("two-sided", "at least", "at most")
 VERDICTS = (
     "reproduced",
     "partially reproduced",
+    "inconclusive",
     "not reproduced",
     "contradicted",
     "not testable here",
@@ -54,6 +55,9 @@ VERDICTS = (
 RULES = {
     "reproduced": "every part holds (each by its part rule below; p-values Holm-corrected over the claim's parts).",
     "partially reproduced": "at least one part holds and at least one does not, and no part is reversed.",
+    "inconclusive": "the claim's primary endpoint (pre-registered plan above) neither shows the claimed effect "
+    "or equivalence nor shows it absent, reversed or different beyond the margin; the power statement says what "
+    "the seeds could detect.",
     "not reproduced": "no part holds, and none is reversed (e.g. no significant difference either way).",
     "contradicted": f"at least one part is reversed: the opposite ordering holds with Holm-corrected p < {ALPHA}, "
     "a 'matches' is shown inferior by more than its margin, the advantage is shown lost where it was claimed "
@@ -134,6 +138,35 @@ PART_RULES: dict[str, tuple[str, str]] = {
         "a claim about MNIST / Fashion-MNIST judged only on other data is 'not testable here'; the stand-in's "
         "verdict by the same rules is in the note.",
         "a stand-in result is evidence about the stand-in, not about the paper's data.",
+    ),
+    "primary endpoint": (
+        "claims judged by the pre-registered plan (qmoe_tfq.analysis.plan) take their verdict from one primary "
+        "endpoint by the plan's outcome -> verdict mapping; secondary parts are reported and decide only where the "
+        "plan says so, and a part that cannot fail never counts as holding.",
+        "one endpoint fixed in advance cannot be outvoted by checks that could not have failed.",
+    ),
+    "equivalence": (
+        "a stated value or mean is reproduced only when two one-sided tests show our mean within the plan's margin "
+        "(the 90% interval of the mean inside stated +- margin); wholly outside -> different; otherwise "
+        "inconclusive, flagged 'too wide to decide' when the interval is wider than the whole band.",
+        "'not significantly different' is not 'the same'; a spread wide enough to cover anything decides nothing.",
+    ),
+    "time to event": (
+        "epochs to the convergence criterion with never-reached runs right-censored at the epoch limit: Kaplan-Meier "
+        "medians with a log-log 95% CI and the one-sided log-rank test (scipy.stats.logrank).",
+        "coding 'never' as max + 1 and averaging lets a few never-converging runs decide the mean.",
+    ),
+    "closed testing": (
+        "'needs k x more parameters': every width tested for non-inferiority, Holm over all widths (no stop at the "
+        "first failure); k = the smallest non-inferior width / the reference, with a bootstrap CI of the whole "
+        "procedure; margins 1 and 2 pp both reported.",
+        "accuracy is not monotone in width, so a fixed sequence from the largest width can stop before a small "
+        "width that matches.",
+    ),
+    "trend": (
+        "a trend claim is judged by its sign: a one-sided Spearman rank correlation over (level, seed) points; the "
+        "opposite sign shown is a reversal.",
+        "point-by-point intervals can all pass while the trend runs the other way.",
     ),
     "stability": (
         f"each verdict is recomputed on {STABILITY_RESAMPLES:,} bootstrap resamples of the seeds; the fraction "
@@ -483,6 +516,9 @@ class Entry:
     note: str
     parts: list[Part] = field(default_factory=list)
     stability: float | None = None
+    primary: str = ""
+    power: str = ""
+    multiverse: dict | None = None
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -699,8 +735,10 @@ def for_folder(entries: list[Entry], folder: str = "paper") -> list[Entry]:
 def render_markdown(entries: list[Entry], header: str = "", folder: str = "paper") -> str:
     """``claims.md``: the verdict rules, a summary table, then each claim's parts and evidence (output
     paths pointing into ``folder``)."""
+    from qmoe_tfq.analysis.plan import render_markdown as plan_markdown
+
     entries = for_folder(entries, folder)
-    lines = ["# Claims ledger", "", header.strip(), ""] + rules_markdown()
+    lines = ["# Claims ledger", "", header.strip(), "", plan_markdown(), ""] + rules_markdown()
     lines += ["", "## Summary", "", "| id | claim | stated | reproduced | verdict | stability |",
               "|---|---|---|---|---|---|"]
     lines += [
@@ -714,9 +752,15 @@ def render_markdown(entries: list[Entry], header: str = "", folder: str = "paper
             lines += ["", f"Protocol: {e.protocol}"]
         if e.reproduced:
             lines += ["", f"Reproduced: {e.reproduced}"]
-        if e.stability is not None:
+        if e.primary:
+            lines += ["", f"Primary endpoint: {e.primary}"]
+        if e.multiverse is not None:
+            lines += ["", f"Multiverse: {e.multiverse.get('summary', '')}"]
+        elif e.stability is not None:
             lines += ["", f"Stability: {_stability_cell(e)} of {STABILITY_RESAMPLES:,} bootstrap resamples of the "
                           "seeds give this verdict."]
+        if e.power:
+            lines += ["", f"Power: {e.power}"]
         if e.parts:
             lines += ["", "Parts:"] + [f"- [{p.state}] {p.text}" + (f" *(rule: {p.rule})*" if p.rule else "")
                                        for p in e.parts]
@@ -725,6 +769,21 @@ def render_markdown(entries: list[Entry], header: str = "", folder: str = "paper
         if e.note:
             lines += ["", f"Note: {e.note}"]
     return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"
+
+
+def _json_safe(x):
+    """Non-finite floats (a Kaplan-Meier limit 'never', an unmeasured ratio) as null: strict JSON."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, np.floating):
+        return _json_safe(float(x))
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
 
 
 def write_ledger(entries: list[Entry], out_dir: Path, header: str = "") -> None:
@@ -736,5 +795,47 @@ def write_ledger(entries: list[Entry], out_dir: Path, header: str = "") -> None:
     payload = {"header": header, "verdict_rules": RULES,
                "part_rules": {name: {"rule": rule, "why": why} for name, (rule, why) in PART_RULES.items()},
                "claims": [e.to_json() for e in entries]}
-    atomic_write_text(out_dir / "claims.json", json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    atomic_write_text(out_dir / "claims.json", json.dumps(_json_safe(payload), indent=2, sort_keys=False) + "\n")
     atomic_write_text(out_dir / "claims.md", render_markdown(entries, header, folder))
+
+
+# ------------------------------------------------------------------------- pre-registered plan (#21)
+
+OUTCOME_STATES = {"shown": "holds", "shown otherwise": "fails", "reversed": "opposite", "inconclusive": "fails"}
+
+
+def outcome_part(outcome, rule: str, label: str = "") -> Part:
+    """A rule's ``Outcome`` (qmoe_tfq.analysis.rules) as a ledger part, for display; its state is
+    the outcome's (shown -> holds, reversed -> opposite, otherwise fails) and the text names it."""
+    prefix = f"{label}: " if label else ""
+    flag = "" if outcome.can_fail else " (cannot fail here: not counted)"
+    return Part(f"{prefix}[{outcome.state}] {outcome.text}{flag}", OUTCOME_STATES[outcome.state],
+                p=outcome.p, p_reverse=outcome.p_reverse, rule=rule)
+
+
+def planned(claim_id: str, primary, secondaries: Sequence[tuple], reproduced: str, ci95: dict, protocol: str,
+            evidence: list[str], note: str = "", rule: str = "primary endpoint",
+            secondary_rules: Sequence[str] | None = None, power: str = "") -> Entry:
+    """An entry decided by its pre-registered primary endpoint (``analysis.plan.PLAN[claim_id]``):
+    verdict = the plan's mapping of ``primary.state``; ``secondaries`` are ``(outcome, decides)``
+    pairs, shown as parts after the primary."""
+    from qmoe_tfq.analysis.plan import PLAN
+    from qmoe_tfq.analysis.rules import decide
+
+    claim, source, stated = CLAIMS[claim_id]
+    verdict = decide(primary, PLAN[claim_id].mapping, secondaries)
+    rules_ = list(secondary_rules or ["equivalence"] * len(secondaries))
+    parts = [outcome_part(primary, rule, "primary")] + [
+        outcome_part(o, r, "secondary" + (", deciding" if d else "")) for (o, d), r in zip(secondaries, rules_)]
+    return Entry(claim_id, claim, source, stated, reproduced, ci95, protocol, verdict, evidence, note, parts,
+                 primary=primary.text, power=power)
+
+
+def with_multiverse(entry: Entry, result) -> Entry:
+    """``entry`` with its multiverse share as ``stability`` (same field and *fragile* line as before)
+    and the whole result under ``multiverse``; the multiverse headline must be the entry's verdict."""
+    if result.headline != entry.verdict:
+        raise ValueError(f"{entry.id}: the multiverse headline {result.headline!r} is not the entry's {entry.verdict!r}")
+    payload = result.to_json()
+    payload["summary"] = result.summary()
+    return replace(entry, stability=result.share, multiverse=payload)

@@ -271,3 +271,34 @@ def advantage_curves(curves: list[tuple[str, NoiseCurve, str]], title: str, lint
     if own:
         fig.tight_layout()
     return fig
+
+
+def km_curves(epochs: dict[str, np.ndarray], max_epochs: int, labels: dict[str, str] | None = None,
+              criterion: str = "the convergence criterion"):
+    """Kaplan-Meier curves of epochs to ``criterion`` (issue #21): per model the share of runs that have
+    not reached it yet, never-reached runs (coded ``max_epochs + 1``) right-censored at ``max_epochs``
+    and marked; step functions from ``scipy.stats.ecdf`` on ``CensoredData``, with the KM median."""
+    from qmoe_tfq.analysis import rules as ar
+
+    labels = labels or {}
+    styles = _distinct_styles(list(epochs))
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    for m, e in epochs.items():
+        t, reached = ar.from_max_plus_one(np.asarray(e, float), max_epochs)
+        km = ar.km_median(ar.censored(t, reached, max_epochs))
+        x = np.concatenate([[0.0], km.times, [float(max_epochs)]])
+        y = np.concatenate([[1.0], km.survival, [km.survival[-1] if len(km.survival) else 1.0]])
+        med = "never" if np.isinf(km.median) else f"{km.median:g}"
+        st = styles[m]
+        ax.step(x, y, where="post", color=st.color, linestyle=st.linestyle,
+                label=f"{labels.get(m, m)} (median {med}; censored {km.n_censored}/{km.n})")
+        if km.n_censored:
+            ax.plot([max_epochs], [y[-1]], marker="|", markersize=10, color=st.color)
+    ax.axhline(0.5, color="k", linestyle=":", linewidth=0.7)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"share of runs not yet past {criterion}")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=7, frameon=False)
+    ax.set_title("Epochs to the convergence criterion: Kaplan-Meier, never-reached runs censored")
+    fig.tight_layout()
+    return fig

@@ -37,9 +37,10 @@ def paired(rows: pd.DataFrame, a: str, b: str, column: str = "test_accuracy") ->
     return left.loc[seeds].to_numpy(float), right.loc[seeds].to_numpy(float)
 
 
-def accuracy_columns(values, prefix: str = "test_acc", interval: str = "t") -> dict:
-    """Mean and 95% CI of per-seed accuracies, and the seed count: Student t clipped to [0, 1]
-    (``interval="t"``), or the BCa bootstrap, which stays inside [0, 1] by construction (``"bca"``)."""
+def accuracy_columns(values, prefix: str = "test_acc", interval: str = "bca") -> dict:
+    """Mean and 95% CI of per-seed accuracies, and the seed count: the BCa bootstrap, which stays inside
+    [0, 1] by construction (``"bca"``, the default: one interval method for accuracy means throughout,
+    issue #21), or Student t clipped to [0, 1] (``interval="t"``)."""
     check_choice("interval", interval, ("t", "bca"))
     ci = bootstrap_interval(values, bounds=ACCURACY_BOUNDS) if interval == "bca" else t_interval(values, bounds=ACCURACY_BOUNDS)
     return {f"{prefix}_mean": ci.mean, f"{prefix}_ci_low": ci.low, f"{prefix}_ci_high": ci.high, "n_seeds": ci.n}

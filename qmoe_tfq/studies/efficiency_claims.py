@@ -5,22 +5,31 @@ Rule (``ledger.PART_RULES["non-inferiority"]``): the reference is the paper's ow
 L = 3, fixed before the runs; every MLP width is tested for non-inferiority against it (margin 1
 percentage point of test accuracy, exact signed-rank test on per-seed correct test points), in fixed
 sequence from the widest down; the ratio is the smallest width reached over the reference's router
-parameters, judged against the stated ~10x by ``ledger.ratio_part``.
+parameters, judged against the stated ~10x by ``ledger.ratio_part`` (kept for ``c5_parts``). Since issue #21
+``c5`` judges by closed testing over every width (Holm, no stop at the first failure; 1 pp decides, 2 pp
+reported) with a bootstrap CI of the whole procedure, and a multiverse share.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from qmoe_tfq.analysis.ledger import NONINFERIORITY_MARGIN, Entry, Part, ratio_part, tested, with_parts_stability
-from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval
 from qmoe_tfq.analysis import ledger
+from qmoe_tfq.analysis import multiverse as mv
+from qmoe_tfq.analysis import rules as ar
+from qmoe_tfq.analysis.plan import PLAN
+from qmoe_tfq.analysis.ledger import Entry, Part, ratio_part
+from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import efficiency as ef
 
 RATIO_STATED = 10.0
 RATIO_BAND = (RATIO_STATED / 2, RATIO_STATED * 2)
 STABILITY_RESAMPLES = ledger.STABILITY_RESAMPLES  # bootstrap resamples of the seeds per verdict (tests lower it)
+MARGINS = (0.01, 0.02)  # the plan's non-inferiority margins (1 pp primary, 2 pp reported)
+PROCEDURE_RESAMPLES = 1000  # bootstrap resamples of the whole closed-testing procedure (ratio CI)
+MULTIVERSE_RESAMPLES = 20  # seed resamples per specification (each reruns the procedure with its own bootstrap)
+MULTIVERSE_INNER = 100
 EVIDENCE = ["paper/tables/param_efficiency_tuned.csv", "paper/figures/param_efficiency.pdf"]
 DESCRIPTION = (f"a deep classical (MLP) router needs ~{RATIO_STATED:g}x the router parameters of the quantum router "
                f"({ef.REFERENCE}, fixed in advance) to match it")
@@ -41,18 +50,55 @@ def c5_parts(values: dict[str, np.ndarray], params: dict[str, int], reference: s
                        ef.parameter_match(values, params, reference), RATIO_STATED, RATIO_BAND)]
 
 
+def closed_testing(values: dict[str, np.ndarray], params: dict[str, int], reference: str = ef.REFERENCE,
+                   margin: float = MARGINS[0], test: str = "signed-rank",
+                   n_resamples: int = PROCEDURE_RESAMPLES) -> ar.ClosedTesting:
+    """Issue #21's C5 rule: every MLP width tested for non-inferiority against ``reference`` (``margin``
+    of test accuracy, per-seed counts), Holm over all widths, the smallest non-inferior width's ratio
+    with a bootstrap CI of the whole procedure."""
+    mlps = {m: values[m] for m in params if m.startswith("mlp_h")}
+    n_test = float(np.mean(values["n_test"]))
+    return ar.closed_testing_widths(mlps, values[reference], params, params[reference], margin * n_test,
+                                    test=test, n_resamples=n_resamples)
+
+
+def describe_ct(ct: ar.ClosedTesting, params: dict[str, int], reference: str = ef.REFERENCE) -> str:
+    ref = params[reference]
+    if ct.smallest is None:
+        largest = max(ct.widths, key=lambda w: params[w])
+        return (f"> {params[largest] / ref:.2f}x (no MLP router shown non-inferior to {reference}, not even "
+                f"{largest})")
+    return f"{ct.ratio:.2f}x ({ct.smallest}, {params[ct.smallest]} vs {reference}, {ref} router params)"
+
+
+def _ci_text(ct: ar.ClosedTesting) -> str:
+    f = (lambda x: "none" if np.isinf(x) else f"{x:.2f}x")
+    return f"95% CI of the whole procedure [{f(ct.ratio_low)}, {f(ct.ratio_high)}] ({ct.n_resamples} resamples)"
+
+
+def c5_verdict(values: dict[str, np.ndarray], params: dict[str, int], spec: dict | None = None,
+               n_resamples: int = PROCEDURE_RESAMPLES) -> tuple[str, float]:
+    spec = spec or {}
+    ct = closed_testing(values, params, margin=spec.get("margin_pp", 1) / 100, test=spec.get("test", "signed-rank"),
+                        n_resamples=n_resamples)
+    o = ar.ratio_outcome(ct, RATIO_BAND)
+    return ar.decide(o, PLAN["C5"].mapping), o.effect
+
+
 def c5(res: ef.Results) -> Entry:
-    """C5 from the tuned sweep against the fixed reference (L = 3); the best depth (post hoc) and the
-    authors' budget sweep go into the note."""
+    """C5 from the tuned sweep against the fixed reference (L = 3) by closed testing over every width
+    (1 pp primary, 2 pp reported); the best depth (post hoc) and the authors' budget sweep go into the
+    note."""
     rows, quick = res.rows, res.quick
     params = ef.point_params(quick)
     data = ef.sweep_values(rows, ef.TUNED_PREFIX, quick)
-    match = ef.parameter_match(data.values, params)
+    cts = {m: closed_testing(data.values, params, margin=m) for m in MARGINS}
+    outcomes = {m: ar.ratio_outcome(ct, RATIO_BAND) for m, ct in cts.items()}
     tuned = ef.efficiency_table(rows, ef.TUNED_PREFIX, quick, res.tuned)
     best = str(ef.best_quantum(tuned)["model"])
-    post_hoc = ef.parameter_match(data.values, params, best)
+    post_hoc = closed_testing(data.values, params, best, n_resamples=0)
     budget = ef.sweep_values(rows, ef.BUDGET_PREFIX, quick)
-    budget_match = ef.parameter_match(budget.values, params)
+    budget_ct = closed_testing(budget.values, params, n_resamples=0)
     budget_table = ef.efficiency_table(rows, ef.BUDGET_PREFIX, quick)
     mlp = budget_table["family"] == "classical"
     collapsed = int(budget_table.loc[mlp, "n_collapsed"].fillna(0).sum())
@@ -60,18 +106,26 @@ def c5(res: ef.Results) -> Entry:
     tuned_collapsed = int(tuned.loc[tuned["family"] == "classical", "n_collapsed"].fillna(0).sum())
     ref = R.runs(rows, f"{ef.TUNED_PREFIX}{ef.REFERENCE}")["test_accuracy"].to_numpy(float)
     ci = bootstrap_interval(ref, bounds=ACCURACY_BOUNDS)
-    note = (f"Non-inferiority margin {NONINFERIORITY_MARGIN * 100:g} percentage point; per-width p-values in "
-            f"`param_efficiency_tuned` (p_noninferior). Reference {ef.REFERENCE}: test accuracy {ci} (BCa 95% CI, "
-            f"{ci.n} seeds). Post hoc (best of {len(ef.size(quick).layers)} depths by mean test accuracy, labelled "
-            f"as such: a winner's-curse comparison): against {best} the same rule gives {ef.describe(post_hoc, best)}. "
-            f"Against the authors' budget (Adam lr 0.1, 50 epochs for every router) it gives "
-            f"{ef.describe(budget_match)}; there {collapsed} of {runs} MLP-router runs collapsed (one expert "
-            f"everywhere or constant gates), tuned {tuned_collapsed} of "
+    note = (f"Closed testing: every width's exact signed-rank non-inferiority p, Holm over all "
+            f"{len(cts[MARGINS[0]].widths)} widths (no stop at the first failure: accuracy is not monotone in width); "
+            f"margins {', '.join(f'{m * 100:g} pp' for m in MARGINS)} (1 pp decides). Reference {ef.REFERENCE}: test "
+            f"accuracy {ci} (BCa 95% CI, {ci.n} seeds). Post hoc (best of {len(ef.size(quick).layers)} depths by mean "
+            f"test accuracy, labelled as such: a winner's-curse comparison): against {best} the same rule gives "
+            f"{describe_ct(post_hoc, params, best)}. Against the authors' budget (Adam lr 0.1, 50 epochs for every "
+            f"router) it gives {describe_ct(budget_ct, params)}; there {collapsed} of {runs} MLP-router runs collapsed "
+            f"(one expert everywhere or constant gates), tuned {tuned_collapsed} of "
             f"{int(tuned.loc[tuned['family'] == 'classical', 'n_seeds'].sum())}. The tuned sweep is the comparison "
             "in which every model got the same budget.")
-    entry = tested("C5", c5_parts(data.values, params), ef.describe(match),
-                   {ef.REFERENCE: [ci.low, ci.high]}, protocol(res), EVIDENCE, note)
-    return with_parts_stability(entry, lambda v: c5_parts(v, params), data, n_resamples=STABILITY_RESAMPLES)
+    reproduced = (f"{describe_ct(cts[MARGINS[0]], params)}, {_ci_text(cts[MARGINS[0]])}; at 2 pp: "
+                  f"{describe_ct(cts[MARGINS[1]], params)}, {_ci_text(cts[MARGINS[1]])}")
+    entry = ledger.planned("C5", outcomes[MARGINS[0]], [(outcomes[MARGINS[1]], False)], reproduced,
+                           {ef.REFERENCE: [ci.low, ci.high]}, protocol(res), EVIDENCE, note, rule="closed testing",
+                           secondary_rules=["closed testing"])
+    multi = mv.run_multiverse(lambda spec, pos: c5_verdict({k: v[pos] for k, v in data.values.items()}, params, spec,
+                                                           MULTIVERSE_INNER),
+                              len(data.seeds), claim="C5", only=("margin_pp", "test", "seeds"),
+                              n_resamples=min(STABILITY_RESAMPLES, MULTIVERSE_RESAMPLES), headline=entry.verdict)
+    return ledger.with_multiverse(entry, multi)
 
 
 def claims(res: ef.Results) -> list[Entry]:

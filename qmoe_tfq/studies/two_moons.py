@@ -346,8 +346,27 @@ def convergence_table(rows: pd.DataFrame, max_epochs: int, prefix: str = TUNED_P
             seeds = q.index.intersection(e.index)
             row["p_quantum_faster"] = paired_signed_rank(q.loc[seeds], e.loc[seeds], "less")
             row["p_quantum_slower"] = paired_signed_rank(q.loc[seeds], e.loc[seeds], "greater")
+        row.update(_km_columns(q, e, max_epochs, model_id != "quantum"))
         out.append(row)
     return pd.DataFrame(out)
+
+
+def _km_columns(q: pd.Series, e: pd.Series, max_epochs: int, compare: bool) -> dict:
+    """Issue #21: never-reached runs right-censored at ``max_epochs``: Kaplan-Meier median with its
+    log-log 95% CI and the one-sided log-rank p-values of the quantum router being faster / slower."""
+    from qmoe_tfq.analysis import rules as ar
+
+    def cens(x: pd.Series):
+        t, reached = ar.from_max_plus_one(x.to_numpy(float), max_epochs)
+        return ar.censored(t, reached, max_epochs)
+
+    km = ar.km_median(cens(e))
+    out = {"km_median": km.median, "km_low": km.low, "km_high": km.high,
+           "p_logrank_faster": math.nan, "p_logrank_slower": math.nan}
+    if compare:
+        o = ar.time_to_event(cens(q), cens(e))
+        out["p_logrank_faster"], out["p_logrank_slower"] = o.p, o.p_reverse
+    return out
 
 
 def runs_table(rows: pd.DataFrame) -> pd.DataFrame:

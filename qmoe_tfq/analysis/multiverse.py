@@ -1,0 +1,195 @@
+"""Multiverse robustness of verdicts (issue #21; Steegen et al. 2016, Simonsohn et al. 2020).
+
+The reasonable analysis choices are declared as data (``CHOICES``). ``run_multiverse`` recomputes a
+claim's verdict for every specification (the cartesian product of the available choices that apply
+to the claim) crossed with bootstrap resamples of the seeds, and returns the share giving the
+headline verdict, the choice(s) that flip it, and each specification's primary effect (the data of a
+specification-curve figure, ``plot_specification_curves``). Choices that need runs not made yet are
+declared ``available=False``: they are listed in the result as not yet run, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+FRAGILE_BELOW = 0.8
+MULTIVERSE_RESAMPLES = 200
+TWO_MOONS = ("C1", "C3", "C4", "C5", "C7", "C8", "N1", "N2", "N3")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One analysis choice: its options (the first is the plan's), whether runs for every option exist,
+    and the claims it applies to (``None``: every claim)."""
+
+    name: str
+    options: tuple
+    available: bool = True
+    applies_to: tuple[str, ...] | None = None
+    note: str = ""
+
+    def applies(self, claim: str | None) -> bool:
+        return claim is None or self.applies_to is None or claim in self.applies_to
+
+
+CHOICES: tuple[Choice, ...] = (
+    Choice("margin_pp", (1, 2), note="non-inferiority / equivalence margin for accuracies, percentage points"),
+    Choice("interval", ("BCa", "percentile"), note="bootstrap interval of a mean"),
+    Choice("seeds", ("all", "first 10"), note="seed set"),
+    Choice("test", ("signed-rank", "paired t"), note="paired test"),
+    Choice("restarts", (1, "k"), available=False, note="restarts at parity (issue #20) not run yet"),
+    Choice("selection_score", ("cross-entropy", "accuracy"), available=False, applies_to=TWO_MOONS,
+           note="hyperparameter selection score on Two Moons (issue #20) not run yet"),
+    Choice("init", ("pytorch", "glorot"), available=False, applies_to=TWO_MOONS,
+           note="initialisation: PyTorch's default (the authors') vs Keras' Glorot default; not run yet"),
+)
+
+
+def choice(name: str, choices: Sequence[Choice] = CHOICES) -> Choice:
+    for c in choices:
+        if c.name == name:
+            return c
+    raise KeyError(f"no choice {name!r}; declared: {[c.name for c in choices]}")
+
+
+@dataclass
+class MultiverseResult:
+    """The verdict over the multiverse: ``share`` of (specification, resample) pairs giving
+    ``headline``; ``flipping``: choices whose change alone from the plan's specification (full
+    seeds) changes the verdict ("seed resampling" when none does and the share is below the fragile line); ``effects``/``verdicts``: per specification, full seeds
+    (the specification curve); ``not_run``: declared choices that need runs not made yet."""
+
+    claim: str | None
+    headline: str
+    share: float
+    n_specs: int
+    n_resamples: int
+    specs: list[dict]
+    effects: list[float]
+    verdicts: list[str]
+    by_option: dict = field(default_factory=dict)
+    flipping: list[str] = field(default_factory=list)
+    not_run: list[str] = field(default_factory=list)
+
+    @property
+    def fragile(self) -> bool:
+        return self.share < FRAGILE_BELOW
+
+    def summary(self) -> str:
+        s = f"{self.share:.2f} of {self.n_specs} specifications x {self.n_resamples} seed resamples give '{self.headline}'"
+        if self.fragile:
+            s += " *fragile*"
+        if self.flipping:
+            s += "; flipped by: " + ", ".join(self.flipping)
+        if self.not_run:
+            s += "; not yet run: " + ", ".join(self.not_run)
+        return s
+
+    def to_json(self) -> dict:
+        return {"claim": self.claim, "headline": self.headline, "share": self.share, "fragile": self.fragile,
+                "n_specs": self.n_specs, "n_resamples": self.n_resamples, "flipping": self.flipping,
+                "not_run": self.not_run, "by_option": {f"{k[0]}={k[1]}": v for k, v in self.by_option.items()},
+                "specs": [{**s, "effect": e, "verdict": v} for s, e, v in zip(self.specs, self.effects, self.verdicts)]}
+
+
+def specifications(choices: Sequence[Choice], claim: str | None = None, only: Sequence[str] | None = None) -> list[dict]:
+    """Every combination of the available choices that apply (restricted to ``only`` when given)."""
+    use = [c for c in choices if c.available and c.applies(claim) and (only is None or c.name in only)]
+    return [dict(zip([c.name for c in use], combo)) for combo in itertools.product(*[c.options for c in use])]
+
+
+def seed_positions(spec: dict, n_seeds: int) -> np.ndarray:
+    """Seed positions a specification uses: all, or the first 10."""
+    if spec.get("seeds") == "first 10":
+        return np.arange(min(10, n_seeds))
+    return np.arange(n_seeds)
+
+
+def run_multiverse(verdict_of: Callable[[dict, np.ndarray], tuple[str, float]], n_seeds: int,
+                   choices: Sequence[Choice] = CHOICES, claim: str | None = None,
+                   only: Sequence[str] | None = None, n_resamples: int = MULTIVERSE_RESAMPLES,
+                   seed: int = 0, headline: str | None = None) -> MultiverseResult:
+    """Recompute ``verdict_of(spec, seed_positions) -> (verdict, primary effect)`` over every
+    specification crossed with ``n_resamples`` bootstrap resamples of its seeds (the first "resample"
+    is the seeds themselves). The headline is the plan's specification (each choice's first option) on
+    all seeds (or ``headline`` when the entry computed it with more resamples). ``only`` restricts to the choices the claim's rule uses; the others still appear in
+    ``not_run`` when unavailable."""
+    specs = specifications(choices, claim, only)
+    plan_spec = {k: choice(k, choices).options[0] for k in specs[0]} if specs and specs[0] else {}
+    if headline is None:
+        headline, _ = verdict_of(plan_spec, np.arange(n_seeds))
+    rng = np.random.default_rng(seed)
+    same = np.zeros(len(specs))
+    effects, verdicts = [], []
+    for i, spec in enumerate(specs):
+        pos = seed_positions(spec, n_seeds)
+        v, e = verdict_of(spec, pos)
+        effects.append(float(e))
+        verdicts.append(v)
+        hits = int(v == headline)
+        for _ in range(n_resamples - 1):
+            hits += int(verdict_of(spec, rng.choice(pos, size=len(pos), replace=True))[0] == headline)
+        same[i] = hits / n_resamples
+    by_option = {}
+    flipping = []
+    for c in choices:
+        if not (c.available and c.applies(claim)) or (only is not None and c.name not in only):
+            continue
+        for o in c.options:
+            ix = [i for i, s in enumerate(specs) if s[c.name] == o]
+            by_option[(c.name, o)] = float(same[ix].mean())
+        for o in c.options[1:]:
+            j = specs.index({**plan_spec, c.name: o})
+            if verdicts[j] != headline:
+                flipping.append(f"{c.name}={o}")
+    if float(same.mean()) < FRAGILE_BELOW and not flipping:
+        flipping.append("seed resampling")
+    not_run = [f"{c.name} {list(c.options)} ({c.note})" for c in choices if not c.available and c.applies(claim)]
+    return MultiverseResult(claim, headline, float(same.mean()), len(specs), n_resamples, specs, effects, verdicts,
+                            by_option, flipping, not_run)
+
+
+def from_json(payload: dict) -> MultiverseResult:
+    """A ``MultiverseResult`` back from its ``to_json`` (the ledger entry's ``multiverse`` field)."""
+    specs = [{k: v for k, v in s.items() if k not in ("effect", "verdict")} for s in payload["specs"]]
+    return MultiverseResult(payload.get("claim"), payload["headline"], payload["share"], payload["n_specs"],
+                            payload["n_resamples"], specs, [s["effect"] for s in payload["specs"]],
+                            [s["verdict"] for s in payload["specs"]], {}, list(payload.get("flipping", [])),
+                            list(payload.get("not_run", [])))
+
+
+def plot_specification_curves(results: dict, path: Path, effect_label: str = "primary effect"):
+    """One panel per claim (``MultiverseResult`` or the ledger's ``multiverse`` payload): the primary effect of every specification (full seeds), sorted, marked by
+    whether it gives the headline verdict."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    results = {cid: (r if isinstance(r, MultiverseResult) else from_json(r)) for cid, r in results.items()}
+    n = max(len(results), 1)
+    fig, axes = plt.subplots(n, 1, figsize=(6, 1.8 * n), squeeze=False)
+    for ax, (cid, r) in zip(axes[:, 0], results.items()):
+        order = np.argsort(r.effects)
+        eff = np.asarray(r.effects)[order]
+        same = np.asarray([r.verdicts[i] == r.headline for i in order])
+        x = np.arange(len(eff))
+        finite = np.isfinite(eff)
+        ax.scatter(x[same & finite], eff[same & finite], s=12, color="tab:blue", label=f"'{r.headline}'")
+        ax.scatter(x[~same & finite], eff[~same & finite], s=12, color="tab:red", label="other verdict")
+        ax.set_title(f"{cid}: share {r.share:.2f}" + (" (fragile)" if r.fragile else ""), fontsize=9)
+        ax.set_ylabel(effect_label, fontsize=8)
+        ax.legend(fontsize=7, loc="best")
+        if not finite.any():
+            ax.text(0.5, 0.5, "no finite effect", transform=ax.transAxes, ha="center")
+    axes[-1, 0].set_xlabel("specification (sorted by effect)")
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

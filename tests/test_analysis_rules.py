@@ -1,0 +1,224 @@
+"""Issue #21's rules on constructed per-seed data (numpy/scipy only, no TensorFlow): each rule can say
+'reproduced', 'not reproduced' (or 'contradicted') and 'inconclusive'."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from qmoe_tfq.analysis import multiverse as mv
+from qmoe_tfq.analysis import plan as pl
+from qmoe_tfq.analysis import rules as r
+
+N_TEST = 150
+
+
+def verdict(claim: str, outcome: r.Outcome) -> str:
+    return pl.PLAN[claim].verdict(outcome.state)
+
+
+# ------------------------------------------------------------------ the issue's "Tests" list
+
+
+def test_only_holding_part_cannot_fail_is_not_partially_reproduced():
+    rng = np.random.default_rng(0)
+    quantum = 0.98 + rng.normal(0, 0.01, 20)          # well above the stated 94%
+    linear = quantum + rng.normal(0, 0.03, 20)         # no ordering either way
+    reach = r.one_sided_reach(quantum, 0.94)           # the old "reaches at least 94%" part
+    assert reach.state == "shown" and not reach.can_fail
+    primary = r.paired_superiority(np.rint(quantum * N_TEST), np.rint(linear * N_TEST))
+    assert primary.state == "inconclusive"
+    v = r.decide(primary, pl.PLAN["C1"].mapping, [(reach, True)])
+    assert v != "partially reproduced" and v == "not reproduced"
+    # and a deciding part that cannot fail does not lift a reproduced primary either
+    strong = r.paired_superiority(np.rint(quantum * N_TEST), np.rint((quantum - 0.1) * N_TEST))
+    assert r.decide(strong, pl.PLAN["C1"].mapping, [(reach, True)]) == "partially reproduced"
+    assert r.decide(strong, pl.PLAN["C1"].mapping, [(reach, False)]) == "reproduced"
+
+
+def test_censored_runs_do_not_inflate_the_median():
+    # 10 runs, 6 reach the criterion at 2, 4, 6, 8, 10, 12; 4 never do (limit 100). True KM median: 10
+    # (S drops to 0.5 at the 5th event: 1 - 5/10). Old coding: never = 101 inflates the mean to 44.6.
+    epochs = np.array([2, 4, 6, 8, 10, 12, 101, 101, 101, 101])
+    e, reached = r.from_max_plus_one(epochs, 100)
+    km = r.km_median(r.censored(e, reached, limit=100))
+    assert km.median == 10
+    assert km.n_censored == 4
+    assert epochs.mean() == pytest.approx(44.6)
+    assert km.low <= 10 <= km.high
+    # more than half never reaching: the median is 'never', not a number
+    late = r.km_median(r.censored([3, 5, 100, 100, 100], [1, 1, 0, 0, 0], limit=100))
+    assert math.isinf(late.median)
+
+
+def test_logrank_direction_and_time_to_event_outcomes():
+    fast = r.censored([1, 2, 3, 4, 5, 6, 7, 8], np.ones(8, bool), 50)
+    slow = r.censored([20, 25, 30, 35, 50, 50, 50, 50], [1, 1, 1, 1, 0, 0, 0, 0], 50)
+    assert verdict("C7", r.time_to_event(fast, slow)) == "reproduced"
+    assert verdict("C7", r.time_to_event(slow, fast)) == "contradicted"
+    same = r.censored([3, 9, 5, 12, 7, 4], np.ones(6, bool), 50)
+    same2 = r.censored([4, 8, 6, 11, 6, 5], np.ones(6, bool), 50)
+    assert verdict("C7", r.time_to_event(same, same2)) == "inconclusive"
+
+
+def test_closed_testing_finds_a_small_width_behind_a_failing_large_one():
+    rng = np.random.default_rng(1)
+    ref = rng.integers(135, 145, 12).astype(float)
+    counts = {"mlp_h64": ref - 15 + rng.integers(-2, 3, 12),  # large width clearly inferior
+              "mlp_h3": ref + rng.integers(0, 3, 12)}          # small width non-inferior
+    params = {"mlp_h64": 322, "mlp_h3": 17}
+    ct = r.closed_testing_widths(counts, ref, params, 24, margin=0.01 * N_TEST, n_resamples=200)
+    assert ct.smallest == "mlp_h3"
+    assert ct.ratio == pytest.approx(17 / 24)
+    # a fixed sequence from the largest width stops at once
+    try:
+        from qmoe_tfq.analysis.stats import fixed_sequence
+    except ImportError:
+        from qmoe_tfq.analysis.stats import fixed_sequence
+    assert fixed_sequence([ct.p_raw[0], ct.p_raw[1]]) == 0
+    out = r.ratio_outcome(ct, (5, 20))
+    assert out.state == "shown otherwise" and verdict("C5", out) == "contradicted"
+
+
+def test_tost_wide_bimodal_is_inconclusive_and_tight_is_reproduced():
+    bimodal = np.array([0.80, 1.00] * 5)     # mean 0.90 = stated, seeds at 0.80 or 1.00
+    out = r.tost_mean(bimodal, 0.90, 0.02)
+    assert out.state == "inconclusive" and out.extra["too_wide"]
+    assert verdict("N1", out) == "inconclusive"
+    tight = 0.90 + np.linspace(-0.004, 0.004, 10)
+    assert verdict("N1", r.tost_mean(tight, 0.90, 0.02)) == "reproduced"
+    far = 0.80 + np.linspace(-0.004, 0.004, 10)
+    assert verdict("N1", r.tost_mean(far, 0.90, 0.02)) == "not reproduced"
+
+
+def test_reversed_trend_is_not_reproduced():
+    eps = np.array([0, 0.02, 0.05, 0.1, 0.15, 0.2])
+    rng = np.random.default_rng(2)
+    rising = 0.95 + 0.15 * eps + rng.normal(0, 0.003, (8, 6))
+    out = r.trend_sign(eps, rising, claimed="decreasing")
+    assert out.state == "reversed" and verdict("N3", out) in ("not reproduced", "contradicted")
+    assert verdict("N3", out) != "reproduced"
+    falling = 0.99 - 0.15 * eps + rng.normal(0, 0.003, (8, 6))
+    assert verdict("N3", r.trend_sign(eps, falling, claimed="decreasing")) == "reproduced"
+    flat = 0.97 + rng.normal(0, 0.01, (3, 6))
+    assert verdict("N3", r.trend_sign(eps, flat, claimed="decreasing", method="kendall")) == "inconclusive"
+
+
+def _ni_verdict_of(challenger, reference):
+    def verdict_of(spec, pos):
+        margin = spec["margin_pp"] / 100 * N_TEST
+        o = r.paired_noninferiority(challenger[pos], reference[pos], margin, test=spec["test"], scale=1 / N_TEST)
+        return {"shown": "reproduced", "shown otherwise": "not reproduced", "inconclusive": "inconclusive",
+                "reversed": "contradicted"}[o.state], o.effect
+    return verdict_of
+
+
+def test_multiverse_share_one_for_robust_and_fragile_when_margin_flips():
+    rng = np.random.default_rng(3)
+    ref = rng.integers(140, 146, 20).astype(float)
+    robust = ref + 3 + rng.integers(0, 2, 20)           # better than the reference: NI at any margin
+    res = mv.run_multiverse(_ni_verdict_of(robust, ref), 20, only=("margin_pp", "test", "seeds"), n_resamples=30)
+    assert res.headline == "reproduced" and res.share == 1.0 and not res.fragile
+    assert any("restarts" in s for s in res.not_run) and any("init" in s for s in res.not_run)
+    # 1.5 points (1 pp of 150) worse, tightly: NI at 2 pp (3 points), inferior beyond 1 pp
+    edge = ref - 2 + rng.integers(0, 2, 20) * 0.0
+    res2 = mv.run_multiverse(_ni_verdict_of(edge, ref), 20, only=("margin_pp", "test", "seeds"), n_resamples=30)
+    assert res2.share < mv.FRAGILE_BELOW and res2.fragile
+    assert "margin_pp=2" in res2.flipping
+    assert len(res2.effects) == res2.n_specs == 8
+
+
+# ------------------------------------------------------------------ each rule can say each verdict
+
+
+def test_superiority_says_each_outcome():
+    rng = np.random.default_rng(4)
+    b = rng.integers(120, 130, 15).astype(float)
+    assert verdict("C1", r.paired_superiority(b + 10, b)) == "reproduced"
+    assert verdict("C1", r.paired_superiority(b - 10, b)) == "contradicted"
+    noise = b + rng.choice([-1, 1], 15)
+    assert verdict("C1", r.paired_superiority(noise, b)) == "not reproduced"
+    assert verdict("C1", r.paired_superiority(b + 10, b, test="paired t")) == "reproduced"
+
+
+def test_noninferiority_says_each_outcome():
+    b = np.arange(130, 145, dtype=float)
+    assert r.paired_noninferiority(b, b + 0.5, 1.5).state == "shown"
+    assert r.paired_noninferiority(b - 5, b, 1.5).state == "shown otherwise"
+    rng = np.random.default_rng(5)
+    assert r.paired_noninferiority(b[:6] - 1.5 + rng.normal(0, 3, 6), b[:6], 1.5).state == "inconclusive"
+
+
+def test_gated_threshold_says_each_outcome():
+    eps = np.array([0, 0.01, 0.02, 0.03, 0.05, 0.1])
+    rng = np.random.default_rng(6)
+    base = np.array([0.1, 0.08, 0.01, -0.05, -0.08, -0.1])
+    kept = base + rng.normal(0, 0.002, (15, 6))
+    out = r.gated_threshold(eps, kept, (0.015, 0.03), n_resamples=200)
+    assert out.extra["gate"] and verdict("C4", out) == "reproduced"
+    no_adv = rng.normal(0, 0.02, (15, 6))
+    out2 = r.gated_threshold(eps, no_adv, (0.02, 0.025), n_resamples=200)
+    assert not out2.extra["gate"] and verdict("C4", out2) == "not reproduced"
+    assert "no advantage at eps = 0" in out2.text
+    wide = base + rng.normal(0, 0.06, (15, 6))
+    wide[:, 0] = 0.1 + rng.normal(0, 0.01, 15)
+    out3 = r.gated_threshold(eps, wide, (0.02, 0.025), n_resamples=200)
+    assert verdict("C4", out3) == "inconclusive"
+
+
+def test_ratio_outcome_says_each_outcome():
+    ref = np.full(10, 140.0)
+    rng = np.random.default_rng(7)
+    good = {"h32": ref + rng.integers(0, 2, 10), "h8": ref - 20.0}
+    ct = r.closed_testing_widths(good, ref, {"h32": 240, "h8": 60}, 24, 1.5, n_resamples=100)
+    assert verdict("C5", r.ratio_outcome(ct, (5, 20))) == "reproduced"
+    noisy = {"h32": ref + rng.normal(-1, 6, 10), "h8": ref - 20.0}
+    ct2 = r.closed_testing_widths(noisy, ref, {"h32": 240, "h8": 60}, 24, 1.5, n_resamples=100)
+    assert verdict("C5", r.ratio_outcome(ct2, (5, 20))) == "inconclusive"
+
+
+def test_relative_margin_for_losses():
+    loss = 0.30 + np.linspace(-0.01, 0.01, 10)
+    assert verdict("N2", r.tost_mean(loss, 0.30, 0.25, kind="relative", interval="t")) == "reproduced"
+    assert verdict("N2", r.tost_mean(loss + 1.6, 0.30, 0.25, kind="relative")) == "not reproduced"
+
+
+def test_power_statement_and_underpowered():
+    d = np.array([1, -2, 3, 0, 2, -1, 4, 1, 0, 2], dtype=float)
+    pw = r.paired_power(d, effect_of_interest=0.5)
+    assert pw["mde"] > 0.5 and pw["underpowered"]
+    assert "underpowered" in r.power_sentence(pw)
+    pw_t = r.paired_power(d, test="paired t")
+    assert pw_t["mde"] < pw["mde"]                      # ARE < 1: the rank test needs a larger effect
+    assert math.isinf(r.paired_power(d[:4])["mde"])     # 2^-4 > 0.05: the exact test cannot reject
+    big = r.paired_power(np.r_[d, d, d, d] * 0.1, effect_of_interest=0.5)
+    assert not big["underpowered"]
+
+
+def test_plan_covers_every_claim_and_renders():
+    assert set(pl.PLAN) == {f"C{i}" for i in range(1, 9)} | {f"N{i}" for i in range(1, 5)}
+    for p in pl.PLAN.values():
+        assert set(dict(p.outcomes)) == set(r.OUTCOMES)
+        assert set(dict(p.outcomes).values()) <= set(pl.VERDICTS)
+    md = pl.render_markdown()
+    assert md.startswith("## Pre-registered analysis plan") and "| C7 |" in md and "not yet run" in md
+
+
+def test_offline_verdicts_from_the_committed_tables():
+    from pathlib import Path
+
+    from qmoe_tfq.analysis import verdicts
+
+    tables = Path(__file__).resolve().parents[1] / "paper" / "tables"
+    if not (tables / "two_moons_runs.csv").exists():
+        pytest.skip("no committed tables")
+    judged = {j.id: j for j in verdicts.from_tables(tables, fast=True)}
+    assert {"C1", "C4", "C5", "C6", "C7", "C8", "N1", "N3", "N4"} <= set(judged)
+    for j in judged.values():
+        row = j.row()
+        assert row["verdict"]
+        if j.multiverse is not None:
+            assert 0.0 <= j.multiverse.share <= 1.0
+            assert j.multiverse.not_run  # restarts at parity are declared, not dropped
