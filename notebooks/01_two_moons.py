@@ -176,10 +176,10 @@ display(conv)
 # %%
 km_epochs = {m: tm.convergence_epochs(rows, m, b.max_epochs).to_numpy() for m, _ in conv_models}
 fig = plots.km_curves(km_epochs, b.max_epochs, labels=dict(conv_models))
-save_figure(fig, S.figures, "two_moons_km",
+display(save_figure(fig, S.figures, "two_moons_km",
             caption=(f"Kaplan-Meier curves of epochs until the validation accuracy first exceeds the experts-only "
                      f"floor by {CONVERGENCE_MARGIN * 100:g} pp (tuned protocol); runs that never do are "
-                     f"right-censored at {b.max_epochs} epochs (tick); medians in the legend (C7)."))
+                     f"right-censored at {b.max_epochs} epochs (tick); medians in the legend (C7).")))
 
 # %% [markdown]
 # Training loss per epoch of the same models (mean and Student-t 95% band over seeds), for reference;

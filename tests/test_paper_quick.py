@@ -20,7 +20,8 @@ TABLES = ["two_moons_tuned", "two_moons_authors_budget", "two_moons_authors", "t
           "mechanism_function_class", "phase1", "phase1_timing"]
 FIGURES = ["two_moons_decision_regions", "two_moons_loss_curves", "two_moons_validation_curves", "two_moons_accuracy",
            "param_efficiency", "scaling_accuracy", "scaling_cost", "noise_sweep", "noise_advantage",
-           "gate_maps", "kernel_alignment", "mechanism_trainability", "phase1_accuracy"]
+           "gate_maps", "kernel_alignment", "mechanism_trainability", "phase1_accuracy", "two_moons_km",
+           "specification_curves"]
 NOTEBOOKS = ["01_two_moons", "02_param_efficiency", "03_scaling", "04_noise", "05_mechanism", "06_phase1",
              "99_claims_ledger"]
 NOISE = ("cuInit", "Unable to register", "absl::InitializeLog", "without encryption", "retracing", "IProgress",

@@ -1,4 +1,4 @@
-"""Multiverse robustness of verdicts (issue #21; Steegen et al. 2016, Simonsohn et al. 2020).
+"""Stage: analysis. Multiverse robustness of verdicts (issue #21; Steegen et al. 2016, Simonsohn et al. 2020).
 
 The reasonable analysis choices are declared as data (``CHOICES``). ``run_multiverse`` recomputes a
 claim's verdict for every specification (the cartesian product of the available choices that apply
@@ -161,35 +161,3 @@ def from_json(payload: dict) -> MultiverseResult:
                             payload["n_resamples"], specs, [s["effect"] for s in payload["specs"]],
                             [s["verdict"] for s in payload["specs"]], {}, list(payload.get("flipping", [])),
                             list(payload.get("not_run", [])))
-
-
-def plot_specification_curves(results: dict, path: Path, effect_label: str = "primary effect"):
-    """One panel per claim (``MultiverseResult`` or the ledger's ``multiverse`` payload): the primary effect of every specification (full seeds), sorted, marked by
-    whether it gives the headline verdict."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    results = {cid: (r if isinstance(r, MultiverseResult) else from_json(r)) for cid, r in results.items()}
-    n = max(len(results), 1)
-    fig, axes = plt.subplots(n, 1, figsize=(6, 1.8 * n), squeeze=False)
-    for ax, (cid, r) in zip(axes[:, 0], results.items()):
-        order = np.argsort(r.effects)
-        eff = np.asarray(r.effects)[order]
-        same = np.asarray([r.verdicts[i] == r.headline for i in order])
-        x = np.arange(len(eff))
-        finite = np.isfinite(eff)
-        ax.scatter(x[same & finite], eff[same & finite], s=12, color="tab:blue", label=f"'{r.headline}'")
-        ax.scatter(x[~same & finite], eff[~same & finite], s=12, color="tab:red", label="other verdict")
-        ax.set_title(f"{cid}: share {r.share:.2f}" + (" (fragile)" if r.fragile else ""), fontsize=9)
-        ax.set_ylabel(effect_label, fontsize=8)
-        ax.legend(fontsize=7, loc="best")
-        if not finite.any():
-            ax.text(0.5, 0.5, "no finite effect", transform=ax.transAxes, ha="center")
-    axes[-1, 0].set_xlabel("specification (sorted by effect)")
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path

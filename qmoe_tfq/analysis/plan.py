@@ -1,4 +1,4 @@
-"""The pre-registered analysis plan (issue #21), as data: for every claim the one primary endpoint
+"""Stage: analysis. The pre-registered analysis plan (issue #21), as data: for every claim the one primary endpoint
 that decides it, its test, margin (with units), alpha and the mapping from the rule's outcome
 (``qmoe_tfq.analysis.rules.OUTCOMES``) to a verdict; secondary parts are listed and reported and do
 not decide unless marked ``decides``. ``render_markdown()`` is the section at the top of claims.md.

@@ -1,4 +1,4 @@
-"""Verdict rules on per-seed arrays (issue #21): pure functions, numpy/scipy only, every rule able to
+"""Stage: analysis. Verdict rules on per-seed arrays (issue #21): pure functions, numpy/scipy only, every rule able to
 say each of its outcomes.
 
 Each rule returns an ``Outcome``: a ``state`` from ``OUTCOMES`` (``shown``: the claim's prediction is

@@ -1,4 +1,4 @@
-"""Issue #21's verdicts computed offline from the committed per-seed tables (``paper/tables``), by the
+"""Stage: analysis. Issue #21's verdicts computed offline from the committed per-seed tables (``paper/tables``), by the
 plan (``plan.PLAN``), the rules (``rules``) and the multiverse (``multiverse``).
 
 Where a claim's primary endpoint needs per-seed data the tables do not keep (C7's epochs to criterion,

@@ -302,3 +302,30 @@ def km_curves(epochs: dict[str, np.ndarray], max_epochs: int, labels: dict[str, 
     ax.set_title("Epochs to the convergence criterion: Kaplan-Meier, never-reached runs censored")
     fig.tight_layout()
     return fig
+
+
+def specification_curves(results: dict, effect_label: str = "primary effect"):
+    """Specification curves (issue #21): one panel per claim (a ``MultiverseResult`` or the ledger's
+    ``multiverse`` payload), the primary effect of every analysis specification (all seeds), sorted,
+    marked by whether it gives the headline verdict. Returns the figure."""
+    from qmoe_tfq.analysis.multiverse import MultiverseResult, from_json
+
+    results = {cid: (r if isinstance(r, MultiverseResult) else from_json(r)) for cid, r in results.items()}
+    n = max(len(results), 1)
+    fig, axes = plt.subplots(n, 1, figsize=(6, 1.8 * n), squeeze=False)
+    for ax, (cid, r) in zip(axes[:, 0], results.items()):
+        order = np.argsort(r.effects)
+        eff = np.asarray(r.effects)[order]
+        same = np.asarray([r.verdicts[i] == r.headline for i in order])
+        x = np.arange(len(eff))
+        finite = np.isfinite(eff)
+        ax.scatter(x[same & finite], eff[same & finite], s=12, color="tab:blue", label=f"'{r.headline}'")
+        ax.scatter(x[~same & finite], eff[~same & finite], s=12, color="tab:red", label="other verdict")
+        ax.set_title(f"{cid}: share {r.share:.2f}" + (" (fragile)" if r.fragile else ""), fontsize=9)
+        ax.set_ylabel(effect_label, fontsize=8)
+        ax.legend(fontsize=7, loc="best")
+        if not finite.any():
+            ax.text(0.5, 0.5, "no finite effect", transform=ax.transAxes, ha="center")
+    axes[-1, 0].set_xlabel("specification (sorted by effect)")
+    fig.tight_layout()
+    return fig

@@ -114,10 +114,20 @@ def ledger_entries(settings) -> list:
     list of Entry
         One ``qmoe_tfq.analysis.ledger.Entry`` per claim, in ledger order.
     """
-    entries = []
+    return ledger_inputs(settings)[0]
+
+
+def ledger_inputs(settings) -> tuple[list, list[str]]:
+    """Ledger entries of every study (as ``ledger_entries``) and the config hashes of the runs they
+    were computed from (the sources of the ledger's own figures)."""
+    entries, keys = [], set()
     for name, module in CLAIMS.items():
-        entries += importlib.import_module(module).claims(study_results(name, settings))
-    return entries
+        results = study_results(name, settings)
+        entries += importlib.import_module(module).claims(results)
+        sources = getattr(results, "sources", None)
+        if sources is not None and "key" in getattr(sources, "columns", ()):
+            keys.update(str(k) for k in sources["key"])
+    return entries, sorted(keys)
 
 
-__all__ = ["STUDIES", "CLAIMS", "ledger_entries", "study", "study_experiments", "study_results"]
+__all__ = ["STUDIES", "CLAIMS", "ledger_entries", "ledger_inputs", "study", "study_experiments", "study_results"]
