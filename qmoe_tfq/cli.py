@@ -14,7 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 
 from qmoe_tfq import __version__
@@ -264,9 +267,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _interrupted(signum, frame) -> None:
+    """Ctrl-C in the console script: one line and exit 130 at once. TensorFlow can turn a
+    KeyboardInterrupt raised inside one of its ops into another error, and ``qmoe train`` writes no
+    file, so there is nothing to finish."""
+    sys.stdout.flush()
+    sys.stderr.write("qmoe: interrupted\n")
+    sys.stderr.flush()
+    os._exit(130)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``qmoe`` console script; bad input exits 2 with a one-line message, a
     diverged training run exits 1, Ctrl-C exits 130 with one line."""
+    if argv is None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _interrupted)
     try:
         args = parse_args(argv)
         return args.func(args)
