@@ -67,11 +67,13 @@ def flat_layout_aliases() -> None:
         def exec_module(self, module):
             old = LAYOUT_ALIASES.get(module.__name__)
             if old is not None and module.__name__ in parents:  # a package that is also an old module
-                module.__dict__.update({k: v for k, v in vars(importlib.import_module(old)).items()
-                                        if not k.startswith("__")})
+                module.__dict__.update(
+                    {k: v for k, v in vars(importlib.import_module(old)).items() if not k.startswith("__")}
+                )
 
     if not any(type(f).__name__ == "_Alias" for f in sys.meta_path):
         sys.meta_path.insert(0, _Alias())
+
 
 # Threads per benchmark process (default 1, as scikit-image pins them): stable numbers on a shared
 # machine, and both stacks compared like for like. ``QMOE_BENCH_THREADS=0`` keeps library defaults.
@@ -111,8 +113,9 @@ def pin_threads_env() -> None:
 def tensorflow():
     """Import TensorFlow the way the package needs it (Keras 2), with ``THREADS`` threads."""
     pin_threads_env()
-    import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
     import tensorflow as tf
+
+    import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
     if THREADS > 0:
         try:
@@ -153,8 +156,8 @@ def make_model(router: str, n_features: int = 2, n_classes: int = 2, seed: int =
     (parameter-matched: 22 router params).
     """
     tensorflow()
-    from qmoe_tfq.specs.config import ModelSpec
     from qmoe_tfq.models.mixture import build_model
+    from qmoe_tfq.specs.config import ModelSpec
 
     kinds = {
         "quantum": {"router": "quantum"},

@@ -89,9 +89,7 @@ def make_loader(x, y, seed: int = 0):
     from torch.utils.data import DataLoader, TensorDataset
 
     gen = torch.Generator().manual_seed(seed)
-    return DataLoader(
-        TensorDataset(torch.tensor(x), torch.tensor(y)), batch_size=BATCH, shuffle=True, generator=gen
-    )
+    return DataLoader(TensorDataset(torch.tensor(x), torch.tensor(y)), batch_size=BATCH, shuffle=True, generator=gen)
 
 
 def train_epoch(model, optimizer, loss_fn, loader) -> float:

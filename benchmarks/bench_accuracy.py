@@ -53,8 +53,8 @@ class ErrorRate:
         from ._common import tensorflow
 
         tensorflow()
-        from qmoe_tfq.specs.config import ModelSpec, TrainSpec
         from qmoe_tfq.data import DataSpec, load_dataset
+        from qmoe_tfq.specs.config import ModelSpec, TrainSpec
         from qmoe_tfq.training.train import train_model
 
         specs = {
@@ -66,8 +66,7 @@ class ErrorRate:
         train = TrainSpec(epochs=EPOCHS, lr=0.1)
         seeds = QUICK_TRAIN_SEEDS if QUICK else TRAIN_SEEDS
         return {
-            name: sum(1.0 - train_model(spec, data, train, seed=s).test_accuracy for s in seeds)
-            / len(seeds)
+            name: sum(1.0 - train_model(spec, data, train, seed=s).test_accuracy for s in seeds) / len(seeds)
             for name, spec in specs.items()
         }
 

@@ -56,8 +56,10 @@ class Expectation:
         expectation = _engine(engine, rc, readout_observables(rc.qubits, "expectation"))
         rng = np.random.default_rng(0)
         values = tf.constant(
-            np.concatenate([rng.uniform(0, np.pi, (batch, n_qubits)),
-                            rng.uniform(0, 2 * np.pi, (batch, len(rc.weight_symbols)))], axis=1),
+            np.concatenate(
+                [rng.uniform(0, np.pi, (batch, n_qubits)), rng.uniform(0, 2 * np.pi, (batch, len(rc.weight_symbols)))],
+                axis=1,
+            ),
             tf.float32,
         )
 

@@ -15,9 +15,7 @@ class _RouterBench:
 
         tf = tensorflow()
         variables = router.trainable_variables
-        upstream = tf.constant(
-            np.random.default_rng(1).normal(size=(int(x.shape[0]), self.width)), tf.float32
-        )
+        upstream = tf.constant(np.random.default_rng(1).normal(size=(int(x.shape[0]), self.width)), tf.float32)
 
         @tf.function
         def forward():
@@ -59,8 +57,8 @@ class QuantumRouter(_RouterBench):
         import numpy as np
 
         tf = tensorflow()
-        from qmoe_tfq.specs.config import ModelSpec
         from qmoe_tfq.models.routers.quantum import QuantumRouter
+        from qmoe_tfq.specs.config import ModelSpec
 
         spec = ModelSpec(layers=layers, readout=readout)
         router = QuantumRouter(spec, n_features=n_qubits, seed=0)
@@ -79,8 +77,8 @@ class ClassicalRouter(_RouterBench):
         import numpy as np
 
         tf = tensorflow()
-        from qmoe_tfq.specs.config import ModelSpec
         from qmoe_tfq.models.routers import build_router
+        from qmoe_tfq.specs.config import ModelSpec
 
         layer = build_router(ModelSpec(router=router), n_features, seed=0)
         self.width = 2

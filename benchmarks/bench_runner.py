@@ -78,8 +78,13 @@ class StudyRun:
         from qmoe_tfq.experiments.experiment import Experiment
         from qmoe_tfq.experiments.registry import qmoe
 
-        training = {"max_epochs": 100, "early_stopping": True, "validation_fraction": 0.2, "n_iter_no_change": None,
-                    "lr": 0.03}
+        training = {
+            "max_epochs": 100,
+            "early_stopping": True,
+            "validation_fraction": 0.2,
+            "n_iter_no_change": None,
+            "lr": 0.03,
+        }
         if study == "two_moons":
             spec, data = qmoe(router="quantum", layers=3, **training), DataSpec()
         elif study == "scaling":

@@ -58,9 +58,7 @@ class AuthorsStackEpoch:
 
         missing = authors_stack.missing_dependency()
         if missing is not None:
-            raise NotImplementedError(
-                f"the authors' stack needs '{missing}' (optional: pip install torch==2.13.0)"
-            )
+            raise NotImplementedError(f"the authors' stack needs '{missing}' (optional: pip install torch==2.13.0)")
         from ._common import THREADS, pin_threads_env
 
         pin_threads_env()

@@ -28,12 +28,11 @@ from __future__ import annotations
 import argparse
 import tempfile
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.data import DataSpec
 from qmoe_tfq.experiments.registry import EstimatorSpec, qmoe
 from qmoe_tfq.experiments.runner import runner
@@ -56,8 +55,10 @@ class CosineFamily(RouterFamily):
 # 2. The Keras half: seeded like every dense layer of the suite (PyTorch's nn.Linear initialisation).
 def build_cosine(spec, n_features: int, seed: int) -> keras.layers.Layer:
     e = spec.experts_for(n_features)
-    router = keras.Sequential([keras.layers.Lambda(tf.cos), dense(e, n_features, seed_pair(seed)[1], activation="softmax")],
-                              name="cosine_router")
+    router = keras.Sequential(
+        [keras.layers.Lambda(tf.cos), dense(e, n_features, seed_pair(seed)[1], activation="softmax")],
+        name="cosine_router",
+    )
     router.build((None, n_features))
     return router
 
@@ -81,25 +82,38 @@ def register() -> None:
 def candidates() -> list[Candidate]:
     return [
         Candidate("cosine", "your router: softmax(W cos(x) + b)", "cosine", qmoe(router="cosine"), "moe"),
-        Candidate("quantum", "quantum router (authors: SEL L=3, <Z> + adapter)", "quantum",
-                  qmoe(router="quantum", layers=3), "moe"),
+        Candidate(
+            "quantum",
+            "quantum router (authors: SEL L=3, <Z> + adapter)",
+            "quantum",
+            qmoe(router="quantum", layers=3),
+            "moe",
+        ),
         Candidate("linear", "Model A: linear router", "linear", qmoe(router="linear"), "moe"),
         Candidate("logreg", "logistic regression (no MoE)", "logreg", EstimatorSpec.of("logreg"), "logreg"),
     ]
 
 
-def main(seeds: int = 3, epochs: int = 10, n_samples: int = 200, cache_dir: str | None = None,
-         progress: bool = True):
+def main(seeds: int = 3, epochs: int = 10, n_samples: int = 200, cache_dir: str | None = None, progress: bool = True):
     """Tune and evaluate ``candidates()`` on Two Moons; returns (table of test accuracy, TunedResults)."""
     register()
-    budget = Budget(prefix="byor/", data=DataSpec(name="moons", n_samples=n_samples), n_tuning_seeds=1,
-                    eval_seeds=tuple(range(seeds)), max_epochs=epochs, quick=True)
+    budget = Budget(
+        prefix="byor/",
+        data=DataSpec(name="moons", n_samples=n_samples),
+        n_tuning_seeds=1,
+        eval_seeds=tuple(range(seeds)),
+        max_epochs=epochs,
+        quick=True,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         # A fresh cache: cache keys name the router, not its code, so an edited router must not reuse old runs.
         run = runner(jobs=1, cache_dir=cache_dir or tmp, progress=progress)
         results = run_tuned(candidates(), budget, run, desc="bring your own router")
-    table = (results.evaluation.groupby("model_id")["test_accuracy"].agg(["mean", "std", "count"])
-             .sort_values("mean", ascending=False))
+    table = (
+        results.evaluation.groupby("model_id")["test_accuracy"]
+        .agg(["mean", "std", "count"])
+        .sort_values("mean", ascending=False)
+    )
     return table, results
 
 

@@ -43,16 +43,15 @@
 # %%
 from functools import partial
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 from IPython.display import display
 
-from qmoe_tfq.reporting import plots
-from qmoe_tfq.data import load_dataset
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 from qmoe_tfq.analysis.ledger import CONVERGENCE_MARGIN
-from qmoe_tfq.reporting import report
-from qmoe_tfq.reporting.report import paper_settings
+from qmoe_tfq.data import load_dataset
 from qmoe_tfq.experiments.runner import runner
 from qmoe_tfq.experiments.search_spaces import describe
+from qmoe_tfq.reporting import plots, report
+from qmoe_tfq.reporting.report import paper_settings
 from qmoe_tfq.studies import two_moons as tm
 
 S = paper_settings()
@@ -61,8 +60,10 @@ write_table = partial(report.write_table, sources=res.sources, study="two_moons"
 save_figure = partial(report.save_figure, sources=res.sources, study="two_moons")
 rows = res.rows
 b = tm.budget(S.quick)
-print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(res.tuned.tuning)} tuning runs, "
-      f"{len(rows)} evaluation runs; writing to {S.out_dir}")
+print(
+    f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(res.tuned.tuning)} tuning runs, "
+    f"{len(rows)} evaluation runs; writing to {S.out_dir}"
+)
 print("search spaces:", "; ".join(f"{s}: {describe(s, S.quick)}" for s in ("moe", "logreg", "rbf_svm")))
 
 # %% [markdown]
@@ -75,23 +76,39 @@ print("search spaces:", "; ".join(f"{s}: {describe(s, S.quick)}" for s in ("moe"
 # %%
 tuned = tm.tuned_table(res)
 write_table(
-    tuned, S.tables, "two_moons_tuned",
-    caption=(f"Two Moons, tuned protocol: every model searched over the same number of configurations on "
-             f"{b.n_tuning_seeds} tuning seeds (chosen by validation accuracy), evaluated on {len(b.eval_seeds)} "
-             f"fresh seeds: held-out test accuracy (mean and {tm.CI_METHOD}), training-set accuracy, parameters, "
-             "eta = accuracy / ln(1 + router params) (natural log), collapsed routers and runs at the "
-             "experts-only floor (counts of seeds); p-values: exact one-sided paired Wilcoxon signed-rank tests of "
-             "the quantum router against each model, same seeds and splits. model_id: the model's id in figures."),
+    tuned,
+    S.tables,
+    "two_moons_tuned",
+    caption=(
+        f"Two Moons, tuned protocol: every model searched over the same number of configurations on "
+        f"{b.n_tuning_seeds} tuning seeds (chosen by validation accuracy), evaluated on {len(b.eval_seeds)} "
+        f"fresh seeds: held-out test accuracy (mean and {tm.CI_METHOD}), training-set accuracy, parameters, "
+        "eta = accuracy / ln(1 + router params) (natural log), collapsed routers and runs at the "
+        "experts-only floor (counts of seeds); p-values: exact one-sided paired Wilcoxon signed-rank tests of "
+        "the quantum router against each model, same seeds and splits. model_id: the model's id in figures."
+    ),
 )
-write_table(tm.runs_table(rows), S.tables, "two_moons_runs", caption="Per-seed results of the Two Moons study.",
-            formats=("csv",))
+write_table(
+    tm.runs_table(rows),
+    S.tables,
+    "two_moons_runs",
+    caption="Per-seed results of the Two Moons study.",
+    formats=("csv",),
+)
 display(tuned)
 
 # %%
-fig = plots.accuracy_points(tuned, "Two Moons, tuned protocol (held-out test accuracy)", id_column="model_id",
-                            interval="BCa bootstrap 95% CI")
-display(save_figure(fig, S.figures, "two_moons_accuracy",
-                    caption="Two Moons, tuned protocol: held-out test accuracy per model, mean and BCa bootstrap 95% CI over the evaluation seeds, coloured by model family."))
+fig = plots.accuracy_points(
+    tuned, "Two Moons, tuned protocol (held-out test accuracy)", id_column="model_id", interval="BCa bootstrap 95% CI"
+)
+display(
+    save_figure(
+        fig,
+        S.figures,
+        "two_moons_accuracy",
+        caption="Two Moons, tuned protocol: held-out test accuracy per model, mean and BCa bootstrap 95% CI over the evaluation seeds, coloured by model family.",
+    )
+)
 
 # %% [markdown]
 # ## Authors' budget: Adam lr 0.1, 50 epochs for every model
@@ -102,10 +119,14 @@ display(save_figure(fig, S.figures, "two_moons_accuracy",
 # %%
 budget_table = tm.budget_table(res)
 write_table(
-    budget_table, S.tables, "two_moons_authors_budget",
-    caption=("Two Moons, authors' budget (secondary): every mixture trained with Adam lr 0.1 for 50 epochs, batch "
-             "32 (the authors' Phase 2 setting), references at scikit-learn defaults; held-out test accuracy (mean "
-             f"and {tm.CI_METHOD}), collapse and floor counts, exact paired tests against the quantum router."),
+    budget_table,
+    S.tables,
+    "two_moons_authors_budget",
+    caption=(
+        "Two Moons, authors' budget (secondary): every mixture trained with Adam lr 0.1 for 50 epochs, batch "
+        "32 (the authors' Phase 2 setting), references at scikit-learn defaults; held-out test accuracy (mean "
+        f"and {tm.CI_METHOD}), collapse and floor counts, exact paired tests against the quantum router."
+    ),
 )
 display(budget_table)
 
@@ -118,10 +139,16 @@ display(budget_table)
 
 # %%
 authors = tm.authors_table(rows)
-write_table(authors, S.tables, "two_moons_authors",
-            caption=("Two Moons, authors' protocol (make_moons random_state=42, no split): TRAINING-SET "
-                     f"accuracy, mean and {tm.CI_METHOD.replace('over seeds', 'over model seeds')}, min and max over "
-                     "model seeds; final mean training loss."))
+write_table(
+    authors,
+    S.tables,
+    "two_moons_authors",
+    caption=(
+        "Two Moons, authors' protocol (make_moons random_state=42, no split): TRAINING-SET "
+        f"accuracy, mean and {tm.CI_METHOD.replace('over seeds', 'over model seeds')}, min and max over "
+        "model seeds; final mean training loss."
+    ),
+)
 display(authors)
 
 # %% [markdown]
@@ -140,8 +167,14 @@ panels = [
     ("mlp_h64", "MLP h=64, deep (322)"),
 ]
 fig = plots.decision_regions(rows, panels, (data0.x_test, data0.y_test), seed=0, prefix=tm.TUNED_PREFIX)
-display(save_figure(fig, S.figures, "two_moons_decision_regions",
-                    caption="Two Moons decision regions of the tuned linear, quantum, parameter-matched MLP and deep MLP routers (seed 0), with that seed's held-out test points."))
+display(
+    save_figure(
+        fig,
+        S.figures,
+        "two_moons_decision_regions",
+        caption="Two Moons decision regions of the tuned linear, quantum, parameter-matched MLP and deep MLP routers (seed 0), with that seed's held-out test points.",
+    )
+)
 
 # %% [markdown]
 # ## Convergence (C7)
@@ -152,21 +185,43 @@ display(save_figure(fig, S.figures, "two_moons_decision_regions",
 # protocol's maximum epochs + 1), so this measures learning speed, not escape from collapse.
 
 # %%
-conv_models = [("quantum", "quantum router"), ("linear", "Model A: linear"),
-               (tm.MATCHED, f"MLP h={tm.MATCHED_HIDDEN} (matched)"), ("mlp_h64", "MLP h=64 (deep)")]
+conv_models = [
+    ("quantum", "quantum router"),
+    ("linear", "Model A: linear"),
+    (tm.MATCHED, f"MLP h={tm.MATCHED_HIDDEN} (matched)"),
+    ("mlp_h64", "MLP h=64 (deep)"),
+]
 floor = float(tm.floors(rows).mean())
-fig = plots.validation_curves(rows, conv_models, floor=floor, margin=CONVERGENCE_MARGIN, prefix=tm.TUNED_PREFIX,
-                              floor_label="experts-only floor (constant gates' best, mean over seeds)")
-display(save_figure(fig, S.figures, "two_moons_validation_curves",
-                    caption="Validation accuracy per epoch of the tuned models (mean and band over seeds), with the experts-only floor and floor + margin used by the convergence criterion (C7)."))
+fig = plots.validation_curves(
+    rows,
+    conv_models,
+    floor=floor,
+    margin=CONVERGENCE_MARGIN,
+    prefix=tm.TUNED_PREFIX,
+    floor_label="experts-only floor (constant gates' best, mean over seeds)",
+)
+display(
+    save_figure(
+        fig,
+        S.figures,
+        "two_moons_validation_curves",
+        caption="Validation accuracy per epoch of the tuned models (mean and band over seeds), with the experts-only floor and floor + margin used by the convergence criterion (C7).",
+    )
+)
 conv = tm.convergence_table(rows, b.max_epochs)
-write_table(conv, S.tables, "two_moons_convergence",
-            caption=(f"Tuned protocol: epochs until the validation accuracy first exceeds the experts-only floor "
-                     f"(the constant-gate model's best validation accuracy on the same seed) by "
-                     f"{CONVERGENCE_MARGIN * 100:g} percentage points ({b.max_epochs} + 1 if never), mean and BCa "
-                     "bootstrap 95% CI over seeds, median, runs that never do; exact one-sided paired signed-rank "
-                     "p-values of the quantum router needing fewer / more epochs. The figure draws the mean floor "
-                     "over seeds."))
+write_table(
+    conv,
+    S.tables,
+    "two_moons_convergence",
+    caption=(
+        f"Tuned protocol: epochs until the validation accuracy first exceeds the experts-only floor "
+        f"(the constant-gate model's best validation accuracy on the same seed) by "
+        f"{CONVERGENCE_MARGIN * 100:g} percentage points ({b.max_epochs} + 1 if never), mean and BCa "
+        "bootstrap 95% CI over seeds, median, runs that never do; exact one-sided paired signed-rank "
+        "p-values of the quantum router needing fewer / more epochs. The figure draws the mean floor "
+        "over seeds."
+    ),
+)
 display(conv)
 
 # %% [markdown]
@@ -176,10 +231,18 @@ display(conv)
 # %%
 km_epochs = {m: tm.convergence_epochs(rows, m, b.max_epochs).to_numpy() for m, _ in conv_models}
 fig = plots.km_curves(km_epochs, b.max_epochs, labels=dict(conv_models))
-display(save_figure(fig, S.figures, "two_moons_km",
-            caption=(f"Kaplan-Meier curves of epochs until the validation accuracy first exceeds the experts-only "
-                     f"floor by {CONVERGENCE_MARGIN * 100:g} pp (tuned protocol); runs that never do are "
-                     f"right-censored at {b.max_epochs} epochs (tick); medians in the legend (C7).")))
+display(
+    save_figure(
+        fig,
+        S.figures,
+        "two_moons_km",
+        caption=(
+            f"Kaplan-Meier curves of epochs until the validation accuracy first exceeds the experts-only "
+            f"floor by {CONVERGENCE_MARGIN * 100:g} pp (tuned protocol); runs that never do are "
+            f"right-censored at {b.max_epochs} epochs (tick); medians in the legend (C7)."
+        ),
+    )
+)
 
 # %% [markdown]
 # Training loss per epoch of the same models (mean and Student-t 95% band over seeds), for reference;
@@ -187,5 +250,11 @@ display(save_figure(fig, S.figures, "two_moons_km",
 
 # %%
 fig = plots.loss_curves(rows, conv_models, prefix=tm.TUNED_PREFIX)
-display(save_figure(fig, S.figures, "two_moons_loss_curves",
-                    caption="Training loss per epoch of the tuned models, mean and 95% band over seeds."))
+display(
+    save_figure(
+        fig,
+        S.figures,
+        "two_moons_loss_curves",
+        caption="Training loss per epoch of the tuned models, mean and 95% band over seeds.",
+    )
+)

@@ -33,13 +33,13 @@
 # %%
 from functools import partial
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 from IPython.display import display
 
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 from qmoe_tfq.analysis.ledger import NONINFERIORITY_MARGIN
+from qmoe_tfq.experiments.runner import runner
 from qmoe_tfq.reporting import report
 from qmoe_tfq.reporting.report import paper_settings
-from qmoe_tfq.experiments.runner import runner
 from qmoe_tfq.studies import efficiency as ef
 from qmoe_tfq.studies import efficiency_claims as efc
 from qmoe_tfq.studies import two_moons as tm
@@ -51,8 +51,10 @@ res = ef.results(runner(S.jobs, S.cache_dir), S.quick)
 write_table = partial(report.write_table, sources=res.sources, study="efficiency")
 save_figure = partial(report.save_figure, sources=res.sources, study="efficiency")
 rows = res.rows
-print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(res.tuned.tuning)} tuning runs, "
-      f"{len(rows)} evaluation runs over {size.seeds} seeds")
+print(
+    f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(res.tuned.tuning)} tuning runs, "
+    f"{len(rows)} evaluation runs over {size.seeds} seeds"
+)
 
 # %% [markdown]
 # ## Tuned sweep: test accuracy and eta per router
@@ -67,15 +69,19 @@ print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(res.tuned.
 # %%
 table = ef.efficiency_table(rows, ef.TUNED_PREFIX, S.quick, res.tuned)
 write_table(
-    table, S.tables, "param_efficiency_tuned",
-    caption=("Two Moons parameter efficiency, tuned protocol (each depth and width tuned on its own; same search "
-             f"space and epoch budget): held-out test accuracy (mean and {tm.CI_METHOD}, {size.seeds} seeds) "
-             "against router parameters (experts excluded) for quantum routers of L layers and MLP routers of width "
-             "h; eta = accuracy / ln(1 + router params) with its CI; collapsed routers (seeds); for each MLP router "
-             f"the non-inferiority test against the reference quantum router (L = 3, fixed in advance): margin "
-             f"{NONINFERIORITY_MARGIN * 100:g} percentage point, exact one-sided signed-rank p-values on per-seed "
-             "correct test points (p_noninferior; p_worse_than_margin the reverse), noninferior = reached by the "
-             "fixed sequence from the widest router down."),
+    table,
+    S.tables,
+    "param_efficiency_tuned",
+    caption=(
+        "Two Moons parameter efficiency, tuned protocol (each depth and width tuned on its own; same search "
+        f"space and epoch budget): held-out test accuracy (mean and {tm.CI_METHOD}, {size.seeds} seeds) "
+        "against router parameters (experts excluded) for quantum routers of L layers and MLP routers of width "
+        "h; eta = accuracy / ln(1 + router params) with its CI; collapsed routers (seeds); for each MLP router "
+        f"the non-inferiority test against the reference quantum router (L = 3, fixed in advance): margin "
+        f"{NONINFERIORITY_MARGIN * 100:g} percentage point, exact one-sided signed-rank p-values on per-seed "
+        "correct test points (p_noninferior; p_worse_than_margin the reverse), noninferior = reached by the "
+        "fixed sequence from the widest router down."
+    ),
 )
 display(table)
 
@@ -85,10 +91,14 @@ display(table)
 # %%
 budget_table = ef.efficiency_table(rows, ef.BUDGET_PREFIX, S.quick)
 write_table(
-    budget_table, S.tables, "param_efficiency_authors_budget",
-    caption=("Two Moons parameter efficiency at the authors' budget (Adam lr 0.1, 50 epochs, batch 32, for every "
-             f"router; secondary): held-out test accuracy (mean and {tm.CI_METHOD}, {size.seeds} seeds), eta, "
-             "collapsed routers, the same non-inferiority tests against the quantum router L = 3."),
+    budget_table,
+    S.tables,
+    "param_efficiency_authors_budget",
+    caption=(
+        "Two Moons parameter efficiency at the authors' budget (Adam lr 0.1, 50 epochs, batch 32, for every "
+        f"router; secondary): held-out test accuracy (mean and {tm.CI_METHOD}, {size.seeds} seeds), eta, "
+        "collapsed routers, the same non-inferiority tests against the quantum router L = 3."
+    ),
 )
 display(budget_table)
 
@@ -106,12 +116,22 @@ match = ef.parameter_match(ef.sweep_values(rows, ef.TUNED_PREFIX, S.quick).value
 part = efc.c5_parts(ef.sweep_values(rows, ef.TUNED_PREFIX, S.quick).values, params)[0]
 print("tuned:", part.description, "->", part.state)
 best = str(ef.best_quantum(table)["model"])
-print(f"post hoc, best depth ({best}):",
-      ef.describe(ef.parameter_match(ef.sweep_values(rows, ef.TUNED_PREFIX, S.quick).values, params, best), best))
-print("authors' budget:", ef.describe(ef.parameter_match(ef.sweep_values(rows, ef.BUDGET_PREFIX, S.quick).values, params)))
+print(
+    f"post hoc, best depth ({best}):",
+    ef.describe(ef.parameter_match(ef.sweep_values(rows, ef.TUNED_PREFIX, S.quick).values, params, best), best),
+)
+print(
+    "authors' budget:", ef.describe(ef.parameter_match(ef.sweep_values(rows, ef.BUDGET_PREFIX, S.quick).values, params))
+)
 
 # %%
 authors = ef.phase3a_points(PHASE3A_STATED)
 fig = ef.figure(table, budget_table, authors, match)
-display(save_figure(fig, S.figures, "param_efficiency",
-                    caption="Two Moons parameter efficiency: held-out test accuracy against router parameters for quantum routers of L layers and MLP routers of width h; tuned sweep solid, authors' budget faint, authors' Phase 3A training-set points hollow."))
+display(
+    save_figure(
+        fig,
+        S.figures,
+        "param_efficiency",
+        caption="Two Moons parameter efficiency: held-out test accuracy against router parameters for quantum routers of L layers and MLP routers of width h; tuned sweep solid, authors' budget faint, authors' Phase 3A training-set points hollow.",
+    )
+)

@@ -40,12 +40,12 @@
 # %%
 from functools import partial
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 from IPython.display import display
 
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
+from qmoe_tfq.experiments.runner import runner
 from qmoe_tfq.reporting import report
 from qmoe_tfq.reporting.report import paper_settings
-from qmoe_tfq.experiments.runner import runner
 from qmoe_tfq.studies import scaling as sc
 
 S = paper_settings()
@@ -56,8 +56,10 @@ save_figure = partial(report.save_figure, sources=res.sources, study="scaling")
 for task_id, reason in res.status.items():
     print(f"{task_id}: {'present' if reason is None else reason}")
 rows = res.rows
-print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(res.tuned.tuning)} tuning runs, "
-      f"{len(rows)} evaluation runs, {size.seeds} seeds, up to {size.max_epochs} epochs")
+print(
+    f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(res.tuned.tuning)} tuning runs, "
+    f"{len(rows)} evaluation runs, {size.seeds} seeds, up to {size.max_epochs} epochs"
+)
 
 # %% [markdown]
 # ## Accuracy, parameters and cost per task, k and router
@@ -71,25 +73,38 @@ print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(res.tuned.
 table = sc.scaling_table(res)
 missing = sc.absent_sentence(table)
 write_table(
-    table, S.tables, "scaling",
-    caption=("Scaling probe, tuned protocol: held-out test accuracy (mean and Student-t 95% CI over seeds) of the "
-             "quantum router (L=3, k qubits), the linear router and a parameter-matched MLP router (within ±20% of "
-             "the quantum router's parameters) on PCA-k features, each tuned on its own; 2 linear experts; router and "
-             "expert parameters; collapsed routers; seconds per training epoch (mean and 95% CI); one-sided paired "
-             "Wilcoxon p-values of the quantum router against each router. MNIST rows are the shipped 5,000-image "
-             "subset (1,000 images per task and seed); digits rows are a second dataset, not the claim's"
-             + (f"; not run ({missing}), the reason in each row." if missing else ".")),
+    table,
+    S.tables,
+    "scaling",
+    caption=(
+        "Scaling probe, tuned protocol: held-out test accuracy (mean and Student-t 95% CI over seeds) of the "
+        "quantum router (L=3, k qubits), the linear router and a parameter-matched MLP router (within ±20% of "
+        "the quantum router's parameters) on PCA-k features, each tuned on its own; 2 linear experts; router and "
+        "expert parameters; collapsed routers; seconds per training epoch (mean and 95% CI); one-sided paired "
+        "Wilcoxon p-values of the quantum router against each router. MNIST rows are the shipped 5,000-image "
+        "subset (1,000 images per task and seed); digits rows are a second dataset, not the claim's"
+        + (f"; not run ({missing}), the reason in each row." if missing else ".")
+    ),
 )
-write_table(sc.runs_table(rows), S.tables, "scaling_runs", caption="Per-seed results of the scaling probe.",
-            formats=("csv",))
+write_table(
+    sc.runs_table(rows), S.tables, "scaling_runs", caption="Per-seed results of the scaling probe.", formats=("csv",)
+)
 display(table)
 
 # %%
 fig = sc.accuracy_figure(table)
-display(save_figure(fig, S.figures, "scaling_accuracy",
-                    caption=("Scaling probe, tuned protocol: held-out test accuracy against PCA features k (= qubits) per task "
-                             "and router, mean and 95% CI over seeds; one panel per task that ran"
-                             + (f"; not run ({missing})." if missing else "."))))
+display(
+    save_figure(
+        fig,
+        S.figures,
+        "scaling_accuracy",
+        caption=(
+            "Scaling probe, tuned protocol: held-out test accuracy against PCA features k (= qubits) per task "
+            "and router, mean and 95% CI over seeds; one panel per task that ran"
+            + (f"; not run ({missing})." if missing else ".")
+        ),
+    )
+)
 
 # %% [markdown]
 # ## Cost: seconds per epoch against qubits
@@ -100,10 +115,22 @@ display(save_figure(fig, S.figures, "scaling_accuracy",
 
 # %%
 cost = sc.cost_table(table)
-write_table(cost, S.tables, "scaling_cost",
-            caption=("Scaling probe, training cost: seconds per epoch (mean over seeds) per task, router and k, and "
-                     "its growth from the previous k (in total and per added feature / qubit)."))
+write_table(
+    cost,
+    S.tables,
+    "scaling_cost",
+    caption=(
+        "Scaling probe, training cost: seconds per epoch (mean over seeds) per task, router and k, and "
+        "its growth from the previous k (in total and per added feature / qubit)."
+    ),
+)
 display(cost[cost["router"] == "quantum"])
 fig = sc.cost_figure(table)
-display(save_figure(fig, S.figures, "scaling_cost",
-                    caption="Scaling probe: seconds per training epoch against k per task and router, and router parameters against k."))
+display(
+    save_figure(
+        fig,
+        S.figures,
+        "scaling_cost",
+        caption="Scaling probe: seconds per training epoch against k per task and router, and router parameters against k.",
+    )
+)

@@ -53,14 +53,13 @@
 # %%
 from functools import partial
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 import numpy as np
 from IPython.display import display
 
-from qmoe_tfq.reporting import plots
-from qmoe_tfq.reporting import report
-from qmoe_tfq.reporting.report import paper_settings
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 from qmoe_tfq.experiments.runner import runner
+from qmoe_tfq.reporting import plots, report
+from qmoe_tfq.reporting.report import paper_settings
 from qmoe_tfq.studies import noise_claims as nc
 from qmoe_tfq.studies import noise_study as ns
 
@@ -71,10 +70,12 @@ write_table = partial(report.write_table, sources=res.sources, study="noise")
 save_figure = partial(report.save_figure, sources=res.sources, study="noise")
 rows = res.rows
 chosen = res.models.tuned.selections["quantum"].params
-print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(rows)} runs; {size.seeds} seeds, "
-      f"quantum router at its tuned configuration {chosen}; eps grid {list(size.grid)}; TFQ trajectories on "
-      f"{size.sampled_seeds} seeds at eps {list(size.sampled_grid)} with R = {size.repetitions}; N3 on {size.n3_seeds} model seeds; "
-      f"writing to {S.out_dir}")
+print(
+    f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(rows)} runs; {size.seeds} seeds, "
+    f"quantum router at its tuned configuration {chosen}; eps grid {list(size.grid)}; TFQ trajectories on "
+    f"{size.sampled_seeds} seeds at eps {list(size.sampled_grid)} with R = {size.repetitions}; N3 on {size.n3_seeds} model seeds; "
+    f"writing to {S.out_dir}"
+)
 
 # %% [markdown]
 # ## Accuracy under noise
@@ -86,11 +87,17 @@ print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(rows)} run
 # %%
 advantage = ns.curves(rows, size.grid)
 table = ns.noise_table(rows, size.grid, advantage)
-write_table(table, S.tables, "noise",
-            caption=("Two Moons under depolarizing noise on the quantum router (exact engine): held-out test "
-                     "accuracy, mean and BCa bootstrap 95% CI over seeds (9999 resamples), per placement x protocol "
-                     "x eps. p_above_* / p_below_*: exact one-sided paired signed-rank p-values of the quantum router "
-                     "above / below each noiseless classical reference (same seeds and splits)."))
+write_table(
+    table,
+    S.tables,
+    "noise",
+    caption=(
+        "Two Moons under depolarizing noise on the quantum router (exact engine): held-out test "
+        "accuracy, mean and BCa bootstrap 95% CI over seeds (9999 resamples), per placement x protocol "
+        "x eps. p_above_* / p_below_*: exact one-sided paired signed-rank p-values of the quantum router "
+        "above / below each noiseless classical reference (same seeds and splits)."
+    ),
+)
 display(table)
 refs = ns.reference_table(rows)
 display(refs)
@@ -104,37 +111,63 @@ deploy = ns.noise_evaluations(rows)
 at0 = deploy[(deploy["noise"] == 0) & (deploy["engine"] == "exact")].groupby("seed")["accuracy"].first()
 clean = rows[rows["experiment"] == ns.train_name("authors", 0.0)].set_index("seed")["test_accuracy"]
 assert np.array_equal(at0.loc[clean.index].to_numpy(), clean.to_numpy()), "deploy at eps=0 differs from noiseless"
-print(f"deploy at eps = 0 equals the noiseless Two Moons quantum router on all {len(clean)} seeds "
-      f"(mean test accuracy {clean.mean():.4f})")
+print(
+    f"deploy at eps = 0 equals the noiseless Two Moons quantum router on all {len(clean)} seeds "
+    f"(mean test accuracy {clean.mean():.4f})"
+)
 
 # %% [markdown]
 # ## Advantage curves and threshold eps*
 
 # %%
 thresholds = ns.threshold_table(advantage)
-write_table(thresholds, S.tables, "noise_threshold",
-            caption=("Noise threshold eps* per placement x protocol x reference: per seed Delta(eps) = quantum(eps) - "
-                     "reference; eps* = where the mean Delta over seeds (isotonic non-increasing fit for train under "
-                     "noise, the mean for deploy) crosses zero, interpolated in log eps, with a percentile 95% CI over "
-                     "1,000 paired bootstrap resamples of the seeds; '> max' = no crossing inside the grid (eps_star "
-                     "is inf). kept_at / lost_at: grid eps where the exact one-sided signed-rank test of Delta > 0 / "
-                     "Delta < 0 gives p < 0.05. References are noiseless (depolarizing noise does not act on "
-                     "classical routers)."))
+write_table(
+    thresholds,
+    S.tables,
+    "noise_threshold",
+    caption=(
+        "Noise threshold eps* per placement x protocol x reference: per seed Delta(eps) = quantum(eps) - "
+        "reference; eps* = where the mean Delta over seeds (isotonic non-increasing fit for train under "
+        "noise, the mean for deploy) crosses zero, interpolated in log eps, with a percentile 95% CI over "
+        "1,000 paired bootstrap resamples of the seeds; '> max' = no crossing inside the grid (eps_star "
+        "is inf). kept_at / lost_at: grid eps where the exact one-sided signed-rank test of Delta > 0 / "
+        "Delta < 0 gives p < 0.05. References are noiseless (depolarizing noise does not act on "
+        "classical routers)."
+    ),
+)
 display(thresholds)
-write_table(ns.advantage_table(advantage), S.tables, "noise_advantage",
-            caption=("Advantage Delta(eps) = quantum - reference per placement x protocol x reference x eps: mean over "
-                     "seeds with its percentile 95% interval over 1,000 paired bootstrap resamples, the fitted curve "
-                     "eps* is read from, exact one-sided signed-rank p-values, state (kept / lost / inconclusive)."))
+write_table(
+    ns.advantage_table(advantage),
+    S.tables,
+    "noise_advantage",
+    caption=(
+        "Advantage Delta(eps) = quantum - reference per placement x protocol x reference x eps: mean over "
+        "seeds with its percentile 95% interval over 1,000 paired bootstrap resamples, the fitted curve "
+        "eps* is read from, exact one-sided signed-rank p-values, state (kept / lost / inconclusive)."
+    ),
+)
 
 # %%
 fig = ns.advantage_figure(advantage, "linear", band=nc.C4_BREAKDOWN_BAND)
-display(save_figure(fig, S.figures, "noise_advantage",
-                    caption="Quantum router minus Model A under depolarizing noise: per-seed difference curve (train under noise made monotone by isotonic regression), its bootstrap band and the threshold eps* with its CI, per placement."))
+display(
+    save_figure(
+        fig,
+        S.figures,
+        "noise_advantage",
+        caption="Quantum router minus Model A under depolarizing noise: per-seed difference curve (train under noise made monotone by isotonic regression), its bootstrap band and the threshold eps* with its CI, per placement.",
+    )
+)
 engines = ns.engine_table(rows)
 linear_marks = thresholds[thresholds["reference"] == "linear"]
 fig = plots.noise_sweep(table, refs, engines, thresholds=linear_marks)
-display(save_figure(fig, S.figures, "noise_sweep",
-                    caption="Held-out test accuracy under depolarizing noise per placement and protocol (deploy, train under noise), noiseless references as bands."))
+display(
+    save_figure(
+        fig,
+        S.figures,
+        "noise_sweep",
+        caption="Held-out test accuracy under depolarizing noise per placement and protocol (deploy, train under noise), noiseless references as bands.",
+    )
+)
 
 # %% [markdown]
 # ## Exact vs TFQ trajectories on the same sweep
@@ -149,24 +182,38 @@ display(save_figure(fig, S.figures, "noise_sweep",
 # plus evaluating the whole test split (150 points) once; the timing table separates the two.
 
 # %%
-write_table(engines, S.tables, "noise_engines",
-            caption=("Deploy protocol, same trained models: exact density-matrix engine vs TFQ Monte-Carlo "
-                     "trajectories (R per value); accuracies, their difference (sampled - exact, mean and 95% CI over "
-                     "seeds), the largest circuit-output deviation against the 5/sqrt(R) tolerance, prediction "
-                     "disagreement vs the fraction of tolerance-fragile points, and wall seconds per evaluation."))
+write_table(
+    engines,
+    S.tables,
+    "noise_engines",
+    caption=(
+        "Deploy protocol, same trained models: exact density-matrix engine vs TFQ Monte-Carlo "
+        "trajectories (R per value); accuracies, their difference (sampled - exact, mean and 95% CI over "
+        "seeds), the largest circuit-output deviation against the 5/sqrt(R) tolerance, prediction "
+        "disagreement vs the fraction of tolerance-fragile points, and wall seconds per evaluation."
+    ),
+)
 display(engines)
 timing = ns.timing_table(rows)
-write_table(timing, S.tables, "noise_timing",
-            caption=("Wall time of each engine over the same deploy sweep (every placement and eps; same trained "
-                     "models, 150 test points, one worker thread each)."))
+write_table(
+    timing,
+    S.tables,
+    "noise_timing",
+    caption=(
+        "Wall time of each engine over the same deploy sweep (every placement and eps; same trained "
+        "models, 150 test points, one worker thread each)."
+    ),
+)
 display(timing)
 train_cost = ns.train_cost_table(rows, size.grid)
 display(train_cost)
 per = timing.set_index("engine")["evaluate_seconds_per_setting_mean"]
-print(f"evaluating the test split once: exact {per['exact']:.4f} s, TFQ trajectories {per['tfq_sampled']:.2f} s "
-      f"({per['tfq_sampled'] / per['exact']:.0f}x); all sampled evaluations within tolerance: "
-      f"{bool(engines['within_tolerance'].all())}; |sampled - exact| mean accuracy <= "
-      f"{engines['diff_mean'].abs().max():.4f} at every (placement, eps)")
+print(
+    f"evaluating the test split once: exact {per['exact']:.4f} s, TFQ trajectories {per['tfq_sampled']:.2f} s "
+    f"({per['tfq_sampled'] / per['exact']:.0f}x); all sampled evaluations within tolerance: "
+    f"{bool(engines['within_tolerance'].all())}; |sampled - exact| mean accuracy <= "
+    f"{engines['diff_mean'].abs().max():.4f} at every (placement, eps)"
+)
 
 # %% [markdown]
 # ## The authors' Phase 3B protocol (N3): TRAINING-SET accuracy
@@ -177,14 +224,21 @@ print(f"evaluating the test split once: exact {per['exact']:.4f} s, TFQ trajecto
 
 # %%
 n3 = ns.n3_table(rows, nc.N3_STATED)
-per_seed = rows[rows["experiment"].str.startswith("n3/")].pivot(index="seed", columns="experiment",
-                                                                 values="train_accuracy")
-write_table(n3, S.tables, "noise_n3",
-            caption=("Authors' Phase 3B protocol (make_moons(1000, random_state=42), no split, authors' placement, "
-                     "trained under noise, lr 0.05, 20 epochs): TRAINING-SET accuracy, mean and BCa bootstrap 95% CI "
-                     "over model seeds, min and max, and the Student-t 95% prediction interval for one run (widened "
-                     "to the observed range) that the authors' stated single-seed values are judged against; "
-                     "constant-gate floor on the same data."))
+per_seed = rows[rows["experiment"].str.startswith("n3/")].pivot(
+    index="seed", columns="experiment", values="train_accuracy"
+)
+write_table(
+    n3,
+    S.tables,
+    "noise_n3",
+    caption=(
+        "Authors' Phase 3B protocol (make_moons(1000, random_state=42), no split, authors' placement, "
+        "trained under noise, lr 0.05, 20 epochs): TRAINING-SET accuracy, mean and BCa bootstrap 95% CI "
+        "over model seeds, min and max, and the Student-t 95% prediction interval for one run (widened "
+        "to the observed range) that the authors' stated single-seed values are judged against; "
+        "constant-gate floor on the same data."
+    ),
+)
 display(n3)
 display(per_seed)  # per model seed: a few seeds end far below the rest, which widens the CIs
 

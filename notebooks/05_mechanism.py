@@ -40,25 +40,27 @@
 # %%
 from functools import partial
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 from IPython.display import display
 
-from qmoe_tfq.reporting import report
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 from qmoe_tfq.data import load_dataset
-from qmoe_tfq.reporting.report import paper_settings
 from qmoe_tfq.experiments.runner import runner
+from qmoe_tfq.experiments.tuning import protocol_sentence
+from qmoe_tfq.reporting import report
+from qmoe_tfq.reporting.report import paper_settings
 from qmoe_tfq.studies import mechanism as mech
 from qmoe_tfq.studies import mechanism_figures as figs
 from qmoe_tfq.studies import two_moons as tm
-from qmoe_tfq.experiments.tuning import protocol_sentence
 
 S = paper_settings()
 res = mech.results(runner(S.jobs, S.cache_dir), S.quick)
 write_table = partial(report.write_table, sources=res.sources, study="mechanism")
 save_figure = partial(report.save_figure, sources=res.sources, study="mechanism")
 b, s = mech.budget(S.quick), mech.size(S.quick)
-print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(res.tuned.tuning)} tuning runs, "
-      f"{len(res.rows)} evaluation runs, {len(res.restarts)} restart runs, {len(res.gates)} gate-map runs")
+print(
+    f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(res.tuned.tuning)} tuning runs, "
+    f"{len(res.rows)} evaluation runs, {len(res.restarts)} restart runs, {len(res.gates)} gate-map runs"
+)
 print(protocol_sentence(b, ("moe", "logreg", "rbf_svm", "quantum_kernel_svm")))
 
 # %% [markdown]
@@ -71,11 +73,17 @@ print(protocol_sentence(b, ("moe", "logreg", "rbf_svm", "quantum_kernel_svm")))
 
 # %%
 fc = res.function_class
-write_table(fc, S.tables, "mechanism_function_class",
-            caption=("Function class of the router: largest absolute residual of least-squares fits of random "
-                     "circuits' readouts (cirq, complex128) on phi(x) = (x)_i (1, cos x_i, sin x_i) (3^n features) "
-                     "and on the additive features without cross products, per qubit count, depth, readout and "
-                     "ansatz."))
+write_table(
+    fc,
+    S.tables,
+    "mechanism_function_class",
+    caption=(
+        "Function class of the router: largest absolute residual of least-squares fits of random "
+        "circuits' readouts (cirq, complex128) on phi(x) = (x)_i (1, cos x_i, sin x_i) (3^n features) "
+        "and on the additive features without cross products, per qubit count, depth, readout and "
+        "ansatz."
+    ),
+)
 display(fc)
 
 # %% [markdown]
@@ -88,14 +96,25 @@ display(fc)
 
 # %%
 table = mech.comparison_table(res)
-write_table(table, S.tables, "mechanism",
-            caption=(f"Mechanism study (Two Moons, tuned protocol, {len(b.eval_seeds)} evaluation seeds): held-out "
-                     "test accuracy (mean and BCa bootstrap 95% CI), configuration chosen on the tuning seeds, "
-                     f"parameters, seeds reaching >= {mech.GOOD_ACCURACY} (n_good), collapsed routers and runs at "
-                     "the experts-only floor (counts of seeds); one-sided paired Wilcoxon signed-rank p-values of "
-                     "the quantum router against each model."))
-write_table(mech.runs_table(res), S.tables, "mechanism_runs", caption="Per-seed results of the mechanism study.",
-            formats=("csv",))
+write_table(
+    table,
+    S.tables,
+    "mechanism",
+    caption=(
+        f"Mechanism study (Two Moons, tuned protocol, {len(b.eval_seeds)} evaluation seeds): held-out "
+        "test accuracy (mean and BCa bootstrap 95% CI), configuration chosen on the tuning seeds, "
+        f"parameters, seeds reaching >= {mech.GOOD_ACCURACY} (n_good), collapsed routers and runs at "
+        "the experts-only floor (counts of seeds); one-sided paired Wilcoxon signed-rank p-values of "
+        "the quantum router against each model."
+    ),
+)
+write_table(
+    mech.runs_table(res),
+    S.tables,
+    "mechanism_runs",
+    caption="Per-seed results of the mechanism study.",
+    formats=("csv",),
+)
 display(table)
 
 # %% [markdown]
@@ -109,17 +128,31 @@ display(table)
 # %%
 print(res.identity)
 align = mech.alignment_table(res)
-write_table(align, S.tables, "mechanism_kernel_alignment",
-            caption=("Kernel-target alignment on the Two Moons training splits (angles in [0, pi]): the quantum "
-                     "kernel prod_i cos^2((x_i - x'_i)/2) and RBF kernels over gamma, plain and centred, mean and "
-                     "Student-t 95% CI over seeds; for the quantum kernel, the RBF gamma nearest to it (Frobenius)."))
+write_table(
+    align,
+    S.tables,
+    "mechanism_kernel_alignment",
+    caption=(
+        "Kernel-target alignment on the Two Moons training splits (angles in [0, pi]): the quantum "
+        "kernel prod_i cos^2((x_i - x'_i)/2) and RBF kernels over gamma, plain and centred, mean and "
+        "Student-t 95% CI over seeds; for the quantum kernel, the RBF gamma nearest to it (Frobenius)."
+    ),
+)
 display(align)
 fig = figs.kernel_alignment(align)
-display(save_figure(fig, S.figures, "kernel_alignment",
-                    caption=("Kernel-target alignment (left) and centred alignment (right) of RBF kernels against gamma on the "
-                             "Two Moons training splits (angles in [0, pi]), mean and Student-t 95% CI over seeds; the quantum "
-                             "kernel prod_i cos^2((x_i - x'_i)/2) as a dashed line with its band, and the RBF gamma nearest "
-                             "to it (dotted).")))
+display(
+    save_figure(
+        fig,
+        S.figures,
+        "kernel_alignment",
+        caption=(
+            "Kernel-target alignment (left) and centred alignment (right) of RBF kernels against gamma on the "
+            "Two Moons training splits (angles in [0, pi]), mean and Student-t 95% CI over seeds; the quantum "
+            "kernel prod_i cos^2((x_i - x'_i)/2) as a dashed line with its band, and the RBF gamma nearest "
+            "to it (dotted)."
+        ),
+    )
+)
 
 # %% [markdown]
 # ## Trainability: good solutions, validation accuracies, random restarts
@@ -131,17 +164,31 @@ display(save_figure(fig, S.figures, "kernel_alignment",
 
 # %%
 train = mech.trainability_table(res)
-write_table(train, S.tables, "mechanism_trainability",
-            caption=(f"Trainability: best of k random restarts per seed (chosen on validation accuracy; k x "
-                     f"{b.max_epochs} epochs per seed, the same k for every router): held-out test accuracy (mean, "
-                     f"BCa bootstrap 95% CI), seeds with accuracy >= {mech.GOOD_ACCURACY}, validation-accuracy quantiles, "
-                     "and one-sided paired Wilcoxon p-values of the quantum router at the same k."))
+write_table(
+    train,
+    S.tables,
+    "mechanism_trainability",
+    caption=(
+        f"Trainability: best of k random restarts per seed (chosen on validation accuracy; k x "
+        f"{b.max_epochs} epochs per seed, the same k for every router): held-out test accuracy (mean, "
+        f"BCa bootstrap 95% CI), seeds with accuracy >= {mech.GOOD_ACCURACY}, validation-accuracy quantiles, "
+        "and one-sided paired Wilcoxon p-values of the quantum router at the same k."
+    ),
+)
 display(train)
 fig = figs.trainability(res, train)
-display(save_figure(fig, S.figures, "mechanism_trainability",
-                    caption=("Trainability: per-seed validation accuracy of the kept weights with one run per seed (left, bar: "
-                             "median), and held-out test accuracy of the best of k random restarts chosen on validation "
-                             "accuracy against k (right, mean and BCa bootstrap 95% CI), per router.")))
+display(
+    save_figure(
+        fig,
+        S.figures,
+        "mechanism_trainability",
+        caption=(
+            "Trainability: per-seed validation accuracy of the kept weights with one run per seed (left, bar: "
+            "median), and held-out test accuracy of the best of k random restarts chosen on validation "
+            "accuracy against k (right, mean and BCa bootstrap 95% CI), per router."
+        ),
+    )
+)
 
 # %% [markdown]
 # ## Routing: how each router partitions the moons
@@ -153,15 +200,29 @@ display(save_figure(fig, S.figures, "mechanism_trainability",
 
 # %%
 routing = mech.routing_table(res)
-write_table(routing, S.tables, "mechanism_routing",
-            caption=("Routing per router: share of held-out points sent to the busiest expert and mean gate "
-                     "entropy (nats; max_entropy = ln E for uniform gates; Student-t 95% CI) over the evaluation "
-                     "seeds, collapsed seeds, and on seed 0 the share of the input plane [0, pi]^2 each expert "
-                     "wins (largest gate), in decreasing order."))
+write_table(
+    routing,
+    S.tables,
+    "mechanism_routing",
+    caption=(
+        "Routing per router: share of held-out points sent to the busiest expert and mean gate "
+        "entropy (nats; max_entropy = ln E for uniform gates; Student-t 95% CI) over the evaluation "
+        "seeds, collapsed seeds, and on seed 0 the share of the input plane [0, pi]^2 each expert "
+        "wins (largest gate), in decreasing order."
+    ),
+)
 display(routing)
 data0 = load_dataset(tm.DATA, 0)
 fig = figs.gate_maps(res, (data0.x_test, data0.y_test))
-display(save_figure(fig, S.figures, "gate_maps",
-                    caption=("Gate maps, seed 0, each router at its tuned configuration: colour = the expert with the largest "
-                             "gate over the input plane (white where the gates are uniform), solid lines = expert boundaries, "
-                             "dashed = decision boundary, points = held-out test points by class.")))
+display(
+    save_figure(
+        fig,
+        S.figures,
+        "gate_maps",
+        caption=(
+            "Gate maps, seed 0, each router at its tuned configuration: colour = the expert with the largest "
+            "gate over the input plane (white where the gates are uniform), solid lines = expert boundaries, "
+            "dashed = decision boundary, points = held-out test points by class."
+        ),
+    )
+)

@@ -36,23 +36,25 @@
 import os
 from functools import partial
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 from IPython.display import display
 
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
+from qmoe_tfq.experiments.runner import runner
+from qmoe_tfq.experiments.tuning import protocol_sentence
 from qmoe_tfq.reporting import report
 from qmoe_tfq.reporting.report import paper_settings
-from qmoe_tfq.experiments.runner import runner
 from qmoe_tfq.studies import phase1 as p1
 from qmoe_tfq.studies import phase1_claims as pc
-from qmoe_tfq.experiments.tuning import protocol_sentence
 
 S = paper_settings()
 size = p1.size(S.quick)
 res = p1.results(runner(S.jobs, S.cache_dir), S.quick)
 write_table = partial(report.write_table, sources=res.sources, study="phase1")
 save_figure = partial(report.save_figure, sources=res.sources, study="phase1")
-print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(res.authors)} authors'-protocol runs, "
-      f"{len(res.tuned.tuning)} tuning runs, {len(res.tuned.evaluation)} tuned evaluation runs, {size.seeds} seeds")
+print(
+    f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(res.authors)} authors'-protocol runs, "
+    f"{len(res.tuned.tuning)} tuning runs, {len(res.tuned.evaluation)} tuned evaluation runs, {size.seeds} seeds"
+)
 
 # %% [markdown]
 # ## Held-out accuracy per protocol, dataset and model
@@ -67,28 +69,41 @@ print(f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(res.author
 table = p1.accuracy_table(res)
 tuned_budget = p1.budget(size.tuned_datasets[0], S.quick)
 write_table(
-    table, S.tables, "phase1",
-    caption=(f"Phase 1 (the authors' QMoE.ipynb): held-out test accuracy (mean and Student-t 95% CI over "
-             f"{size.seeds} seeds, clipped to [0, 1]; range over seeds) of the QMoE (classical router, quantum "
-             f"experts), the standalone QNN, the classical MoE, a parameter-matched classical MoE (MLP experts "
-             f"h={p1.MATCHED_HIDDEN}) and logistic regression. Authors' protocol: Adam lr 0.01, batch 32, accuracy "
-             f"after epochs {size.authors_epochs[0]} and {size.authors_epochs[1]}, their synthetic data (fixed draw "
-             f"random_state=42) and MNIST 0 vs 1 at 4x4 (shipped 1,000-image subset), a fresh stratified 80/20 split "
-             f"per seed; `stated` is their single run at the epoch it comes from. Tuned: "
-             + protocol_sentence(tuned_budget, ("moe", "logreg"))
-             + "; tuning and evaluation seeds split the same fixed points. Exact one-sided signed-rank p-values on "
-               "counts of correct test points against the QMoE."),
+    table,
+    S.tables,
+    "phase1",
+    caption=(
+        f"Phase 1 (the authors' QMoE.ipynb): held-out test accuracy (mean and Student-t 95% CI over "
+        f"{size.seeds} seeds, clipped to [0, 1]; range over seeds) of the QMoE (classical router, quantum "
+        f"experts), the standalone QNN, the classical MoE, a parameter-matched classical MoE (MLP experts "
+        f"h={p1.MATCHED_HIDDEN}) and logistic regression. Authors' protocol: Adam lr 0.01, batch 32, accuracy "
+        f"after epochs {size.authors_epochs[0]} and {size.authors_epochs[1]}, their synthetic data (fixed draw "
+        f"random_state=42) and MNIST 0 vs 1 at 4x4 (shipped 1,000-image subset), a fresh stratified 80/20 split "
+        f"per seed; `stated` is their single run at the epoch it comes from. Tuned: "
+        + protocol_sentence(tuned_budget, ("moe", "logreg"))
+        + "; tuning and evaluation seeds split the same fixed points. Exact one-sided signed-rank p-values on "
+        "counts of correct test points against the QMoE."
+    ),
 )
-write_table(p1.runs_table(res.rows), S.tables, "phase1_runs", caption="Per-seed results of the Phase 1 study.",
-            formats=("csv",))
+write_table(
+    p1.runs_table(res.rows), S.tables, "phase1_runs", caption="Per-seed results of the Phase 1 study.", formats=("csv",)
+)
 display(table.drop(columns=["model"]))
 
 # %%
 fig = p1.accuracy_figure(table)
-display(save_figure(fig, S.figures, "phase1_accuracy",
-                    caption=(f"Phase 1: held-out test accuracy per model (mean and Student-t 95% CI over {size.seeds} seeds), "
-                             f"the authors' protocol after epoch {size.authors_epochs[0]} (filled) and the tuned protocol "
-                             "(open), with the authors' single-run values (x), on their synthetic data and MNIST 0 vs 1.")))
+display(
+    save_figure(
+        fig,
+        S.figures,
+        "phase1_accuracy",
+        caption=(
+            f"Phase 1: held-out test accuracy per model (mean and Student-t 95% CI over {size.seeds} seeds), "
+            f"the authors' protocol after epoch {size.authors_epochs[0]} (filled) and the tuned protocol "
+            "(open), with the authors' single-run values (x), on their synthetic data and MNIST 0 vs 1."
+        ),
+    )
+)
 
 # %% [markdown]
 # ## Training time
@@ -106,15 +121,19 @@ display(save_figure(fig, S.figures, "phase1_accuracy",
 # %%
 timing = p1.timing_table(res)
 write_table(
-    timing, S.tables, "phase1_timing",
-    caption=(f"Phase 1 training time: median (and range) over {size.seeds} seeds of the seconds to train "
-             f"{size.authors_epochs[1]} epochs under the authors' protocol, each run's share of its stack's wall time "
-             f"(the seeds of a model train as one stack), on this machine ({os.cpu_count()} cores, "
-             f"{S.jobs} worker(s), shared with other jobs), "
-             "seconds per epoch per 1,000 training rows, and the ratio to the classical MoE, beside the authors' "
-             "stated seconds (their whole training, PennyLane; MNIST with 12,665 training images); the median "
-             f"seconds per epoch of the tuned protocol's runs (up to {size.max_epochs} epochs, where fixed costs such as "
-             "graph tracing weigh less) and their ratio to the classical MoE."),
+    timing,
+    S.tables,
+    "phase1_timing",
+    caption=(
+        f"Phase 1 training time: median (and range) over {size.seeds} seeds of the seconds to train "
+        f"{size.authors_epochs[1]} epochs under the authors' protocol, each run's share of its stack's wall time "
+        f"(the seeds of a model train as one stack), on this machine ({os.cpu_count()} cores, "
+        f"{S.jobs} worker(s), shared with other jobs), "
+        "seconds per epoch per 1,000 training rows, and the ratio to the classical MoE, beside the authors' "
+        "stated seconds (their whole training, PennyLane; MNIST with 12,665 training images); the median "
+        f"seconds per epoch of the tuned protocol's runs (up to {size.max_epochs} epochs, where fixed costs such as "
+        "graph tracing weigh less) and their ratio to the classical MoE."
+    ),
 )
 display(timing)
 

@@ -20,9 +20,9 @@
 # QUICK run), citing the tables and figures of that folder.
 
 # %%
-import qmoe_tfq  # noqa: F401
 from IPython.display import Markdown, display
 
+import qmoe_tfq  # noqa: F401
 from qmoe_tfq.analysis import ledger
 from qmoe_tfq.reporting import plots
 from qmoe_tfq.reporting.report import paper_settings, save_figure
@@ -53,9 +53,18 @@ display(Markdown(ledger.render_markdown(entries, header, ledger.output_folder(S.
 
 # %%
 fig = plots.specification_curves({e.id: e.multiverse for e in entries if e.multiverse})
-display(save_figure(fig, S.figures, "specification_curves",
-                    caption=("Specification curves: for each claim decided by the pre-registered plan, the primary "
-                             "effect under every analysis specification of its multiverse (margin, interval, seed "
-                             "subset, test), sorted; blue gives the headline verdict, red another. The share is "
-                             "the ledger's stability column."),
-                    sources=sources, study="ledger"))
+display(
+    save_figure(
+        fig,
+        S.figures,
+        "specification_curves",
+        caption=(
+            "Specification curves: for each claim decided by the pre-registered plan, the primary "
+            "effect under every analysis specification of its multiverse (margin, interval, seed "
+            "subset, test), sorted; blue gives the headline verdict, red another. The share is "
+            "the ledger's stability column."
+        ),
+        sources=sources,
+        study="ledger",
+    )
+)

@@ -21,10 +21,10 @@ import threading
 from collections.abc import Callable
 
 from qmoe_tfq import __version__
+from qmoe_tfq.core.errors import ConfigError, TrainingDiverged
+from qmoe_tfq.data import DATASETS, DataSpec
 from qmoe_tfq.specs.config import ENGINES, NOISE_PLACEMENTS, ROUTERS, ModelSpec, TrainSpec, param_counts
 from qmoe_tfq.specs.vocabulary import ANSATZES, MAX_QUBITS, READOUTS
-from qmoe_tfq.data import DATASETS, DataSpec
-from qmoe_tfq.core.errors import ConfigError, TrainingDiverged
 
 SEED_MAX = 2**32 - 1  # numpy's seed range; TensorFlow's is wider
 # Upper bounds this machine can honour, checked before anything is built (and shown in --help).
@@ -49,8 +49,11 @@ class BadValue(ValueError):
 
 def integer(low: int, high: int | None = None) -> Check:
     """Parse an integer in [low, high] (no upper bound if ``high`` is None)."""
-    allowed = f"an integer in [{low}, {high}]" if high is not None else (
-        "a positive integer" if low == 1 else f"an integer >= {low}")
+    allowed = (
+        f"an integer in [{low}, {high}]"
+        if high is not None
+        else ("a positive integer" if low == 1 else f"an integer >= {low}")
+    )
 
     def check(text: str) -> int:
         try:
@@ -120,45 +123,128 @@ def _option(p: argparse.ArgumentParser, flag: str, check: Check | None = None, *
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train one model and report its accuracy and size",
-                       formatter_class=DefaultsFormatter,
-                       description="Train one mixture of experts and report held-out accuracy, parameters and time.")
+    p = sub.add_parser(
+        "train",
+        help="train one model and report its accuracy and size",
+        formatter_class=DefaultsFormatter,
+        description="Train one mixture of experts and report held-out accuracy, parameters and time.",
+    )
     seed = integer(0, SEED_MAX)
     _option(p, "--router", choice(ROUTERS), required=True, help=f"one of {', '.join(ROUTERS)}")
-    _option(p, "--layers", integer(1, LAYERS_MAX), default=3, metavar="L",
-            help=f"variational layers L (quantum router), 1 to {LAYERS_MAX}")
-    _option(p, "--hidden", integer(1, HIDDEN_MAX), default=8, metavar="H",
-            help=f"hidden units h (mlp router), 1 to {HIDDEN_MAX}")
+    _option(
+        p,
+        "--layers",
+        integer(1, LAYERS_MAX),
+        default=3,
+        metavar="L",
+        help=f"variational layers L (quantum router), 1 to {LAYERS_MAX}",
+    )
+    _option(
+        p,
+        "--hidden",
+        integer(1, HIDDEN_MAX),
+        default=8,
+        metavar="H",
+        help=f"hidden units h (mlp router), 1 to {HIDDEN_MAX}",
+    )
     _option(p, "--readout", choice(READOUTS), default="expectation", help=f"one of {', '.join(READOUTS)}")
     _option(p, "--ansatz", choice(ANSATZES), default="strongly_entangling", help=f"one of {', '.join(ANSATZES)}")
-    _option(p, "--qubits", integer(1, MAX_QUBITS), default=None, metavar="N",
-            help=f"qubits, 1 to {MAX_QUBITS} (default: one per feature)")
-    _option(p, "--experts", integer(1, EXPERTS_MAX), default=None, metavar="E",
-            help=f"experts E, 1 to {EXPERTS_MAX} (default: 2; 2^n for probabilities); router and experts "
-                 f"together at most {PARAMS_MAX} parameters")
-    _option(p, "--dataset", default="moons",
-            help=f"one of {', '.join(DATASETS)}, or <source>-<a>v<b> for another class pair (docs/guide/datasets.md)")
-    _option(p, "--n-samples", integer(1, N_SAMPLES_MAX), default=500, metavar="N",
-            help=f"examples drawn (moons); a cap for image datasets; 1 to {N_SAMPLES_MAX}")
-    _option(p, "--pca", integer(1, PCA_MAX), default=None, metavar="K",
-            help=f"PCA components (image datasets), 1 to {PCA_MAX} (default: no PCA)")
-    _option(p, "--resize", integer(1, RESIZE_MAX), default=None, metavar="R",
-            help=f"block-average images to RxR pixels first (e.g. 4), 1 to {RESIZE_MAX}")
-    _option(p, "--data-dir", default=None,
-            help="folder with mnist.npz / fashion_mnist.npz (default: $QMOE_DATA_DIR or data/)")
-    _option(p, "--noise", real(0.0, NOISE_MAX), default=0.1, metavar="SIGMA",
-            help=f"make_moons noise, in [0, {NOISE_MAX:g}]")
-    _option(p, "--depolarizing", real(0.0, 1.0), default=0.0, metavar="EPS",
-            help="single-qubit depolarizing probability on the router circuit, in [0, 1] (0: noiseless)")
-    _option(p, "--noise-placement", choice(NOISE_PLACEMENTS), default="authors",
-            help=f"one of {', '.join(NOISE_PLACEMENTS)}")
+    _option(
+        p,
+        "--qubits",
+        integer(1, MAX_QUBITS),
+        default=None,
+        metavar="N",
+        help=f"qubits, 1 to {MAX_QUBITS} (default: one per feature)",
+    )
+    _option(
+        p,
+        "--experts",
+        integer(1, EXPERTS_MAX),
+        default=None,
+        metavar="E",
+        help=f"experts E, 1 to {EXPERTS_MAX} (default: 2; 2^n for probabilities); router and experts "
+        f"together at most {PARAMS_MAX} parameters",
+    )
+    _option(
+        p,
+        "--dataset",
+        default="moons",
+        help=f"one of {', '.join(DATASETS)}, or <source>-<a>v<b> for another class pair (docs/guide/datasets.md)",
+    )
+    _option(
+        p,
+        "--n-samples",
+        integer(1, N_SAMPLES_MAX),
+        default=500,
+        metavar="N",
+        help=f"examples drawn (moons); a cap for image datasets; 1 to {N_SAMPLES_MAX}",
+    )
+    _option(
+        p,
+        "--pca",
+        integer(1, PCA_MAX),
+        default=None,
+        metavar="K",
+        help=f"PCA components (image datasets), 1 to {PCA_MAX} (default: no PCA)",
+    )
+    _option(
+        p,
+        "--resize",
+        integer(1, RESIZE_MAX),
+        default=None,
+        metavar="R",
+        help=f"block-average images to RxR pixels first (e.g. 4), 1 to {RESIZE_MAX}",
+    )
+    _option(
+        p,
+        "--data-dir",
+        default=None,
+        help="folder with mnist.npz / fashion_mnist.npz (default: $QMOE_DATA_DIR or data/)",
+    )
+    _option(
+        p,
+        "--noise",
+        real(0.0, NOISE_MAX),
+        default=0.1,
+        metavar="SIGMA",
+        help=f"make_moons noise, in [0, {NOISE_MAX:g}]",
+    )
+    _option(
+        p,
+        "--depolarizing",
+        real(0.0, 1.0),
+        default=0.0,
+        metavar="EPS",
+        help="single-qubit depolarizing probability on the router circuit, in [0, 1] (0: noiseless)",
+    )
+    _option(
+        p,
+        "--noise-placement",
+        choice(NOISE_PLACEMENTS),
+        default="authors",
+        help=f"one of {', '.join(NOISE_PLACEMENTS)}",
+    )
     _option(p, "--engine", choice(ENGINES), default="exact", help=f"one of {', '.join(ENGINES)}")
-    _option(p, "--repetitions", integer(1, REPETITIONS_MAX), default=1000, metavar="R",
-            help=f"trajectories per expectation (tfq_sampled), 1 to {REPETITIONS_MAX}")
-    _option(p, "--test-size", real(0.0, 1.0, high_open=True), default=0.3, metavar="F",
-            help="held-out fraction in [0, 1) (0: train set only)")
-    _option(p, "--data-seed", seed, default=None, metavar="SEED",
-            help=f"data seed in [0, {SEED_MAX}] (default: --seed)")
+    _option(
+        p,
+        "--repetitions",
+        integer(1, REPETITIONS_MAX),
+        default=1000,
+        metavar="R",
+        help=f"trajectories per expectation (tfq_sampled), 1 to {REPETITIONS_MAX}",
+    )
+    _option(
+        p,
+        "--test-size",
+        real(0.0, 1.0, high_open=True),
+        default=0.3,
+        metavar="F",
+        help="held-out fraction in [0, 1) (0: train set only)",
+    )
+    _option(
+        p, "--data-seed", seed, default=None, metavar="SEED", help=f"data seed in [0, {SEED_MAX}] (default: --seed)"
+    )
     _option(p, "--seed", seed, default=0, metavar="SEED", help=f"model (and default data) seed in [0, {SEED_MAX}]")
     _option(p, "--epochs", integer(1, EPOCHS_MAX), default=50, metavar="N", help=f"training epochs, 1 to {EPOCHS_MAX}")
     _option(p, "--lr", real(0.0, low_open=True), default=0.1, metavar="LR", help="Adam learning rate (> 0)")
@@ -175,9 +261,11 @@ def check_size(model: ModelSpec, data: DataSpec) -> None:
     counts = param_counts(model, data.n_features, len(data.classes))
     if counts.total > PARAMS_MAX:
         total = str(counts.total) if counts.total < 10**30 else f"about 10^{len(str(counts.total)) - 1}"
-        raise ConfigError(f"this model would have {total} trainable parameters (router and experts) on "
-                          f"{data.n_features} features; allowed: at most {PARAMS_MAX} (lower --hidden, --experts "
-                          "or the features)")
+        raise ConfigError(
+            f"this model would have {total} trainable parameters (router and experts) on "
+            f"{data.n_features} features; allowed: at most {PARAMS_MAX} (lower --hidden, --experts "
+            "or the features)"
+        )
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -238,7 +326,9 @@ def _train(args: argparse.Namespace) -> int:
     print(f"model           {model.label()} on {args.dataset}, seed {args.seed}")
     print(f"test accuracy   {test}")
     print(f"train accuracy  {result.train_accuracy:.4f}  (training set)")
-    print(f"parameters      router {result.params.router}, experts {result.params.experts}, total {result.params.total}")
+    print(
+        f"parameters      router {result.params.router}, experts {result.params.experts}, total {result.params.total}"
+    )
     print(f"train time      {result.train_seconds:.2f} s for {args.epochs} epochs")
     return 0
 

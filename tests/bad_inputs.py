@@ -26,8 +26,21 @@ INT_FLAGS = {  # flag -> (lowest allowed, highest allowed)
     "--seed": (0, 4294967295),
     "--data-seed": (0, 4294967295),
 }
-BAD_INTEGERS = ["-1", "0", "1000000000000", "2147483648", str(2**63 - 1), str(2**63), str(10**30), "nan", "inf",
-                "abc", "", "1.5", "1e3"]
+BAD_INTEGERS = [
+    "-1",
+    "0",
+    "1000000000000",
+    "2147483648",
+    str(2**63 - 1),
+    str(2**63),
+    str(10**30),
+    "nan",
+    "inf",
+    "abc",
+    "",
+    "1.5",
+    "1e3",
+]
 REAL_FLAGS = {  # flag -> values that must be refused
     "--noise": ["-0.1", "1e300", "10.5", "nan", "inf", "-inf", "abc", ""],
     "--depolarizing": ["-0.01", "1.5", "1e300", "nan", "inf", "abc", ""],
@@ -46,7 +59,14 @@ def _int_cases():
                     continue  # allowed for this flag (0 for the seeds)
             except ValueError:
                 pass
-            yield (f"{flag}={value}", "train", [f"{flag}={value}"], {}, None, f"{flag} must be an integer in [{low}, {high}]")
+            yield (
+                f"{flag}={value}",
+                "train",
+                [f"{flag}={value}"],
+                {},
+                None,
+                f"{flag} must be an integer in [{low}, {high}]",
+            )
 
 
 def _real_cases():
@@ -69,23 +89,51 @@ DATASET_CASES = [
     ("dataset=Moons", "train", ["--dataset", "Moons"], {}, None, "unknown dataset"),
     ("dataset=digits-0v1x", "train", ["--dataset", "digits-0v1x"], {}, None, "unknown dataset"),
     # too big for this machine or this model, from the specs alone (nothing built)
-    ("params: hidden x experts", "train", ["--router", "mlp", "--hidden", "100000", "--experts", "4096"], {}, None,
-     "trainable parameters"),
-    ("params: experts on mnist5k", "train", ["--router", "linear", "--experts", "4096", "--dataset", "mnist5k"], {},
-     None, "trainable parameters"),
+    (
+        "params: hidden x experts",
+        "train",
+        ["--router", "mlp", "--hidden", "100000", "--experts", "4096"],
+        {},
+        None,
+        "trainable parameters",
+    ),
+    (
+        "params: experts on mnist5k",
+        "train",
+        ["--router", "linear", "--experts", "4096", "--dataset", "mnist5k"],
+        {},
+        None,
+        "trainable parameters",
+    ),
     ("qubits for 64 features", "train", ["--dataset", "digits-0v1"], {}, None, "too large to simulate"),
     ("fourier on 64 features", "train", ["--router", "fourier", "--dataset", "digits"], {}, None, "3^d features"),
     ("pca beyond the pixels", "train", ["--dataset", "digits-3v8", "--pca", "65"], {}, None, "pca=65 exceeds"),
     ("resize not dividing", "train", ["--dataset", "mnist5k", "--resize", "5"], {}, None, "resize=5"),
     ("pca on moons", "train", ["--pca", "2"], {}, None, "applies to image datasets only"),
     ("qubits below features", "train", ["--qubits", "1"], {}, None, "below the feature count"),
-    ("probabilities experts", "train", ["--readout", "probabilities", "--experts", "3"], {}, None,
-     "does not fit the probabilities readout"),
+    (
+        "probabilities experts",
+        "train",
+        ["--readout", "probabilities", "--experts", "3"],
+        {},
+        None,
+        "does not fit the probabilities readout",
+    ),
 ]
 
 # Data folders the test builds (see test_bad_inputs.make_data_dir).
-DATA_FILES = ("missing", "directory", "truncated", "missing_key", "huge_header", "single_npy", "text",
-              "wrong_shape", "bad_labels", "data_dir_is_a_file")
+DATA_FILES = (
+    "missing",
+    "directory",
+    "truncated",
+    "missing_key",
+    "huge_header",
+    "single_npy",
+    "text",
+    "wrong_shape",
+    "bad_labels",
+    "data_dir_is_a_file",
+)
 DATA_CASES = [
     (f"mnist.npz: {name}", "train", ["--dataset", "mnist-0v1", "--pca", "2", "--data-dir", "{dir}"], {}, name, expect)
     for name, expect in [
@@ -112,8 +160,16 @@ QMOE_CASES = [
 ]
 
 # Paper targets the test builds (see test_bad_inputs.make_paper_target).
-PAPER_TARGETS = ("non_empty", "foreign_manifest", "file", "home", "holds_home", "foreign_staging",
-                 "foreign_previous", "broken_manifest")
+PAPER_TARGETS = (
+    "non_empty",
+    "foreign_manifest",
+    "file",
+    "home",
+    "holds_home",
+    "foreign_staging",
+    "foreign_previous",
+    "broken_manifest",
+)
 PAPER_CASES = [
     ("paper: /", "paper", [], {"QMOE_PAPER_DIR": "/"}, None, "refusing to write to /: it is the root folder"),
     ("paper: repository", "paper", [], {"QMOE_PAPER_DIR": "{root}"}, None, "it is the repository itself"),
@@ -121,26 +177,45 @@ PAPER_CASES = [
     ("paper: parent of the repository", "paper", [], {"QMOE_PAPER_DIR": "{root}/.."}, None, "it holds the repository"),
     ("paper: qmoe_tfq package", "paper", [], {"QMOE_PAPER_DIR": "{root}/qmoe_tfq"}, None, "is not empty"),
     ("paper: .git", "paper", [], {"QMOE_PAPER_DIR": "{root}/.git"}, None, "refusing to write to"),
-    *[(f"paper: {name}", "paper", [], {"QMOE_PAPER_DIR": "{dir}"}, name, expect) for name, expect in [
-        ("non_empty", "is not empty and holds no manifest.json written by qmoe_tfq.publish.paper"),
-        ("foreign_manifest", "is not empty and holds no manifest.json"),
-        ("broken_manifest", "is not empty and holds no manifest.json"),
-        ("file", "it is a file"),
-        ("home", "it is the home folder"),
-        ("holds_home", "it holds the home folder"),
-        ("foreign_staging", "was not made by this tool"),
-        ("foreign_previous", "was not made by this tool"),
-    ]],
-    *[(f"paper: QMOE_QUICK={v}", "paper", [], {"QMOE_QUICK": v}, None, "QMOE_QUICK must be 0 or 1")
-      for v in ("yes", "2", "-1", "true", "0.5")],
-    *[(f"paper: QMOE_JOBS={v}", "paper", [], {"QMOE_JOBS": v}, None, "QMOE_JOBS must be an integer in [1, 1024]")
-      for v in ("0", "-1", "abc", "1e3", "1025", str(2**63), "nan", "1.5")],
-    ("paper: QMOE_CACHE_DIR is a file", "paper", [], {"QMOE_CACHE_DIR": "{root}/README.md", "QMOE_PAPER_DIR": "{tmp}/new"},
-     None, "QMOE_CACHE_DIR must be a folder"),
+    *[
+        (f"paper: {name}", "paper", [], {"QMOE_PAPER_DIR": "{dir}"}, name, expect)
+        for name, expect in [
+            ("non_empty", "is not empty and holds no manifest.json written by qmoe_tfq.publish.paper"),
+            ("foreign_manifest", "is not empty and holds no manifest.json"),
+            ("broken_manifest", "is not empty and holds no manifest.json"),
+            ("file", "it is a file"),
+            ("home", "it is the home folder"),
+            ("holds_home", "it holds the home folder"),
+            ("foreign_staging", "was not made by this tool"),
+            ("foreign_previous", "was not made by this tool"),
+        ]
+    ],
+    *[
+        (f"paper: QMOE_QUICK={v}", "paper", [], {"QMOE_QUICK": v}, None, "QMOE_QUICK must be 0 or 1")
+        for v in ("yes", "2", "-1", "true", "0.5")
+    ],
+    *[
+        (f"paper: QMOE_JOBS={v}", "paper", [], {"QMOE_JOBS": v}, None, "QMOE_JOBS must be an integer in [1, 1024]")
+        for v in ("0", "-1", "abc", "1e3", "1025", str(2**63), "nan", "1.5")
+    ],
+    (
+        "paper: QMOE_CACHE_DIR is a file",
+        "paper",
+        [],
+        {"QMOE_CACHE_DIR": "{root}/README.md", "QMOE_PAPER_DIR": "{tmp}/new"},
+        None,
+        "QMOE_CACHE_DIR must be a folder",
+    ),
     ("paper: unknown notebook", "paper", ["no_such_notebook"], {}, None, "unknown notebook(s) no_such_notebook"),
     ("paper: unknown flag", "paper", ["--fast"], {}, None, "unrecognized arguments: --fast"),
-    ("paper: QUICK into paper/", "paper", [], {"QMOE_QUICK": "1", "QMOE_PAPER_DIR": "{root}/paper"}, None,
-     "QUICK runs go to paper-quick/"),
+    (
+        "paper: QUICK into paper/",
+        "paper",
+        [],
+        {"QMOE_QUICK": "1", "QMOE_PAPER_DIR": "{root}/paper"},
+        None,
+        "QUICK runs go to paper-quick/",
+    ),
 ]
 
 CASES = [*_int_cases(), *_real_cases(), *_choice_cases(), *DATASET_CASES, *DATA_CASES, *QMOE_CASES, *PAPER_CASES]

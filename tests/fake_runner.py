@@ -28,15 +28,34 @@ class FakeRunner:
         for exp in experiments:
             counts = exp.model.get("max_epochs", None)
             for seed in exp.seeds:
-                row = {"experiment": exp.name, "protocol": exp.protocol, "seed": seed, "key": f"{exp.name}#{seed}",
-                       **exp.tag_dict, "train_accuracy": 0.9, "router_params": 10, "expert_params": 12,
-                       "total_params": 32, "train_seconds": 1.0 + seed, "seconds_per_epoch": 0.1,
-                       "n_epochs": counts, "epoch_losses": [0.5], "validation_curve": None, "collapsed": False,
-                       "n_validation_correct": None, "n_validation": None, "validation_accuracy": None,
-                       "n_correct": None, "n_test": 0, "test_accuracy": math.nan}
+                row = {
+                    "experiment": exp.name,
+                    "protocol": exp.protocol,
+                    "seed": seed,
+                    "key": f"{exp.name}#{seed}",
+                    **exp.tag_dict,
+                    "train_accuracy": 0.9,
+                    "router_params": 10,
+                    "expert_params": 12,
+                    "total_params": 32,
+                    "train_seconds": 1.0 + seed,
+                    "seconds_per_epoch": 0.1,
+                    "n_epochs": counts,
+                    "epoch_losses": [0.5],
+                    "validation_curve": None,
+                    "collapsed": False,
+                    "n_validation_correct": None,
+                    "n_validation": None,
+                    "validation_accuracy": None,
+                    "n_correct": None,
+                    "n_test": 0,
+                    "test_accuracy": math.nan,
+                }
                 if exp.protocol == "tuning":
                     correct = int(self.tuning(exp.name, seed))
-                    row.update({"n_validation_correct": correct, "n_validation": 50, "validation_accuracy": correct / 50})
+                    row.update(
+                        {"n_validation_correct": correct, "n_validation": 50, "validation_accuracy": correct / 50}
+                    )
                 else:
                     k = int(np.clip(round(self.accuracy(exp.name, seed) * self.n_test), 0, self.n_test))
                     row.update({"n_correct": k, "n_test": self.n_test, "test_accuracy": k / self.n_test})

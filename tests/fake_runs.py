@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 
 from qmoe_tfq.experiments.search_spaces import configurations
-from qmoe_tfq.studies import two_moons as tm
 from qmoe_tfq.experiments.tuning import Selection, TunedResults
+from qmoe_tfq.studies import two_moons as tm
 
 N_TEST = 150
 
@@ -18,21 +18,32 @@ def selections(candidates, quick: bool = False) -> dict[str, Selection]:
     return {c.id: Selection(c, configurations(c.space, quick)[0], 0, 0.9, pd.DataFrame()) for c in candidates}
 
 
-def model_rows(name: str, counts, router_params: int | None = 6, n_test: int = N_TEST, curves=None,
-               collapsed=None, seeds=None) -> list[dict]:
+def model_rows(
+    name: str, counts, router_params: int | None = 6, n_test: int = N_TEST, curves=None, collapsed=None, seeds=None
+) -> list[dict]:
     """One evaluation row per seed of experiment ``name`` with ``counts`` correct test points."""
     counts = np.asarray(counts, dtype=int)
     seeds = range(len(counts)) if seeds is None else seeds
     out = []
     for i, seed in enumerate(seeds):
-        out.append({
-            "experiment": name, "seed": seed, "n_correct": int(counts[i]), "n_test": n_test,
-            "test_accuracy": counts[i] / n_test, "train_accuracy": counts[i] / n_test,
-            "router_params": router_params, "expert_params": 6, "total_params": (router_params or 0) + 6,
-            "collapsed": None if collapsed is None else bool(collapsed[i]),
-            "validation_curve": None if curves is None else list(curves[i]),
-            "epoch_losses": [0.5, 0.4, 0.3], "train_seconds": 1.0, "seconds_per_epoch": 0.1,
-        })
+        out.append(
+            {
+                "experiment": name,
+                "seed": seed,
+                "n_correct": int(counts[i]),
+                "n_test": n_test,
+                "test_accuracy": counts[i] / n_test,
+                "train_accuracy": counts[i] / n_test,
+                "router_params": router_params,
+                "expert_params": 6,
+                "total_params": (router_params or 0) + 6,
+                "collapsed": None if collapsed is None else bool(collapsed[i]),
+                "validation_curve": None if curves is None else list(curves[i]),
+                "epoch_losses": [0.5, 0.4, 0.3],
+                "train_seconds": 1.0,
+                "seconds_per_epoch": 0.1,
+            }
+        )
     return out
 
 
@@ -41,14 +52,22 @@ def curve(first_above: int, floor: float, epochs: int = 20, above: float = 0.05,
     ``first_above > epochs``: never leaves the floor."""
     c = np.full(epochs, floor)
     if first_above <= epochs:
-        c[first_above - 1:] = floor + above
+        c[first_above - 1 :] = floor + above
     if rng is not None:
         c = c + rng.uniform(-0.004, 0.004, epochs)
     return c
 
 
-def two_moons_results(quantum_counts, linear_counts, other_counts=None, epochs=None, phase3a=None, phase2=None,
-                      collapsed=None, quick: bool = False) -> tm.Results:
+def two_moons_results(
+    quantum_counts,
+    linear_counts,
+    other_counts=None,
+    epochs=None,
+    phase3a=None,
+    phase2=None,
+    collapsed=None,
+    quick: bool = False,
+) -> tm.Results:
     """A Two Moons ``Results`` from per-seed counts. ``epochs``: model id -> first epoch above the
     floor + margin per seed (validation curves built from it; the constant-gate floor is 0.86);
     ``phase3a``/``phase2``: model id -> per-seed training accuracies / loss curves; ``collapsed``:
@@ -76,10 +95,21 @@ def two_moons_results(quantum_counts, linear_counts, other_counts=None, epochs=N
     tuned = pd.DataFrame([r for r in rows if r["experiment"].startswith(tm.TUNED_PREFIX)])
     fixed = [r for r in rows if r["experiment"].startswith(tm.BUDGET_PREFIX)]
     for mid, acc in (phase3a or {}).items():
-        fixed += [{"experiment": f"phase3a/{mid}", "seed": s, "train_accuracy": a, "router_params": 24,
-                   "epoch_losses": [0.3]} for s, a in enumerate(acc)]
+        fixed += [
+            {"experiment": f"phase3a/{mid}", "seed": s, "train_accuracy": a, "router_params": 24, "epoch_losses": [0.3]}
+            for s, a in enumerate(acc)
+        ]
     for mid, losses in (phase2 or {}).items():
-        fixed += [{"experiment": f"phase2/{mid}", "seed": s, "train_accuracy": 0.9, "router_params": 6,
-                   "epoch_losses": list(c)} for s, c in enumerate(losses)]
-    return tm.Results(TunedResults(pd.DataFrame(), selections(tm.candidates(), quick), tuned), pd.DataFrame(fixed),
-                      quick)
+        fixed += [
+            {
+                "experiment": f"phase2/{mid}",
+                "seed": s,
+                "train_accuracy": 0.9,
+                "router_params": 6,
+                "epoch_losses": list(c),
+            }
+            for s, c in enumerate(losses)
+        ]
+    return tm.Results(
+        TunedResults(pd.DataFrame(), selections(tm.candidates(), quick), tuned), pd.DataFrame(fixed), quick
+    )

@@ -24,9 +24,9 @@ def verdict(claim: str, outcome: r.Outcome) -> str:
 
 def test_only_holding_part_cannot_fail_is_not_partially_reproduced():
     rng = np.random.default_rng(0)
-    quantum = 0.98 + rng.normal(0, 0.01, 20)          # well above the stated 94%
-    linear = quantum + rng.normal(0, 0.03, 20)         # no ordering either way
-    reach = r.one_sided_reach(quantum, 0.94)           # the old "reaches at least 94%" part
+    quantum = 0.98 + rng.normal(0, 0.01, 20)  # well above the stated 94%
+    linear = quantum + rng.normal(0, 0.03, 20)  # no ordering either way
+    reach = r.one_sided_reach(quantum, 0.94)  # the old "reaches at least 94%" part
     assert reach.state == "shown" and not reach.can_fail
     primary = r.paired_superiority(np.rint(quantum * N_TEST), np.rint(linear * N_TEST))
     assert primary.state == "inconclusive"
@@ -66,8 +66,10 @@ def test_logrank_direction_and_time_to_event_outcomes():
 def test_closed_testing_finds_a_small_width_behind_a_failing_large_one():
     rng = np.random.default_rng(1)
     ref = rng.integers(135, 145, 12).astype(float)
-    counts = {"mlp_h64": ref - 15 + rng.integers(-2, 3, 12),  # large width clearly inferior
-              "mlp_h3": ref + rng.integers(0, 3, 12)}          # small width non-inferior
+    counts = {
+        "mlp_h64": ref - 15 + rng.integers(-2, 3, 12),  # large width clearly inferior
+        "mlp_h3": ref + rng.integers(0, 3, 12),
+    }  # small width non-inferior
     params = {"mlp_h64": 322, "mlp_h3": 17}
     ct = r.closed_testing_widths(counts, ref, params, 24, margin=0.01 * N_TEST, n_resamples=200)
     assert ct.smallest == "mlp_h3"
@@ -83,7 +85,7 @@ def test_closed_testing_finds_a_small_width_behind_a_failing_large_one():
 
 
 def test_tost_wide_bimodal_is_inconclusive_and_tight_is_reproduced():
-    bimodal = np.array([0.80, 1.00] * 5)     # mean 0.90 = stated, seeds at 0.80 or 1.00
+    bimodal = np.array([0.80, 1.00] * 5)  # mean 0.90 = stated, seeds at 0.80 or 1.00
     out = r.tost_mean(bimodal, 0.90, 0.02)
     assert out.state == "inconclusive" and out.extra["too_wide"]
     assert verdict("N1", out) == "inconclusive"
@@ -110,15 +112,20 @@ def _ni_verdict_of(challenger, reference):
     def verdict_of(spec, pos):
         margin = spec["margin_pp"] / 100 * N_TEST
         o = r.paired_noninferiority(challenger[pos], reference[pos], margin, test=spec["test"], scale=1 / N_TEST)
-        return {"shown": "reproduced", "shown otherwise": "not reproduced", "inconclusive": "inconclusive",
-                "reversed": "contradicted"}[o.state], o.effect
+        return {
+            "shown": "reproduced",
+            "shown otherwise": "not reproduced",
+            "inconclusive": "inconclusive",
+            "reversed": "contradicted",
+        }[o.state], o.effect
+
     return verdict_of
 
 
 def test_multiverse_share_one_for_robust_and_fragile_when_margin_flips():
     rng = np.random.default_rng(3)
     ref = rng.integers(140, 146, 20).astype(float)
-    robust = ref + 3 + rng.integers(0, 2, 20)           # better than the reference: NI at any margin
+    robust = ref + 3 + rng.integers(0, 2, 20)  # better than the reference: NI at any margin
     res = mv.run_multiverse(_ni_verdict_of(robust, ref), 20, only=("margin_pp", "test", "seeds"), n_resamples=30)
     assert res.headline == "reproduced" and res.share == 1.0 and not res.fragile
     assert any("restarts" in s for s in res.not_run) and any("init" in s for s in res.not_run)
@@ -191,8 +198,8 @@ def test_power_statement_and_underpowered():
     assert pw["mde"] > 0.5 and pw["underpowered"]
     assert "underpowered" in r.power_sentence(pw)
     pw_t = r.paired_power(d, test="paired t")
-    assert pw_t["mde"] < pw["mde"]                      # ARE < 1: the rank test needs a larger effect
-    assert math.isinf(r.paired_power(d[:4])["mde"])     # 2^-4 > 0.05: the exact test cannot reject
+    assert pw_t["mde"] < pw["mde"]  # ARE < 1: the rank test needs a larger effect
+    assert math.isinf(r.paired_power(d[:4])["mde"])  # 2^-4 > 0.05: the exact test cannot reject
     big = r.paired_power(np.r_[d, d, d, d] * 0.1, effect_of_interest=0.5)
     assert not big["underpowered"]
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from bad_inputs import CASES, DATA_FILES, PAPER_TARGETS
-from qmoe_tfq import cli
-from qmoe_tfq.publish import paper
-from qmoe_tfq.data.npz import NPZ_KEYS
 from test_data import write_keras_npz
+
+from qmoe_tfq import cli
+from qmoe_tfq.data.npz import NPZ_KEYS
+from qmoe_tfq.publish import paper
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,11 +60,21 @@ def make_data_dir(tmp_path: Path, name: str) -> Path:
     elif name == "text":
         path.write_text("x_train,y_train\n")
     elif name == "wrong_shape":
-        np.savez(path, x_train=np.zeros((4, 8, 8), np.uint8), y_train=np.zeros(4, np.uint8),
-                 x_test=np.zeros((2, 8, 8), np.uint8), y_test=np.zeros(2, np.uint8))
+        np.savez(
+            path,
+            x_train=np.zeros((4, 8, 8), np.uint8),
+            y_train=np.zeros(4, np.uint8),
+            x_test=np.zeros((2, 8, 8), np.uint8),
+            y_test=np.zeros(2, np.uint8),
+        )
     elif name == "bad_labels":
-        np.savez(path, x_train=np.zeros((4, 28, 28), np.uint8), y_train=np.full(4, 12, np.uint8),
-                 x_test=np.zeros((2, 28, 28), np.uint8), y_test=np.zeros(2, np.uint8))
+        np.savez(
+            path,
+            x_train=np.zeros((4, 28, 28), np.uint8),
+            y_train=np.full(4, 12, np.uint8),
+            x_test=np.zeros((2, 28, 28), np.uint8),
+            y_test=np.zeros(2, np.uint8),
+        )
     elif name == "data_dir_is_a_file":
         folder.rmdir()
         folder.write_text("not a folder")
@@ -122,7 +132,9 @@ def test_bad_input_exits_2_with_one_line(case, tmp_path, monkeypatch, capsys):
         monkeypatch.setenv(name, fill(value, values))
     if kind == "paper":
         monkeypatch.setattr(paper, "build", lambda *a, **k: pytest.fail("the driver started a run"))
-    monkeypatch.setattr("qmoe_tfq.training.train.train_model", lambda *a, **k: pytest.fail("training started"), raising=False)
+    monkeypatch.setattr(
+        "qmoe_tfq.training.train.train_model", lambda *a, **k: pytest.fail("training started"), raising=False
+    )
     before = sorted(p.name for p in tmp_path.iterdir())
 
     full = ["train", "--router", "quantum", *argv] if kind == "train" else argv
@@ -168,21 +180,42 @@ def test_check_target_allows_new_empty_and_own_folders(tmp_path):
 
 
 def run(args: list[str], env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=120, cwd=ROOT,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}, **kwargs)
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})},
+        **kwargs,
+    )
 
 
 def test_in_a_fresh_process_too():
-    proc = run(["-m", "qmoe_tfq.cli", "train", "--router", "quantum", "--engine", "tfq_sampled", "--repetitions",
-                "2147483648"])
+    proc = run(
+        ["-m", "qmoe_tfq.cli", "train", "--router", "quantum", "--engine", "tfq_sampled", "--repetitions", "2147483648"]
+    )
     assert (proc.returncode, proc.stdout) == (2, "")
     assert proc.stderr.startswith("qmoe train: error: ") and proc.stderr.count("\n") == 1, proc.stderr
 
 
 def test_a_huge_header_in_a_fresh_process(tmp_path):
     folder = make_data_dir(tmp_path, "huge_header")
-    proc = run(["-m", "qmoe_tfq.cli", "train", "--router", "linear", "--dataset", "mnist-0v1", "--pca", "2",
-                "--data-dir", str(folder)])
+    proc = run(
+        [
+            "-m",
+            "qmoe_tfq.cli",
+            "train",
+            "--router",
+            "linear",
+            "--dataset",
+            "mnist-0v1",
+            "--pca",
+            "2",
+            "--data-dir",
+            str(folder),
+        ]
+    )
     assert (proc.returncode, proc.stdout) == (2, "")
     assert proc.stderr.startswith("qmoe: error: ") and proc.stderr.count("\n") == 1, proc.stderr
     assert "Traceback" not in proc.stderr and "more than the" in proc.stderr
@@ -205,9 +238,24 @@ def test_version(capsys):
 
 def test_ctrl_c_during_training_exits_130_with_one_line():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "qmoe_tfq.cli", "train", "--router", "linear", "--epochs", "100000",
-         "--n-samples", "2000"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        [
+            sys.executable,
+            "-m",
+            "qmoe_tfq.cli",
+            "train",
+            "--router",
+            "linear",
+            "--epochs",
+            "100000",
+            "--n-samples",
+            "2000",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
     try:
         lines = []
         deadline = time.monotonic() + 120

@@ -50,10 +50,10 @@ def optional_available(kind: str) -> bool:
 def run(args, tmp_path, timeout=600):
     env = dict(os.environ, HOME=str(tmp_path), QMOE_BENCH_QUICK="1", TF_CPP_MIN_LOG_LEVEL="3")
     env["PATH"] = f"{ASV.parent}{os.pathsep}{env.get('PATH', '')}"
-    proc = subprocess.run(
-        [str(ASV), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    proc = subprocess.run([str(ASV), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, (
+        f"asv {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
     )
-    assert proc.returncode == 0, f"asv {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
     return proc.stdout
 
 
@@ -107,8 +107,19 @@ def test_asv_check_and_one_quick_pass(tmp_path):
     run(["machine", "--yes", "--machine", "ci-quick", "--config", str(config)], tmp_path)
     assert "No problems found" in run(["check", "--config", str(config), "-E", existing], tmp_path)
     run(
-        ["run", "--config", str(config), "--quick", "--show-stderr", "--machine", "ci-quick",
-         "-E", existing, "--set-commit-hash", head],
+        [
+            "run",
+            "--config",
+            str(config),
+            "--quick",
+            "--show-stderr",
+            "--machine",
+            "ci-quick",
+            "-E",
+            existing,
+            "--set-commit-hash",
+            head,
+        ],
         tmp_path,
     )
 

@@ -10,13 +10,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras as keras
+from test_circuits_vs_cirq import cirq_readout
 
-from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.models.mixture import build_model
 from qmoe_tfq.models.routers.quantum import QuantumRouter, interpolation_grid
+from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.training.train import EpochTrainer
-
-from test_circuits_vs_cirq import cirq_readout
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -130,11 +129,11 @@ def test_compiled_epoch_equals_per_batch_loop(router):
 
 def test_benchmark_modules_import_without_tensorflow():
     code = (
-        "import sys; sys.path.insert(0, %r)\n"
+        f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
         "import benchmarks.bench_routers, benchmarks.bench_training, benchmarks.bench_noise, benchmarks.bench_engines, "
         "benchmarks.bench_accuracy, benchmarks.authors_stack\n"
         "heavy = [m for m in ('tensorflow', 'torch', 'pennylane') if m in sys.modules]\n"
-        "assert not heavy, heavy\n" % str(ROOT)
+        "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
@@ -177,6 +176,11 @@ def test_router_circuits_qualify_for_interpolation(ansatz):
     import cirq
 
     rc = router.rc
-    reused = type(rc)(rc.circuit + cirq.Circuit(cirq.rx(rc.input_symbols[0]).on(rc.qubits[1])),
-                      rc.qubits, rc.input_symbols, rc.weight_symbols, rc.weight_shape)
+    reused = type(rc)(
+        rc.circuit + cirq.Circuit(cirq.rx(rc.input_symbols[0]).on(rc.qubits[1])),
+        rc.qubits,
+        rc.input_symbols,
+        rc.weight_symbols,
+        rc.weight_shape,
+    )
     assert not _embedding_is_single_rx(reused)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.models.routers.quantum import QuantumRouter
+from qmoe_tfq.specs.config import ModelSpec
 
 
 def readout_from_probabilities(probs: np.ndarray, readout: str) -> np.ndarray:

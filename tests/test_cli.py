@@ -6,16 +6,43 @@ import subprocess
 import sys
 
 KEYS = {
-    "router", "dataset", "seed", "epochs", "test_accuracy", "train_accuracy",
-    "router_params", "expert_params", "total_params", "train_seconds",
+    "router",
+    "dataset",
+    "seed",
+    "epochs",
+    "test_accuracy",
+    "train_accuracy",
+    "router_params",
+    "expert_params",
+    "total_params",
+    "train_seconds",
 }
 
 
 def test_train_json_output():
     proc = subprocess.run(
-        [sys.executable, "-m", "qmoe_tfq.cli", "train", "--router", "quantum", "--dataset", "moons",
-         "--seed", "2", "--epochs", "2", "--lr", "0.1", "--n-samples", "120", "--json"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "qmoe_tfq.cli",
+            "train",
+            "--router",
+            "quantum",
+            "--dataset",
+            "moons",
+            "--seed",
+            "2",
+            "--epochs",
+            "2",
+            "--lr",
+            "0.1",
+            "--n-samples",
+            "120",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     assert proc.returncode == 0, proc.stderr
@@ -29,9 +56,23 @@ def test_train_json_output():
 
 def test_train_human_output_mentions_every_figure():
     proc = subprocess.run(
-        [sys.executable, "-m", "qmoe_tfq.cli", "train", "--router", "mlp", "--hidden", "4",
-         "--epochs", "1", "--n-samples", "100"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "qmoe_tfq.cli",
+            "train",
+            "--router",
+            "mlp",
+            "--hidden",
+            "4",
+            "--epochs",
+            "1",
+            "--n-samples",
+            "100",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     assert proc.returncode == 0, proc.stderr

@@ -55,8 +55,23 @@ def test_argparse_errors_are_one_line_too(capsys):
 
 
 def test_good_values_are_converted():
-    args = cli.parse_args(["train", "--router", "mlp", "--seed", "4294967295", "--lr", "1e-3", "--depolarizing",
-                           "1", "--test-size", "0", "--noise", "0"])
+    args = cli.parse_args(
+        [
+            "train",
+            "--router",
+            "mlp",
+            "--seed",
+            "4294967295",
+            "--lr",
+            "1e-3",
+            "--depolarizing",
+            "1",
+            "--test-size",
+            "0",
+            "--noise",
+            "0",
+        ]
+    )
     assert (args.seed, args.lr, args.depolarizing, args.test_size, args.noise) == (4294967295, 1e-3, 1.0, 0.0, 0.0)
     assert cli.parse_args(["train", "--router", "quantum"]).seed == 0
 
@@ -65,16 +80,28 @@ def test_help_shows_defaults(capsys):
     with pytest.raises(SystemExit):
         cli.main(["train", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    for text in ("--epochs N training epochs, 1 to 100000 (default: 50)", "(default: 0.1)", "(default: 0.3)",
-                 "--seed SEED model (and default data) seed in [0, 4294967295] (default: 0)",
-                 "(default: 0.0)", "(default: 32)", "(default: exact)", "(default: moons)"):
+    for text in (
+        "--epochs N training epochs, 1 to 100000 (default: 50)",
+        "(default: 0.1)",
+        "(default: 0.3)",
+        "--seed SEED model (and default data) seed in [0, 4294967295] (default: 0)",
+        "(default: 0.0)",
+        "(default: 32)",
+        "(default: exact)",
+        "(default: moons)",
+    ):
         assert text in out, text
     assert "(default: None)" not in out and "(default: False)" not in out
 
 
 def run_cli(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "qmoe_tfq.cli", "train", *argv], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    return subprocess.run(
+        [sys.executable, "-m", "qmoe_tfq.cli", "train", *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
 
 
 def test_a_bad_value_fails_before_tensorflow_loads():

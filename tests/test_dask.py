@@ -35,8 +35,9 @@ def cluster():
 @pytest.mark.slow
 def test_cluster_gives_the_local_numbers_and_a_complete_cache(cluster, tmp_path):
     local = run_tuned(CANDIDATES, BUDGET, runner(jobs=1, cache_dir=tmp_path / "local", progress=False))
-    remote = run_tuned(CANDIDATES, BUDGET, runner(cache_dir=tmp_path / "dask", progress=False,
-                                                   scheduler=cluster.scheduler_address))
+    remote = run_tuned(
+        CANDIDATES, BUDGET, runner(cache_dir=tmp_path / "dask", progress=False, scheduler=cluster.scheduler_address)
+    )
     for a, b in ((local.tuning, remote.tuning), (local.evaluation, remote.evaluation)):
         pd.testing.assert_frame_equal(a[COLUMNS].reset_index(drop=True), b[COLUMNS].reset_index(drop=True))
     files = {p.stem for p in (tmp_path / "dask").glob("*.json")}
@@ -47,8 +48,16 @@ def test_cluster_gives_the_local_numbers_and_a_complete_cache(cluster, tmp_path)
 def test_a_killed_worker_loses_only_its_jobs(cluster, tmp_path):
     from qmoe_tfq.experiments.experiment import Experiment
 
-    exps = [Experiment(f"k/{i}", EstimatorSpec.of("qmoe", router="mlp", hidden=4 + i, max_epochs=30),
-                       DataSpec(n_samples=200), "fair", (0, 1)) for i in range(6)]
+    exps = [
+        Experiment(
+            f"k/{i}",
+            EstimatorSpec.of("qmoe", router="mlp", hidden=4 + i, max_epochs=30),
+            DataSpec(n_samples=200),
+            "fair",
+            (0, 1),
+        )
+        for i in range(6)
+    ]
     cache = tmp_path / "cache"
     client = distributed.Client(cluster.scheduler_address)
     pids = list(client.run(os.getpid).values())

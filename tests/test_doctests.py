@@ -14,8 +14,18 @@ import qmoe_tfq
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 # Public entry points that must keep a runnable example (by object name, wherever its module is).
-REQUIRED = ("QMoEClassifier", "Phase1Classifier", "fit_many", "run_experiments", "runner", "concat_rows",
-            "study", "study_experiments", "FourierFeatures", "QuantumKernel")
+REQUIRED = (
+    "QMoEClassifier",
+    "Phase1Classifier",
+    "fit_many",
+    "run_experiments",
+    "runner",
+    "concat_rows",
+    "study",
+    "study_experiments",
+    "FourierFeatures",
+    "QuantumKernel",
+)
 
 
 def _modules():

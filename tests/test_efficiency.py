@@ -10,13 +10,13 @@ from fake_runs import N_TEST, model_rows, selections
 
 from qmoe_tfq.analysis import ledger
 from qmoe_tfq.experiments.experiment import config_key
+from qmoe_tfq.experiments.tuning import TunedResults, evaluation_experiment, tuning_experiments
 from qmoe_tfq.reporting.report import save_figure
 from qmoe_tfq.studies import CLAIMS, STUDIES
 from qmoe_tfq.studies import efficiency as ef
 from qmoe_tfq.studies import efficiency_claims as efc
 from qmoe_tfq.studies import two_moons as tm
 from qmoe_tfq.studies import two_moons_claims as tmc
-from qmoe_tfq.experiments.tuning import TunedResults, evaluation_experiment, tuning_experiments
 
 SEEDS = 10
 
@@ -43,7 +43,9 @@ def test_full_grid_is_the_issues():
         if p["router"] == "quantum":
             assert p["readout"] == "expectation"
     for c in ef.points(False):
-        assert len(tuning_experiments(c, ef.budget(False))) == len(tuning_experiments(tm.candidate("quantum"), tm.budget()))
+        assert len(tuning_experiments(c, ef.budget(False))) == len(
+            tuning_experiments(tm.candidate("quantum"), tm.budget())
+        )
 
 
 @pytest.mark.parametrize("quick", [False, True])
@@ -77,6 +79,7 @@ def test_router_param_counts_of_the_points():
 def sweep_results(accuracy: dict[str, float], budget_accuracy: dict[str, float] | None = None) -> ef.Results:
     """An efficiency ``Results`` whose per-seed counts are ``accuracy`` x 150 plus a zero-mean pattern
     of at most one test point (0.80 for points not given); the reference L = 3 has its own pattern."""
+
     def rows(prefix, acc):
         out = []
         for i, c in enumerate(ef.points(False)):
@@ -84,6 +87,7 @@ def sweep_results(accuracy: dict[str, float], budget_accuracy: dict[str, float] 
             k = np.round(acc.get(c.id, 0.80) * N_TEST) + pattern
             out += model_rows(f"{prefix}{c.id}", k, ef.router_params(c))
         return pd.DataFrame(out)
+
     tuned = TunedResults(pd.DataFrame(), selections(ef.points(False)), rows(ef.TUNED_PREFIX, accuracy))
     return ef.Results(tuned, rows(ef.BUDGET_PREFIX, budget_accuracy or accuracy), False)
 
@@ -136,8 +140,15 @@ def test_best_depth_is_post_hoc_and_only_in_the_note():
 
 
 def test_authors_budget_sweep_goes_into_the_note_not_the_verdict():
-    res = sweep_results({"quantum_L3": 0.95}, budget_accuracy={"quantum_L3": 0.95, "mlp_h2": 0.95, "mlp_h3": 0.95,
-                                                               **{f"mlp_h{h}": 0.95 for h in (4, 5, 8, 16, 32, 64)}})
+    res = sweep_results(
+        {"quantum_L3": 0.95},
+        budget_accuracy={
+            "quantum_L3": 0.95,
+            "mlp_h2": 0.95,
+            "mlp_h3": 0.95,
+            **{f"mlp_h{h}": 0.95 for h in (4, 5, 8, 16, 32, 64)},
+        },
+    )
     e = efc.c5(res)
     assert e.verdict == "inconclusive"  # tuned: nothing matches, ratio > 13.42x, inside the band
     assert "Against the authors' budget (Adam lr 0.1, 50 epochs for every router) it gives 0.50x (mlp_h2" in e.note
@@ -160,8 +171,15 @@ def test_c5_comes_from_exactly_one_place():
 def test_phase3a_points_and_figure(tmp_path):
     authors = ef.phase3a_points(tmc.PHASE3A_STATED)
     counts = dict(zip(authors["model"], authors["router_params"]))
-    assert counts == {"mlp_h2": 12, "mlp_h4": 22, "mlp_h8": 42, "mlp_h16": 82, "mlp_h32": 162, "mlp_h64": 322,
-                      "quantum": 24}
+    assert counts == {
+        "mlp_h2": 12,
+        "mlp_h4": 22,
+        "mlp_h8": 42,
+        "mlp_h16": 82,
+        "mlp_h32": 162,
+        "mlp_h64": 322,
+        "quantum": 24,
+    }
     assert authors.set_index("model")["train_accuracy"].to_dict() == tmc.PHASE3A_STATED
     with pytest.raises(ValueError, match="unknown Phase 3A model id"):
         ef.phase3a_points({"rbf": 0.9})

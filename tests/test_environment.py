@@ -21,7 +21,8 @@ def test_environment_yml_matches_lock():
     assert "python=3.11" in env["dependencies"]
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     lock = [
-        line for line in (ROOT / "requirements.lock").read_text().splitlines()
+        line
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
         if line and not line.startswith((" ", "#"))
     ]
     env_pins, lock_pins = pins_of(pip_section), pins_of(lock)

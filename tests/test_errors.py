@@ -8,8 +8,8 @@ import pytest
 
 from qmoe_tfq import ConfigError
 from qmoe_tfq.circuits.router import router_circuit
-from qmoe_tfq.specs.config import ModelSpec, TrainSpec
 from qmoe_tfq.data import DataSpec
+from qmoe_tfq.specs.config import ModelSpec, TrainSpec
 
 
 @pytest.mark.parametrize(

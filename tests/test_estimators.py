@@ -12,10 +12,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from qmoe_tfq.specs.config import ModelSpec, TrainSpec
-from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.core.errors import ConfigError
+from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.estimators import QMoEClassifier, validation_split
+from qmoe_tfq.specs.config import ModelSpec, TrainSpec
 
 CHECKED = [
     QMoEClassifier("linear", max_epochs=40, lr=0.05),
@@ -62,8 +62,16 @@ def test_clone_params_pipeline_and_grid_search(moons):
 
 
 def test_early_stopping_restores_the_best_epoch(moons):
-    est = QMoEClassifier("mlp", hidden=8, lr=0.1, max_epochs=12, early_stopping=True, validation_fraction=0.2,
-                         n_iter_no_change=None, random_state=1).fit(moons.x_train, moons.y_train)
+    est = QMoEClassifier(
+        "mlp",
+        hidden=8,
+        lr=0.1,
+        max_epochs=12,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=None,
+        random_state=1,
+    ).fit(moons.x_train, moons.y_train)
     assert len(est.validation_scores_) == est.n_epochs_ == 12
     assert est.best_validation_score_ == max(est.validation_scores_)
     assert est.validation_scores_[est.best_epoch_ - 1] == est.best_validation_score_
@@ -73,8 +81,9 @@ def test_early_stopping_restores_the_best_epoch(moons):
 
 
 def test_patience_ends_training_early(moons):
-    est = QMoEClassifier("constant", lr=0.001, max_epochs=200, early_stopping=True, n_iter_no_change=2,
-                         random_state=0).fit(moons.x_train, moons.y_train)
+    est = QMoEClassifier(
+        "constant", lr=0.001, max_epochs=200, early_stopping=True, n_iter_no_change=2, random_state=0
+    ).fit(moons.x_train, moons.y_train)
     assert est.n_epochs_ < 200
 
 
@@ -93,15 +102,18 @@ def test_pickle_round_trip_keeps_predictions(moons):
     np.testing.assert_allclose(copy.predict_proba(moons.x_test), est.predict_proba(moons.x_test), atol=1e-6)
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"lr": float("inf")}, "lr must be a finite number > 0"),
-    ({"lr": -1.0}, "lr must be a finite number > 0"),
-    ({"max_epochs": 0}, "max_epochs must be a positive integer"),
-    ({"input_scaling": "minmax"}, "unknown input_scaling 'minmax'"),
-    ({"router": "transformer"}, "unknown router 'transformer'"),
-    ({"noise": 1.5}, "noise must be a number in [0, 1]"),
-    ({"early_stopping": True, "validation_fraction": 1.0}, "validation_fraction must be in (0, 1)"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"lr": float("inf")}, "lr must be a finite number > 0"),
+        ({"lr": -1.0}, "lr must be a finite number > 0"),
+        ({"max_epochs": 0}, "max_epochs must be a positive integer"),
+        ({"input_scaling": "minmax"}, "unknown input_scaling 'minmax'"),
+        ({"router": "transformer"}, "unknown router 'transformer'"),
+        ({"noise": 1.5}, "noise must be a number in [0, 1]"),
+        ({"early_stopping": True, "validation_fraction": 1.0}, "validation_fraction must be in (0, 1)"),
+    ],
+)
 def test_bad_parameters_name_the_value(moons, params, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         QMoEClassifier(**{"router": "linear", **params}).fit(moons.x_train, moons.y_train)

@@ -12,9 +12,22 @@ from qmoe_tfq.sim.program import Local, Monomial
 
 @pytest.mark.parametrize(
     "n,d,sizes",
-    [(0, 2, []), (1, 2, [1]), (2, 2, [1, 1]), (3, 2, [2, 1]), (4, 2, [2, 2]), (5, 2, [3, 2]),
-     (8, 2, [4, 4]), (9, 2, [3, 3, 3]), (10, 2, [4, 3, 3]), (1, 4, [1]), (2, 4, [1, 1]),
-     (3, 4, [2, 1]), (4, 4, [2, 2]), (5, 4, [2, 2, 1])],
+    [
+        (0, 2, []),
+        (1, 2, [1]),
+        (2, 2, [1, 1]),
+        (3, 2, [2, 1]),
+        (4, 2, [2, 2]),
+        (5, 2, [3, 2]),
+        (8, 2, [4, 4]),
+        (9, 2, [3, 3, 3]),
+        (10, 2, [4, 3, 3]),
+        (1, 4, [1]),
+        (2, 4, [1, 1]),
+        (3, 4, [2, 1]),
+        (4, 4, [2, 2]),
+        (5, 4, [2, 2, 1]),
+    ],
 )
 def test_group_sizes(n, d, sizes):
     assert GROUP_DIM == 16
@@ -60,8 +73,9 @@ def test_grouped_steps_match_qubit_by_qubit(d, n):
     steps = random_steps(n, d, n_params, rng)
     initial = rng.normal(size=d**n)
     program = StepProgram(steps, n, d, n_params, initial, tf.float64)
-    table = tf.constant(np.concatenate([rng.normal(size=(rows, n_params, d, d)),
-                                        np.broadcast_to(np.eye(d), (rows, 1, d, d))], axis=1))
+    table = tf.constant(
+        np.concatenate([rng.normal(size=(rows, n_params, d, d)), np.broadcast_to(np.eye(d), (rows, 1, d, d))], axis=1)
+    )
     weights = tf.constant(rng.normal(size=(rows, d**n)))
     got, want = [], []
     for run, out in ((program.run, got), (lambda t: reference(t, steps, n, d, initial), want)):

@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.models.mixture import build_model
+from qmoe_tfq.specs.config import ModelSpec
 
 
 def loss_of(model, x, y):

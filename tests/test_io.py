@@ -3,6 +3,7 @@ interrupted replacement leaves behind is recovered."""
 
 import os
 import stat
+
 import pytest
 
 from qmoe_tfq.core import io
@@ -36,9 +37,8 @@ def test_new_files_get_the_umask_mode_not_mkstemps(tmp_path, umask, mask, expect
 def test_runner_cache_entries_are_readable_by_others(tmp_path, umask):
     umask(0o022)
     from qmoe_tfq.experiments.experiment import Experiment
-    from qmoe_tfq.experiments.runner import write_entry
-
     from qmoe_tfq.experiments.registry import qmoe
+    from qmoe_tfq.experiments.runner import write_entry
 
     exp = Experiment("x", qmoe(router="linear"), seeds=(0,))
     result = {"train_accuracy": 1.0, "test_accuracy": 1.0, "total_params": 1, "train_seconds": 0.1}

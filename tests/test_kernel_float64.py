@@ -8,6 +8,7 @@ from sklearn.datasets import make_moons
 from sklearn.svm import SVC
 
 from qmoe_tfq.experiments.experiment import Experiment, config_key
+from qmoe_tfq.experiments.registry import KINDS, EstimatorSpec
 from qmoe_tfq.models.kernels import (
     KERNEL_VERSION,
     QuantumKernel,
@@ -15,7 +16,6 @@ from qmoe_tfq.models.kernels import (
     closed_form_kernel,
     fidelity,
 )
-from qmoe_tfq.experiments.registry import KINDS, EstimatorSpec
 
 
 @pytest.mark.parametrize("d", [1, 2, 3])
@@ -83,6 +83,9 @@ def test_the_version_changes_the_kernel_svm_cache_key(monkeypatch):
     exp = next(e for e in mech.experiments(True) if e.model.kind == "quantum_kernel_svm")
     assert isinstance(exp, Experiment)
     now = config_key(exp, exp.seeds[0])
-    monkeypatch.setitem(KINDS, "quantum_kernel_svm",
-                        KINDS["quantum_kernel_svm"].__class__(**{**KINDS["quantum_kernel_svm"].__dict__, "version": 0}))
+    monkeypatch.setitem(
+        KINDS,
+        "quantum_kernel_svm",
+        KINDS["quantum_kernel_svm"].__class__(**{**KINDS["quantum_kernel_svm"].__dict__, "version": 0}),
+    )
     assert config_key(exp, exp.seeds[0]) != now

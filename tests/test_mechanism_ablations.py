@@ -8,11 +8,11 @@ import pytest
 import tensorflow as tf
 
 from qmoe_tfq.circuits.router import router_circuit
-from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.core.errors import ConfigError
 from qmoe_tfq.estimators import QMoEClassifier, restart_seed
-from qmoe_tfq.models.fourier_features import readout_fit
 from qmoe_tfq.experiments.registry import qmoe
+from qmoe_tfq.models.fourier_features import readout_fit
+from qmoe_tfq.specs.config import ModelSpec, param_counts
 
 
 def test_no_cnot_ansatz_is_the_authors_circuit_without_its_two_qubit_gates():
@@ -40,7 +40,8 @@ def test_frozen_circuit_trains_only_the_adapter():
     x, y = _moons()
     est = QMoEClassifier("quantum", frozen_circuit=True, lr=0.05, max_epochs=3, random_state=0)
     initial = QMoEClassifier("quantum", frozen_circuit=True, max_epochs=1, random_state=0)._build(
-        est.model_spec(), 2, 2, 0)
+        est.model_spec(), 2, 2, 0
+    )
     est.fit(x, y)
     router, start = est.model_.router, initial.router
     np.testing.assert_array_equal(router.theta.numpy(), start.theta.numpy())
@@ -51,8 +52,15 @@ def test_frozen_circuit_trains_only_the_adapter():
 
 def test_restarts_change_initialisation_not_the_validation_rows():
     x, y = _moons(150, 1)
-    kw = dict(router="linear", max_epochs=2, early_stopping=True, validation_fraction=0.2, n_iter_no_change=None,
-              input_scaling="standard", random_state=4)
+    kw = dict(
+        router="linear",
+        max_epochs=2,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=None,
+        input_scaling="standard",
+        random_state=4,
+    )
     plain = QMoEClassifier(**kw).fit(x, y)
     again = QMoEClassifier(**kw, restart=0).fit(x, y)
     other = QMoEClassifier(**kw, restart=1).fit(x, y)
@@ -84,6 +92,10 @@ def test_frozen_and_no_cnot_routers_match_cirq():
         sim = cirq.Simulator()
         for row, out in zip(x, z):
             state = sim.simulate(rc.circuit, rc.resolver(row, router.theta.numpy()), qubit_order=rc.qubits)
-            expected = [cirq.Z(q).expectation_from_state_vector(state.final_state_vector, {q: i for i, q in enumerate(rc.qubits)}).real
-                        for q in rc.qubits]
+            expected = [
+                cirq.Z(q)
+                .expectation_from_state_vector(state.final_state_vector, {q: i for i, q in enumerate(rc.qubits)})
+                .real
+                for q in rc.qubits
+            ]
             np.testing.assert_allclose(out, expected, atol=1e-5)

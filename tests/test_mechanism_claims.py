@@ -6,14 +6,13 @@ import pandas as pd
 import pytest
 
 from qmoe_tfq.analysis import ledger
-
 from qmoe_tfq.experiments import search_spaces
 from qmoe_tfq.experiments.experiment import config_key
 from qmoe_tfq.experiments.probes import GateMap
+from qmoe_tfq.experiments.tuning import tuning_experiments
 from qmoe_tfq.studies import mechanism as mech
 from qmoe_tfq.studies import mechanism_claims as mc
 from qmoe_tfq.studies import two_moons as tm
-from qmoe_tfq.experiments.tuning import tuning_experiments
 
 
 def test_shared_models_have_the_two_moons_cache_keys():
@@ -36,12 +35,17 @@ def test_every_model_has_an_equal_search_space(quick):
 
 
 def test_best_of_restarts_chooses_on_validation_with_ties_to_the_earliest():
-    frame = pd.DataFrame({
-        "seed": [0, 0, 0, 1, 1, 1], "restart": [0, 1, 2, 0, 1, 2],
-        "best_validation": [0.8, 0.9, 0.9, 0.95, 0.7, 0.99],
-        "test_accuracy": [0.80, 0.91, 0.93, 0.96, 0.70, 0.98], "n_correct": [0] * 6, "n_test": [150] * 6,
-        "train_seconds": [1.0, 2.0, 3.0, 1.0, 1.0, 1.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "seed": [0, 0, 0, 1, 1, 1],
+            "restart": [0, 1, 2, 0, 1, 2],
+            "best_validation": [0.8, 0.9, 0.9, 0.95, 0.7, 0.99],
+            "test_accuracy": [0.80, 0.91, 0.93, 0.96, 0.70, 0.98],
+            "n_correct": [0] * 6,
+            "n_test": [150] * 6,
+            "train_seconds": [1.0, 2.0, 3.0, 1.0, 1.0, 1.0],
+        }
+    )
     one = mech.best_of_restarts(frame, 1)
     assert one["test_accuracy"].tolist() == [0.80, 0.96] and one["seconds_k"].tolist() == [1.0, 1.0]
     three = mech.best_of_restarts(frame, 3)
@@ -70,32 +74,60 @@ def fake_runner(accuracy: dict):
             moe = e.model.kind == "qmoe"
             experts = 4 if dict(e.model.params).get("readout") == "probabilities" else 2
             for seed in e.seeds:
-                row = {"experiment": e.name, "protocol": e.protocol, "seed": seed, "key": config_key(e, seed),
-                       "router_params": 24 if moe else None, "expert_params": 12 if moe else None,
-                       "total_params": 36, "train_seconds": 1.0, "train_accuracy": 0.9}
+                row = {
+                    "experiment": e.name,
+                    "protocol": e.protocol,
+                    "seed": seed,
+                    "key": config_key(e, seed),
+                    "router_params": 24 if moe else None,
+                    "expert_params": 12 if moe else None,
+                    "total_params": 36,
+                    "train_seconds": 1.0,
+                    "train_accuracy": 0.9,
+                }
                 if e.protocol == "tuning":
                     index = e.tag_dict["config_index"]
-                    row.update({"n_validation_correct": 60 + index % 3, "n_validation": N_VAL,
-                                "test_accuracy": np.nan, "n_correct": None, "n_test": 0})
+                    row.update(
+                        {
+                            "n_validation_correct": 60 + index % 3,
+                            "n_validation": N_VAL,
+                            "test_accuracy": np.nan,
+                            "n_correct": None,
+                            "n_test": 0,
+                        }
+                    )
                 else:
                     acc = accuracy.get(mid, lambda s, r: 0.9)(seed, restart)
                     k = int(round(acc * N_TEST))
-                    row.update({"test_accuracy": k / N_TEST, "n_correct": k, "n_test": N_TEST,
-                                "validation_curve": [0.5, min(1.0, acc + 0.01)] if moe else None})
+                    row.update(
+                        {
+                            "test_accuracy": k / N_TEST,
+                            "n_correct": k,
+                            "n_test": N_TEST,
+                            "validation_curve": [0.5, min(1.0, acc + 0.01)] if moe else None,
+                        }
+                    )
                     if moe:
                         gates = 0.7 if mid != "constant" else 0.5
-                        row.update({"expert_load": [0.6, 0.4] + [0.0] * (experts - 2), "gate_entropy": 0.5,
-                                    "gate_spread": 0.1, "collapsed": mid == "constant", "gate_max_min": 0.3})
+                        row.update(
+                            {
+                                "expert_load": [0.6, 0.4] + [0.0] * (experts - 2),
+                                "gate_entropy": 0.5,
+                                "gate_spread": 0.1,
+                                "collapsed": mid == "constant",
+                                "gate_max_min": 0.3,
+                            }
+                        )
                         for p in e.probes:
                             if isinstance(p, GateMap):
-                                g = np.full((p.size ** 2, experts), (1 - gates) / (experts - 1))
-                                g[: p.size ** 2 // 2, 0] = gates
-                                g[p.size ** 2 // 2:, 1] = gates
-                                g[: p.size ** 2 // 2, 1] = (1 - gates) / (experts - 1)
-                                g[p.size ** 2 // 2:, 0] = (1 - gates) / (experts - 1)
+                                g = np.full((p.size**2, experts), (1 - gates) / (experts - 1))
+                                g[: p.size**2 // 2, 0] = gates
+                                g[p.size**2 // 2 :, 1] = gates
+                                g[: p.size**2 // 2, 1] = (1 - gates) / (experts - 1)
+                                g[p.size**2 // 2 :, 0] = (1 - gates) / (experts - 1)
                                 row.update({"gate_map": g.ravel().tolist(), "gate_map_experts": experts})
                         size = next((p.size for p in e.probes if hasattr(p, "size")), 4)
-                        row["grid_predictions"] = "01" * (size ** 2 // 2)
+                        row["grid_predictions"] = "01" * (size**2 // 2)
                 rows.append(row)
         return pd.DataFrame(rows)
 
@@ -158,8 +190,14 @@ def _values(n=20, quantum=140, fourier=140, noent=140, qk=140, rbf=140, n_test=N
     full = lambda v: np.full(n, float(v))
     rng = np.random.default_rng(0)
     jitter = rng.integers(-2, 3, n).astype(float)
-    return {"quantum": full(quantum) + jitter, "fourier": full(fourier) + jitter, "quantum_noent": full(noent) + jitter,
-            "quantum_kernel_svm": full(qk) + jitter, "rbf_svm": full(rbf) + jitter, "n_test": full(n_test)}
+    return {
+        "quantum": full(quantum) + jitter,
+        "fourier": full(fourier) + jitter,
+        "quantum_noent": full(noent) + jitter,
+        "quantum_kernel_svm": full(qk) + jitter,
+        "rbf_svm": full(rbf) + jitter,
+        "n_test": full(n_test),
+    }
 
 
 def _verdict(v):

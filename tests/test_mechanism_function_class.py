@@ -9,11 +9,11 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.core.errors import ConfigError
 from qmoe_tfq.models.fourier_features import FourierFeatures, additive_features, fourier_features, readout_fit
-from qmoe_tfq.models.routers.fourier import FourierRouter, fourier_features_tf
 from qmoe_tfq.models.routers import build_router
+from qmoe_tfq.models.routers.fourier import FourierRouter, fourier_features_tf
+from qmoe_tfq.specs.config import ModelSpec
 
 
 @pytest.mark.parametrize("readout", ["expectation", "probabilities"])

@@ -8,9 +8,16 @@ from sklearn.datasets import make_moons
 from sklearn.svm import SVC
 
 from qmoe_tfq.core.errors import ConfigError
-from qmoe_tfq.models.kernels import (QuantumKernel, cirq_states, closed_form_kernel, fidelity, kernel_alignment,
-                              nearest_rbf_gamma, quantum_kernel)
 from qmoe_tfq.experiments.registry import EstimatorSpec
+from qmoe_tfq.models.kernels import (
+    QuantumKernel,
+    cirq_states,
+    closed_form_kernel,
+    fidelity,
+    kernel_alignment,
+    nearest_rbf_gamma,
+    quantum_kernel,
+)
 
 
 @pytest.mark.parametrize("d", [1, 2, 3])

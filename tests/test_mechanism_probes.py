@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from qmoe_tfq.data import Dataset
 from qmoe_tfq.core.errors import ConfigError
+from qmoe_tfq.data import Dataset
 from qmoe_tfq.experiments.experiment import Experiment, config_key
 from qmoe_tfq.experiments.probes import GateMap, decode_gate_map, grid_points
 from qmoe_tfq.experiments.registry import EstimatorSpec, qmoe

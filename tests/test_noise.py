@@ -12,12 +12,12 @@ import sympy
 import tensorflow as tf
 
 from qmoe_tfq import ConfigError
-from qmoe_tfq.circuits.router import readout_observables, router_circuit
-from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.circuits.noise import noisy_circuit
+from qmoe_tfq.circuits.router import readout_observables, router_circuit
 from qmoe_tfq.models.routers.quantum import QuantumRouter
 from qmoe_tfq.sim.density_matrix import DensityMatrixExpectation
 from qmoe_tfq.sim.tfq import ExactExpectation
+from qmoe_tfq.specs.config import ModelSpec, param_counts
 
 
 def symbol_values(rc, batch: int, rng: np.random.Generator) -> np.ndarray:
@@ -98,12 +98,21 @@ def test_density_engine_handles_other_constant_operations():
     qubits = cirq.GridQubit.rect(1, 3)
     a, b = sympy.symbols("a b")
     circuit = cirq.Circuit(
-        cirq.H(qubits[0]), cirq.rx(0.3).on(qubits[1]), cirq.ry(2 * a + 0.5).on(qubits[2]),
-        cirq.SWAP(qubits[0], qubits[2]), cirq.amplitude_damp(0.2).on(qubits[1]),
-        cirq.CNOT(qubits[1], qubits[0]), cirq.rz(b).on(qubits[0]), cirq.rx(b).on(qubits[0]),
+        cirq.H(qubits[0]),
+        cirq.rx(0.3).on(qubits[1]),
+        cirq.ry(2 * a + 0.5).on(qubits[2]),
+        cirq.SWAP(qubits[0], qubits[2]),
+        cirq.amplitude_damp(0.2).on(qubits[1]),
+        cirq.CNOT(qubits[1], qubits[0]),
+        cirq.rz(b).on(qubits[0]),
+        cirq.rx(b).on(qubits[0]),
         cirq.depolarize(0.1).on(qubits[2]),
     )
-    observables = [cirq.Z(qubits[0]), cirq.X(qubits[0]) * cirq.Y(qubits[2]), 0.5 * cirq.Z(qubits[1]) - cirq.X(qubits[2])]
+    observables = [
+        cirq.Z(qubits[0]),
+        cirq.X(qubits[0]) * cirq.Y(qubits[2]),
+        0.5 * cirq.Z(qubits[1]) - cirq.X(qubits[2]),
+    ]
     values = np.array([[0.1, 0.7], [1.3, -2.0]], np.float32)
     got = DensityMatrixExpectation(circuit, ["a", "b"], observables)(values).numpy()
     sim = cirq.DensityMatrixSimulator(dtype=np.complex128)
@@ -127,7 +136,9 @@ def test_density_engine_rejects_unsupported_operations():
 
 
 @pytest.mark.parametrize("placement", ["authors", "every_gate"])
-@pytest.mark.parametrize("n,layers,readout,ansatz", [(2, 3, "expectation", "strongly_entangling"), (3, 2, "probabilities", "ry_cz")])
+@pytest.mark.parametrize(
+    "n,layers,readout,ansatz", [(2, 3, "expectation", "strongly_entangling"), (3, 2, "probabilities", "ry_cz")]
+)
 def test_zero_noise_equals_noiseless_tfq(placement, n, layers, readout, ansatz):
     rc = router_circuit(n, n, layers, ansatz)
     values = symbol_values(rc, 6, np.random.default_rng(n + layers))
@@ -176,7 +187,9 @@ def test_density_engine_gradients(placement, ansatz):
     rc = router_circuit(2, 2, 2, ansatz)
     values = symbol_values(rc, 2, np.random.default_rng(11))
     engine = engine_for(rc, noisy_circuit(rc, 0.1, placement), "probabilities", dtype=tf.float64)
-    c = tf.constant(np.random.default_rng(12).normal(size=(len(readout_observables(rc.qubits, "probabilities")),)), tf.float32)
+    c = tf.constant(
+        np.random.default_rng(12).normal(size=(len(readout_observables(rc.qubits, "probabilities")),)), tf.float32
+    )
     f = lambda v: tf.reduce_sum(engine(v) * c, axis=1).numpy()  # noqa: E731
     v = tf.constant(values)
     with tf.GradientTape() as tape:

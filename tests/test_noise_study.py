@@ -11,10 +11,10 @@ from qmoe_tfq.data import DataSpec
 from qmoe_tfq.experiments.experiment import Experiment, config_key, run_one
 from qmoe_tfq.experiments.probes import NoiseSweep
 from qmoe_tfq.experiments.registry import qmoe
+from qmoe_tfq.experiments.tuning import TunedResults, evaluation_experiment
 from qmoe_tfq.studies import noise_claims as nc
 from qmoe_tfq.studies import noise_study as ns
 from qmoe_tfq.studies import two_moons as tm
-from qmoe_tfq.experiments.tuning import TunedResults, evaluation_experiment
 
 REQUIRED_GRID = {0, 0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.05, 0.1, 0.15, 0.2}
 GRID = ns.size(False).grid
@@ -41,8 +41,7 @@ def test_full_grid_seeds_and_protocols_build_on_the_tuned_models():
     assert REQUIRED_GRID <= set(full.grid) and full.grid == tuple(sorted(full.grid))
     assert full.seeds >= 20 and full.n3_seeds >= 10 and full.sampled_seeds >= 1
     m = models()
-    tuned = {e.name: e for e in [evaluation_experiment(s, tm.budget(), tm.PROBES)
-                                 for s in m.tuned.selections.values()]}
+    tuned = {e.name: e for e in [evaluation_experiment(s, tm.budget(), tm.PROBES) for s in m.tuned.selections.values()]}
     q = tuned["tm/quantum"]
     train = {e.name: e for e in ns.train_experiments(m.chosen)}
     for placement in ns.PLACEMENTS:
@@ -101,17 +100,41 @@ def fake_rows() -> pd.DataFrame:
     """Runner-shaped rows of the study on the full grid, 20 seeds (no training)."""
     rows = []
     for seed in SEEDS:
-        rec = [{"placement": p, "noise": e, "engine": "exact", "split": "test", "seconds": 0.01,
-                "build_seconds": 0.005, "accuracy": quantum_count("deploy", p, e, seed) / N_TEST}
-               for p in ns.PLACEMENTS for e in GRID]
-        rec += [{**r, "engine": "tfq_sampled", "seconds": 1.0, "repetitions": 100, "tolerance": 0.5,
-                 "max_output_deviation": 0.1, "disagreement": 0.0, "fragile": 0.02} for r in rec]
-        rows.append({"experiment": "noise/deploy", "seed": seed, "noise_eval": [r for r in rec if r["engine"] == "exact"]})
+        rec = [
+            {
+                "placement": p,
+                "noise": e,
+                "engine": "exact",
+                "split": "test",
+                "seconds": 0.01,
+                "build_seconds": 0.005,
+                "accuracy": quantum_count("deploy", p, e, seed) / N_TEST,
+            }
+            for p in ns.PLACEMENTS
+            for e in GRID
+        ]
+        rec += [
+            {
+                **r,
+                "engine": "tfq_sampled",
+                "seconds": 1.0,
+                "repetitions": 100,
+                "tolerance": 0.5,
+                "max_output_deviation": 0.1,
+                "disagreement": 0.0,
+                "fragile": 0.02,
+            }
+            for r in rec
+        ]
+        rows.append(
+            {"experiment": "noise/deploy", "seed": seed, "noise_eval": [r for r in rec if r["engine"] == "exact"]}
+        )
         rows.append({"experiment": "noise/deploy_sampled", "seed": seed, "noise_eval": rec})
         for name, (p, e) in {ns.train_name(p, e): (p, e) for p in ns.PLACEMENTS for e in GRID}.items():
             k = quantum_count("train", p, e, seed)
-            rows.append({"experiment": name, "seed": seed, "test_accuracy": k / N_TEST, "n_correct": k,
-                         "train_seconds": 1.0})
+            rows.append(
+                {"experiment": name, "seed": seed, "test_accuracy": k / N_TEST, "n_correct": k, "train_seconds": 1.0}
+            )
         for rid, k in REF_COUNTS.items():
             rows.append({"experiment": f"noise/ref/{rid}", "seed": seed, "test_accuracy": (k + seed % 2) / N_TEST})
     for p in nc.N3_STATED:
@@ -144,8 +167,9 @@ def test_curves_threshold_table_and_noise_table_read_the_same_numbers(res):
     assert (noise["test_acc_ci_low"] >= 0).all() and (noise["test_acc_ci_high"] <= 1).all()
     adv = ns.advantage_table(curves)
     assert len(adv) == len(curves) * len(GRID)
-    assert adv[(adv.placement == "every_gate") & (adv.protocol == "train") & (adv.reference == "linear")]["fitted"] \
-        .to_numpy() == pytest.approx(eg.fitted)
+    assert adv[(adv.placement == "every_gate") & (adv.protocol == "train") & (adv.reference == "linear")][
+        "fitted"
+    ].to_numpy() == pytest.approx(eg.fitted)
 
 
 def test_one_seed_stuck_at_one_eps_does_not_make_an_early_threshold(res):
@@ -208,8 +232,12 @@ def test_figures_draw_the_curves_the_verdict_reads(res, tmp_path):
     assert np.allclose(fitted.get_ydata(), curves[("every_gate", "train", "linear")].fitted)
     save_figure(fig, tmp_path, "noise_advantage")
     thresholds = ns.threshold_table(curves)
-    fig = plots.noise_sweep(ns.noise_table(res.rows, GRID, curves), ns.reference_table(res.rows),
-                            ns.engine_table(res.rows), thresholds=thresholds[thresholds.reference == "linear"])
+    fig = plots.noise_sweep(
+        ns.noise_table(res.rows, GRID, curves),
+        ns.reference_table(res.rows),
+        ns.engine_table(res.rows),
+        thresholds=thresholds[thresholds.reference == "linear"],
+    )
     titles = [ax.get_title() for ax in fig.axes]
     assert any(curves[("every_gate", "train", "linear")].label() in t for t in titles)
     save_figure(fig, tmp_path, "noise_sweep")
@@ -283,8 +311,7 @@ def test_fragile_fraction_is_zero_without_tolerance_and_grows_with_it(two_models
 def test_deployed_reuses_built_routers_with_each_models_weights(two_models):
     import tensorflow as tf
 
-    from qmoe_tfq.models.noise_eval import with_noise
-    from qmoe_tfq.models.noise_eval import deployed
+    from qmoe_tfq.models.noise_eval import deployed, with_noise
 
     models, x = two_models
     x = tf.constant(x)
@@ -298,16 +325,23 @@ def test_deployed_reuses_built_routers_with_each_models_weights(two_models):
 
 def test_noise_sweep_enters_the_cache_key_and_rejects_bad_fields():
     base = Experiment("q", SPEC, **SMALL)
-    keys = {config_key(e, 0) for e in (
-        base, Experiment("q", SPEC, probes=(NoiseSweep((0.0, 0.1)),), **SMALL),
-        Experiment("q", SPEC, probes=(NoiseSweep((0.0, 0.2)),), **SMALL),
-        Experiment("q", SPEC, probes=(NoiseSweep((0.0, 0.1), ("authors",)),), **SMALL),
-        Experiment("q", SPEC, probes=(NoiseSweep((0.0, 0.1), engines=("exact", "tfq_sampled")),), **SMALL),
-    )}
+    keys = {
+        config_key(e, 0)
+        for e in (
+            base,
+            Experiment("q", SPEC, probes=(NoiseSweep((0.0, 0.1)),), **SMALL),
+            Experiment("q", SPEC, probes=(NoiseSweep((0.0, 0.2)),), **SMALL),
+            Experiment("q", SPEC, probes=(NoiseSweep((0.0, 0.1), ("authors",)),), **SMALL),
+            Experiment("q", SPEC, probes=(NoiseSweep((0.0, 0.1), engines=("exact", "tfq_sampled")),), **SMALL),
+        )
+    }
     assert len(keys) == 5
-    for kwargs, fragment in [(dict(noise=(0.0, 1.5)), "1.5"), (dict(noise=0.1), "non-empty tuple"),
-                             (dict(noise=(0.1,), placements=("everywhere",)), "'everywhere'"),
-                             (dict(noise=(0.1,), engines=("qiskit",)), "'qiskit'"),
-                             (dict(noise=(0.1,), repetitions=0), "repetitions")]:
+    for kwargs, fragment in [
+        (dict(noise=(0.0, 1.5)), "1.5"),
+        (dict(noise=0.1), "non-empty tuple"),
+        (dict(noise=(0.1,), placements=("everywhere",)), "'everywhere'"),
+        (dict(noise=(0.1,), engines=("qiskit",)), "'qiskit'"),
+        (dict(noise=(0.1,), repetitions=0), "repetitions"),
+    ]:
         with pytest.raises(ConfigError, match=fragment):
             NoiseSweep(**kwargs)

@@ -18,14 +18,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from qmoe_tfq.circuits.noise import noisy_circuit
 from qmoe_tfq.circuits.router import readout_observables, router_circuit
-from qmoe_tfq.specs.config import ModelSpec, TrainSpec
 from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.models.mixture import build_model
 from qmoe_tfq.models.noise_eval import with_noise
-from qmoe_tfq.circuits.noise import noisy_circuit
 from qmoe_tfq.sim.density_matrix import DensityMatrixExpectation
 from qmoe_tfq.sim.tfq import SampledExpectation
+from qmoe_tfq.specs.config import ModelSpec, TrainSpec
 from qmoe_tfq.training.train import fit, train_model
 
 REPETITIONS = 2000
@@ -120,8 +120,19 @@ def qmoe(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_cli_trains_under_noise():
-    proc = qmoe("--router", "quantum", "--depolarizing", "0.05", "--noise-placement", "every_gate",
-                "--epochs", "1", "--n-samples", "80", "--json")
+    proc = qmoe(
+        "--router",
+        "quantum",
+        "--depolarizing",
+        "0.05",
+        "--noise-placement",
+        "every_gate",
+        "--epochs",
+        "1",
+        "--n-samples",
+        "80",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["router_params"] == 24 and 0 <= out["train_accuracy"] <= 1

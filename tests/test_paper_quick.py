@@ -13,27 +13,78 @@ import pytest
 from qmoe_tfq.reporting.report import QUICK_NOTE, read_table
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLES = ["two_moons_tuned", "two_moons_authors_budget", "two_moons_authors", "two_moons_convergence",
-          "param_efficiency_tuned", "param_efficiency_authors_budget", "scaling",
-          "scaling_cost", "noise", "noise_threshold", "noise_advantage", "noise_engines", "noise_timing", "noise_n3",
-          "mechanism", "mechanism_trainability", "mechanism_routing", "mechanism_kernel_alignment",
-          "mechanism_function_class", "phase1", "phase1_timing"]
-FIGURES = ["two_moons_decision_regions", "two_moons_loss_curves", "two_moons_validation_curves", "two_moons_accuracy",
-           "param_efficiency", "scaling_accuracy", "scaling_cost", "noise_sweep", "noise_advantage",
-           "gate_maps", "kernel_alignment", "mechanism_trainability", "phase1_accuracy", "two_moons_km",
-           "specification_curves"]
-NOTEBOOKS = ["01_two_moons", "02_param_efficiency", "03_scaling", "04_noise", "05_mechanism", "06_phase1",
-             "99_claims_ledger"]
-NOISE = ("cuInit", "Unable to register", "absl::InitializeLog", "without encryption", "retracing", "IProgress",
-         "Parent appears", "oneDNN")
+TABLES = [
+    "two_moons_tuned",
+    "two_moons_authors_budget",
+    "two_moons_authors",
+    "two_moons_convergence",
+    "param_efficiency_tuned",
+    "param_efficiency_authors_budget",
+    "scaling",
+    "scaling_cost",
+    "noise",
+    "noise_threshold",
+    "noise_advantage",
+    "noise_engines",
+    "noise_timing",
+    "noise_n3",
+    "mechanism",
+    "mechanism_trainability",
+    "mechanism_routing",
+    "mechanism_kernel_alignment",
+    "mechanism_function_class",
+    "phase1",
+    "phase1_timing",
+]
+FIGURES = [
+    "two_moons_decision_regions",
+    "two_moons_loss_curves",
+    "two_moons_validation_curves",
+    "two_moons_accuracy",
+    "param_efficiency",
+    "scaling_accuracy",
+    "scaling_cost",
+    "noise_sweep",
+    "noise_advantage",
+    "gate_maps",
+    "kernel_alignment",
+    "mechanism_trainability",
+    "phase1_accuracy",
+    "two_moons_km",
+    "specification_curves",
+]
+NOTEBOOKS = [
+    "01_two_moons",
+    "02_param_efficiency",
+    "03_scaling",
+    "04_noise",
+    "05_mechanism",
+    "06_phase1",
+    "99_claims_ledger",
+]
+NOISE = (
+    "cuInit",
+    "Unable to register",
+    "absl::InitializeLog",
+    "without encryption",
+    "retracing",
+    "IProgress",
+    "Parent appears",
+    "oneDNN",
+)
 
 
 def run_paper(out: Path, cache: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "QMOE_QUICK": "1", "QMOE_PAPER_DIR": str(out), "QMOE_CACHE_DIR": str(cache),
-           "QMOE_JOBS": "2"}
+    env = {**os.environ, "QMOE_QUICK": "1", "QMOE_PAPER_DIR": str(out), "QMOE_CACHE_DIR": str(cache), "QMOE_JOBS": "2"}
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the package's default, as `make paper` runs it
-    return subprocess.run([sys.executable, "-m", "qmoe_tfq.publish.paper"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=1200)
+    return subprocess.run(
+        [sys.executable, "-m", "qmoe_tfq.publish.paper"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
 
 
 def file_bytes(out: Path) -> dict[str, bytes]:

@@ -66,8 +66,11 @@ def notebooks(tmp_path):
 
 
 def hashes(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def build_in_subprocess(notebooks, target: Path, **env) -> subprocess.CompletedProcess:
@@ -77,8 +80,9 @@ def build_in_subprocess(notebooks, target: Path, **env) -> subprocess.CompletedP
         paper.build([Path(p) for p in {[str(n) for n in notebooks]!r}], Path({str(target)!r}), quick=True,
                     warm=False, studies=[])
     """)
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, **env}, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.mark.slow
@@ -87,8 +91,15 @@ def test_a_killed_run_leaves_the_previous_complete_folder_untouched(tmp_path, no
     first = build_in_subprocess(notebooks, target, MARK="first", IMPORT_TF="1")
     assert first.returncode == 0, first.stderr
     before = hashes(target)
-    assert {"manifest.json", "index.html", "README.md", "tables/demo.md", "figures/demo_fig.png",
-            "notebooks/a_table.html", "notebooks/b_figure.html"} <= set(before)
+    assert {
+        "manifest.json",
+        "index.html",
+        "README.md",
+        "tables/demo.md",
+        "figures/demo_fig.png",
+        "notebooks/a_table.html",
+        "notebooks/b_figure.html",
+    } <= set(before)
     # the terminal: the notebook's stderr echoed, no kernel transport warning, no TensorFlow start-up noise
     assert "progress line for the terminal" in first.stderr
     for noise in ("cuInit", "factory", "absl::InitializeLog", "without encryption", "retracing", "Parent appears"):
@@ -159,8 +170,14 @@ def test_quick_and_partial_runs_never_go_to_paper(monkeypatch, capsys):
 
 
 def test_git_ignores_the_quick_and_scratch_folders():
-    for path in ("paper-quick/tables/x.csv", "paper-scratch/index.html", ".paper.staging/x",
-                 ".paper.previous/x", ".paper.lock", ".paper-quick.lock"):
+    for path in (
+        "paper-quick/tables/x.csv",
+        "paper-scratch/index.html",
+        ".paper.staging/x",
+        ".paper.previous/x",
+        ".paper.lock",
+        ".paper-quick.lock",
+    ):
         proc = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT)
         assert proc.returncode == 0, f"{path} is not git-ignored"
     assert subprocess.run(["git", "check-ignore", "-q", "paper/manifest.json"], cwd=ROOT).returncode == 1
@@ -206,9 +223,15 @@ def test_ctrl_c_during_a_notebook_exits_130_with_one_line(tmp_path):
         paper.warm_cache = lambda *a, **k: {{}}
         sys.exit(paper.main([]))
     """)
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True,
-                            env={**os.environ, "QMOE_PAPER_DIR": str(target), "QMOE_QUICK": "1", "QMOE_JOBS": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "QMOE_PAPER_DIR": str(target), "QMOE_QUICK": "1", "QMOE_JOBS": "1"},
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

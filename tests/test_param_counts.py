@@ -3,9 +3,9 @@ count, ``qmoe_tfq.specs.routers``) and from the built variables."""
 
 import pytest
 
-from qmoe_tfq.specs.config import ROUTERS, ModelSpec, param_counts
 from qmoe_tfq.core.errors import ConfigError
 from qmoe_tfq.models.mixture import build_model
+from qmoe_tfq.specs.config import ROUTERS, ModelSpec, param_counts
 from qmoe_tfq.specs.routers import ROUTER_FAMILIES, RouterFamily, router_family
 
 
@@ -55,7 +55,8 @@ def test_every_router_family_is_registered_once_and_counts_its_built_model():
         for n_features, n_classes in ((2, 2), (3, 4)):
             spec = ModelSpec(router=name, layers=2, hidden=3)
             assert build_model(spec, n_features, n_classes, seed=1).param_counts() == param_counts(
-                spec, n_features, n_classes), (name, n_features)
+                spec, n_features, n_classes
+            ), (name, n_features)
 
 
 @pytest.mark.parametrize("d,experts", [(2, 2), (3, 2), (2, 4), (4, 3)])
@@ -70,18 +71,25 @@ def test_labels_come_from_the_family():
     assert ModelSpec().label() == "quantum(L=3, expectation)"
     assert ModelSpec(frozen_circuit=True).label() == "quantum(L=3, expectation, frozen circuit)"
     assert ModelSpec(ansatz="strongly_entangling_no_cnot").label() == (
-        "quantum(L=3, expectation, strongly_entangling_no_cnot)")
+        "quantum(L=3, expectation, strongly_entangling_no_cnot)"
+    )
     assert ModelSpec(router="mlp", hidden=4).label() == "mlp(h=4)"
     assert ModelSpec(router="fourier").label() == "fourier"
     assert router_family("fourier_rank").label(ModelSpec(router="fourier_rank", n_qubits=3)) == "fourier_rank(r=3)"
 
 
-@pytest.mark.parametrize("make,fragments", [
-    (lambda: ModelSpec(router="linear", frozen_circuit=True), ["frozen_circuit", "quantum router only", "'linear'"]),
-    (lambda: ModelSpec(frozen_circuit="yes"), ["frozen_circuit", "'yes'"]),
-    (lambda: param_counts(ModelSpec(router="fourier"), 9, 2), ["d = 9", "d <= 8"]),
-    (lambda: router_family("kernel"), ["'kernel'", "fourier, fourier_rank"]),
-])
+@pytest.mark.parametrize(
+    "make,fragments",
+    [
+        (
+            lambda: ModelSpec(router="linear", frozen_circuit=True),
+            ["frozen_circuit", "quantum router only", "'linear'"],
+        ),
+        (lambda: ModelSpec(frozen_circuit="yes"), ["frozen_circuit", "'yes'"]),
+        (lambda: param_counts(ModelSpec(router="fourier"), 9, 2), ["d = 9", "d <= 8"]),
+        (lambda: router_family("kernel"), ["'kernel'", "fourier, fourier_rank"]),
+    ],
+)
 def test_bad_router_options_name_the_value(make, fragments):
     with pytest.raises(ConfigError) as err:
         make()

@@ -16,8 +16,8 @@ from qmoe_tfq.circuits.router import (
     uniformly_controlled_ry_matrix,
 )
 from qmoe_tfq.data import DataSpec, load_dataset
-from qmoe_tfq.specs.phase1 import PHASE1_MODELS, PHASE1_SIMULATORS, Phase1Params, Phase1Spec
 from qmoe_tfq.models.phase1 import AmplitudeQuantumExperts, amplitude_angles, build_phase1_model
+from qmoe_tfq.specs.phase1 import PHASE1_MODELS, PHASE1_SIMULATORS, Phase1Params, Phase1Spec
 
 qml = pytest.importorskip("pennylane")
 
@@ -90,7 +90,9 @@ def test_amplitude_embedding_pads_and_handles_the_zero_vector():
     x = np.array([[0.5, -1.0, 0.0, 2.0, -0.25], [0.0] * 5])
     angles = amplitude_angles(tf.constant(x), 3).numpy()
     padded = np.concatenate([x[0], [0.0, 0.0, 0.0]])
-    np.testing.assert_allclose(simulate_state(circuit, qubits, symbols, angles[0]), padded / np.linalg.norm(padded), atol=1e-5)
+    np.testing.assert_allclose(
+        simulate_state(circuit, qubits, symbols, angles[0]), padded / np.linalg.norm(padded), atol=1e-5
+    )
     assert np.array_equal(angles[1], np.zeros(7))  # all-zero input: |000> (PennyLane cannot normalise it)
     np.testing.assert_allclose(simulate_state(circuit, qubits, symbols, angles[1]), np.eye(8)[0], atol=1e-7)
 
@@ -108,9 +110,15 @@ def test_quantum_experts_match_cirq_and_pennylane(n_qubits, n_layers, simulator)
     angles = amplitude_angles(tf.constant(x), n_qubits).numpy()
     observables = [cirq.Z(q) for q in rc.qubits]
     for e in range(3):
-        states = [simulate_state(rc.circuit, rc.qubits, rc.symbols, np.concatenate([a, weights[e].ravel()])) for a in angles]
-        with_cirq = np.array([[o.expectation_from_state_vector(s, {q: i for i, q in enumerate(rc.qubits)}).real
-                               for o in observables] for s in states])
+        states = [
+            simulate_state(rc.circuit, rc.qubits, rc.symbols, np.concatenate([a, weights[e].ravel()])) for a in angles
+        ]
+        with_cirq = np.array(
+            [
+                [o.expectation_from_state_vector(s, {q: i for i, q in enumerate(rc.qubits)}).real for o in observables]
+                for s in states
+            ]
+        )
         np.testing.assert_allclose(got[:, e], with_cirq, atol=1e-5)
         np.testing.assert_allclose(got[:, e], pennylane_expert(x, weights[e].astype(np.float64), n_qubits), atol=1e-5)
 
@@ -203,7 +211,9 @@ def test_gradient_equals_the_parameter_shift_rule(simulator):
         total = 0.0
         for a in angles:
             state = simulate_state(rc.circuit, rc.qubits, rc.symbols, np.concatenate([a, weights.ravel()]))
-            total += sum((i + 1) * cirq.Z(q).expectation_from_state_vector(state, order).real for i, q in enumerate(rc.qubits))
+            total += sum(
+                (i + 1) * cirq.Z(q).expectation_from_state_vector(state, order).real for i, q in enumerate(rc.qubits)
+            )
         return total
 
     w = layer.theta.numpy().astype(np.float64)
@@ -231,8 +241,18 @@ def test_both_engines_train_alike():
     from qmoe_tfq.training.train import fit_model
 
     data = load_dataset(DataSpec(name="synthetic16", n_samples=80, test_size=0.2, scaling="unit_norm", draw_seed=42), 0)
-    losses = [fit_model(build_phase1_model("qmoe", seed=0, simulator=sim), data.x_train, data.y_train, lr=0.05,
-                        batch_size=32, max_epochs=2, seed=0).losses for sim in PHASE1_SIMULATORS]
+    losses = [
+        fit_model(
+            build_phase1_model("qmoe", seed=0, simulator=sim),
+            data.x_train,
+            data.y_train,
+            lr=0.05,
+            batch_size=32,
+            max_epochs=2,
+            seed=0,
+        ).losses
+        for sim in PHASE1_SIMULATORS
+    ]
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
 
 
@@ -244,8 +264,9 @@ def test_training_lowers_the_loss(kind):
     tf.keras.utils.set_random_seed(0)
     model = build_phase1_model(kind, seed=0)
     before = [v.numpy().copy() for v in model.trainable_variables]
-    model.compile(optimizer=keras.optimizers.Adam(0.05),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.05), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     history = model.fit(data.x_train, data.y_train, batch_size=32, epochs=5, shuffle=True, verbose=0)
     losses = history.history["loss"]
     assert np.all(np.isfinite(losses)) and losses[-1] < losses[0] - 0.02, losses

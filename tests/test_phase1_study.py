@@ -7,18 +7,18 @@ import pandas as pd
 import pytest
 from fake_runner import FakeRunner
 
+from qmoe_tfq.analysis.ledger import VERDICTS, verdict_from_parts
 from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.estimators import Phase1Classifier
-from qmoe_tfq.analysis.ledger import VERDICTS, verdict_from_parts
-from qmoe_tfq.specs.phase1 import Phase1Spec
-from qmoe_tfq.reporting.report import save_figure, write_table
 from qmoe_tfq.experiments.runner import runner
 from qmoe_tfq.experiments.search_spaces import SPACE_SIZE
-from qmoe_tfq.training.stack import fit_stack, new_stack
+from qmoe_tfq.experiments.tuning import TUNING_SEED_BASE, tuning_experiments
+from qmoe_tfq.reporting.report import save_figure, write_table
+from qmoe_tfq.specs.phase1 import Phase1Spec
 from qmoe_tfq.studies import CLAIMS, STUDIES
 from qmoe_tfq.studies import phase1 as p1
 from qmoe_tfq.studies import phase1_claims as pc
-from qmoe_tfq.experiments.tuning import TUNING_SEED_BASE, tuning_experiments
+from qmoe_tfq.training.stack import fit_stack, new_stack
 
 STATED = {("synthetic", "classical_moe"): 0.88, ("synthetic", "qnn"): 0.65, ("synthetic", "qmoe"): 0.78}
 
@@ -34,16 +34,19 @@ def near_stated(name: str, seed: int) -> float:
 def test_the_authors_protocol_as_planned():
     exps = p1.authors_experiments(quick=False)
     assert len(exps) == 2 * 4 * 2 and len({e.name for e in exps}) == len(exps)
-    assert p1.data_spec("synthetic", p1.FULL) == DataSpec("synthetic16", n_samples=500, test_size=0.2,
-                                                          scaling="unit_norm", draw_seed=42)
-    assert p1.data_spec("mnist", p1.FULL) == DataSpec("mnist5k-0v1", n_samples=None, resize=4,
-                                                      resize_method="bilinear", scaling="none", test_size=0.2)
+    assert p1.data_spec("synthetic", p1.FULL) == DataSpec(
+        "synthetic16", n_samples=500, test_size=0.2, scaling="unit_norm", draw_seed=42
+    )
+    assert p1.data_spec("mnist", p1.FULL) == DataSpec(
+        "mnist5k-0v1", n_samples=None, resize=4, resize_method="bilinear", scaling="none", test_size=0.2
+    )
     for e in exps:
         params = e.model.param_dict
         assert e.model.kind == "phase1" and e.protocol == "fair" and e.seeds == tuple(range(10))
         assert params["lr"] == 0.01 and params["batch_size"] == 32 and params["max_epochs"] in (7, 8)
-        assert "early_stopping" not in params and e.name == p1.authors_name(e.tag_dict["dataset"],
-                                                                             e.tag_dict["model_id"], params["max_epochs"])
+        assert "early_stopping" not in params and e.name == p1.authors_name(
+            e.tag_dict["dataset"], e.tag_dict["model_id"], params["max_epochs"]
+        )
     assert {e.model.get("model") for e in exps} == {"qmoe", "qnn", "classical_moe"}
 
 
@@ -78,8 +81,16 @@ def test_seven_epochs_are_the_first_seven_of_eight():
     longer.fit(data.x_train, data.y_train)
     assert longer.loss_curve_[:2] == short.loss_curve_ and len(longer.loss_curve_) == 3
     stack = new_stack(short._spec(), data.n_features, 2, [4])
-    fit_stack(stack, data.x_train.astype(np.float32)[None], data.y_train.astype(np.int32)[None], lr=np.array([0.01]),
-              seeds=[4], batch_size=32, max_epochs=3, progress=lambda e, _: snapshots.append(stack.member_weights(0)))
+    fit_stack(
+        stack,
+        data.x_train.astype(np.float32)[None],
+        data.y_train.astype(np.int32)[None],
+        lr=np.array([0.01]),
+        seeds=[4],
+        batch_size=32,
+        max_epochs=3,
+        progress=lambda e, _: snapshots.append(stack.member_weights(0)),
+    )
     for got, want in zip(snapshots[1], short.weights_):
         np.testing.assert_array_equal(got, want)
 
@@ -133,8 +144,15 @@ def test_registered_as_a_study():
     assert list(STUDIES).index("phase1") > list(STUDIES).index("two_moons")  # its N4 entry replaces the placeholder
 
 
-TINY = p1.Size(seeds=2, tuning_seeds=1, max_epochs=1, authors_epochs=(1, 2), synthetic_samples=40, mnist_samples=40,
-               tuned_datasets=("synthetic",))
+TINY = p1.Size(
+    seeds=2,
+    tuning_seeds=1,
+    max_epochs=1,
+    authors_epochs=(1, 2),
+    synthetic_samples=40,
+    mnist_samples=40,
+    tuned_datasets=("synthetic",),
+)
 
 
 @pytest.mark.slow
@@ -146,7 +164,13 @@ def test_tiny_real_run_of_the_pipeline(tmp_path, monkeypatch):
     table = p1.accuracy_table(res)
     assert table["test_acc_mean"].between(0, 1).all() and (table["train_seconds_median"] > 0).all()
     counts = table.drop_duplicates("model_id").set_index("model_id")["total_params"]
-    assert counts.to_dict() == {"qmoe": 133, "qnn": 34, "classical_moe": 577, "classical_moe_matched": 136, "logreg": 17}
+    assert counts.to_dict() == {
+        "qmoe": 133,
+        "qnn": 34,
+        "classical_moe": 577,
+        "classical_moe_matched": 136,
+        "logreg": 17,
+    }
     assert table.loc[table["model_id"] == "classical_moe", "n_collapsed"].notna().all()
     assert table.loc[table["model_id"] == "qnn", "n_collapsed"].isna().all()
     timing = p1.timing_table(res)

@@ -11,9 +11,6 @@ from scipy import stats
 from sklearn.isotonic import isotonic_regression
 
 from qmoe_tfq.analysis import ledger
-
-from qmoe_tfq.reporting import style
-from qmoe_tfq.core.errors import ConfigError
 from qmoe_tfq.analysis.ledger import (
     Candidate,
     Part,
@@ -47,6 +44,8 @@ from qmoe_tfq.analysis.stats import (
     t_interval,
     zero_crossing,
 )
+from qmoe_tfq.core.errors import ConfigError
+from qmoe_tfq.reporting import style
 
 N_TEST = 150
 
@@ -60,7 +59,7 @@ def brute_force_signed_rank(d, alternative):
     r = ranks[nz]
     t = ranks[d > 0].sum()
     m = len(r)
-    signs = (np.arange(2 ** m)[:, None] >> np.arange(m)) & 1
+    signs = (np.arange(2**m)[:, None] >> np.arange(m)) & 1
     flips = signs @ r
     return {"greater": np.mean(flips >= t - 1e-9), "less": np.mean(flips <= t + 1e-9)}[alternative]
 
@@ -83,14 +82,15 @@ def test_exact_p_at_20_seeds_with_ties_and_zeros_matches_sign_flip_enumeration()
     for alternative in ("greater", "less"):
         assert signed_rank_p(d, alternative) == pytest.approx(brute_force_signed_rank(d, alternative), abs=1e-12)
     assert signed_rank_p(d, "two-sided") == pytest.approx(
-        min(1.0, 2 * min(brute_force_signed_rank(d, "greater"), brute_force_signed_rank(d, "less"))))
+        min(1.0, 2 * min(brute_force_signed_rank(d, "greater"), brute_force_signed_rank(d, "less")))
+    )
 
 
 def test_exact_p_at_40_seeds_with_ties_is_a_distribution():
     d = np.random.default_rng(4).integers(-3, 4, 40)
     greater, less = signed_rank_p(d, "greater"), signed_rank_p(d, "less")
     assert 0 < greater < 1 and 0 < less < 1 and greater + less > 1  # both include P(T = t)
-    assert signed_rank_p(np.arange(1, 41), "greater") == pytest.approx(0.5 ** 40)
+    assert signed_rank_p(np.arange(1, 41), "greater") == pytest.approx(0.5**40)
 
 
 def test_smallest_attainable_p_with_five_seeds():
@@ -188,8 +188,11 @@ def test_stated_means_use_the_bootstrap_ci_of_our_mean():
 
 
 def test_one_nominal_reversal_among_three_parts_is_not_contradicted_after_holm():
-    parts = [ordering_part("a > b", 0.001, 0.999), ordering_part("a > c", 0.002, 0.998),
-             ordering_part("a > d", 0.96, 0.04)]
+    parts = [
+        ordering_part("a > b", 0.001, 0.999),
+        ordering_part("a > c", 0.002, 0.998),
+        ordering_part("a > d", 0.96, 0.04),
+    ]
     assert parts[2].state == "opposite"  # nominally reversed ...
     assert verdict_from_parts(parts) == "partially reproduced"  # ... not after Holm (0.04 x 3 = 0.12)
     adjusted = ledger.holm_parts(parts)
@@ -201,7 +204,11 @@ def test_one_nominal_reversal_among_three_parts_is_not_contradicted_after_holm()
 def test_paired_part_on_counts_states_the_smallest_attainable_p():
     q = np.array([140, 141, 139, 142, 145])
     part = paired_part("quantum > linear", q, q - 3)
-    assert part.p == pytest.approx(0.03125) and part.state == "holds" and "smallest attainable p = 0.031" in part.description
+    assert (
+        part.p == pytest.approx(0.03125)
+        and part.state == "holds"
+        and "smallest attainable p = 0.031" in part.description
+    )
     assert paired_part("linear > quantum", q - 3, q).state == "opposite"
     with pytest.raises(ConfigError, match="integer counts"):
         paired_part("floats", q / N_TEST, (q - 3) / N_TEST)
@@ -259,7 +266,7 @@ def test_isotonic_fit_equals_sklearn():
 
 def test_zero_crossing_interpolates_in_log_eps_and_handles_eps_zero():
     eps = np.array([0.0, 0.01, 0.1])
-    assert zero_crossing(eps, [1.0, 0.5, -0.5]) == pytest.approx(10 ** -1.5)  # halfway in log eps
+    assert zero_crossing(eps, [1.0, 0.5, -0.5]) == pytest.approx(10**-1.5)  # halfway in log eps
     assert zero_crossing(eps, [1.0, -1.0, -2.0]) == pytest.approx(0.005)  # linear on [0, 0.01]
     assert zero_crossing(eps, [-0.1, 0.5, 0.5]) == 0.0
     assert zero_crossing(eps, [0.3, 0.2, 0.1]) == math.inf
@@ -343,8 +350,9 @@ def seed_rows(effect: float, n_seeds: int = 12, seed: int = 0) -> pd.DataFrame:
     out = []
     for s in range(n_seeds):
         out.append({"experiment": "linear", "seed": 100 + s, "n_correct": int(base[s])})
-        out.append({"experiment": "quantum", "seed": 100 + s,
-                    "n_correct": int(base[s] + round(effect + rng.normal(0, 3)))})
+        out.append(
+            {"experiment": "quantum", "seed": 100 + s, "n_correct": int(base[s] + round(effect + rng.normal(0, 3)))}
+        )
     return pd.DataFrame(out)
 
 
@@ -354,6 +362,7 @@ def verdict_of(rows: pd.DataFrame):
         q = sub[sub["experiment"] == "quantum"].sort_values("seed")["n_correct"].to_numpy()
         li = sub[sub["experiment"] == "linear"].sort_values("seed")["n_correct"].to_numpy()
         return verdict_from_parts([paired_part("quantum > linear", q, li)])
+
     return judge
 
 
@@ -385,8 +394,10 @@ def test_per_seed_arrays_resample_in_step_and_match_the_row_based_verdict():
         return verdict_from_parts([paired_part("quantum > linear", v["quantum"], v["linear"])])
 
     n = len(ps.seeds)
-    assert stability(fast, np.arange(n), n_resamples=100).fraction == \
-        stability(verdict_of(rows), ps.seeds, n_resamples=100).fraction  # same draws, same verdicts
+    assert (
+        stability(fast, np.arange(n), n_resamples=100).fraction
+        == stability(verdict_of(rows), ps.seeds, n_resamples=100).fraction
+    )  # same draws, same verdicts
     with pytest.raises(ConfigError, match="no 'n_correct' for seeds"):
         ledger.per_seed(rows.iloc[1:], "n_correct", ["quantum", "linear"])
 
@@ -394,8 +405,9 @@ def test_per_seed_arrays_resample_in_step_and_match_the_row_based_verdict():
 def test_per_seed_values_and_parts_stability_recompute_the_entry_on_each_resample():
     rows = seed_rows(3.0, seed=0)
     rows["acc"] = rows["n_correct"] / N_TEST
-    data = ledger.per_seed_values(rows, {"q_n": ("quantum", "n_correct"), "q_acc": ("quantum", "acc"),
-                                         "l_n": ("linear", "n_correct")})
+    data = ledger.per_seed_values(
+        rows, {"q_n": ("quantum", "n_correct"), "q_acc": ("quantum", "acc"), "l_n": ("linear", "n_correct")}
+    )
     assert np.allclose(data.values["q_acc"] * N_TEST, data.values["q_n"])
 
     def parts_of(v):
@@ -460,10 +472,14 @@ def curve_rows(models, n_seeds=4, epochs=12):
     for k, m in enumerate(models):
         for s in range(n_seeds):
             n = epochs - (s % 3)  # early stopping: curves of unequal length
-            out.append({"experiment": f"fair/{m}", "seed": s,
-                        "epoch_losses": list(np.exp(-np.arange(epochs) / (3 + k)) + 0.1 + rng.random(epochs) * 0.01),
-                        "validation_curve": list(np.minimum(1.0, 0.85 + 0.01 * k * np.arange(n)
-                                                            + rng.random(n) * 0.01))})
+            out.append(
+                {
+                    "experiment": f"fair/{m}",
+                    "seed": s,
+                    "epoch_losses": list(np.exp(-np.arange(epochs) / (3 + k)) + 0.1 + rng.random(epochs) * 0.01),
+                    "validation_curve": list(np.minimum(1.0, 0.85 + 0.01 * k * np.arange(n) + rng.random(n) * 0.01)),
+                }
+            )
     return pd.DataFrame(out)
 
 
@@ -488,11 +504,19 @@ def test_accuracy_is_drawn_as_points_with_whiskers_not_bars():
 
     from qmoe_tfq.reporting import plots
 
-    table = pd.DataFrame({"model": ["quantum router", "Model A"], "id": ["quantum", "linear"],
-                          "test_acc_mean": [0.97, 0.89], "test_acc_ci_low": [0.95, 0.86],
-                          "test_acc_ci_high": [0.99, 0.92]})
-    for fig in (plots.accuracy_bars(table, "t"), plots.accuracy_points(table, "t", id_column="id",
-                                                                         interval="95% CI, BCa bootstrap")):
+    table = pd.DataFrame(
+        {
+            "model": ["quantum router", "Model A"],
+            "id": ["quantum", "linear"],
+            "test_acc_mean": [0.97, 0.89],
+            "test_acc_ci_low": [0.95, 0.86],
+            "test_acc_ci_high": [0.99, 0.92],
+        }
+    )
+    for fig in (
+        plots.accuracy_bars(table, "t"),
+        plots.accuracy_points(table, "t", id_column="id", interval="95% CI, BCa bootstrap"),
+    ):
         ax = fig.axes[0]
         assert not [p for p in ax.patches if isinstance(p, Rectangle)]
         assert len(ax.containers) == 2  # one errorbar per row

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from qmoe_tfq.experiments import runner
 from qmoe_tfq.data import DataSpec
+from qmoe_tfq.experiments import runner
 from qmoe_tfq.experiments.experiment import Experiment, config_key
 from qmoe_tfq.experiments.probes import DecisionGrid
 from qmoe_tfq.experiments.registry import EstimatorSpec, qmoe
@@ -35,16 +35,19 @@ def test_key_depends_on_config_and_seed_not_name():
     assert config_key(sk(), 0) != config_key(sk(), 1)
     assert config_key(sk(C=1.0), 0) != config_key(sk(C=2.0), 0)
     moe = Experiment("m", qmoe(router="linear", max_epochs=3), DataSpec(), "fair", (0,))
-    assert config_key(moe, 0) != config_key(Experiment("m", qmoe(router="linear", max_epochs=4), DataSpec(),
-                                                       "fair", (0,)), 0)
-    assert config_key(moe, 0) != config_key(Experiment("m", qmoe(router="linear", max_epochs=3), DataSpec(),
-                                                       "fair", (0,), probes=(DecisionGrid(8),)), 0)
+    assert config_key(moe, 0) != config_key(
+        Experiment("m", qmoe(router="linear", max_epochs=4), DataSpec(), "fair", (0,)), 0
+    )
+    assert config_key(moe, 0) != config_key(
+        Experiment("m", qmoe(router="linear", max_epochs=3), DataSpec(), "fair", (0,), probes=(DecisionGrid(8),)), 0
+    )
     tagged = Experiment("m", qmoe(router="linear", max_epochs=3), DataSpec(), "fair", (0,), tags={"model_id": "x"})
     assert config_key(moe, 0) == config_key(tagged, 0)
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "tamper", "wrong_key", "config", "seed", "schema",
-                                    "provenance", "no_checksum"])
+@pytest.mark.parametrize(
+    "damage", ["truncate", "garbage", "tamper", "wrong_key", "config", "seed", "schema", "provenance", "no_checksum"]
+)
 def test_corrupted_entry_is_reported_and_recomputed(tmp_path, damage):
     exp = sk(seeds=(0,))
     first = runner.run_experiments([exp], cache_dir=tmp_path, progress=False)
@@ -102,8 +105,10 @@ def test_interrupted_run_keeps_finished_runs_and_resumes(tmp_path, monkeypatch):
 
 
 def test_parallel_rows_equal_serial_rows(tmp_path):
-    exps = [sk("a", seeds=(0, 1, 2, 3)), Experiment("lr", EstimatorSpec("logreg"), DataSpec(n_samples=120),
-                                                  "fair", (0, 1))]
+    exps = [
+        sk("a", seeds=(0, 1, 2, 3)),
+        Experiment("lr", EstimatorSpec("logreg"), DataSpec(n_samples=120), "fair", (0, 1)),
+    ]
     serial = runner.run_experiments(exps, cache_dir=tmp_path / "s", progress=False)
     parallel = runner.run_experiments(exps, jobs=2, cache_dir=tmp_path / "p", progress=False)
     cols = ["experiment", "seed", "test_accuracy", "train_accuracy", "total_params"]
@@ -116,8 +121,9 @@ def test_duplicate_experiment_names_are_rejected(tmp_path):
 
 
 def test_moe_run_records_losses_and_grid(tmp_path):
-    exp = Experiment("lin", qmoe(router="linear", max_epochs=2), DataSpec(n_samples=100), "fair", (0,),
-                     probes=(DecisionGrid(8),))
+    exp = Experiment(
+        "lin", qmoe(router="linear", max_epochs=2), DataSpec(n_samples=100), "fair", (0,), probes=(DecisionGrid(8),)
+    )
     row = runner.run_experiments([exp], cache_dir=tmp_path, progress=False).iloc[0]
     assert len(row["epoch_losses"]) == 2
     assert len(row["grid_predictions"]) == 64 and set(row["grid_predictions"]) <= {"0", "1"}

@@ -9,16 +9,16 @@ import pytest
 from fake_runner import FakeRunner
 from test_data import write_keras_npz
 
-from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.analysis.ledger import VERDICTS
-from qmoe_tfq.reporting.report import save_figure, write_table
 from qmoe_tfq.experiments.runner import runner
 from qmoe_tfq.experiments.search_spaces import SPACE_SIZE
+from qmoe_tfq.experiments.tuning import TUNING_SEED_BASE, TunedResults, tuning_experiments
+from qmoe_tfq.reporting.report import save_figure, write_table
+from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.studies import CLAIMS, STUDIES
 from qmoe_tfq.studies import scaling as sc
 from qmoe_tfq.studies import scaling_claims as scc
 from qmoe_tfq.studies import two_moons as tm
-from qmoe_tfq.experiments.tuning import TUNING_SEED_BASE, TunedResults, tuning_experiments
 
 BY_ID = {t.id: t for t in sc.TASKS}
 MNIST = tuple(f"mnist5k-{t}" for t in ("0v1", "3v8", "10"))
@@ -114,7 +114,9 @@ def test_corrupted_file_skips_its_task_before_any_run_is_planned(no_local_files)
     assert run.names and not [n for n in run.names if "fashion" in n]
     table = sc.scaling_table(res, tasks)
     skipped = table[table["task"] == "fashion_mnist-0v1"]
-    assert (skipped["status"] == sc.UNREADABLE).all() and skipped["reason"].str.contains("truncated|not a readable").all()
+    assert (skipped["status"] == sc.UNREADABLE).all() and skipped["reason"].str.contains(
+        "truncated|not a readable"
+    ).all()
     assert (table[table["task"] != "fashion_mnist-0v1"]["status"] == "ok").all()
     fig = sc.accuracy_figure(table, tasks)
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
@@ -127,6 +129,7 @@ def test_corrupted_file_skips_its_task_before_any_run_is_planned(no_local_files)
 def test_c6_is_judged_on_mnist_with_holm_and_the_digits_stand_in(no_local_files):
     """Quantum above both routers on every seed of every MNIST task: six parts hold after Holm, so C6
     is reproduced; the digits stand-in (reversed there) appears only in the note."""
+
     def accuracy(name, seed):
         quantum_wins = by_router(0.97, 0.90, 0.92)(name, seed)
         return quantum_wins if "mnist5k" in name else by_router(0.80, 0.95, 0.96)(name, seed)
@@ -140,8 +143,10 @@ def test_c6_is_judged_on_mnist_with_holm_and_the_digits_stand_in(no_local_files)
     assert all(p.family_size == 6 and p.p_adjusted < 0.05 for p in entry.parts)
     assert entry.stability == 1.0
     assert "Fashion-MNIST half of the claim: not testable here (data not present)" in entry.note
-    assert "Stand-in result (scikit-learn digits, in place of Fashion-MNIST, not the claim's data), by the same " \
-           "rules: contradicted." in entry.note
+    assert (
+        "Stand-in result (scikit-learn digits, in place of Fashion-MNIST, not the claim's data), by the same "
+        "rules: contradicted." in entry.note
+    )
 
 
 def test_fashion_tasks_run_and_count_when_the_file_is_present(no_local_files):
@@ -169,8 +174,15 @@ def test_registered_as_a_study():
     assert CLAIMS["scaling"] == "qmoe_tfq.studies.scaling_claims"
 
 
-TINY = sc.Size(seeds=2, tuning_seeds=1, max_epochs=1, ks=(2,), digits_samples=60, image_samples=60,
-               tasks=("mnist5k-0v1", "digits-0v1", "fashion_mnist-0v1"))
+TINY = sc.Size(
+    seeds=2,
+    tuning_seeds=1,
+    max_epochs=1,
+    ks=(2,),
+    digits_samples=60,
+    image_samples=60,
+    tasks=("mnist5k-0v1", "digits-0v1", "fashion_mnist-0v1"),
+)
 
 
 @pytest.mark.slow
@@ -190,7 +202,9 @@ def test_tiny_real_run_of_the_pipeline(no_local_files, tmp_path, monkeypatch):
     for _, r in ok.iterrows():
         name = sc.experiment_name(BY_ID[r["task"]], r["k"], r["router"])
         assert (measured.loc[name, "router_params"], measured.loc[name, "expert_params"]) == (
-            r["router_params"], r["expert_params"])
+            r["router_params"],
+            r["expert_params"],
+        )
     assert ok.loc[ok["router"] == "quantum", "p_quantum_better"].isna().all()
     assert ok.loc[ok["router"] != "quantum", "p_quantum_better"].between(0, 1).all()
     cost = sc.cost_table(table)

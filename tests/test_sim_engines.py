@@ -8,20 +8,19 @@ import cirq
 import numpy as np
 import pytest
 import tensorflow as tf
+from test_circuits_vs_cirq import cirq_readout, readout_from_probabilities
 
 from qmoe_tfq import ConfigError
+from qmoe_tfq.circuits.noise import NOISE_SYMBOL, noisy_circuit
 from qmoe_tfq.circuits.router import readout_observables, router_circuit
-from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.models.mixture import build_model
 from qmoe_tfq.models.noise_eval import evaluate_under_noise, exact_noise_sweep, with_noise
-from qmoe_tfq.circuits.noise import NOISE_SYMBOL, noisy_circuit
 from qmoe_tfq.models.routers.quantum import QuantumRouter
 from qmoe_tfq.sim.density_matrix import DensityMatrixExpectation
 from qmoe_tfq.sim.engines import auto_simulator, make_expectation
 from qmoe_tfq.sim.statevector import StateVectorExpectation
 from qmoe_tfq.sim.tfq import ExactExpectation, SampledExpectation
-
-from test_circuits_vs_cirq import cirq_readout, readout_from_probabilities
+from qmoe_tfq.specs.config import ModelSpec
 
 
 def test_simulator_field_is_validated():
@@ -102,8 +101,11 @@ def cirq_noisy_readout(router, x, eps, placement):
     circuit = noisy_circuit(rc, eps, placement)
     sim = cirq.DensityMatrixSimulator(dtype=np.complex128)
     probs = [
-        np.real(np.diag(sim.simulate(circuit, rc.resolver(xi, router.theta.numpy()), qubit_order=rc.qubits)
-                        .final_density_matrix))
+        np.real(
+            np.diag(
+                sim.simulate(circuit, rc.resolver(xi, router.theta.numpy()), qubit_order=rc.qubits).final_density_matrix
+            )
+        )
         for xi in x
     ]
     return readout_from_probabilities(np.array(probs), router.spec.readout)

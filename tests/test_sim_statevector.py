@@ -118,9 +118,17 @@ def test_other_supported_operations_match_cirq():
     q = cirq.GridQubit.rect(1, 4)
     a, b = sympy.symbols("a b")
     circuit = cirq.Circuit(
-        cirq.H(q[0]), cirq.rx(0.3).on(q[1]), cirq.ry(2 * a + 0.5).on(q[2]), cirq.T(q[1]),
-        cirq.SWAP(q[0], q[2]), cirq.S(q[0]), cirq.CCX(q[0], q[2], q[1]), cirq.rz(b).on(q[0]),
-        cirq.rx(-b / 3).on(q[0]), cirq.CZ(q[1], q[2]), cirq.XPowGate(exponent=a / np.pi).on(q[1]),
+        cirq.H(q[0]),
+        cirq.rx(0.3).on(q[1]),
+        cirq.ry(2 * a + 0.5).on(q[2]),
+        cirq.T(q[1]),
+        cirq.SWAP(q[0], q[2]),
+        cirq.S(q[0]),
+        cirq.CCX(q[0], q[2], q[1]),
+        cirq.rz(b).on(q[0]),
+        cirq.rx(-b / 3).on(q[0]),
+        cirq.CZ(q[1], q[2]),
+        cirq.XPowGate(exponent=a / np.pi).on(q[1]),
     )
     observables = [cirq.Z(q[0]), cirq.Z(q[0]) * cirq.Z(q[3]), 0.5 * cirq.Z(q[1]) - 2.0 * cirq.Z(q[2]) * cirq.Z(q[1])]
     values = np.array([[0.1, 0.7], [1.3, -2.0], [3.0, 5.5]], np.float32)

@@ -11,26 +11,46 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from qmoe_tfq.publish import manifest  # noqa: E402
-
-from qmoe_tfq.publish import site  # noqa: E402
+from qmoe_tfq.publish import (
+    manifest,  # noqa: E402
+    site,  # noqa: E402
+)
 from qmoe_tfq.reporting.report import save_figure, write_table  # noqa: E402
 
 CLAIMS = {
     "header": "h",
     "verdict_rules": {"reproduced": "every part holds"},
-    "claims": [{"id": "C1", "claim": "quantum beats linear <b>", "stated": "94% vs 65%", "reproduced": "0.97 vs 0.89",
-                "protocol": "fair", "verdict": "partially reproduced", "note": "a note",
-                "evidence": ["paper/tables/fair.csv"], "parts": [{"description": "q > l", "state": "holds"}]}],
+    "claims": [
+        {
+            "id": "C1",
+            "claim": "quantum beats linear <b>",
+            "stated": "94% vs 65%",
+            "reproduced": "0.97 vs 0.89",
+            "protocol": "fair",
+            "verdict": "partially reproduced",
+            "note": "a note",
+            "evidence": ["paper/tables/fair.csv"],
+            "parts": [{"description": "q > l", "state": "holds"}],
+        }
+    ],
 }
 
 
 def make_run(out, quick: bool) -> dict:
     rows = pd.DataFrame({"key": ["k1", "k2"], "model": ["quantum", "linear"], "acc": [0.97123, 0.5]})
-    write_table(rows, out / "tables", "fair", caption="Fair protocol table.", sources=rows, study="two_moons",
-                quick=quick)
-    write_table(rows, out / "tables", "runs", caption="Per-seed rows.", formats=("csv",), sources=rows,
-                study="two_moons", quick=quick)
+    write_table(
+        rows, out / "tables", "fair", caption="Fair protocol table.", sources=rows, study="two_moons", quick=quick
+    )
+    write_table(
+        rows,
+        out / "tables",
+        "runs",
+        caption="Per-seed rows.",
+        formats=("csv",),
+        sources=rows,
+        study="two_moons",
+        quick=quick,
+    )
     write_table(rows, out / "tables", "noise", caption="Noise table.", sources=["k3"], study="noise", quick=quick)
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1])
@@ -40,9 +60,15 @@ def make_run(out, quick: bool) -> dict:
     (out / "claims.md").write_text("# Claims\n")
     (out / "notebooks").mkdir()
     (out / "notebooks" / "01_two_moons.html").write_text("<html></html>")
-    return manifest.build_manifest(out, quick=quick, started="s", finished="f", notebooks=["01_two_moons"],
-                                   studies={"two_moons": ["k1", "k2"], "noise": ["k3"]},
-                                   outputs=manifest.collect_outputs(out))
+    return manifest.build_manifest(
+        out,
+        quick=quick,
+        started="s",
+        finished="f",
+        notebooks=["01_two_moons"],
+        studies={"two_moons": ["k1", "k2"], "noise": ["k3"]},
+        outputs=manifest.collect_outputs(out),
+    )
 
 
 @pytest.mark.parametrize("quick", [False, True])

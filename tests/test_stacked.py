@@ -3,16 +3,23 @@
 import numpy as np
 import pytest
 
-from qmoe_tfq.specs.config import ModelSpec
-from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.core.errors import TrainingDiverged
+from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.estimators import QMoEClassifier, fit_many
 from qmoe_tfq.models.mixture import build_model
+from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.training.stack import LANES, StackedMoE, fit_stack, initial_weights, supports
 
-SPECS = [ModelSpec(layers=2), ModelSpec(layers=1, readout="probabilities", ansatz="ry_cz"),
-         ModelSpec(router="linear"), ModelSpec(router="mlp", hidden=5), ModelSpec(router="fourier"),
-         ModelSpec(router="fourier_rank"), ModelSpec(layers=2, frozen_circuit=True), ModelSpec(router="constant")]
+SPECS = [
+    ModelSpec(layers=2),
+    ModelSpec(layers=1, readout="probabilities", ansatz="ry_cz"),
+    ModelSpec(router="linear"),
+    ModelSpec(router="mlp", hidden=5),
+    ModelSpec(router="fourier"),
+    ModelSpec(router="fourier_rank"),
+    ModelSpec(layers=2, frozen_circuit=True),
+    ModelSpec(router="constant"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +41,16 @@ def _train(spec, x, y, members, positions=None):
     seeds = list(members)
     st = StackedMoE(spec, 2, 2, seeds)
     lr = np.array([0.02 + 0.01 * (s % 5) for s in seeds])
-    h = fit_stack(st, x[seeds], y[seeds], lr=lr, seeds=seeds, batch_size=16, max_epochs=3,
-                  validation=(x[seeds][:, :20], y[seeds][:, :20]))
+    h = fit_stack(
+        st,
+        x[seeds],
+        y[seeds],
+        lr=lr,
+        seeds=seeds,
+        batch_size=16,
+        max_epochs=3,
+        validation=(x[seeds][:, :20], y[seeds][:, :20]),
+    )
     return st, h
 
 
@@ -65,8 +80,16 @@ def test_stack_matches_the_keras_training_loop(data):
 
             tf.random.set_seed(s)
             model = build_model(spec, 2, 2, s)
-            ref = fit_model(model, x[s], y[s], lr=0.02 + 0.01 * (s % 5), batch_size=16, max_epochs=3, seed=s,
-                            validation=(x[s][:20], y[s][:20]))
+            ref = fit_model(
+                model,
+                x[s],
+                y[s],
+                lr=0.02 + 0.01 * (s % 5),
+                batch_size=16,
+                max_epochs=3,
+                seed=s,
+                validation=(x[s][:20], y[s][:20]),
+            )
             np.testing.assert_allclose(h.losses[i], ref.losses, rtol=2e-5, err_msg=spec.label())
             assert h.best_epoch[i] == ref.best_epoch
             # Outputs, not weights: the last layer's RZ angles commute with the <Z> readout, so their
@@ -77,8 +100,16 @@ def test_stack_matches_the_keras_training_loop(data):
 def test_fit_many_groups_runs_and_equals_fitting_each_alone():
     d = load_dataset(DataSpec(n_samples=120), 0)
     make = lambda lr, seed, scaling: QMoEClassifier(  # noqa: E731
-        "mlp", hidden=4, lr=lr, max_epochs=3, early_stopping=True, validation_fraction=0.2, n_iter_no_change=None,
-        input_scaling=scaling, random_state=seed)
+        "mlp",
+        hidden=4,
+        lr=lr,
+        max_epochs=3,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=None,
+        input_scaling=scaling,
+        random_state=seed,
+    )
     configs = [(0.01, 1, "none"), (0.03, 2, "standard"), (0.1, 3, "none")]
     together = fit_many([make(*c) for c in configs], [(d.x_train, d.y_train)] * 3)
     for est, c in zip(together, configs):
@@ -125,7 +156,7 @@ def test_noisy_runs_at_several_noise_levels_share_a_stack(data):
 
     st, h = train(seeds, noise, lr)
     for i, (s, eps) in enumerate(zip(seeds, noise)):
-        alone, h1 = train([s], [eps], lr[i:i + 1])
+        alone, h1 = train([s], [eps], lr[i : i + 1])
         assert all(np.array_equal(a, b) for a, b in zip(st.member_weights(i), alone.member_weights(0)))
         assert h.losses[i] == h1.losses[0]
         spec = dataclasses.replace(NOISY, noise=eps)

@@ -7,15 +7,17 @@ import tensorflow as tf
 
 from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.estimators import Phase1Classifier, fit_many
-from qmoe_tfq.specs.phase1 import Phase1Spec
 from qmoe_tfq.models.phase1 import Phase1Model
+from qmoe_tfq.specs.phase1 import Phase1Spec
 from qmoe_tfq.training.stack import LANES, fit_stack, new_stack, supports
 from qmoe_tfq.training.stack._phase1 import StackedPhase1, named_initial_weights
 from qmoe_tfq.training.train import fit_model
 
-SPECS = [Phase1Spec("qmoe", n_features=4, n_qubits=2, n_layers=1, n_experts=2),
-         Phase1Spec("qnn", n_features=4, n_qubits=2, n_layers=2),
-         Phase1Spec("classical_moe", n_features=4, n_qubits=2, hidden=3, n_experts=2)]
+SPECS = [
+    Phase1Spec("qmoe", n_features=4, n_qubits=2, n_layers=1, n_experts=2),
+    Phase1Spec("qnn", n_features=4, n_qubits=2, n_layers=2),
+    Phase1Spec("classical_moe", n_features=4, n_qubits=2, hidden=3, n_experts=2),
+]
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +38,16 @@ def test_initial_weights_are_the_keras_models(kind):
 def _train(spec, x, y, members, epochs=3):
     st = StackedPhase1(spec, 4, 2, members)
     lr = np.array([0.01 + 0.02 * (s % 3) for s in members])
-    h = fit_stack(st, x[members], y[members], lr=lr, seeds=members, batch_size=8, max_epochs=epochs,
-                  validation=(x[members][:, :10], y[members][:, :10]))
+    h = fit_stack(
+        st,
+        x[members],
+        y[members],
+        lr=lr,
+        seeds=members,
+        batch_size=8,
+        max_epochs=epochs,
+        validation=(x[members][:, :10], y[members][:, :10]),
+    )
     return st, h
 
 
@@ -64,19 +74,30 @@ def test_stack_matches_the_keras_training_loop(spec, data):
     for i, s in enumerate(members):
         tf.random.set_seed(s)
         model = Phase1Model(spec, s)
-        ref = fit_model(model, x[s], y[s], lr=0.01 + 0.02 * (s % 3), batch_size=8, max_epochs=3, seed=s,
-                        validation=(x[s][:10], y[s][:10]))
+        ref = fit_model(
+            model,
+            x[s],
+            y[s],
+            lr=0.01 + 0.02 * (s % 3),
+            batch_size=8,
+            max_epochs=3,
+            seed=s,
+            validation=(x[s][:10], y[s][:10]),
+        )
         np.testing.assert_allclose(h.losses[i], ref.losses, rtol=2e-5)
         assert h.best_epoch[i] == ref.best_epoch
         np.testing.assert_allclose(st.member_output(i, x[0]), model(tf.constant(x[0])).numpy(), atol=1e-4)
-        np.testing.assert_allclose(st.member_output(i, x[0], "gates"), model.gates(tf.constant(x[0])).numpy(),
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            st.member_output(i, x[0], "gates"), model.gates(tf.constant(x[0])).numpy(), atol=1e-5
+        )
 
 
 def test_runs_of_one_model_share_a_stack_and_tfq_trains_alone(data):
     x, y = data
-    ests = [Phase1Classifier("qmoe", n_layers=1, n_experts=2, lr=lr, max_epochs=2, random_state=s)
-            for lr, s in ((0.01, 1), (0.05, 2))]
+    ests = [
+        Phase1Classifier("qmoe", n_layers=1, n_experts=2, lr=lr, max_epochs=2, random_state=s)
+        for lr, s in ((0.01, 1), (0.05, 2))
+    ]
     fit_many(ests, [(x[1], y[1]), (x[2], y[2])])
     assert ests[0]._stack is ests[1]._stack and isinstance(ests[0]._stack, StackedPhase1)
     assert supports(Phase1Spec("classical_moe", simulator="tfq")) and not supports(Phase1Spec(simulator="tfq"))

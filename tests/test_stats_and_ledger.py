@@ -37,7 +37,7 @@ def test_paired_wilcoxon_is_exact_above_13_seeds_with_ties():
     m = int(np.sum(d != 0))
     p = paired_wilcoxon(d, np.zeros(16), "greater")
     assert p == signed_rank_p(d, "greater")
-    assert math.isclose(p * 2 ** m, round(p * 2 ** m), abs_tol=1e-6)
+    assert math.isclose(p * 2**m, round(p * 2**m), abs_tol=1e-6)
     approx = stats.wilcoxon(d, alternative="greater", zero_method="zsplit").pvalue
     assert p != pytest.approx(approx, abs=1e-9)
 
@@ -81,8 +81,19 @@ def test_ledger_covers_every_claim_and_writes_json_fields(tmp_path):
     assert all(e.verdict in ledger.VERDICTS for e in entries)
     ledger.write_ledger(entries, tmp_path, "header")
     data = json.loads((tmp_path / "claims.json").read_text())
-    fields = {"id", "claim", "source", "stated", "reproduced", "ci95", "protocol", "verdict", "evidence", "note",
-              "stability"}
+    fields = {
+        "id",
+        "claim",
+        "source",
+        "stated",
+        "reproduced",
+        "ci95",
+        "protocol",
+        "verdict",
+        "evidence",
+        "note",
+        "stability",
+    }
     assert all(fields <= set(c) for c in data["claims"])
     assert set(data["part_rules"]) == set(ledger.PART_RULES) and "not testable here" in data["verdict_rules"]
     assert "## Verdict rules" in (tmp_path / "claims.md").read_text()
@@ -102,12 +113,21 @@ def test_tested_entries_store_holm_adjusted_parts_and_json_keeps_the_p_values(tm
     assert part["p"] == 0.02 and part["p_adjusted"] == pytest.approx(0.04) and part["rule"] == "ordering"
 
 
-@pytest.mark.parametrize("folder, expected", [("paper", "paper"), (".paper-quick.staging", "paper-quick"),
-                                              ("paper-quick", "paper-quick"), (".x.staging", "x")])
+@pytest.mark.parametrize(
+    "folder, expected",
+    [("paper", "paper"), (".paper-quick.staging", "paper-quick"), ("paper-quick", "paper-quick"), (".x.staging", "x")],
+)
 def test_the_ledger_cites_the_folder_it_is_written_to(tmp_path, folder, expected):
     parts = [ordering_part("see paper/tables/a.csv", 0.02, 0.9)]
-    entry = ledger.tested("C1", parts, "r", {}, "p", ["paper/tables/a.csv", "paper/figures/b.pdf", "tests/x.py"],
-                          note="timing in paper/tables/t.csv")
+    entry = ledger.tested(
+        "C1",
+        parts,
+        "r",
+        {},
+        "p",
+        ["paper/tables/a.csv", "paper/figures/b.pdf", "tests/x.py"],
+        note="timing in paper/tables/t.csv",
+    )
     out = tmp_path / folder
     ledger.write_ledger(ledger.build_ledger([entry]), out)
     assert ledger.output_folder(out) == expected

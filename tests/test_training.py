@@ -2,8 +2,8 @@
 
 import pytest
 
-from qmoe_tfq.specs.config import ModelSpec, TrainSpec
 from qmoe_tfq.data import DataSpec, load_dataset
+from qmoe_tfq.specs.config import ModelSpec, TrainSpec
 from qmoe_tfq.training.train import train_model
 
 

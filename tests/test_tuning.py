@@ -8,15 +8,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qmoe_tfq.experiments import experiment as experiments
-
-from qmoe_tfq.experiments import search_spaces
 from qmoe_tfq.data import Dataset, DataSpec
+from qmoe_tfq.experiments import experiment as experiments
+from qmoe_tfq.experiments import search_spaces
 from qmoe_tfq.experiments.probes import GateSummary
 from qmoe_tfq.experiments.registry import EstimatorSpec, qmoe
 from qmoe_tfq.experiments.runner import runner
+from qmoe_tfq.experiments.tuning import (
+    Budget,
+    Candidate,
+    Selection,
+    TunedResults,
+    run_tuned,
+    select,
+    tuning_experiments,
+)
 from qmoe_tfq.studies import efficiency, two_moons
-from qmoe_tfq.experiments.tuning import Budget, Candidate, Selection, TunedResults, run_tuned, select, tuning_experiments
 
 DATA = DataSpec(name="moons", n_samples=120, noise=0.1, test_size=0.3)
 CANDIDATES = [
@@ -48,10 +55,13 @@ def test_tuning_seeds_are_never_evaluation_seeds_and_test_split_is_untouched_by_
 
 
 def fake_tuning_rows(counts: dict[int, list[int]], b: Budget, c: Candidate) -> pd.DataFrame:
-    return pd.DataFrame([
-        {"experiment": f"{b.prefix}tune/{c.id}/{i}", "seed": s, "n_validation_correct": k, "n_validation": 20}
-        for i, ks in counts.items() for s, k in zip(b.tuning_seeds, ks)
-    ])
+    return pd.DataFrame(
+        [
+            {"experiment": f"{b.prefix}tune/{c.id}/{i}", "seed": s, "n_validation_correct": k, "n_validation": 20}
+            for i, ks in counts.items()
+            for s, k in zip(b.tuning_seeds, ks)
+        ]
+    )
 
 
 def test_selection_takes_the_most_correct_points_and_ties_go_to_the_earlier_configuration():

@@ -21,8 +21,9 @@ def few_resamples(monkeypatch):
 
 
 def counts(mean_acc: float, spread: int = 3, seed: int = 0) -> np.ndarray:
-    return np.clip(np.round(mean_acc * N_TEST) + np.random.default_rng(seed).integers(-spread, spread + 1, SEEDS),
-                   0, N_TEST).astype(int)
+    return np.clip(
+        np.round(mean_acc * N_TEST) + np.random.default_rng(seed).integers(-spread, spread + 1, SEEDS), 0, N_TEST
+    ).astype(int)
 
 
 def test_c1_is_decided_by_its_primary_endpoint_quantum_vs_model_a():
@@ -58,8 +59,12 @@ def test_c1_stated_value_reached_by_one_seed_is_not_equivalence():
 
 
 def test_c1_note_compares_other_routers_and_flags_collapse():
-    res = two_moons_results(counts(0.96), counts(0.86, seed=1), {"mlp_h64": counts(0.87, seed=2)},
-                            collapsed={"mlp_h64": np.arange(SEEDS) < 15})
+    res = two_moons_results(
+        counts(0.96),
+        counts(0.86, seed=1),
+        {"mlp_h64": counts(0.87, seed=2)},
+        collapsed={"mlp_h64": np.arange(SEEDS) < 15},
+    )
     note = tmc.c1(res).note
     assert "quantum > mlp_h64" in note and "[flag: mlp_h64 collapsed on 15 of 20 seeds]" in note
     assert f"quantum > {tm.MATCHED}" in note and "rbf_svm" in note
@@ -88,8 +93,11 @@ def test_c3_eta_values_are_single_runs_and_the_ordering_can_reverse():
 
 def test_c7_collapsed_runs_never_meet_the_criterion_and_the_table_agrees():
     max_epochs = tm.budget().max_epochs
-    epochs = {"quantum": np.full(SEEDS, 3) + np.arange(SEEDS) % 2, "linear": np.full(SEEDS, 9) + np.arange(SEEDS) % 3,
-              tm.MATCHED: np.full(SEEDS, max_epochs + 1)}  # the matched MLP sits on the floor: never
+    epochs = {
+        "quantum": np.full(SEEDS, 3) + np.arange(SEEDS) % 2,
+        "linear": np.full(SEEDS, 9) + np.arange(SEEDS) % 3,
+        tm.MATCHED: np.full(SEEDS, max_epochs + 1),
+    }  # the matched MLP sits on the floor: never
     res = two_moons_results(counts(0.96), counts(0.86, seed=1), epochs=epochs)
     e = tmc.c7(res)
     assert [p.state for p in e.parts] == ["holds", "holds"] and e.verdict == "reproduced"
@@ -126,8 +134,10 @@ def test_n1_and_n2_judge_stated_values_by_equivalence():
     acc = {m: np.full(10, 0.86) + np.arange(10) * 0.001 for m in tmc.PHASE3A_STATED}
     acc["mlp_h16"] = np.array([1.0] * 6 + [0.90] * 4)  # bimodal seeds around the stated 0.991
     acc["quantum"] = np.full(10, 0.996)
-    losses = {"linear": [np.full(50, 4.0 + 0.02 * s) / 16 for s in range(10)],
-              "quantum": [np.full(50, 2.0 + 0.02 * s) / 16 for s in range(10)]}
+    losses = {
+        "linear": [np.full(50, 4.0 + 0.02 * s) / 16 for s in range(10)],
+        "quantum": [np.full(50, 2.0 + 0.02 * s) / 16 for s in range(10)],
+    }
     res = two_moons_results(counts(0.96), counts(0.86), phase3a=acc, phase2=losses)
     n1 = tmc.n1(res.rows)
     text = n1.parts[0].text
@@ -156,8 +166,9 @@ def test_km_figure_and_specification_curves_draw(tmp_path):
     from qmoe_tfq.analysis.multiverse import plot_specification_curves
 
     max_epochs = tm.budget().max_epochs
-    fig = plots.km_curves({"quantum": np.full(SEEDS, 5), "linear": np.where(np.arange(SEEDS) < 11, 2, max_epochs + 1)},
-                          max_epochs)
+    fig = plots.km_curves(
+        {"quantum": np.full(SEEDS, 5), "linear": np.where(np.arange(SEEDS) < 11, 2, max_epochs + 1)}, max_epochs
+    )
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert "linear (median 2; censored 9/20)" in texts
     e = tmc.c1(two_moons_results(counts(0.96), counts(0.86, seed=1)))

@@ -1,2 +1,1 @@
-"""Stage: analysis. Statistics (``stats``) and the claims-ledger rules and rendering (``ledger``).
-"""
+"""Stage: analysis. Statistics (``stats``) and the claims-ledger rules and rendering (``ledger``)."""

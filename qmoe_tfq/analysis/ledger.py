@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
-from qmoe_tfq.core.errors import ConfigError, check_choice
-from qmoe_tfq.core.io import atomic_write_text
 from qmoe_tfq.analysis.stats import (
     ACCURACY_BOUNDS,
     ALPHA,
@@ -35,6 +33,8 @@ from qmoe_tfq.analysis.stats import (
     paired_signed_rank,
     prediction_interval,
 )
+from qmoe_tfq.core.errors import ConfigError, check_choice
+from qmoe_tfq.core.io import atomic_write_text
 
 NONINFERIORITY_MARGIN = 0.01
 CONVERGENCE_MARGIN = 0.02
@@ -178,19 +178,57 @@ PART_RULES: dict[str, tuple[str, str]] = {
 # id -> (claim, source, stated), from ../shared/PAPER.md.
 CLAIMS: dict[str, tuple[str, str, str]] = {
     "C1": ("Two Moons: quantum router accuracy vs classical linear router", "paper (abstract, ablation)", "94% vs 65%"),
-    "C2": ("Router parameter counts, presented as 'fewer parameters' for the quantum router", "paper (ablation)", "24 (quantum) vs 12 (classical)"),
-    "C3": ("Parameter-efficiency ratio eta = Accuracy / log(1 + P)", "paper (ablation)", "7.14 (quantum) vs 2.79 (classical)"),
-    "C4": ("Advantage maintained under depolarizing noise up to ~2%; breakdown near eps = 0.025 per gate", "paper (NISQ simulation)", "threshold ~0.02-0.025"),
-    "C5": ("A deep classical router needs ~10x more parameters to match the quantum router", "paper (ablation)", "~10x"),
-    "C6": ("The advantage carries to reduced MNIST (8 PCA dimensions) and Fashion-MNIST subsets", "paper (experiments)", "qualitative"),
+    "C2": (
+        "Router parameter counts, presented as 'fewer parameters' for the quantum router",
+        "paper (ablation)",
+        "24 (quantum) vs 12 (classical)",
+    ),
+    "C3": (
+        "Parameter-efficiency ratio eta = Accuracy / log(1 + P)",
+        "paper (ablation)",
+        "7.14 (quantum) vs 2.79 (classical)",
+    ),
+    "C4": (
+        "Advantage maintained under depolarizing noise up to ~2%; breakdown near eps = 0.025 per gate",
+        "paper (NISQ simulation)",
+        "threshold ~0.02-0.025",
+    ),
+    "C5": (
+        "A deep classical router needs ~10x more parameters to match the quantum router",
+        "paper (ablation)",
+        "~10x",
+    ),
+    "C6": (
+        "The advantage carries to reduced MNIST (8 PCA dimensions) and Fashion-MNIST subsets",
+        "paper (experiments)",
+        "qualitative",
+    ),
     "C7": ("The quantum router converges faster", "paper (training dynamics)", "qualitative"),
-    "C8": ("Interference/kernel view K(x,x') = |<psi(x)|psi(x')>|^2 explains the separation", "paper (mechanism)", "mechanism"),
-    "N1": ("Phase 3A parameter-efficiency sweep, training-set accuracy per router", "authors' notebook (Phase 3A table)",
-           "h=2: 0.875, h=4: 0.882, h=8: 0.877, h=16: 0.991, h=32: 0.995, h=64: 0.995, quantum L=3: 0.996"),
-    "N2": ("Phase 2 printed training losses (sum of 16 batch means) at epoch 40", "authors' notebook (Phase 2 log)", "classical ~4.09, quantum ~0.30"),
-    "N3": ("Phase 3B: accuracy under depolarizing noise (train under noise, training set)", "authors' notebook (Phase 3B table)",
-           "p=0: 1.000, 0.02: 0.982, 0.05: 0.989, 0.10: 0.994, 0.15: 0.986, 0.20: 0.975"),
-    "N4": ("Phase 1 (classical router, quantum experts): synthetic test accuracy classical MoE 0.88, QNN 0.65, QMoE 0.78; MNIST 0/1 ~0.99", "authors' notebook (Phase 1)", "0.88 / 0.65 / 0.78; ~0.99"),
+    "C8": (
+        "Interference/kernel view K(x,x') = |<psi(x)|psi(x')>|^2 explains the separation",
+        "paper (mechanism)",
+        "mechanism",
+    ),
+    "N1": (
+        "Phase 3A parameter-efficiency sweep, training-set accuracy per router",
+        "authors' notebook (Phase 3A table)",
+        "h=2: 0.875, h=4: 0.882, h=8: 0.877, h=16: 0.991, h=32: 0.995, h=64: 0.995, quantum L=3: 0.996",
+    ),
+    "N2": (
+        "Phase 2 printed training losses (sum of 16 batch means) at epoch 40",
+        "authors' notebook (Phase 2 log)",
+        "classical ~4.09, quantum ~0.30",
+    ),
+    "N3": (
+        "Phase 3B: accuracy under depolarizing noise (train under noise, training set)",
+        "authors' notebook (Phase 3B table)",
+        "p=0: 1.000, 0.02: 0.982, 0.05: 0.989, 0.10: 0.994, 0.15: 0.986, 0.20: 0.975",
+    ),
+    "N4": (
+        "Phase 1 (classical router, quantum experts): synthetic test accuracy classical MoE 0.88, QNN 0.65, QMoE 0.78; MNIST 0/1 ~0.99",
+        "authors' notebook (Phase 1)",
+        "0.88 / 0.65 / 0.78; ~0.99",
+    ),
 }
 
 
@@ -225,8 +263,10 @@ class Part:
         """The description, with the Holm-adjusted p-values when the claim tested more than one part."""
         if self.p_adjusted is None or self.family_size < 2:
             return self.description
-        return (f"{self.description}; Holm over {self.family_size} tested parts: p = {self.p_adjusted:.3g} "
-                f"(reverse: {self.p_reverse_adjusted:.3g})")
+        return (
+            f"{self.description}; Holm over {self.family_size} tested parts: p = {self.p_adjusted:.3g} "
+            f"(reverse: {self.p_reverse_adjusted:.3g})"
+        )
 
 
 def _state(p: float, p_reverse: float | None) -> str:
@@ -247,15 +287,22 @@ def holm_parts(parts: Sequence[Part]) -> list[Part]:
     adj = holm([parts[i].p for i in tested_ix])
     adj_rev = holm([1.0 if parts[i].p_reverse is None else parts[i].p_reverse for i in tested_ix])
     for i, a, r in zip(tested_ix, adj, adj_rev):
-        out[i] = replace(parts[i], p_adjusted=float(a), p_reverse_adjusted=float(r), family_size=len(tested_ix),
-                         state=_state(float(a), float(r)))
+        out[i] = replace(
+            parts[i],
+            p_adjusted=float(a),
+            p_reverse_adjusted=float(r),
+            family_size=len(tested_ix),
+            state=_state(float(a), float(r)),
+        )
     return out
 
 
 def value_part(description: str, stated: float, low: float, high: float) -> Part:
     """A stated value judged against an interval computed by the caller (kept for the current studies)."""
-    return Part(f"{description}: stated {stated:g} vs our 95% CI [{low:.3f}, {high:.3f}]",
-                "holds" if low <= stated <= high else "fails")
+    return Part(
+        f"{description}: stated {stated:g} vs our 95% CI [{low:.3f}, {high:.3f}]",
+        "holds" if low <= stated <= high else "fails",
+    )
 
 
 def _side(direction: str) -> str:
@@ -271,8 +318,13 @@ def _inside(stated: float, low: float, high: float, direction: str) -> bool:
     return low <= stated <= high
 
 
-def single_run_part(description: str, stated: float, ours, direction: str = "two-sided",
-                    bounds: tuple[float, float] | None = ACCURACY_BOUNDS) -> Part:
+def single_run_part(
+    description: str,
+    stated: float,
+    ours,
+    direction: str = "two-sided",
+    bounds: tuple[float, float] | None = ACCURACY_BOUNDS,
+) -> Part:
     """A value the authors got from ONE run against where one of our runs falls (``prediction_interval``).
 
     ``direction="at least"``: the claim is that a run reaches the stated value, so it fails only when
@@ -287,44 +339,67 @@ def single_run_part(description: str, stated: float, ours, direction: str = "two
         reach = f"{int(np.sum(x >= stated))} of {pi.n} seeds at or above it"
         limit = f"upper limit {pi.high:.3f}" if direction == "at least" else f"interval [{pi.low:.3f}, {pi.high:.3f}]"
     tail = "two-sided" if direction == "two-sided" else "one-sided"
-    return Part(f"{description}: stated {stated:g} (one run) vs our single-run {tail} 95% prediction {limit} "
-                f"(mean {pi.mean:.3f}; {reach})",
-                "holds" if _inside(stated, pi.low, pi.high, direction) else "fails", rule="single-run value")
+    return Part(
+        f"{description}: stated {stated:g} (one run) vs our single-run {tail} 95% prediction {limit} "
+        f"(mean {pi.mean:.3f}; {reach})",
+        "holds" if _inside(stated, pi.low, pi.high, direction) else "fails",
+        rule="single-run value",
+    )
 
 
-def mean_part(description: str, stated: float, ours, direction: str = "two-sided",
-              bounds: tuple[float, float] | None = ACCURACY_BOUNDS, n_resamples: int = BOOTSTRAP_RESAMPLES,
-              seed: int = 0) -> Part:
+def mean_part(
+    description: str,
+    stated: float,
+    ours,
+    direction: str = "two-sided",
+    bounds: tuple[float, float] | None = ACCURACY_BOUNDS,
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> Part:
     """A stated MEAN against the BCa bootstrap CI of our mean (one-sided for 'at least' / 'at most')."""
     ci = bootstrap_interval(ours, side=_side(direction), bounds=bounds, n_resamples=n_resamples, seed=seed)
-    return Part(f"{description}: stated mean {stated:g} vs our mean {ci.mean:.3f}, 95% CI "
-                f"[{ci.low:.3f}, {ci.high:.3f}] ({ci.method}, {ci.n} seeds)",
-                "holds" if _inside(stated, ci.low, ci.high, direction) else "fails", rule="stated mean")
+    return Part(
+        f"{description}: stated mean {stated:g} vs our mean {ci.mean:.3f}, 95% CI "
+        f"[{ci.low:.3f}, {ci.high:.3f}] ({ci.method}, {ci.n} seeds)",
+        "holds" if _inside(stated, ci.low, ci.high, direction) else "fails",
+        rule="stated mean",
+    )
 
 
 def identity_part(description: str, deviation: float, tolerance: float) -> Part:
     """A stated identity against the largest absolute difference of its two sides we computed."""
-    return Part(f"{description}: largest |difference| {deviation:.2g} (tolerance {tolerance:g})",
-                "holds" if deviation <= tolerance else "fails", rule="identity")
+    return Part(
+        f"{description}: largest |difference| {deviation:.2g} (tolerance {tolerance:g})",
+        "holds" if deviation <= tolerance else "fails",
+        rule="identity",
+    )
 
 
 def exact_part(description: str, stated: int, ours: int) -> Part:
     """A stated count against ours: holds when equal."""
-    return Part(f"{description}: stated {stated}, ours {ours}", "holds" if stated == ours else "fails",
-                rule="exact value")
+    return Part(
+        f"{description}: stated {stated}, ours {ours}", "holds" if stated == ours else "fails", rule="exact value"
+    )
 
 
 def ordering_part(description: str, p_claimed: float, p_opposite: float) -> Part:
     """A stated ordering from one-sided p-values the caller computed (both directions); Holm-adjusted
     with the claim's other tested parts when the entry is built."""
-    return Part(f"{description}: p = {p_claimed:.3g} (reverse: p = {p_opposite:.3g})",
-                _state(p_claimed, p_opposite), p=float(p_claimed), p_reverse=float(p_opposite), rule="ordering")
+    return Part(
+        f"{description}: p = {p_claimed:.3g} (reverse: p = {p_opposite:.3g})",
+        _state(p_claimed, p_opposite),
+        p=float(p_claimed),
+        p_reverse=float(p_opposite),
+        rule="ordering",
+    )
 
 
 def _check_counts(name: str, x: np.ndarray) -> None:
     if not np.allclose(x[~np.isnan(x)], np.rint(x[~np.isnan(x)])):
-        raise ConfigError(f"{name} must be integer counts of correct test points (n_correct), got {x[:5]}...; "
-                          "convert k/n accuracies with qmoe_tfq.analysis.stats.correct_counts")
+        raise ConfigError(
+            f"{name} must be integer counts of correct test points (n_correct), got {x[:5]}...; "
+            "convert k/n accuracies with qmoe_tfq.analysis.stats.correct_counts"
+        )
 
 
 def _paired(a, b) -> tuple[np.ndarray, np.ndarray]:
@@ -355,9 +430,14 @@ def paired_part(description: str, a, b, better: str = "higher", integers: bool =
     claimed, reverse = ("greater", "less") if better == "higher" else ("less", "greater")
     p, p_rev = paired_signed_rank(a, b, claimed), paired_signed_rank(a, b, reverse)
     d = a - b
-    return Part(f"{description}: mean {a.mean():.4g} vs {b.mean():.4g} (difference {d.mean():+.3g}); exact "
-                f"one-sided signed-rank p = {p:.3g} (reverse: {p_rev:.3g}); {_power_text(d)}",
-                _state(p, p_rev), p=p, p_reverse=p_rev, rule="ordering")
+    return Part(
+        f"{description}: mean {a.mean():.4g} vs {b.mean():.4g} (difference {d.mean():+.3g}); exact "
+        f"one-sided signed-rank p = {p:.3g} (reverse: {p_rev:.3g}); {_power_text(d)}",
+        _state(p, p_rev),
+        p=p,
+        p_reverse=p_rev,
+        rule="ordering",
+    )
 
 
 def noninferiority_part(description: str, challenger, reference, n_test, margin: float = NONINFERIORITY_MARGIN) -> Part:
@@ -374,10 +454,15 @@ def noninferiority_part(description: str, challenger, reference, n_test, margin:
     shift = margin * n_test
     p, p_rev = paired_signed_rank(a, b, "greater", shift), paired_signed_rank(a, b, "less", shift)
     diff = bootstrap_interval((a - b) / n_test, bounds=(-1.0, 1.0))
-    return Part(f"{description}: accuracy difference {diff.mean:+.2%} (95% CI [{diff.low:+.2%}, {diff.high:+.2%}], "
-                f"{diff.method}); non-inferiority margin {margin * 100:g} percentage point(s): exact signed-rank p = {p:.3g} "
-                f"(worse by more than the margin: {p_rev:.3g}); {_power_text(a - b + shift)}",
-                _state(p, p_rev), p=p, p_reverse=p_rev, rule="non-inferiority")
+    return Part(
+        f"{description}: accuracy difference {diff.mean:+.2%} (95% CI [{diff.low:+.2%}, {diff.high:+.2%}], "
+        f"{diff.method}); non-inferiority margin {margin * 100:g} percentage point(s): exact signed-rank p = {p:.3g} "
+        f"(worse by more than the margin: {p_rev:.3g}); {_power_text(a - b + shift)}",
+        _state(p, p_rev),
+        p=p,
+        p_reverse=p_rev,
+        rule="non-inferiority",
+    )
 
 
 @dataclass(frozen=True)
@@ -405,8 +490,14 @@ class RatioResult:
         return math.nan if self.matched is None else self.matched.params / self.reference_params
 
 
-def parameter_ratio(candidates: Sequence[Candidate], reference, reference_params: int, n_test,
-                    margin: float = NONINFERIORITY_MARGIN, alpha: float = ALPHA) -> RatioResult:
+def parameter_ratio(
+    candidates: Sequence[Candidate],
+    reference,
+    reference_params: int,
+    n_test,
+    margin: float = NONINFERIORITY_MARGIN,
+    alpha: float = ALPHA,
+) -> RatioResult:
     """'Needs k x more parameters to match': non-inferiority of each candidate against the fixed
     reference, tested in fixed sequence from the largest candidate down (family-wise error ``alpha``)."""
     if not candidates:
@@ -426,19 +517,29 @@ def ratio_part(description: str, result: RatioResult, stated: float, band: tuple
     ref = result.reference_params
     if result.matched is None:
         big = result.largest
-        return Part(f"{description}: no candidate is non-inferior, not even the largest ({big.model}, "
-                    f"{big.params / ref:.2f}x, p = {result.p_values[big.model]:.3g}); ratio > {big.params / ref:.2f}x, "
-                    f"not measured; stated ~{stated:g}x",
-                    "fails", rule="non-inferiority")
+        return Part(
+            f"{description}: no candidate is non-inferior, not even the largest ({big.model}, "
+            f"{big.params / ref:.2f}x, p = {result.p_values[big.model]:.3g}); ratio > {big.params / ref:.2f}x, "
+            f"not measured; stated ~{stated:g}x",
+            "fails",
+            rule="non-inferiority",
+        )
     m = result.matched
-    below = (f"; the next smaller, {result.next_smaller.model} ({result.next_smaller.params / ref:.2f}x), is "
-             f"not shown non-inferior (p = {result.p_values[result.next_smaller.model]:.3g})"
-             if result.next_smaller is not None else "; every candidate is non-inferior")
+    below = (
+        f"; the next smaller, {result.next_smaller.model} ({result.next_smaller.params / ref:.2f}x), is "
+        f"not shown non-inferior (p = {result.p_values[result.next_smaller.model]:.3g})"
+        if result.next_smaller is not None
+        else "; every candidate is non-inferior"
+    )
     ratio = result.ratio
     state = "opposite" if ratio <= 1 else "holds" if band[0] <= ratio <= band[1] else "fails"
-    return Part(f"{description}: smallest non-inferior candidate {m.model} ({m.params} vs {ref} parameters) = "
-                f"{ratio:.2f}x{below}; stated ~{stated:g}x (holds within {band[0]:g}-{band[1]:g}x, reversed "
-                "at <= 1x)", state, rule="non-inferiority")
+    return Part(
+        f"{description}: smallest non-inferior candidate {m.model} ({m.params} vs {ref} parameters) = "
+        f"{ratio:.2f}x{below}; stated ~{stated:g}x (holds within {band[0]:g}-{band[1]:g}x, reversed "
+        "at <= 1x)",
+        state,
+        rule="non-inferiority",
+    )
 
 
 def advantage_part(description: str, curve: NoiseCurve, eps: float) -> Part:
@@ -446,11 +547,15 @@ def advantage_part(description: str, curve: NoiseCurve, eps: float) -> Part:
     Carries both one-sided p-values, so it is Holm-corrected with the claim's other tested parts."""
     state = curve.state_at(eps)
     i = curve.index(eps)
-    return Part(f"{description}: at eps = {eps:g} mean Delta {curve.mean[i]:+.3f} (95% [{curve.low[i]:+.3f}, "
-                f"{curve.high[i]:+.3f}]), exact signed-rank p(Delta > 0) = {curve.p_kept[i]:.3g}, p(Delta < 0) = "
-                f"{curve.p_lost[i]:.3g}, {curve.n_seeds} seeds: advantage {state}",
-                {"kept": "holds", "lost": "opposite", "inconclusive": "fails"}[state],
-                p=float(curve.p_kept[i]), p_reverse=float(curve.p_lost[i]), rule="noise threshold")
+    return Part(
+        f"{description}: at eps = {eps:g} mean Delta {curve.mean[i]:+.3f} (95% [{curve.low[i]:+.3f}, "
+        f"{curve.high[i]:+.3f}]), exact signed-rank p(Delta > 0) = {curve.p_kept[i]:.3g}, p(Delta < 0) = "
+        f"{curve.p_lost[i]:.3g}, {curve.n_seeds} seeds: advantage {state}",
+        {"kept": "holds", "lost": "opposite", "inconclusive": "fails"}[state],
+        p=float(curve.p_kept[i]),
+        p_reverse=float(curve.p_lost[i]),
+        rule="noise threshold",
+    )
 
 
 def threshold_part(description: str, curve: NoiseCurve, band: tuple[float, float]) -> Part:
@@ -463,15 +568,23 @@ def threshold_part(description: str, curve: NoiseCurve, band: tuple[float, float
     located = kept_below and math.isfinite(hi)
     inside = band[0] <= t <= band[1]
     where = "inside" if inside else "below" if t < band[0] else "above"
-    why_not = ("" if located else "; not located: " + ("the advantage is not kept at any eps below it"
-                                                     if not kept_below else "its CI reaches past the grid"))
-    return Part(f"{description}: eps* = {curve.label()} (95% CI [{curve.label(lo)}, {curve.label(hi)}]), "
-                f"{where} the stated [{band[0]:g}, {band[1]:g}]{why_not}",
-                "holds" if inside and located else "fails", rule="noise threshold")
+    why_not = (
+        ""
+        if located
+        else "; not located: "
+        + ("the advantage is not kept at any eps below it" if not kept_below else "its CI reaches past the grid")
+    )
+    return Part(
+        f"{description}: eps* = {curve.label()} (95% CI [{curve.label(lo)}, {curve.label(hi)}]), "
+        f"{where} the stated [{band[0]:g}, {band[1]:g}]{why_not}",
+        "holds" if inside and located else "fails",
+        rule="noise threshold",
+    )
 
 
-def convergence_part(description: str, curves_a, curves_b, floor, margin: float = CONVERGENCE_MARGIN,
-                     max_epochs: int | None = None) -> Part:
+def convergence_part(
+    description: str, curves_a, curves_b, floor, margin: float = CONVERGENCE_MARGIN, max_epochs: int | None = None
+) -> Part:
     """'a converges faster than b': epochs until validation accuracy first exceeds ``floor + margin``
     (``epochs_to_exceed``; per-seed floors allowed), compared by the exact paired test (fewer is faster)."""
     if max_epochs is None:
@@ -479,7 +592,9 @@ def convergence_part(description: str, curves_a, curves_b, floor, margin: float 
     ea = epochs_to_exceed(curves_a, floor, margin, max_epochs)
     eb = epochs_to_exceed(curves_b, floor, margin, max_epochs)
     never = f"never above the floor + {margin * 100:g} pp: {int(np.sum(ea > max_epochs))} vs {int(np.sum(eb > max_epochs))} of {len(ea)} runs"
-    part = paired_part(f"{description} (epochs to exceed the floor by {margin * 100:g} pp; {never})", ea, eb, better="lower")
+    part = paired_part(
+        f"{description} (epochs to exceed the floor by {margin * 100:g} pp; {never})", ea, eb, better="lower"
+    )
     return replace(part, rule="convergence")
 
 
@@ -526,22 +641,31 @@ class Entry:
         return d
 
 
-def tested(claim_id: str, parts: list[Part], reproduced: str, ci95: dict, protocol: str,
-           evidence: list[str], note: str = "") -> Entry:
+def tested(
+    claim_id: str, parts: list[Part], reproduced: str, ci95: dict, protocol: str, evidence: list[str], note: str = ""
+) -> Entry:
     """An entry whose verdict follows from its (Holm-adjusted) parts."""
     claim, source, stated = CLAIMS[claim_id]
     parts = holm_parts(parts)
-    return Entry(claim_id, claim, source, stated, reproduced, ci95, protocol,
-                 verdict_from_parts(parts), evidence, note, parts)
+    return Entry(
+        claim_id, claim, source, stated, reproduced, ci95, protocol, verdict_from_parts(parts), evidence, note, parts
+    )
 
 
-def stand_in(claim_id: str, parts: list[Part], reproduced: str, ci95: dict, protocol: str,
-             evidence: list[str], note: str = "", data: str = "scikit-learn digits") -> Entry:
+def stand_in(
+    claim_id: str,
+    parts: list[Part],
+    reproduced: str,
+    ci95: dict,
+    protocol: str,
+    evidence: list[str],
+    note: str = "",
+    data: str = "scikit-learn digits",
+) -> Entry:
     """A claim judged only on a stand-in dataset: verdict ``not testable here``, the stand-in's own
     verdict by the same rules in the note."""
     entry = tested(claim_id, parts, reproduced, ci95, protocol, evidence, note)
-    entry.note = (f"{note} Stand-in result ({data}, not the claim's data), by the same rules: "
-                  f"{entry.verdict}.").strip()
+    entry.note = (f"{note} Stand-in result ({data}, not the claim's data), by the same rules: {entry.verdict}.").strip()
     entry.verdict = "not testable here"
     return entry
 
@@ -573,8 +697,9 @@ class Stability:
         return f"{self.fraction:.2f}" + (" *fragile*" if self.fragile else "")
 
 
-def stability(verdict_of: Callable[[np.ndarray], str], seeds: Sequence, n_resamples: int = STABILITY_RESAMPLES,
-              seed: int = 0) -> Stability:
+def stability(
+    verdict_of: Callable[[np.ndarray], str], seeds: Sequence, n_resamples: int = STABILITY_RESAMPLES, seed: int = 0
+) -> Stability:
     """The fraction of ``n_resamples`` bootstrap resamples of ``seeds`` (drawn with replacement, seeded)
     for which ``verdict_of(resampled seeds)`` equals ``verdict_of(seeds)``.
 
@@ -591,8 +716,13 @@ def stability(verdict_of: Callable[[np.ndarray], str], seeds: Sequence, n_resamp
     return Stability(full, same / n_resamples, n_resamples)
 
 
-def with_stability(entry: Entry, verdict_of: Callable[[np.ndarray], str], seeds: Sequence,
-                   n_resamples: int = STABILITY_RESAMPLES, seed: int = 0) -> Entry:
+def with_stability(
+    entry: Entry,
+    verdict_of: Callable[[np.ndarray], str],
+    seeds: Sequence,
+    n_resamples: int = STABILITY_RESAMPLES,
+    seed: int = 0,
+) -> Entry:
     """``entry`` with its stability filled in; ``verdict_of(seeds)`` must reproduce the entry's verdict."""
     s = stability(verdict_of, seeds, n_resamples, seed)
     if s.verdict != entry.verdict:
@@ -614,16 +744,18 @@ class PerSeed:
         return {m: v[positions] for m, v in self.values.items()}
 
 
-def per_seed(rows, column: str, models: Sequence[str] | None = None, model_column: str = "experiment",
-             seed_column: str = "seed") -> PerSeed:
+def per_seed(
+    rows, column: str, models: Sequence[str] | None = None, model_column: str = "experiment", seed_column: str = "seed"
+) -> PerSeed:
     """``column`` of ``rows`` (one row per model and seed) as one array per model over the seeds all
     models share; a model missing a seed is an error (comparisons are paired)."""
     names = list(dict.fromkeys(rows[model_column])) if models is None else list(models)
     return per_seed_values(rows, {m: (m, column) for m in names}, model_column, seed_column)
 
 
-def per_seed_values(rows, series: dict[str, tuple[str, str]], model_column: str = "experiment",
-                    seed_column: str = "seed") -> PerSeed:
+def per_seed_values(
+    rows, series: dict[str, tuple[str, str]], model_column: str = "experiment", seed_column: str = "seed"
+) -> PerSeed:
     """Named per-seed series ``name -> (model, column)`` of ``rows`` as one ``PerSeed`` over the seeds
     of those models (several columns of one model, e.g. accuracy and correct counts, side by side); a
     model missing a seed is an error, as in ``per_seed``."""
@@ -643,8 +775,13 @@ def per_seed_values(rows, series: dict[str, tuple[str, str]], model_column: str 
     return PerSeed(np.asarray(seeds), values)
 
 
-def with_parts_stability(entry: Entry, parts_of: Callable[[dict[str, np.ndarray]], list[Part]], data: PerSeed,
-                         n_resamples: int = STABILITY_RESAMPLES, seed: int = 0) -> Entry:
+def with_parts_stability(
+    entry: Entry,
+    parts_of: Callable[[dict[str, np.ndarray]], list[Part]],
+    data: PerSeed,
+    n_resamples: int = STABILITY_RESAMPLES,
+    seed: int = 0,
+) -> Entry:
     """``entry`` with its stability, when its parts are ``parts_of(data.take(positions))``: every
     bootstrap resample of the seeds recomputes the parts, Holm and the verdict by the same code that
     made the entry (``parts_of`` of all seeds must give the entry's verdict)."""
@@ -727,9 +864,18 @@ def for_folder(entries: list[Entry], folder: str = "paper") -> list[Entry]:
             text = text.replace(f"paper/{sub}", f"{folder}/{sub}")
         return text
 
-    return [replace(e, claim=move(e.claim), reproduced=move(e.reproduced), protocol=move(e.protocol),
-                    evidence=[move(x) for x in e.evidence], note=move(e.note),
-                    parts=[replace(p, description=move(p.description)) for p in e.parts]) for e in entries]
+    return [
+        replace(
+            e,
+            claim=move(e.claim),
+            reproduced=move(e.reproduced),
+            protocol=move(e.protocol),
+            evidence=[move(x) for x in e.evidence],
+            note=move(e.note),
+            parts=[replace(p, description=move(p.description)) for p in e.parts],
+        )
+        for e in entries
+    ]
 
 
 def render_markdown(entries: list[Entry], header: str = "", folder: str = "paper") -> str:
@@ -739,8 +885,13 @@ def render_markdown(entries: list[Entry], header: str = "", folder: str = "paper
 
     entries = for_folder(entries, folder)
     lines = ["# Claims ledger", "", header.strip(), "", plan_markdown(), ""] + rules_markdown()
-    lines += ["", "## Summary", "", "| id | claim | stated | reproduced | verdict | stability |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Summary",
+        "",
+        "| id | claim | stated | reproduced | verdict | stability |",
+        "|---|---|---|---|---|---|",
+    ]
     lines += [
         f"| {e.id} | {_md_cell(e.claim)} | {_md_cell(e.stated)} | {_md_cell(e.reproduced) or '—'} | "
         f"**{e.verdict}** | {_stability_cell(e)} |"
@@ -757,13 +908,17 @@ def render_markdown(entries: list[Entry], header: str = "", folder: str = "paper
         if e.multiverse is not None:
             lines += ["", f"Multiverse: {e.multiverse.get('summary', '')}"]
         elif e.stability is not None:
-            lines += ["", f"Stability: {_stability_cell(e)} of {STABILITY_RESAMPLES:,} bootstrap resamples of the "
-                          "seeds give this verdict."]
+            lines += [
+                "",
+                f"Stability: {_stability_cell(e)} of {STABILITY_RESAMPLES:,} bootstrap resamples of the "
+                "seeds give this verdict.",
+            ]
         if e.power:
             lines += ["", f"Power: {e.power}"]
         if e.parts:
-            lines += ["", "Parts:"] + [f"- [{p.state}] {p.text}" + (f" *(rule: {p.rule})*" if p.rule else "")
-                                       for p in e.parts]
+            lines += ["", "Parts:"] + [
+                f"- [{p.state}] {p.text}" + (f" *(rule: {p.rule})*" if p.rule else "") for p in e.parts
+            ]
         if e.evidence:
             lines += ["", "Evidence: " + ", ".join(f"`{x}`" for x in e.evidence)]
         if e.note:
@@ -792,9 +947,12 @@ def write_ledger(entries: list[Entry], out_dir: Path, header: str = "") -> None:
     out_dir = Path(out_dir)
     folder = output_folder(out_dir)
     entries = for_folder(entries, folder)
-    payload = {"header": header, "verdict_rules": RULES,
-               "part_rules": {name: {"rule": rule, "why": why} for name, (rule, why) in PART_RULES.items()},
-               "claims": [e.to_json() for e in entries]}
+    payload = {
+        "header": header,
+        "verdict_rules": RULES,
+        "part_rules": {name: {"rule": rule, "why": why} for name, (rule, why) in PART_RULES.items()},
+        "claims": [e.to_json() for e in entries],
+    }
     atomic_write_text(out_dir / "claims.json", json.dumps(_json_safe(payload), indent=2, sort_keys=False) + "\n")
     atomic_write_text(out_dir / "claims.md", render_markdown(entries, header, folder))
 
@@ -809,13 +967,28 @@ def outcome_part(outcome, rule: str, label: str = "") -> Part:
     the outcome's (shown -> holds, reversed -> opposite, otherwise fails) and the text names it."""
     prefix = f"{label}: " if label else ""
     flag = "" if outcome.can_fail else " (cannot fail here: not counted)"
-    return Part(f"{prefix}[{outcome.state}] {outcome.text}{flag}", OUTCOME_STATES[outcome.state],
-                p=outcome.p, p_reverse=outcome.p_reverse, rule=rule)
+    return Part(
+        f"{prefix}[{outcome.state}] {outcome.text}{flag}",
+        OUTCOME_STATES[outcome.state],
+        p=outcome.p,
+        p_reverse=outcome.p_reverse,
+        rule=rule,
+    )
 
 
-def planned(claim_id: str, primary, secondaries: Sequence[tuple], reproduced: str, ci95: dict, protocol: str,
-            evidence: list[str], note: str = "", rule: str = "primary endpoint",
-            secondary_rules: Sequence[str] | None = None, power: str = "") -> Entry:
+def planned(
+    claim_id: str,
+    primary,
+    secondaries: Sequence[tuple],
+    reproduced: str,
+    ci95: dict,
+    protocol: str,
+    evidence: list[str],
+    note: str = "",
+    rule: str = "primary endpoint",
+    secondary_rules: Sequence[str] | None = None,
+    power: str = "",
+) -> Entry:
     """An entry decided by its pre-registered primary endpoint (``analysis.plan.PLAN[claim_id]``):
     verdict = the plan's mapping of ``primary.state``; ``secondaries`` are ``(outcome, decides)``
     pairs, shown as parts after the primary."""
@@ -826,16 +999,32 @@ def planned(claim_id: str, primary, secondaries: Sequence[tuple], reproduced: st
     verdict = decide(primary, PLAN[claim_id].mapping, secondaries)
     rules_ = list(secondary_rules or ["equivalence"] * len(secondaries))
     parts = [outcome_part(primary, rule, "primary")] + [
-        outcome_part(o, r, "secondary" + (", deciding" if d else "")) for (o, d), r in zip(secondaries, rules_)]
-    return Entry(claim_id, claim, source, stated, reproduced, ci95, protocol, verdict, evidence, note, parts,
-                 primary=primary.text, power=power)
+        outcome_part(o, r, "secondary" + (", deciding" if d else "")) for (o, d), r in zip(secondaries, rules_)
+    ]
+    return Entry(
+        claim_id,
+        claim,
+        source,
+        stated,
+        reproduced,
+        ci95,
+        protocol,
+        verdict,
+        evidence,
+        note,
+        parts,
+        primary=primary.text,
+        power=power,
+    )
 
 
 def with_multiverse(entry: Entry, result) -> Entry:
     """``entry`` with its multiverse share as ``stability`` (same field and *fragile* line as before)
     and the whole result under ``multiverse``; the multiverse headline must be the entry's verdict."""
     if result.headline != entry.verdict:
-        raise ValueError(f"{entry.id}: the multiverse headline {result.headline!r} is not the entry's {entry.verdict!r}")
+        raise ValueError(
+            f"{entry.id}: the multiverse headline {result.headline!r} is not the entry's {entry.verdict!r}"
+        )
     payload = result.to_json()
     payload["summary"] = result.summary()
     return replace(entry, stability=result.share, multiverse=payload)

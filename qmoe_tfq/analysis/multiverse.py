@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -43,10 +42,20 @@ CHOICES: tuple[Choice, ...] = (
     Choice("seeds", ("all", "first 10"), note="seed set"),
     Choice("test", ("signed-rank", "paired t"), note="paired test"),
     Choice("restarts", (1, "k"), available=False, note="restarts at parity (issue #20) not run yet"),
-    Choice("selection_score", ("cross-entropy", "accuracy"), available=False, applies_to=TWO_MOONS,
-           note="hyperparameter selection score on Two Moons (issue #20) not run yet"),
-    Choice("init", ("pytorch", "glorot"), available=False, applies_to=TWO_MOONS,
-           note="initialisation: PyTorch's default (the authors') vs Keras' Glorot default; not run yet"),
+    Choice(
+        "selection_score",
+        ("cross-entropy", "accuracy"),
+        available=False,
+        applies_to=TWO_MOONS,
+        note="hyperparameter selection score on Two Moons (issue #20) not run yet",
+    ),
+    Choice(
+        "init",
+        ("pytorch", "glorot"),
+        available=False,
+        applies_to=TWO_MOONS,
+        note="initialisation: PyTorch's default (the authors') vs Keras' Glorot default; not run yet",
+    ),
 )
 
 
@@ -91,13 +100,23 @@ class MultiverseResult:
         return s
 
     def to_json(self) -> dict:
-        return {"claim": self.claim, "headline": self.headline, "share": self.share, "fragile": self.fragile,
-                "n_specs": self.n_specs, "n_resamples": self.n_resamples, "flipping": self.flipping,
-                "not_run": self.not_run, "by_option": {f"{k[0]}={k[1]}": v for k, v in self.by_option.items()},
-                "specs": [{**s, "effect": e, "verdict": v} for s, e, v in zip(self.specs, self.effects, self.verdicts)]}
+        return {
+            "claim": self.claim,
+            "headline": self.headline,
+            "share": self.share,
+            "fragile": self.fragile,
+            "n_specs": self.n_specs,
+            "n_resamples": self.n_resamples,
+            "flipping": self.flipping,
+            "not_run": self.not_run,
+            "by_option": {f"{k[0]}={k[1]}": v for k, v in self.by_option.items()},
+            "specs": [{**s, "effect": e, "verdict": v} for s, e, v in zip(self.specs, self.effects, self.verdicts)],
+        }
 
 
-def specifications(choices: Sequence[Choice], claim: str | None = None, only: Sequence[str] | None = None) -> list[dict]:
+def specifications(
+    choices: Sequence[Choice], claim: str | None = None, only: Sequence[str] | None = None
+) -> list[dict]:
     """Every combination of the available choices that apply (restricted to ``only`` when given)."""
     use = [c for c in choices if c.available and c.applies(claim) and (only is None or c.name in only)]
     return [dict(zip([c.name for c in use], combo)) for combo in itertools.product(*[c.options for c in use])]
@@ -110,10 +129,16 @@ def seed_positions(spec: dict, n_seeds: int) -> np.ndarray:
     return np.arange(n_seeds)
 
 
-def run_multiverse(verdict_of: Callable[[dict, np.ndarray], tuple[str, float]], n_seeds: int,
-                   choices: Sequence[Choice] = CHOICES, claim: str | None = None,
-                   only: Sequence[str] | None = None, n_resamples: int = MULTIVERSE_RESAMPLES,
-                   seed: int = 0, headline: str | None = None) -> MultiverseResult:
+def run_multiverse(
+    verdict_of: Callable[[dict, np.ndarray], tuple[str, float]],
+    n_seeds: int,
+    choices: Sequence[Choice] = CHOICES,
+    claim: str | None = None,
+    only: Sequence[str] | None = None,
+    n_resamples: int = MULTIVERSE_RESAMPLES,
+    seed: int = 0,
+    headline: str | None = None,
+) -> MultiverseResult:
     """Recompute ``verdict_of(spec, seed_positions) -> (verdict, primary effect)`` over every
     specification crossed with ``n_resamples`` bootstrap resamples of its seeds (the first "resample"
     is the seeds themselves). The headline is the plan's specification (each choice's first option) on
@@ -150,14 +175,34 @@ def run_multiverse(verdict_of: Callable[[dict, np.ndarray], tuple[str, float]], 
     if float(same.mean()) < FRAGILE_BELOW and not flipping:
         flipping.append("seed resampling")
     not_run = [f"{c.name} {list(c.options)} ({c.note})" for c in choices if not c.available and c.applies(claim)]
-    return MultiverseResult(claim, headline, float(same.mean()), len(specs), n_resamples, specs, effects, verdicts,
-                            by_option, flipping, not_run)
+    return MultiverseResult(
+        claim,
+        headline,
+        float(same.mean()),
+        len(specs),
+        n_resamples,
+        specs,
+        effects,
+        verdicts,
+        by_option,
+        flipping,
+        not_run,
+    )
 
 
 def from_json(payload: dict) -> MultiverseResult:
     """A ``MultiverseResult`` back from its ``to_json`` (the ledger entry's ``multiverse`` field)."""
     specs = [{k: v for k, v in s.items() if k not in ("effect", "verdict")} for s in payload["specs"]]
-    return MultiverseResult(payload.get("claim"), payload["headline"], payload["share"], payload["n_specs"],
-                            payload["n_resamples"], specs, [s["effect"] for s in payload["specs"]],
-                            [s["verdict"] for s in payload["specs"]], {}, list(payload.get("flipping", [])),
-                            list(payload.get("not_run", [])))
+    return MultiverseResult(
+        payload.get("claim"),
+        payload["headline"],
+        payload["share"],
+        payload["n_specs"],
+        payload["n_resamples"],
+        specs,
+        [s["effect"] for s in payload["specs"]],
+        [s["verdict"] for s in payload["specs"]],
+        {},
+        list(payload.get("flipping", [])),
+        list(payload.get("not_run", [])),
+    )

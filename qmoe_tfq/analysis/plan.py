@@ -66,91 +66,202 @@ def _map(shown: str, otherwise: str, reversed_: str, inconclusive: str = "inconc
     return (("shown", shown), ("shown otherwise", otherwise), ("reversed", reversed_), ("inconclusive", inconclusive))
 
 
-SIGNED_RANK = ("exact one-sided Wilcoxon signed-rank test on per-seed paired integer counts of correct "
-               "held-out points (stats.paired_signed_rank)")
+SIGNED_RANK = (
+    "exact one-sided Wilcoxon signed-rank test on per-seed paired integer counts of correct "
+    "held-out points (stats.paired_signed_rank)"
+)
 TOST = "two one-sided tests in CI-inclusion form: the 90% interval of our mean inside stated +- margin"
 
-PLAN: dict[str, ClaimPlan] = {p.id: p for p in (
-    ClaimPlan("C1", "held-out test accuracy, quantum router (L = 3) vs Model A (linear router), paired by seed",
-              "quantum > Model A", SIGNED_RANK, None, "", ALPHA,
-              _map("reproduced", "not reproduced", "contradicted", "not reproduced"),
-              (Secondary("quantum mean accuracy equivalent to the stated 94%", TOST, "2 pp"),
-               Secondary("Model A mean accuracy equivalent to the stated 65%", TOST, "2 pp"),
-               Secondary("authors'-budget protocol: quantum > Model A", SIGNED_RANK))),
-    ClaimPlan("C2", "router parameter counts of the built models", "24 (quantum) vs 12 (classical), 'fewer'",
-              "exact count", None, "parameters", ALPHA,
-              _map("reproduced", "contradicted", "contradicted", "contradicted"),
-              note="a count has no sampling error; 24 > 12 contradicts 'fewer' on the paper's own numbers"),
-    ClaimPlan("C3", "efficiency eta = accuracy / ln(1 + P) per model", "7.14 (quantum) vs 2.79 (classical)",
-              TOST, 0.10, "relative (10% of the stated value)", ALPHA,
-              _map("reproduced", "contradicted", "contradicted"),
-              (Secondary("stated values follow from C1 and C2 by the stated formula", "arithmetic"),)),
-    ClaimPlan("C4", "advantage Delta(eps) = quantum - Model A under depolarizing noise (train under noise)",
-              "gate: quantum > Model A at eps = 0; then the breakdown eps* and its CI inside ~0.02-0.025",
-              "gate: " + SIGNED_RANK + "; eps*: zero crossing of the isotonic mean curve, paired bootstrap CI",
-              None, "per-gate depolarizing probability", ALPHA,
-              (("shown", "reproduced"), ("shown otherwise", "not reproduced"), ("reversed", "contradicted"),
-               ("inconclusive", "inconclusive")),
-              (Secondary("deploy protocol, noise after every gate: eps* in 0.02-0.025", "same gate and threshold"),
-               Secondary("authors' placement: eps* in 0.02-0.025", "same gate and threshold")),
-              note="without an advantage at eps = 0 the verdict is 'not reproduced: no advantage at eps = 0' and "
-                   "thresholds are descriptive"),
-    ClaimPlan("C5", "the parameter ratio at which an MLP router is non-inferior to the quantum router (L = 3)",
-              "ratio ~10x (band 5-20x)",
-              "closed testing over every width: non-inferiority by " + SIGNED_RANK + ", Holm over widths; "
-              "ratio CI by bootstrap of the whole procedure",
-              0.01, "percentage points of held-out accuracy (1 pp primary; 2 pp reported)", ALPHA,
-              _map("reproduced", "contradicted", "contradicted", "inconclusive"),
-              (Secondary("the same at a 2 pp margin", "closed testing", "2 pp"),)),
-    ClaimPlan("C6", "held-out accuracy quantum vs Model A on reduced MNIST / Fashion-MNIST (8 PCA dims)",
-              "quantum > Model A on each dataset", SIGNED_RANK + ", Holm over datasets", None, "", ALPHA,
-              _map("reproduced", "not reproduced", "contradicted", "not reproduced"),
-              note="judged on stand-in data only: 'not testable here', the stand-in's verdict in the note"),
-    ClaimPlan("C7", "epochs until validation accuracy first exceeds the experts-only floor by 2 pp; never-"
-              "reached runs right-censored at the epoch limit", "quantum faster than Model A",
-              "log-rank test (scipy.stats.logrank), one-sided; Kaplan-Meier medians with CI", None, "epochs", ALPHA,
-              _map("reproduced", "not reproduced", "contradicted", "inconclusive"),
-              (Secondary("quantum faster than the parameter-matched MLP", "log-rank"),)),
-    ClaimPlan("C8", "the measurable predictions of the interference/kernel view, each a part",
-              "function class; kernel SVM with the bandwidth-tuned quantum kernel vs tuned RBF-SVM; centred "
-              "and uncentred alignment; entanglement ablation", "per part as named", 0.01,
-              "percentage points", ALPHA,
-              (("shown", "partially reproduced"), ("shown otherwise", "not reproduced"),
-               ("reversed", "contradicted"), ("inconclusive", "inconclusive")),
-              (Secondary("function class: the router's gates are a low-order Fourier series", "identity"),
-               Secondary("quantum-kernel SVM (inputs scaled by a tuned factor, same budget as gamma) non-inferior "
-                         "to tuned RBF-SVM", "non-inferiority", "1 pp", available=False),
-               Secondary("centred and uncentred kernel-target alignment, quantum vs RBF", "descriptive"),
-               Secondary("entanglement ablation: quantum_noent vs quantum", "two-sided signed-rank")),
-              note="'interference explains the separation' is an interpretation, not a prediction: the verdict "
-                   "names which predictions held"),
-    ClaimPlan("N1", "training-set accuracy per router, Phase 3A sweep", "each stated value",
-              TOST, 0.02, "percentage points", ALPHA,
-              _map("reproduced", "not reproduced", "not reproduced"),
-              (Secondary("ordering of the sweep (accuracy rises with width)", "Spearman trend"),)),
-    ClaimPlan("N2", "Phase 2 printed training losses at epoch 40", "classical ~4.09, quantum ~0.30", TOST,
-              0.25, "relative (25% of the stated loss)", ALPHA,
-              _map("reproduced", "not reproduced", "not reproduced")),
-    ClaimPlan("N3", "the sign of the trend of training accuracy with depolarizing noise (train under noise)",
-              "falls with noise, as in the authors' table", "one-sided Spearman rank correlation over (eps, seed)",
-              None, "", ALPHA, _map("reproduced", "not reproduced", "contradicted"),
-              (Secondary("each stated value", TOST, "2 pp"),)),
-    ClaimPlan("N4", "Phase 1 held-out accuracies (synthetic; MNIST 0/1)", "0.88 / 0.65 / 0.78; ~0.99", TOST,
-              0.02, "percentage points", ALPHA, _map("reproduced", "not reproduced", "not reproduced")),
-)}
+PLAN: dict[str, ClaimPlan] = {
+    p.id: p
+    for p in (
+        ClaimPlan(
+            "C1",
+            "held-out test accuracy, quantum router (L = 3) vs Model A (linear router), paired by seed",
+            "quantum > Model A",
+            SIGNED_RANK,
+            None,
+            "",
+            ALPHA,
+            _map("reproduced", "not reproduced", "contradicted", "not reproduced"),
+            (
+                Secondary("quantum mean accuracy equivalent to the stated 94%", TOST, "2 pp"),
+                Secondary("Model A mean accuracy equivalent to the stated 65%", TOST, "2 pp"),
+                Secondary("authors'-budget protocol: quantum > Model A", SIGNED_RANK),
+            ),
+        ),
+        ClaimPlan(
+            "C2",
+            "router parameter counts of the built models",
+            "24 (quantum) vs 12 (classical), 'fewer'",
+            "exact count",
+            None,
+            "parameters",
+            ALPHA,
+            _map("reproduced", "contradicted", "contradicted", "contradicted"),
+            note="a count has no sampling error; 24 > 12 contradicts 'fewer' on the paper's own numbers",
+        ),
+        ClaimPlan(
+            "C3",
+            "efficiency eta = accuracy / ln(1 + P) per model",
+            "7.14 (quantum) vs 2.79 (classical)",
+            TOST,
+            0.10,
+            "relative (10% of the stated value)",
+            ALPHA,
+            _map("reproduced", "contradicted", "contradicted"),
+            (Secondary("stated values follow from C1 and C2 by the stated formula", "arithmetic"),),
+        ),
+        ClaimPlan(
+            "C4",
+            "advantage Delta(eps) = quantum - Model A under depolarizing noise (train under noise)",
+            "gate: quantum > Model A at eps = 0; then the breakdown eps* and its CI inside ~0.02-0.025",
+            "gate: " + SIGNED_RANK + "; eps*: zero crossing of the isotonic mean curve, paired bootstrap CI",
+            None,
+            "per-gate depolarizing probability",
+            ALPHA,
+            (
+                ("shown", "reproduced"),
+                ("shown otherwise", "not reproduced"),
+                ("reversed", "contradicted"),
+                ("inconclusive", "inconclusive"),
+            ),
+            (
+                Secondary("deploy protocol, noise after every gate: eps* in 0.02-0.025", "same gate and threshold"),
+                Secondary("authors' placement: eps* in 0.02-0.025", "same gate and threshold"),
+            ),
+            note="without an advantage at eps = 0 the verdict is 'not reproduced: no advantage at eps = 0' and "
+            "thresholds are descriptive",
+        ),
+        ClaimPlan(
+            "C5",
+            "the parameter ratio at which an MLP router is non-inferior to the quantum router (L = 3)",
+            "ratio ~10x (band 5-20x)",
+            "closed testing over every width: non-inferiority by " + SIGNED_RANK + ", Holm over widths; "
+            "ratio CI by bootstrap of the whole procedure",
+            0.01,
+            "percentage points of held-out accuracy (1 pp primary; 2 pp reported)",
+            ALPHA,
+            _map("reproduced", "contradicted", "contradicted", "inconclusive"),
+            (Secondary("the same at a 2 pp margin", "closed testing", "2 pp"),),
+        ),
+        ClaimPlan(
+            "C6",
+            "held-out accuracy quantum vs Model A on reduced MNIST / Fashion-MNIST (8 PCA dims)",
+            "quantum > Model A on each dataset",
+            SIGNED_RANK + ", Holm over datasets",
+            None,
+            "",
+            ALPHA,
+            _map("reproduced", "not reproduced", "contradicted", "not reproduced"),
+            note="judged on stand-in data only: 'not testable here', the stand-in's verdict in the note",
+        ),
+        ClaimPlan(
+            "C7",
+            "epochs until validation accuracy first exceeds the experts-only floor by 2 pp; never-"
+            "reached runs right-censored at the epoch limit",
+            "quantum faster than Model A",
+            "log-rank test (scipy.stats.logrank), one-sided; Kaplan-Meier medians with CI",
+            None,
+            "epochs",
+            ALPHA,
+            _map("reproduced", "not reproduced", "contradicted", "inconclusive"),
+            (Secondary("quantum faster than the parameter-matched MLP", "log-rank"),),
+        ),
+        ClaimPlan(
+            "C8",
+            "the measurable predictions of the interference/kernel view, each a part",
+            "function class; kernel SVM with the bandwidth-tuned quantum kernel vs tuned RBF-SVM; centred "
+            "and uncentred alignment; entanglement ablation",
+            "per part as named",
+            0.01,
+            "percentage points",
+            ALPHA,
+            (
+                ("shown", "partially reproduced"),
+                ("shown otherwise", "not reproduced"),
+                ("reversed", "contradicted"),
+                ("inconclusive", "inconclusive"),
+            ),
+            (
+                Secondary("function class: the router's gates are a low-order Fourier series", "identity"),
+                Secondary(
+                    "quantum-kernel SVM (inputs scaled by a tuned factor, same budget as gamma) non-inferior "
+                    "to tuned RBF-SVM",
+                    "non-inferiority",
+                    "1 pp",
+                    available=False,
+                ),
+                Secondary("centred and uncentred kernel-target alignment, quantum vs RBF", "descriptive"),
+                Secondary("entanglement ablation: quantum_noent vs quantum", "two-sided signed-rank"),
+            ),
+            note="'interference explains the separation' is an interpretation, not a prediction: the verdict "
+            "names which predictions held",
+        ),
+        ClaimPlan(
+            "N1",
+            "training-set accuracy per router, Phase 3A sweep",
+            "each stated value",
+            TOST,
+            0.02,
+            "percentage points",
+            ALPHA,
+            _map("reproduced", "not reproduced", "not reproduced"),
+            (Secondary("ordering of the sweep (accuracy rises with width)", "Spearman trend"),),
+        ),
+        ClaimPlan(
+            "N2",
+            "Phase 2 printed training losses at epoch 40",
+            "classical ~4.09, quantum ~0.30",
+            TOST,
+            0.25,
+            "relative (25% of the stated loss)",
+            ALPHA,
+            _map("reproduced", "not reproduced", "not reproduced"),
+        ),
+        ClaimPlan(
+            "N3",
+            "the sign of the trend of training accuracy with depolarizing noise (train under noise)",
+            "falls with noise, as in the authors' table",
+            "one-sided Spearman rank correlation over (eps, seed)",
+            None,
+            "",
+            ALPHA,
+            _map("reproduced", "not reproduced", "contradicted"),
+            (Secondary("each stated value", TOST, "2 pp"),),
+        ),
+        ClaimPlan(
+            "N4",
+            "Phase 1 held-out accuracies (synthetic; MNIST 0/1)",
+            "0.88 / 0.65 / 0.78; ~0.99",
+            TOST,
+            0.02,
+            "percentage points",
+            ALPHA,
+            _map("reproduced", "not reproduced", "not reproduced"),
+        ),
+    )
+}
 
 DEVIATIONS: tuple[str, ...] = ()
 
 
 def render_markdown() -> str:
     """The plan as the opening section of claims.md."""
-    lines = ["## Pre-registered analysis plan", "",
-             (f"Every verdict is decided by one primary endpoint; secondary parts are reported and do not decide "
-             f"unless marked. alpha = {ALPHA} (one-sided where a direction is claimed). Intervals of accuracy "
-             f"means: {INTERVAL_METHOD}. Verdicts are recomputed over a multiverse of analysis choices; a share "
-             f"below {FRAGILE_BELOW} is *fragile*. 'Not reproduced' and 'inconclusive' state the smallest effect "
-             f"detectable with {POWER:.0%} power."), "",
-             "| id | primary endpoint | comparison | test | margin | outcome -> verdict |", "|---|---|---|---|---|---|"]
+    lines = [
+        "## Pre-registered analysis plan",
+        "",
+        (
+            f"Every verdict is decided by one primary endpoint; secondary parts are reported and do not decide "
+            f"unless marked. alpha = {ALPHA} (one-sided where a direction is claimed). Intervals of accuracy "
+            f"means: {INTERVAL_METHOD}. Verdicts are recomputed over a multiverse of analysis choices; a share "
+            f"below {FRAGILE_BELOW} is *fragile*. 'Not reproduced' and 'inconclusive' state the smallest effect "
+            f"detectable with {POWER:.0%} power."
+        ),
+        "",
+        "| id | primary endpoint | comparison | test | margin | outcome -> verdict |",
+        "|---|---|---|---|---|---|",
+    ]
     for p in PLAN.values():
         margin = "—" if p.margin is None else f"{p.margin:g} ({p.margin_units})"
         mapping = "; ".join(f"{o} -> {v}" for o, v in p.outcomes)

@@ -83,8 +83,9 @@ def _check(name: str, value: str, allowed: Sequence[str]) -> None:
 # ------------------------------------------------------------------------------------- intervals
 
 
-def mean_interval(values, confidence: float, method: str = "BCa", n_resamples: int = BOOTSTRAP_RESAMPLES,
-                  seed: int = 0) -> tuple[float, float, str]:
+def mean_interval(
+    values, confidence: float, method: str = "BCa", n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0
+) -> tuple[float, float, str]:
     """Two-sided ``confidence`` interval of the mean of ``values`` by ``method`` (BCa or percentile
     bootstrap, seeded, or Student-t); the name of the method actually used is returned (BCa falls back
     to percentile where it is undefined). No spread gives width 0."""
@@ -99,11 +100,18 @@ def mean_interval(values, confidence: float, method: str = "BCa", n_resamples: i
     if method == "t":
         half = float(sps.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
         return m - half, m + half, "Student-t"
-    for name in ((method,) if method == "percentile" else ("BCa", "percentile")):
+    for name in (method,) if method == "percentile" else ("BCa", "percentile"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = sps.bootstrap((x,), np.mean, n_resamples=n_resamples, confidence_level=confidence,
-                                method=name, vectorized=True, rng=np.random.default_rng(seed))
+            res = sps.bootstrap(
+                (x,),
+                np.mean,
+                n_resamples=n_resamples,
+                confidence_level=confidence,
+                method=name,
+                vectorized=True,
+                rng=np.random.default_rng(seed),
+            )
         low, high = (float(v) for v in res.confidence_interval)
         if not (math.isnan(low) or math.isnan(high)):
             return low, high, f"{name} bootstrap ({n_resamples} resamples)"
@@ -120,9 +128,17 @@ def equivalence_margin(stated: float, margin: float, kind: str = "absolute") -> 
     return float(margin) if kind == "absolute" else float(margin) * abs(float(stated))
 
 
-def tost_mean(values, stated: float, margin: float, kind: str = "absolute", alpha: float = ALPHA,
-              interval: str = "BCa", n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0,
-              description: str = "") -> Outcome:
+def tost_mean(
+    values,
+    stated: float,
+    margin: float,
+    kind: str = "absolute",
+    alpha: float = ALPHA,
+    interval: str = "BCa",
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+    description: str = "",
+) -> Outcome:
     """Is our mean equivalent to ``stated`` within ``margin``? Two one-sided tests at ``alpha`` in
     CI-inclusion form: the (1 - 2 alpha) interval of our mean inside [stated - m, stated + m] ->
     ``shown`` (equivalent); wholly outside it -> ``shown otherwise`` (different beyond the margin);
@@ -145,14 +161,25 @@ def tost_mean(values, stated: float, margin: float, kind: str = "absolute", alph
     else:
         state = "inconclusive"
     unit = f"{m * 100:g} pp" if kind == "absolute" else f"{margin * 100:g}% of the stated value (+-{m:.3g})"
-    why = {"shown": "equivalent", "shown otherwise": "different beyond the margin",
-           "inconclusive": "neither equivalent nor shown different"
-           + (" (interval wider than the whole band: too wide to decide)" if too_wide else "")}[state]
-    text = (f"{description + ': ' if description else ''}stated {stated:g} vs our mean {mean:.3f}, "
-            f"{100 * (1 - 2 * alpha):g}% interval [{low:.3f}, {high:.3f}] ({method}, {len(x)} seeds), "
-            f"equivalence band +-{unit}: {why}")
-    return Outcome(state, mean - stated, text, low=low, high=high,
-                   extra={"too_wide": bool(too_wide), "band": (lo_band, hi_band), "method": method, "n": len(x)})
+    why = {
+        "shown": "equivalent",
+        "shown otherwise": "different beyond the margin",
+        "inconclusive": "neither equivalent nor shown different"
+        + (" (interval wider than the whole band: too wide to decide)" if too_wide else ""),
+    }[state]
+    text = (
+        f"{description + ': ' if description else ''}stated {stated:g} vs our mean {mean:.3f}, "
+        f"{100 * (1 - 2 * alpha):g}% interval [{low:.3f}, {high:.3f}] ({method}, {len(x)} seeds), "
+        f"equivalence band +-{unit}: {why}"
+    )
+    return Outcome(
+        state,
+        mean - stated,
+        text,
+        low=low,
+        high=high,
+        extra={"too_wide": bool(too_wide), "band": (lo_band, hi_band), "method": method, "n": len(x)},
+    )
 
 
 # ------------------------------------------------------------------------------------ paired tests
@@ -171,8 +198,15 @@ def _paired_p(d: np.ndarray, test: str) -> tuple[float, float]:
     return p, 1.0 - p if not math.isnan(p) else 1.0
 
 
-def paired_superiority(a, b, alpha: float = ALPHA, test: str = "signed-rank", better: str = "higher",
-                       scale: float = 1.0, description: str = "") -> Outcome:
+def paired_superiority(
+    a,
+    b,
+    alpha: float = ALPHA,
+    test: str = "signed-rank",
+    better: str = "higher",
+    scale: float = 1.0,
+    description: str = "",
+) -> Outcome:
     """``a`` better than ``b`` on the same seeds (``better="higher"`` or ``"lower"``): one-sided test
     of the per-seed differences, ``shown`` at p < alpha, ``reversed`` when the opposite one-sided test
     is, else ``inconclusive``. Pass integer counts for the exact signed-rank test; ``scale`` converts
@@ -184,14 +218,23 @@ def paired_superiority(a, b, alpha: float = ALPHA, test: str = "signed-rank", be
     p, p_rev = _paired_p(d, test)
     state = "shown" if p < alpha else "reversed" if p_rev < alpha else "inconclusive"
     effect = float(d.mean()) * scale if len(d) else math.nan
-    text = (f"{description + ': ' if description else ''}mean paired difference {effect:+.4g} "
-            f"({'higher' if better == 'higher' else 'lower'} is better), {test} p = {p:.3g} "
-            f"(reverse {p_rev:.3g}), {len(d)} seeds")
+    text = (
+        f"{description + ': ' if description else ''}mean paired difference {effect:+.4g} "
+        f"({'higher' if better == 'higher' else 'lower'} is better), {test} p = {p:.3g} "
+        f"(reverse {p_rev:.3g}), {len(d)} seeds"
+    )
     return Outcome(state, effect, text, p=p, p_reverse=p_rev, extra={"n": len(d), "test": test})
 
 
-def paired_noninferiority(challenger, reference, margin: float, alpha: float = ALPHA, test: str = "signed-rank",
-                          scale: float = 1.0, description: str = "") -> Outcome:
+def paired_noninferiority(
+    challenger,
+    reference,
+    margin: float,
+    alpha: float = ALPHA,
+    test: str = "signed-rank",
+    scale: float = 1.0,
+    description: str = "",
+) -> Outcome:
     """``challenger`` at most ``margin`` worse than ``reference`` (same units as the arrays, e.g. a
     count of test points): ``shown`` when the test of (c - r + margin) > 0 gives p < alpha; ``shown
     otherwise`` (inferior beyond the margin) when the test of (c - r + margin) < 0 does; else
@@ -202,16 +245,19 @@ def paired_noninferiority(challenger, reference, margin: float, alpha: float = A
     p, p_rev = _paired_p(d + margin, test)
     state = "shown" if p < alpha else "shown otherwise" if p_rev < alpha else "inconclusive"
     effect = float(d.mean()) * scale if len(d) else math.nan
-    text = (f"{description + ': ' if description else ''}mean difference {effect:+.4g}, margin "
-            f"{margin * scale:g}, {test} non-inferiority p = {p:.3g} (inferior beyond margin: {p_rev:.3g})")
+    text = (
+        f"{description + ': ' if description else ''}mean difference {effect:+.4g}, margin "
+        f"{margin * scale:g}, {test} non-inferiority p = {p:.3g} (inferior beyond margin: {p_rev:.3g})"
+    )
     return Outcome(state, effect, text, p=p, p_reverse=p_rev, extra={"n": len(d), "test": test})
 
 
 # ------------------------------------------------------------------------------------------ power
 
 
-def paired_power(d, alpha: float = ALPHA, power: float = POWER, test: str = "signed-rank",
-                 effect_of_interest: float | None = None) -> dict:
+def paired_power(
+    d, alpha: float = ALPHA, power: float = POWER, test: str = "signed-rank", effect_of_interest: float | None = None
+) -> dict:
     """The smallest mean paired difference a one-sided test at ``alpha`` detects with ``power`` at the
     seeds used: (t_{1-alpha, n-1} + t_{power, n-1}) * sd(d) / sqrt(n_eff), a normal approximation with
     Student-t quantiles and the observed SD of the differences; for the signed-rank test n_eff =
@@ -221,8 +267,9 @@ def paired_power(d, alpha: float = ALPHA, power: float = POWER, test: str = "sig
     _check("test", test, TESTS)
     x = _finite(d)
     n = len(x)
-    method = ("normal approximation with Student-t quantiles and the observed SD of the paired "
-              "differences" + ("; signed-rank: n scaled by ARE 3/pi" if test == "signed-rank" else ""))
+    method = "normal approximation with Student-t quantiles and the observed SD of the paired differences" + (
+        "; signed-rank: n scaled by ARE 3/pi" if test == "signed-rank" else ""
+    )
     if n < 2 or (test == "signed-rank" and min_attainable_p(n) >= alpha):
         mde = math.inf
     else:
@@ -230,25 +277,38 @@ def paired_power(d, alpha: float = ALPHA, power: float = POWER, test: str = "sig
         sd = float(x.std(ddof=1))
         mde = float((sps.t.ppf(1 - alpha, n - 1) + sps.t.ppf(power, n - 1)) * sd / math.sqrt(n_eff))
     under = bool(effect_of_interest is not None and not mde <= effect_of_interest)
-    return {"mde": mde, "n": n, "alpha": alpha, "power": power, "test": test, "method": method,
-            "effect_of_interest": effect_of_interest, "underpowered": under}
+    return {
+        "mde": mde,
+        "n": n,
+        "alpha": alpha,
+        "power": power,
+        "test": test,
+        "method": method,
+        "effect_of_interest": effect_of_interest,
+        "underpowered": under,
+    }
 
 
 def power_sentence(pw: dict, unit: str = "") -> str:
     """One sentence for a 'not reproduced' / 'inconclusive' entry."""
     eff = "no effect (too few seeds for the exact test)" if math.isinf(pw["mde"]) else f"{pw['mde']:.3g}{unit}"
-    s = (f"smallest effect detectable with {pw['power']:.0%} power at {pw['n']} seeds (one-sided alpha "
-         f"{pw['alpha']:g}, {pw['method']}): {eff}")
+    s = (
+        f"smallest effect detectable with {pw['power']:.0%} power at {pw['n']} seeds (one-sided alpha "
+        f"{pw['alpha']:g}, {pw['method']}): {eff}"
+    )
     if pw["effect_of_interest"] is not None:
-        s += f"; effect of interest {pw['effect_of_interest']:.3g}{unit}" + (": **underpowered**" if pw["underpowered"] else "")
+        s += f"; effect of interest {pw['effect_of_interest']:.3g}{unit}" + (
+            ": **underpowered**" if pw["underpowered"] else ""
+        )
     return s
 
 
 # ------------------------------------------------------------------------------------------ trend
 
 
-def trend_sign(levels, values, claimed: str = "decreasing", alpha: float = ALPHA, method: str = "spearman",
-               description: str = "") -> Outcome:
+def trend_sign(
+    levels, values, claimed: str = "decreasing", alpha: float = ALPHA, method: str = "spearman", description: str = ""
+) -> Outcome:
     """The sign of the trend of ``values`` (seeds x levels, or one value per level) over ``levels``,
     by a rank correlation over all (level, value) points, one-sided: ``shown`` when the claimed sign
     has p < alpha, ``reversed`` when the opposite sign does, else ``inconclusive``."""
@@ -274,8 +334,10 @@ def trend_sign(levels, values, claimed: str = "decreasing", alpha: float = ALPHA
     if math.isnan(rho):
         p = p_rev = 1.0
     state = "shown" if p < alpha else "reversed" if p_rev < alpha else "inconclusive"
-    text = (f"{description + ': ' if description else ''}{method} rank correlation {rho:+.3f} over "
-            f"{len(y)} points, claimed {claimed}: p = {p:.3g} (reverse {p_rev:.3g})")
+    text = (
+        f"{description + ': ' if description else ''}{method} rank correlation {rho:+.3f} over "
+        f"{len(y)} points, claimed {claimed}: p = {p:.3g} (reverse {p_rev:.3g})"
+    )
     return Outcome(state, rho, text, p=p, p_reverse=p_rev)
 
 
@@ -333,8 +395,7 @@ def km_median(data: sps.CensoredData, confidence: float = 0.95) -> KMMedian:
     return KMMedian(first(s), first(lo), first(hi), len(data), int(data.num_censored()), t, s)
 
 
-def time_to_event(a: sps.CensoredData, b: sps.CensoredData, alpha: float = ALPHA,
-                  description: str = "") -> Outcome:
+def time_to_event(a: sps.CensoredData, b: sps.CensoredData, alpha: float = ALPHA, description: str = "") -> Outcome:
     """``a`` reaches the criterion faster than ``b``: log-rank test (``scipy.stats.logrank``), one-sided
     in each direction; ``shown`` / ``reversed`` / ``inconclusive``. The effect is the difference of
     Kaplan-Meier medians (b - a, positive when a is faster)."""
@@ -348,9 +409,11 @@ def time_to_event(a: sps.CensoredData, b: sps.CensoredData, alpha: float = ALPHA
     ma, mb = km_median(a), km_median(b)
     state = "shown" if p < alpha else "reversed" if p_rev < alpha else "inconclusive"
     eff = mb.median - ma.median if math.isfinite(ma.median) and math.isfinite(mb.median) else math.nan
-    text = (f"{description + ': ' if description else ''}KM median {_fmt(ma.median)} [{_fmt(ma.low)}, "
-            f"{_fmt(ma.high)}] vs {_fmt(mb.median)} [{_fmt(mb.low)}, {_fmt(mb.high)}] epochs "
-            f"(censored {ma.n_censored} and {mb.n_censored}), log-rank p(faster) = {p:.3g}, p(slower) = {p_rev:.3g}")
+    text = (
+        f"{description + ': ' if description else ''}KM median {_fmt(ma.median)} [{_fmt(ma.low)}, "
+        f"{_fmt(ma.high)}] vs {_fmt(mb.median)} [{_fmt(mb.low)}, {_fmt(mb.high)}] epochs "
+        f"(censored {ma.n_censored} and {mb.n_censored}), log-rank p(faster) = {p:.3g}, p(slower) = {p_rev:.3g}"
+    )
     return Outcome(state, eff, text, p=p, p_reverse=p_rev, extra={"km": (ma, mb)})
 
 
@@ -382,8 +445,9 @@ class ClosedTesting:
         return f"{self.ratio:.3g}x ({self.smallest})"
 
 
-def _smallest_ni(counts: dict, reference: np.ndarray, params: dict, margin: float, alpha: float,
-                 test: str) -> tuple[list, list, list, object]:
+def _smallest_ni(
+    counts: dict, reference: np.ndarray, params: dict, margin: float, alpha: float, test: str
+) -> tuple[list, list, list, object]:
     names = list(counts)
     p = [_paired_p(np.asarray(counts[w], float) - reference + margin, test)[0] for w in names]
     ph = list(holm(p))
@@ -392,9 +456,18 @@ def _smallest_ni(counts: dict, reference: np.ndarray, params: dict, margin: floa
     return p, ph, ni, smallest
 
 
-def closed_testing_widths(counts: dict, reference, params: dict, reference_params: float, margin: float,
-                          alpha: float = ALPHA, test: str = "signed-rank", n_resamples: int = 1000,
-                          seed: int = 0, confidence: float = 0.95) -> ClosedTesting:
+def closed_testing_widths(
+    counts: dict,
+    reference,
+    params: dict,
+    reference_params: float,
+    margin: float,
+    alpha: float = ALPHA,
+    test: str = "signed-rank",
+    n_resamples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> ClosedTesting:
     """Non-inferiority of every width (``counts[width]``: per-seed correct counts, paired with
     ``reference``) at ``margin`` (in counts), Holm over all widths (the closed-testing shortcut for
     Bonferroni intersections, valid whatever the order of accuracy in width). The smallest
@@ -410,8 +483,9 @@ def closed_testing_widths(counts: dict, reference, params: dict, reference_param
     ratios = np.empty(n_resamples)
     for i in range(n_resamples):
         ix = rng.integers(0, n, n)
-        _, _, _, s = _smallest_ni({w: np.asarray(counts[w], float)[ix] for w in names}, ref[ix], params, margin,
-                                  alpha, test)
+        _, _, _, s = _smallest_ni(
+            {w: np.asarray(counts[w], float)[ix] for w in names}, ref[ix], params, margin, alpha, test
+        )
         ratios[i] = params[s] / reference_params if s is not None else math.inf
     tail = (1 - confidence) / 2
     if n_resamples:
@@ -419,8 +493,20 @@ def closed_testing_widths(counts: dict, reference, params: dict, reference_param
         hi = float(np.quantile(ratios, 1 - tail, method="inverted_cdf"))
     else:  # no CI asked for (descriptive use)
         lo = hi = ratio
-    return ClosedTesting(tuple(names), tuple(params[w] for w in names), tuple(p), tuple(ph), tuple(ni), smallest,
-                         ratio, lo, hi, margin, n_resamples, float(reference_params))
+    return ClosedTesting(
+        tuple(names),
+        tuple(params[w] for w in names),
+        tuple(p),
+        tuple(ph),
+        tuple(ni),
+        smallest,
+        ratio,
+        lo,
+        hi,
+        margin,
+        n_resamples,
+        float(reference_params),
+    )
 
 
 def ratio_outcome(ct: ClosedTesting, band: tuple[float, float]) -> Outcome:
@@ -439,20 +525,31 @@ def ratio_outcome(ct: ClosedTesting, band: tuple[float, float]) -> Outcome:
         state = "shown otherwise"
     else:
         state = "inconclusive"
-    rows = ", ".join(f"{w} ({pp:g} params) p = {a:.3g} / Holm {b:.3g}" for w, pp, a, b in
-                     zip(ct.widths, ct.params, ct.p_raw, ct.p_holm))
-    text = (f"closed testing over {len(ct.widths)} widths (Holm, margin {ct.margin:g}): {rows}; smallest "
-            f"non-inferior: {ct.smallest or 'none'}, ratio {_fmt(r)}x (95% bootstrap CI of the whole procedure "
-            f"[{_fmt(lo)}, {_fmt(hi)}], {ct.n_resamples} resamples) vs the stated {band[0]:g}-{band[1]:g}x")
+    rows = ", ".join(
+        f"{w} ({pp:g} params) p = {a:.3g} / Holm {b:.3g}"
+        for w, pp, a, b in zip(ct.widths, ct.params, ct.p_raw, ct.p_holm)
+    )
+    text = (
+        f"closed testing over {len(ct.widths)} widths (Holm, margin {ct.margin:g}): {rows}; smallest "
+        f"non-inferior: {ct.smallest or 'none'}, ratio {_fmt(r)}x (95% bootstrap CI of the whole procedure "
+        f"[{_fmt(lo)}, {_fmt(hi)}], {ct.n_resamples} resamples) vs the stated {band[0]:g}-{band[1]:g}x"
+    )
     return Outcome(state, r, text, low=lo, high=hi, extra={"closed_testing": ct})
 
 
 # ------------------------------------------------------------------------------------ C4's gate
 
 
-def gated_threshold(eps: Sequence[float], delta, band: tuple[float, float], alpha: float = ALPHA,
-                    monotone: bool = True, n_resamples: int = 1000, seed: int = 0,
-                    test: str = "signed-rank") -> Outcome:
+def gated_threshold(
+    eps: Sequence[float],
+    delta,
+    band: tuple[float, float],
+    alpha: float = ALPHA,
+    monotone: bool = True,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    test: str = "signed-rank",
+) -> Outcome:
     """'The advantage holds up to a breakdown in ``band``', judged only where there is an advantage:
     ``delta`` (seeds x eps, quantum - reference, paired) must first show quantum > reference at
     eps = 0 (one-sided paired test); without it the outcome is ``shown otherwise`` with the text "no
@@ -468,12 +565,23 @@ def gated_threshold(eps: Sequence[float], delta, band: tuple[float, float], alph
     desc = f"eps* = {curve.label()} (95% CI [{curve.label(curve.threshold_low)}, {curve.label(curve.threshold_high)}])"
     gate = f"advantage at eps = 0: mean {delta[:, 0].mean():+.4g}, {test} p = {p0:.3g} (reverse {p0_rev:.3g})"
     if p0_rev < alpha:
-        return Outcome("reversed", curve.threshold, f"{gate}: reversed; threshold descriptive only: {desc}",
-                       p=p0, p_reverse=p0_rev, extra={"curve": curve, "gate": False})
+        return Outcome(
+            "reversed",
+            curve.threshold,
+            f"{gate}: reversed; threshold descriptive only: {desc}",
+            p=p0,
+            p_reverse=p0_rev,
+            extra={"curve": curve, "gate": False},
+        )
     if not p0 < alpha:
-        return Outcome("shown otherwise", curve.threshold,
-                       f"{gate}: no advantage at eps = 0, so no threshold to locate (descriptive: {desc})",
-                       p=p0, p_reverse=p0_rev, extra={"curve": curve, "gate": False})
+        return Outcome(
+            "shown otherwise",
+            curve.threshold,
+            f"{gate}: no advantage at eps = 0, so no threshold to locate (descriptive: {desc})",
+            p=p0,
+            p_reverse=p0_rev,
+            extra={"curve": curve, "gate": False},
+        )
     t, lo, hi = curve.threshold, curve.threshold_low, curve.threshold_high
     if band[0] <= lo and hi <= band[1]:
         state = "shown"
@@ -481,8 +589,16 @@ def gated_threshold(eps: Sequence[float], delta, band: tuple[float, float], alph
         state = "shown otherwise"
     else:
         state = "inconclusive"
-    return Outcome(state, t, f"{gate}: kept; {desc} vs the stated band [{band[0]:g}, {band[1]:g}]",
-                   p=p0, p_reverse=p0_rev, low=lo, high=hi, extra={"curve": curve, "gate": True})
+    return Outcome(
+        state,
+        t,
+        f"{gate}: kept; {desc} vs the stated band [{band[0]:g}, {band[1]:g}]",
+        p=p0,
+        p_reverse=p0_rev,
+        low=lo,
+        high=hi,
+        extra={"curve": curve, "gate": True},
+    )
 
 
 # ----------------------------------------------------------------------------- combining parts
@@ -507,10 +623,13 @@ def one_sided_reach(values, stated: float, direction: str = "at least") -> Outco
     x = _finite(values)
     ok = x.max() >= stated if direction == "at least" else x.min() <= stated
     mean_side = x.mean() >= stated if direction == "at least" else x.mean() <= stated
-    return Outcome("shown" if ok else "shown otherwise", float(x.mean() - stated),
-                   f"{direction} {stated:g}: {'reached' if ok else 'not reached'}"
-                   + (" (cannot fail: our mean is already past it)" if mean_side else ""),
-                   can_fail=not mean_side)
+    return Outcome(
+        "shown" if ok else "shown otherwise",
+        float(x.mean() - stated),
+        f"{direction} {stated:g}: {'reached' if ok else 'not reached'}"
+        + (" (cannot fail: our mean is already past it)" if mean_side else ""),
+        can_fail=not mean_side,
+    )
 
 
 def run_rule(fn: Callable[..., Outcome], *args, **kwargs) -> Outcome:
@@ -525,8 +644,13 @@ def logrank_power(n_events: int, alpha: float = ALPHA, power: float = POWER) -> 
     if n_events <= 0:
         return {"hr": math.inf, "n_events": n_events, "alpha": alpha, "power": power}
     z = float(sps.norm.ppf(1 - alpha) + sps.norm.ppf(power))
-    return {"hr": float(math.exp(z / math.sqrt(n_events / 4))), "n_events": int(n_events), "alpha": alpha,
-            "power": power, "method": "Schoenfeld normal approximation, equal groups"}
+    return {
+        "hr": float(math.exp(z / math.sqrt(n_events / 4))),
+        "n_events": int(n_events),
+        "alpha": alpha,
+        "power": power,
+        "method": "Schoenfeld normal approximation, equal groups",
+    }
 
 
 def all_of(outcomes: Sequence[Outcome]) -> str:
@@ -546,4 +670,6 @@ def combined(outcomes: Sequence[Outcome], description: str) -> Outcome:
     """One outcome standing for several (``all_of``), its text listing each."""
     state = all_of(outcomes)
     effect = float(np.mean([abs(o.effect) for o in outcomes])) if outcomes else math.nan
-    return Outcome(state, effect, f"{description}: {state} (" + "; ".join(f"[{o.state}] {o.text}" for o in outcomes) + ")")
+    return Outcome(
+        state, effect, f"{description}: {state} (" + "; ".join(f"[{o.state}] {o.text}" for o in outcomes) + ")"
+    )

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy import stats
@@ -73,9 +73,14 @@ def t_interval(values, confidence: float = CONFIDENCE, bounds: tuple[float, floa
     return Interval(mean, *_clip(mean - half, mean + half, bounds), n)
 
 
-def bootstrap_interval(values, confidence: float = CONFIDENCE, n_resamples: int = BOOTSTRAP_RESAMPLES,
-                       seed: int = 0, side: str = "two-sided",
-                       bounds: tuple[float, float] | None = None) -> Interval:
+def bootstrap_interval(
+    values,
+    confidence: float = CONFIDENCE,
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+    side: str = "two-sided",
+    bounds: tuple[float, float] | None = None,
+) -> Interval:
     """Mean and BCa bootstrap interval (``scipy.stats.bootstrap``, seeded) of ``values``, NaNs dropped.
 
     Bootstrap means never leave [min, max] of the data, so intervals of accuracies stay inside [0, 1].
@@ -96,9 +101,16 @@ def bootstrap_interval(values, confidence: float = CONFIDENCE, n_resamples: int 
     for name in ("BCa", "percentile"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = stats.bootstrap((x,), np.mean, n_resamples=n_resamples, confidence_level=confidence,
-                                  method=name, alternative=alternative, vectorized=True,
-                                  rng=np.random.default_rng(seed))
+            res = stats.bootstrap(
+                (x,),
+                np.mean,
+                n_resamples=n_resamples,
+                confidence_level=confidence,
+                method=name,
+                alternative=alternative,
+                vectorized=True,
+                rng=np.random.default_rng(seed),
+            )
         low, high = (float(v) for v in res.confidence_interval)
         if not (math.isnan(low) or math.isnan(high)):
             break
@@ -106,8 +118,9 @@ def bootstrap_interval(values, confidence: float = CONFIDENCE, n_resamples: int 
     return Interval(mean, *_clip(low, high, bounds), n, method)
 
 
-def prediction_interval(values, confidence: float = CONFIDENCE, side: str = "two-sided",
-                        bounds: tuple[float, float] | None = None) -> Interval:
+def prediction_interval(
+    values, confidence: float = CONFIDENCE, side: str = "two-sided", bounds: tuple[float, float] | None = None
+) -> Interval:
     """Where one more run's value is expected: the Student-t prediction interval for a single new
     value, mean +- t(n-1) * s * sqrt(1 + 1/n), widened to contain every observed value, then clipped
     to ``bounds``. ``side="upper"`` keeps only the upper limit (at one-sided ``confidence``; low is
@@ -131,8 +144,12 @@ def prediction_interval(values, confidence: float = CONFIDENCE, side: str = "two
     elif side == "lower":
         high = math.inf
     tail = "two-sided" if side == "two-sided" else f"one-sided {side}"
-    return Interval(mean, *_clip(low, high, bounds), n,
-                    f"Student-t {tail} prediction interval for one run, widened to the observed range")
+    return Interval(
+        mean,
+        *_clip(low, high, bounds),
+        n,
+        f"Student-t {tail} prediction interval for one run, widened to the observed range",
+    )
 
 
 # ------------------------------------------------------------------------------ exact paired tests
@@ -146,8 +163,10 @@ def correct_counts(accuracy, n_test) -> np.ndarray:
     bad = np.abs(k - counts) > 1e-6
     if np.any(bad):
         i = int(np.argmax(bad))
-        raise ConfigError(f"accuracy {acc.ravel()[i]!r} is not k/n for n_test = "
-                          f"{np.broadcast_to(n_test, acc.shape).ravel()[i]!r}; pass the run's n_correct")
+        raise ConfigError(
+            f"accuracy {acc.ravel()[i]!r} is not k/n for n_test = "
+            f"{np.broadcast_to(n_test, acc.shape).ravel()[i]!r}; pass the run's n_correct"
+        )
     return counts.astype(int)
 
 
@@ -227,7 +246,7 @@ def min_attainable_p(n: int, alternative: str = "greater") -> float:
     """Smallest p-value the exact signed-rank test can give with ``n`` non-zero differences: 2^-n
     one-sided (0.031 at n = 5), twice that two-sided."""
     check_choice("alternative", alternative, ALTERNATIVES)
-    return min(1.0, (2.0 if alternative == "two-sided" else 1.0) * 0.5 ** n)
+    return min(1.0, (2.0 if alternative == "two-sided" else 1.0) * 0.5**n)
 
 
 def holm(p_values) -> np.ndarray:
@@ -329,8 +348,10 @@ class NoiseCurve:
     @property
     def method(self) -> str:
         fit = "isotonic (non-increasing) fit of the mean" if self.monotone else "mean"
-        return (f"{fit} over {self.n_seeds} seeds; percentile 95% intervals over {self.n_resamples} "
-                "paired bootstrap resamples of the seeds")
+        return (
+            f"{fit} over {self.n_seeds} seeds; percentile 95% intervals over {self.n_resamples} "
+            "paired bootstrap resamples of the seeds"
+        )
 
     def index(self, eps: float) -> int:
         hit = np.flatnonzero(np.isclose(self.eps, eps, rtol=1e-9, atol=1e-15))
@@ -358,8 +379,14 @@ class NoiseCurve:
         return f"{value:.3g}"
 
 
-def noise_curve(eps: Sequence[float], delta, monotone: bool = True, n_resamples: int = THRESHOLD_RESAMPLES,
-                seed: int = 0, confidence: float = CONFIDENCE) -> NoiseCurve:
+def noise_curve(
+    eps: Sequence[float],
+    delta,
+    monotone: bool = True,
+    n_resamples: int = THRESHOLD_RESAMPLES,
+    seed: int = 0,
+    confidence: float = CONFIDENCE,
+) -> NoiseCurve:
     """The advantage curve and its threshold from per-seed differences ``delta`` (seeds x eps, paired:
     quantum(eps) - reference on the same seed), with a paired bootstrap over seeds (rows resampled
     together, so each resample keeps every seed's whole curve).
@@ -391,23 +418,30 @@ def noise_curve(eps: Sequence[float], delta, monotone: bool = True, n_resamples:
     crossings = zero_crossing(eps, boot)
     tails = np.array([signed_rank_tails(delta[:, j]) for j in range(len(eps))])
     return NoiseCurve(
-        eps=eps, mean=mean,
-        low=np.quantile(boot_mean, tail, axis=0), high=np.quantile(boot_mean, 1 - tail, axis=0),
-        p_kept=tails[:, 0], p_lost=tails[:, 1],
+        eps=eps,
+        mean=mean,
+        low=np.quantile(boot_mean, tail, axis=0),
+        high=np.quantile(boot_mean, 1 - tail, axis=0),
+        p_kept=tails[:, 0],
+        p_lost=tails[:, 1],
         fitted=fitted,
-        fitted_low=np.quantile(boot, tail, axis=0), fitted_high=np.quantile(boot, 1 - tail, axis=0),
+        fitted_low=np.quantile(boot, tail, axis=0),
+        fitted_high=np.quantile(boot, 1 - tail, axis=0),
         threshold=float(zero_crossing(eps, fitted)),
         threshold_low=float(np.quantile(crossings, tail, method="inverted_cdf")),
         threshold_high=float(np.quantile(crossings, 1 - tail, method="inverted_cdf")),
-        n_seeds=n, n_resamples=n_resamples, monotone=monotone,
+        n_seeds=n,
+        n_resamples=n_resamples,
+        monotone=monotone,
     )
 
 
 # ----------------------------------------------------------------------------------- convergence
 
 
-def epochs_to_exceed(curves: Sequence[Sequence[float]], floor, margin: float,
-                     max_epochs: int | None = None) -> np.ndarray:
+def epochs_to_exceed(
+    curves: Sequence[Sequence[float]], floor, margin: float, max_epochs: int | None = None
+) -> np.ndarray:
     """Per run: the first epoch (1-based) whose validation accuracy exceeds ``floor + margin``;
     ``max_epochs + 1`` if it never does (a run collapsed on the experts-only floor never does).
 

@@ -18,8 +18,8 @@ import cirq
 import sympy
 
 from qmoe_tfq.circuits.router import RouterCircuit
-from qmoe_tfq.specs.vocabulary import NOISE_PLACEMENTS
 from qmoe_tfq.core.errors import check_choice, check_probability
+from qmoe_tfq.specs.vocabulary import NOISE_PLACEMENTS
 
 PLACEMENTS = NOISE_PLACEMENTS
 NOISE_SYMBOL = sympy.Symbol("noise_eps")

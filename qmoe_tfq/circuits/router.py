@@ -29,7 +29,6 @@ from qmoe_tfq.core.errors import ConfigError, check_choice, check_positive_int
 from qmoe_tfq.specs.vocabulary import ANGLES_PER_QUBIT, ANSATZES, MAX_QUBITS, READOUTS, validate_router_shape  # noqa: F401
 
 
-
 @dataclass(frozen=True)
 class RouterCircuit:
     """A parameterised router circuit: inputs enter as ``x_i`` symbols, weights as ``w_*`` symbols."""
@@ -60,9 +59,7 @@ def entangler_ranges(n_qubits: int, n_layers: int) -> list[int]:
     return [(layer % (n_qubits - 1)) + 1 for layer in range(n_layers)]
 
 
-def router_circuit(
-    n_features: int, n_qubits: int, n_layers: int, ansatz: str = "strongly_entangling"
-) -> RouterCircuit:
+def router_circuit(n_features: int, n_qubits: int, n_layers: int, ansatz: str = "strongly_entangling") -> RouterCircuit:
     """Build the embedding + ansatz circuit with symbolic inputs and weights."""
     validate_router_shape(n_features, n_qubits, n_layers)
     check_choice("ansatz", ansatz, ANSATZES)
@@ -79,9 +76,7 @@ def router_circuit(
                 weights += [phi, theta, omega]
                 circuit.append([cirq.rz(phi).on(q), cirq.ry(theta).on(q), cirq.rz(omega).on(q)])
             if n_qubits > 1 and ansatz == "strongly_entangling":
-                circuit.append(
-                    cirq.CNOT(qubits[i], qubits[(i + r) % n_qubits]) for i in range(n_qubits)
-                )
+                circuit.append(cirq.CNOT(qubits[i], qubits[(i + r) % n_qubits]) for i in range(n_qubits))
     else:
         shape = (n_layers, n_qubits)
         for layer in range(n_layers):
@@ -90,9 +85,7 @@ def router_circuit(
                 weights.append(theta)
                 circuit.append(cirq.ry(theta).on(q))
             circuit.append(cz_ring(qubits))
-    return RouterCircuit(
-        embedding + circuit, qubits, xs, tuple(weights), shape, embedding=embedding, ansatz=circuit
-    )
+    return RouterCircuit(embedding + circuit, qubits, xs, tuple(weights), shape, embedding=embedding, ansatz=circuit)
 
 
 def cz_ring(qubits: tuple[cirq.GridQubit, ...]) -> list[cirq.Operation]:
@@ -122,9 +115,7 @@ def walsh_hadamard(n_qubits: int) -> np.ndarray:
     return ((-1.0) ** parity / dim).astype(np.float32)
 
 
-def readout_observables(
-    qubits: tuple[cirq.GridQubit, ...], readout: str
-) -> list[cirq.PauliString]:
+def readout_observables(qubits: tuple[cirq.GridQubit, ...], readout: str) -> list[cirq.PauliString]:
     """Observables whose expectations the router measures for ``readout``."""
     check_choice("readout", readout, READOUTS)
     if readout == "expectation":
@@ -216,6 +207,11 @@ def amplitude_expert_circuit(n_qubits: int, n_layers: int) -> RouterCircuit:
     ansatz = router_circuit(1, n_qubits, n_layers, "strongly_entangling")
     embedding, inputs = amplitude_embedding(ansatz.qubits)
     return RouterCircuit(
-        embedding + ansatz.ansatz, ansatz.qubits, inputs, ansatz.weight_symbols, ansatz.weight_shape,
-        embedding=embedding, ansatz=ansatz.ansatz,
+        embedding + ansatz.ansatz,
+        ansatz.qubits,
+        inputs,
+        ansatz.weight_symbols,
+        ansatz.weight_shape,
+        embedding=embedding,
+        ansatz=ansatz.ansatz,
     )

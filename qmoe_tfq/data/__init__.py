@@ -6,6 +6,8 @@ source family is one file that registers its names: ``generated`` (moons, synthe
 ``.npz`` files). A new source is one file calling ``register_source`` (imported below).
 """
 
+from qmoe_tfq.data import generated, images, npz  # noqa: E402, F401  (each registers its sources)
+from qmoe_tfq.data.npz import NPZ_FILES, read_keras_npz  # noqa: E402
 from qmoe_tfq.data.spec import (
     SOURCES,
     DataCorrupt,
@@ -26,15 +28,30 @@ from qmoe_tfq.data.spec import (
     scale_features,
     to_angles,
 )
-from qmoe_tfq.data import generated, images, npz  # noqa: E402, F401  (each registers its sources)
-from qmoe_tfq.data.npz import NPZ_FILES, read_keras_npz  # noqa: E402
 
 #: The named tasks of the sources registered at import (``dataset_names()`` for the live list).
 DATASETS = dataset_names()
 
 __all__ = [
-    "DATASETS", "NPZ_FILES", "SOURCES", "DataCorrupt", "DataNotPresent", "DataSpec", "DataUnavailable", "Dataset",
-    "GeneratedSource", "ImageSource", "angle_pipeline", "bilinear_resize", "block_resize", "dataset_names",
-    "load_dataset", "parse_dataset", "read_keras_npz", "register_source", "resolve_data_dir", "scale_features",
+    "DATASETS",
+    "NPZ_FILES",
+    "SOURCES",
+    "DataCorrupt",
+    "DataNotPresent",
+    "DataSpec",
+    "DataUnavailable",
+    "Dataset",
+    "GeneratedSource",
+    "ImageSource",
+    "angle_pipeline",
+    "bilinear_resize",
+    "block_resize",
+    "dataset_names",
+    "load_dataset",
+    "parse_dataset",
+    "read_keras_npz",
+    "register_source",
+    "resolve_data_dir",
+    "scale_features",
     "to_angles",
 ]

@@ -34,9 +34,11 @@ def _draw_synthetic16(spec: DataSpec, random_state: int) -> tuple[np.ndarray, np
     return make_classification(n_samples=spec.n_samples, random_state=random_state, **SYNTHETIC16)
 
 
-MOONS = register_source(GeneratedSource("moons", n_features=2, draw=_draw_moons, own_angles=_moons_angles,
-                                        takes_pca=False))
-SYNTHETIC = register_source(GeneratedSource("synthetic16", n_features=SYNTHETIC16["n_features"],
-                                            draw=_draw_synthetic16))
+MOONS = register_source(
+    GeneratedSource("moons", n_features=2, draw=_draw_moons, own_angles=_moons_angles, takes_pca=False)
+)
+SYNTHETIC = register_source(
+    GeneratedSource("synthetic16", n_features=SYNTHETIC16["n_features"], draw=_draw_synthetic16)
+)
 
 __all__ = ["MOONS", "SYNTHETIC", "SYNTHETIC16"]

@@ -117,16 +117,19 @@ def read_keras_npz(source: str, data_dir: str | os.PathLike | None = None) -> di
     path = (folder / NPZ_FILES[source]).absolute()
     if path.exists() and not path.is_file():
         kind = "a directory" if path.is_dir() else "not a regular file"
-        raise DataCorrupt(f"{path} is {kind}; dataset {source!r} needs the file {NPZ_FILES[source]} there "
-                          f"({_WHERE_TO_GET[source]})")
+        raise DataCorrupt(
+            f"{path} is {kind}; dataset {source!r} needs the file {NPZ_FILES[source]} there ({_WHERE_TO_GET[source]})"
+        )
     if not path.is_file():
         raise DataNotPresent(
             f"dataset {source!r} needs the file {NPZ_FILES[source]}, which is not at {path}: put it there "
             f"(or point --data-dir / DataSpec.data_dir / ${DATA_DIR_ENV} at the folder holding it); "
             f"{_WHERE_TO_GET[source]}. Nothing is downloaded at run time."
         )
-    unreadable = (f"{path} is not a readable .npz file (truncated, damaged or another format: {{}}); "
-                  f"replace it ({_WHERE_TO_GET[source]})")
+    unreadable = (
+        f"{path} is not a readable .npz file (truncated, damaged or another format: {{}}); "
+        f"replace it ({_WHERE_TO_GET[source]})"
+    )
     try:
         headers = npz_headers(path) if zipfile.is_zipfile(path) else None
     except _READ_ERRORS as err:
@@ -149,7 +152,9 @@ def read_keras_npz(source: str, data_dir: str | os.PathLike | None = None) -> di
     try:
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise DataCorrupt(f"{path} holds a single .npy array, not an .npz archive with the keys {', '.join(NPZ_KEYS)}")
+            raise DataCorrupt(
+                f"{path} holds a single .npy array, not an .npz archive with the keys {', '.join(NPZ_KEYS)}"
+            )
         with loaded as npz:
             missing = [k for k in NPZ_KEYS if k not in npz.files]
             if missing:
@@ -160,8 +165,10 @@ def read_keras_npz(source: str, data_dir: str | os.PathLike | None = None) -> di
     except DataCorrupt:
         raise
     except MemoryError:
-        raise DataCorrupt(f"{path} does not fit in the memory available ({_gib(available_memory())}); "
-                          f"replace it ({_WHERE_TO_GET[source]})") from None
+        raise DataCorrupt(
+            f"{path} does not fit in the memory available ({_gib(available_memory())}); "
+            f"replace it ({_WHERE_TO_GET[source]})"
+        ) from None
     except _READ_ERRORS as err:
         raise DataCorrupt(unreadable.format(_one_line(err))) from None
     _check_images(path, arrays, SOURCES[source].side)

@@ -125,8 +125,9 @@ SOURCES: dict[str, GeneratedSource | ImageSource] = {}
 def register_source(source: GeneratedSource | ImageSource) -> GeneratedSource | ImageSource:
     """Add ``source`` to ``SOURCES`` (ConfigError if its name is taken); returns it."""
     if source.name in SOURCES or not _NAME.match(source.name) or "-" in source.name:
-        raise ConfigError(f"dataset source name {source.name!r} is taken or not lower_snake_case "
-                          f"(taken: {', '.join(SOURCES)})")
+        raise ConfigError(
+            f"dataset source name {source.name!r} is taken or not lower_snake_case (taken: {', '.join(SOURCES)})"
+        )
     SOURCES[source.name] = source
     return source
 
@@ -217,8 +218,11 @@ class DataSpec:
             if isinstance(self.draw_seed, bool) or not isinstance(self.draw_seed, int) or self.draw_seed < 0:
                 raise ConfigError(f"draw_seed must be an integer >= 0 or None, got {self.draw_seed!r}")
         if generated:
-            image_only = {"pca": not SOURCES[source].takes_pca and self.pca is not None, "resize": self.resize is not None,
-                          "resize_method": self.resize_method != "block"}
+            image_only = {
+                "pca": not SOURCES[source].takes_pca and self.pca is not None,
+                "resize": self.resize is not None,
+                "resize_method": self.resize_method != "block",
+            }
             field = next((f for f, is_set in image_only.items() if is_set), None)
             if field is not None:
                 raise ConfigError(

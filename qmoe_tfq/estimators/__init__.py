@@ -16,5 +16,14 @@ from qmoe_tfq.estimators._classes import (
     validation_split,
 )
 
-__all__ = ["INPUT_SCALINGS", "Phase1Classifier", "QMoEClassifier", "TrainedClassifier", "final_estimator", "fit_many",
-           "restart_seed", "seed_of", "validation_split"]
+__all__ = [
+    "INPUT_SCALINGS",
+    "Phase1Classifier",
+    "QMoEClassifier",
+    "TrainedClassifier",
+    "final_estimator",
+    "fit_many",
+    "restart_seed",
+    "seed_of",
+    "validation_split",
+]

@@ -27,8 +27,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
-from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.core.errors import ConfigError, TrainingDiverged, check_choice, check_learning_rate, check_positive_int
+from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.specs.phase1 import Phase1Spec, phase1_qubits
 
 INPUT_SCALINGS = ("none", "standard")
@@ -141,8 +141,9 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         self._check_training_params()
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
-            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; "
-                             f"got 1 class ({self.classes_[0]!r})")
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes; got 1 class ({self.classes_[0]!r})"
+            )
         spec = self._spec()
         seed = seed_of(self.random_state)
         x_fit, y_fit, validation = X, y_idx, None
@@ -444,10 +445,19 @@ class QMoEClassifier(TrainedClassifier):
     def model_spec(self) -> ModelSpec:
         """The ``ModelSpec`` of the current parameters (validated: a bad value raises ConfigError)."""
         return ModelSpec(
-            router=self.router, n_experts=self.n_experts, layers=self.layers, hidden=self.hidden,
-            readout=self.readout, ansatz=self.ansatz, n_qubits=self.n_qubits,
-            differentiator=self.differentiator, noise=self.noise, noise_placement=self.noise_placement,
-            engine=self.engine, repetitions=self.repetitions, frozen_circuit=self.frozen_circuit,
+            router=self.router,
+            n_experts=self.n_experts,
+            layers=self.layers,
+            hidden=self.hidden,
+            readout=self.readout,
+            ansatz=self.ansatz,
+            n_qubits=self.n_qubits,
+            differentiator=self.differentiator,
+            noise=self.noise,
+            noise_placement=self.noise_placement,
+            engine=self.engine,
+            repetitions=self.repetitions,
+            frozen_circuit=self.frozen_circuit,
         )
 
     def _spec(self) -> ModelSpec:
@@ -575,8 +585,16 @@ class Phase1Classifier(TrainedClassifier):
         if self.n_qubits is not None:
             check_positive_int("n_qubits", self.n_qubits)
         n_qubits = phase1_qubits(n_features) if self.n_qubits is None else self.n_qubits
-        return Phase1Spec(kind=self.model, n_features=n_features, n_qubits=n_qubits, n_layers=self.n_layers,
-                          n_experts=self.n_experts, hidden=self.hidden, n_classes=n_classes, simulator=self.simulator)
+        return Phase1Spec(
+            kind=self.model,
+            n_features=n_features,
+            n_qubits=n_qubits,
+            n_layers=self.n_layers,
+            n_experts=self.n_experts,
+            hidden=self.hidden,
+            n_classes=n_classes,
+            simulator=self.simulator,
+        )
 
     def _check_model_params(self) -> None:
         self.phase1_spec(1)
@@ -615,12 +633,20 @@ class _Prepared:
         from qmoe_tfq.training.stack import stack_spec
 
         spec = stack_spec(self.spec) if e._stackable(self.spec) else self.spec
-        return (spec, self.x.shape, len(e.classes_), n_val, int(e.batch_size), int(e.max_epochs),
-                e.n_iter_no_change if e.early_stopping else None)
+        return (
+            spec,
+            self.x.shape,
+            len(e.classes_),
+            n_val,
+            int(e.batch_size),
+            int(e.max_epochs),
+            e.n_iter_no_change if e.early_stopping else None,
+        )
 
 
-def fit_many(estimators: list[TrainedClassifier], data: list[tuple], progress: bool = False,
-             reuse: bool = False) -> list[TrainedClassifier]:
+def fit_many(
+    estimators: list[TrainedClassifier], data: list[tuple], progress: bool = False, reuse: bool = False
+) -> list[TrainedClassifier]:
     """Fit every estimator on its own ``(X, y)``, as few stacks as possible.
 
     Runs of the same model, shapes and schedule train together as one stack
@@ -678,8 +704,15 @@ def fit_many(estimators: list[TrainedClassifier], data: list[tuple], progress: b
 
 
 def _history(losses, scores, val_losses, best_epoch, n_validation, diverged, seconds) -> dict:
-    return {"losses": losses, "validation_scores": scores, "validation_losses": val_losses, "best_epoch": best_epoch,
-            "n_validation": n_validation, "diverged": bool(diverged), "seconds": seconds}
+    return {
+        "losses": losses,
+        "validation_scores": scores,
+        "validation_losses": val_losses,
+        "best_epoch": best_epoch,
+        "n_validation": n_validation,
+        "diverged": bool(diverged),
+        "seconds": seconds,
+    }
 
 
 def _fit_stack(group: list[_Prepared], stacked, verbose: bool, reuse: bool) -> None:
@@ -697,19 +730,35 @@ def _fit_stack(group: list[_Prepared], stacked, verbose: bool, reuse: bool) -> N
         validation = (np.stack([p.validation[0] for p in group]), np.stack([p.validation[1] for p in group]))
     progress = None
     if verbose:
-        progress = lambda e, losses: print(  # noqa: E731
-            f"epoch {e + 1:>4}/{e0.max_epochs}  loss " + " ".join(f"{v:.4f}" for v in losses[:8]), file=sys.stderr)
+        progress = (
+            lambda e, losses: print(  # noqa: E731
+                f"epoch {e + 1:>4}/{e0.max_epochs}  loss " + " ".join(f"{v:.4f}" for v in losses[:8]), file=sys.stderr
+            )
+        )
     h = stacked.fit_stack(
-        stack, np.stack([p.x for p in group]), np.stack([p.y for p in group]),
-        lr=np.array([float(p.estimator.lr) for p in group]), seeds=[p.seed for p in group],
-        batch_size=int(e0.batch_size), max_epochs=int(e0.max_epochs), validation=validation,
-        n_iter_no_change=e0.n_iter_no_change if e0.early_stopping else None, progress=progress, trainer=trainer,
+        stack,
+        np.stack([p.x for p in group]),
+        np.stack([p.y for p in group]),
+        lr=np.array([float(p.estimator.lr) for p in group]),
+        seeds=[p.seed for p in group],
+        batch_size=int(e0.batch_size),
+        max_epochs=int(e0.max_epochs),
+        validation=validation,
+        n_iter_no_change=e0.n_iter_no_change if e0.early_stopping else None,
+        progress=progress,
+        trainer=trainer,
     )
     n_val = 0 if validation is None else validation[1].shape[1]
     for i, p in enumerate(group):
-        hist = _history(h.losses[i], None if h.validation_scores is None else h.validation_scores[i],
-                        None if h.validation_losses is None else h.validation_losses[i], h.best_epoch[i], n_val,
-                        h.diverged[i], h.seconds)
+        hist = _history(
+            h.losses[i],
+            None if h.validation_scores is None else h.validation_scores[i],
+            None if h.validation_losses is None else h.validation_losses[i],
+            h.best_epoch[i],
+            n_val,
+            h.diverged[i],
+            h.seconds,
+        )
         p.estimator._finish(hist, stack.member_weights(i), stack, i)
 
 
@@ -725,15 +774,40 @@ def _fit_alone(p: _Prepared, reuse: bool = False) -> None:
     model = e._build(*architecture, p.seed)
     trainer = None
     if reuse:
-        trainer = reusable_trainer((type(e).__name__, *architecture), lambda: e._build(*architecture, p.seed), model,
-                                   n_features, float(e.lr), int(e.batch_size))
+        trainer = reusable_trainer(
+            (type(e).__name__, *architecture),
+            lambda: e._build(*architecture, p.seed),
+            model,
+            n_features,
+            float(e.lr),
+            int(e.batch_size),
+        )
     trained = model if trainer is None else trainer.model
-    h = fit_model(trained, p.x, p.y, lr=float(e.lr), batch_size=int(e.batch_size), max_epochs=int(e.max_epochs),
-                  seed=p.seed, validation=p.validation, n_iter_no_change=e.n_iter_no_change if e.early_stopping else None,
-                  trainer=trainer)
+    h = fit_model(
+        trained,
+        p.x,
+        p.y,
+        lr=float(e.lr),
+        batch_size=int(e.batch_size),
+        max_epochs=int(e.max_epochs),
+        seed=p.seed,
+        validation=p.validation,
+        n_iter_no_change=e.n_iter_no_change if e.early_stopping else None,
+        trainer=trainer,
+    )
     weights = trained.get_weights()
-    e._finish(_history(h.losses, h.validation_scores, h.validation_losses, h.best_epoch,
-                       0 if p.validation is None else len(p.validation[1]), False, h.seconds), weights)
+    e._finish(
+        _history(
+            h.losses,
+            h.validation_scores,
+            h.validation_losses,
+            h.best_epoch,
+            0 if p.validation is None else len(p.validation[1]),
+            False,
+            h.seconds,
+        ),
+        weights,
+    )
     if trainer is not None:
         model.set_weights(weights)
     e._model = model
@@ -745,5 +819,14 @@ def final_estimator(estimator) -> BaseEstimator:
     return steps[-1][1] if steps else estimator
 
 
-__all__ = ["INPUT_SCALINGS", "Phase1Classifier", "QMoEClassifier", "TrainedClassifier", "final_estimator", "fit_many",
-           "restart_seed", "seed_of", "validation_split"]
+__all__ = [
+    "INPUT_SCALINGS",
+    "Phase1Classifier",
+    "QMoEClassifier",
+    "TrainedClassifier",
+    "final_estimator",
+    "fit_many",
+    "restart_seed",
+    "seed_of",
+    "validation_split",
+]

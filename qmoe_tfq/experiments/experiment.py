@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 import qmoe_tfq
-from qmoe_tfq.data import DataSpec, DataUnavailable, load_dataset
 from qmoe_tfq.core.errors import ConfigError, check_choice
+from qmoe_tfq.data import DataSpec, DataUnavailable, load_dataset
 from qmoe_tfq.estimators import TrainedClassifier, final_estimator, validation_split
 from qmoe_tfq.experiments.probes import probe_config
 from qmoe_tfq.experiments.registry import EstimatorSpec
@@ -62,7 +62,9 @@ class Experiment:
     def __post_init__(self) -> None:
         check_choice("protocol", self.protocol, PROTOCOLS)
         if not isinstance(self.model, EstimatorSpec):
-            raise ConfigError(f"experiment {self.name!r}: model must be an EstimatorSpec, got {type(self.model).__name__}")
+            raise ConfigError(
+                f"experiment {self.name!r}: model must be an EstimatorSpec, got {type(self.model).__name__}"
+            )
         if not self.seeds:
             raise ConfigError(f"experiment {self.name!r} has no seeds; give at least one")
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
@@ -75,7 +77,9 @@ class Experiment:
                 f"so data.test_size must be 0 (got {self.data.test_size})"
             )
         if self.protocol in ("fair", "tuning") and self.data.test_size == 0:
-            raise ConfigError(f"experiment {self.name!r}: the {self.protocol} protocol needs a held-out split (test_size > 0)")
+            raise ConfigError(
+                f"experiment {self.name!r}: the {self.protocol} protocol needs a held-out split (test_size > 0)"
+            )
         if self.protocol == "tuning" and self.probes:
             raise ConfigError(f"experiment {self.name!r}: tuning runs take no probes (they never see the test split)")
         if not 0.0 < self.validation_fraction < 1.0:
@@ -179,14 +183,16 @@ def _measure(run: _Run, seconds: float) -> dict:
     }
     q = run.qmoe
     if q is not None:
-        out.update({
-            "seconds_per_epoch": seconds / q.n_epochs_,
-            "n_epochs": q.n_epochs_,
-            "best_epoch": q.best_epoch_,
-            "diverged": q.diverged_,
-            "epoch_losses": [float(v) for v in q.loss_curve_],
-            "validation_curve": None if q.validation_scores_ is None else [float(v) for v in q.validation_scores_],
-        })
+        out.update(
+            {
+                "seconds_per_epoch": seconds / q.n_epochs_,
+                "n_epochs": q.n_epochs_,
+                "best_epoch": q.best_epoch_,
+                "diverged": q.diverged_,
+                "epoch_losses": [float(v) for v in q.loss_curve_],
+                "validation_curve": None if q.validation_scores_ is None else [float(v) for v in q.validation_scores_],
+            }
+        )
     if experiment.protocol == "fair":
         out["n_correct"], out["n_test"] = _accuracy(est, data.x_test, data.y_test)
         out["test_accuracy"] = out["n_correct"] / out["n_test"]
@@ -214,8 +220,11 @@ def stack_key(experiment: Experiment) -> tuple | None:
     None: train alone."""
     if experiment.model.kind not in ("qmoe", "phase1"):
         return None
-    fixed = tuple((k, v) if k != "noise" else ("noisy", v > 0) for k, v in experiment.model.params
-                  if k not in ("lr", "input_scaling", "restart"))
+    fixed = tuple(
+        (k, v) if k != "noise" else ("noisy", v > 0)
+        for k, v in experiment.model.params
+        if k not in ("lr", "input_scaling", "restart")
+    )
     data = dataclasses.replace(experiment.data, seed=None)
     return fixed, data, experiment.protocol, experiment.validation_fraction
 
@@ -241,5 +250,13 @@ def run_group(tasks: list[tuple[Experiment, int]]) -> list[dict]:
     return [_measure(r, share) if isinstance(r, _Run) else r for r in planned]
 
 
-__all__ = ["DEFAULT_VALIDATION_FRACTION", "Experiment", "PROTOCOLS", "RESULTS_SCHEMA", "config_key", "run_group",
-           "run_one", "stack_key"]
+__all__ = [
+    "DEFAULT_VALIDATION_FRACTION",
+    "Experiment",
+    "PROTOCOLS",
+    "RESULTS_SCHEMA",
+    "config_key",
+    "run_group",
+    "run_one",
+    "stack_key",
+]

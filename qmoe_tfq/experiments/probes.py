@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qmoe_tfq.specs.config import ENGINES, NOISE_PLACEMENTS
-from qmoe_tfq.data import Dataset
 from qmoe_tfq.core.errors import ConfigError, check_choice, check_positive_int, check_probability
+from qmoe_tfq.data import Dataset
 from qmoe_tfq.estimators import QMoEClassifier, TrainedClassifier, final_estimator
+from qmoe_tfq.specs.config import ENGINES, NOISE_PLACEMENTS
 
 # Collapse: one expert's gate above this on every test point, or gates this flat across points.
 COLLAPSE_GATE = 0.99
@@ -164,9 +164,16 @@ class NoiseSweep:
 
         held_out = len(data.x_test) > 0
         x, y = (data.x_test, data.y_test) if held_out else (data.x_train, data.y_train)
-        records = evaluate_under_noise(est.model_, est.scale_inputs(x), np.searchsorted(est.classes_, y),
-                                       self.noise, self.placements, self.engines, self.repetitions,
-                                       split="test" if held_out else "train")
+        records = evaluate_under_noise(
+            est.model_,
+            est.scale_inputs(x),
+            np.searchsorted(est.classes_, y),
+            self.noise,
+            self.placements,
+            self.engines,
+            self.repetitions,
+            split="test" if held_out else "train",
+        )
         return {"noise_eval": records}
 
 
@@ -176,5 +183,14 @@ def probe_config(probe) -> dict:
     return {"probe": type(probe).__name__, **fields}
 
 
-__all__ = ["DecisionGrid", "GateMap", "GateSummary", "NoiseSweep", "decode_gate_map", "decode_grid", "grid_axis",
-           "grid_points", "probe_config"]
+__all__ = [
+    "DecisionGrid",
+    "GateMap",
+    "GateSummary",
+    "NoiseSweep",
+    "decode_gate_map",
+    "decode_grid",
+    "grid_axis",
+    "grid_points",
+    "probe_config",
+]

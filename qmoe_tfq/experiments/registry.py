@@ -132,14 +132,24 @@ KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
         Kind("qmoe", "mixture of experts", _qmoe, _qmoe_params, epochs=True),
-        Kind("phase1", "authors' Phase 1 model (classical router, quantum experts; QNN; classical MoE)", _phase1,
-             _qmoe_params, epochs=True),
+        Kind(
+            "phase1",
+            "authors' Phase 1 model (classical router, quantum experts; QNN; classical MoE)",
+            _phase1,
+            _qmoe_params,
+            epochs=True,
+        ),
         Kind("logreg", "logistic regression (no MoE)", _logreg, _logreg_params),
         Kind("rbf_svm", "RBF-kernel SVM (no MoE)", _rbf_svm, _svm_params),
         Kind("fourier_logreg", "logistic regression on phi(x) (no MoE)", _fourier_logreg, _logreg_params),
         Kind("fourier_rbf_svm", "RBF-kernel SVM on phi(x) (no MoE)", _fourier_rbf_svm, _svm_params),
-        Kind("quantum_kernel_svm", "SVM on the quantum kernel |<psi(x)|psi(x')>|^2 (no MoE)", _quantum_kernel_svm,
-             _svm_params, version=KERNEL_VERSION),
+        Kind(
+            "quantum_kernel_svm",
+            "SVM on the quantum kernel |<psi(x)|psi(x')>|^2 (no MoE)",
+            _quantum_kernel_svm,
+            _svm_params,
+            version=KERNEL_VERSION,
+        ),
     )
 }
 

@@ -18,9 +18,9 @@ import os
 import sys
 import warnings
 from collections import Counter
-from functools import lru_cache
+from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
-from typing import Iterable
 
 import pandas as pd
 
@@ -71,7 +71,7 @@ class OldCacheEntry(CorruptCacheEntry):
     """An entry written before every field was recorded and checksummed (no schema or provenance)."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def current_provenance() -> dict:
     """``{"commit", "dirty"}`` of the working tree this process runs from (once per process; generated
     folders excluded from the dirty check, as in ``core.gitstate.git_state``); both None outside git."""
@@ -126,8 +126,9 @@ def read_entry(path: Path, key: str) -> dict:
     return read_full_entry(path, key)["result"]
 
 
-def write_entry(path: Path, key: str, experiment: Experiment, seed: int, result: dict,
-                provenance: dict | None = None) -> None:
+def write_entry(
+    path: Path, key: str, experiment: Experiment, seed: int, result: dict, provenance: dict | None = None
+) -> None:
     """Store one result atomically with its schema, provenance and a checksum over all of them.
 
     Parameters
@@ -247,7 +248,7 @@ def plan_jobs(tasks: list[Task], jobs: int = 1) -> list[list[Task]]:
         size = min(MAX_JOB, max(1, -(-len(tasks) // (2 * jobs))), len(group))
         n = -(-len(group) // size)
         size = -(-len(group) // n)
-        out += [group[i:i + size] for i in range(0, len(group), size)]
+        out += [group[i : i + size] for i in range(0, len(group), size)]
     return sorted(out, key=job_cost, reverse=True)
 
 
@@ -303,8 +304,14 @@ def _row(experiment: Experiment, seed: int, key: str, result: dict) -> dict:
     """One output row: the experiment's name, protocol, seed, key and tags, then the result's
     columns sorted, so fresh and cached runs give identical frames."""
     ordered = {k: result[k] for k in sorted(result)}
-    return {"experiment": experiment.name, "protocol": experiment.protocol, "seed": seed, "key": key,
-            **experiment.tag_dict, **ordered}
+    return {
+        "experiment": experiment.name,
+        "protocol": experiment.protocol,
+        "seed": seed,
+        "key": key,
+        **experiment.tag_dict,
+        **ordered,
+    }
 
 
 def run_experiments(
@@ -400,16 +407,23 @@ def run_experiments(
                 old += 1
                 path.unlink(missing_ok=True)
             except CorruptCacheEntry as err:
-                warnings.warn(f"corrupted cache entry {path} ({exp.name}, seed {seed}): {err}; recomputing")
+                warnings.warn(
+                    f"corrupted cache entry {path} ({exp.name}, seed {seed}): {err}; recomputing", stacklevel=2
+                )
                 path.unlink(missing_ok=True)
         todo.append((exp, seed, key))
         queued.add(key)
     if old:
-        warnings.warn(f"{old} cache entr{'y' if old == 1 else 'ies'} of {desc} in {cache} written by an older version "
-                      "(no schema or provenance recorded); recomputing")
+        warnings.warn(
+            f"{old} cache entr{'y' if old == 1 else 'ies'} of {desc} in {cache} written by an older version "
+            "(no schema or provenance recorded); recomputing",
+            stacklevel=2,
+        )
     n_planned = len({key for _, _, key in planned})
     if not todo and progress and n_planned:
-        print(f"{desc}: {n_planned} run{'' if n_planned == 1 else 's'}, all from the cache", file=sys.stderr, flush=True)
+        print(
+            f"{desc}: {n_planned} run{'' if n_planned == 1 else 's'}, all from the cache", file=sys.stderr, flush=True
+        )
     skipped: dict[str, str] = {}
     if todo:
         by_key = {key: (exp, seed) for exp, seed, key in todo}
@@ -423,18 +437,28 @@ def run_experiments(
             else:
                 with _backend(scheduler), warnings.catch_warnings():
                     # loky replaces a worker whose memory grew (traced graphs) and requeues its jobs: no run is lost.
-                    warnings.filterwarnings("ignore",
-                                            message="A worker stopped while some jobs were given to the executor")
+                    warnings.filterwarnings(
+                        "ignore", message="A worker stopped while some jobs were given to the executor"
+                    )
                     outputs = Parallel(n_jobs=jobs if scheduler is None else -1, return_as="generator_unordered")(
-                        delayed(_compute)(b, True) for b in batches)
+                        delayed(_compute)(b, True) for b in batches
+                    )
                     _store(outputs, by_key, cache, results, skipped, bar)
         finally:  # the bar's last line before any interruption message, not after it
             bar.close()
     rows = []
     for exp, seed, key in planned:
         if key in skipped:
-            rows.append({"experiment": exp.name, "protocol": exp.protocol, "seed": seed, "key": key,
-                         **exp.tag_dict, "skipped": skipped[key]})
+            rows.append(
+                {
+                    "experiment": exp.name,
+                    "protocol": exp.protocol,
+                    "seed": seed,
+                    "key": key,
+                    **exp.tag_dict,
+                    "skipped": skipped[key],
+                }
+            )
         else:
             rows.append(_row(exp, seed, key, results[key]))
     return pd.DataFrame(rows)
@@ -481,8 +505,9 @@ def runner(jobs: int = 1, cache_dir: Path | str | None = None, progress: bool = 
     """
 
     def run(experiments: Iterable[Experiment], desc: str = "runs") -> pd.DataFrame:
-        return run_experiments(experiments, jobs=jobs, cache_dir=cache_dir, progress=progress, desc=desc,
-                               scheduler=scheduler)
+        return run_experiments(
+            experiments, jobs=jobs, cache_dir=cache_dir, progress=progress, desc=desc, scheduler=scheduler
+        )
 
     return run
 

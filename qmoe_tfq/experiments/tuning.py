@@ -66,13 +66,20 @@ class Budget:
         """``spec`` with the protocol's training settings (models trained in epochs only)."""
         if not KINDS[spec.kind].epochs:
             return spec
-        return spec.replace(max_epochs=self.max_epochs, batch_size=self.batch_size, early_stopping=True,
-                            validation_fraction=self.validation_fraction, n_iter_no_change=PLATEAU_PATIENCE)
+        return spec.replace(
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            early_stopping=True,
+            validation_fraction=self.validation_fraction,
+            n_iter_no_change=PLATEAU_PATIENCE,
+        )
 
     def describe(self) -> str:
-        return (f"{self.n_tuning_seeds} tuning seeds, {len(self.eval_seeds)} evaluation seeds, up to "
-                f"{self.max_epochs} epochs (batch {self.batch_size}) keeping the best-validation weights on a "
-                f"{self.validation_fraction:.0%} validation split of the training data")
+        return (
+            f"{self.n_tuning_seeds} tuning seeds, {len(self.eval_seeds)} evaluation seeds, up to "
+            f"{self.max_epochs} epochs (batch {self.batch_size}) keeping the best-validation weights on a "
+            f"{self.validation_fraction:.0%} validation split of the training data"
+        )
 
 
 def tuning_name(budget: Budget, candidate: Candidate, index: int) -> str:
@@ -86,9 +93,15 @@ def eval_name(budget: Budget, candidate: Candidate) -> str:
 def tuning_experiments(candidate: Candidate, budget: Budget) -> list[Experiment]:
     """One ``tuning`` experiment per configuration of the candidate's space, over the tuning seeds."""
     return [
-        Experiment(tuning_name(budget, candidate, i), budget.training(candidate.base.replace(**params)), budget.data,
-                   "tuning", budget.tuning_seeds, validation_fraction=budget.validation_fraction,
-                   tags=(("model_id", candidate.id), ("config_index", i)))
+        Experiment(
+            tuning_name(budget, candidate, i),
+            budget.training(candidate.base.replace(**params)),
+            budget.data,
+            "tuning",
+            budget.tuning_seeds,
+            validation_fraction=budget.validation_fraction,
+            tags=(("model_id", candidate.id), ("config_index", i)),
+        )
         for i, params in enumerate(configurations(candidate.space, budget.quick))
     ]
 
@@ -112,10 +125,19 @@ def select(candidate: Candidate, budget: Budget, rows: pd.DataFrame) -> Selectio
     for i, params in enumerate(configs):
         g = rows[rows["experiment"] == tuning_name(budget, candidate, i)]
         if len(g) != budget.n_tuning_seeds:
-            raise ValueError(f"{candidate.id}: configuration {i} has {len(g)} tuning runs, expected {budget.n_tuning_seeds}")
+            raise ValueError(
+                f"{candidate.id}: configuration {i} has {len(g)} tuning runs, expected {budget.n_tuning_seeds}"
+            )
         correct, total = int(g["n_validation_correct"].sum()), int(g["n_validation"].sum())
-        out.append({"config_index": i, **params, "validation_correct": correct, "validation_total": total,
-                    "validation_accuracy": correct / total})
+        out.append(
+            {
+                "config_index": i,
+                **params,
+                "validation_correct": correct,
+                "validation_total": total,
+                "validation_accuracy": correct / total,
+            }
+        )
     scores = pd.DataFrame(out)
     best = int(scores["validation_correct"].idxmax())  # idxmax returns the first maximum: the tie rule
     return Selection(candidate, configs[best], best, float(scores.loc[best, "validation_accuracy"]), scores)
@@ -125,8 +147,15 @@ def evaluation_experiment(selection: Selection, budget: Budget, probes: tuple = 
     """The chosen configuration on the evaluation seeds (``fair`` protocol, held-out test accuracy)."""
     c = selection.candidate
     tags = (("model_id", c.id), *c.tags)
-    return Experiment(eval_name(budget, c), budget.training(c.base.replace(**selection.params)), budget.data, "fair",
-                      budget.eval_seeds, probes=probes, tags=tags)
+    return Experiment(
+        eval_name(budget, c),
+        budget.training(c.base.replace(**selection.params)),
+        budget.data,
+        "fair",
+        budget.eval_seeds,
+        probes=probes,
+        tags=tags,
+    )
 
 
 @dataclass
@@ -151,26 +180,37 @@ class TunedResults:
 
     def selection_table(self) -> pd.DataFrame:
         """Per candidate: the configuration chosen and its mean validation accuracy."""
-        return pd.DataFrame([
-            {"model_id": cid, "chosen": ", ".join(f"{k}={v}" for k, v in s.params.items()),
-             "config_index": s.index, "tuning_validation_accuracy": s.validation_accuracy}
-            for cid, s in self.selections.items()
-        ])
+        return pd.DataFrame(
+            [
+                {
+                    "model_id": cid,
+                    "chosen": ", ".join(f"{k}={v}" for k, v in s.params.items()),
+                    "config_index": s.index,
+                    "tuning_validation_accuracy": s.validation_accuracy,
+                }
+                for cid, s in self.selections.items()
+            ]
+        )
 
 
-def run_tuned_groups(groups: list[tuple[list[Candidate], Budget]], run, probes: tuple = (),
-                     desc: str = "tuned") -> TunedResults:
+def run_tuned_groups(
+    groups: list[tuple[list[Candidate], Budget]], run, probes: tuple = (), desc: str = "tuned"
+) -> TunedResults:
     """``run_tuned`` over several (candidates, budget) groups (e.g. one per dataset) in two runner
     calls: every group's tuning runs, then every group's evaluation runs. Selections are keyed by
     ``eval_name`` (the budget's prefix + candidate id), so ids may repeat across groups."""
     tuning = run([e for cs, b in groups for c in cs for e in tuning_experiments(c, b)], f"{desc}: tuning")
     selections = {eval_name(b, c): select(c, b, tuning) for cs, b in groups for c in cs}
-    evaluation = run([evaluation_experiment(selections[eval_name(b, c)], b, probes) for cs, b in groups for c in cs],
-                     f"{desc}: evaluation")
+    evaluation = run(
+        [evaluation_experiment(selections[eval_name(b, c)], b, probes) for cs, b in groups for c in cs],
+        f"{desc}: evaluation",
+    )
     return TunedResults(tuning, selections, evaluation, dict(selections))
 
 
-def run_tuned(candidates: list[Candidate], budget: Budget, run, probes: tuple = (), desc: str = "tuned") -> TunedResults:
+def run_tuned(
+    candidates: list[Candidate], budget: Budget, run, probes: tuple = (), desc: str = "tuned"
+) -> TunedResults:
     """Tune every candidate, select, and evaluate the choices. ``run(experiments, desc)`` is the
     runner (``qmoe_tfq.experiments.runner.run_experiments`` with the caller's jobs and cache). Selections are
     keyed by candidate id."""
@@ -179,8 +219,9 @@ def run_tuned(candidates: list[Candidate], budget: Budget, run, probes: tuple = 
     return res
 
 
-def evaluation_experiments(groups: list[tuple[list[Candidate], Budget]], chosen: dict[str, dict],
-                           probes: tuple = ()) -> list[Experiment]:
+def evaluation_experiments(
+    groups: list[tuple[list[Candidate], Budget]], chosen: dict[str, dict], probes: tuple = ()
+) -> list[Experiment]:
     """The evaluation experiments that the ``chosen`` parameters (by evaluation name, as
     ``TunedResults.chosen`` gives them, e.g. from a manifest) imply: the planned runs of the
     evaluation stage, without rerunning the tuning. Candidates without a choice are left out."""
@@ -189,17 +230,31 @@ def evaluation_experiments(groups: list[tuple[list[Candidate], Budget]], chosen:
         for c in cs:
             name = eval_name(b, c)
             if name in chosen:
-                out.append(evaluation_experiment(Selection(c, dict(chosen[name]), -1, float("nan"), pd.DataFrame()), b,
-                                                 probes))
+                out.append(
+                    evaluation_experiment(Selection(c, dict(chosen[name]), -1, float("nan"), pd.DataFrame()), b, probes)
+                )
     return out
 
 
 def protocol_sentence(budget: Budget, spaces: tuple[str, ...] = ("moe",)) -> str:
     """The tuned protocol as run, in one sentence for captions and the ledger."""
-    return (f"tuned protocol: every model searched over the same number of configurations "
-            f"({'; '.join(f'{s}: {describe(s, budget.quick)}' for s in spaces)}), {budget.describe()}, "
-            "chosen by validation accuracy on the tuning seeds, held-out test accuracy on the evaluation seeds")
+    return (
+        f"tuned protocol: every model searched over the same number of configurations "
+        f"({'; '.join(f'{s}: {describe(s, budget.quick)}' for s in spaces)}), {budget.describe()}, "
+        "chosen by validation accuracy on the tuning seeds, held-out test accuracy on the evaluation seeds"
+    )
 
 
-__all__ = ["Budget", "Candidate", "Selection", "TunedResults", "evaluation_experiment", "protocol_sentence",
-           "evaluation_experiments", "run_tuned", "run_tuned_groups", "select", "tuning_experiments"]
+__all__ = [
+    "Budget",
+    "Candidate",
+    "Selection",
+    "TunedResults",
+    "evaluation_experiment",
+    "protocol_sentence",
+    "evaluation_experiments",
+    "run_tuned",
+    "run_tuned_groups",
+    "select",
+    "tuning_experiments",
+]

@@ -94,8 +94,9 @@ class ReadoutFit:
     residual_additive: float
 
 
-def circuit_readouts(n_qubits: int, layers: int, readout: str, ansatz: str, weights: np.ndarray,
-                     x: np.ndarray) -> np.ndarray:
+def circuit_readouts(
+    n_qubits: int, layers: int, readout: str, ansatz: str, weights: np.ndarray, x: np.ndarray
+) -> np.ndarray:
     """The router readouts (<Z_i>, or the 2^n basis probabilities) of the RX-embedded circuit at each
     row of ``x``, from cirq's gate matrices in complex128 (independent of TFQ): the state is the
     ansatz unitary (resolved at ``weights``) applied to the product of RX(x_i)|0>."""
@@ -117,8 +118,14 @@ def circuit_readouts(n_qubits: int, layers: int, readout: str, ansatz: str, weig
     return np.array(out)
 
 
-def readout_fit(n_qubits: int, layers: int, readout: str, ansatz: str = "strongly_entangling", seed: int = 0,
-                points_per_feature: int = 2) -> ReadoutFit:
+def readout_fit(
+    n_qubits: int,
+    layers: int,
+    readout: str,
+    ansatz: str = "strongly_entangling",
+    seed: int = 0,
+    points_per_feature: int = 2,
+) -> ReadoutFit:
     """Fit a random circuit's readouts (angles uniform in [0, 2 pi)) by least squares on phi(x) and on
     the additive features, at ``points_per_feature * 3^n`` random inputs in [0, pi]^n."""
     from qmoe_tfq.circuits.router import ANGLES_PER_QUBIT
@@ -133,8 +140,16 @@ def readout_fit(n_qubits: int, layers: int, readout: str, ansatz: str = "strongl
         coef = np.linalg.lstsq(features, r, rcond=None)[0]
         return float(np.max(np.abs(features @ coef - r)))
 
-    return ReadoutFit(n_qubits, layers, readout, ansatz, n_points, r.shape[1], residual(fourier_features(x)),
-                      residual(additive_features(x)))
+    return ReadoutFit(
+        n_qubits,
+        layers,
+        readout,
+        ansatz,
+        n_points,
+        r.shape[1],
+        residual(fourier_features(x)),
+        residual(additive_features(x)),
+    )
 
 
 __all__ = ["FourierFeatures", "ReadoutFit", "additive_features", "circuit_readouts", "fourier_features", "readout_fit"]

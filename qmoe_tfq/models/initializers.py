@@ -7,12 +7,12 @@ PyTorch's default: weights and biases uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in
 
 from __future__ import annotations
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 import math
 
 import numpy as np
 import tf_keras as keras
+
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
 
 def torch_linear(fan_in: int, seed: int) -> keras.initializers.Initializer:

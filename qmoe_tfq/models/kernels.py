@@ -62,9 +62,10 @@ def _embedding_program(n_features: int):
 
 def tfq_states(X) -> np.ndarray:
     """|psi(x)> for each row, simulated by TFQ's state-vector op (complex64), (n, 2^d)."""
-    import qmoe_tfq  # noqa: F401  (TF_USE_LEGACY_KERAS)
     import tensorflow as tf
     from tensorflow_quantum.core.ops.tfq_simulate_ops import tfq_simulate_state
+
+    import qmoe_tfq  # noqa: F401  (TF_USE_LEGACY_KERAS)
 
     X = np.asarray(X, dtype=np.float32)
     program, names = _embedding_program(X.shape[1])
@@ -84,8 +85,9 @@ def cirq_states(X, layers: int = 0, ansatz: str = "strongly_entangling", seed: i
     circuit = rc.circuit if layers > 0 else rc.embedding
     weights = np.random.default_rng(seed).uniform(0.0, 2 * np.pi, len(rc.weight_symbols))
     sim = cirq.Simulator(dtype=np.complex128)
-    return np.array([sim.simulate(circuit, rc.resolver(x, weights), qubit_order=rc.qubits).final_state_vector
-                     for x in X])
+    return np.array(
+        [sim.simulate(circuit, rc.resolver(x, weights), qubit_order=rc.qubits).final_state_vector for x in X]
+    )
 
 
 def fidelity(states_x: np.ndarray, states_y: np.ndarray) -> np.ndarray:
@@ -166,10 +168,26 @@ def nearest_rbf_gamma(K: np.ndarray, X, bounds: tuple[float, float] = (1e-3, 1e2
     from sklearn.metrics.pairwise import euclidean_distances
 
     d2 = euclidean_distances(X, squared=True)
-    res = minimize_scalar(lambda t: np.linalg.norm(np.exp(-np.exp(t) * d2) - K), bounds=np.log(bounds),
-                          method="bounded", options={"xatol": 1e-6})
+    res = minimize_scalar(
+        lambda t: np.linalg.norm(np.exp(-np.exp(t) * d2) - K),
+        bounds=np.log(bounds),
+        method="bounded",
+        options={"xatol": 1e-6},
+    )
     return float(np.exp(res.x))
 
 
-__all__ = ["KERNEL_DTYPE", "KERNEL_METHODS", "KERNEL_VERSION", "QuantumKernel", "SVM_KERNEL_METHOD", "cirq_states", "closed_form_kernel", "fidelity", "kernel_alignment",
-           "nearest_rbf_gamma", "quantum_kernel", "tfq_states"]
+__all__ = [
+    "KERNEL_DTYPE",
+    "KERNEL_METHODS",
+    "KERNEL_VERSION",
+    "QuantumKernel",
+    "SVM_KERNEL_METHOD",
+    "cirq_states",
+    "closed_form_kernel",
+    "fidelity",
+    "kernel_alignment",
+    "nearest_rbf_gamma",
+    "quantum_kernel",
+    "tfq_states",
+]

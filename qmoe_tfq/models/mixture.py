@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from qmoe_tfq.specs.config import ModelSpec, ParamCounts
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.models.experts import LinearExperts
 from qmoe_tfq.models.routers import build_router
+from qmoe_tfq.specs.config import ModelSpec, ParamCounts
 
 
 class MixtureOfExperts(keras.Model):

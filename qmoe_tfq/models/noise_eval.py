@@ -28,8 +28,6 @@
 
 from __future__ import annotations
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 import dataclasses
 import functools
 import itertools
@@ -40,9 +38,10 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+from qmoe_tfq.circuits.noise import NOISE_SYMBOL, noisy_circuit
 from qmoe_tfq.circuits.router import readout_observables, router_circuit
 from qmoe_tfq.models.mixture import MixtureOfExperts
-from qmoe_tfq.circuits.noise import NOISE_SYMBOL, noisy_circuit
 from qmoe_tfq.models.routers.quantum import interpolation_grid, interpolation_weights
 from qmoe_tfq.sim.density_matrix import DensityMatrixExpectation
 
@@ -80,19 +79,20 @@ def with_noise(
 
 
 @functools.lru_cache(maxsize=32)
-def sweep_engine(n_features: int, n_qubits: int, layers: int, ansatz: str, readout: str,
-                 placement: str) -> DensityMatrixExpectation:
+def sweep_engine(
+    n_features: int, n_qubits: int, layers: int, ansatz: str, readout: str, placement: str
+) -> DensityMatrixExpectation:
     """The density-matrix engine of the router circuit under ``placement`` with the depolarizing
     probability as its first symbol (``NOISE_SYMBOL``), then the circuit's symbols; built once per
     process and shape."""
     rc = router_circuit(n_features, n_qubits, layers, ansatz)
     names = [NOISE_SYMBOL.name] + [s.name for s in rc.symbols]
-    return DensityMatrixExpectation(noisy_circuit(rc, NOISE_SYMBOL, placement), names,
-                                    readout_observables(rc.qubits, readout), qubits=rc.qubits)
+    return DensityMatrixExpectation(
+        noisy_circuit(rc, NOISE_SYMBOL, placement), names, readout_observables(rc.qubits, readout), qubits=rc.qubits
+    )
 
 
-def exact_noise_sweep(model: MixtureOfExperts, x: np.ndarray, noise: Sequence[float],
-                      placement: str) -> np.ndarray:
+def exact_noise_sweep(model: MixtureOfExperts, x: np.ndarray, noise: Sequence[float], placement: str) -> np.ndarray:
     """Exact circuit outputs (len(noise), rows, width) of ``model``'s router on ``x`` under each
     depolarizing probability in ``noise`` placed as ``placement`` (module docstring). Rows are
     interpolated from the 3^d embedding grid when the router would interpolate them
@@ -136,12 +136,10 @@ def fragile_fraction(model: MixtureOfExperts, x: tf.Tensor, outputs: np.ndarray,
     return float(fragile.mean())
 
 
-def deployed(model: MixtureOfExperts, eps: float, placement: str, engine: str,
-             repetitions: int) -> MixtureOfExperts:
+def deployed(model: MixtureOfExperts, eps: float, placement: str, engine: str, repetitions: int) -> MixtureOfExperts:
     """``with_noise(model, ...)``, building each noisy model once per process and setting and
     giving it ``model``'s weights on every later call (same numbers, no recompilation)."""
-    spec = dataclasses.replace(model.spec, noise=eps, noise_placement=placement, engine=engine,
-                               repetitions=repetitions)
+    spec = dataclasses.replace(model.spec, noise=eps, noise_placement=placement, engine=engine, repetitions=repetitions)
     _, n_features, n_classes = model.experts.kernel.shape
     key = (spec, int(n_features), int(n_classes))
     if key in _BUILT:
@@ -151,8 +149,9 @@ def deployed(model: MixtureOfExperts, eps: float, placement: str, engine: str,
     return _BUILT[key]
 
 
-def _evaluate(model: MixtureOfExperts, x: tf.Tensor, eps: float, placement: str, engine: str,
-              repetitions: int) -> tuple[np.ndarray, np.ndarray, float, float]:
+def _evaluate(
+    model: MixtureOfExperts, x: tf.Tensor, eps: float, placement: str, engine: str, repetitions: int
+) -> tuple[np.ndarray, np.ndarray, float, float]:
     """(circuit outputs, predictions, build seconds, total seconds) of ``model`` deployed under one
     noise setting; building (``deployed``) compiles the engine the first time in a process, and
     later only loads the weights."""
@@ -195,21 +194,26 @@ def evaluate_under_noise(
             for engine in sorted(engines):  # "exact" first, as the records always listed them
                 record = {"placement": placement, "noise": eps, "engine": engine, "split": split}
                 if engine == "exact":
-                    record.update(accuracy=float(np.mean(exact_pred == y)),
-                                  seconds=share + time.perf_counter() - begin, build_seconds=built / len(noise))
+                    record.update(
+                        accuracy=float(np.mean(exact_pred == y)),
+                        seconds=share + time.perf_counter() - begin,
+                        build_seconds=built / len(noise),
+                    )
                 else:
                     outputs, pred, build, seconds = _evaluate(model, xt, eps, placement, engine, repetitions)
                     tol = sampled_tolerance(repetitions)
-                    record.update({
-                        "accuracy": float(np.mean(pred == y)),
-                        "seconds": seconds,
-                        "build_seconds": build,
-                        "repetitions": int(repetitions),
-                        "tolerance": tol,
-                        "max_output_deviation": float(np.abs(outputs - exact[0]).max()),
-                        "disagreement": float(np.mean(pred != exact[1])),
-                        "fragile": fragile_fraction(model, xt, exact[0], tol),
-                    })
+                    record.update(
+                        {
+                            "accuracy": float(np.mean(pred == y)),
+                            "seconds": seconds,
+                            "build_seconds": build,
+                            "repetitions": int(repetitions),
+                            "tolerance": tol,
+                            "max_output_deviation": float(np.abs(outputs - exact[0]).max()),
+                            "disagreement": float(np.mean(pred != exact[1])),
+                            "fragile": fragile_fraction(model, xt, exact[0], tol),
+                        }
+                    )
                 records.append(record)
     return records
 

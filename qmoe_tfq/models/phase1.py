@@ -14,18 +14,17 @@ as symbol values, so one compiled circuit serves every input, expert and weight,
 
 from __future__ import annotations
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.circuits.router import amplitude_expert_circuit, readout_observables, uniformly_controlled_ry_matrix
-from qmoe_tfq.models.initializers import dense, torch_linear
 from qmoe_tfq.core.errors import check_choice
-from qmoe_tfq.specs.phase1 import PHASE1_SIMULATORS, Phase1Params, Phase1Spec
+from qmoe_tfq.models.initializers import dense, torch_linear
 from qmoe_tfq.sim.statevector import StateVectorExpectation
 from qmoe_tfq.sim.tfq import ExactExpectation
+from qmoe_tfq.specs.phase1 import PHASE1_SIMULATORS, Phase1Params, Phase1Spec
 
 
 def amplitude_angles(x: tf.Tensor, n_qubits: int) -> tf.Tensor:
@@ -60,8 +59,9 @@ class AmplitudeQuantumExperts(keras.layers.Layer):
     ``simulator`` engine: ``statevector`` (``qmoe_tfq.sim.statevector``) or ``tfq`` (TFQ's op).
     """
 
-    def __init__(self, n_experts: int, n_qubits: int, n_layers: int, seed: int, simulator: str = "statevector",
-                 **kwargs) -> None:
+    def __init__(
+        self, n_experts: int, n_qubits: int, n_layers: int, seed: int, simulator: str = "statevector", **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         check_choice("simulator", simulator, PHASE1_SIMULATORS)
         self.n_experts, self.n_qubits = n_experts, n_qubits
@@ -92,8 +92,9 @@ def part_seeds(seed: int) -> tuple[int, int, int]:
     return router, experts, head
 
 
-def mlp_expert_initializers(n_experts: int, n_features: int, hidden: int, width: int,
-                            seed: int) -> dict[str, tuple[tuple[int, ...], keras.initializers.Initializer]]:
+def mlp_expert_initializers(
+    n_experts: int, n_features: int, hidden: int, width: int, seed: int
+) -> dict[str, tuple[tuple[int, ...], keras.initializers.Initializer]]:
     """(shape, initializer) of each weight of ``MLPExperts``, in its order, seeded from ``seed``."""
     seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(4)]
     shapes = {
@@ -160,5 +161,12 @@ def build_phase1_model(kind: str = "qmoe", seed: int = 0, **spec) -> Phase1Model
     return Phase1Model(Phase1Spec(kind=kind, **spec), seed)
 
 
-__all__ = ["AmplitudeQuantumExperts", "MLPExperts", "Phase1Model", "amplitude_angles", "build_phase1_model",
-           "mlp_expert_initializers", "part_seeds"]
+__all__ = [
+    "AmplitudeQuantumExperts",
+    "MLPExperts",
+    "Phase1Model",
+    "amplitude_angles",
+    "build_phase1_model",
+    "mlp_expert_initializers",
+    "part_seeds",
+]

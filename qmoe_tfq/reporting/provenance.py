@@ -33,8 +33,16 @@ def sidecar_path(directory: Path, name: str) -> Path:
     return Path(directory) / f".{name}{SIDECAR_SUFFIX}"
 
 
-def record_output(directory: Path | str, name: str, kind: str, files: Iterable[str], caption: str,
-                  study: str | None, sources: object, quick: bool) -> Path:
+def record_output(
+    directory: Path | str,
+    name: str,
+    kind: str,
+    files: Iterable[str],
+    caption: str,
+    study: str | None,
+    sources: object,
+    quick: bool,
+) -> Path:
     """Write the sidecar of output ``name`` (its ``files`` live in ``directory``)."""
     record = {
         "kind": kind,

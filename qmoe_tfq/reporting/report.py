@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from qmoe_tfq.core.io import atomic_write_bytes, atomic_write_text
-from qmoe_tfq.reporting.provenance import record_output
 from qmoe_tfq.core.paths import ROOT
+from qmoe_tfq.reporting.provenance import record_output
 
 FLOAT_FORMAT = "%.4f"
 QUICK_NOTE = "QUICK run (smoke-test size): not the paper's numbers."
@@ -83,14 +83,27 @@ def integral_columns(df: pd.DataFrame) -> pd.DataFrame:
         if series.dtype.kind != "f":
             continue
         values = series.dropna().to_numpy(dtype=np.float64)
-        if len(values) and np.all(np.isfinite(values)) and np.all(values == np.round(values)) \
-                and np.all(np.abs(values) < 2.0**53):
+        if (
+            len(values)
+            and np.all(np.isfinite(values))
+            and np.all(values == np.round(values))
+            and np.all(np.abs(values) < 2.0**53)
+        ):
             out[column] = series.astype("Int64")
     return out
 
 
-def write_table(df: pd.DataFrame, directory: Path, name: str, caption: str, formats=("csv", "md", "tex"), *,
-                sources=None, study: str | None = None, quick: bool | None = None) -> None:
+def write_table(
+    df: pd.DataFrame,
+    directory: Path,
+    name: str,
+    caption: str,
+    formats=("csv", "md", "tex"),
+    *,
+    sources=None,
+    study: str | None = None,
+    quick: bool | None = None,
+) -> None:
     """Write ``df`` as ``name.csv`` / ``.md`` / ``.tex`` under ``directory`` with ``caption``.
 
     ``sources``: the runner rows (or config hashes) the table was computed from, ``study`` their
@@ -105,8 +118,9 @@ def write_table(df: pd.DataFrame, directory: Path, name: str, caption: str, form
     files = []
     if "csv" in formats:
         head = f"# {QUICK_NOTE}\n" if quick else ""
-        atomic_write_text(directory / f"{name}.csv",
-                          head + df.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n"))
+        atomic_write_text(
+            directory / f"{name}.csv", head + df.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+        )
         files.append(f"{name}.csv")
     if "md" in formats:
         body = df.to_markdown(index=False, floatfmt=".4f")
@@ -142,8 +156,16 @@ class SavedFigure:
         return f"<figure {self.name}>"
 
 
-def save_figure(fig, directory: Path, name: str, caption: str = "", *, sources=None, study: str | None = None,
-                quick: bool | None = None) -> SavedFigure:
+def save_figure(
+    fig,
+    directory: Path,
+    name: str,
+    caption: str = "",
+    *,
+    sources=None,
+    study: str | None = None,
+    quick: bool | None = None,
+) -> SavedFigure:
     """Save ``fig`` as ``name.pdf`` and ``name.png`` without timestamps or software fields.
 
     The caption goes into the files' metadata (PDF Subject, PNG Description) and the manifest; a
@@ -157,8 +179,15 @@ def save_figure(fig, directory: Path, name: str, caption: str = "", *, sources=N
     if quick:
         fig.text(0.5, 0.0, QUICK_NOTE, ha="center", va="top", fontsize=9, color="#b00020")
     metadata = {
-        "pdf": {"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None, "Title": name,
-                "Subject": caption, "Keywords": "QUICK" if quick else "full"},
+        "pdf": {
+            "CreationDate": None,
+            "ModDate": None,
+            "Creator": None,
+            "Producer": None,
+            "Title": name,
+            "Subject": caption,
+            "Keywords": "QUICK" if quick else "full",
+        },
         "png": {"Software": None, "Title": name, "Description": caption},
     }
     written = {}

@@ -32,18 +32,52 @@ NEUTRAL = "#4d4d4d"
 #: The family of a model id no rule knows: drawn in ``NEUTRAL``.
 OTHER = "other"
 
-LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1)), (0, (1, 1)), (0, (5, 5)), (0, (3, 5, 1, 5)),
-              (0, (3, 1, 1, 1, 1, 1)))
+LINESTYLES = (
+    "-",
+    "--",
+    ":",
+    "-.",
+    (0, (5, 1)),
+    (0, (3, 1, 1, 1)),
+    (0, (1, 1)),
+    (0, (5, 5)),
+    (0, (3, 5, 1, 5)),
+    (0, (3, 1, 1, 1, 1, 1)),
+)
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">", "p")
 
 # Known models in a fixed order: the i-th gets LINESTYLES[i % 10] and MARKERS[i % 12], so every
 # (line style, marker) pair is distinct, and the models usually drawn together (first ten) also have
 # distinct line styles.
 MODEL_ORDER = (
-    "quantum", "linear", "matched", "mlp_h4", "mlp_h64", "constant", "fourier", "logreg", "rbf_svm",
-    "quantum_kernel_svm", "phase1", "deep", "quantum_L1", "quantum_L2", "quantum_L4", "quantum_L6",
-    "quantum_prob", "quantum_rycz_prob", "quantum_rycz", "quantum_train", "mlp_h1", "mlp_h2", "mlp_h3",
-    "mlp_h5", "mlp_h8", "mlp_h16", "mlp_h32", "mlp",
+    "quantum",
+    "linear",
+    "matched",
+    "mlp_h4",
+    "mlp_h64",
+    "constant",
+    "fourier",
+    "logreg",
+    "rbf_svm",
+    "quantum_kernel_svm",
+    "phase1",
+    "deep",
+    "quantum_L1",
+    "quantum_L2",
+    "quantum_L4",
+    "quantum_L6",
+    "quantum_prob",
+    "quantum_rycz_prob",
+    "quantum_rycz",
+    "quantum_train",
+    "mlp_h1",
+    "mlp_h2",
+    "mlp_h3",
+    "mlp_h5",
+    "mlp_h8",
+    "mlp_h16",
+    "mlp_h32",
+    "mlp",
 )
 ALIASES = {"quantum_L3": "quantum", "quantum_deploy": "quantum"}
 _PAIRS = math.lcm(len(LINESTYLES), len(MARKERS))  # indices below this have distinct pairs
@@ -66,9 +100,19 @@ class Style:
 def family_of(model_id: str) -> str:
     """The family of a model id (``quantum_L3`` -> quantum, ``mlp_h4`` / ``matched`` -> mlp, ...;
     ``OTHER`` for an id no rule or registered router family claims)."""
-    rules = (("quantum_kernel_svm", "quantum_kernel_svm"), ("quantum", "quantum"), ("linear", "linear"),
-             ("mlp", "mlp"), ("matched", "mlp"), ("deep", "mlp"), ("constant", "constant"),
-             ("fourier", "fourier"), ("logreg", "logreg"), ("rbf_svm", "rbf_svm"), ("phase1", "phase1"))
+    rules = (
+        ("quantum_kernel_svm", "quantum_kernel_svm"),
+        ("quantum", "quantum"),
+        ("linear", "linear"),
+        ("mlp", "mlp"),
+        ("matched", "mlp"),
+        ("deep", "mlp"),
+        ("constant", "constant"),
+        ("fourier", "fourier"),
+        ("logreg", "logreg"),
+        ("rbf_svm", "rbf_svm"),
+        ("phase1", "phase1"),
+    )
     for prefix, family in rules:
         if model_id.startswith(prefix):
             return family

@@ -13,8 +13,6 @@ evaluate a circuit over a whole grid of noise levels in one call.
 
 from __future__ import annotations
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ import cirq
 import numpy as np
 import tensorflow as tf
 
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.circuits.noise import SymbolicDepolarize
 from qmoe_tfq.sim.executor import CompiledEngine, StepProgram
 from qmoe_tfq.sim.program import (
@@ -86,8 +85,10 @@ def _embed_monomial(t: np.ndarray, positions: Sequence[int], n: int) -> Monomial
     """A k-qubit monomial PTM on qubits ``positions`` as a monomial on all 4^n coefficients."""
     found = as_monomial(t)
     if found is None:
-        raise ValueError("only multi-qubit operations with a signed-permutation Pauli transfer matrix "
-                         "(Clifford gates such as CNOT, CZ, SWAP, or Pauli channels) are supported")
+        raise ValueError(
+            "only multi-qubit operations with a signed-permutation Pauli transfer matrix "
+            "(Clifford gates such as CNOT, CZ, SWAP, or Pauli channels) are supported"
+        )
     mono = embed_monomial(found, positions, n, base=4)
     return Monomial(mono.index, mono.scale.astype(np.float64))
 

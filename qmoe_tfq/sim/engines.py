@@ -9,19 +9,18 @@
 
 from __future__ import annotations
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 from collections.abc import Callable, Sequence
 
 import tensorflow as tf
 
-from qmoe_tfq.circuits.router import RouterCircuit
-from qmoe_tfq.specs.config import ModelSpec
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.circuits.noise import noisy_circuit
+from qmoe_tfq.circuits.router import RouterCircuit
 from qmoe_tfq.sim.density_matrix import DensityMatrixExpectation
 from qmoe_tfq.sim.program import Observable
 from qmoe_tfq.sim.statevector import StateVectorExpectation
 from qmoe_tfq.sim.tfq import ExactExpectation, SampledExpectation
+from qmoe_tfq.specs.config import ModelSpec
 
 Engine = Callable[[tf.Tensor], tf.Tensor]
 
@@ -48,11 +47,13 @@ def make_expectation(rc: RouterCircuit, observables: Sequence[Observable], spec:
     """The expectation engine for ``rc`` under ``spec`` (module docstring)."""
     names = [s.name for s in rc.symbols]
     if spec.engine == "tfq_sampled":
-        return SampledExpectation(noisy_circuit(rc, spec.noise, spec.noise_placement), names, observables,
-                                  spec.repetitions)
+        return SampledExpectation(
+            noisy_circuit(rc, spec.noise, spec.noise_placement), names, observables, spec.repetitions
+        )
     if spec.noise > 0:
-        return DensityMatrixExpectation(noisy_circuit(rc, spec.noise, spec.noise_placement), names, observables,
-                                        qubits=rc.qubits)
+        return DensityMatrixExpectation(
+            noisy_circuit(rc, spec.noise, spec.noise_placement), names, observables, qubits=rc.qubits
+        )
     if auto_simulator(spec, len(rc.qubits)) == "tfq":
         return ExactExpectation(rc.circuit, names, observables, spec.differentiator)
     return StateVectorExpectation(rc.circuit, names, observables, qubits=rc.qubits)

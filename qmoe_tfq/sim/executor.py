@@ -24,11 +24,10 @@ the layout minimises ops:
 
 from __future__ import annotations
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 import numpy as np
 import tensorflow as tf
 
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.sim.program import Local, Monomial
 
 

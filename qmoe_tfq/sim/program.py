@@ -156,9 +156,7 @@ def base_digits(n: int, base: int) -> np.ndarray:
     return np.array(list(itertools.product(range(base), repeat=n)))
 
 
-def embed_monomial(
-    local: tuple[np.ndarray, np.ndarray], positions: Sequence[int], n: int, base: int
-) -> Monomial:
+def embed_monomial(local: tuple[np.ndarray, np.ndarray], positions: Sequence[int], n: int, base: int) -> Monomial:
     """A monomial ``local = (index, scale)`` on the qubits ``positions`` (each qubit one digit in
     ``base``: 2 for amplitudes, 4 for Pauli coefficients) as a monomial on all base^n entries."""
     local_index, local_scale = local

@@ -19,14 +19,13 @@ values, so inputs and circuit weights are differentiated alike.
 
 from __future__ import annotations
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 from collections.abc import Sequence
 
 import cirq
 import numpy as np
 import tensorflow as tf
 
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.sim.executor import CompiledEngine, StepProgram
 from qmoe_tfq.sim.program import (
     Local,

@@ -7,14 +7,13 @@ Python); each call only feeds symbol values, so inputs and weights flow as plain
 
 from __future__ import annotations
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 from collections.abc import Sequence
 
 import cirq
 import tensorflow as tf
 import tensorflow_quantum as tfq
 
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.core.errors import check_choice, check_positive_int
 from qmoe_tfq.sim.program import Observable
 
@@ -41,9 +40,7 @@ class ExactExpectation:
         self.program = tfq.convert_to_tensor([circuit])
         self.observables = tfq.convert_to_tensor([[cirq.PauliSum.wrap(o) for o in observables]])
         self.symbol_names = tf.constant(list(symbol_names))
-        self.op = make_differentiator(differentiator).generate_differentiable_op(
-            analytic_op=tfq.get_expectation_op()
-        )
+        self.op = make_differentiator(differentiator).generate_differentiable_op(analytic_op=tfq.get_expectation_op())
 
     def __call__(self, symbol_values: tf.Tensor) -> tf.Tensor:
         batch = tf.shape(symbol_values)[0]
@@ -70,9 +67,7 @@ class SampledExpectation:
         self.observables = tfq.convert_to_tensor([[cirq.PauliSum.wrap(o) for o in observables]])
         self.n_observables = len(observables)
         self.symbol_names = tf.constant(list(symbol_names))
-        self.op = tfq.differentiators.ParameterShift().generate_differentiable_op(
-            sampled_op=tfq.noise.expectation
-        )
+        self.op = tfq.differentiators.ParameterShift().generate_differentiable_op(sampled_op=tfq.noise.expectation)
 
     def __call__(self, symbol_values: tf.Tensor) -> tf.Tensor:
         batch = tf.shape(symbol_values)[0]

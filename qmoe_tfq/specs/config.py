@@ -10,10 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qmoe_tfq.core.errors import check_choice, check_learning_rate, check_positive_int, check_probability
-from qmoe_tfq.specs.vocabulary import (  # noqa: F401
-    ANSATZES, DIFFERENTIATORS, ENGINES, NOISE_PLACEMENTS, READOUTS, SIMULATORS, validate_router_shape,
-)
 from qmoe_tfq.specs.routers import ROUTER_FAMILIES, circuit_weight_count, router_family  # noqa: F401
+from qmoe_tfq.specs.vocabulary import (  # noqa: F401
+    ANSATZES,
+    DIFFERENTIATORS,
+    ENGINES,
+    NOISE_PLACEMENTS,
+    READOUTS,
+    SIMULATORS,
+    validate_router_shape,
+)
 
 ROUTERS = tuple(ROUTER_FAMILIES)
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from qmoe_tfq.specs.vocabulary import ANGLES_PER_QUBIT, validate_router_shape
 from qmoe_tfq.core.errors import ConfigError, check_choice
+from qmoe_tfq.specs.vocabulary import ANGLES_PER_QUBIT, validate_router_shape
 
 if TYPE_CHECKING:
     from qmoe_tfq.specs.config import ModelSpec
@@ -36,8 +36,10 @@ MAX_FOURIER_FEATURES = 8
 def fourier_width(n_features: int) -> int:
     """Number of product features 3^d of ``n_features`` inputs (validated against the cap)."""
     if n_features > MAX_FOURIER_FEATURES:
-        raise ConfigError(f"the Fourier-feature router has 3^d features; d = {n_features} is too many "
-                          f"(allowed: d <= {MAX_FOURIER_FEATURES}); reduce the features first (e.g. PCA)")
+        raise ConfigError(
+            f"the Fourier-feature router has 3^d features; d = {n_features} is too many "
+            f"(allowed: d <= {MAX_FOURIER_FEATURES}); reduce the features first (e.g. PCA)"
+        )
     return 3**n_features
 
 
@@ -87,8 +89,10 @@ class QuantumFamily(RouterFamily):
             return super().experts(spec, n_features)
         n = spec.qubits_for(n_features)
         if spec.n_experts not in (None, 2**n):
-            raise ConfigError(f"n_experts={spec.n_experts} does not fit the probabilities readout on {n} qubits "
-                              f"(allowed: {2**n} = 2^n_qubits, or leave unset)")
+            raise ConfigError(
+                f"n_experts={spec.n_experts} does not fit the probabilities readout on {n} qubits "
+                f"(allowed: {2**n} = 2^n_qubits, or leave unset)"
+            )
         return 2**n
 
     def param_count(self, spec: ModelSpec, n_features: int, n_experts: int) -> int:
@@ -163,16 +167,15 @@ class FourierRankFamily(FourierFamily):
 
 
 ROUTER_FAMILIES: dict[str, RouterFamily] = {
-    f.name: f for f in (QuantumFamily(), LinearFamily(), MLPFamily(), ConstantFamily(), FourierFamily(),
-                        FourierRankFamily())
+    f.name: f
+    for f in (QuantumFamily(), LinearFamily(), MLPFamily(), ConstantFamily(), FourierFamily(), FourierRankFamily())
 }
 
 
 def register_router_family(family: RouterFamily) -> RouterFamily:
     """Add ``family`` to ``ROUTER_FAMILIES`` (ConfigError if its name is taken); returns it."""
     if not family.name or family.name in ROUTER_FAMILIES:
-        raise ConfigError(f"router family name {family.name!r} is empty or taken "
-                          f"(taken: {', '.join(ROUTER_FAMILIES)})")
+        raise ConfigError(f"router family name {family.name!r} is empty or taken (taken: {', '.join(ROUTER_FAMILIES)})")
     ROUTER_FAMILIES[family.name] = family
     return family
 
@@ -183,5 +186,12 @@ def router_family(name: str) -> RouterFamily:
     return ROUTER_FAMILIES[name]
 
 
-__all__ = ["MAX_FOURIER_FEATURES", "ROUTER_FAMILIES", "RouterFamily", "circuit_weight_count", "fourier_width",
-           "register_router_family", "router_family"]
+__all__ = [
+    "MAX_FOURIER_FEATURES",
+    "ROUTER_FAMILIES",
+    "RouterFamily",
+    "circuit_weight_count",
+    "fourier_width",
+    "register_router_family",
+    "router_family",
+]

@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval, paired_wilcoxon, t_interval
 from qmoe_tfq.core.errors import check_choice
 from qmoe_tfq.experiments.runner import concat_rows
-from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval, paired_wilcoxon, t_interval
 
 # A run "ends at the floor" when its test accuracy is within this of the constant-gate (experts-only)
 # model's on the same seed and split.
@@ -42,7 +42,11 @@ def accuracy_columns(values, prefix: str = "test_acc", interval: str = "bca") ->
     [0, 1] by construction (``"bca"``, the default: one interval method for accuracy means throughout,
     issue #21), or Student t clipped to [0, 1] (``interval="t"``)."""
     check_choice("interval", interval, ("t", "bca"))
-    ci = bootstrap_interval(values, bounds=ACCURACY_BOUNDS) if interval == "bca" else t_interval(values, bounds=ACCURACY_BOUNDS)
+    ci = (
+        bootstrap_interval(values, bounds=ACCURACY_BOUNDS)
+        if interval == "bca"
+        else t_interval(values, bounds=ACCURACY_BOUNDS)
+    )
     return {f"{prefix}_mean": ci.mean, f"{prefix}_ci_low": ci.low, f"{prefix}_ci_high": ci.high, "n_seeds": ci.n}
 
 
@@ -80,5 +84,15 @@ def count(value) -> int | None:
     return None if value is None or pd.isna(value) else int(value)
 
 
-__all__ = ["FLOOR_MARGIN", "accuracy_columns", "collapse_count", "comparison_columns", "concat", "count", "floor_count",
-           "paired", "runs", "seed_values"]
+__all__ = [
+    "FLOOR_MARGIN",
+    "accuracy_columns",
+    "collapse_count",
+    "comparison_columns",
+    "concat",
+    "count",
+    "floor_count",
+    "paired",
+    "runs",
+    "seed_values",
+]

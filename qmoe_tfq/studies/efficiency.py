@@ -23,15 +23,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from qmoe_tfq.specs.config import ModelSpec, param_counts
-from qmoe_tfq.experiments.experiment import Experiment
 from qmoe_tfq.analysis.ledger import NONINFERIORITY_MARGIN, PerSeed, RatioResult, parameter_ratio, per_seed_values
 from qmoe_tfq.analysis.ledger import Candidate as RatioCandidate
-from qmoe_tfq.experiments.registry import qmoe
 from qmoe_tfq.analysis.stats import efficiency, paired_signed_rank
+from qmoe_tfq.experiments.experiment import Experiment
+from qmoe_tfq.experiments.registry import qmoe
+from qmoe_tfq.experiments.tuning import Budget, Candidate, TunedResults, run_tuned
+from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import two_moons as tm
-from qmoe_tfq.experiments.tuning import Budget, Candidate, TunedResults, run_tuned
 
 QUANTUM_LAYERS = (1, 2, 3, 4, 6)
 HIDDEN = (1, 2, 3, 4, 5, 8, 16, 32, 64)
@@ -54,11 +54,23 @@ class Size:
     budget_epochs: int
 
 
-FULL = Size(layers=QUANTUM_LAYERS, hidden=HIDDEN, seeds=10, tuning_seeds=tm.FULL.tuning_seeds,
-            max_epochs=tm.FULL.max_epochs, budget_epochs=tm.FULL.budget_epochs)
+FULL = Size(
+    layers=QUANTUM_LAYERS,
+    hidden=HIDDEN,
+    seeds=10,
+    tuning_seeds=tm.FULL.tuning_seeds,
+    max_epochs=tm.FULL.max_epochs,
+    budget_epochs=tm.FULL.budget_epochs,
+)
 # QUICK shares its L=3, h=4 and h=16 runs with the Two Moons QUICK runs.
-QUICK = Size(layers=(1, 3), hidden=(1, 4, 16), seeds=2, tuning_seeds=tm.QUICK.tuning_seeds,
-             max_epochs=tm.QUICK.max_epochs, budget_epochs=tm.QUICK.budget_epochs)
+QUICK = Size(
+    layers=(1, 3),
+    hidden=(1, 4, 16),
+    seeds=2,
+    tuning_seeds=tm.QUICK.tuning_seeds,
+    max_epochs=tm.QUICK.max_epochs,
+    budget_epochs=tm.QUICK.budget_epochs,
+)
 
 
 def size(quick: bool) -> Size:
@@ -67,14 +79,26 @@ def size(quick: bool) -> Size:
 
 def quantum_point(layers: int) -> Candidate:
     """The authors' quantum router (SEL ansatz, <Z> readout + adapter) with ``layers`` layers."""
-    return Candidate(f"quantum_L{layers}", f"quantum router, L={layers}", "quantum",
-                     tm.QUANTUM.replace(layers=layers), "moe", (("depth", layers),))
+    return Candidate(
+        f"quantum_L{layers}",
+        f"quantum router, L={layers}",
+        "quantum",
+        tm.QUANTUM.replace(layers=layers),
+        "moe",
+        (("depth", layers),),
+    )
 
 
 def mlp_point(hidden: int) -> Candidate:
     """The MLP (deep classical, Model C) router Dense(h, relu) -> Dense(2) + softmax."""
-    return Candidate(f"mlp_h{hidden}", f"MLP router, h={hidden}", "mlp", qmoe(router="mlp", hidden=hidden),
-                     "moe", (("depth", hidden),))
+    return Candidate(
+        f"mlp_h{hidden}",
+        f"MLP router, h={hidden}",
+        "mlp",
+        qmoe(router="mlp", hidden=hidden),
+        "moe",
+        (("depth", hidden),),
+    )
 
 
 def points(quick: bool = False) -> list[Candidate]:
@@ -95,16 +119,29 @@ def router_params(c: Candidate) -> int:
 
 def budget(quick: bool = False) -> Budget:
     s = size(quick)
-    return Budget(TUNED_PREFIX, DATA, n_tuning_seeds=s.tuning_seeds, eval_seeds=tuple(range(s.seeds)),
-                  max_epochs=s.max_epochs, quick=quick)
+    return Budget(
+        TUNED_PREFIX,
+        DATA,
+        n_tuning_seeds=s.tuning_seeds,
+        eval_seeds=tuple(range(s.seeds)),
+        max_epochs=s.max_epochs,
+        quick=quick,
+    )
 
 
 def budget_experiments(quick: bool = False) -> list[Experiment]:
     """Every point at the authors' budget (lr 0.1, 50 epochs), same data, seeds and probes."""
     s = size(quick)
     return [
-        Experiment(f"{BUDGET_PREFIX}{c.id}", tm.authors_budget_spec(c, s.budget_epochs), DATA, "fair",
-                   tuple(range(s.seeds)), probes=tm.PROBES, tags=(("model_id", c.id),))
+        Experiment(
+            f"{BUDGET_PREFIX}{c.id}",
+            tm.authors_budget_spec(c, s.budget_epochs),
+            DATA,
+            "fair",
+            tuple(range(s.seeds)),
+            probes=tm.PROBES,
+            tags=(("model_id", c.id),),
+        )
         for c in points(quick)
     ]
 
@@ -137,8 +174,11 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     from qmoe_tfq.experiments.tuning import evaluation_experiments, tuning_experiments
 
     b = budget(quick)
-    return ([e for c in points(quick) for e in tuning_experiments(c, b)] + budget_experiments(quick)
-            + evaluation_experiments([(points(quick), b)], chosen or {}, tm.PROBES))
+    return (
+        [e for c in points(quick) for e in tuning_experiments(c, b)]
+        + budget_experiments(quick)
+        + evaluation_experiments([(points(quick), b)], chosen or {}, tm.PROBES)
+    )
 
 
 @dataclass
@@ -206,19 +246,26 @@ def point_params(quick: bool = False) -> dict[str, int]:
     return {c.id: router_params(c) for c in points(quick)}
 
 
-def parameter_match(values: dict[str, np.ndarray], params: dict[str, int], reference: str = REFERENCE,
-                    margin: float = NONINFERIORITY_MARGIN) -> RatioResult:
+def parameter_match(
+    values: dict[str, np.ndarray],
+    params: dict[str, int],
+    reference: str = REFERENCE,
+    margin: float = NONINFERIORITY_MARGIN,
+) -> RatioResult:
     """C5's rule on per-seed counts: every MLP width tested for non-inferiority (``margin`` of test
     accuracy) against the quantum point ``reference`` (fixed in advance: L = 3; another depth only post
     hoc), in fixed sequence from the widest down (``ledger.parameter_ratio``)."""
     mlps = [RatioCandidate(m, params[m], values[m]) for m in params if m.startswith("mlp_h")]
     if reference not in values:
-        raise ValueError(f"no quantum point {reference!r}; available: {sorted(m for m in params if m.startswith('quantum'))}")
+        raise ValueError(
+            f"no quantum point {reference!r}; available: {sorted(m for m in params if m.startswith('quantum'))}"
+        )
     return parameter_ratio(mlps, values[reference], params[reference], values["n_test"], margin)
 
 
-def efficiency_table(rows: pd.DataFrame, prefix: str, quick: bool = False,
-                     tuned: TunedResults | None = None) -> pd.DataFrame:
+def efficiency_table(
+    rows: pd.DataFrame, prefix: str, quick: bool = False, tuned: TunedResults | None = None
+) -> pd.DataFrame:
     """One row per point of the sweep under ``prefix``: router parameters, the configuration chosen
     (tuned sweep), test accuracy (mean, BCa 95% CI), eta with its CI, collapse count, and for the MLP
     routers the non-inferiority test against the reference quantum router (L = 3) that C5 reads:
@@ -237,30 +284,53 @@ def efficiency_table(rows: pd.DataFrame, prefix: str, quick: bool = False,
         rp = int(g["router_params"].iloc[0])
         log = math.log1p(rp)
         family = family_of(c)
-        row = {"family": family, "model": c.id,
-               "layers": c.tags[0][1] if family == "quantum" else None,
-               "hidden": c.tags[0][1] if family == "classical" else None,
-               "router_params": rp}
+        row = {
+            "family": family,
+            "model": c.id,
+            "layers": c.tags[0][1] if family == "quantum" else None,
+            "hidden": c.tags[0][1] if family == "classical" else None,
+            "router_params": rp,
+        }
         if selections is not None:
-            row.update({"chosen": selections.loc[c.id, "chosen"],
-                        "tuning_val_acc": selections.loc[c.id, "tuning_validation_accuracy"]})
-        row.update({**acc, "train_acc_mean": float(g["train_accuracy"].mean()),
-                    "eta": efficiency(acc["test_acc_mean"], rp),
-                    "eta_ci_low": acc["test_acc_ci_low"] / log, "eta_ci_high": acc["test_acc_ci_high"] / log,
-                    "n_collapsed": R.collapse_count(rows, name),
-                    "seconds_per_epoch_mean": float(g["seconds_per_epoch"].mean())})
+            row.update(
+                {
+                    "chosen": selections.loc[c.id, "chosen"],
+                    "tuning_val_acc": selections.loc[c.id, "tuning_validation_accuracy"],
+                }
+            )
+        row.update(
+            {
+                **acc,
+                "train_acc_mean": float(g["train_accuracy"].mean()),
+                "eta": efficiency(acc["test_acc_mean"], rp),
+                "eta_ci_low": acc["test_acc_ci_low"] / log,
+                "eta_ci_high": acc["test_acc_ci_high"] / log,
+                "n_collapsed": R.collapse_count(rows, name),
+                "seconds_per_epoch_mean": float(g["seconds_per_epoch"].mean()),
+            }
+        )
         if family == "classical":
             mine = g.set_index("seed")
             seeds = mine.index.intersection(ref.index)
             a, b = mine.loc[seeds, "n_correct"].to_numpy(float), ref.loc[seeds, "n_correct"].to_numpy(float)
             margin = shift * ref.loc[seeds, "n_test"].to_numpy(float)
-            row.update({"delta_vs_reference": float(np.mean((a - b) / ref.loc[seeds, "n_test"].to_numpy(float))),
-                        "p_noninferior": match.p_values[c.id],
-                        "p_worse_than_margin": paired_signed_rank(a, b, "less", margin),
-                        "noninferior": match.matched is not None and rp >= match.matched.params})
+            row.update(
+                {
+                    "delta_vs_reference": float(np.mean((a - b) / ref.loc[seeds, "n_test"].to_numpy(float))),
+                    "p_noninferior": match.p_values[c.id],
+                    "p_worse_than_margin": paired_signed_rank(a, b, "less", margin),
+                    "noninferior": match.matched is not None and rp >= match.matched.params,
+                }
+            )
         else:
-            row.update({"delta_vs_reference": math.nan, "p_noninferior": math.nan, "p_worse_than_margin": math.nan,
-                        "noninferior": None})
+            row.update(
+                {
+                    "delta_vs_reference": math.nan,
+                    "p_noninferior": math.nan,
+                    "p_worse_than_margin": math.nan,
+                    "noninferior": None,
+                }
+            )
         out.append(row)
     return pd.DataFrame(out).astype({"layers": "Int64", "hidden": "Int64", "n_collapsed": "Int64"})
 
@@ -269,8 +339,10 @@ def describe(result: RatioResult, reference: str = REFERENCE) -> str:
     """The match in one phrase: the ratio, or a lower bound when no width is shown non-inferior."""
     ref = result.reference_params
     if result.matched is None:
-        return (f"> {result.largest.params / ref:.2f}x (no MLP router shown non-inferior to {reference}, not even "
-                f"{result.largest.model})")
+        return (
+            f"> {result.largest.params / ref:.2f}x (no MLP router shown non-inferior to {reference}, not even "
+            f"{result.largest.model})"
+        )
     return f"{result.ratio:.2f}x ({result.matched.model}, {result.matched.params} vs {reference}, {ref} router params)"
 
 
@@ -289,21 +361,35 @@ def phase3a_points(stated: dict[str, float]) -> pd.DataFrame:
             raise ValueError(f"unknown Phase 3A model id {key!r}; expected 'quantum' or 'mlp_h<h>'")
         spec = ModelSpec(router="quantum", layers=3) if m[2] is None else ModelSpec(router="mlp", hidden=int(m[2]))
         family = "quantum" if m[2] is None else "classical"
-        out.append({"family": family, "model": key, "router_params": param_counts(spec, 2, 2).router,
-                    "train_accuracy": float(acc)})
+        out.append(
+            {
+                "family": family,
+                "model": key,
+                "router_params": param_counts(spec, 2, 2).router,
+                "train_accuracy": float(acc),
+            }
+        )
     return pd.DataFrame(out)
 
 
 def _curve(ax, t: pd.DataFrame, color: str, marker: str, label: str, faint: bool = False, shift: float = 1.0) -> None:
     mean = t["test_acc_mean"].to_numpy()
     err = np.vstack([mean - t["test_acc_ci_low"].to_numpy(), t["test_acc_ci_high"].to_numpy() - mean])
-    style = dict(alpha=0.45, linestyle="--", mfc="white", markersize=3, capsize=1.5, linewidth=0.8) if faint else \
-        dict(markersize=4, capsize=2, linewidth=1.2)
+    style = (
+        dict(alpha=0.45, linestyle="--", mfc="white", markersize=3, capsize=1.5, linewidth=0.8)
+        if faint
+        else dict(markersize=4, capsize=2, linewidth=1.2)
+    )
     ax.errorbar(t["router_params"] * shift, mean, yerr=err, color=color, marker=marker, label=label, **style)
 
 
-def figure(tuned: pd.DataFrame, budget_table: pd.DataFrame | None, authors: pd.DataFrame,
-           match: RatioResult | None = None, reference: str = REFERENCE):
+def figure(
+    tuned: pd.DataFrame,
+    budget_table: pd.DataFrame | None,
+    authors: pd.DataFrame,
+    match: RatioResult | None = None,
+    reference: str = REFERENCE,
+):
     """Held-out test accuracy (mean, BCa 95% CI) against router parameters (log axis) for both families:
     the tuned sweep (solid), the authors' budget sweep (faint, dashed), the authors' Phase 3A
     training-set points (hollow), and the reference quantum router's CI as a band; MLP widths shown
@@ -312,24 +398,46 @@ def figure(tuned: pd.DataFrame, budget_table: pd.DataFrame | None, authors: pd.D
     from qmoe_tfq.reporting.style import color_for
 
     fig, ax = plt.subplots(figsize=(6.4, 5.4))
-    styles = {"quantum": (color_for("quantum"), "o", "quantum router, L layers"),
-              "classical": (color_for("mlp"), "s", "MLP router, width h")}
+    styles = {
+        "quantum": (color_for("quantum"), "o", "quantum router, L layers"),
+        "classical": (color_for("mlp"), "s", "MLP router, width h"),
+    }
     ref = tuned[tuned["model"] == reference].iloc[0]
-    ax.axhspan(ref["test_acc_ci_low"], ref["test_acc_ci_high"], color=color_for("quantum"), alpha=0.12, linewidth=0,
-               label=f"BCa 95% CI of the reference quantum router ({reference}), tuned")
+    ax.axhspan(
+        ref["test_acc_ci_low"],
+        ref["test_acc_ci_high"],
+        color=color_for("quantum"),
+        alpha=0.12,
+        linewidth=0,
+        label=f"BCa 95% CI of the reference quantum router ({reference}), tuned",
+    )
     for family in FAMILIES:
         color, marker, label = styles[family]
         t = tuned[tuned["family"] == family].sort_values("router_params")
         _curve(ax, t, color, marker, f"{label}, tuned ({int(t['n_seeds'].min())} seeds)")
         for _, r in t.iterrows():
             text = f"L={r['layers']}" if family == "quantum" else f"h={r['hidden']}"
-            ax.annotate(text, (r["router_params"], r["test_acc_mean"]), textcoords="offset points",
-                        xytext=(3, -9 if family == "quantum" else 4), fontsize=6, color=color)
+            ax.annotate(
+                text,
+                (r["router_params"], r["test_acc_mean"]),
+                textcoords="offset points",
+                xytext=(3, -9 if family == "quantum" else 4),
+                fontsize=6,
+                color=color,
+            )
         shown = t[t["noninferior"].eq(True)] if family == "classical" else t.iloc[:0]
         if match is not None and len(shown):
-            ax.scatter(shown["router_params"], shown["test_acc_mean"], marker="s", s=60, facecolors="none",
-                       edgecolors="k", linewidths=1.0, zorder=5,
-                       label=f"shown non-inferior to {reference} (margin {NONINFERIORITY_MARGIN * 100:g} pp)")
+            ax.scatter(
+                shown["router_params"],
+                shown["test_acc_mean"],
+                marker="s",
+                s=60,
+                facecolors="none",
+                edgecolors="k",
+                linewidths=1.0,
+                zorder=5,
+                label=f"shown non-inferior to {reference} (margin {NONINFERIORITY_MARGIN * 100:g} pp)",
+            )
         if budget_table is not None:
             b = budget_table[budget_table["family"] == family].sort_values("router_params")
             _curve(ax, b, color, marker, f"{label}, authors' budget (lr 0.1, 50 epochs)", faint=True, shift=1.04)
@@ -337,26 +445,56 @@ def figure(tuned: pd.DataFrame, budget_table: pd.DataFrame | None, authors: pd.D
         a = authors[authors["family"] == family]
         if len(a):
             color, marker, _ = styles[family]
-            ax.scatter(a["router_params"], a["train_accuracy"], marker=marker, s=36, facecolors="none",
-                       edgecolors=color, linewidths=1.0,
-                       label=f"authors' Phase 3A, {family}: TRAINING-SET accuracy, 1 seed (not comparable)")
+            ax.scatter(
+                a["router_params"],
+                a["train_accuracy"],
+                marker=marker,
+                s=36,
+                facecolors="none",
+                edgecolors=color,
+                linewidths=1.0,
+                label=f"authors' Phase 3A, {family}: TRAINING-SET accuracy, 1 seed (not comparable)",
+            )
     ax.set_xscale("log")
     ax.set_xlabel("router parameters (log scale; experts excluded)")
     ax.set_ylabel("held-out test accuracy (mean, BCa 95% CI)\nhollow: authors' training-set accuracy")
     title = "Two Moons parameter efficiency: tuned sweep (solid), authors' budget (faint)"
     if match is not None:
         rule = f"C5 rule, tuned: non-inferior to {reference} within {NONINFERIORITY_MARGIN * 100:g} pp"
-        title += (f"\n{rule}: smallest MLP {match.matched.model}, {match.ratio:.2f}x the parameters"
-                  if match.matched is not None else
-                  f"\n{rule}: no MLP width up to {match.largest.model}; ratio > "
-                  f"{match.largest.params / match.reference_params:.2f}x")
+        title += (
+            f"\n{rule}: smallest MLP {match.matched.model}, {match.ratio:.2f}x the parameters"
+            if match.matched is not None
+            else f"\n{rule}: no MLP width up to {match.largest.model}; ratio > "
+            f"{match.largest.params / match.reference_params:.2f}x"
+        )
     ax.set_title(title)
     ax.legend(fontsize=6, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
     fig.tight_layout()
     return fig
 
 
-__all__ = ["BUDGET_PREFIX", "FULL", "HIDDEN", "QUANTUM_LAYERS", "QUICK", "REFERENCE", "Results", "Size",
-           "TUNED_PREFIX", "best_quantum", "budget", "budget_experiments", "describe", "efficiency_table",
-           "experiments", "figure", "parameter_match", "phase3a_points", "point_params", "points", "results",
-           "size", "sweep_values"]
+__all__ = [
+    "BUDGET_PREFIX",
+    "FULL",
+    "HIDDEN",
+    "QUANTUM_LAYERS",
+    "QUICK",
+    "REFERENCE",
+    "Results",
+    "Size",
+    "TUNED_PREFIX",
+    "best_quantum",
+    "budget",
+    "budget_experiments",
+    "describe",
+    "efficiency_table",
+    "experiments",
+    "figure",
+    "parameter_match",
+    "phase3a_points",
+    "point_params",
+    "points",
+    "results",
+    "size",
+    "sweep_values",
+]

@@ -17,8 +17,8 @@ import numpy as np
 from qmoe_tfq.analysis import ledger
 from qmoe_tfq.analysis import multiverse as mv
 from qmoe_tfq.analysis import rules as ar
-from qmoe_tfq.analysis.plan import PLAN
 from qmoe_tfq.analysis.ledger import Entry, Part, ratio_part
+from qmoe_tfq.analysis.plan import PLAN
 from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import efficiency as ef
@@ -31,8 +31,10 @@ PROCEDURE_RESAMPLES = 1000  # bootstrap resamples of the whole closed-testing pr
 MULTIVERSE_RESAMPLES = 20  # seed resamples per specification (each reruns the procedure with its own bootstrap)
 MULTIVERSE_INNER = 100
 EVIDENCE = ["paper/tables/param_efficiency_tuned.csv", "paper/figures/param_efficiency.pdf"]
-DESCRIPTION = (f"a deep classical (MLP) router needs ~{RATIO_STATED:g}x the router parameters of the quantum router "
-               f"({ef.REFERENCE}, fixed in advance) to match it")
+DESCRIPTION = (
+    f"a deep classical (MLP) router needs ~{RATIO_STATED:g}x the router parameters of the quantum router "
+    f"({ef.REFERENCE}, fixed in advance) to match it"
+)
 
 
 def protocol(res: ef.Results) -> str:
@@ -40,47 +42,69 @@ def protocol(res: ef.Results) -> str:
     from qmoe_tfq.experiments.tuning import protocol_sentence
 
     s = ef.size(res.quick)
-    return (protocol_sentence(ef.budget(res.quick)) + f"; each point tuned on its own; quantum router L = "
-            f"{', '.join(map(str, s.layers))}; MLP router h = {', '.join(map(str, s.hidden))}")
+    return (
+        protocol_sentence(ef.budget(res.quick)) + f"; each point tuned on its own; quantum router L = "
+        f"{', '.join(map(str, s.layers))}; MLP router h = {', '.join(map(str, s.hidden))}"
+    )
 
 
 def c5_parts(values: dict[str, np.ndarray], params: dict[str, int], reference: str = ef.REFERENCE) -> list[Part]:
     """C5's one part: the non-inferiority ratio against ``reference`` judged against the stated ~10x."""
-    return [ratio_part(DESCRIPTION if reference == ef.REFERENCE else DESCRIPTION.replace(ef.REFERENCE, reference),
-                       ef.parameter_match(values, params, reference), RATIO_STATED, RATIO_BAND)]
+    return [
+        ratio_part(
+            DESCRIPTION if reference == ef.REFERENCE else DESCRIPTION.replace(ef.REFERENCE, reference),
+            ef.parameter_match(values, params, reference),
+            RATIO_STATED,
+            RATIO_BAND,
+        )
+    ]
 
 
-def closed_testing(values: dict[str, np.ndarray], params: dict[str, int], reference: str = ef.REFERENCE,
-                   margin: float = MARGINS[0], test: str = "signed-rank",
-                   n_resamples: int = PROCEDURE_RESAMPLES) -> ar.ClosedTesting:
+def closed_testing(
+    values: dict[str, np.ndarray],
+    params: dict[str, int],
+    reference: str = ef.REFERENCE,
+    margin: float = MARGINS[0],
+    test: str = "signed-rank",
+    n_resamples: int = PROCEDURE_RESAMPLES,
+) -> ar.ClosedTesting:
     """Issue #21's C5 rule: every MLP width tested for non-inferiority against ``reference`` (``margin``
     of test accuracy, per-seed counts), Holm over all widths, the smallest non-inferior width's ratio
     with a bootstrap CI of the whole procedure."""
     mlps = {m: values[m] for m in params if m.startswith("mlp_h")}
     n_test = float(np.mean(values["n_test"]))
-    return ar.closed_testing_widths(mlps, values[reference], params, params[reference], margin * n_test,
-                                    test=test, n_resamples=n_resamples)
+    return ar.closed_testing_widths(
+        mlps, values[reference], params, params[reference], margin * n_test, test=test, n_resamples=n_resamples
+    )
 
 
 def describe_ct(ct: ar.ClosedTesting, params: dict[str, int], reference: str = ef.REFERENCE) -> str:
     ref = params[reference]
     if ct.smallest is None:
         largest = max(ct.widths, key=lambda w: params[w])
-        return (f"> {params[largest] / ref:.2f}x (no MLP router shown non-inferior to {reference}, not even "
-                f"{largest})")
+        return f"> {params[largest] / ref:.2f}x (no MLP router shown non-inferior to {reference}, not even {largest})"
     return f"{ct.ratio:.2f}x ({ct.smallest}, {params[ct.smallest]} vs {reference}, {ref} router params)"
 
 
 def _ci_text(ct: ar.ClosedTesting) -> str:
-    f = (lambda x: "none" if np.isinf(x) else f"{x:.2f}x")
+    f = lambda x: "none" if np.isinf(x) else f"{x:.2f}x"
     return f"95% CI of the whole procedure [{f(ct.ratio_low)}, {f(ct.ratio_high)}] ({ct.n_resamples} resamples)"
 
 
-def c5_verdict(values: dict[str, np.ndarray], params: dict[str, int], spec: dict | None = None,
-               n_resamples: int = PROCEDURE_RESAMPLES) -> tuple[str, float]:
+def c5_verdict(
+    values: dict[str, np.ndarray],
+    params: dict[str, int],
+    spec: dict | None = None,
+    n_resamples: int = PROCEDURE_RESAMPLES,
+) -> tuple[str, float]:
     spec = spec or {}
-    ct = closed_testing(values, params, margin=spec.get("margin_pp", 1) / 100, test=spec.get("test", "signed-rank"),
-                        n_resamples=n_resamples)
+    ct = closed_testing(
+        values,
+        params,
+        margin=spec.get("margin_pp", 1) / 100,
+        test=spec.get("test", "signed-rank"),
+        n_resamples=n_resamples,
+    )
     o = ar.ratio_outcome(ct, RATIO_BAND)
     return ar.decide(o, PLAN["C5"].mapping), o.effect
 
@@ -106,25 +130,42 @@ def c5(res: ef.Results) -> Entry:
     tuned_collapsed = int(tuned.loc[tuned["family"] == "classical", "n_collapsed"].fillna(0).sum())
     ref = R.runs(rows, f"{ef.TUNED_PREFIX}{ef.REFERENCE}")["test_accuracy"].to_numpy(float)
     ci = bootstrap_interval(ref, bounds=ACCURACY_BOUNDS)
-    note = (f"Closed testing: every width's exact signed-rank non-inferiority p, Holm over all "
-            f"{len(cts[MARGINS[0]].widths)} widths (no stop at the first failure: accuracy is not monotone in width); "
-            f"margins {', '.join(f'{m * 100:g} pp' for m in MARGINS)} (1 pp decides). Reference {ef.REFERENCE}: test "
-            f"accuracy {ci} (BCa 95% CI, {ci.n} seeds). Post hoc (best of {len(ef.size(quick).layers)} depths by mean "
-            f"test accuracy, labelled as such: a winner's-curse comparison): against {best} the same rule gives "
-            f"{describe_ct(post_hoc, params, best)}. Against the authors' budget (Adam lr 0.1, 50 epochs for every "
-            f"router) it gives {describe_ct(budget_ct, params)}; there {collapsed} of {runs} MLP-router runs collapsed "
-            f"(one expert everywhere or constant gates), tuned {tuned_collapsed} of "
-            f"{int(tuned.loc[tuned['family'] == 'classical', 'n_seeds'].sum())}. The tuned sweep is the comparison "
-            "in which every model got the same budget.")
-    reproduced = (f"{describe_ct(cts[MARGINS[0]], params)}, {_ci_text(cts[MARGINS[0]])}; at 2 pp: "
-                  f"{describe_ct(cts[MARGINS[1]], params)}, {_ci_text(cts[MARGINS[1]])}")
-    entry = ledger.planned("C5", outcomes[MARGINS[0]], [(outcomes[MARGINS[1]], False)], reproduced,
-                           {ef.REFERENCE: [ci.low, ci.high]}, protocol(res), EVIDENCE, note, rule="closed testing",
-                           secondary_rules=["closed testing"])
-    multi = mv.run_multiverse(lambda spec, pos: c5_verdict({k: v[pos] for k, v in data.values.items()}, params, spec,
-                                                           MULTIVERSE_INNER),
-                              len(data.seeds), claim="C5", only=("margin_pp", "test", "seeds"),
-                              n_resamples=min(STABILITY_RESAMPLES, MULTIVERSE_RESAMPLES), headline=entry.verdict)
+    note = (
+        f"Closed testing: every width's exact signed-rank non-inferiority p, Holm over all "
+        f"{len(cts[MARGINS[0]].widths)} widths (no stop at the first failure: accuracy is not monotone in width); "
+        f"margins {', '.join(f'{m * 100:g} pp' for m in MARGINS)} (1 pp decides). Reference {ef.REFERENCE}: test "
+        f"accuracy {ci} (BCa 95% CI, {ci.n} seeds). Post hoc (best of {len(ef.size(quick).layers)} depths by mean "
+        f"test accuracy, labelled as such: a winner's-curse comparison): against {best} the same rule gives "
+        f"{describe_ct(post_hoc, params, best)}. Against the authors' budget (Adam lr 0.1, 50 epochs for every "
+        f"router) it gives {describe_ct(budget_ct, params)}; there {collapsed} of {runs} MLP-router runs collapsed "
+        f"(one expert everywhere or constant gates), tuned {tuned_collapsed} of "
+        f"{int(tuned.loc[tuned['family'] == 'classical', 'n_seeds'].sum())}. The tuned sweep is the comparison "
+        "in which every model got the same budget."
+    )
+    reproduced = (
+        f"{describe_ct(cts[MARGINS[0]], params)}, {_ci_text(cts[MARGINS[0]])}; at 2 pp: "
+        f"{describe_ct(cts[MARGINS[1]], params)}, {_ci_text(cts[MARGINS[1]])}"
+    )
+    entry = ledger.planned(
+        "C5",
+        outcomes[MARGINS[0]],
+        [(outcomes[MARGINS[1]], False)],
+        reproduced,
+        {ef.REFERENCE: [ci.low, ci.high]},
+        protocol(res),
+        EVIDENCE,
+        note,
+        rule="closed testing",
+        secondary_rules=["closed testing"],
+    )
+    multi = mv.run_multiverse(
+        lambda spec, pos: c5_verdict({k: v[pos] for k, v in data.values.items()}, params, spec, MULTIVERSE_INNER),
+        len(data.seeds),
+        claim="C5",
+        only=("margin_pp", "test", "seeds"),
+        n_resamples=min(STABILITY_RESAMPLES, MULTIVERSE_RESAMPLES),
+        headline=entry.verdict,
+    )
     return ledger.with_multiverse(entry, multi)
 
 

@@ -25,15 +25,23 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from qmoe_tfq.analysis.stats import paired_wilcoxon, t_interval
 from qmoe_tfq.data import load_dataset
 from qmoe_tfq.experiments.experiment import Experiment
 from qmoe_tfq.experiments.probes import DecisionGrid, GateMap
 from qmoe_tfq.experiments.registry import EstimatorSpec, qmoe
-from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, paired_wilcoxon, t_interval
+from qmoe_tfq.experiments.tuning import (
+    Budget,
+    Candidate,
+    Selection,
+    TunedResults,
+    eval_name,
+    evaluation_experiment,
+    evaluation_experiments,
+    run_tuned,
+)
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import two_moons as tm
-from qmoe_tfq.experiments.tuning import (Budget, Candidate, Selection, TunedResults, eval_name, evaluation_experiment,
-                             evaluation_experiments, run_tuned)
 
 PREFIX = "mech/"
 # A run "reaches a good solution" at this held-out accuracy or above (fixed before the runs): the
@@ -43,8 +51,16 @@ GOOD_ACCURACY = 0.95
 
 
 # The routers of the routing analysis (gate maps, load, entropy).
-ROUTER_IDS = ("quantum", "quantum_noent", "quantum_frozen", "quantum_prob", "fourier", "fourier_rank", "linear",
-              tm.MATCHED)
+ROUTER_IDS = (
+    "quantum",
+    "quantum_noent",
+    "quantum_frozen",
+    "quantum_prob",
+    "fourier",
+    "fourier_rank",
+    "linear",
+    tm.MATCHED,
+)
 
 
 @dataclass(frozen=True)
@@ -61,12 +77,22 @@ class Size:
     function_class_qubits: tuple[int, ...]
 
 
-FULL = Size(restarts=3, restart_ids=("quantum", "fourier", "fourier_rank", tm.MATCHED), gate_grid=48,
-            gate_map_ids=ROUTER_IDS, gammas=tuple(float(g) for g in np.logspace(-2, 2, 17)),
-            function_class_qubits=(2, 3, 4))
-QUICK = Size(restarts=2, restart_ids=("quantum", "fourier"), gate_grid=12,
-             gate_map_ids=("quantum", "quantum_prob", "fourier", "linear"), gammas=(0.1, 1.0, 10.0),
-             function_class_qubits=(2,))
+FULL = Size(
+    restarts=3,
+    restart_ids=("quantum", "fourier", "fourier_rank", tm.MATCHED),
+    gate_grid=48,
+    gate_map_ids=ROUTER_IDS,
+    gammas=tuple(float(g) for g in np.logspace(-2, 2, 17)),
+    function_class_qubits=(2, 3, 4),
+)
+QUICK = Size(
+    restarts=2,
+    restart_ids=("quantum", "fourier"),
+    gate_grid=12,
+    gate_map_ids=("quantum", "quantum_prob", "fourier", "linear"),
+    gammas=(0.1, 1.0, 10.0),
+    function_class_qubits=(2,),
+)
 
 
 def size(quick: bool) -> Size:
@@ -83,29 +109,69 @@ def candidates() -> list[Candidate]:
     """Every model of the study, in table order."""
     return [
         _shared("quantum", "quantum router (authors: SEL L=3, <Z> + adapter)", "quantum"),
-        Candidate("fourier", "Fourier-feature router: Dense(E) + softmax on phi(x)", "fourier", qmoe(router="fourier"),
-                  "moe", (("role", "same function class"),)),
-        Candidate("fourier_rank", "Fourier-feature router, rank 2: Dense(2) -> Dense(E) on phi(x)", "fourier",
-                  qmoe(router="fourier_rank"), "moe", (("role", "same function class"),)),
-        Candidate("quantum_noent", "quantum router without CNOTs (no entanglement)", "quantum",
-                  qmoe(router="quantum", layers=3, ansatz="strongly_entangling_no_cnot"), "moe",
-                  (("role", "ablation: entanglement"),)),
-        Candidate("quantum_frozen", "quantum router, frozen random circuit (adapter trained)", "quantum",
-                  qmoe(router="quantum", layers=3, frozen_circuit=True), "moe", (("role", "ablation: training"),)),
+        Candidate(
+            "fourier",
+            "Fourier-feature router: Dense(E) + softmax on phi(x)",
+            "fourier",
+            qmoe(router="fourier"),
+            "moe",
+            (("role", "same function class"),),
+        ),
+        Candidate(
+            "fourier_rank",
+            "Fourier-feature router, rank 2: Dense(2) -> Dense(E) on phi(x)",
+            "fourier",
+            qmoe(router="fourier_rank"),
+            "moe",
+            (("role", "same function class"),),
+        ),
+        Candidate(
+            "quantum_noent",
+            "quantum router without CNOTs (no entanglement)",
+            "quantum",
+            qmoe(router="quantum", layers=3, ansatz="strongly_entangling_no_cnot"),
+            "moe",
+            (("role", "ablation: entanglement"),),
+        ),
+        Candidate(
+            "quantum_frozen",
+            "quantum router, frozen random circuit (adapter trained)",
+            "quantum",
+            qmoe(router="quantum", layers=3, frozen_circuit=True),
+            "moe",
+            (("role", "ablation: training"),),
+        ),
         _shared("quantum_prob", "quantum router, probabilities readout (4 experts)", "ablation: readout"),
         _shared("linear", "Model A: linear router", "classical router"),
         _shared(tm.MATCHED, f"MLP router h={tm.MATCHED_HIDDEN} (parameter-matched)", "classical router"),
         _shared("constant", "constant gates (experts only)", "floor"),
-        Candidate("quantum_kernel_svm", "SVM on the quantum kernel", "quantum_kernel_svm",
-                  EstimatorSpec("quantum_kernel_svm"), "quantum_kernel_svm", (("role", "kernel"),)),
+        Candidate(
+            "quantum_kernel_svm",
+            "SVM on the quantum kernel",
+            "quantum_kernel_svm",
+            EstimatorSpec("quantum_kernel_svm"),
+            "quantum_kernel_svm",
+            (("role", "kernel"),),
+        ),
         _shared("rbf_svm", "RBF-kernel SVM", "kernel"),
-        Candidate("fourier_rbf_svm", "RBF-kernel SVM on phi(x)", "fourier", EstimatorSpec("fourier_rbf_svm"),
-                  "rbf_svm", (("role", "phi(x) reference"),)),
-        Candidate("fourier_logreg", "logistic regression on phi(x)", "fourier", EstimatorSpec("fourier_logreg"),
-                  "logreg", (("role", "phi(x) reference"),)),
+        Candidate(
+            "fourier_rbf_svm",
+            "RBF-kernel SVM on phi(x)",
+            "fourier",
+            EstimatorSpec("fourier_rbf_svm"),
+            "rbf_svm",
+            (("role", "phi(x) reference"),),
+        ),
+        Candidate(
+            "fourier_logreg",
+            "logistic regression on phi(x)",
+            "fourier",
+            EstimatorSpec("fourier_logreg"),
+            "logreg",
+            (("role", "phi(x) reference"),),
+        ),
         _shared("logreg", "logistic regression on x", "reference"),
     ]
-
 
 
 def candidate(model_id: str) -> Candidate:
@@ -150,9 +216,12 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     from qmoe_tfq.experiments.tuning import tuning_experiments
 
     b, chosen = budget(quick), dict(chosen or {})
-    return ([e for c in candidates() for e in tuning_experiments(c, b)]
-            + evaluation_experiments([(candidates(), b)], chosen, tm.PROBES)
-            + restart_experiments(chosen, quick) + gate_map_experiments(chosen, quick))
+    return (
+        [e for c in candidates() for e in tuning_experiments(c, b)]
+        + evaluation_experiments([(candidates(), b)], chosen, tm.PROBES)
+        + restart_experiments(chosen, quick)
+        + gate_map_experiments(chosen, quick)
+    )
 
 
 def _evaluation(model_id: str, chosen: dict[str, dict], quick: bool, probes: tuple = ()) -> Experiment | None:
@@ -161,8 +230,9 @@ def _evaluation(model_id: str, chosen: dict[str, dict], quick: bool, probes: tup
     params = chosen.get(name(model_id, quick))
     if params is None:
         return None
-    return evaluation_experiment(Selection(candidate(model_id), dict(params), -1, float("nan"), pd.DataFrame()), b,
-                                 probes)
+    return evaluation_experiment(
+        Selection(candidate(model_id), dict(params), -1, float("nan"), pd.DataFrame()), b, probes
+    )
 
 
 def restart_name(model_id: str, restart: int) -> str:
@@ -177,8 +247,10 @@ def restart_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Ex
     for model_id in size(quick).restart_ids:
         ev = _evaluation(model_id, chosen, quick, tm.PROBES)
         if ev is not None:
-            out += [dataclasses.replace(ev, name=restart_name(model_id, r), model=ev.model.replace(restart=r))
-                    for r in range(1, size(quick).restarts)]
+            out += [
+                dataclasses.replace(ev, name=restart_name(model_id, r), model=ev.model.replace(restart=r))
+                for r in range(1, size(quick).restarts)
+            ]
     return out
 
 
@@ -193,8 +265,11 @@ def gate_map_experiments(chosen: dict[str, dict], quick: bool = False) -> list[E
     for model_id in size(quick).gate_map_ids:
         ev = _evaluation(model_id, chosen, quick)
         if ev is not None:
-            out.append(dataclasses.replace(ev, name=gate_map_name(model_id), seeds=(0,),
-                                           probes=(GateMap(grid), DecisionGrid(grid))))
+            out.append(
+                dataclasses.replace(
+                    ev, name=gate_map_name(model_id), seeds=(0,), probes=(GateMap(grid), DecisionGrid(grid))
+                )
+            )
     return out
 
 
@@ -249,9 +324,16 @@ def alignment_rows(quick: bool = False) -> pd.DataFrame:
         nearest = nearest_rbf_gamma(kq, d.x_train)
         kernels = [("quantum", np.nan, kq)] + [("rbf", g, rbf_kernel(d.x_train, gamma=g)) for g in size(quick).gammas]
         for kind, gamma, k in kernels:
-            out.append({"seed": seed, "kernel": kind, "gamma": gamma, "alignment": kernel_alignment(k, d.y_train),
-                        "centered_alignment": kernel_alignment(k, d.y_train, centered=True),
-                        "nearest_rbf_gamma": nearest if kind == "quantum" else np.nan})
+            out.append(
+                {
+                    "seed": seed,
+                    "kernel": kind,
+                    "gamma": gamma,
+                    "alignment": kernel_alignment(k, d.y_train),
+                    "centered_alignment": kernel_alignment(k, d.y_train, centered=True),
+                    "nearest_rbf_gamma": nearest if kind == "quantum" else np.nan,
+                }
+            )
     return pd.DataFrame(out)
 
 
@@ -260,10 +342,13 @@ def function_class_table(quick: bool = False) -> pd.DataFrame:
     qubit count, depth, readout and ansatz (cirq, complex128)."""
     from qmoe_tfq.models.fourier_features import readout_fit
 
-    rows = [dataclasses.asdict(readout_fit(n, layers, readout, ansatz, seed=0))
-            for n in size(quick).function_class_qubits for layers in (1, 3)
-            for readout in ("expectation", "probabilities")
-            for ansatz in ("strongly_entangling", "strongly_entangling_no_cnot")]
+    rows = [
+        dataclasses.asdict(readout_fit(n, layers, readout, ansatz, seed=0))
+        for n in size(quick).function_class_qubits
+        for layers in (1, 3)
+        for readout in ("expectation", "probabilities")
+        for ansatz in ("strongly_entangling", "strongly_entangling_no_cnot")
+    ]
     df = pd.DataFrame(rows)
     df.insert(4, "n_features_phi", 3 ** df["n_qubits"])
     return df
@@ -317,11 +402,20 @@ def results(run, quick: bool = False) -> Results:
         are computed from; ``Results.chosen`` holds the tuned parameters by evaluation name.
     """
     tuned = run_tuned(candidates(), budget(quick), run, tm.PROBES, desc="mechanism")
-    extra = run(restart_experiments(tuned.chosen, quick) + gate_map_experiments(tuned.chosen, quick),
-                "mechanism: restarts, gate maps")
+    extra = run(
+        restart_experiments(tuned.chosen, quick) + gate_map_experiments(tuned.chosen, quick),
+        "mechanism: restarts, gate maps",
+    )
     is_gate = extra["experiment"].str.startswith(f"{PREFIX}gates/")
-    return Results(tuned, extra[~is_gate].reset_index(drop=True), extra[is_gate].reset_index(drop=True),
-                   alignment_rows(quick), kernel_identity(quick), function_class_table(quick), quick)
+    return Results(
+        tuned,
+        extra[~is_gate].reset_index(drop=True),
+        extra[is_gate].reset_index(drop=True),
+        alignment_rows(quick),
+        kernel_identity(quick),
+        function_class_table(quick),
+        quick,
+    )
 
 
 # ------------------------------------------------------------------------------------------ tables
@@ -341,17 +435,24 @@ def comparison_table(res: Results) -> pd.DataFrame:
     for c in candidates():
         n = name(c.id, res.quick)
         g = R.runs(rows, n)
-        out.append({
-            "model": c.label, "model_id": c.id, "role": c.tags[0][1], "family": c.family,
-            "chosen": sel.loc[c.id, "chosen"], "tuning_val_acc": sel.loc[c.id, "tuning_validation_accuracy"],
-            "router_params": R.count(g["router_params"].iloc[0]), "total_params": int(g["total_params"].iloc[0]),
-            **R.accuracy_columns(g["test_accuracy"], interval="bca"),
-            "n_good": int(good(g["test_accuracy"]).sum()),
-            "n_collapsed": R.collapse_count(rows, n),
-            "n_at_floor": R.floor_count(rows, n, name("constant", res.quick)),
-            **R.comparison_columns(rows, name("quantum", res.quick), n),
-            "train_seconds_mean": float(g["train_seconds"].mean()),
-        })
+        out.append(
+            {
+                "model": c.label,
+                "model_id": c.id,
+                "role": c.tags[0][1],
+                "family": c.family,
+                "chosen": sel.loc[c.id, "chosen"],
+                "tuning_val_acc": sel.loc[c.id, "tuning_validation_accuracy"],
+                "router_params": R.count(g["router_params"].iloc[0]),
+                "total_params": int(g["total_params"].iloc[0]),
+                **R.accuracy_columns(g["test_accuracy"], interval="bca"),
+                "n_good": int(good(g["test_accuracy"]).sum()),
+                "n_collapsed": R.collapse_count(rows, n),
+                "n_at_floor": R.floor_count(rows, n, name("constant", res.quick)),
+                **R.comparison_columns(rows, name("quantum", res.quick), n),
+                "train_seconds_mean": float(g["train_seconds"].mean()),
+            }
+        )
     return pd.DataFrame(out).astype({"router_params": "Int64", "n_collapsed": "Int64"})
 
 
@@ -363,7 +464,9 @@ def best_validation(curve) -> float:
 def restart_frame(res: Results, model_id: str) -> pd.DataFrame:
     """Per seed and restart r: best validation accuracy, test accuracy, correct test points, seconds."""
     frames = [R.runs(res.rows, name(model_id, res.quick)).assign(restart=0)]
-    frames += [R.runs(res.restarts, restart_name(model_id, r)).assign(restart=r) for r in range(1, size(res.quick).restarts)]
+    frames += [
+        R.runs(res.restarts, restart_name(model_id, r)).assign(restart=r) for r in range(1, size(res.quick).restarts)
+    ]
     df = pd.concat(frames, ignore_index=True)
     df["best_validation"] = [best_validation(c) for c in df["validation_curve"]]
     return df[["seed", "restart", "best_validation", "test_accuracy", "n_correct", "n_test", "train_seconds"]]
@@ -383,23 +486,38 @@ def trainability_table(res: Results) -> pd.DataFrame:
     accuracy, seeds reaching a good solution, validation-accuracy quantiles, the epoch budget per seed,
     and the paired difference to the quantum router at the same k."""
     s, b = size(res.quick), budget(res.quick)
-    chosen = {m: {k: best_of_restarts(restart_frame(res, m), k) for k in range(1, s.restarts + 1)} for m in s.restart_ids}
+    chosen = {
+        m: {k: best_of_restarts(restart_frame(res, m), k) for k in range(1, s.restarts + 1)} for m in s.restart_ids
+    }
     out = []
     for m in s.restart_ids:
         for k in range(1, s.restarts + 1):
             c, q = chosen[m][k], chosen["quantum"][k]
             acc = c["test_accuracy"]
             v = c["best_validation"].to_numpy()
-            row = {"model_id": m, "model": candidate(m).label, "restarts_k": k, "max_epochs_per_seed": k * b.max_epochs,
-                   **R.accuracy_columns(acc, interval="bca"), "n_good": int(good(acc).sum()),
-                   "val_acc_min": v.min(), "val_acc_q25": np.quantile(v, 0.25), "val_acc_median": np.median(v),
-                   "val_acc_q75": np.quantile(v, 0.75), "val_acc_max": v.max(),
-                   "train_seconds_per_seed": float(c["seconds_k"].mean())}
+            row = {
+                "model_id": m,
+                "model": candidate(m).label,
+                "restarts_k": k,
+                "max_epochs_per_seed": k * b.max_epochs,
+                **R.accuracy_columns(acc, interval="bca"),
+                "n_good": int(good(acc).sum()),
+                "val_acc_min": v.min(),
+                "val_acc_q25": np.quantile(v, 0.25),
+                "val_acc_median": np.median(v),
+                "val_acc_q75": np.quantile(v, 0.75),
+                "val_acc_max": v.max(),
+                "train_seconds_per_seed": float(c["seconds_k"].mean()),
+            }
             if m != "quantum":
                 qa, ma = q["test_accuracy"].to_numpy(), acc.to_numpy()
-                row.update({"delta_vs_quantum": float(np.mean(qa - ma)),
-                            "p_quantum_better": paired_wilcoxon(qa, ma, "greater"),
-                            "p_quantum_worse": paired_wilcoxon(qa, ma, "less")})
+                row.update(
+                    {
+                        "delta_vs_quantum": float(np.mean(qa - ma)),
+                        "p_quantum_better": paired_wilcoxon(qa, ma, "greater"),
+                        "p_quantum_worse": paired_wilcoxon(qa, ma, "less"),
+                    }
+                )
             out.append(row)
     return pd.DataFrame(out)
 
@@ -413,11 +531,19 @@ def routing_table(res: Results) -> pd.DataFrame:
         g = R.runs(res.rows, name(m, res.quick))
         loads = np.array(g["expert_load"].tolist())
         ent = t_interval(g["gate_entropy"], bounds=(0.0, float(np.log(loads.shape[1]))))
-        row = {"model_id": m, "model": candidate(m).label, "n_experts": loads.shape[1],
-               "busiest_expert_load_mean": float(loads.max(axis=1).mean()),
-               "gate_entropy_mean": ent.mean, "gate_entropy_ci_low": ent.low, "gate_entropy_ci_high": ent.high,
-               "max_entropy": float(np.log(loads.shape[1])), "gate_spread_mean": float(g["gate_spread"].mean()),
-               "n_collapsed": R.collapse_count(res.rows, name(m, res.quick)), "n_seeds": len(g)}
+        row = {
+            "model_id": m,
+            "model": candidate(m).label,
+            "n_experts": loads.shape[1],
+            "busiest_expert_load_mean": float(loads.max(axis=1).mean()),
+            "gate_entropy_mean": ent.mean,
+            "gate_entropy_ci_low": ent.low,
+            "gate_entropy_ci_high": ent.high,
+            "max_entropy": float(np.log(loads.shape[1])),
+            "gate_spread_mean": float(g["gate_spread"].mean()),
+            "n_collapsed": R.collapse_count(res.rows, name(m, res.quick)),
+            "n_seeds": len(g),
+        }
         if m in size(res.quick).gate_map_ids:
             gm = gate_map(res, m)
             wins = np.bincount(gm.argmax(-1).ravel(), minlength=gm.shape[-1]) / gm[..., 0].size
@@ -440,11 +566,20 @@ def alignment_table(res: Results) -> pd.DataFrame:
     out = []
     for (kind, gamma), g in res.alignment.groupby(["kernel", "gamma"], dropna=False, sort=False):
         a, c = t_interval(g["alignment"]), t_interval(g["centered_alignment"])
-        out.append({"kernel": "quantum: prod cos^2((x - x')/2)" if kind == "quantum" else f"RBF gamma={gamma:.3g}",
-                    "gamma": gamma, "alignment_mean": a.mean, "alignment_ci_low": a.low, "alignment_ci_high": a.high,
-                    "centered_alignment_mean": c.mean, "centered_ci_low": c.low, "centered_ci_high": c.high,
-                    "nearest_rbf_gamma_mean": float(g["nearest_rbf_gamma"].mean()) if kind == "quantum" else np.nan,
-                    "n_seeds": a.n})
+        out.append(
+            {
+                "kernel": "quantum: prod cos^2((x - x')/2)" if kind == "quantum" else f"RBF gamma={gamma:.3g}",
+                "gamma": gamma,
+                "alignment_mean": a.mean,
+                "alignment_ci_low": a.low,
+                "alignment_ci_high": a.high,
+                "centered_alignment_mean": c.mean,
+                "centered_ci_low": c.low,
+                "centered_ci_high": c.high,
+                "nearest_rbf_gamma_mean": float(g["nearest_rbf_gamma"].mean()) if kind == "quantum" else np.nan,
+                "n_seeds": a.n,
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -455,8 +590,32 @@ def runs_table(res: Results) -> pd.DataFrame:
     return rows.drop(columns=drop)
 
 
-__all__ = ["FULL", "GOOD_ACCURACY", "KernelIdentity", "PREFIX", "QUICK", "ROUTER_IDS", "Results", "alignment_rows",
-           "alignment_table", "best_of_restarts", "budget", "candidates", "comparison_table", "experiments",
-           "function_class_table", "gate_map", "gate_map_experiments", "good", "kernel_identity", "name",
-           "restart_experiments", "restart_frame", "results", "routing_table", "runs_table", "size",
-           "trainability_table"]
+__all__ = [
+    "FULL",
+    "GOOD_ACCURACY",
+    "KernelIdentity",
+    "PREFIX",
+    "QUICK",
+    "ROUTER_IDS",
+    "Results",
+    "alignment_rows",
+    "alignment_table",
+    "best_of_restarts",
+    "budget",
+    "candidates",
+    "comparison_table",
+    "experiments",
+    "function_class_table",
+    "gate_map",
+    "gate_map_experiments",
+    "good",
+    "kernel_identity",
+    "name",
+    "restart_experiments",
+    "restart_frame",
+    "results",
+    "routing_table",
+    "runs_table",
+    "size",
+    "trainability_table",
+]

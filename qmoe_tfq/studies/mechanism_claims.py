@@ -38,13 +38,31 @@ from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval
 from qmoe_tfq.studies import mechanism as mech
 
 IDENTITY_TOLERANCE = 1e-6
-COMPARED = ("quantum", "fourier", "fourier_rank", "quantum_noent", "quantum_frozen", "quantum_prob", "linear",
-            "quantum_kernel_svm", "rbf_svm", "fourier_logreg")
-EVIDENCE = ["paper/tables/mechanism.csv", "paper/tables/mechanism_trainability.csv",
-            "paper/tables/mechanism_kernel_alignment.csv", "paper/tables/mechanism_function_class.csv",
-            "paper/tables/mechanism_routing.csv", "paper/figures/gate_maps.pdf", "paper/figures/kernel_alignment.pdf",
-            "paper/figures/mechanism_trainability.pdf", "tests/test_mechanism_function_class.py",
-            "tests/test_mechanism_kernels.py", "tests/test_kernel_float64.py"]
+COMPARED = (
+    "quantum",
+    "fourier",
+    "fourier_rank",
+    "quantum_noent",
+    "quantum_frozen",
+    "quantum_prob",
+    "linear",
+    "quantum_kernel_svm",
+    "rbf_svm",
+    "fourier_logreg",
+)
+EVIDENCE = [
+    "paper/tables/mechanism.csv",
+    "paper/tables/mechanism_trainability.csv",
+    "paper/tables/mechanism_kernel_alignment.csv",
+    "paper/tables/mechanism_function_class.csv",
+    "paper/tables/mechanism_routing.csv",
+    "paper/figures/gate_maps.pdf",
+    "paper/figures/kernel_alignment.pdf",
+    "paper/figures/mechanism_trainability.pdf",
+    "tests/test_mechanism_function_class.py",
+    "tests/test_mechanism_kernels.py",
+    "tests/test_kernel_float64.py",
+]
 
 
 def per_seed_values(res: mech.Results) -> dict[str, np.ndarray]:
@@ -66,24 +84,41 @@ def tested_parts(v: dict[str, np.ndarray]) -> list[Part]:
     """Parts 2-5 from per-seed counts (``per_seed_values``; any subset of seeds, repeats allowed)."""
     n_test = v["n_test"]
     return [
-        paired_part("interference beyond the feature map: the quantum router beats the Fourier-feature router "
-                    "(Dense(E) + softmax on phi(x), which contains the quantum router's function class)",
-                    v["quantum"], v["fourier"]),
-        paired_part("entanglement contributes: the authors' router beats the same circuit without CNOTs "
-                    "(24 parameters each)", v["quantum"], v["quantum_noent"]),
-        noninferiority_part("the quantum kernel separates the moons: SVM on K(x, x') no worse than the tuned "
-                            "RBF-SVM", v["quantum_kernel_svm"], v["rbf_svm"], n_test),
-        paired_part(f"trainability: the quantum router reaches a good solution (held-out accuracy >= "
-                    f"{mech.GOOD_ACCURACY}) on more seeds than the Fourier-feature router (0/1 per seed)",
-                    _good(v["quantum"], n_test), _good(v["fourier"], n_test)),
+        paired_part(
+            "interference beyond the feature map: the quantum router beats the Fourier-feature router "
+            "(Dense(E) + softmax on phi(x), which contains the quantum router's function class)",
+            v["quantum"],
+            v["fourier"],
+        ),
+        paired_part(
+            "entanglement contributes: the authors' router beats the same circuit without CNOTs (24 parameters each)",
+            v["quantum"],
+            v["quantum_noent"],
+        ),
+        noninferiority_part(
+            "the quantum kernel separates the moons: SVM on K(x, x') no worse than the tuned RBF-SVM",
+            v["quantum_kernel_svm"],
+            v["rbf_svm"],
+            n_test,
+        ),
+        paired_part(
+            f"trainability: the quantum router reaches a good solution (held-out accuracy >= "
+            f"{mech.GOOD_ACCURACY}) on more seeds than the Fourier-feature router (0/1 per seed)",
+            _good(v["quantum"], n_test),
+            _good(v["fourier"], n_test),
+        ),
     ]
 
 
 def identity(res: mech.Results) -> Part:
     k = res.identity
-    return identity_part(f"K(x, x') = |<psi(x)|psi(x')>|^2 equals prod_i cos^2((x_i - x'_i)/2): TFQ states on "
-                         f"{k.n_seeds} seeds x {k.n_points} training points, cirq (complex128) on {k.n_cirq} points, "
-                         "and with the ansatz applied (it cancels in the overlap)", k.deviation, IDENTITY_TOLERANCE)
+    return identity_part(
+        f"K(x, x') = |<psi(x)|psi(x')>|^2 equals prod_i cos^2((x_i - x'_i)/2): TFQ states on "
+        f"{k.n_seeds} seeds x {k.n_points} training points, cirq (complex128) on {k.n_cirq} points, "
+        "and with the ansatz applied (it cancels in the overlap)",
+        k.deviation,
+        IDENTITY_TOLERANCE,
+    )
 
 
 def parts(res: mech.Results, v: dict[str, np.ndarray] | None = None) -> list[Part]:
@@ -114,8 +149,10 @@ def note(res: mech.Results, entry_parts: list[Part], v: dict[str, np.ndarray]) -
     best_rbf = rbf.loc[rbf["alignment_mean"].idxmax()]
     train = mech.trainability_table(res)
     k_max = int(train["restarts_k"].max())
-    gap = {k: float(train[(train["model_id"] == "fourier") & (train["restarts_k"] == k)]["delta_vs_quantum"].iloc[0])
-           for k in (1, k_max)}
+    gap = {
+        k: float(train[(train["model_id"] == "fourier") & (train["restarts_k"] == k)]["delta_vs_quantum"].iloc[0])
+        for k in (1, k_max)
+    }
     out = [
         f"What the quantum router computes: for any circuit angles, each readout (<Z_i>, basis probabilities, hence "
         f"the adapter's gate logits) is a fixed linear combination of the 3^d trigonometric features phi(x) = "
@@ -138,40 +175,60 @@ def note(res: mech.Results, entry_parts: list[Part], v: dict[str, np.ndarray]) -
         f"probabilities readout {acc['quantum_prob']}, Model A {acc['linear']}.",
     ]
     if st["feature_map"] == "holds":
-        out.append("The quantum router beats a classical router of the same function class. Since both can represent "
-                   "the same gate functions, the difference is not expressivity but which solution training finds.")
+        out.append(
+            "The quantum router beats a classical router of the same function class. Since both can represent "
+            "the same gate functions, the difference is not expressivity but which solution training finds."
+        )
     else:
         verb = "significantly better" if st["feature_map"] == "opposite" else "not significantly worse"
-        out.append(f"The Fourier-feature router is {verb} than the quantum router: whatever the quantum router gains "
-                   "over Model A is explained by its feature map (the cos/sin features of the RX embedding), which a "
-                   "classical router computes directly; interference is not needed to reproduce it.")
-    out.append("Removing the CNOTs " + ("costs accuracy significantly: the cross-feature products that only entangling "
-                                        "gates put into <Z_i> matter here." if st["entanglement"] == "holds" else
-                                        "does not cost accuracy significantly: entanglement is not what makes the "
-                                        "router work on Two Moons."))
+        out.append(
+            f"The Fourier-feature router is {verb} than the quantum router: whatever the quantum router gains "
+            "over Model A is explained by its feature map (the cos/sin features of the RX embedding), which a "
+            "classical router computes directly; interference is not needed to reproduce it."
+        )
+    out.append(
+        "Removing the CNOTs "
+        + (
+            "costs accuracy significantly: the cross-feature products that only entangling "
+            "gates put into <Z_i> matter here."
+            if st["entanglement"] == "holds"
+            else "does not cost accuracy significantly: entanglement is not what makes the router work on Two Moons."
+        )
+    )
     mixtures_better = min(acc["fourier"].mean, acc["quantum"].mean) > acc["quantum_kernel_svm"].mean
-    kernel = {"holds": "The quantum kernel separates the moons as well as a tuned RBF kernel (within 1 pp).",
-              "opposite": "The kernel does not explain the separation: an SVM on it, i.e. a linear classifier on the "
-                          f"nine features (logistic regression on phi(x): {acc['fourier_logreg']}), is worse than the "
-                          "RBF-SVM by more than 1 pp, while the mixtures whose gates are linear in the same features "
-                          f"reach {acc['fourier']} (Fourier-feature router) and {acc['quantum']} (quantum router)"
-                          + ("; the separation comes from multiplying those gates with linear experts, not from the "
-                             "kernel." if mixtures_better else "."),
-              "fails": "Whether the quantum kernel is as good as a tuned RBF kernel is not decided by these seeds."}
+    kernel = {
+        "holds": "The quantum kernel separates the moons as well as a tuned RBF kernel (within 1 pp).",
+        "opposite": "The kernel does not explain the separation: an SVM on it, i.e. a linear classifier on the "
+        f"nine features (logistic regression on phi(x): {acc['fourier_logreg']}), is worse than the "
+        "RBF-SVM by more than 1 pp, while the mixtures whose gates are linear in the same features "
+        f"reach {acc['fourier']} (Fourier-feature router) and {acc['quantum']} (quantum router)"
+        + (
+            "; the separation comes from multiplying those gates with linear experts, not from the kernel."
+            if mixtures_better
+            else "."
+        ),
+        "fails": "Whether the quantum kernel is as good as a tuned RBF kernel is not decided by these seeds.",
+    }
     out.append(kernel[st["kernel"]])
-    out.append(f"Trainability: a good solution (held-out accuracy >= {mech.GOOD_ACCURACY}) on {good['quantum']}/{n} "
-               f"seeds for the quantum router, {good['fourier']}/{n} for the Fourier-feature router, "
-               f"{good['fourier_rank']}/{n} for the rank-2 one; mean gap quantum - Fourier {gap[1]:+.3f} with one run "
-               f"per seed and {gap[k_max]:+.3f} with the best of {k_max} restarts chosen on validation accuracy "
-               f"({k_max}x the epochs, the same k for every router).")
+    out.append(
+        f"Trainability: a good solution (held-out accuracy >= {mech.GOOD_ACCURACY}) on {good['quantum']}/{n} "
+        f"seeds for the quantum router, {good['fourier']}/{n} for the Fourier-feature router, "
+        f"{good['fourier_rank']}/{n} for the rank-2 one; mean gap quantum - Fourier {gap[1]:+.3f} with one run "
+        f"per seed and {gap[k_max]:+.3f} with the best of {k_max} restarts chosen on validation accuracy "
+        f"({k_max}x the epochs, the same k for every router)."
+    )
     if st["feature_map"] == "holds":
-        verdict = ("the quantum router's edge over a classical router of identical function class is a property of "
-                   "training, not of what interference can express; the kernel itself is a classical closed form.")
+        verdict = (
+            "the quantum router's edge over a classical router of identical function class is a property of "
+            "training, not of what interference can express; the kernel itself is a classical closed form."
+        )
     else:
-        verdict = ("on Two Moons the routing function is a trigonometric feature map followed by a linear softmax, "
-                   "which a classical router reproduces at equal or better accuracy, and the quantum kernel is a "
-                   "classical closed-form kernel close to an RBF kernel; these results give no support to an advantage "
-                   "that comes from interference.")
+        verdict = (
+            "on Two Moons the routing function is a trigonometric feature map followed by a linear softmax, "
+            "which a classical router reproduces at equal or better accuracy, and the quantum kernel is a "
+            "classical closed-form kernel close to an RBF kernel; these results give no support to an advantage "
+            "that comes from interference."
+        )
     out.append("For the title's claim ('topological advantage via interference-based routing'): " + verdict)
     return " ".join(out)
 
@@ -182,27 +239,44 @@ def c8(res: mech.Results) -> Entry:
     v = per_seed_values(res)
     entry_parts = parts(res, v)
     acc = {m: _acc(v, m) for m in ("quantum", "fourier", "quantum_noent", "quantum_kernel_svm", "rbf_svm")}
-    protocol = ("Two Moons study's data and budget: " + protocol_sentence(
-        mech.budget(res.quick), ("moe", "logreg", "rbf_svm", "quantum_kernel_svm")) + "; paired over seeds")
+    protocol = (
+        "Two Moons study's data and budget: "
+        + protocol_sentence(mech.budget(res.quick), ("moe", "logreg", "rbf_svm", "quantum_kernel_svm"))
+        + "; paired over seeds"
+    )
     check = identity(res)
     if check.state != "holds":
         raise AssertionError(f"the simulated kernel does not equal its closed form: {check.description}")
     c8_parts = plan_parts(res, v)
     primary = c8_parts[0][0]
-    held = [name for (o, _), name in zip(c8_parts[1:], ("function class", "entanglement ablation", "alignment"))
-            if o.state == "shown" and o.can_fail]
-    wording = ("predictions that held: " + (", ".join(held) if held else "none that could fail")
-               + "; the deciding prediction (bandwidth-tuned quantum-kernel SVM vs tuned RBF-SVM) is not yet run; "
-               "'interference explains the separation' is an interpretation, not a prediction")
+    held = [
+        name
+        for (o, _), name in zip(c8_parts[1:], ("function class", "entanglement ablation", "alignment"))
+        if o.state == "shown" and o.can_fail
+    ]
+    wording = (
+        "predictions that held: "
+        + (", ".join(held) if held else "none that could fail")
+        + "; the deciding prediction (bandwidth-tuned quantum-kernel SVM vs tuned RBF-SVM) is not yet run; "
+        "'interference explains the separation' is an interpretation, not a prediction"
+    )
     old = "; ".join(f"[{p.state}] {p.description}" for p in ledger.holm_parts(entry_parts))
-    entry = ledger.planned("C8", primary, [(o, False) for o, _ in c8_parts[1:]],
-                           "; ".join(f"{m} {i}" for m, i in acc.items()) + f" — {wording}",
-                           {m: [i.low, i.high] for m, i in acc.items()}, protocol, EVIDENCE,
-                           f"Checked, not a part: {check.description}. " + note(res, entry_parts, v)
-                           + f" Issue #21: the parts written earlier by the ledger (entanglement must help; the untuned "
-                           f"quantum-kernel SVM must match a tuned RBF-SVM) were: {old}. They are reported, not "
-                           "deciding: the quantum kernel had no bandwidth to tune while the RBF had its gammas.",
-                           rule="primary endpoint", secondary_rules=[r for _, r in c8_parts[1:]])
+    entry = ledger.planned(
+        "C8",
+        primary,
+        [(o, False) for o, _ in c8_parts[1:]],
+        "; ".join(f"{m} {i}" for m, i in acc.items()) + f" — {wording}",
+        {m: [i.low, i.high] for m, i in acc.items()},
+        protocol,
+        EVIDENCE,
+        f"Checked, not a part: {check.description}. "
+        + note(res, entry_parts, v)
+        + f" Issue #21: the parts written earlier by the ledger (entanglement must help; the untuned "
+        f"quantum-kernel SVM must match a tuned RBF-SVM) were: {old}. They are reported, not "
+        "deciding: the quantum kernel had no bandwidth to tune while the RBF had its gammas.",
+        rule="primary endpoint",
+        secondary_rules=[r for _, r in c8_parts[1:]],
+    )
     return entry
 
 
@@ -212,30 +286,47 @@ def plan_parts(res: mech.Results, v: dict[str, np.ndarray]) -> list[tuple[ar.Out
     the function class (cannot fail: a mathematical fact), the entanglement ablation (two-sided,
     reported) and the kernel-target alignment, centred and uncentred (descriptive)."""
     n_test = v["n_test"]
-    pending = ar.Outcome("inconclusive", float("nan"),
-                         "bandwidth-tuned quantum-kernel SVM (inputs scaled by a tuned factor, same budget as the RBF's "
-                         "gamma) non-inferior to the tuned RBF-SVM: not yet run")
+    pending = ar.Outcome(
+        "inconclusive",
+        float("nan"),
+        "bandwidth-tuned quantum-kernel SVM (inputs scaled by a tuned factor, same budget as the RBF's "
+        "gamma) non-inferior to the tuned RBF-SVM: not yet run",
+    )
     fc = res.function_class
     residual = float(fc["residual_phi"].abs().max())
-    function_class = ar.Outcome("shown" if residual <= IDENTITY_TOLERANCE else "shown otherwise", residual,
-                                f"function class: every readout is a linear combination of the 3^d features phi(x) "
-                                f"(largest least-squares residual {residual:.1e}); a mathematical fact of the circuit",
-                                can_fail=False)
-    ablation = ar.paired_superiority(v["quantum"], v["quantum_noent"], scale=1 / float(np.mean(n_test)),
-                                     description="entanglement ablation: the authors' router vs the same circuit "
-                                                 "without CNOTs (reported; either direction)")
+    function_class = ar.Outcome(
+        "shown" if residual <= IDENTITY_TOLERANCE else "shown otherwise",
+        residual,
+        f"function class: every readout is a linear combination of the 3^d features phi(x) "
+        f"(largest least-squares residual {residual:.1e}); a mathematical fact of the circuit",
+        can_fail=False,
+    )
+    ablation = ar.paired_superiority(
+        v["quantum"],
+        v["quantum_noent"],
+        scale=1 / float(np.mean(n_test)),
+        description="entanglement ablation: the authors' router vs the same circuit "
+        "without CNOTs (reported; either direction)",
+    )
     align = mech.alignment_table(res)
     q = align[align["gamma"].isna()].iloc[0]
     rbf = align[align["gamma"].notna()]
     best_unc = rbf.loc[rbf["alignment_mean"].idxmax()]
     best_cen = rbf.loc[rbf["centered_alignment_mean"].idxmax()]
-    alignment = ar.Outcome("inconclusive", float(q["centered_alignment_mean"] - best_cen["centered_alignment_mean"]),
-                           f"kernel-target alignment (descriptive): uncentred quantum {q['alignment_mean']:.3f} vs the "
-                           f"best RBF {best_unc['alignment_mean']:.3f} (gamma {best_unc['gamma']:.3g}); centred quantum "
-                           f"{q['centered_alignment_mean']:.3f} vs that RBF {best_unc['centered_alignment_mean']:.3f} and "
-                           f"vs the best centred RBF {best_cen['centered_alignment_mean']:.3f} (gamma {best_cen['gamma']:.3g})")
-    return [(pending, "primary endpoint"), (function_class, "identity"), (ablation, "ordering"),
-            (alignment, "primary endpoint")]
+    alignment = ar.Outcome(
+        "inconclusive",
+        float(q["centered_alignment_mean"] - best_cen["centered_alignment_mean"]),
+        f"kernel-target alignment (descriptive): uncentred quantum {q['alignment_mean']:.3f} vs the "
+        f"best RBF {best_unc['alignment_mean']:.3f} (gamma {best_unc['gamma']:.3g}); centred quantum "
+        f"{q['centered_alignment_mean']:.3f} vs that RBF {best_unc['centered_alignment_mean']:.3f} and "
+        f"vs the best centred RBF {best_cen['centered_alignment_mean']:.3f} (gamma {best_cen['gamma']:.3g})",
+    )
+    return [
+        (pending, "primary endpoint"),
+        (function_class, "identity"),
+        (ablation, "ordering"),
+        (alignment, "primary endpoint"),
+    ]
 
 
 def claims(res: mech.Results) -> list[Entry]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from qmoe_tfq.reporting.plots import POINT_COLORS, plt
 from qmoe_tfq.experiments.probes import decode_grid, grid_axis
+from qmoe_tfq.reporting.plots import POINT_COLORS, plt
 from qmoe_tfq.reporting.style import FAMILY_COLORS, color_for, style_for
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import mechanism as mech
@@ -15,10 +15,14 @@ from qmoe_tfq.studies import two_moons as tm
 # Expert colours, apart from the class colours of the points (magenta, green).
 EXPERT_COLORS = np.array([[0.27, 0.46, 0.71], [0.96, 0.43, 0.26], [0.50, 0.50, 0.50], [0.85, 0.70, 0.0]])
 PANEL_TITLES = {
-    "quantum": "quantum router (authors)", "quantum_noent": "quantum, CNOTs removed",
-    "quantum_frozen": "quantum, frozen circuit", "quantum_prob": "quantum, probabilities (4 experts)",
-    "fourier": "Fourier: Dense(E) on phi(x)", "fourier_rank": "Fourier, rank 2 (24 params)",
-    "linear": "Model A: linear", tm.MATCHED: f"MLP h={tm.MATCHED_HIDDEN} (parameter-matched)",
+    "quantum": "quantum router (authors)",
+    "quantum_noent": "quantum, CNOTs removed",
+    "quantum_frozen": "quantum, frozen circuit",
+    "quantum_prob": "quantum, probabilities (4 experts)",
+    "fourier": "Fourier: Dense(E) on phi(x)",
+    "fourier_rank": "Fourier, rank 2 (24 params)",
+    "linear": "Model A: linear",
+    tm.MATCHED: f"MLP h={tm.MATCHED_HIDDEN} (parameter-matched)",
 }
 
 
@@ -36,8 +40,7 @@ def gate_maps(res: mech.Results, points: tuple[np.ndarray, np.ndarray], ncols: i
     dashed decision boundary, and seed 0's held-out test points."""
     ids = mech.size(res.quick).gate_map_ids
     nrows = int(np.ceil(len(ids) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.7 * ncols, 2.85 * nrows), sharex=True, sharey=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.7 * ncols, 2.85 * nrows), sharex=True, sharey=True, squeeze=False)
     x, y = points
     routing = mech.routing_table(res).set_index("model_id")
     for ax, model_id in zip(axes.ravel(), ids):
@@ -45,8 +48,9 @@ def gate_maps(res: mech.Results, points: tuple[np.ndarray, np.ndarray], ncols: i
         row = R.runs(res.gates, mech.gate_map_name(model_id)).iloc[0]
         size = gates.shape[0]
         axis = grid_axis(size)
-        ax.imshow(_plane_image(gates), origin="lower", extent=(0, np.pi, 0, np.pi), interpolation="bilinear",
-                  aspect="auto")
+        ax.imshow(
+            _plane_image(gates), origin="lower", extent=(0, np.pi, 0, np.pi), interpolation="bilinear", aspect="auto"
+        )
         for e in range(gates.shape[-1]):
             others = np.delete(gates, e, axis=-1).max(-1)
             margin = gates[..., e] - others
@@ -57,18 +61,26 @@ def gate_maps(res: mech.Results, points: tuple[np.ndarray, np.ndarray], ncols: i
             ax.contour(axis, axis, pred, levels=[0.5], colors="0.35", linewidths=0.9, linestyles="--")
         ax.scatter(x[:, 0], x[:, 1], c=POINT_COLORS[y], s=4, edgecolors="none", alpha=0.8)
         r = routing.loc[model_id]
-        ax.set_title(f"{PANEL_TITLES.get(model_id, model_id)}\ntest acc {row['test_accuracy']:.3f}; entropy "
-                     f"{r.gate_entropy_mean:.2f}/{r.max_entropy:.2f}", color=color_for(model_id), fontsize=7)
+        ax.set_title(
+            f"{PANEL_TITLES.get(model_id, model_id)}\ntest acc {row['test_accuracy']:.3f}; entropy "
+            f"{r.gate_entropy_mean:.2f}/{r.max_entropy:.2f}",
+            color=color_for(model_id),
+            fontsize=7,
+        )
         ax.set_xlim(0, np.pi)
         ax.set_ylim(0, np.pi)
-    for ax in axes.ravel()[len(ids):]:
+    for ax in axes.ravel()[len(ids) :]:
         ax.set_visible(False)
     for ax in axes[-1]:
         ax.set_xlabel("$x_1$ (angle)")
     for ax in axes[:, 0]:
         ax.set_ylabel("$x_2$ (angle)")
-    fig.suptitle("How each router splits Two Moons (seed 0, tuned): colour = expert with the largest gate "
-                 "(white: uniform gates), solid = expert boundary, dashed = decision boundary", y=1.0, fontsize=8)
+    fig.suptitle(
+        "How each router splits Two Moons (seed 0, tuned): colour = expert with the largest gate "
+        "(white: uniform gates), solid = expert boundary, dashed = decision boundary",
+        y=1.0,
+        fontsize=8,
+    )
     fig.tight_layout()
     return fig
 
@@ -79,16 +91,25 @@ def kernel_alignment(table: pd.DataFrame):
     rbf = table[table["gamma"].notna()].sort_values("gamma")
     q = table[table["gamma"].isna()].iloc[0]
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.3))
-    for ax, (col, low, high, title) in zip(axes, [
+    for ax, (col, low, high, title) in zip(
+        axes,
+        [
             ("alignment_mean", "alignment_ci_low", "alignment_ci_high", "kernel-target alignment"),
-            ("centered_alignment_mean", "centered_ci_low", "centered_ci_high", "centred alignment (Cortes et al.)")]):
+            ("centered_alignment_mean", "centered_ci_low", "centered_ci_high", "centred alignment (Cortes et al.)"),
+        ],
+    ):
         ax.plot(rbf["gamma"], rbf[col], color=FAMILY_COLORS["rbf_svm"], marker="o", markersize=3, label="RBF kernel")
         ax.fill_between(rbf["gamma"], rbf[low], rbf[high], color=FAMILY_COLORS["rbf_svm"], alpha=0.2, linewidth=0)
         color = FAMILY_COLORS["quantum_kernel_svm"]
         ax.axhspan(q[low], q[high], color=color, alpha=0.2, linewidth=0)
         ax.axhline(q[col], color=color, linestyle="--", label="quantum kernel prod cos^2((x - x')/2)")
-        ax.axvline(q["nearest_rbf_gamma_mean"], color=color, linestyle=":", linewidth=0.9,
-                   label=f"RBF gamma nearest the quantum kernel ({q['nearest_rbf_gamma_mean']:.2f})")
+        ax.axvline(
+            q["nearest_rbf_gamma_mean"],
+            color=color,
+            linestyle=":",
+            linewidth=0.9,
+            label=f"RBF gamma nearest the quantum kernel ({q['nearest_rbf_gamma_mean']:.2f})",
+        )
         ax.set_xscale("log")
         ax.set_xlabel("RBF gamma (inputs: angles in [0, pi])")
         ax.set_ylabel(f"{title} (mean, 95% CI)")
@@ -108,13 +129,27 @@ def trainability(res: mech.Results, table: pd.DataFrame):
     rng = np.random.default_rng(0)
     for i, m in enumerate(ids):
         v = mech.restart_frame(res, m).query("restart == 0")["best_validation"].to_numpy()
-        left.scatter(i + rng.uniform(-0.15, 0.15, len(v)), v, s=10, color=styles[m].color, marker=styles[m].marker,
-                     alpha=0.7, edgecolors="none")
+        left.scatter(
+            i + rng.uniform(-0.15, 0.15, len(v)),
+            v,
+            s=10,
+            color=styles[m].color,
+            marker=styles[m].marker,
+            alpha=0.7,
+            edgecolors="none",
+        )
         left.hlines(np.median(v), i - 0.3, i + 0.3, color="k", linewidth=1)
         g = table[table["model_id"] == m]
-        right.errorbar(g["restarts_k"] + 0.04 * (i - len(ids) / 2), g["test_acc_mean"],
-                       yerr=[g["test_acc_mean"] - g["test_acc_ci_low"], g["test_acc_ci_high"] - g["test_acc_mean"]],
-                       capsize=2, markersize=4, linewidth=1, label=mech.candidate(m).label, **styles[m].kwargs())
+        right.errorbar(
+            g["restarts_k"] + 0.04 * (i - len(ids) / 2),
+            g["test_acc_mean"],
+            yerr=[g["test_acc_mean"] - g["test_acc_ci_low"], g["test_acc_ci_high"] - g["test_acc_mean"]],
+            capsize=2,
+            markersize=4,
+            linewidth=1,
+            label=mech.candidate(m).label,
+            **styles[m].kwargs(),
+        )
     left.set_xticks(range(len(ids)), ids, fontsize=7, rotation=20)
     left.set_ylabel("validation accuracy of the kept weights")
     left.set_title("one run per seed (bar: median)")

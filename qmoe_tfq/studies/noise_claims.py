@@ -18,7 +18,6 @@ import numpy as np
 from qmoe_tfq.analysis import ledger
 from qmoe_tfq.analysis import multiverse as mv
 from qmoe_tfq.analysis import rules as ar
-from qmoe_tfq.analysis.plan import PLAN
 from qmoe_tfq.analysis.ledger import (
     Entry,
     Part,
@@ -28,6 +27,7 @@ from qmoe_tfq.analysis.ledger import (
     single_run_part,
     threshold_part,
 )
+from qmoe_tfq.analysis.plan import PLAN
 from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval
 from qmoe_tfq.studies import noise_study as ns
 
@@ -41,8 +41,13 @@ C4_STATED_BAND = (0.02, 0.025)  # the claim's own band (issue #21): "up to ~2%, 
 C4_GATE_RESAMPLES = 1000
 N3_MARGIN = 0.02
 STABILITY_RESAMPLES = ledger.STABILITY_RESAMPLES  # bootstrap resamples of the seeds per verdict (tests lower it)
-EVIDENCE = ["paper/tables/noise.csv", "paper/tables/noise_threshold.csv", "paper/tables/noise_advantage.csv",
-            "paper/figures/noise_advantage.pdf", "paper/figures/noise_sweep.pdf"]
+EVIDENCE = [
+    "paper/tables/noise.csv",
+    "paper/tables/noise_threshold.csv",
+    "paper/tables/noise_advantage.csv",
+    "paper/figures/noise_advantage.pdf",
+    "paper/figures/noise_sweep.pdf",
+]
 ADAPTER_ARTEFACT = (
     "Under heavy noise the router's <Z> shrinks towards 0 and the adapter's bias then fixes the gate, so the "
     "noisy quantum router degenerates into one fixed (not uniform) mixture of the experts; being significantly "
@@ -62,16 +67,20 @@ def c4_parts(v: dict[str, np.ndarray], grid) -> list[Part]:
     for placement in C4_PLACEMENTS:
         curve = ns.curve_of(grid, v[placement], C4_PROTOCOL)
         label = f"[{placement}, train under noise, vs Model A]"
-        parts += [advantage_part(f"{label} advantage maintained at eps = {C4_MAINTAINED_AT:g}", curve, C4_MAINTAINED_AT),
-                  threshold_part(f"{label} breakdown", curve, C4_BREAKDOWN_BAND)]
+        parts += [
+            advantage_part(f"{label} advantage maintained at eps = {C4_MAINTAINED_AT:g}", curve, C4_MAINTAINED_AT),
+            threshold_part(f"{label} breakdown", curve, C4_BREAKDOWN_BAND),
+        ]
     return parts
 
 
 def _curve_summary(key, c) -> str:
     placement, protocol, rid = key
     lost = [f"{e:g}" for e in c.eps if c.state_at(float(e)) == "lost"]
-    return (f"{placement}/{protocol} vs {rid}: eps* {c.label()} (95% CI [{c.label(c.threshold_low)}, "
-            f"{c.label(c.threshold_high)}]), Delta at 0 {c.mean[0]:+.3f}, lost at eps {', '.join(lost) or 'none'}")
+    return (
+        f"{placement}/{protocol} vs {rid}: eps* {c.label()} (95% CI [{c.label(c.threshold_low)}, "
+        f"{c.label(c.threshold_high)}]), Delta at 0 {c.mean[0]:+.3f}, lost at eps {', '.join(lost) or 'none'}"
+    )
 
 
 def c4(res: ns.Results) -> Entry:
@@ -85,44 +94,70 @@ def c4(res: ns.Results) -> Entry:
     curves = ns.curves(rows, grid)
     primary = {p: curves[(p, C4_PROTOCOL, C4_REFERENCE)] for p in C4_PLACEMENTS}
     primary_curves = primary
-    reproduced = "; ".join(f"eps* vs Model A (train under noise, {p}): {c.label()} (95% CI [{c.label(c.threshold_low)}, "
-                           f"{c.label(c.threshold_high)}])" for p, c in primary.items())
+    reproduced = "; ".join(
+        f"eps* vs Model A (train under noise, {p}): {c.label()} (95% CI [{c.label(c.threshold_low)}, "
+        f"{c.label(c.threshold_high)}])"
+        for p, c in primary.items()
+    )
     refs = ns.reference_table(rows).set_index("reference")
     chosen = res.models.tuned.selections["quantum"].params
-    protocol = (f"noise study on the Two Moons tuned models (make_moons({ns.tm.DATA.n_samples}), fresh 70/30 split per "
-                f"seed; {protocol_sentence(ns.tm.budget(quick))}; the quantum router's chosen configuration "
-                f"{chosen} is used at every eps), held-out test accuracy over {len(data.seeds)} seeds; eps grid "
-                f"{', '.join(f'{e:g}' for e in grid)}; C4 parts: train under noise, exact density-matrix engine, both "
-                "placements, Delta against Model A on the same seed")
-    deploy = "; ".join(_curve_summary((p, "deploy", C4_REFERENCE), curves[(p, "deploy", C4_REFERENCE)])
-                       for p in C4_PLACEMENTS)
+    protocol = (
+        f"noise study on the Two Moons tuned models (make_moons({ns.tm.DATA.n_samples}), fresh 70/30 split per "
+        f"seed; {protocol_sentence(ns.tm.budget(quick))}; the quantum router's chosen configuration "
+        f"{chosen} is used at every eps), held-out test accuracy over {len(data.seeds)} seeds; eps grid "
+        f"{', '.join(f'{e:g}' for e in grid)}; C4 parts: train under noise, exact density-matrix engine, both "
+        "placements, Delta against Model A on the same seed"
+    )
+    deploy = "; ".join(
+        _curve_summary((p, "deploy", C4_REFERENCE), curves[(p, "deploy", C4_REFERENCE)]) for p in C4_PLACEMENTS
+    )
     others = "; ".join(_curve_summary(k, c) for k, c in curves.items() if k[2] != C4_REFERENCE)
-    constant_lost = [k for k, c in curves.items()
-                     if k[2] == "constant" and any(c.state_at(float(e)) == "lost" for e in c.eps)]
-    artefact = (f"Against the constant-gate model the advantage is lost on "
-                f"{', '.join(f'{p}/{pr}' for p, pr, _ in constant_lost)} (eps above). {ADAPTER_ARTEFACT}"
-                if constant_lost else "The constant-gate model is never significantly above the quantum router.")
-    note = ("Rule: per seed Delta(eps) = quantum(eps) - reference; the mean over seeds, made non-increasing in eps "
-            "for train under noise (each eps a fresh training run), crosses zero at eps*, interpolated in log eps; "
-            "CIs from 1,000 paired bootstrap resamples of the seeds; 'kept' / 'lost' at one eps by the exact "
-            "one-sided signed-rank test (Holm over the claim's parts). Deploy protocol (noiseless training, noisy "
-            f"evaluation; the mean curve, not fitted), in the note only since the claim is about training under "
-            f"noise as the authors simulated it: {deploy}. Other references: {others}. {artefact} References "
-            "(noiseless; depolarizing noise does not act on classical routers): "
-            + ", ".join(f"{rid} {r.test_acc_mean:.3f} [{r.test_acc_ci_low:.3f}, {r.test_acc_ci_high:.3f}]"
-                        for rid, r in refs.iterrows())
-            + " (BCa 95% CI). 'per gate' in the claim is the every_gate placement; the authors' code trained under "
-            "noise with the authors' placement; both are parts.")
+    constant_lost = [
+        k for k, c in curves.items() if k[2] == "constant" and any(c.state_at(float(e)) == "lost" for e in c.eps)
+    ]
+    artefact = (
+        f"Against the constant-gate model the advantage is lost on "
+        f"{', '.join(f'{p}/{pr}' for p, pr, _ in constant_lost)} (eps above). {ADAPTER_ARTEFACT}"
+        if constant_lost
+        else "The constant-gate model is never significantly above the quantum router."
+    )
+    note = (
+        "Rule: per seed Delta(eps) = quantum(eps) - reference; the mean over seeds, made non-increasing in eps "
+        "for train under noise (each eps a fresh training run), crosses zero at eps*, interpolated in log eps; "
+        "CIs from 1,000 paired bootstrap resamples of the seeds; 'kept' / 'lost' at one eps by the exact "
+        "one-sided signed-rank test (Holm over the claim's parts). Deploy protocol (noiseless training, noisy "
+        f"evaluation; the mean curve, not fitted), in the note only since the claim is about training under "
+        f"noise as the authors simulated it: {deploy}. Other references: {others}. {artefact} References "
+        "(noiseless; depolarizing noise does not act on classical routers): "
+        + ", ".join(
+            f"{rid} {r.test_acc_mean:.3f} [{r.test_acc_ci_low:.3f}, {r.test_acc_ci_high:.3f}]"
+            for rid, r in refs.iterrows()
+        )
+        + " (BCa 95% CI). 'per gate' in the claim is the every_gate placement; the authors' code trained under "
+        "noise with the authors' placement; both are parts."
+    )
     gated = c4_outcomes(res, n_resamples=C4_GATE_RESAMPLES)
     primary, secondary = gated[0], gated[1:]
-    note += (f" Issue #21: the primary endpoint first requires quantum > Model A at eps = 0 (every_gate, train under "
-             f"noise); only then is eps* judged against the claim's band {C4_STATED_BAND[0]:g}-{C4_STATED_BAND[1]:g} "
-             "(its 95% CI inside -> shown; wholly outside -> not; else inconclusive). The old parts (kept at 0.02, "
-             f"breakdown in {C4_BREAKDOWN_BAND}) by the earlier rule: " + "; ".join(
-                 f"[{p.state}] {p.description}" for p in ledger.holm_parts(c4_parts(data.values, grid))) + ".")
-    entry = ledger.planned("C4", primary, [(o, False) for o in secondary], reproduced,
-                           {p: [c.threshold_low, c.threshold_high] for p, c in primary_curves.items()}, protocol,
-                           EVIDENCE, note, rule="noise threshold", secondary_rules=["noise threshold"] * len(secondary))
+    note += (
+        f" Issue #21: the primary endpoint first requires quantum > Model A at eps = 0 (every_gate, train under "
+        f"noise); only then is eps* judged against the claim's band {C4_STATED_BAND[0]:g}-{C4_STATED_BAND[1]:g} "
+        "(its 95% CI inside -> shown; wholly outside -> not; else inconclusive). The old parts (kept at 0.02, "
+        f"breakdown in {C4_BREAKDOWN_BAND}) by the earlier rule: "
+        + "; ".join(f"[{p.state}] {p.description}" for p in ledger.holm_parts(c4_parts(data.values, grid)))
+        + "."
+    )
+    entry = ledger.planned(
+        "C4",
+        primary,
+        [(o, False) for o in secondary],
+        reproduced,
+        {p: [c.threshold_low, c.threshold_high] for p, c in primary_curves.items()},
+        protocol,
+        EVIDENCE,
+        note,
+        rule="noise threshold",
+        secondary_rules=["noise threshold"] * len(secondary),
+    )
     if primary.state == "shown otherwise" and not primary.extra.get("gate", True):
         entry.verdict = "not reproduced"
         entry.reproduced = "no advantage over Model A at eps = 0 (thresholds descriptive): " + entry.reproduced
@@ -131,12 +166,23 @@ def c4(res: ns.Results) -> Entry:
         entry.power = ar.power_sentence(ar.paired_power(d0, effect_of_interest=0.02), " (accuracy) at eps = 0")
 
     def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
-        o = ar.gated_threshold(grid, data.values["every_gate_train"][pos], C4_STATED_BAND,
-                               test=spec.get("test", "signed-rank"), n_resamples=100)
+        o = ar.gated_threshold(
+            grid,
+            data.values["every_gate_train"][pos],
+            C4_STATED_BAND,
+            test=spec.get("test", "signed-rank"),
+            n_resamples=100,
+        )
         return PLAN["C4"].verdict(o.state), float(np.mean(data.values["every_gate_train"][pos][:, 0]))
 
-    multi = mv.run_multiverse(verdict_of, len(data.seeds), claim="C4", only=("seeds", "test"),
-                              n_resamples=min(STABILITY_RESAMPLES, 20), headline=PLAN["C4"].verdict(primary.state))
+    multi = mv.run_multiverse(
+        verdict_of,
+        len(data.seeds),
+        claim="C4",
+        only=("seeds", "test"),
+        n_resamples=min(STABILITY_RESAMPLES, 20),
+        headline=PLAN["C4"].verdict(primary.state),
+    )
     return ledger.with_multiverse(entry, multi)
 
 
@@ -147,10 +193,19 @@ def c4_outcomes(res: ns.Results, n_resamples: int = C4_GATE_RESAMPLES) -> list[a
     data = ns.delta_values(res.rows, grid, (C4_REFERENCE,)).values
     out = []
     for placement, protocol_ in (("every_gate", "train"), ("authors", "train"), ("every_gate", "deploy")):
-        o = ar.gated_threshold(grid, data[ns.curve_key(placement, protocol_, C4_REFERENCE)], C4_STATED_BAND,
-                               monotone=protocol_ == "train", n_resamples=n_resamples)
-        out.append(replace(o, text=f"[{placement}, {'train under noise' if protocol_ == 'train' else 'deploy'}, "
-                                   f"vs Model A] {o.text}"))
+        o = ar.gated_threshold(
+            grid,
+            data[ns.curve_key(placement, protocol_, C4_REFERENCE)],
+            C4_STATED_BAND,
+            monotone=protocol_ == "train",
+            n_resamples=n_resamples,
+        )
+        out.append(
+            replace(
+                o,
+                text=f"[{placement}, {'train under noise' if protocol_ == 'train' else 'deploy'}, vs Model A] {o.text}",
+            )
+        )
     return out
 
 
@@ -170,38 +225,68 @@ def n3(res: ns.Results) -> Entry:
     cis = {p: bootstrap_interval(v, bounds=ACCURACY_BOUNDS) for p, v in data.values.items()}
     s = ns.size(quick)
     floor = float(ns.n3_table(rows, N3_STATED)["constant_gate_train_acc_mean"].iloc[0])
-    protocol = (f"authors' Phase 3B protocol: make_moons(1000, random_state=42), no split, authors' placement, "
-                f"a fresh model trained under noise per p, Adam lr {ns.N3_LR}, {s.n3_epochs} epochs, TRAINING-SET "
-                f"accuracy, {s.n3_seeds} model seeds")
-    note = ("The authors ran one seed; each stated number is compared with where one of our model seeds falls "
-            "(single-run rule); ci95: BCa 95% CI of our mean. On the same data and budget the constant-gate model "
-            f"(no router at all) reaches training-set accuracy {floor:.3f}: the floor of the authors' plot is this, "
-            "not 0.5 (random guessing).")
+    protocol = (
+        f"authors' Phase 3B protocol: make_moons(1000, random_state=42), no split, authors' placement, "
+        f"a fresh model trained under noise per p, Adam lr {ns.N3_LR}, {s.n3_epochs} epochs, TRAINING-SET "
+        f"accuracy, {s.n3_seeds} model seeds"
+    )
+    note = (
+        "The authors ran one seed; each stated number is compared with where one of our model seeds falls "
+        "(single-run rule); ci95: BCa 95% CI of our mean. On the same data and budget the constant-gate model "
+        f"(no router at all) reaches training-set accuracy {floor:.3f}: the floor of the authors' plot is this, "
+        "not 0.5 (random guessing)."
+    )
     missing = sorted(set(N3_STATED) - {float(p) for p in data.values})
     if missing:
         note += f" Not run at this size: p = {', '.join(f'{p:g}' for p in missing)}."
     levels = np.array([float(p) for p in data.values])
     matrix = np.column_stack([data.values[p] for p in data.values])
-    primary = ar.trend_sign(levels, matrix, claimed="decreasing",
-                            description="training-set accuracy vs p, over (p, seed) points; the authors' table falls")
-    theirs = ar.trend_sign(levels, np.array([N3_STATED[float(p)] for p in data.values]), claimed="decreasing",
-                           description="the authors' table (one run)")
-    tosts = [ar.tost_mean(v, N3_STATED[float(p)], N3_MARGIN, description=f"p={p} training-set accuracy")
-             for p, v in data.values.items()]
-    note += (f" Issue #21: a trend claim is judged by the sign of the trend (one-sided Spearman over (p, seed) points), "
-             f"not point by point; {theirs.text}. Each stated value by TOST within {N3_MARGIN * 100:g} pp is a "
-             "secondary part.")
-    entry = ledger.planned("N3", primary, [(o, False) for o in tosts],
-                           ", ".join(f"p={p}: {ci.mean:.3f}" for p, ci in cis.items()),
-                           {p: [ci.low, ci.high] for p, ci in cis.items()}, protocol, ["paper/tables/noise_n3.csv"],
-                           note, rule="trend", secondary_rules=["equivalence"] * len(tosts))
+    primary = ar.trend_sign(
+        levels,
+        matrix,
+        claimed="decreasing",
+        description="training-set accuracy vs p, over (p, seed) points; the authors' table falls",
+    )
+    theirs = ar.trend_sign(
+        levels,
+        np.array([N3_STATED[float(p)] for p in data.values]),
+        claimed="decreasing",
+        description="the authors' table (one run)",
+    )
+    tosts = [
+        ar.tost_mean(v, N3_STATED[float(p)], N3_MARGIN, description=f"p={p} training-set accuracy")
+        for p, v in data.values.items()
+    ]
+    note += (
+        f" Issue #21: a trend claim is judged by the sign of the trend (one-sided Spearman over (p, seed) points), "
+        f"not point by point; {theirs.text}. Each stated value by TOST within {N3_MARGIN * 100:g} pp is a "
+        "secondary part."
+    )
+    entry = ledger.planned(
+        "N3",
+        primary,
+        [(o, False) for o in tosts],
+        ", ".join(f"p={p}: {ci.mean:.3f}" for p, ci in cis.items()),
+        {p: [ci.low, ci.high] for p, ci in cis.items()},
+        protocol,
+        ["paper/tables/noise_n3.csv"],
+        note,
+        rule="trend",
+        secondary_rules=["equivalence"] * len(tosts),
+    )
 
     def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
         o = ar.trend_sign(levels, matrix[pos], claimed="decreasing")
         return PLAN["N3"].verdict(o.state), o.effect
 
-    multi = mv.run_multiverse(verdict_of, len(data.seeds), claim="N3", only=("seeds",),
-                              n_resamples=min(STABILITY_RESAMPLES, 200), headline=entry.verdict)
+    multi = mv.run_multiverse(
+        verdict_of,
+        len(data.seeds),
+        claim="N3",
+        only=("seeds",),
+        n_resamples=min(STABILITY_RESAMPLES, 200),
+        headline=entry.verdict,
+    )
     return ledger.with_multiverse(entry, multi)
 
 
@@ -210,5 +295,16 @@ def claims(res: ns.Results) -> list[Entry]:
     return [c4(res), n3(res)]
 
 
-__all__ = ["C4_BREAKDOWN_BAND", "C4_MAINTAINED_AT", "C4_PLACEMENTS", "C4_REFERENCE", "N3_STATED", "c4", "c4_parts",
-           "c4_values", "claims", "n3", "n3_parts"]
+__all__ = [
+    "C4_BREAKDOWN_BAND",
+    "C4_MAINTAINED_AT",
+    "C4_PLACEMENTS",
+    "C4_REFERENCE",
+    "N3_STATED",
+    "c4",
+    "c4_parts",
+    "c4_values",
+    "claims",
+    "n3",
+    "n3_parts",
+]

@@ -33,23 +33,31 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from qmoe_tfq.specs.config import NOISE_PLACEMENTS
-from qmoe_tfq.data import DataSpec
-from qmoe_tfq.core.errors import ConfigError
-from qmoe_tfq.experiments.experiment import Experiment
 from qmoe_tfq.analysis.ledger import PerSeed
+from qmoe_tfq.analysis.stats import (
+    ACCURACY_BOUNDS,
+    NoiseCurve,
+    bootstrap_interval,
+    noise_curve,
+    prediction_interval,
+    t_interval,
+)
+from qmoe_tfq.core.errors import ConfigError
+from qmoe_tfq.data import DataSpec
+from qmoe_tfq.experiments.experiment import Experiment
 from qmoe_tfq.experiments.probes import NoiseSweep
 from qmoe_tfq.experiments.registry import qmoe
-from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, NoiseCurve, bootstrap_interval, noise_curve, prediction_interval, t_interval
+from qmoe_tfq.specs.config import NOISE_PLACEMENTS
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import two_moons as tm
-from qmoe_tfq.experiments.tuning import evaluation_experiment
 
 NOISE_GRID = (0.0, 0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.05, 0.1, 0.15, 0.2)
 PLACEMENTS = NOISE_PLACEMENTS
 NOISE_PROTOCOLS = ("deploy", "train")
-PROTOCOL_LABELS = {"deploy": "deploy (trained noiseless, evaluated under noise)",
-                   "train": "train under noise (fresh model per eps)"}
+PROTOCOL_LABELS = {
+    "deploy": "deploy (trained noiseless, evaluated under noise)",
+    "train": "train under noise (fresh model per eps)",
+}
 REFERENCE_ROLES = {"linear": "linear", tm.MATCHED: "matched", "constant": "constant"}
 REFERENCES = {
     "linear": "Model A: linear router",
@@ -80,10 +88,26 @@ class Size:
     n3_epochs: int
 
 
-FULL = Size(seeds=20, grid=NOISE_GRID, sampled_seeds=2, sampled_grid=(0.02, 0.1, 0.2), repetitions=1000,
-            n3_seeds=10, n3_noise=N3_NOISE, n3_epochs=20)
-QUICK = Size(seeds=2, grid=(0.0, 0.02, 0.2), sampled_seeds=1, sampled_grid=(0.2,), repetitions=100,
-             n3_seeds=2, n3_noise=(0.2,), n3_epochs=2)
+FULL = Size(
+    seeds=20,
+    grid=NOISE_GRID,
+    sampled_seeds=2,
+    sampled_grid=(0.02, 0.1, 0.2),
+    repetitions=1000,
+    n3_seeds=10,
+    n3_noise=N3_NOISE,
+    n3_epochs=20,
+)
+QUICK = Size(
+    seeds=2,
+    grid=(0.0, 0.02, 0.2),
+    sampled_seeds=1,
+    sampled_grid=(0.2,),
+    repetitions=100,
+    n3_seeds=2,
+    n3_noise=(0.2,),
+    n3_epochs=2,
+)
 
 
 def size(quick: bool) -> Size:
@@ -106,8 +130,12 @@ def deploy_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Exp
     s, q = size(quick), _tuned(chosen, quick)["quantum"]
     return [
         dataclasses.replace(q, name=f"{PREFIX}deploy", probes=(NoiseSweep(s.grid, PLACEMENTS, ("exact",)),)),
-        dataclasses.replace(q, name=f"{PREFIX}deploy_sampled", seeds=tuple(range(s.sampled_seeds)),
-                            probes=(NoiseSweep(s.sampled_grid, PLACEMENTS, ("exact", "tfq_sampled"), s.repetitions),)),
+        dataclasses.replace(
+            q,
+            name=f"{PREFIX}deploy_sampled",
+            seeds=tuple(range(s.sampled_seeds)),
+            probes=(NoiseSweep(s.sampled_grid, PLACEMENTS, ("exact", "tfq_sampled"), s.repetitions),),
+        ),
     ]
 
 
@@ -140,8 +168,12 @@ def n3_experiments(quick: bool = False) -> list[Experiment]:
     s = size(quick)
     budget = {"lr": N3_LR, "max_epochs": s.n3_epochs, "batch_size": 32}
     seeds = tuple(range(s.n3_seeds))
-    exps = [Experiment(f"n3/{p:g}", tm.QUANTUM.replace(noise=p, noise_placement="authors", **budget), N3_DATA,
-                       "authors", seeds) for p in s.n3_noise]
+    exps = [
+        Experiment(
+            f"n3/{p:g}", tm.QUANTUM.replace(noise=p, noise_placement="authors", **budget), N3_DATA, "authors", seeds
+        )
+        for p in s.n3_noise
+    ]
     return exps + [Experiment("n3/constant", qmoe(router="constant", **budget), N3_DATA, "authors", seeds)]
 
 
@@ -172,8 +204,12 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     """
     exps = n3_experiments(quick)
     if chosen and tm.tuned_name("quantum", quick) in chosen:
-        exps = (deploy_experiments(chosen, quick) + train_experiments(chosen, quick)
-                + reference_experiments(chosen, quick) + exps)
+        exps = (
+            deploy_experiments(chosen, quick)
+            + train_experiments(chosen, quick)
+            + reference_experiments(chosen, quick)
+            + exps
+        )
     return exps
 
 
@@ -227,8 +263,7 @@ def _runs(rows: pd.DataFrame, name: str) -> pd.DataFrame:
 
 def noise_evaluations(rows: pd.DataFrame, name: str = f"{PREFIX}deploy") -> pd.DataFrame:
     """The deploy records of experiment ``name`` as a long frame, one row per (seed, placement, eps, engine)."""
-    return pd.DataFrame([{"seed": int(r.seed), **rec} for r in _runs(rows, name).itertuples()
-                         for rec in r.noise_eval])
+    return pd.DataFrame([{"seed": int(r.seed), **rec} for r in _runs(rows, name).itertuples() for rec in r.noise_eval])
 
 
 def quantum_accuracies(rows: pd.DataFrame, grid: Sequence[float]) -> pd.DataFrame:
@@ -236,20 +271,39 @@ def quantum_accuracies(rows: pd.DataFrame, grid: Sequence[float]) -> pd.DataFram
     deploy from the exact engine, train from each fresh model."""
     deploy = noise_evaluations(rows)
     deploy = deploy[deploy["engine"] == "exact"]
-    parts = [pd.DataFrame({"protocol": "deploy", "placement": deploy["placement"], "noise": deploy["noise"],
-                           "seed": deploy["seed"], "accuracy": deploy["accuracy"]})]
+    parts = [
+        pd.DataFrame(
+            {
+                "protocol": "deploy",
+                "placement": deploy["placement"],
+                "noise": deploy["noise"],
+                "seed": deploy["seed"],
+                "accuracy": deploy["accuracy"],
+            }
+        )
+    ]
     for placement in PLACEMENTS:
         for eps in grid:
             g = _runs(rows, train_name(placement, eps))
-            parts.append(pd.DataFrame({"protocol": "train", "placement": placement, "noise": float(eps),
-                                       "seed": g["seed"].to_numpy(), "accuracy": g["test_accuracy"].to_numpy(float)}))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "protocol": "train",
+                        "placement": placement,
+                        "noise": float(eps),
+                        "seed": g["seed"].to_numpy(),
+                        "accuracy": g["test_accuracy"].to_numpy(float),
+                    }
+                )
+            )
     return pd.concat(parts, ignore_index=True)
 
 
 def reference_accuracies(rows: pd.DataFrame) -> dict[str, pd.Series]:
     """Held-out test accuracy per seed of each noiseless classical reference."""
-    return {rid: _runs(rows, f"{PREFIX}ref/{rid}").set_index("seed")["test_accuracy"].astype(float)
-            for rid in REFERENCES}
+    return {
+        rid: _runs(rows, f"{PREFIX}ref/{rid}").set_index("seed")["test_accuracy"].astype(float) for rid in REFERENCES
+    }
 
 
 # ------------------------------------------------------------------------------ advantage curves
@@ -288,8 +342,12 @@ def curve_of(grid: Sequence[float], delta: np.ndarray, protocol: str) -> NoiseCu
 def curves(rows: pd.DataFrame, grid: Sequence[float]) -> dict[tuple[str, str, str], NoiseCurve]:
     """Every advantage curve, keyed by (placement, protocol, reference)."""
     data = delta_values(rows, grid)
-    return {(p, pr, rid): curve_of(grid, data.values[curve_key(p, pr, rid)], pr)
-            for p in PLACEMENTS for pr in NOISE_PROTOCOLS for rid in REFERENCES}
+    return {
+        (p, pr, rid): curve_of(grid, data.values[curve_key(p, pr, rid)], pr)
+        for p in PLACEMENTS
+        for pr in NOISE_PROTOCOLS
+        for rid in REFERENCES
+    }
 
 
 # ------------------------------------------------------------------------------------------- tables
@@ -306,8 +364,12 @@ def noise_table(rows: pd.DataFrame, grid: Sequence[float], advantage: dict | Non
         for protocol in NOISE_PROTOCOLS:
             sub = acc[(acc["placement"] == placement) & (acc["protocol"] == protocol)]
             for eps, g in sub.groupby("noise", sort=True):
-                row = {"placement": placement, "protocol": protocol, "noise": float(eps),
-                       **R.accuracy_columns(g["accuracy"], interval="bca")}
+                row = {
+                    "placement": placement,
+                    "protocol": protocol,
+                    "noise": float(eps),
+                    **R.accuracy_columns(g["accuracy"], interval="bca"),
+                }
                 for rid in REFERENCES:
                     c = advantage[(placement, protocol, rid)]
                     i = c.index(float(eps))
@@ -321,8 +383,14 @@ def reference_table(rows: pd.DataFrame) -> pd.DataFrame:
     """The noiseless references: test accuracy mean and BCa 95% CI over the study's seeds."""
     out = []
     for rid, acc in reference_accuracies(rows).items():
-        out.append({"reference": rid, "label": REFERENCES[rid], "role": REFERENCE_ROLES[rid],
-                    **R.accuracy_columns(acc, interval="bca")})
+        out.append(
+            {
+                "reference": rid,
+                "label": REFERENCES[rid],
+                "role": REFERENCE_ROLES[rid],
+                **R.accuracy_columns(acc, interval="bca"),
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -332,10 +400,22 @@ def advantage_table(advantage: dict[tuple[str, str, str], NoiseCurve]) -> pd.Dat
     out = []
     for (placement, protocol, rid), c in advantage.items():
         for i, eps in enumerate(c.eps):
-            out.append({"placement": placement, "protocol": protocol, "reference": rid, "noise": float(eps),
-                        "delta_mean": c.mean[i], "delta_low": c.low[i], "delta_high": c.high[i],
-                        "fitted": c.fitted[i], "p_kept": c.p_kept[i], "p_lost": c.p_lost[i],
-                        "state": c.state_at(float(eps)), "n_seeds": c.n_seeds})
+            out.append(
+                {
+                    "placement": placement,
+                    "protocol": protocol,
+                    "reference": rid,
+                    "noise": float(eps),
+                    "delta_mean": c.mean[i],
+                    "delta_low": c.low[i],
+                    "delta_high": c.high[i],
+                    "fitted": c.fitted[i],
+                    "p_kept": c.p_kept[i],
+                    "p_lost": c.p_lost[i],
+                    "state": c.state_at(float(eps)),
+                    "n_seeds": c.n_seeds,
+                }
+            )
     return pd.DataFrame(out)
 
 
@@ -346,36 +426,55 @@ def threshold_table(advantage: dict[tuple[str, str, str], NoiseCurve], at: float
     out = []
     for (placement, protocol, rid), c in advantage.items():
         states = [c.state_at(float(e)) for e in c.eps]
-        out.append({
-            "placement": placement, "protocol": protocol, "reference": rid,
-            "fit": "isotonic (non-increasing)" if c.monotone else "mean",
-            "delta_at_0": float(c.mean[0]), "p_kept_at_0": float(c.p_kept[0]),
-            "eps_star": c.threshold, "eps_star_label": c.label(),
-            "eps_star_ci_low": c.threshold_low, "eps_star_ci_high": c.threshold_high,
-            "eps_star_ci": f"[{c.label(c.threshold_low)}, {c.label(c.threshold_high)}]",
-            f"state_at_{at:g}": c.state_at(at) if np.isclose(c.eps, at).any() else None,
-            "kept_at": ", ".join(f"{e:g}" for e, s in zip(c.eps, states) if s == "kept"),
-            "lost_at": ", ".join(f"{e:g}" for e, s in zip(c.eps, states) if s == "lost"),
-            "n_seeds": c.n_seeds,
-        })
+        out.append(
+            {
+                "placement": placement,
+                "protocol": protocol,
+                "reference": rid,
+                "fit": "isotonic (non-increasing)" if c.monotone else "mean",
+                "delta_at_0": float(c.mean[0]),
+                "p_kept_at_0": float(c.p_kept[0]),
+                "eps_star": c.threshold,
+                "eps_star_label": c.label(),
+                "eps_star_ci_low": c.threshold_low,
+                "eps_star_ci_high": c.threshold_high,
+                "eps_star_ci": f"[{c.label(c.threshold_low)}, {c.label(c.threshold_high)}]",
+                f"state_at_{at:g}": c.state_at(at) if np.isclose(c.eps, at).any() else None,
+                "kept_at": ", ".join(f"{e:g}" for e, s in zip(c.eps, states) if s == "kept"),
+                "lost_at": ", ".join(f"{e:g}" for e, s in zip(c.eps, states) if s == "lost"),
+                "n_seeds": c.n_seeds,
+            }
+        )
     return pd.DataFrame(out)
 
 
-def advantage_figure(advantage: dict[tuple[str, str, str], NoiseCurve], reference: str = "linear",
-                     band: tuple[float, float] | None = None):
+def advantage_figure(
+    advantage: dict[tuple[str, str, str], NoiseCurve],
+    reference: str = "linear",
+    band: tuple[float, float] | None = None,
+):
     """Delta(eps) against ``reference``, one panel per placement: train under noise (isotonic fit,
     what C4 reads) and deploy (mean), each with its 95% band and eps* with its CI on Delta = 0."""
     from qmoe_tfq.reporting.plots import advantage_curves, plt
 
     fig, axes = plt.subplots(1, len(PLACEMENTS), figsize=(5.0 * len(PLACEMENTS), 3.8), sharey=True, squeeze=False)
     for ax, placement in zip(axes[0], PLACEMENTS):
-        advantage_curves([(PROTOCOL_LABELS["train"], advantage[(placement, "train", reference)], "quantum_train"),
-                          (PROTOCOL_LABELS["deploy"], advantage[(placement, "deploy", reference)], "quantum_deploy")],
-                         f"placement: {placement}", band=band, ax=ax)
+        advantage_curves(
+            [
+                (PROTOCOL_LABELS["train"], advantage[(placement, "train", reference)], "quantum_train"),
+                (PROTOCOL_LABELS["deploy"], advantage[(placement, "deploy", reference)], "quantum_deploy"),
+            ],
+            f"placement: {placement}",
+            band=band,
+            ax=ax,
+        )
     axes[0][0].set_ylabel(f"Delta test accuracy, quantum - {REFERENCES[reference]}")
     axes[0][-1].set_ylabel("")
-    fig.suptitle(f"Advantage of the quantum router over {REFERENCES[reference]} under depolarizing noise "
-                 "(the curves the C4 verdict reads)", y=1.02)
+    fig.suptitle(
+        f"Advantage of the quantum router over {REFERENCES[reference]} under depolarizing noise "
+        "(the curves the C4 verdict reads)",
+        y=1.02,
+    )
     fig.tight_layout()
     return fig
 
@@ -391,18 +490,27 @@ def engine_table(rows: pd.DataFrame) -> pd.DataFrame:
         e = exact.loc[g.index]
         diff = g["accuracy"].to_numpy() - e["accuracy"].to_numpy()
         ci = t_interval(diff)
-        within = bool(np.all(g["max_output_deviation"] <= g["tolerance"])
-                      and np.all(g["disagreement"] <= g["fragile"]))
-        out.append({
-            "placement": placement, "noise": float(eps), "repetitions": int(g["repetitions"].iloc[0]),
-            "exact_acc_mean": float(e["accuracy"].mean()), "sampled_acc_mean": float(g["accuracy"].mean()),
-            "diff_mean": ci.mean, "diff_ci_low": ci.low, "diff_ci_high": ci.high,
-            "max_output_deviation": float(g["max_output_deviation"].max()), "tolerance": float(g["tolerance"].iloc[0]),
-            "max_disagreement": float(g["disagreement"].max()), "max_fragile": float(g["fragile"].max()),
-            "within_tolerance": within,
-            "exact_seconds_mean": float(e["seconds"].mean()), "sampled_seconds_mean": float(g["seconds"].mean()),
-            "n_seeds": ci.n,
-        })
+        within = bool(np.all(g["max_output_deviation"] <= g["tolerance"]) and np.all(g["disagreement"] <= g["fragile"]))
+        out.append(
+            {
+                "placement": placement,
+                "noise": float(eps),
+                "repetitions": int(g["repetitions"].iloc[0]),
+                "exact_acc_mean": float(e["accuracy"].mean()),
+                "sampled_acc_mean": float(g["accuracy"].mean()),
+                "diff_mean": ci.mean,
+                "diff_ci_low": ci.low,
+                "diff_ci_high": ci.high,
+                "max_output_deviation": float(g["max_output_deviation"].max()),
+                "tolerance": float(g["tolerance"].iloc[0]),
+                "max_disagreement": float(g["disagreement"].max()),
+                "max_fragile": float(g["fragile"].max()),
+                "within_tolerance": within,
+                "exact_seconds_mean": float(e["seconds"].mean()),
+                "sampled_seconds_mean": float(g["seconds"].mean()),
+                "n_seeds": ci.n,
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -414,28 +522,40 @@ def timing_table(rows: pd.DataFrame) -> pd.DataFrame:
     out = []
     for engine, g in ev.groupby("engine", sort=True):
         per_seed = g.groupby("seed")["seconds"].sum()
-        out.append({
-            "engine": engine,
-            "repetitions": int(g["repetitions"].iloc[0]) if engine == "tfq_sampled" else None,
-            "settings_per_seed": int(len(g) // g["seed"].nunique()),
-            "seconds_per_seed_mean": float(per_seed.mean()),
-            "build_seconds_per_setting_mean": float(g["build_seconds"].mean()),
-            "evaluate_seconds_per_setting_mean": float((g["seconds"] - g["build_seconds"]).mean()),
-            "seconds_total": float(g["seconds"].sum()),
-            "n_seeds": int(g["seed"].nunique()),
-        })
+        out.append(
+            {
+                "engine": engine,
+                "repetitions": int(g["repetitions"].iloc[0]) if engine == "tfq_sampled" else None,
+                "settings_per_seed": int(len(g) // g["seed"].nunique()),
+                "seconds_per_seed_mean": float(per_seed.mean()),
+                "build_seconds_per_setting_mean": float(g["build_seconds"].mean()),
+                "evaluate_seconds_per_setting_mean": float((g["seconds"] - g["build_seconds"]).mean()),
+                "seconds_total": float(g["seconds"].sum()),
+                "n_seeds": int(g["seed"].nunique()),
+            }
+        )
     return pd.DataFrame(out).astype({"repetitions": "Int64"})
 
 
 def train_cost_table(rows: pd.DataFrame, grid: Sequence[float]) -> pd.DataFrame:
     """Mean training wall time of one train-under-noise model per placement (eps > 0: density-matrix
     engine) against the noiseless model (eps = 0: TFQ analytic op)."""
-    out = [{"placement": "none (eps = 0)", "engine": "TFQ analytic (noiseless)",
-            "train_seconds_mean": float(_runs(rows, train_name(PLACEMENTS[0], 0.0))["train_seconds"].mean())}]
+    out = [
+        {
+            "placement": "none (eps = 0)",
+            "engine": "TFQ analytic (noiseless)",
+            "train_seconds_mean": float(_runs(rows, train_name(PLACEMENTS[0], 0.0))["train_seconds"].mean()),
+        }
+    ]
     for placement in PLACEMENTS:
         secs = [s for eps in grid if eps > 0 for s in _runs(rows, train_name(placement, eps))["train_seconds"]]
-        out.append({"placement": placement, "engine": "exact density matrix",
-                    "train_seconds_mean": float(np.mean(secs)) if secs else math.nan})
+        out.append(
+            {
+                "placement": placement,
+                "engine": "exact density matrix",
+                "train_seconds_mean": float(np.mean(secs)) if secs else math.nan,
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -445,16 +565,29 @@ def n3_table(rows: pd.DataFrame, stated: dict[float, float]) -> pd.DataFrame:
     interval (what N3 reads), and the constant-gate floor on the same data and budget."""
     floor = bootstrap_interval(_runs(rows, "n3/constant")["train_accuracy"], bounds=ACCURACY_BOUNDS)
     out = []
-    for name in sorted({n for n in rows["experiment"] if n.startswith("n3/") and n != "n3/constant"},
-                       key=lambda n: float(n.split("/")[1])):
+    for name in sorted(
+        {n for n in rows["experiment"] if n.startswith("n3/") and n != "n3/constant"},
+        key=lambda n: float(n.split("/")[1]),
+    ):
         p = float(name.split("/")[1])
         acc = _runs(rows, name)["train_accuracy"].to_numpy(float)
         ci = bootstrap_interval(acc, bounds=ACCURACY_BOUNDS)
         pi = prediction_interval(acc, bounds=ACCURACY_BOUNDS)
         st = stated.get(p, math.nan)
-        out.append({"p": p, "stated_train_acc": st, "train_acc_mean": ci.mean, "train_acc_ci_low": ci.low,
-                    "train_acc_ci_high": ci.high, "train_acc_min": float(acc.min()), "train_acc_max": float(acc.max()),
-                    "single_run_pi_low": pi.low, "single_run_pi_high": pi.high,
-                    "stated_within_single_run_pi": None if math.isnan(st) else bool(pi.low <= st <= pi.high),
-                    "constant_gate_train_acc_mean": floor.mean, "n_seeds": ci.n})
+        out.append(
+            {
+                "p": p,
+                "stated_train_acc": st,
+                "train_acc_mean": ci.mean,
+                "train_acc_ci_low": ci.low,
+                "train_acc_ci_high": ci.high,
+                "train_acc_min": float(acc.min()),
+                "train_acc_max": float(acc.max()),
+                "single_run_pi_low": pi.low,
+                "single_run_pi_high": pi.high,
+                "stated_within_single_run_pi": None if math.isnan(st) else bool(pi.low <= st <= pi.high),
+                "constant_gate_train_acc_mean": floor.mean,
+                "n_seeds": ci.n,
+            }
+        )
     return pd.DataFrame(out)

@@ -26,15 +26,22 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from qmoe_tfq.analysis.stats import paired_signed_rank
 from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.experiments.experiment import Experiment
-from qmoe_tfq.specs.phase1 import AUTHORS_TRAINING, Phase1Spec
 from qmoe_tfq.experiments.probes import GateSummary
 from qmoe_tfq.experiments.registry import EstimatorSpec, phase1
-from qmoe_tfq.analysis.stats import paired_signed_rank
+from qmoe_tfq.experiments.tuning import (
+    Budget,
+    Candidate,
+    TunedResults,
+    eval_name,
+    evaluation_experiments,
+    run_tuned_groups,
+    tuning_experiments,
+)
+from qmoe_tfq.specs.phase1 import AUTHORS_TRAINING, Phase1Spec
 from qmoe_tfq.studies import _results as R
-from qmoe_tfq.experiments.tuning import (Budget, Candidate, TunedResults, eval_name, evaluation_experiments, run_tuned_groups,
-                             tuning_experiments)
 
 PREFIX = "phase1/"
 AUTHORS_PREFIX = f"{PREFIX}authors/"
@@ -44,13 +51,17 @@ TEST_SIZE = 0.2
 PROBES = (GateSummary(),)
 AUTHORS_MODELS = ("classical_moe", "qnn", "qmoe")
 #: The authors' notebook: held-out accuracy at their "Epoch 6" (the 7th epoch), and training seconds.
-STATED = {"synthetic": {"classical_moe": 0.88, "qnn": 0.65, "qmoe": 0.78},
-          "mnist": {"classical_moe": 0.99, "qnn": 0.99, "qmoe": 0.99}}
+STATED = {
+    "synthetic": {"classical_moe": 0.88, "qnn": 0.65, "qmoe": 0.78},
+    "mnist": {"classical_moe": 0.99, "qnn": 0.99, "qmoe": 0.99},
+}
 STATED_SECONDS = {"synthetic": {"classical_moe": 0.6, "qmoe": 172.0}, "mnist": {"classical_moe": 23.0, "qmoe": 5258.0}}
 #: Training examples behind the stated seconds: 400 synthetic rows; MNIST's full 0/1 training files.
 STATED_TRAIN_ROWS = {"synthetic": 400, "mnist": 12665}
-DATASET_LABELS = {"synthetic": "synthetic (make_classification, 16 features, unit-norm rows)",
-                  "mnist": "MNIST 0 vs 1, 4x4 bilinear, intensities (shipped 1,000-image subset)"}
+DATASET_LABELS = {
+    "synthetic": "synthetic (make_classification, 16 features, unit-norm rows)",
+    "mnist": "MNIST 0 vs 1, 4x4 bilinear, intensities (shipped 1,000-image subset)",
+}
 DATASETS = tuple(DATASET_LABELS)
 
 
@@ -58,7 +69,9 @@ def matched_hidden(reference: str = "qmoe") -> int:
     """Width of the classical MoE's MLP experts whose total parameter count is closest to the
     ``reference`` model's (authors' sizes, 16 features); ties go to the narrower."""
     target = Phase1Spec(reference).param_counts().total
-    return min(range(1, 65), key=lambda h: (abs(Phase1Spec("classical_moe", hidden=h).param_counts().total - target), h))
+    return min(
+        range(1, 65), key=lambda h: (abs(Phase1Spec("classical_moe", hidden=h).param_counts().total - target), h)
+    )
 
 
 MATCHED_HIDDEN = matched_hidden()
@@ -71,10 +84,22 @@ def candidates() -> list[Candidate]:
         Candidate("qmoe", "QMoE: classical router, 3 quantum experts", "quantum", phase1("qmoe"), "moe", authors),
         Candidate("qnn", "standalone QNN", "quantum", phase1("qnn"), "moe", authors),
         Candidate("classical_moe", "classical MoE (MLP experts, h=8)", "mlp", phase1("classical_moe"), "moe", authors),
-        Candidate("classical_moe_matched", f"classical MoE, h={MATCHED_HIDDEN} (parameter-matched to the QMoE)", "mlp",
-                  phase1("classical_moe", hidden=MATCHED_HIDDEN), "moe", (("role", "reference"),)),
-        Candidate("logreg", "logistic regression (no MoE)", "logreg", EstimatorSpec("logreg"), "logreg",
-                  (("role", "reference"),)),
+        Candidate(
+            "classical_moe_matched",
+            f"classical MoE, h={MATCHED_HIDDEN} (parameter-matched to the QMoE)",
+            "mlp",
+            phase1("classical_moe", hidden=MATCHED_HIDDEN),
+            "moe",
+            (("role", "reference"),),
+        ),
+        Candidate(
+            "logreg",
+            "logistic regression (no MoE)",
+            "logreg",
+            EstimatorSpec("logreg"),
+            "logreg",
+            (("role", "reference"),),
+        ),
     ]
 
 
@@ -99,10 +124,23 @@ class Size:
     tuned_datasets: tuple[str, ...] = DATASETS
 
 
-FULL = Size(seeds=10, tuning_seeds=3, max_epochs=30, authors_epochs=(7, AUTHORS_TRAINING["epochs"]),
-            synthetic_samples=500, mnist_samples=None)
-QUICK = Size(seeds=2, tuning_seeds=1, max_epochs=2, authors_epochs=(1, 2), synthetic_samples=100, mnist_samples=100,
-             tuned_datasets=("synthetic",))
+FULL = Size(
+    seeds=10,
+    tuning_seeds=3,
+    max_epochs=30,
+    authors_epochs=(7, AUTHORS_TRAINING["epochs"]),
+    synthetic_samples=500,
+    mnist_samples=None,
+)
+QUICK = Size(
+    seeds=2,
+    tuning_seeds=1,
+    max_epochs=2,
+    authors_epochs=(1, 2),
+    synthetic_samples=100,
+    mnist_samples=100,
+    tuned_datasets=("synthetic",),
+)
 
 
 def size(quick: bool) -> Size:
@@ -112,11 +150,18 @@ def size(quick: bool) -> Size:
 def data_spec(dataset: str, s: Size) -> DataSpec:
     """The authors' inputs (``dataset`` in ``DATASETS``), a fresh stratified 80/20 split per seed."""
     if dataset == "synthetic":
-        return DataSpec("synthetic16", n_samples=s.synthetic_samples, test_size=TEST_SIZE, scaling="unit_norm",
-                        draw_seed=DRAW_SEED)
+        return DataSpec(
+            "synthetic16", n_samples=s.synthetic_samples, test_size=TEST_SIZE, scaling="unit_norm", draw_seed=DRAW_SEED
+        )
     if dataset == "mnist":
-        return DataSpec("mnist5k-0v1", n_samples=s.mnist_samples, test_size=TEST_SIZE, resize=4,
-                        resize_method="bilinear", scaling="none")
+        return DataSpec(
+            "mnist5k-0v1",
+            n_samples=s.mnist_samples,
+            test_size=TEST_SIZE,
+            resize=4,
+            resize_method="bilinear",
+            scaling="none",
+        )
     raise KeyError(f"unknown Phase 1 dataset {dataset!r}; allowed: {', '.join(DATASETS)}")
 
 
@@ -130,18 +175,34 @@ def authors_experiments(quick: bool = False) -> list[Experiment]:
     s = size(quick)
     training = {"lr": AUTHORS_TRAINING["lr"], "batch_size": AUTHORS_TRAINING["batch_size"]}
     return [
-        Experiment(authors_name(d, c.id, e), c.base.replace(**training, max_epochs=e), data_spec(d, s), "fair",
-                   tuple(range(s.seeds)), probes=PROBES, tags=(("model_id", c.id), ("dataset", d), ("epochs", e)))
-        for d in DATASETS for c in candidates() if c.base.kind == "phase1" for e in s.authors_epochs
+        Experiment(
+            authors_name(d, c.id, e),
+            c.base.replace(**training, max_epochs=e),
+            data_spec(d, s),
+            "fair",
+            tuple(range(s.seeds)),
+            probes=PROBES,
+            tags=(("model_id", c.id), ("dataset", d), ("epochs", e)),
+        )
+        for d in DATASETS
+        for c in candidates()
+        if c.base.kind == "phase1"
+        for e in s.authors_epochs
     ]
 
 
 def budget(dataset: str, quick: bool = False) -> Budget:
     """The tuned protocol's settings on ``dataset``."""
     s = size(quick)
-    return Budget(f"{TUNED_PREFIX}{dataset}/", data_spec(dataset, s), n_tuning_seeds=s.tuning_seeds,
-                  eval_seeds=tuple(range(s.seeds)), max_epochs=s.max_epochs,
-                  batch_size=AUTHORS_TRAINING["batch_size"], quick=quick)
+    return Budget(
+        f"{TUNED_PREFIX}{dataset}/",
+        data_spec(dataset, s),
+        n_tuning_seeds=s.tuning_seeds,
+        eval_seeds=tuple(range(s.seeds)),
+        max_epochs=s.max_epochs,
+        batch_size=AUTHORS_TRAINING["batch_size"],
+        quick=quick,
+    )
 
 
 def tuned_name(dataset: str, model_id: str, quick: bool = False) -> str:
@@ -178,8 +239,11 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     ['fair', 'tuning']
     """
     g = groups(quick)
-    return ([e for cs, b in g for c in cs for e in tuning_experiments(c, b)] + authors_experiments(quick)
-            + evaluation_experiments(g, chosen or {}, PROBES))
+    return (
+        [e for cs, b in g for c in cs for e in tuning_experiments(c, b)]
+        + authors_experiments(quick)
+        + evaluation_experiments(g, chosen or {}, PROBES)
+    )
 
 
 @dataclass
@@ -270,24 +334,42 @@ def accuracy_table(res: Results) -> pd.DataFrame:
             name = experiment_name(res, protocol, dataset, c.id)
             g = R.runs(rows, name)
             acc = g["test_accuracy"].to_numpy(float)
-            row = {"protocol": protocol, "dataset": dataset, "model_id": c.id, "model": c.label,
-                   "role": dict(c.tags)["role"], "router_params": R.count(g["router_params"].iloc[0]),
-                   "expert_params": R.count(g["expert_params"].iloc[0]), "total_params": int(g["total_params"].iloc[0])}
+            row = {
+                "protocol": protocol,
+                "dataset": dataset,
+                "model_id": c.id,
+                "model": c.label,
+                "role": dict(c.tags)["role"],
+                "router_params": R.count(g["router_params"].iloc[0]),
+                "expert_params": R.count(g["expert_params"].iloc[0]),
+                "total_params": int(g["total_params"].iloc[0]),
+            }
             sel = selections.get(name)
             row["chosen"] = ", ".join(f"{k}={v}" for k, v in sel.params.items()) if sel else None
             row["tuning_val_acc"] = sel.validation_accuracy if sel else None
             row.update(R.accuracy_columns(acc))
-            row.update({"test_acc_min": float(acc.min()), "test_acc_max": float(acc.max()),
-                        "stated": STATED[dataset].get(c.id) if protocol == f"authors, epoch {stated_epoch}" else None,
-                        "n_collapsed": R.collapse_count(rows, name)})
+            row.update(
+                {
+                    "test_acc_min": float(acc.min()),
+                    "test_acc_max": float(acc.max()),
+                    "stated": STATED[dataset].get(c.id) if protocol == f"authors, epoch {stated_epoch}" else None,
+                    "n_collapsed": R.collapse_count(rows, name),
+                }
+            )
             reference = experiment_name(res, protocol, dataset, "qmoe")
             if c.id == "qmoe":
                 row.update({"delta_vs_qmoe": None, "p_model_better": None, "p_qmoe_better": None})
             else:
                 a, b = counts(rows, name, reference)
-                row.update({"delta_vs_qmoe": float(np.mean(g["test_accuracy"]) - np.mean(R.runs(rows, reference)["test_accuracy"])),
-                            "p_model_better": paired_signed_rank(a, b, "greater"),
-                            "p_qmoe_better": paired_signed_rank(a, b, "less")})
+                row.update(
+                    {
+                        "delta_vs_qmoe": float(
+                            np.mean(g["test_accuracy"]) - np.mean(R.runs(rows, reference)["test_accuracy"])
+                        ),
+                        "p_model_better": paired_signed_rank(a, b, "greater"),
+                        "p_qmoe_better": paired_signed_rank(a, b, "less"),
+                    }
+                )
             row["train_seconds_median"] = float(g["train_seconds"].median())
             out.append(row)
     table = pd.DataFrame(out)
@@ -311,26 +393,35 @@ def timing_table(res: Results) -> pd.DataFrame:
             g = R.runs(rows, authors_name(d, c.id, last))
             medians[c.id] = float(g["train_seconds"].median())
             stated = STATED_SECONDS[d].get(c.id)
-            out.append({
-                "dataset": d, "model_id": c.id, "epochs": last, "n_train": n_train,
-                "train_seconds_median": medians[c.id],
-                "train_seconds_min": float(g["train_seconds"].min()), "train_seconds_max": float(g["train_seconds"].max()),
-                "seconds_per_epoch_per_1000_rows": medians[c.id] / last / n_train * 1000,
-                "stated_seconds": stated, "stated_n_train": STATED_TRAIN_ROWS[d] if stated is not None else None,
-                "stated_seconds_per_epoch_per_1000_rows": (None if stated is None
-                                                           else stated / AUTHORS_TRAINING["epochs"] / STATED_TRAIN_ROWS[d] * 1000),
-                "n_seeds": len(g),
-            })
+            out.append(
+                {
+                    "dataset": d,
+                    "model_id": c.id,
+                    "epochs": last,
+                    "n_train": n_train,
+                    "train_seconds_median": medians[c.id],
+                    "train_seconds_min": float(g["train_seconds"].min()),
+                    "train_seconds_max": float(g["train_seconds"].max()),
+                    "seconds_per_epoch_per_1000_rows": medians[c.id] / last / n_train * 1000,
+                    "stated_seconds": stated,
+                    "stated_n_train": STATED_TRAIN_ROWS[d] if stated is not None else None,
+                    "stated_seconds_per_epoch_per_1000_rows": (
+                        None if stated is None else stated / AUTHORS_TRAINING["epochs"] / STATED_TRAIN_ROWS[d] * 1000
+                    ),
+                    "n_seeds": len(g),
+                }
+            )
             if d in res.size.tuned_datasets:
                 t = R.runs(rows, tuned_name(d, c.id, res.quick))
                 tuned[c.id] = float((t["train_seconds"] / t["n_epochs"]).median())
-        for row in out[-len(medians):]:
+        for row in out[-len(medians) :]:
             row["ratio_to_classical_moe"] = row["train_seconds_median"] / medians["classical_moe"]
             s = STATED_SECONDS[d]
-            row["stated_ratio_to_classical_moe"] = (s[row["model_id"]] / s["classical_moe"]
-                                                    if row["model_id"] in s else None)
+            row["stated_ratio_to_classical_moe"] = (
+                s[row["model_id"]] / s["classical_moe"] if row["model_id"] in s else None
+            )
             row["tuned_seconds_per_epoch_median"] = tuned.get(row["model_id"])
-            row["tuned_ratio_to_classical_moe"] = (tuned[row["model_id"]] / tuned["classical_moe"] if tuned else None)
+            row["tuned_ratio_to_classical_moe"] = tuned[row["model_id"]] / tuned["classical_moe"] if tuned else None
     return pd.DataFrame(out)
 
 
@@ -362,16 +453,34 @@ def accuracy_figure(table: pd.DataFrame):
                     continue
                 r = g.loc[mid]
                 color = COLORS[fams[mid]]
-                ax.errorbar([i + offset], [r["test_acc_mean"]],
-                            yerr=[[r["test_acc_mean"] - r["test_acc_ci_low"]], [r["test_acc_ci_high"] - r["test_acc_mean"]]],
-                            fmt="o", color=color, markerfacecolor=color if filled else "white", markersize=5,
-                            capsize=2, linewidth=1,
-                            label=(f"{protocol} (filled)" if filled else "tuned protocol (open)") if i == 0 else None)
+                ax.errorbar(
+                    [i + offset],
+                    [r["test_acc_mean"]],
+                    yerr=[[r["test_acc_mean"] - r["test_acc_ci_low"]], [r["test_acc_ci_high"] - r["test_acc_mean"]]],
+                    fmt="o",
+                    color=color,
+                    markerfacecolor=color if filled else "white",
+                    markersize=5,
+                    capsize=2,
+                    linewidth=1,
+                    label=(f"{protocol} (filled)" if filled else "tuned protocol (open)") if i == 0 else None,
+                )
                 if not pd.isna(r["stated"]):
-                    ax.plot([i + offset], [r["stated"]], "x", color=NEUTRAL, markersize=7,
-                            label="authors' stated value" if mid == "qmoe" else None)
-        ax.set_xticks(range(len(ids)), [c.label.split(" (")[0].split(":")[0] for c in candidates()], rotation=25,
-                      ha="right", fontsize=7)
+                    ax.plot(
+                        [i + offset],
+                        [r["stated"]],
+                        "x",
+                        color=NEUTRAL,
+                        markersize=7,
+                        label="authors' stated value" if mid == "qmoe" else None,
+                    )
+        ax.set_xticks(
+            range(len(ids)),
+            [c.label.split(" (")[0].split(":")[0] for c in candidates()],
+            rotation=25,
+            ha="right",
+            fontsize=7,
+        )
         ax.set_title(DATASET_LABELS[d], fontsize=7)
         ax.set_ylabel("held-out test accuracy")
         ax.grid(axis="y", linewidth=0.3, alpha=0.5)
@@ -383,7 +492,32 @@ def accuracy_figure(table: pd.DataFrame):
     return fig
 
 
-__all__ = ["AUTHORS_MODELS", "DATASETS", "FULL", "MATCHED_HIDDEN", "QUICK", "Results", "STATED", "STATED_SECONDS",
-           "Size", "accuracy_figure", "accuracy_table", "authors_experiments", "authors_name", "budget", "candidates",
-           "counts", "data_spec", "experiment_name", "experiments", "groups", "matched_hidden", "protocols",
-           "results", "runs_table", "size", "timing_table", "tuned_name"]
+__all__ = [
+    "AUTHORS_MODELS",
+    "DATASETS",
+    "FULL",
+    "MATCHED_HIDDEN",
+    "QUICK",
+    "Results",
+    "STATED",
+    "STATED_SECONDS",
+    "Size",
+    "accuracy_figure",
+    "accuracy_table",
+    "authors_experiments",
+    "authors_name",
+    "budget",
+    "candidates",
+    "counts",
+    "data_spec",
+    "experiment_name",
+    "experiments",
+    "groups",
+    "matched_hidden",
+    "protocols",
+    "results",
+    "runs_table",
+    "size",
+    "timing_table",
+    "tuned_name",
+]

@@ -16,7 +16,6 @@ import pandas as pd
 from qmoe_tfq.analysis import ledger
 from qmoe_tfq.analysis import multiverse as mv
 from qmoe_tfq.analysis import rules as ar
-from qmoe_tfq.analysis.plan import PLAN
 from qmoe_tfq.analysis.ledger import (
     Entry,
     Part,
@@ -24,8 +23,9 @@ from qmoe_tfq.analysis.ledger import (
     per_seed,
     single_run_part,
 )
-from qmoe_tfq.studies import phase1 as p1
+from qmoe_tfq.analysis.plan import PLAN
 from qmoe_tfq.experiments.tuning import protocol_sentence
+from qmoe_tfq.studies import phase1 as p1
 
 EVIDENCE = ["paper/tables/phase1.csv", "paper/tables/phase1_timing.csv", "paper/figures/phase1_accuracy.pdf"]
 DIRECTIONS = {"synthetic": "two-sided", "mnist": "at least"}
@@ -43,40 +43,72 @@ def parts(accuracy: dict[str, np.ndarray], correct: dict[str, np.ndarray], epoch
     out = []
     for d in p1.DATASETS:
         for m in p1.AUTHORS_MODELS:
-            out.append(single_run_part(f"{d}: {NAMES[m]} test accuracy after epoch {epoch}", p1.STATED[d][m],
-                                       accuracy[_key(d, m)], DIRECTIONS[d]))
+            out.append(
+                single_run_part(
+                    f"{d}: {NAMES[m]} test accuracy after epoch {epoch}",
+                    p1.STATED[d][m],
+                    accuracy[_key(d, m)],
+                    DIRECTIONS[d],
+                )
+            )
     for d, a, b in ORDERINGS:
-        out.append(paired_part(f"{d}: {NAMES[a]} > {NAMES[b]} (stated {p1.STATED[d][a]:g} > {p1.STATED[d][b]:g}; "
-                               f"correct test points after epoch {epoch}, paired over seeds)",
-                               correct[_key(d, a)], correct[_key(d, b)]))
+        out.append(
+            paired_part(
+                f"{d}: {NAMES[a]} > {NAMES[b]} (stated {p1.STATED[d][a]:g} > {p1.STATED[d][b]:g}; "
+                f"correct test points after epoch {epoch}, paired over seeds)",
+                correct[_key(d, a)],
+                correct[_key(d, b)],
+            )
+        )
     return out
 
 
 N4_MARGIN = 0.02  # the plan's equivalence margin (percentage points of accuracy)
 
 
-def plan_outcomes(accuracy: dict[str, np.ndarray], correct: dict[str, np.ndarray], epoch: int,
-                  margin: float = N4_MARGIN, interval: str = "BCa",
-                  n_resamples: int = 2000) -> tuple[ar.Outcome, list[ar.Outcome]]:
+def plan_outcomes(
+    accuracy: dict[str, np.ndarray],
+    correct: dict[str, np.ndarray],
+    epoch: int,
+    margin: float = N4_MARGIN,
+    interval: str = "BCa",
+    n_resamples: int = 2000,
+) -> tuple[ar.Outcome, list[ar.Outcome]]:
     """N4 by the plan (issue #21): every stated value equivalent to our mean within ``margin`` (TOST;
     MNIST's ~0.99 for each model) decides; the stated orderings are reported."""
-    tosts = [ar.tost_mean(accuracy[_key(d, m)], p1.STATED[d][m], margin, interval=interval, n_resamples=n_resamples,
-                          description=f"{d}: {NAMES[m]} test accuracy after epoch {epoch}")
-             for d in p1.DATASETS for m in p1.AUTHORS_MODELS]
+    tosts = [
+        ar.tost_mean(
+            accuracy[_key(d, m)],
+            p1.STATED[d][m],
+            margin,
+            interval=interval,
+            n_resamples=n_resamples,
+            description=f"{d}: {NAMES[m]} test accuracy after epoch {epoch}",
+        )
+        for d in p1.DATASETS
+        for m in p1.AUTHORS_MODELS
+    ]
     primary = ar.combined(tosts, f"every stated value equivalent within {margin * 100:g} pp")
-    orderings = [ar.paired_superiority(correct[_key(d, a)], correct[_key(d, b)],
-                                       description=f"{d}: {NAMES[a]} > {NAMES[b]} (stated {p1.STATED[d][a]:g} > "
-                                                   f"{p1.STATED[d][b]:g}; correct test points, paired over seeds)")
-                 for d, a, b in ORDERINGS]
+    orderings = [
+        ar.paired_superiority(
+            correct[_key(d, a)],
+            correct[_key(d, b)],
+            description=f"{d}: {NAMES[a]} > {NAMES[b]} (stated {p1.STATED[d][a]:g} > "
+            f"{p1.STATED[d][b]:g}; correct test points, paired over seeds)",
+        )
+        for d, a, b in ORDERINGS
+    ]
     return primary, orderings
 
 
 def _authors_protocol(res: p1.Results) -> str:
     s = res.size
-    return (f"authors' protocol: their data ({p1.DATASET_LABELS['synthetic']}, draw random_state={p1.DRAW_SEED}; "
-            f"{p1.DATASET_LABELS['mnist']}), a fresh stratified {1 - p1.TEST_SIZE:.0%}/{p1.TEST_SIZE:.0%} split and "
-            f"initialisation per seed, Adam lr 0.01, batch 32, {s.authors_epochs[1]} epochs, held-out accuracy after "
-            f"epoch {s.authors_epochs[0]} (their 'Epoch {s.authors_epochs[0] - 1}'), {s.seeds} seeds")
+    return (
+        f"authors' protocol: their data ({p1.DATASET_LABELS['synthetic']}, draw random_state={p1.DRAW_SEED}; "
+        f"{p1.DATASET_LABELS['mnist']}), a fresh stratified {1 - p1.TEST_SIZE:.0%}/{p1.TEST_SIZE:.0%} split and "
+        f"initialisation per seed, Adam lr 0.01, batch 32, {s.authors_epochs[1]} epochs, held-out accuracy after "
+        f"epoch {s.authors_epochs[0]} (their 'Epoch {s.authors_epochs[0] - 1}'), {s.seeds} seeds"
+    )
 
 
 def _tuned_sentence(res: p1.Results) -> str:
@@ -85,9 +117,13 @@ def _tuned_sentence(res: p1.Results) -> str:
     parts_ = []
     for d in res.size.tuned_datasets:
         g = tuned[tuned["dataset"] == d].set_index("model_id")
-        parts_.append(f"{d}: " + ", ".join(
-            f"{mid} {r.test_acc_mean:.3f} [{r.test_acc_ci_low:.3f}, {r.test_acc_ci_high:.3f}] ({r.chosen})"
-            for mid, r in g.iterrows()))
+        parts_.append(
+            f"{d}: "
+            + ", ".join(
+                f"{mid} {r.test_acc_mean:.3f} [{r.test_acc_ci_low:.3f}, {r.test_acc_ci_high:.3f}] ({r.chosen})"
+                for mid, r in g.iterrows()
+            )
+        )
     return "; ".join(parts_)
 
 
@@ -101,12 +137,17 @@ def _timing_sentence(res: p1.Results) -> str:
     out = []
     for d in p1.DATASETS:
         q, c = t.loc[(d, "qmoe")], t.loc[(d, "classical_moe")]
-        tuned = ("" if pd.isna(q.tuned_ratio_to_classical_moe) else
-                 f"; per epoch in the tuned protocol's longer runs {_times(q.tuned_ratio_to_classical_moe)}")
-        out.append(f"{d} ({int(q.n_train)} training rows; theirs {int(q.stated_n_train)}): QMoE "
-                   f"{q.train_seconds_median:.2f} s vs classical MoE {c.train_seconds_median:.3f} s, "
-                   f"{_times(q.ratio_to_classical_moe)} (stated {q.stated_seconds:g} s vs {c.stated_seconds:g} s, "
-                   f"{_times(q.stated_ratio_to_classical_moe)}){tuned}")
+        tuned = (
+            ""
+            if pd.isna(q.tuned_ratio_to_classical_moe)
+            else f"; per epoch in the tuned protocol's longer runs {_times(q.tuned_ratio_to_classical_moe)}"
+        )
+        out.append(
+            f"{d} ({int(q.n_train)} training rows; theirs {int(q.stated_n_train)}): QMoE "
+            f"{q.train_seconds_median:.2f} s vs classical MoE {c.train_seconds_median:.3f} s, "
+            f"{_times(q.ratio_to_classical_moe)} (stated {q.stated_seconds:g} s vs {c.stated_seconds:g} s, "
+            f"{_times(q.stated_ratio_to_classical_moe)}){tuned}"
+        )
     return "; ".join(out)
 
 
@@ -125,44 +166,85 @@ def n4(res: p1.Results) -> Entry:
 
     claim_parts = parts(values(accuracy), values(correct), epoch)
     means = {k: float(np.mean(v)) for k, v in values(accuracy).items()}
-    reproduced = "; ".join(f"{d}: " + ", ".join(f"{NAMES[m]} {means[_key(d, m)]:.3f}" for m in p1.AUTHORS_MODELS)
-                           for d in p1.DATASETS) + f" (mean held-out accuracy after epoch {epoch}, {s.seeds} seeds)"
+    reproduced = (
+        "; ".join(
+            f"{d}: " + ", ".join(f"{NAMES[m]} {means[_key(d, m)]:.3f}" for m in p1.AUTHORS_MODELS) for d in p1.DATASETS
+        )
+        + f" (mean held-out accuracy after epoch {epoch}, {s.seeds} seeds)"
+    )
     table = p1.accuracy_table(res)
     stated_rows = table[table["protocol"] == f"authors, epoch {epoch}"].set_index(["dataset", "model_id"])
-    ci = {_key(d, m): [float(stated_rows.loc[(d, m), "test_acc_ci_low"]), float(stated_rows.loc[(d, m), "test_acc_ci_high"])]
-          for d in p1.DATASETS for m in p1.AUTHORS_MODELS}
+    ci = {
+        _key(d, m): [
+            float(stated_rows.loc[(d, m), "test_acc_ci_low"]),
+            float(stated_rows.loc[(d, m), "test_acc_ci_high"]),
+        ]
+        for d in p1.DATASETS
+        for m in p1.AUTHORS_MODELS
+    }
     last = table[table["protocol"] == f"authors, epoch {s.authors_epochs[1]}"].set_index(["dataset", "model_id"])
-    after_last = "; ".join(f"{d}: " + ", ".join(f"{NAMES[m]} {last.loc[(d, m), 'test_acc_mean']:.3f}"
-                                                for m in p1.AUTHORS_MODELS) for d in p1.DATASETS)
+    after_last = "; ".join(
+        f"{d}: " + ", ".join(f"{NAMES[m]} {last.loc[(d, m), 'test_acc_mean']:.3f}" for m in p1.AUTHORS_MODELS)
+        for d in p1.DATASETS
+    )
     matched = stated_rows.loc[("synthetic", "classical_moe_matched")]
-    note = (f"The authors ran one seed and printed held-out accuracy after every epoch; their numbers are the "
-            f"'Epoch {epoch - 1}' line (counted from 0: after epoch {epoch}). After epoch {s.authors_epochs[1]}: {after_last}. "
-            f"Parameter-matched classical MoE (MLP experts h={p1.MATCHED_HIDDEN}, {int(matched.total_params)} parameters "
-            f"vs the QMoE's {int(stated_rows.loc[('synthetic', 'qmoe'), 'total_params'])}) on the synthetic data, same "
-            f"protocol: {matched.test_acc_mean:.3f}. Tuned protocol (" + protocol_sentence(
-                p1.budget(s.tuned_datasets[0], res.quick), ("moe", "logreg")) + f"): {_tuned_sentence(res)}. "
-            f"Training time on this machine (a run's share of its stack: the seeds of a model train side by side "
-            f"as one program, on a shared 2-core machine; quantum experts on the package's state-vector engine; "
-            f"a short classical run is mostly graph tracing): {_timing_sentence(res)} "
-            "(seconds per epoch and 1,000 rows in paper/tables/phase1_timing.csv). Differences from their notebook: MNIST is "
-            "the shipped 1,000-image 0/1 subset, not their 14,780 images; splits are stratified (theirs unseeded and "
-            "unstratified); Keras' Adam epsilon is 1e-7 (PyTorch's 1e-8). The paper's claims do not rest on Phase 1; "
-            "its QNN's 0.65 may be the source of C1's 65% (a guess).")
+    note = (
+        f"The authors ran one seed and printed held-out accuracy after every epoch; their numbers are the "
+        f"'Epoch {epoch - 1}' line (counted from 0: after epoch {epoch}). After epoch {s.authors_epochs[1]}: {after_last}. "
+        f"Parameter-matched classical MoE (MLP experts h={p1.MATCHED_HIDDEN}, {int(matched.total_params)} parameters "
+        f"vs the QMoE's {int(stated_rows.loc[('synthetic', 'qmoe'), 'total_params'])}) on the synthetic data, same "
+        f"protocol: {matched.test_acc_mean:.3f}. Tuned protocol ("
+        + protocol_sentence(p1.budget(s.tuned_datasets[0], res.quick), ("moe", "logreg"))
+        + f"): {_tuned_sentence(res)}. "
+        f"Training time on this machine (a run's share of its stack: the seeds of a model train side by side "
+        f"as one program, on a shared 2-core machine; quantum experts on the package's state-vector engine; "
+        f"a short classical run is mostly graph tracing): {_timing_sentence(res)} "
+        "(seconds per epoch and 1,000 rows in paper/tables/phase1_timing.csv). Differences from their notebook: MNIST is "
+        "the shipped 1,000-image 0/1 subset, not their 14,780 images; splits are stratified (theirs unseeded and "
+        "unstratified); Keras' Adam epsilon is 1e-7 (PyTorch's 1e-8). The paper's claims do not rest on Phase 1; "
+        "its QNN's 0.65 may be the source of C1's 65% (a guess)."
+    )
     primary, orderings = plan_outcomes(values(accuracy), values(correct), epoch)
     old = "; ".join(f"[{p.state}] {p.description}" for p in ledger.holm_parts(claim_parts))
     note += f" Issue #21: stated values are judged by equivalence (TOST), not single-run prediction intervals; the earlier parts were: {old}."
-    entry = ledger.planned("N4", primary, [(o, False) for o in orderings], reproduced, ci, _authors_protocol(res),
-                           EVIDENCE, note, rule="equivalence", secondary_rules=["ordering"] * len(orderings))
+    entry = ledger.planned(
+        "N4",
+        primary,
+        [(o, False) for o in orderings],
+        reproduced,
+        ci,
+        _authors_protocol(res),
+        EVIDENCE,
+        note,
+        rule="equivalence",
+        secondary_rules=["ordering"] * len(orderings),
+    )
 
     def verdict_of(spec: dict, positions: np.ndarray) -> tuple[str, float]:
-        o, _ = plan_outcomes(values(accuracy, positions), values(correct, positions), epoch,
-                             spec["margin_pp"] / 100, spec["interval"], 500)
+        o, _ = plan_outcomes(
+            values(accuracy, positions),
+            values(correct, positions),
+            epoch,
+            spec["margin_pp"] / 100,
+            spec["interval"],
+            500,
+        )
         return PLAN["N4"].verdict(o.state), o.effect
 
-    choices = (mv.Choice("margin_pp", (2, 1)), mv.Choice("interval", ("BCa", "percentile")),
-               *[c for c in mv.CHOICES if c.name not in ("margin_pp", "interval")])
-    multi = mv.run_multiverse(verdict_of, len(accuracy.seeds), choices, claim="N4", only=("margin_pp", "interval"),
-                              n_resamples=MULTIVERSE_RESAMPLES, headline=entry.verdict)
+    choices = (
+        mv.Choice("margin_pp", (2, 1)),
+        mv.Choice("interval", ("BCa", "percentile")),
+        *[c for c in mv.CHOICES if c.name not in ("margin_pp", "interval")],
+    )
+    multi = mv.run_multiverse(
+        verdict_of,
+        len(accuracy.seeds),
+        choices,
+        claim="N4",
+        only=("margin_pp", "interval"),
+        n_resamples=MULTIVERSE_RESAMPLES,
+        headline=entry.verdict,
+    )
     return ledger.with_multiverse(entry, multi)
 
 

@@ -25,13 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from qmoe_tfq.specs.config import ModelSpec, param_counts
+from qmoe_tfq.analysis.stats import t_interval
 from qmoe_tfq.data import DataNotPresent, DataSpec, DataUnavailable, load_dataset
 from qmoe_tfq.experiments.probes import GateSummary
 from qmoe_tfq.experiments.registry import qmoe
-from qmoe_tfq.analysis.stats import t_interval
-from qmoe_tfq.studies import _results as R
 from qmoe_tfq.experiments.tuning import Budget, Candidate, TunedResults, run_tuned_groups, tuning_experiments
+from qmoe_tfq.specs.config import ModelSpec, param_counts
+from qmoe_tfq.studies import _results as R
 
 KS = (2, 4, 8)
 LAYERS = 3
@@ -40,17 +40,43 @@ MATCH_TOLERANCE = 0.20
 BATCH = 32
 TEST_SIZE = 0.3
 ROUTERS = ("quantum", "linear", "matched")
-ROUTER_LABELS = {"quantum": "quantum router (SEL L=3, <Z> + adapter)", "linear": "linear router (Model A)",
-                 "matched": "MLP router, parameter-matched"}
+ROUTER_LABELS = {
+    "quantum": "quantum router (SEL L=3, <Z> + adapter)",
+    "linear": "linear router (Model A)",
+    "matched": "MLP router, parameter-matched",
+}
 ROUTER_FAMILIES = {"quantum": "quantum", "linear": "linear", "matched": "mlp"}
 PREFIX = "scaling/"
 NOT_PRESENT = "data not present"
 UNREADABLE = "data unreadable"
 PROBES = (GateSummary(),)
-COLUMNS = ("task", "data", "stand_in", "status", "reason", "k", "n_qubits", "router", "hidden", "router_params",
-           "expert_params", "chosen", "tuning_val_acc", "test_acc_mean", "test_acc_ci_low", "test_acc_ci_high",
-           "train_acc_mean", "n_collapsed", "seconds_per_epoch_mean", "seconds_per_epoch_ci_low",
-           "seconds_per_epoch_ci_high", "quantum_minus_model", "p_quantum_better", "p_quantum_worse", "n_seeds")
+COLUMNS = (
+    "task",
+    "data",
+    "stand_in",
+    "status",
+    "reason",
+    "k",
+    "n_qubits",
+    "router",
+    "hidden",
+    "router_params",
+    "expert_params",
+    "chosen",
+    "tuning_val_acc",
+    "test_acc_mean",
+    "test_acc_ci_low",
+    "test_acc_ci_high",
+    "train_acc_mean",
+    "n_collapsed",
+    "seconds_per_epoch_mean",
+    "seconds_per_epoch_ci_low",
+    "seconds_per_epoch_ci_high",
+    "quantum_minus_model",
+    "p_quantum_better",
+    "p_quantum_worse",
+    "n_seeds",
+)
 
 
 @dataclass(frozen=True)
@@ -105,8 +131,15 @@ class Size:
 
 
 FULL = Size(seeds=10, tuning_seeds=3, max_epochs=30, ks=KS, digits_samples=1000, image_samples=1000)
-QUICK = Size(seeds=2, tuning_seeds=1, max_epochs=2, ks=(2, 8), digits_samples=150, image_samples=200,
-             tasks=("mnist5k-0v1", "digits-0v1"))
+QUICK = Size(
+    seeds=2,
+    tuning_seeds=1,
+    max_epochs=2,
+    ks=(2, 8),
+    digits_samples=150,
+    image_samples=200,
+    tasks=("mnist5k-0v1", "digits-0v1"),
+)
 
 
 def size(quick: bool) -> Size:
@@ -127,16 +160,18 @@ def data_spec(task: Task, k: int, s: Size) -> DataSpec:
 
 
 @functools.cache
-def matched_hidden(target: int, n_features: int, n_experts: int = N_EXPERTS,
-                   tolerance: float = MATCH_TOLERANCE) -> int:
+def matched_hidden(target: int, n_features: int, n_experts: int = N_EXPERTS, tolerance: float = MATCH_TOLERANCE) -> int:
     """Hidden width of the MLP router whose parameter count is closest to ``target`` (within ±tolerance)."""
+
     def count(h: int) -> int:
         return param_counts(ModelSpec(router="mlp", hidden=h, n_experts=n_experts), n_features, 2).router
 
     best = min(range(1, 1025), key=lambda h: abs(count(h) - target))
     if abs(count(best) - target) > tolerance * target:
-        raise ValueError(f"no MLP router within ±{tolerance:.0%} of {target} parameters "
-                         f"for {n_features} features (closest: {count(best)})")
+        raise ValueError(
+            f"no MLP router within ±{tolerance:.0%} of {target} parameters "
+            f"for {n_features} features (closest: {count(best)})"
+        )
     return best
 
 
@@ -144,8 +179,11 @@ def router_specs(k: int) -> dict[str, ModelSpec]:
     """The three routers compared at ``k`` features, by id (``ROUTERS``)."""
     q = ModelSpec(router="quantum", layers=LAYERS, readout="expectation")
     target = param_counts(q, k, 2).router
-    return {"quantum": q, "linear": ModelSpec(router="linear"),
-            "matched": ModelSpec(router="mlp", hidden=matched_hidden(target, k))}
+    return {
+        "quantum": q,
+        "linear": ModelSpec(router="linear"),
+        "matched": ModelSpec(router="mlp", hidden=matched_hidden(target, k)),
+    }
 
 
 def candidates(k: int) -> list[Candidate]:
@@ -197,17 +235,26 @@ def experiment_name(task: Task, k: int, router: str) -> str:
 
 
 def budget(task: Task, k: int, s: Size, quick: bool) -> Budget:
-    return Budget(f"{PREFIX}{task.id}/k{k}/", data_spec(task, k, s), n_tuning_seeds=s.tuning_seeds,
-                  eval_seeds=tuple(range(s.seeds)), max_epochs=s.max_epochs, batch_size=BATCH, quick=quick)
+    return Budget(
+        f"{PREFIX}{task.id}/k{k}/",
+        data_spec(task, k, s),
+        n_tuning_seeds=s.tuning_seeds,
+        eval_seeds=tuple(range(s.seeds)),
+        max_epochs=s.max_epochs,
+        batch_size=BATCH,
+        quick=quick,
+    )
 
 
-def groups(quick: bool, tasks: tuple[Task, ...] = TASKS,
-           status: dict[str, str | None] | None = None) -> list[tuple[list[Candidate], Budget]]:
+def groups(
+    quick: bool, tasks: tuple[Task, ...] = TASKS, status: dict[str, str | None] | None = None
+) -> list[tuple[list[Candidate], Budget]]:
     """One (candidates, budget) group per (task, k) whose data is present."""
     s = size(quick)
     status = task_status(s, tasks) if status is None else status
-    return [(candidates(k), budget(t, k, s, quick)) for t in tasks if status.get(t.id, "") is None
-            for k in task_ks(t, s)]
+    return [
+        (candidates(k), budget(t, k, s, quick)) for t in tasks if status.get(t.id, "") is None for k in task_ks(t, s)
+    ]
 
 
 def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list:
@@ -238,8 +285,9 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     from qmoe_tfq.experiments.tuning import evaluation_experiments
 
     g = groups(quick)
-    return [e for cs, b in g for c in cs for e in tuning_experiments(c, b)] + evaluation_experiments(g, chosen or {},
-                                                                                                     PROBES)
+    return [e for cs, b in g for c in cs for e in tuning_experiments(c, b)] + evaluation_experiments(
+        g, chosen or {}, PROBES
+    )
 
 
 @dataclass
@@ -296,14 +344,24 @@ def _measured(res: Results, task: Task, k: int, router: str) -> dict:
     name = experiment_name(task, k, router)
     sel = res.tuned.selections[name]
     sec = t_interval(R.seed_values(rows, name, "seconds_per_epoch"), bounds=(0.0, math.inf))
-    out = {"chosen": ", ".join(f"{k_}={v}" for k_, v in sel.params.items()), "tuning_val_acc": sel.validation_accuracy,
-           **R.accuracy_columns(R.seed_values(rows, name)),
-           "train_acc_mean": float(R.seed_values(rows, name, "train_accuracy").mean()),
-           "n_collapsed": R.collapse_count(rows, name),
-           "seconds_per_epoch_mean": sec.mean, "seconds_per_epoch_ci_low": sec.low, "seconds_per_epoch_ci_high": sec.high}
+    out = {
+        "chosen": ", ".join(f"{k_}={v}" for k_, v in sel.params.items()),
+        "tuning_val_acc": sel.validation_accuracy,
+        **R.accuracy_columns(R.seed_values(rows, name)),
+        "train_acc_mean": float(R.seed_values(rows, name, "train_accuracy").mean()),
+        "n_collapsed": R.collapse_count(rows, name),
+        "seconds_per_epoch_mean": sec.mean,
+        "seconds_per_epoch_ci_low": sec.low,
+        "seconds_per_epoch_ci_high": sec.high,
+    }
     cmp = R.comparison_columns(rows, experiment_name(task, k, "quantum"), name)
-    out.update({"quantum_minus_model": cmp["delta_vs_quantum"], "p_quantum_better": cmp["p_quantum_better"],
-                "p_quantum_worse": cmp["p_quantum_worse"]})
+    out.update(
+        {
+            "quantum_minus_model": cmp["delta_vs_quantum"],
+            "p_quantum_better": cmp["p_quantum_better"],
+            "p_quantum_worse": cmp["p_quantum_worse"],
+        }
+    )
     return out
 
 
@@ -320,10 +378,19 @@ def scaling_table(res: Results, tasks: tuple[Task, ...] = TASKS) -> pd.DataFrame
             for r, spec in router_specs(k).items():
                 counts = param_counts(spec, k, t.n_classes)
                 status, reason = split_reason(res.status[t.id])
-                row = {"task": t.id, "data": t.label, "stand_in": t.stand_in, "status": status, "reason": reason, "k": k,
-                       "n_qubits": k if r == "quantum" else None, "router": r,
-                       "hidden": spec.hidden if spec.router == "mlp" else None,
-                       "router_params": counts.router, "expert_params": counts.experts}
+                row = {
+                    "task": t.id,
+                    "data": t.label,
+                    "stand_in": t.stand_in,
+                    "status": status,
+                    "reason": reason,
+                    "k": k,
+                    "n_qubits": k if r == "quantum" else None,
+                    "router": r,
+                    "hidden": spec.hidden if spec.router == "mlp" else None,
+                    "router_params": counts.router,
+                    "expert_params": counts.experts,
+                }
                 row.update(_measured(res, t, k, r) if res.status[t.id] is None else {"n_seeds": 0})
                 out.append(row)
     table = pd.DataFrame(out, columns=list(COLUMNS))
@@ -353,9 +420,17 @@ def cost_table(table: pd.DataFrame) -> pd.DataFrame:
         for _, r in g.iterrows():
             growth = math.nan if prev is None else r["seconds_per_epoch_mean"] / prev["seconds_per_epoch_mean"]
             per = math.nan if prev is None else growth ** (1.0 / (r["k"] - prev["k"]))
-            out.append({"task": task, "router": router, "k": int(r["k"]), "router_params": int(r["router_params"]),
-                        "seconds_per_epoch_mean": r["seconds_per_epoch_mean"],
-                        "growth_vs_previous_k": growth, "growth_per_added_feature": per})
+            out.append(
+                {
+                    "task": task,
+                    "router": router,
+                    "k": int(r["k"]),
+                    "router_params": int(r["router_params"]),
+                    "seconds_per_epoch_mean": r["seconds_per_epoch_mean"],
+                    "growth_vs_previous_k": growth,
+                    "growth_per_added_feature": per,
+                }
+            )
             prev = r
     return pd.DataFrame(out)
 
@@ -378,15 +453,24 @@ def accuracy_figure(table: pd.DataFrame, tasks: tuple[Task, ...] = TASKS):
             mean = rr["test_acc_mean"].to_numpy()
             err = np.vstack([mean - rr["test_acc_ci_low"].to_numpy(), rr["test_acc_ci_high"].to_numpy() - mean])
             x = np.log2(rr["k"].to_numpy()) + (i - 1) * 0.06
-            ax.errorbar(x, mean, yerr=err, marker="o", markersize=3, capsize=2, linewidth=1,
-                        color=COLORS[r], label=ROUTER_LABELS[r])
+            ax.errorbar(
+                x,
+                mean,
+                yerr=err,
+                marker="o",
+                markersize=3,
+                capsize=2,
+                linewidth=1,
+                color=COLORS[r],
+                label=ROUTER_LABELS[r],
+            )
         ax.set_xticks(np.log2(ks), [str(k) for k in ks])
         ax.set_xlim(np.log2(min(ks)) - 0.5, np.log2(max(ks)) + 0.5)
         ax.set_title(t.label, fontsize=8)
         ax.set_xlabel("PCA features k (= qubits)")
     for ax in axes[:, 0]:
         ax.set_ylabel("held-out test accuracy")
-    for ax in axes.ravel()[len(ids):]:
+    for ax in axes.ravel()[len(ids) :]:
         ax.set_axis_off()
     handles, labels = axes.ravel()[0].get_legend_handles_labels()
     if handles:
@@ -411,8 +495,16 @@ def cost_figure(table: pd.DataFrame):
     markers = dict(zip(ok["task"].unique(), "osD^vP"))
     for (task, r), g in ok.groupby(["task", "router"], sort=False):
         g = g.sort_values("k")
-        a.plot(g["k"], g["seconds_per_epoch_mean"], marker=markers[task], markersize=3.5, linewidth=1,
-               color=COLORS[r], linestyle="-" if r == "quantum" else "--", label=f"{task}, {r}")
+        a.plot(
+            g["k"],
+            g["seconds_per_epoch_mean"],
+            marker=markers[task],
+            markersize=3.5,
+            linewidth=1,
+            color=COLORS[r],
+            linestyle="-" if r == "quantum" else "--",
+            label=f"{task}, {r}",
+        )
     a.set_yscale("log")
     a.set_xlabel("PCA features k (= qubits of the quantum router)")
     a.set_ylabel("seconds per training epoch (mean over seeds)")
@@ -438,7 +530,35 @@ def runs_table(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.drop(columns=drop)
 
 
-__all__ = ["TASKS", "Task", "Size", "FULL", "QUICK", "size", "KS", "ROUTERS", "NOT_PRESENT", "UNREADABLE", "Results",
-           "absent_sentence", "absent_tasks", "split_reason", "candidates", "matched_hidden", "router_specs", "data_spec", "task_ks", "missing_reason",
-           "task_status", "groups", "experiments", "results", "paired", "scaling_table", "cost_table",
-           "accuracy_figure", "cost_figure", "runs_table"]
+__all__ = [
+    "TASKS",
+    "Task",
+    "Size",
+    "FULL",
+    "QUICK",
+    "size",
+    "KS",
+    "ROUTERS",
+    "NOT_PRESENT",
+    "UNREADABLE",
+    "Results",
+    "absent_sentence",
+    "absent_tasks",
+    "split_reason",
+    "candidates",
+    "matched_hidden",
+    "router_specs",
+    "data_spec",
+    "task_ks",
+    "missing_reason",
+    "task_status",
+    "groups",
+    "experiments",
+    "results",
+    "paired",
+    "scaling_table",
+    "cost_table",
+    "accuracy_figure",
+    "cost_figure",
+    "runs_table",
+]

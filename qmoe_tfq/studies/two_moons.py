@@ -19,15 +19,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from qmoe_tfq.specs.config import ModelSpec, param_counts
+from qmoe_tfq.analysis.ledger import CONVERGENCE_MARGIN
+from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval, epochs_to_exceed, paired_signed_rank
 from qmoe_tfq.data import DataSpec
 from qmoe_tfq.experiments.experiment import Experiment
 from qmoe_tfq.experiments.probes import DecisionGrid, GateSummary
 from qmoe_tfq.experiments.registry import EstimatorSpec, qmoe
-from qmoe_tfq.analysis.ledger import CONVERGENCE_MARGIN
-from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval, epochs_to_exceed, paired_signed_rank
-from qmoe_tfq.studies import _results as R
 from qmoe_tfq.experiments.tuning import Budget, Candidate, TunedResults, eval_name, run_tuned
+from qmoe_tfq.specs.config import ModelSpec, param_counts
+from qmoe_tfq.studies import _results as R
 
 AUTHORS_DATA_SEED = 42
 DATA = DataSpec(name="moons", n_samples=500, noise=0.1, test_size=0.3, seed=None)
@@ -57,10 +57,26 @@ class Size:
     phase3a_epochs: int
 
 
-FULL = Size(eval_seeds=20, tuning_seeds=3, max_epochs=100, budget_seeds=20, budget_epochs=50, authors_seeds=10,
-            phase2_epochs=50, phase3a_epochs=30)
-QUICK = Size(eval_seeds=3, tuning_seeds=2, max_epochs=3, budget_seeds=3, budget_epochs=3, authors_seeds=2,
-             phase2_epochs=2, phase3a_epochs=2)
+FULL = Size(
+    eval_seeds=20,
+    tuning_seeds=3,
+    max_epochs=100,
+    budget_seeds=20,
+    budget_epochs=50,
+    authors_seeds=10,
+    phase2_epochs=50,
+    phase3a_epochs=30,
+)
+QUICK = Size(
+    eval_seeds=3,
+    tuning_seeds=2,
+    max_epochs=3,
+    budget_seeds=3,
+    budget_epochs=3,
+    authors_seeds=2,
+    phase2_epochs=2,
+    phase3a_epochs=2,
+)
 
 
 def size(quick: bool) -> Size:
@@ -85,30 +101,84 @@ CONVERGENCE_IDS = ("quantum", "linear", MATCHED, "mlp_h64")
 def candidates() -> list[Candidate]:
     """Every model of the comparison, in table order, with its role."""
     models = [
-        Candidate("quantum", "quantum router (authors: SEL L=3, <Z> + adapter)", "quantum", QUANTUM, "moe",
-                  (("role", "quantum"),)),
-        Candidate("quantum_prob", "quantum router (probabilities readout, 4 experts)", "quantum",
-                  qmoe(router="quantum", layers=3, readout="probabilities"), "moe", (("role", "quantum variant"),)),
-        Candidate("quantum_rycz_prob", "quantum router (paper text: RY+CZ, probabilities)", "quantum",
-                  qmoe(router="quantum", layers=3, readout="probabilities", ansatz="ry_cz"), "moe",
-                  (("role", "quantum variant"),)),
-        Candidate("linear", "Model A: linear router", "linear", qmoe(router="linear"), "moe",
-                  (("role", "classical (paper's baseline)"),)),
-        Candidate(MATCHED, f"MLP router h={MATCHED_HIDDEN} (parameter-matched)", "mlp",
-                  qmoe(router="mlp", hidden=MATCHED_HIDDEN), "moe", (("role", "classical (parameter-matched)"),)),
+        Candidate(
+            "quantum",
+            "quantum router (authors: SEL L=3, <Z> + adapter)",
+            "quantum",
+            QUANTUM,
+            "moe",
+            (("role", "quantum"),),
+        ),
+        Candidate(
+            "quantum_prob",
+            "quantum router (probabilities readout, 4 experts)",
+            "quantum",
+            qmoe(router="quantum", layers=3, readout="probabilities"),
+            "moe",
+            (("role", "quantum variant"),),
+        ),
+        Candidate(
+            "quantum_rycz_prob",
+            "quantum router (paper text: RY+CZ, probabilities)",
+            "quantum",
+            qmoe(router="quantum", layers=3, readout="probabilities", ansatz="ry_cz"),
+            "moe",
+            (("role", "quantum variant"),),
+        ),
+        Candidate(
+            "linear",
+            "Model A: linear router",
+            "linear",
+            qmoe(router="linear"),
+            "moe",
+            (("role", "classical (paper's baseline)"),),
+        ),
+        Candidate(
+            MATCHED,
+            f"MLP router h={MATCHED_HIDDEN} (parameter-matched)",
+            "mlp",
+            qmoe(router="mlp", hidden=MATCHED_HIDDEN),
+            "moe",
+            (("role", "classical (parameter-matched)"),),
+        ),
     ]
     models += [
-        Candidate(f"mlp_h{h}", f"Model C: MLP router h={h}", "mlp", qmoe(router="mlp", hidden=h), "moe",
-                  (("role", "classical (deep router)"),))
-        for h in HIDDEN if h != MATCHED_HIDDEN
+        Candidate(
+            f"mlp_h{h}",
+            f"Model C: MLP router h={h}",
+            "mlp",
+            qmoe(router="mlp", hidden=h),
+            "moe",
+            (("role", "classical (deep router)"),),
+        )
+        for h in HIDDEN
+        if h != MATCHED_HIDDEN
     ]
     models += [
-        Candidate("constant", "constant gates (experts only)", "constant", qmoe(router="constant"), "moe",
-                  (("role", "floor"),)),
-        Candidate("logreg", "logistic regression (no MoE)", "logreg", EstimatorSpec("logreg"), "logreg",
-                  (("role", "reference"),)),
-        Candidate("rbf_svm", "RBF-kernel SVM (no MoE)", "rbf_svm", EstimatorSpec("rbf_svm"), "rbf_svm",
-                  (("role", "reference"),)),
+        Candidate(
+            "constant",
+            "constant gates (experts only)",
+            "constant",
+            qmoe(router="constant"),
+            "moe",
+            (("role", "floor"),),
+        ),
+        Candidate(
+            "logreg",
+            "logistic regression (no MoE)",
+            "logreg",
+            EstimatorSpec("logreg"),
+            "logreg",
+            (("role", "reference"),),
+        ),
+        Candidate(
+            "rbf_svm",
+            "RBF-kernel SVM (no MoE)",
+            "rbf_svm",
+            EstimatorSpec("rbf_svm"),
+            "rbf_svm",
+            (("role", "reference"),),
+        ),
     ]
     return models
 
@@ -120,8 +190,14 @@ def candidate(model_id: str) -> Candidate:
 def budget(quick: bool = False) -> Budget:
     """The tuned protocol's settings for this study."""
     s = size(quick)
-    return Budget(TUNED_PREFIX, DATA, n_tuning_seeds=s.tuning_seeds, eval_seeds=tuple(range(s.eval_seeds)),
-                  max_epochs=s.max_epochs, quick=quick)
+    return Budget(
+        TUNED_PREFIX,
+        DATA,
+        n_tuning_seeds=s.tuning_seeds,
+        eval_seeds=tuple(range(s.eval_seeds)),
+        max_epochs=s.max_epochs,
+        quick=quick,
+    )
 
 
 def tuned_name(model_id: str, quick: bool = False) -> str:
@@ -139,8 +215,15 @@ def budget_experiments(quick: bool = False) -> list[Experiment]:
     """Every candidate at the authors' budget, on fresh samples and held-out splits (``fair``)."""
     s = size(quick)
     return [
-        Experiment(f"{BUDGET_PREFIX}{c.id}", authors_budget_spec(c, s.budget_epochs), DATA, "fair",
-                   tuple(range(s.budget_seeds)), probes=PROBES, tags=(("model_id", c.id), *c.tags))
+        Experiment(
+            f"{BUDGET_PREFIX}{c.id}",
+            authors_budget_spec(c, s.budget_epochs),
+            DATA,
+            "fair",
+            tuple(range(s.budget_seeds)),
+            probes=PROBES,
+            tags=(("model_id", c.id), *c.tags),
+        )
         for c in candidates()
     ]
 
@@ -194,8 +277,12 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     from qmoe_tfq.experiments.tuning import evaluation_experiments, tuning_experiments
 
     b = budget(quick)
-    return ([e for c in candidates() for e in tuning_experiments(c, b)] + budget_experiments(quick)
-            + authors_experiments(quick) + evaluation_experiments([(candidates(), b)], chosen or {}, PROBES))
+    return (
+        [e for c in candidates() for e in tuning_experiments(c, b)]
+        + budget_experiments(quick)
+        + authors_experiments(quick)
+        + evaluation_experiments([(candidates(), b)], chosen or {}, PROBES)
+    )
 
 
 @dataclass
@@ -260,20 +347,26 @@ def comparison_table(rows: pd.DataFrame, prefix: str, tuned: TunedResults | None
         rp = R.count(g["router_params"].iloc[0])
         row = {"model_id": c.id, "model": c.label, "role": c.tags[0][1], "family": c.family}
         if selections is not None:
-            row.update({"chosen": selections.loc[c.id, "chosen"],
-                        "tuning_val_acc": selections.loc[c.id, "tuning_validation_accuracy"]})
-        row.update({
-            "router_params": rp,
-            "expert_params": R.count(g["expert_params"].iloc[0]),
-            "total_params": int(g["total_params"].iloc[0]),
-            **acc,
-            "train_acc_mean": float(g["train_accuracy"].mean()),
-            "eta": efficiency(acc["test_acc_mean"], rp),
-            "n_collapsed": R.collapse_count(rows, name),
-            "n_at_floor": R.floor_count(rows, name, f"{prefix}constant"),
-            **R.comparison_columns(rows, f"{prefix}quantum", name),
-            "train_seconds_mean": float(g["train_seconds"].mean()),
-        })
+            row.update(
+                {
+                    "chosen": selections.loc[c.id, "chosen"],
+                    "tuning_val_acc": selections.loc[c.id, "tuning_validation_accuracy"],
+                }
+            )
+        row.update(
+            {
+                "router_params": rp,
+                "expert_params": R.count(g["expert_params"].iloc[0]),
+                "total_params": int(g["total_params"].iloc[0]),
+                **acc,
+                "train_acc_mean": float(g["train_accuracy"].mean()),
+                "eta": efficiency(acc["test_acc_mean"], rp),
+                "n_collapsed": R.collapse_count(rows, name),
+                "n_at_floor": R.floor_count(rows, name, f"{prefix}constant"),
+                **R.comparison_columns(rows, f"{prefix}quantum", name),
+                "train_seconds_mean": float(g["train_seconds"].mean()),
+            }
+        )
         out.append(row)
     return pd.DataFrame(out).astype({"router_params": "Int64", "expert_params": "Int64", "n_collapsed": "Int64"})
 
@@ -296,18 +389,20 @@ def authors_table(rows: pd.DataFrame) -> pd.DataFrame:
         for name, g in sub.groupby("experiment", sort=False):
             ci = bootstrap_interval(g["train_accuracy"], bounds=ACCURACY_BOUNDS)
             losses = np.array(g["epoch_losses"].tolist())
-            out.append({
-                "phase": phase.rstrip("/"),
-                "model_id": name[len(phase):],
-                "router_params": int(g["router_params"].iloc[0]),
-                "train_acc_mean": ci.mean,
-                "train_acc_ci_low": ci.low,
-                "train_acc_ci_high": ci.high,
-                "train_acc_min": float(g["train_accuracy"].min()),
-                "train_acc_max": float(g["train_accuracy"].max()),
-                "final_loss_mean": float(losses[:, -1].mean()),
-                "n_seeds": ci.n,
-            })
+            out.append(
+                {
+                    "phase": phase.rstrip("/"),
+                    "model_id": name[len(phase) :],
+                    "router_params": int(g["router_params"].iloc[0]),
+                    "train_acc_mean": ci.mean,
+                    "train_acc_ci_low": ci.low,
+                    "train_acc_ci_high": ci.high,
+                    "train_acc_min": float(g["train_accuracy"].min()),
+                    "train_acc_max": float(g["train_accuracy"].max()),
+                    "final_loss_mean": float(losses[:, -1].mean()),
+                    "n_seeds": ci.n,
+                }
+            )
     return pd.DataFrame(out)
 
 
@@ -317,18 +412,25 @@ def floors(rows: pd.DataFrame, prefix: str = TUNED_PREFIX) -> pd.Series:
     return R.runs(rows, f"{prefix}constant").set_index("seed")["validation_curve"].map(lambda c: float(np.max(c)))
 
 
-def convergence_epochs(rows: pd.DataFrame, model_id: str, max_epochs: int, prefix: str = TUNED_PREFIX,
-                       margin: float = CONVERGENCE_MARGIN) -> pd.Series:
+def convergence_epochs(
+    rows: pd.DataFrame, model_id: str, max_epochs: int, prefix: str = TUNED_PREFIX, margin: float = CONVERGENCE_MARGIN
+) -> pd.Series:
     """Per seed: the first epoch whose validation accuracy exceeds the seed's floor (``floors``) by
     ``margin``; ``max_epochs + 1`` when it never does (a run collapsed on the floor never does)."""
     g = R.runs(rows, f"{prefix}{model_id}").set_index("seed")
     floor = floors(rows, prefix).loc[g.index]
-    return pd.Series(epochs_to_exceed(g["validation_curve"].tolist(), floor.to_numpy(), margin, max_epochs),
-                     index=g.index)
+    return pd.Series(
+        epochs_to_exceed(g["validation_curve"].tolist(), floor.to_numpy(), margin, max_epochs), index=g.index
+    )
 
 
-def convergence_table(rows: pd.DataFrame, max_epochs: int, prefix: str = TUNED_PREFIX, ids=CONVERGENCE_IDS,
-                      margin: float = CONVERGENCE_MARGIN) -> pd.DataFrame:
+def convergence_table(
+    rows: pd.DataFrame,
+    max_epochs: int,
+    prefix: str = TUNED_PREFIX,
+    ids=CONVERGENCE_IDS,
+    margin: float = CONVERGENCE_MARGIN,
+) -> pd.DataFrame:
     """Per model: epochs until the validation accuracy first exceeds the experts-only floor of the same
     seed by ``margin`` (C7's criterion; never: ``max_epochs + 1``), mean with BCa 95% CI, runs that
     never do, and exact one-sided signed-rank p-values of the quantum router needing fewer / more epochs."""
@@ -338,10 +440,20 @@ def convergence_table(rows: pd.DataFrame, max_epochs: int, prefix: str = TUNED_P
     for model_id in ids:
         e = convergence_epochs(rows, model_id, max_epochs, prefix, margin)
         ci = bootstrap_interval(e.to_numpy(float), bounds=(1.0, max_epochs + 1.0))
-        row = {"model_id": model_id, "epochs_to_criterion_mean": ci.mean, "ci_low": ci.low, "ci_high": ci.high,
-               "epochs_to_criterion_median": float(e.median()), "n_never": int(np.sum(e > max_epochs)),
-               "n_seeds": ci.n, "floor_mean": float(floor.loc[e.index].mean()), "margin": margin,
-               "max_epochs": max_epochs, "p_quantum_faster": math.nan, "p_quantum_slower": math.nan}
+        row = {
+            "model_id": model_id,
+            "epochs_to_criterion_mean": ci.mean,
+            "ci_low": ci.low,
+            "ci_high": ci.high,
+            "epochs_to_criterion_median": float(e.median()),
+            "n_never": int(np.sum(e > max_epochs)),
+            "n_seeds": ci.n,
+            "floor_mean": float(floor.loc[e.index].mean()),
+            "margin": margin,
+            "max_epochs": max_epochs,
+            "p_quantum_faster": math.nan,
+            "p_quantum_slower": math.nan,
+        }
         if model_id != "quantum":
             seeds = q.index.intersection(e.index)
             row["p_quantum_faster"] = paired_signed_rank(q.loc[seeds], e.loc[seeds], "less")
@@ -361,8 +473,13 @@ def _km_columns(q: pd.Series, e: pd.Series, max_epochs: int, compare: bool) -> d
         return ar.censored(t, reached, max_epochs)
 
     km = ar.km_median(cens(e))
-    out = {"km_median": km.median, "km_low": km.low, "km_high": km.high,
-           "p_logrank_faster": math.nan, "p_logrank_slower": math.nan}
+    out = {
+        "km_median": km.median,
+        "km_low": km.low,
+        "km_high": km.high,
+        "p_logrank_faster": math.nan,
+        "p_logrank_slower": math.nan,
+    }
     if compare:
         o = ar.time_to_event(cens(q), cens(e))
         out["p_logrank_faster"], out["p_logrank_slower"] = o.p, o.p_reverse
@@ -371,11 +488,33 @@ def _km_columns(q: pd.Series, e: pd.Series, max_epochs: int, compare: bool) -> d
 
 def runs_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Per-seed rows without the bulky columns (losses, curves, grid predictions)."""
-    drop = [c for c in ("epoch_losses", "grid_predictions", "key", "validation_curve", "noise_eval") if c in rows.columns]
+    drop = [
+        c for c in ("epoch_losses", "grid_predictions", "key", "validation_curve", "noise_eval") if c in rows.columns
+    ]
     return rows.drop(columns=drop)
 
 
-__all__ = ["AUTHORS_DATA_SEED", "BUDGET_PREFIX", "CI_METHOD", "CONVERGENCE_IDS", "DATA", "MATCHED", "MATCHED_HIDDEN",
-           "QUANTUM", "Results", "TUNED_PREFIX", "authors_table", "budget", "budget_table", "candidates",
-           "comparison_table", "convergence_epochs", "convergence_table", "experiments", "floors", "results",
-           "runs_table", "tuned_table"]
+__all__ = [
+    "AUTHORS_DATA_SEED",
+    "BUDGET_PREFIX",
+    "CI_METHOD",
+    "CONVERGENCE_IDS",
+    "DATA",
+    "MATCHED",
+    "MATCHED_HIDDEN",
+    "QUANTUM",
+    "Results",
+    "TUNED_PREFIX",
+    "authors_table",
+    "budget",
+    "budget_table",
+    "candidates",
+    "comparison_table",
+    "convergence_epochs",
+    "convergence_table",
+    "experiments",
+    "floors",
+    "results",
+    "runs_table",
+    "tuned_table",
+]

@@ -17,8 +17,6 @@ import pandas as pd
 from qmoe_tfq.analysis import ledger
 from qmoe_tfq.analysis import multiverse as mv
 from qmoe_tfq.analysis import rules as ar
-from qmoe_tfq.analysis.plan import PLAN
-from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.analysis.ledger import (
     CONVERGENCE_MARGIN,
     Entry,
@@ -32,7 +30,9 @@ from qmoe_tfq.analysis.ledger import (
     untested,
     with_parts_stability,
 )
+from qmoe_tfq.analysis.plan import PLAN
 from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval, epochs_to_exceed
+from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import two_moons as tm
 
@@ -40,8 +40,15 @@ AUTHORS = "authors' protocol: make_moons(random_state=42), no split, training-se
 C1_STATED = {"quantum": 0.94, "linear": 0.65}
 C2_STATED = {"quantum": 24, "linear": 12}
 C3_STATED = {"quantum": 7.14, "linear": 2.79}
-PHASE3A_STATED = {"mlp_h2": 0.875, "mlp_h4": 0.882, "mlp_h8": 0.877, "mlp_h16": 0.991, "mlp_h32": 0.995,
-                  "mlp_h64": 0.995, "quantum": 0.996}
+PHASE3A_STATED = {
+    "mlp_h2": 0.875,
+    "mlp_h4": 0.882,
+    "mlp_h8": 0.877,
+    "mlp_h16": 0.991,
+    "mlp_h32": 0.995,
+    "mlp_h64": 0.995,
+    "quantum": 0.996,
+}
 N2_STATED = {"linear": 4.09, "quantum": 0.30}
 N2_EPOCH = 40
 N2_BATCHES = 16
@@ -57,9 +64,12 @@ def tuned_protocol(res: tm.Results) -> str:
     from qmoe_tfq.experiments.tuning import protocol_sentence
 
     d = tm.DATA
-    return (f"make_moons({d.n_samples}, noise {d.noise}), fresh sample and stratified "
-            f"{1 - d.test_size:.0%}/{d.test_size:.0%} split per seed; "
-            + protocol_sentence(tm.budget(res.quick), ("moe", "logreg", "rbf_svm")) + "; paired over seeds")
+    return (
+        f"make_moons({d.n_samples}, noise {d.noise}), fresh sample and stratified "
+        f"{1 - d.test_size:.0%}/{d.test_size:.0%} split per seed; "
+        + protocol_sentence(tm.budget(res.quick), ("moe", "logreg", "rbf_svm"))
+        + "; paired over seeds"
+    )
 
 
 def _mean_ci(values, bounds=ACCURACY_BOUNDS):
@@ -79,8 +89,14 @@ def _collapse_sentence(rows: pd.DataFrame, prefix: str, model_ids: tuple[str, ..
 
 def c1_values(rows: pd.DataFrame, prefix: str = T) -> PerSeed:
     """Per seed: test accuracy and correct test points of the quantum router and Model A."""
-    return per_seed_values(rows, {f"{m}_{k}": (f"{prefix}{m}", col) for m in ("quantum", "linear")
-                                  for k, col in (("acc", "test_accuracy"), ("n", "n_correct"))})
+    return per_seed_values(
+        rows,
+        {
+            f"{m}_{k}": (f"{prefix}{m}", col)
+            for m in ("quantum", "linear")
+            for k, col in (("acc", "test_accuracy"), ("n", "n_correct"))
+        },
+    )
 
 
 def c1_parts(v: dict[str, np.ndarray]) -> list[Part]:
@@ -95,18 +111,40 @@ def c1_parts(v: dict[str, np.ndarray]) -> list[Part]:
 C1_MARGIN = 0.02  # the plan's equivalence margin for the stated 94% / 65% (secondary)
 
 
-def c1_outcomes(v: dict[str, np.ndarray], test: str = "signed-rank", interval: str = "BCa",
-                margin: float = C1_MARGIN) -> tuple[ar.Outcome, list[tuple[ar.Outcome, bool]]]:
+def c1_outcomes(
+    v: dict[str, np.ndarray], test: str = "signed-rank", interval: str = "BCa", margin: float = C1_MARGIN
+) -> tuple[ar.Outcome, list[tuple[ar.Outcome, bool]]]:
     """C1 by the plan: primary quantum > Model A on paired counts; the stated 94% and 65% as secondary
     equivalence checks (reported, not deciding)."""
     n_test = float(np.nanmax(v["quantum_n"] / np.where(v["quantum_acc"] > 0, v["quantum_acc"], np.nan)))
-    primary = ar.paired_superiority(v["quantum_n"], v["linear_n"], test=test, scale=1 / n_test,
-                                    description="quantum > Model A (correct held-out points, paired over seeds)")
+    primary = ar.paired_superiority(
+        v["quantum_n"],
+        v["linear_n"],
+        test=test,
+        scale=1 / n_test,
+        description="quantum > Model A (correct held-out points, paired over seeds)",
+    )
     secondary = [
-        (ar.tost_mean(v["quantum_acc"], C1_STATED["quantum"], margin, interval=interval,
-                      description="quantum mean test accuracy vs the stated 94%"), False),
-        (ar.tost_mean(v["linear_acc"], C1_STATED["linear"], margin, interval=interval,
-                      description="Model A mean test accuracy vs the stated 65%"), False),
+        (
+            ar.tost_mean(
+                v["quantum_acc"],
+                C1_STATED["quantum"],
+                margin,
+                interval=interval,
+                description="quantum mean test accuracy vs the stated 94%",
+            ),
+            False,
+        ),
+        (
+            ar.tost_mean(
+                v["linear_acc"],
+                C1_STATED["linear"],
+                margin,
+                interval=interval,
+                description="Model A mean test accuracy vs the stated 65%",
+            ),
+            False,
+        ),
     ]
     return primary, secondary
 
@@ -114,14 +152,20 @@ def c1_outcomes(v: dict[str, np.ndarray], test: str = "signed-rank", interval: s
 def c1_verdict(v: dict[str, np.ndarray], spec: dict | None = None) -> tuple[str, float]:
     """(verdict, primary effect) of C1 under one multiverse specification."""
     spec = spec or {}
-    primary, secondary = c1_outcomes(v, spec.get("test", "signed-rank"), spec.get("interval", "BCa"),
-                                     spec.get("margin_pp", 2) / 100)
+    primary, secondary = c1_outcomes(
+        v, spec.get("test", "signed-rank"), spec.get("interval", "BCa"), spec.get("margin_pp", 2) / 100
+    )
     return ar.decide(primary, PLAN["C1"].mapping, secondary), primary.effect
 
 
 def c1_multiverse(data: PerSeed, n_resamples: int) -> mv.MultiverseResult:
-    return mv.run_multiverse(lambda spec, pos: c1_verdict(data.take(pos), spec), len(data.seeds), claim="C1",
-                             only=("seeds", "test"), n_resamples=n_resamples)
+    return mv.run_multiverse(
+        lambda spec, pos: c1_verdict(data.take(pos), spec),
+        len(data.seeds),
+        claim="C1",
+        only=("seeds", "test"),
+        n_resamples=n_resamples,
+    )
 
 
 def _against(rows: pd.DataFrame, prefix: str, model_id: str) -> str:
@@ -144,23 +188,33 @@ def c1(res: tm.Results) -> Entry:
     budget = c1_values(rows, tm.BUDGET_PREFIX)
     bq, bl = _mean_ci(budget.values["quantum_acc"]), _mean_ci(budget.values["linear_acc"])
     chosen = res.tuned.selections
-    note = ("Tuned protocol (every model searched over the same configurations). Chosen: "
-            f"quantum {chosen['quantum'].params}, linear {chosen['linear'].params}. The other routers under the "
-            f"same ordering rule (reported, not parts): {'; '.join(_against(rows, T, m) for m in C1_NOTE_IDS)}. "
-            f"Collapsed routers (seeds), tuned: {_collapse_sentence(rows, T, ('quantum', 'linear', tm.MATCHED, 'mlp_h64'))}. "
-            f"What changed against the authors' budget (lr 0.1, 50 epochs for every mixture): test accuracy there "
-            f"quantum {bq}, linear {bl} (BCa 95% CI); collapsed there: "
-            f"{_collapse_sentence(rows, tm.BUDGET_PREFIX, ('quantum', 'linear', tm.MATCHED, 'mlp_h64'))}. "
-            "Where 65% may come from (a guess, labelled as one): it equals the Phase 1 standalone QNN's "
-            "synthetic-data accuracy, a different model and dataset.")
+    note = (
+        "Tuned protocol (every model searched over the same configurations). Chosen: "
+        f"quantum {chosen['quantum'].params}, linear {chosen['linear'].params}. The other routers under the "
+        f"same ordering rule (reported, not parts): {'; '.join(_against(rows, T, m) for m in C1_NOTE_IDS)}. "
+        f"Collapsed routers (seeds), tuned: {_collapse_sentence(rows, T, ('quantum', 'linear', tm.MATCHED, 'mlp_h64'))}. "
+        f"What changed against the authors' budget (lr 0.1, 50 epochs for every mixture): test accuracy there "
+        f"quantum {bq}, linear {bl} (BCa 95% CI); collapsed there: "
+        f"{_collapse_sentence(rows, tm.BUDGET_PREFIX, ('quantum', 'linear', tm.MATCHED, 'mlp_h64'))}. "
+        "Where 65% may come from (a guess, labelled as one): it equals the Phase 1 standalone QNN's "
+        "synthetic-data accuracy, a different model and dataset."
+    )
     primary, secondary = c1_outcomes(data.values)
     b_primary, _ = c1_outcomes(budget.values)
-    note += (f" By the plan the authors' budget runs give '{ar.decide(b_primary, PLAN['C1'].mapping)}' "
-             f"({b_primary.text}).")
+    note += (
+        f" By the plan the authors' budget runs give '{ar.decide(b_primary, PLAN['C1'].mapping)}' ({b_primary.text})."
+    )
     d = (data.values["quantum_acc"] - data.values["linear_acc"]).astype(float)
-    entry = ledger.planned("C1", primary, secondary,
-                           f"quantum {qi}, linear {li} (held-out test accuracy, mean and BCa 95% CI, n={qi.n} seeds)",
-                           {"quantum": [qi.low, qi.high], "linear": [li.low, li.high]}, protocol, C1_EVIDENCE, note)
+    entry = ledger.planned(
+        "C1",
+        primary,
+        secondary,
+        f"quantum {qi}, linear {li} (held-out test accuracy, mean and BCa 95% CI, n={qi.n} seeds)",
+        {"quantum": [qi.low, qi.high], "linear": [li.low, li.high]},
+        protocol,
+        C1_EVIDENCE,
+        note,
+    )
     if entry.verdict != "reproduced":
         entry.power = ar.power_sentence(ar.paired_power(d, effect_of_interest=C1_MARGIN))
     return ledger.with_multiverse(entry, c1_multiverse(data, min(STABILITY_RESAMPLES, mv.MULTIVERSE_RESAMPLES)))
@@ -171,9 +225,14 @@ def c1(res: tm.Results) -> Entry:
 
 def router_counts() -> dict[str, int]:
     """Router parameter counts of the built models (experts excluded)."""
-    return {mid: param_counts(spec, 2, 2).router for mid, spec in (
-        ("quantum", ModelSpec(router="quantum", layers=3)), ("linear", ModelSpec(router="linear")),
-        ("mlp_h2", ModelSpec(router="mlp", hidden=2)))}
+    return {
+        mid: param_counts(spec, 2, 2).router
+        for mid, spec in (
+            ("quantum", ModelSpec(router="quantum", layers=3)),
+            ("linear", ModelSpec(router="linear")),
+            ("mlp_h2", ModelSpec(router="mlp", hidden=2)),
+        )
+    }
 
 
 def c2(rows: pd.DataFrame) -> Entry:
@@ -181,17 +240,28 @@ def c2(rows: pd.DataFrame) -> Entry:
     measured = int(R.runs(rows, f"{T}quantum")["router_params"].iloc[0])
     parts = [
         exact_part("quantum router parameters (18 circuit angles + 6 adapter)", C2_STATED["quantum"], measured),
-        exact_part(f"classical linear router (Model A) parameters; 12 is the smallest MLP router of the "
-                   f"authors' Phase 3A (h=2, {counts['mlp_h2']})", C2_STATED["linear"], counts["linear"]),
-        Part(f"'fewer parameters' for the quantum router: the paper's own counts say {C2_STATED['quantum']} > "
-             f"{C2_STATED['linear']}",
-             "opposite" if C2_STATED["quantum"] > C2_STATED["linear"] else "holds", rule="exact value"),
+        exact_part(
+            f"classical linear router (Model A) parameters; 12 is the smallest MLP router of the "
+            f"authors' Phase 3A (h=2, {counts['mlp_h2']})",
+            C2_STATED["linear"],
+            counts["linear"],
+        ),
+        Part(
+            f"'fewer parameters' for the quantum router: the paper's own counts say {C2_STATED['quantum']} > "
+            f"{C2_STATED['linear']}",
+            "opposite" if C2_STATED["quantum"] > C2_STATED["linear"] else "holds",
+            rule="exact value",
+        ),
     ]
-    return tested("C2", parts, f"quantum {counts['quantum']}, linear {counts['linear']}, MLP h=2 {counts['mlp_h2']}",
-                  {}, "parameter counts of the built models (router only, experts excluded)",
-                  ["tests/test_param_counts.py", "paper/tables/two_moons_tuned.csv"],
-                  "Internal inconsistency: the claim calls 24 'fewer' than 12. Counts are exact: no interval, "
-                  "no stability.")
+    return tested(
+        "C2",
+        parts,
+        f"quantum {counts['quantum']}, linear {counts['linear']}, MLP h=2 {counts['mlp_h2']}",
+        {},
+        "parameter counts of the built models (router only, experts excluded)",
+        ["tests/test_param_counts.py", "paper/tables/two_moons_tuned.csv"],
+        "Internal inconsistency: the claim calls 24 'fewer' than 12. Counts are exact: no interval, no stability.",
+    )
 
 
 # ------------------------------------------------------------------------------------------- C3
@@ -225,21 +295,31 @@ def c3(res: tm.Results) -> Entry:
     data = c3_values(rows)
     qi, li = _mean_ci(data.values["quantum"], None), _mean_ci(data.values["linear"], None)
     from_stated = {
-        base: (0.94 / math.log(25, b), 0.65 / math.log(13, b)) for base, b in (("ln", math.e), ("log10", 10), ("log2", 2))
+        base: (0.94 / math.log(25, b), 0.65 / math.log(13, b))
+        for base, b in (("ln", math.e), ("log10", 10), ("log2", 2))
     }
     stated_txt = "; ".join(f"{k}: {q:.3f} vs {c:.3f}" for k, (q, c) in from_stated.items())
     pct = f"percent accuracy with ln: {94 / math.log(25):.2f} vs {65 / math.log(13):.2f}"
-    note = ("Internal inconsistency: the stated formula applied to the stated accuracies (C1) and counts (C2) "
-            f"gives {stated_txt}; {pct} — never 7.14 and 2.79; with at most 100% accuracy eta of a 24-parameter "
-            f"router is at most {1 / math.log(25):.3f}. Our eta uses the natural log and router parameters only "
-            "(experts excluded, as the authors counted), per seed, held-out test accuracy. The ordering of eta "
-            "is a ratio of accuracies, not a count: ties are ties within 1e-9. With Model A's 6 router parameters "
-            f"against 24, eta favours Model A unless the quantum router's accuracy exceeds "
-            f"{math.log(25) / math.log(7):.2f}x Model A's, so this ordering mostly restates the parameter counts. "
-            f"Against the MLP router h=2 (12 parameters, the paper's count for its classical router) the same rule "
-            f"gives: {_eta_against(rows, 'mlp_h2')}.")
-    entry = tested("C3", c3_parts(data.values), f"eta quantum {qi}, linear {li} (mean and BCa 95% CI)",
-                   {"quantum": [qi.low, qi.high], "linear": [li.low, li.high]}, protocol, EVIDENCE, note)
+    note = (
+        "Internal inconsistency: the stated formula applied to the stated accuracies (C1) and counts (C2) "
+        f"gives {stated_txt}; {pct} — never 7.14 and 2.79; with at most 100% accuracy eta of a 24-parameter "
+        f"router is at most {1 / math.log(25):.3f}. Our eta uses the natural log and router parameters only "
+        "(experts excluded, as the authors counted), per seed, held-out test accuracy. The ordering of eta "
+        "is a ratio of accuracies, not a count: ties are ties within 1e-9. With Model A's 6 router parameters "
+        f"against 24, eta favours Model A unless the quantum router's accuracy exceeds "
+        f"{math.log(25) / math.log(7):.2f}x Model A's, so this ordering mostly restates the parameter counts. "
+        f"Against the MLP router h=2 (12 parameters, the paper's count for its classical router) the same rule "
+        f"gives: {_eta_against(rows, 'mlp_h2')}."
+    )
+    entry = tested(
+        "C3",
+        c3_parts(data.values),
+        f"eta quantum {qi}, linear {li} (mean and BCa 95% CI)",
+        {"quantum": [qi.low, qi.high], "linear": [li.low, li.high]},
+        protocol,
+        EVIDENCE,
+        note,
+    )
     return with_parts_stability(entry, c3_parts, data, n_resamples=STABILITY_RESAMPLES)
 
 
@@ -250,8 +330,9 @@ C7_REFERENCES = (("linear", "Model A (linear router)"), (tm.MATCHED, "parameter-
 
 def c7_values(rows: pd.DataFrame) -> PerSeed:
     """Per seed: the validation curves of the quantum router and its C7 references, and the floor."""
-    data = per_seed_values(rows, {m: (f"{T}{m}", "validation_curve")
-                                  for m in ("quantum", *(mid for mid, _ in C7_REFERENCES))})
+    data = per_seed_values(
+        rows, {m: (f"{T}{m}", "validation_curve") for m in ("quantum", *(mid for mid, _ in C7_REFERENCES))}
+    )
     floor = tm.floors(rows).loc[data.seeds].to_numpy(float)
     return PerSeed(data.seeds, {**data.values, "floor": floor})
 
@@ -259,8 +340,10 @@ def c7_values(rows: pd.DataFrame) -> PerSeed:
 def c7_epochs(v: dict[str, np.ndarray], max_epochs: int) -> dict[str, np.ndarray]:
     """Per model: epochs to the criterion (never: ``max_epochs + 1``, the old coding; ``c7_censored``
     turns it into right-censored survival data)."""
-    return {m: epochs_to_exceed(list(v[m]), v["floor"], CONVERGENCE_MARGIN, max_epochs)
-            for m in ("quantum", *(mid for mid, _ in C7_REFERENCES))}
+    return {
+        m: epochs_to_exceed(list(v[m]), v["floor"], CONVERGENCE_MARGIN, max_epochs)
+        for m in ("quantum", *(mid for mid, _ in C7_REFERENCES))
+    }
 
 
 def c7_censored(epochs: np.ndarray, max_epochs: int):
@@ -276,8 +359,7 @@ def c7_outcomes(v: dict[str, np.ndarray], max_epochs: int) -> list[ar.Outcome]:
     q = c7_censored(ep["quantum"], max_epochs)
     out = []
     for mid, label in C7_REFERENCES:
-        o = ar.time_to_event(q, c7_censored(ep[mid], max_epochs),
-                             description=f"quantum router faster than the {label}")
+        o = ar.time_to_event(q, c7_censored(ep[mid], max_epochs), description=f"quantum router faster than the {label}")
         never = f"; never above the floor + {CONVERGENCE_MARGIN * 100:g} pp: {int(np.sum(ep['quantum'] > max_epochs))} vs {int(np.sum(ep[mid] > max_epochs))} of {len(ep[mid])} runs"
         out.append(replace(o, text=o.text + never))
     return out
@@ -298,31 +380,51 @@ def c7(res: tm.Results) -> Entry:
     def fmt(x: float) -> str:
         return "never" if math.isinf(x) else f"{x:g}"
 
-    reproduced = "; ".join(f"{m}: KM median {fmt(k.median)} epochs [{fmt(k.low)}, {fmt(k.high)}] "
-                           f"(never reached: {k.n_censored} of {k.n}, censored at {max_epochs})" for m, k in kms.items())
+    reproduced = "; ".join(
+        f"{m}: KM median {fmt(k.median)} epochs [{fmt(k.low)}, {fmt(k.high)}] "
+        f"(never reached: {k.n_censored} of {k.n}, censored at {max_epochs})"
+        for m, k in kms.items()
+    )
     primary, matched = c7_outcomes(data.values, max_epochs)
     old_means = ", ".join(f"{m} {float(np.mean(e)):.1f}" for m, e in epochs.items())
-    note = (f"Convergence speed = the first epoch whose validation accuracy exceeds the experts-only floor by "
-            f"{CONVERGENCE_MARGIN * 100:g} percentage points; the floor is the constant-gate model's best validation "
-            f"accuracy on the same seed (mean {float(np.mean(data.values['floor'])):.3f}), on the same validation rows. "
-            f"A run that never gets there is right-censored at the protocol's {max_epochs} epochs (time-to-event "
-            "data: Kaplan-Meier medians with log-log 95% CIs, one-sided log-rank test, scipy.stats.logrank); the "
-            f"old coding as {max_epochs + 1} and averaging gave means {old_means}, driven by the never-reached runs. "
-            "A run collapsed on the floor cannot meet the criterion, so this measures learning speed, not escape "
-            "from collapse. The authors' budget runs keep no validation curve, so C7 is judged under the tuned "
-            "protocol only.")
-    entry = ledger.planned("C7", primary, [(matched, False)], reproduced,
-                           {m: [k.low, k.high] for m, k in kms.items()}, protocol,
-                           ["paper/tables/two_moons_convergence.csv", "paper/figures/two_moons_validation_curves.pdf"],
-                           note, rule="time to event", secondary_rules=["time to event"])
+    note = (
+        f"Convergence speed = the first epoch whose validation accuracy exceeds the experts-only floor by "
+        f"{CONVERGENCE_MARGIN * 100:g} percentage points; the floor is the constant-gate model's best validation "
+        f"accuracy on the same seed (mean {float(np.mean(data.values['floor'])):.3f}), on the same validation rows. "
+        f"A run that never gets there is right-censored at the protocol's {max_epochs} epochs (time-to-event "
+        "data: Kaplan-Meier medians with log-log 95% CIs, one-sided log-rank test, scipy.stats.logrank); the "
+        f"old coding as {max_epochs + 1} and averaging gave means {old_means}, driven by the never-reached runs. "
+        "A run collapsed on the floor cannot meet the criterion, so this measures learning speed, not escape "
+        "from collapse. The authors' budget runs keep no validation curve, so C7 is judged under the tuned "
+        "protocol only."
+    )
+    entry = ledger.planned(
+        "C7",
+        primary,
+        [(matched, False)],
+        reproduced,
+        {m: [k.low, k.high] for m, k in kms.items()},
+        protocol,
+        ["paper/tables/two_moons_convergence.csv", "paper/figures/two_moons_validation_curves.pdf"],
+        note,
+        rule="time to event",
+        secondary_rules=["time to event"],
+    )
     if entry.verdict != "reproduced":
         events = sum(k.n - k.n_censored for m, k in kms.items() if m in ("quantum", "linear"))
         pw = ar.logrank_power(events)
-        entry.power = (f"smallest hazard ratio (faster / slower) detectable with 80% power by the one-sided log-rank "
-                       f"test with the {events} observed events ({pw.get('method', '')}): {pw['hr']:.2f}")
+        entry.power = (
+            f"smallest hazard ratio (faster / slower) detectable with 80% power by the one-sided log-rank "
+            f"test with the {events} observed events ({pw.get('method', '')}): {pw['hr']:.2f}"
+        )
     n_res = min(STABILITY_RESAMPLES, mv.MULTIVERSE_RESAMPLES)
-    multi = mv.run_multiverse(lambda spec, pos: c7_verdict(data.take(pos), max_epochs), len(data.seeds),
-                              claim="C7", only=("seeds",), n_resamples=n_res)
+    multi = mv.run_multiverse(
+        lambda spec, pos: c7_verdict(data.take(pos), max_epochs),
+        len(data.seeds),
+        claim="C7",
+        only=("seeds",),
+        n_resamples=n_res,
+    )
     return ledger.with_multiverse(entry, multi)
 
 
@@ -340,34 +442,56 @@ N2_MARGIN = 0.25  # relative: 25% of the stated loss
 def _n_choices(default_margin_pp: int) -> tuple:
     """The multiverse choices with this claim's planned margin first."""
     other = 1 if default_margin_pp == 2 else 2
-    return (mv.Choice("margin_pp", (default_margin_pp, other)), mv.Choice("interval", ("BCa", "percentile")),
-            *[c for c in mv.CHOICES if c.name not in ("margin_pp", "interval")])
+    return (
+        mv.Choice("margin_pp", (default_margin_pp, other)),
+        mv.Choice("interval", ("BCa", "percentile")),
+        *[c for c in mv.CHOICES if c.name not in ("margin_pp", "interval")],
+    )
 
 
-def n1_outcomes(v: dict[str, np.ndarray], margin: float = N1_MARGIN, interval: str = "BCa",
-                n_resamples: int = 2000) -> list[ar.Outcome]:
+def n1_outcomes(
+    v: dict[str, np.ndarray], margin: float = N1_MARGIN, interval: str = "BCa", n_resamples: int = 2000
+) -> list[ar.Outcome]:
     """N1: each stated Phase 3A value against our mean by TOST within ``margin`` (issue #21)."""
-    return [ar.tost_mean(v[m], stated, margin, interval=interval, n_resamples=n_resamples,
-                         description=f"{m} training-set accuracy") for m, stated in PHASE3A_STATED.items()]
+    return [
+        ar.tost_mean(
+            v[m], stated, margin, interval=interval, n_resamples=n_resamples, description=f"{m} training-set accuracy"
+        )
+        for m, stated in PHASE3A_STATED.items()
+    ]
 
 
 def n1(rows: pd.DataFrame) -> Entry:
     data = n1_values(rows)
     cis = {m: _mean_ci(v) for m, v in data.values.items()}
     primary = ar.combined(n1_outcomes(data.values), f"every stated value equivalent within {N1_MARGIN * 100:g} pp")
-    entry = ledger.planned("N1", primary, [], ", ".join(f"{m}: {ci.mean:.3f}" for m, ci in cis.items()),
-                           {m: [ci.low, ci.high] for m, ci in cis.items()}, AUTHORS, ["paper/tables/two_moons_authors.csv"],
-                           "The authors ran one seed; each stated number is compared with our mean over model seeds by "
-                           "two one-sided tests (equivalence within the plan's margin); a spread too wide to show "
-                           "equivalence is inconclusive, never reproduced. ci95: BCa 95% CI of our mean.",
-                           rule="equivalence")
+    entry = ledger.planned(
+        "N1",
+        primary,
+        [],
+        ", ".join(f"{m}: {ci.mean:.3f}" for m, ci in cis.items()),
+        {m: [ci.low, ci.high] for m, ci in cis.items()},
+        AUTHORS,
+        ["paper/tables/two_moons_authors.csv"],
+        "The authors ran one seed; each stated number is compared with our mean over model seeds by "
+        "two one-sided tests (equivalence within the plan's margin); a spread too wide to show "
+        "equivalence is inconclusive, never reproduced. ci95: BCa 95% CI of our mean.",
+        rule="equivalence",
+    )
+
     def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
         o = ar.combined(n1_outcomes(data.take(pos), spec["margin_pp"] / 100, spec["interval"], 500), "")
         return PLAN["N1"].verdict(o.state), o.effect
 
     multi = mv.run_multiverse(
-        verdict_of, len(data.seeds), _n_choices(2), claim="N1", only=("margin_pp", "interval"),
-        n_resamples=min(STABILITY_RESAMPLES, 20), headline=entry.verdict)
+        verdict_of,
+        len(data.seeds),
+        _n_choices(2),
+        claim="N1",
+        only=("margin_pp", "interval"),
+        n_resamples=min(STABILITY_RESAMPLES, 20),
+        headline=entry.verdict,
+    )
     return ledger.with_multiverse(entry, multi)
 
 
@@ -375,45 +499,74 @@ def n2_values(rows: pd.DataFrame) -> tuple[PerSeed, int]:
     """Per seed: N2_BATCHES x the mean per-sample training loss at epoch N2_EPOCH (or the last)."""
     losses = per_seed_values(rows, {m: (f"phase2/{m}", "epoch_losses") for m in N2_STATED})
     epoch = min(N2_EPOCH, min(len(c) for v in losses.values.values() for c in v))
-    return PerSeed(losses.seeds, {m: np.array([N2_BATCHES * c[epoch - 1] for c in v])
-                                  for m, v in losses.values.items()}), epoch
+    return PerSeed(
+        losses.seeds, {m: np.array([N2_BATCHES * c[epoch - 1] for c in v]) for m, v in losses.values.items()}
+    ), epoch
 
 
-def n2_outcomes(v: dict[str, np.ndarray], epoch: int, margin: float = N2_MARGIN, interval: str = "BCa",
-                n_resamples: int = 2000) -> list[ar.Outcome]:
+def n2_outcomes(
+    v: dict[str, np.ndarray], epoch: int, margin: float = N2_MARGIN, interval: str = "BCa", n_resamples: int = 2000
+) -> list[ar.Outcome]:
     """N2: each printed loss against our mean by TOST within a relative margin (issue #21)."""
-    return [ar.tost_mean(v[m], stated, margin, kind="relative", interval=interval, n_resamples=n_resamples,
-                         description=f"{m} loss at epoch {epoch} ({N2_BATCHES} x mean per-sample loss)")
-            for m, stated in N2_STATED.items()]
+    return [
+        ar.tost_mean(
+            v[m],
+            stated,
+            margin,
+            kind="relative",
+            interval=interval,
+            n_resamples=n_resamples,
+            description=f"{m} loss at epoch {epoch} ({N2_BATCHES} x mean per-sample loss)",
+        )
+        for m, stated in N2_STATED.items()
+    ]
 
 
 def n2(rows: pd.DataFrame) -> Entry:
     data, epoch = n2_values(rows)
     cis = {m: _mean_ci(v, (0.0, math.inf)) for m, v in data.values.items()}
-    primary = ar.combined(n2_outcomes(data.values, epoch),
-                          f"every printed loss equivalent within {N2_MARGIN:.0%} of its value")
-    entry = ledger.planned("N2", primary, [], ", ".join(f"{m}: {ci.mean:.2f}" for m, ci in cis.items()),
-                           {m: [ci.low, ci.high] for m, ci in cis.items()}, AUTHORS, ["paper/tables/two_moons_authors.csv"],
-                           f"The authors printed the sum of {N2_BATCHES} batch-mean losses; {N2_BATCHES} x the epoch's "
-                           "mean per-sample loss equals it up to the smaller last batch (20 of 500 samples). Judged by "
-                           "equivalence of our mean within a relative margin (losses), not by a prediction interval.",
-                           rule="equivalence")
+    primary = ar.combined(
+        n2_outcomes(data.values, epoch), f"every printed loss equivalent within {N2_MARGIN:.0%} of its value"
+    )
+    entry = ledger.planned(
+        "N2",
+        primary,
+        [],
+        ", ".join(f"{m}: {ci.mean:.2f}" for m, ci in cis.items()),
+        {m: [ci.low, ci.high] for m, ci in cis.items()},
+        AUTHORS,
+        ["paper/tables/two_moons_authors.csv"],
+        f"The authors printed the sum of {N2_BATCHES} batch-mean losses; {N2_BATCHES} x the epoch's "
+        "mean per-sample loss equals it up to the smaller last batch (20 of 500 samples). Judged by "
+        "equivalence of our mean within a relative margin (losses), not by a prediction interval.",
+        rule="equivalence",
+    )
+
     def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
-        o = ar.combined(n2_outcomes({k: v[pos] for k, v in data.values.items()}, epoch, N2_MARGIN,
-                                    spec["interval"], 500), "")
+        o = ar.combined(
+            n2_outcomes({k: v[pos] for k, v in data.values.items()}, epoch, N2_MARGIN, spec["interval"], 500), ""
+        )
         return PLAN["N2"].verdict(o.state), o.effect
 
     multi = mv.run_multiverse(
-        verdict_of, len(data.seeds), claim="N2", only=("interval",), n_resamples=min(STABILITY_RESAMPLES, 20),
-        headline=entry.verdict)
+        verdict_of,
+        len(data.seeds),
+        claim="N2",
+        only=("interval",),
+        n_resamples=min(STABILITY_RESAMPLES, 20),
+        headline=entry.verdict,
+    )
     return ledger.with_multiverse(entry, multi)
 
 
 def n4() -> Entry:
-    return untested("N4", "not testable",
-                    "Phase 1 is a different architecture (classical router, amplitude-embedded quantum experts, "
-                    "make_classification with 16 features) that the paper's claims do not rest on; this suite "
-                    "does not build it. Its 0.65 (standalone QNN) may be the source of C1's 65% (a guess).")
+    return untested(
+        "N4",
+        "not testable",
+        "Phase 1 is a different architecture (classical router, amplitude-embedded quantum experts, "
+        "make_classification with 16 features) that the paper's claims do not rest on; this suite "
+        "does not build it. Its 0.65 (standalone QNN) may be the source of C1's 65% (a guess).",
+    )
 
 
 def claims(res: tm.Results) -> list[Entry]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 import time
 from dataclasses import dataclass, field
 
@@ -11,10 +9,11 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from qmoe_tfq.specs.config import ModelSpec, ParamCounts, TrainSpec
-from qmoe_tfq.data import Dataset
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.core.errors import TrainingDiverged
+from qmoe_tfq.data import Dataset
 from qmoe_tfq.models.mixture import MixtureOfExperts, build_model
+from qmoe_tfq.specs.config import ModelSpec, ParamCounts, TrainSpec
 
 
 @dataclass
@@ -103,8 +102,9 @@ class EpochTrainer:
 _TRAINERS: dict[tuple, EpochTrainer] = {}
 
 
-def reusable_trainer(key: tuple, build, initial: keras.Model, n_features: int, lr: float,
-                     batch_size: int) -> EpochTrainer:
+def reusable_trainer(
+    key: tuple, build, initial: keras.Model, n_features: int, lr: float, batch_size: int
+) -> EpochTrainer:
     """A trainer whose compiled epoch is reused across runs: the first run of ``key`` (an architecture
     and its shapes) at ``batch_size`` in this process builds the trainer's own model with ``build()`` and traces it;
     every run then copies ``initial``'s weights into that model and restarts the optimiser from zero
@@ -212,8 +212,16 @@ def fit(
     """Train ``model`` in place for ``train.epochs``; returns the mean per-sample training loss of
     each epoch. Batches are drawn from a NumPy generator seeded by ``seed``, so a run is reproducible.
     """
-    return fit_model(model, data.x_train, data.y_train, lr=train.lr, batch_size=train.batch_size,
-                     max_epochs=train.epochs, seed=seed, progress=progress).losses
+    return fit_model(
+        model,
+        data.x_train,
+        data.y_train,
+        lr=train.lr,
+        batch_size=train.batch_size,
+        max_epochs=train.epochs,
+        seed=seed,
+        progress=progress,
+    ).losses
 
 
 def train_model(

@@ -46,5 +46,13 @@ def build_router(spec: ModelSpec, n_features: int, seed: int):
     return router_kind(spec.router).build(spec, n_features, seed)
 
 
-__all__ = ["BUILDERS", "NOT_STACKABLE", "ROUTER_FAMILIES", "RouterKind", "StackSupport", "build_router",
-           "register_router", "router_kind"]
+__all__ = [
+    "BUILDERS",
+    "NOT_STACKABLE",
+    "ROUTER_FAMILIES",
+    "RouterKind",
+    "StackSupport",
+    "build_router",
+    "register_router",
+    "router_kind",
+]

@@ -7,8 +7,8 @@ say so with ``NOT_STACKABLE`` (its runs then take the Keras loop, by declaration
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from qmoe_tfq.core.errors import ConfigError
 

@@ -14,12 +14,11 @@ Both start from PyTorch's ``nn.Linear`` initialisation, like every other dense l
 
 from __future__ import annotations
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.models.initializers import dense, named_dense, seed_pair
 from qmoe_tfq.models.routers._kind import RouterKind, StackSupport
 from qmoe_tfq.specs.config import ModelSpec
@@ -65,8 +64,9 @@ def build_fourier(spec: ModelSpec, n_features: int, seed: int) -> keras.layers.L
     """The ``fourier`` and ``fourier_rank`` families' layer (``BUILDERS``): the rank is the family's."""
     family = router_family(spec.router)
     fourier_width(n_features)
-    return FourierRouter(n_features, spec.experts_for(n_features), family.rank(spec, n_features), seed,
-                         name=f"{family.name}_router")
+    return FourierRouter(
+        n_features, spec.experts_for(n_features), family.rank(spec, n_features), seed, name=f"{family.name}_router"
+    )
 
 
 class FourierStack(StackSupport):
@@ -91,7 +91,9 @@ class FourierStack(StackSupport):
         return tf.nn.softmax(tf.einsum("mbh,mhe->mbe", h, v["readout_kernel"]) + v["readout_bias"][:, None, :])
 
 
-FOURIER_KINDS = {"fourier": RouterKind(build_fourier, FourierStack()),
-                 "fourier_rank": RouterKind(build_fourier, FourierStack())}
+FOURIER_KINDS = {
+    "fourier": RouterKind(build_fourier, FourierStack()),
+    "fourier_rank": RouterKind(build_fourier, FourierStack()),
+}
 
 __all__ = ["FOURIER_KINDS", "FourierRouter", "FourierStack", "build_fourier", "fourier_features_tf"]

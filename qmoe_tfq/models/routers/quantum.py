@@ -5,13 +5,12 @@ the classical routers live in ``classical``, the Fourier-feature routers in ``fo
 
 from __future__ import annotations
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 import cirq
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.circuits.noise import noisy_circuit
 from qmoe_tfq.circuits.router import readout_observables, router_circuit, walsh_hadamard
 from qmoe_tfq.models.initializers import dense, named_dense, seed_pair
@@ -33,9 +32,7 @@ class QuantumRouter(keras.layers.Layer):
         self.n_qubits = spec.qubits_for(n_features)
         self.n_experts = spec.experts_for(n_features)
         self.rc = router_circuit(n_features, self.n_qubits, spec.layers, spec.ansatz)
-        self.expectation = make_expectation(
-            self.rc, readout_observables(self.rc.qubits, spec.readout), spec
-        )
+        self.expectation = make_expectation(self.rc, readout_observables(self.rc.qubits, spec.readout), spec)
         seeds = np.random.SeedSequence(seed).generate_state(2)
         self.theta = self.add_weight(
             name="circuit_weights",
@@ -204,16 +201,22 @@ class QuantumStack(StackSupport):
         import sympy
 
         rc, eps = stack.router.rc, sympy.Symbol("depolarizing_eps")
-        return DensityMatrixExpectation(noisy_circuit(rc, eps, stack.spec.noise_placement),
-                                        [s.name for s in rc.symbols] + [eps.name],
-                                        readout_observables(rc.qubits, stack.spec.readout), qubits=rc.qubits)
+        return DensityMatrixExpectation(
+            noisy_circuit(rc, eps, stack.spec.noise_placement),
+            [s.name for s in rc.symbols] + [eps.name],
+            readout_observables(rc.qubits, stack.spec.readout),
+            qubits=rc.qubits,
+        )
 
     def _interpolation_points(self, stack) -> int | None:
         """3^d when the router's readout may be interpolated exactly (see ``interpolation_weights``), else None."""
         router = stack.router
         points = 3 ** len(router.rc.input_symbols)
-        ok = (router.evaluation != "direct" and router.interpolates()
-              and (router.evaluation == "interpolate" or points <= MAX_INTERPOLATION_POINTS))
+        ok = (
+            router.evaluation != "direct"
+            and router.interpolates()
+            and (router.evaluation == "interpolate" or points <= MAX_INTERPOLATION_POINTS)
+        )
         return points if ok else None
 
     def _interpolated(self, stack, x: tf.Tensor, theta: tf.Tensor, lane: int | None = None) -> tf.Tensor:
@@ -226,7 +229,7 @@ class QuantumStack(StackSupport):
         return tf.einsum("mbg,mgk->mbk", w, out)
 
     def _direct(self, stack, x: tf.Tensor, theta: tf.Tensor, lane: int | None = None) -> tf.Tensor:
-        m, b = tf.shape(x)[0], tf.shape(x)[1]
+        b = tf.shape(x)[1]
         return self._simulate(stack, tf.concat([x, tf.tile(theta[:, None, :], [1, b, 1])], axis=-1), lane)
 
     def _simulate(self, stack, values: tf.Tensor, lane: int | None = None) -> tf.Tensor:
@@ -237,7 +240,7 @@ class QuantumStack(StackSupport):
         lanes, rows = tf.shape(values)[0], tf.shape(values)[1]
         engine = stack.engine
         if stack.spec.noise > 0:
-            eps = stack._eps if lane is None else stack._eps[lane:lane + 1]
+            eps = stack._eps if lane is None else stack._eps[lane : lane + 1]
             values = tf.concat([values, tf.cast(tf.tile(tf.reshape(eps, [-1, 1, 1]), [1, rows, 1]), values.dtype)], -1)
         if isinstance(engine, ExactExpectation) and lane is None:
             k = stack._n_members
@@ -256,8 +259,11 @@ class QuantumStack(StackSupport):
         rows = x.shape[1]
         if rows is not None:
             return self._interpolated(stack, x, theta, lane) if rows > points else self._direct(stack, x, theta, lane)
-        return tf.cond(tf.shape(x)[1] > points, lambda: self._interpolated(stack, x, theta, lane),
-                       lambda: self._direct(stack, x, theta, lane))
+        return tf.cond(
+            tf.shape(x)[1] > points,
+            lambda: self._interpolated(stack, x, theta, lane),
+            lambda: self._direct(stack, x, theta, lane),
+        )
 
     def gates(self, stack, x: tf.Tensor, v: dict, lane: int | None = None) -> tf.Tensor:
         z = self.outputs(stack, x, v["theta"], lane)

@@ -7,10 +7,9 @@ authors' Phase 1 models), independent of each other. ``supports`` and ``new_stac
 
 from __future__ import annotations
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 import numpy as np
 
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.specs.phase1 import Phase1Spec
 from qmoe_tfq.training.stack._base import ADAM, LANES, Stack, StackHistory, StackTrainer, fit_stack, lanes_for
@@ -28,8 +27,9 @@ def supports(spec: ModelSpec | Phase1Spec) -> bool:
     return moe_supports(spec)
 
 
-def new_stack(spec: ModelSpec | Phase1Spec, n_features: int, n_classes: int, seeds: list[int],
-              noise: list[float] | None = None) -> Stack:
+def new_stack(
+    spec: ModelSpec | Phase1Spec, n_features: int, n_classes: int, seeds: list[int], noise: list[float] | None = None
+) -> Stack:
     """A stack of ``seeds`` for ``spec``: a ``StackedMoE``, or a ``StackedPhase1`` for a Phase 1 model."""
     if isinstance(spec, Phase1Spec):
         return StackedPhase1(spec, n_features, n_classes, seeds, noise)
@@ -48,8 +48,14 @@ def stack_spec(spec: ModelSpec | Phase1Spec) -> ModelSpec | Phase1Spec:
     return dataclasses.replace(spec, noise=1.0) if isinstance(spec, ModelSpec) and spec.noise > 0 else spec
 
 
-def reusable_stack(spec: ModelSpec | Phase1Spec, n_features: int, n_classes: int, seeds: list[int], batch_size: int,
-                   noise: list[float] | None = None) -> tuple[Stack, StackTrainer]:
+def reusable_stack(
+    spec: ModelSpec | Phase1Spec,
+    n_features: int,
+    n_classes: int,
+    seeds: list[int],
+    batch_size: int,
+    noise: list[float] | None = None,
+) -> tuple[Stack, StackTrainer]:
     """A stack (and its trainer) of ``seeds`` for ``spec``, reusing one this process built and traced
     before for the same shapes: the model is reinitialised, the optimiser reset, the graph kept. The
     stack stays valid until the next call with the same shapes (the runner finishes each group first)."""
@@ -66,6 +72,20 @@ def reusable_stack(spec: ModelSpec | Phase1Spec, n_features: int, n_classes: int
     return model, trainer
 
 
-__all__ = ["ADAM", "LANES", "Stack", "StackHistory", "StackTrainer", "StackedMoE", "StackedPhase1", "fit_stack",
-           "initial_weights", "lanes_for", "named_initial_weights", "new_stack", "reusable_stack", "stack_spec",
-           "supports"]
+__all__ = [
+    "ADAM",
+    "LANES",
+    "Stack",
+    "StackHistory",
+    "StackTrainer",
+    "StackedMoE",
+    "StackedPhase1",
+    "fit_stack",
+    "initial_weights",
+    "lanes_for",
+    "named_initial_weights",
+    "new_stack",
+    "reusable_stack",
+    "stack_spec",
+    "supports",
+]

@@ -18,14 +18,13 @@ Initial weights are those ``build_model(spec, ..., seed)`` draws (``initial_weig
 
 from __future__ import annotations
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.models.initializers import named_dense, seed_pair
 
 # Stacks are padded with idle copies of their first member up to a multiple of LANES members. CPU
@@ -116,7 +115,7 @@ class Stack:
 
     def _weights(self, lane: int | None) -> dict[str, tf.Tensor]:
         """Every member's weights (``lane`` None), or member ``lane``'s alone with a member axis of 1."""
-        return self.v if lane is None else {r: w[lane:lane + 1] for r, w in self.v.items()}
+        return self.v if lane is None else {r: w[lane : lane + 1] for r, w in self.v.items()}
 
     def logits(self, x: tf.Tensor, lane: int | None = None) -> tf.Tensor:
         raise NotImplementedError
@@ -205,7 +204,7 @@ class StackTrainer:
         ws = tf.transpose(tf.reshape(w, [m, n_batches, bs]), [1, 0, 2])
         losses = tf.TensorArray(tf.float32, size=n_batches)
         for i in tf.range(n_batches):
-            losses = losses.write(i, self._step(xs[i], ys[:, i * bs:(i + 1) * bs], ws[i]))
+            losses = losses.write(i, self._step(xs[i], ys[:, i * bs : (i + 1) * bs], ws[i]))
         return tf.transpose(losses.stack())
 
     def _score_graph(self, x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

@@ -8,11 +8,10 @@ Initial weights are those ``build_model(spec, ..., seed)`` draws (``initial_weig
 
 from __future__ import annotations
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 import numpy as np
 import tensorflow as tf
 
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.models.initializers import torch_linear
 from qmoe_tfq.models.routers import router_kind
 from qmoe_tfq.specs.config import ModelSpec
@@ -35,8 +34,9 @@ def named_initial_weights(spec: ModelSpec, n_features: int, n_classes: int, seed
     weights: list[tuple[str, np.ndarray]] = []
     weights += router_kind(spec.router).stack.initial(spec, n_features, e, router_seed)
     kernel_seed, bias_seed = _seeds(expert_seed)
-    weights.append(("experts_kernel",
-                    torch_linear(n_features, kernel_seed)((e, n_features, n_classes), dtype="float32").numpy()))
+    weights.append(
+        ("experts_kernel", torch_linear(n_features, kernel_seed)((e, n_features, n_classes), dtype="float32").numpy())
+    )
     weights.append(("experts_bias", torch_linear(n_features, bias_seed)((e, n_classes), dtype="float32").numpy()))
     return weights
 
@@ -62,8 +62,9 @@ class StackedMoE(Stack):
             raise ValueError("a stack is either noiseless or noisy in every member")
         self._eps.assign(np.concatenate([eps, np.repeat(eps[:1], self.lanes - members)]))
 
-    def __init__(self, spec: ModelSpec, n_features: int, n_classes: int, seeds: list[int],
-                 noise: list[float] | None = None) -> None:
+    def __init__(
+        self, spec: ModelSpec, n_features: int, n_classes: int, seeds: list[int], noise: list[float] | None = None
+    ) -> None:
         if not supports(spec):
             raise ValueError(f"cannot stack runs of {spec.label()} with engine {spec.engine!r}")
         self.spec = spec

@@ -11,15 +11,14 @@ weights are those ``Phase1Model(spec, seed)`` draws, in its ``get_weights()`` or
 
 from __future__ import annotations
 
-import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from qmoe_tfq.specs.phase1 import Phase1Spec
+import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.models.phase1 import amplitude_angles, mlp_expert_initializers, part_seeds
 from qmoe_tfq.sim.program import base_digits
+from qmoe_tfq.specs.phase1 import Phase1Spec
 from qmoe_tfq.training.stack._base import Stack, _dense
 
 
@@ -35,8 +34,10 @@ def named_initial_weights(spec: Phase1Spec, seed: int) -> list[tuple[str, np.nda
     d, n, e = spec.n_features, spec.n_qubits, spec.experts_used
     weights = [] if spec.kind == "qnn" else _dense(d, e, router_seed, "router")
     if spec.kind == "classical_moe":
-        weights += [(f"experts_{name}", init(shape, dtype="float32").numpy())
-                    for name, (shape, init) in mlp_expert_initializers(e, d, spec.hidden, n, expert_seed).items()]
+        weights += [
+            (f"experts_{name}", init(shape, dtype="float32").numpy())
+            for name, (shape, init) in mlp_expert_initializers(e, d, spec.hidden, n, expert_seed).items()
+        ]
     else:
         init = keras.initializers.RandomNormal(0.0, 1.0, seed=expert_seed)
         weights.append(("theta", init((e, spec.n_layers, n, 3), dtype="float32").numpy()))
@@ -46,8 +47,9 @@ def named_initial_weights(spec: Phase1Spec, seed: int) -> list[tuple[str, np.nda
 class StackedPhase1(Stack):
     """``M`` Phase 1 models of the same ``spec`` as a ``Stack``; weights in ``Phase1Model.get_weights()`` order."""
 
-    def __init__(self, spec: Phase1Spec, n_features: int, n_classes: int, seeds: list[int],
-                 noise: list[float] | None = None) -> None:
+    def __init__(
+        self, spec: Phase1Spec, n_features: int, n_classes: int, seeds: list[int], noise: list[float] | None = None
+    ) -> None:
         if not supports(spec):
             raise ValueError(f"cannot stack Phase 1 runs on the {spec.simulator!r} engine (allowed: statevector)")
         if (n_features, n_classes) != (spec.n_features, spec.n_classes):
@@ -60,12 +62,15 @@ class StackedPhase1(Stack):
 
             rc = amplitude_expert_circuit(spec.n_qubits, spec.n_layers)
             observables = readout_observables(rc.qubits, "expectation")
-            self.engine = StateVectorExpectation(rc.circuit, [s.name for s in rc.symbols], observables, qubits=rc.qubits)
+            self.engine = StateVectorExpectation(
+                rc.circuit, [s.name for s in rc.symbols], observables, qubits=rc.qubits
+            )
             # the weights' layers after RX(x_i) on every qubit: U's columns (``_through_unitaries``)
             layers = router_circuit(spec.n_qubits, spec.n_qubits, spec.n_layers, "strongly_entangling")
             assert layers.weight_symbols == rc.weight_symbols
-            self._columns_engine = StateVectorExpectation(layers.circuit, [s.name for s in layers.symbols], observables,
-                                                          qubits=layers.qubits)
+            self._columns_engine = StateVectorExpectation(
+                layers.circuit, [s.name for s in layers.symbols], observables, qubits=layers.qubits
+            )
         self._setup(n_features, n_classes, seeds)
         self._set_noise(noise, len(seeds))
 
@@ -90,7 +95,9 @@ class StackedPhase1(Stack):
         if x.shape[1] is not None and x.shape[1] > dim:
             return self._through_unitaries(x, theta)
         angles = tf.reshape(amplitude_angles(tf.reshape(x, [m * b, d]), n), [m, b, 1, -1])
-        values = tf.concat([tf.tile(angles, [1, 1, e, 1]), tf.tile(tf.transpose(theta, [0, 2, 1, 3]), [1, b, 1, 1])], -1)
+        values = tf.concat(
+            [tf.tile(angles, [1, 1, e, 1]), tf.tile(tf.transpose(theta, [0, 2, 1, 3]), [1, b, 1, 1])], -1
+        )
         z = self.engine(tf.reshape(values, [m * b * e, -1]))
         return tf.reshape(z, [m, b, e, n])
 
@@ -103,8 +110,10 @@ class StackedPhase1(Stack):
         m, e, n = tf.shape(x)[0], self.spec.experts_used, self.spec.n_qubits
         dim = 2**n
         bits = base_digits(n, 2)
-        values = tf.concat([tf.tile(tf.constant(np.pi * bits, tf.float32)[None, None], [m, e, 1, 1]),
-                            tf.tile(theta, [1, 1, dim, 1])], -1)
+        values = tf.concat(
+            [tf.tile(tf.constant(np.pi * bits, tf.float32)[None, None], [m, e, 1, 1]), tf.tile(theta, [1, 1, dim, 1])],
+            -1,
+        )
         states = self._columns_engine.states(tf.reshape(values, [m * e * dim, -1]))
         phase = tf.constant((1j) ** bits.sum(axis=1), states.dtype)[:, None]
         columns = tf.reshape(states, [m, e, dim, dim]) * phase  # columns[m, e, k] = U e_k
