@@ -248,3 +248,22 @@ def test_ctrl_c_during_a_notebook_exits_130_with_one_line(tmp_path):
     assert [line for line in err.splitlines() if line] == [f"paper: interrupted; {target} is unchanged."], err
     assert "Traceback" not in out + err
     assert not target.exists() and not (tmp_path / ".out.staging").exists()
+
+
+def test_a_full_paper_copies_its_verdict_table_into_the_readme(tmp_path):
+    """The README's front-page table is the ledger's summary, rewritten between its markers."""
+    from qmoe_tfq.publish import paper
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\nintro\n\n{paper.VERDICTS_START}\n| old |\n{paper.VERDICTS_END}\n\n## Map\n")
+    claims = tmp_path / "claims.md"
+    claims.write_text(
+        "# Claims ledger\n\n## Summary\n\n| id | verdict |\n|---|---|\n| C1 | **reproduced** |\n\n## C1\n"
+    )
+    assert paper.sync_readme_verdicts(readme, claims)
+    text = readme.read_text()
+    assert "| C1 | **reproduced** |" in text and "| old |" not in text
+    assert text.startswith("# x\n\nintro\n") and text.endswith("\n\n## Map\n")
+    assert not paper.sync_readme_verdicts(readme, claims)  # unchanged the second time
+    readme.write_text("# no markers\n")
+    assert not paper.sync_readme_verdicts(readme, claims) and readme.read_text() == "# no markers\n"

@@ -334,7 +334,34 @@ def _build(
 
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    if target.resolve() == PAPER_DIR.resolve() and not quick:
+        sync_readme_verdicts(README_PATH, target / "claims.md")
     return stamp
+
+
+README_PATH = ROOT / "README.md"
+VERDICTS_START = "<!-- verdicts: copied from paper/claims.md by make paper -->"
+VERDICTS_END = "<!-- /verdicts -->"
+
+
+def sync_readme_verdicts(readme: Path, claims_md: Path) -> bool:
+    """Copy the summary table of ``claims_md`` between the README's verdict markers, so the
+    front page shows the verdicts of the committed ``paper/``; True when the README changed. A README
+    without the markers (or a ledger without a summary) is left alone."""
+    readme, claims_md = Path(readme), Path(claims_md)
+    if not readme.is_file() or not claims_md.is_file():
+        return False
+    text, claims = readme.read_text(encoding="utf-8"), claims_md.read_text(encoding="utf-8")
+    if VERDICTS_START not in text or VERDICTS_END not in text or "## Summary\n" not in claims:
+        return False
+    summary = claims.split("## Summary\n", 1)[1].split("\n## ", 1)[0].strip()
+    head, rest = text.split(VERDICTS_START, 1)
+    tail = rest.split(VERDICTS_END, 1)[1]
+    new = f"{head}{VERDICTS_START}\n{summary}\n{VERDICTS_END}{tail}"
+    if new == text:
+        return False
+    io.atomic_write_text(readme, new)
+    return True
 
 
 class _OneLineParser(argparse.ArgumentParser):
