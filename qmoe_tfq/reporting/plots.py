@@ -439,20 +439,28 @@ def specification_curves(results: dict, effect_label: str = "primary effect"):
 
     results = {cid: (r if isinstance(r, MultiverseResult) else from_json(r)) for cid, r in results.items()}
     n = max(len(results), 1)
-    fig, axes = plt.subplots(n, 1, figsize=(6, 1.8 * n), squeeze=False)
+    fig, axes = plt.subplots(n, 1, figsize=(7, 2.1 * n), squeeze=False)
     for ax, (cid, r) in zip(axes[:, 0], results.items()):
-        order = np.argsort(r.effects)
-        eff = np.asarray(r.effects)[order]
+        order = np.argsort(r.effects, kind="stable")
+        eff = np.asarray(r.effects, dtype=float)[order]
         same = np.asarray([r.verdicts[i] == r.headline for i in order])
         x = np.arange(len(eff))
         finite = np.isfinite(eff)
-        ax.scatter(x[same & finite], eff[same & finite], s=12, color="tab:blue", label=f"'{r.headline}'")
-        ax.scatter(x[~same & finite], eff[~same & finite], s=12, color="tab:red", label="other verdict")
+        ax.scatter(x[same & finite], eff[same & finite], s=16, color="tab:blue", label=f"'{r.headline}'")
+        ax.scatter(x[~same & finite], eff[~same & finite], s=16, color="tab:red", label="another verdict")
         ax.set_title(f"{cid}: share {r.share:.2f}" + (" (fragile)" if r.fragile else ""), fontsize=9)
         ax.set_ylabel(effect_label, fontsize=8)
-        ax.legend(fontsize=7, loc="best")
-        if not finite.any():
-            ax.text(0.5, 0.5, "no finite effect", transform=ax.transAxes, ha="center")
-    axes[-1, 0].set_xlabel("specification (sorted by effect)")
+        ax.set_xticks(x)
+        ax.set_xticklabels(
+            [", ".join(f"{k}={v}" for k, v in r.specs[i].items() if k not in ("effect", "verdict")) for i in order],
+            fontsize=6,
+            rotation=15,
+            ha="right",
+        )
+        if finite.any():
+            ax.legend(fontsize=7, loc="best")
+        else:
+            ax.text(0.5, 0.5, "no finite effect (nothing non-inferior)", transform=ax.transAxes, ha="center")
+            ax.set_yticks([])
     fig.tight_layout()
     return fig

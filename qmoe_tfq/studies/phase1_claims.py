@@ -1,11 +1,11 @@
 """Stage: studies. Ledger entry computed from the Phase 1 study: N4 (the authors' Phase 1 notebook: synthetic test
 accuracy classical MoE 0.88, QNN 0.65, QMoE 0.78; MNIST 0/1 all ~0.99).
 
-Parts, from the authors' protocol at the epoch their numbers come from (their "Epoch 6", the 7th):
-each stated number is one run, so it is judged by the single-run rule (two-sided for the synthetic
-values; "at least" for MNIST's ~0.99, a statement that every model does about that well); the
-orderings the synthetic numbers state (classical MoE > QMoE > QNN) by the exact paired signed-rank
-test on counts of correct test points, Holm-corrected over the claim's tested parts.
+Decided by the pre-registered plan (``qmoe_tfq.analysis.plan``), from the authors' protocol at the
+epoch their numbers come from (their "Epoch 6", the 7th): every stated value is judged by
+equivalence of our mean within the plan's margin (TOST); the orderings the synthetic numbers state
+(classical MoE > QMoE > QNN) are reported by the exact paired signed-rank test on counts of correct
+test points and do not decide.
 """
 
 from __future__ import annotations
