@@ -55,8 +55,8 @@ def qmoe(*args: str) -> subprocess.CompletedProcess:
         (["--router", "foo"], "--router must be one of quantum, linear, mlp, constant, fourier, fourier_rank, got foo"),
         (["--router", "quantum", "--readout", "bits"], "--readout must be one of expectation, probabilities, got bits"),
         (["--router", "quantum", "--dataset", "imagenet"], "unknown dataset 'imagenet'; allowed: moons"),
-        (["--router", "quantum", "--epochs", "0"], "--epochs must be a positive integer, got 0"),
-        (["--router", "quantum", "--layers", "-1"], "--layers must be a positive integer, got -1"),
+        (["--router", "quantum", "--epochs", "0"], "--epochs must be an integer in [1, 100000], got 0"),
+        (["--router", "quantum", "--layers", "-1"], "--layers must be an integer in [1, 100], got -1"),
         (["--router", "quantum", "--qubits", "1"], "n_qubits=1 is below the feature count 2"),
     ],
 )

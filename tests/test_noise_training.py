@@ -144,7 +144,7 @@ def test_cli_trains_under_noise():
         (["--depolarizing", "1.5"], "--depolarizing must be in [0, 1], got 1.5"),
         (["--noise-placement", "all"], "--noise-placement must be one of authors, every_gate, got all"),
         (["--engine", "qsim"], "--engine must be one of exact, tfq_sampled, got qsim"),
-        (["--repetitions", "0"], "--repetitions must be a positive integer, got 0"),
+        (["--repetitions", "0"], "--repetitions must be an integer in [1, 1000000], got 0"),
     ],
 )
 def test_cli_rejects_bad_noise_options(args, fragment):

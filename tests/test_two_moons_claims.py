@@ -162,8 +162,7 @@ def test_claims_lists_every_entry_with_stability_where_seeds_vary(monkeypatch):
 
 
 def test_km_figure_and_specification_curves_draw(tmp_path):
-    from qmoe_tfq import plots
-    from qmoe_tfq.analysis.multiverse import plot_specification_curves
+    from qmoe_tfq.reporting import plots
 
     max_epochs = tm.budget().max_epochs
     fig = plots.km_curves(
@@ -172,5 +171,6 @@ def test_km_figure_and_specification_curves_draw(tmp_path):
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert "linear (median 2; censored 9/20)" in texts
     e = tmc.c1(two_moons_results(counts(0.96), counts(0.86, seed=1)))
-    out = plot_specification_curves({"C1": e.multiverse}, tmp_path / "spec.png")
-    assert out.exists()
+    fig = plots.specification_curves({"C1": e.multiverse})
+    assert fig.axes[0].get_title().startswith("C1: share")
+    assert len(fig.axes[0].get_xticklabels()) == len(e.multiverse["specs"])
