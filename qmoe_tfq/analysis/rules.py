@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats as sps
 
-from qmoe_tfq.analysis.stats import holm, min_attainable_p, noise_curve, signed_rank_tails
+from qmoe_tfq.analysis.stats import bootstrap_ci, holm, min_attainable_p, noise_curve, signed_rank_tails, t_interval
 
 ALPHA = 0.05
 POWER = 0.8
@@ -98,24 +98,13 @@ def mean_interval(
     if n == 1 or np.all(x == x[0]):
         return m, m, method
     if method == "t":
-        half = float(sps.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
-        return m - half, m + half, "Student-t"
-    for name in (method,) if method == "percentile" else ("BCa", "percentile"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = sps.bootstrap(
-                (x,),
-                np.mean,
-                n_resamples=n_resamples,
-                confidence_level=confidence,
-                method=name,
-                vectorized=True,
-                rng=np.random.default_rng(seed),
-            )
-        low, high = (float(v) for v in res.confidence_interval)
-        if not (math.isnan(low) or math.isnan(high)):
-            return low, high, f"{name} bootstrap ({n_resamples} resamples)"
-    return m, m, "percentile bootstrap (degenerate)"
+        t = t_interval(x, confidence)
+        return t.low, t.high, "Student-t"
+    methods = (method,) if method == "percentile" else ("BCa", "percentile")
+    low, high, used = bootstrap_ci(x, confidence, n_resamples, seed, methods=methods)
+    if used is None:
+        return m, m, "percentile bootstrap (degenerate)"
+    return low, high, f"{used} bootstrap ({n_resamples} resamples)"
 
 
 # ------------------------------------------------------------------------------------------ TOST

@@ -98,7 +98,25 @@ def bootstrap_interval(
     if n == 1 or np.all(x == x[0]):
         return Interval(mean, mean, mean, n, method)
     alternative = {"two-sided": "two-sided", "upper": "less", "lower": "greater"}[side]
-    for name in ("BCa", "percentile"):
+    low, high, used = bootstrap_ci(x, confidence, n_resamples, seed, alternative=alternative)
+    if used != "BCa":
+        method = f"percentile bootstrap ({n_resamples} resamples; BCa undefined)"
+    return Interval(mean, *_clip(low, high, bounds), n, method)
+
+
+def bootstrap_ci(
+    x: np.ndarray,
+    confidence: float,
+    n_resamples: int,
+    seed: int,
+    methods: Sequence[str] = ("BCa", "percentile"),
+    alternative: str = "two-sided",
+) -> tuple[float, float, str | None]:
+    """The first finite seeded ``scipy.stats.bootstrap`` interval of the mean of ``x`` over ``methods``
+    (BCa is undefined for a nearly constant sample) and the method that gave it; the last limits and
+    None when every method gives NaN."""
+    low = high = math.nan
+    for name in methods:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = stats.bootstrap(
@@ -113,9 +131,8 @@ def bootstrap_interval(
             )
         low, high = (float(v) for v in res.confidence_interval)
         if not (math.isnan(low) or math.isnan(high)):
-            break
-        method = f"percentile bootstrap ({n_resamples} resamples; BCa undefined)"
-    return Interval(mean, *_clip(low, high, bounds), n, method)
+            return low, high, name
+    return low, high, None
 
 
 def prediction_interval(
