@@ -56,3 +56,22 @@ def pytest_collection_modifyitems(config, items):
         ordered += share + rest[:take]
         rest = rest[take:]
     items[:] = ordered + rest
+
+
+@pytest.fixture
+def qmoe_cli(capsys):
+    """Run ``qmoe <argv>`` in this process (TensorFlow is already loaded in the worker, so this costs
+    the command's own work, not a new interpreter): returns (exit code, stdout, stderr). The console
+    script's process-level behaviour (SIGINT, what loads before TensorFlow) is tested by subprocess."""
+    from qmoe_tfq.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            code = main(list(argv))
+        except SystemExit as stop:
+            code = stop.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -1,9 +1,7 @@
-"""``qmoe train --json`` prints exactly one JSON object with the documented keys."""
+"""``qmoe train --json`` prints exactly one JSON object with the documented keys (run in-process:
+``qmoe_cli`` in conftest.py)."""
 
 import json
-import os
-import subprocess
-import sys
 
 KEYS = {
     "router",
@@ -19,34 +17,25 @@ KEYS = {
 }
 
 
-def test_train_json_output():
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "qmoe_tfq.cli",
-            "train",
-            "--router",
-            "quantum",
-            "--dataset",
-            "moons",
-            "--seed",
-            "2",
-            "--epochs",
-            "2",
-            "--lr",
-            "0.1",
-            "--n-samples",
-            "120",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+def test_train_json_output(qmoe_cli):
+    code, out, err = qmoe_cli(
+        "train",
+        "--router",
+        "quantum",
+        "--dataset",
+        "moons",
+        "--seed",
+        "2",
+        "--epochs",
+        "2",
+        "--lr",
+        "0.1",
+        "--n-samples",
+        "120",
+        "--json",
     )
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
+    assert code == 0, err
+    out = json.loads(out)
     assert set(out) == KEYS
     assert (out["router"], out["dataset"], out["seed"], out["epochs"]) == ("quantum", "moons", 2, 2)
     assert (out["router_params"], out["expert_params"], out["total_params"]) == (24, 12, 36)
@@ -54,28 +43,19 @@ def test_train_json_output():
     assert out["train_seconds"] > 0
 
 
-def test_train_human_output_mentions_every_figure():
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "qmoe_tfq.cli",
-            "train",
-            "--router",
-            "mlp",
-            "--hidden",
-            "4",
-            "--epochs",
-            "1",
-            "--n-samples",
-            "100",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+def test_train_human_output_mentions_every_figure(qmoe_cli):
+    code, out, err = qmoe_cli(
+        "train",
+        "--router",
+        "mlp",
+        "--hidden",
+        "4",
+        "--epochs",
+        "1",
+        "--n-samples",
+        "100",
     )
-    assert proc.returncode == 0, proc.stderr
+    assert code == 0, err
     for word in ("test accuracy", "train accuracy", "router 22, experts 12, total 34", "train time"):
-        assert word in proc.stdout
-    assert "epoch    1/1" in proc.stderr
+        assert word in out
+    assert "epoch    1/1" in err

@@ -1,9 +1,5 @@
 """Bad input fails early with a message naming the value and what is allowed."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from qmoe_tfq import ConfigError
@@ -39,16 +35,6 @@ def test_config_errors_name_the_value(make, fragments):
         assert fragment in str(err.value)
 
 
-def qmoe(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "qmoe_tfq.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-        timeout=300,
-    )
-
-
 @pytest.mark.parametrize(
     "args,fragment",
     [
@@ -60,9 +46,9 @@ def qmoe(*args: str) -> subprocess.CompletedProcess:
         (["--router", "quantum", "--qubits", "1"], "n_qubits=1 is below the feature count 2"),
     ],
 )
-def test_cli_bad_input_exits_2_without_traceback(args, fragment):
-    proc = qmoe("train", *args)
-    assert proc.returncode == 2
-    assert fragment in proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert proc.stdout == ""
+def test_cli_bad_input_exits_2_without_traceback(args, fragment, qmoe_cli):
+    code, out, err = qmoe_cli("train", *args)
+    assert code == 2
+    assert fragment in err
+    assert "Traceback" not in err
+    assert out == ""

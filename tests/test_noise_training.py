@@ -10,9 +10,6 @@ OS, so these tests are not bit-reproducible, only reproducible within that toler
 """
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -108,19 +105,9 @@ def test_with_noise_leaves_classical_routers_alone(moons):
     np.testing.assert_array_equal(copy(x).numpy(), model(x).numpy())
 
 
-def qmoe(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "qmoe_tfq.cli", "train", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-        timeout=300,
-    )
-
-
-@pytest.mark.slow
-def test_cli_trains_under_noise():
-    proc = qmoe(
+def test_cli_trains_under_noise(qmoe_cli):
+    code, out, err = qmoe_cli(
+        "train",
         "--router",
         "quantum",
         "--depolarizing",
@@ -133,8 +120,8 @@ def test_cli_trains_under_noise():
         "80",
         "--json",
     )
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
+    assert code == 0, err
+    out = json.loads(out)
     assert out["router_params"] == 24 and 0 <= out["train_accuracy"] <= 1
 
 
@@ -147,8 +134,8 @@ def test_cli_trains_under_noise():
         (["--repetitions", "0"], "--repetitions must be an integer in [1, 1000000], got 0"),
     ],
 )
-def test_cli_rejects_bad_noise_options(args, fragment):
-    proc = qmoe("--router", "quantum", *args)
-    assert proc.returncode == 2
-    assert fragment in proc.stderr
-    assert "Traceback" not in proc.stderr
+def test_cli_rejects_bad_noise_options(args, fragment, qmoe_cli):
+    code, _, err = qmoe_cli("train", "--router", "quantum", *args)
+    assert code == 2
+    assert fragment in err
+    assert "Traceback" not in err

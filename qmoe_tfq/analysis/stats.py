@@ -9,6 +9,7 @@ per-epoch validation curves. Resampling is seeded, so every number is determinis
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Sequence
@@ -200,12 +201,25 @@ def _tied_abs(d: np.ndarray) -> np.ndarray:
 
 
 def _signed_rank_pmf(ranks2: np.ndarray) -> np.ndarray:
-    """Null distribution of T2 = sum_i ranks2_i * B_i, B_i independent fair coins (ranks2 integer)."""
-    pmf = np.zeros(int(ranks2.sum()) + 1)
+    """Null distribution of T2 = sum_i ranks2_i * B_i, B_i independent fair coins (ranks2 integer).
+
+    It depends on the multiset of ranks only, so it is memoised on the sorted ranks (bootstrap and
+    multiverse resamples repeat tie patterns thousands of times). Up to 50 ranks the counts are
+    integers below 2^53, exact in float64, so summing in sorted order does not change a bit of the
+    result; longer inputs keep their own order. Read-only: do not modify the returned array."""
+    ranks = tuple(int(r) for r in ranks2)
+    return _signed_rank_pmf_of(tuple(sorted(ranks)) if len(ranks) <= 50 else ranks)
+
+
+@functools.lru_cache(maxsize=8192)
+def _signed_rank_pmf_of(ranks2: tuple[int, ...]) -> np.ndarray:
+    pmf = np.zeros(sum(ranks2) + 1)
     pmf[0] = 1.0
     for r in ranks2:
         pmf[r:] = pmf[r:] + pmf[:-r]
-    return pmf / 2.0 ** len(ranks2)
+    pmf /= 2.0 ** len(ranks2)
+    pmf.flags.writeable = False
+    return pmf
 
 
 def signed_rank_tails(d) -> tuple[float, float]:
