@@ -9,7 +9,9 @@ source family is one file that registers its names: ``generated`` (moons, synthe
 from qmoe_tfq.data import generated, images, npz  # noqa: E402, F401  (each registers its sources)
 from qmoe_tfq.data.npz import NPZ_FILES, read_keras_npz  # noqa: E402
 from qmoe_tfq.data.spec import (
+    POOLS,
     SOURCES,
+    TUNING_POOL_FRACTION,
     DataCorrupt,
     DataNotPresent,
     Dataset,
@@ -35,7 +37,9 @@ DATASETS = dataset_names()
 __all__ = [
     "DATASETS",
     "NPZ_FILES",
+    "POOLS",
     "SOURCES",
+    "TUNING_POOL_FRACTION",
     "DataCorrupt",
     "DataNotPresent",
     "DataSpec",

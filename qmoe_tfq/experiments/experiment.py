@@ -91,9 +91,12 @@ class Experiment:
 
     def config(self) -> dict:
         """Everything that determines the numbers of a run, as plain JSON types."""
+        data = dataclasses.asdict(self.data)
+        if data["pool"] == "all":  # the default, as before pools existed: keep those runs' cache keys
+            del data["pool"]
         config = {
             "model": self.model.config(),
-            "data": dataclasses.asdict(self.data),
+            "data": data,
             "protocol": self.protocol,
             "probes": [probe_config(p) for p in self.probes],
         }

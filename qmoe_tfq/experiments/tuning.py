@@ -3,7 +3,8 @@ tuning seeds, then its chosen configuration evaluated on fresh evaluation seeds.
 
 1. **Tuning.** For each ``Candidate`` (a model: id, label, family, fixed parameters and the name of
    its search space in ``qmoe_tfq.experiments.search_spaces``), every configuration of its space runs on each
-   tuning seed (a fresh sample and split per seed; the tuning seeds are never evaluation seeds) under
+   tuning seed (a fresh sample and split per seed; the tuning seeds are never evaluation seeds; on an
+   image source, drawn only from its fixed tuning pool, ``Budget.tuning_data``) under
    the ``tuning`` protocol: a mixture of experts trains for ``max_epochs`` with early stopping on a
    stratified validation split carved from the training split (``validation_fraction`` of it), never
    ending early (``n_iter_no_change=None``), and keeps its best-validation weights; a reference is
@@ -12,16 +13,20 @@ tuning seeds, then its chosen configuration evaluated on fresh evaluation seeds.
    the tuning seeds (integer counts: ties are exact); ties go to the earlier configuration in the
    space's fixed order. Deterministic: the same seeds give the same choice.
 3. **Evaluation.** The chosen configuration, with the same epoch budget and early stopping, on the
-   evaluation seeds under the ``fair`` protocol (held-out test accuracy), with the study's probes.
+   evaluation seeds under the ``fair`` protocol (held-out test accuracy), with the study's probes. On
+   an image source the evaluation data come from the rest of the source (``Budget.evaluation_data``),
+   disjoint from the tuning pool: a fixed set of images re-split per seed would otherwise give the
+   tuning runs images that evaluation seeds test on. Generated data (moons, synthetic16) draw a fresh
+   sample per seed and are used as they are.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from qmoe_tfq.data import DataSpec
+from qmoe_tfq.data import SOURCES, DataSpec
 from qmoe_tfq.experiments.experiment import Experiment
 from qmoe_tfq.experiments.registry import KINDS, EstimatorSpec
 from qmoe_tfq.experiments.runner import concat_rows
@@ -46,7 +51,11 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Budget:
-    """The protocol's shared settings: data, seeds, epoch budget, validation fraction, name prefix."""
+    """The protocol's shared settings: data, seeds, epoch budget, validation fraction, name prefix.
+
+    ``data`` is the task; tuning and evaluation runs read it through ``tuning_data`` and
+    ``evaluation_data``, which keep the images of an image source apart.
+    """
 
     prefix: str
     data: DataSpec
@@ -61,6 +70,20 @@ class Budget:
     def tuning_seeds(self) -> tuple[int, ...]:
         """Seeds disjoint from every evaluation seed (which count up from 0)."""
         return tuple(TUNING_SEED_BASE + i for i in range(self.n_tuning_seeds))
+
+    @property
+    def tuning_data(self) -> DataSpec:
+        """``data`` drawn from the fixed tuning pool (image sources; generated data unchanged)."""
+        return self._pooled("tuning")
+
+    @property
+    def evaluation_data(self) -> DataSpec:
+        """``data`` drawn from the rest of the source, disjoint from the tuning pool (image sources;
+        generated data unchanged)."""
+        return self._pooled("evaluation")
+
+    def _pooled(self, pool: str) -> DataSpec:
+        return replace(self.data, pool=pool) if SOURCES[self.data.source].kind == "image" else self.data
 
     def training(self, spec: EstimatorSpec) -> EstimatorSpec:
         """``spec`` with the protocol's training settings (models trained in epochs only)."""
@@ -96,7 +119,7 @@ def tuning_experiments(candidate: Candidate, budget: Budget) -> list[Experiment]
         Experiment(
             tuning_name(budget, candidate, i),
             budget.training(candidate.base.replace(**params)),
-            budget.data,
+            budget.tuning_data,
             "tuning",
             budget.tuning_seeds,
             validation_fraction=budget.validation_fraction,
@@ -150,7 +173,7 @@ def evaluation_experiment(selection: Selection, budget: Budget, probes: tuple = 
     return Experiment(
         eval_name(budget, c),
         budget.training(c.base.replace(**selection.params)),
-        budget.data,
+        budget.evaluation_data,
         "fair",
         budget.eval_seeds,
         probes=probes,
