@@ -634,6 +634,7 @@ class Entry:
     primary: str = ""
     power: str = ""
     multiverse: dict | None = None
+    change: str = ""
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -825,6 +826,49 @@ def build_ledger(entries: list[Entry]) -> list[Entry]:
     ]
 
 
+# ------------------------------------------------------------------- changes against a baseline
+
+#: The committed ``paper/claims.json`` that later runs are compared with (a snapshot in
+#: ``qmoe_tfq/analysis/baselines/``, so the comparison is the same on every machine and rerun): the
+#: ledger before issue #20's selection protocol (cross-entropy score, grid-edge rule, disjoint image
+#: pools, converged budgets).
+BASELINE = ("061aaa0", "the paper/ committed at 061aaa0, before the #20 selection protocol")
+
+
+def load_baseline(commit: str = BASELINE[0]) -> dict:
+    """The claims of the baseline snapshot ``claims-<commit>.json``, by claim id."""
+    path = Path(__file__).with_name("baselines") / f"claims-{commit}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no baseline ledger {path} (shipped snapshots: claims-<commit>.json there)")
+    return {c["id"]: c for c in json.loads(path.read_text())["claims"]}
+
+
+def _change_text(entry: Entry, old: dict | None) -> str:
+    if old is None:
+        return "new (not in the baseline)"
+    changes = []
+    if old.get("verdict") != entry.verdict:
+        changes.append(f"verdict {old.get('verdict')} -> {entry.verdict}")
+    old_s, new_s = old.get("stability"), entry.stability
+    if (old_s is None) != (new_s is None) or (
+        old_s is not None and new_s is not None and round(float(old_s), 2) != round(new_s, 2)
+    ):
+        fmt = lambda v: "—" if v is None else f"{float(v):.2f}" + (" fragile" if float(v) < FRAGILE_BELOW else "")  # noqa: E731
+        changes.append(f"stability {fmt(old_s)} -> {fmt(new_s)}")
+    if old.get("reproduced") != entry.reproduced:
+        changes.append(f"was: {old.get('reproduced') or '—'}")
+    if old.get("primary", "") != entry.primary and old.get("primary"):
+        changes.append(f"primary was: {old['primary']}")
+    return "; ".join(changes) if changes else "unchanged"
+
+
+def with_changes(entries: list[Entry], baseline: dict, label: str) -> list[Entry]:
+    """``entries`` with ``change`` saying, per claim, what differs from the ``baseline`` ledger (claims
+    by id, ``load_baseline``): verdict, stability (2 decimals), the reproduced numbers and the primary
+    endpoint, each quoted as it was; ``unchanged`` when none differs. ``label`` names the baseline."""
+    return [replace(e, change=f"against {label}: {_change_text(e, baseline.get(e.id))}") for e in entries]
+
+
 def _md_cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -923,6 +967,8 @@ def render_markdown(entries: list[Entry], header: str = "", folder: str = "paper
             lines += ["", "Evidence: " + ", ".join(f"`{x}`" for x in e.evidence)]
         if e.note:
             lines += ["", f"Note: {e.note}"]
+        if e.change:
+            lines += ["", f"Change {e.change}"]
     return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"
 
 
