@@ -36,6 +36,7 @@ from functools import partial
 from IPython.display import display
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
+from qmoe_tfq.analysis.convergence import sentence as convergence_sentence
 from qmoe_tfq.analysis.ledger import NONINFERIORITY_MARGIN
 from qmoe_tfq.experiments.runner import runner
 from qmoe_tfq.reporting import report
@@ -135,3 +136,25 @@ display(
         caption="Two Moons parameter efficiency: held-out test accuracy against router parameters for quantum routers of L layers and MLP routers of width h; tuned sweep solid, authors' budget faint, authors' Phase 3A training-set points hollow.",
     )
 )
+
+# %% [markdown]
+# ## Did the epoch budget suffice? (issue #20)
+#
+# For each point's chosen configuration, on each tuning seed: had the validation score stopped improving
+# before the epoch limit? Converged when the epoch of the best validation score (the validation loss where
+# the runs recorded it, else the validation accuracy, which plateaus earlier) is at most
+# `CONVERGED_FRACTION` (80 %) of the epochs run; a model is flagged when it converged on no more than half
+# of its tuning seeds. `kept_epochs`: the epoch whose weights each run kept.
+
+# %%
+budget_check = ef.tuning_convergence_table(res)
+write_table(
+    budget_check,
+    S.tables,
+    "param_efficiency_tuning_convergence",
+    caption=(
+        f"Two Moons parameter efficiency, tuned sweep ({size.max_epochs} epochs): did each point's chosen configuration stop improving before "
+        f"the epoch limit on its {size.tuning_seeds} tuning seeds? " + convergence_sentence(budget_check)
+    ),
+)
+display(budget_check)

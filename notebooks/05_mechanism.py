@@ -33,9 +33,13 @@
 # circuit without CNOTs (no entanglement, same parameters), a frozen random circuit with only the
 # adapter trained, the probabilities readout. Kernel machines: an SVM on the quantum kernel, the RBF-SVM,
 # and logistic regression and the RBF-SVM on phi(x). Trainability: a run "reaches a good solution" at
-# held-out accuracy >= 0.95 (fixed before the runs); k random restarts per seed (another initialisation
-# and batch order, same data and validation rows) chosen on validation accuracy, the same k for every
-# router, costing k times the epochs.
+# held-out accuracy >= 0.95 (fixed before the runs). **Restarts at parity:** every primary comparison
+# uses k = 1 (one training run per seed for every model: the paper's protocol, on which the primary
+# endpoints were pre-registered); the best of k random restarts per seed (another initialisation and batch
+# order, same data and validation rows, k times the epochs) is secondary and given to every mixture family
+# alike — the quantum router, both Fourier-feature routers, Model A and the MLP router of every width —
+# chosen on the validation cross-entropy at the kept epoch where the runs recorded it, else on validation
+# accuracy.
 
 # %%
 from functools import partial
@@ -43,6 +47,7 @@ from functools import partial
 from IPython.display import display
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
+from qmoe_tfq.analysis.convergence import sentence as convergence_sentence
 from qmoe_tfq.data import load_dataset
 from qmoe_tfq.experiments.runner import runner
 from qmoe_tfq.experiments.tuning import protocol_sentence
@@ -155,27 +160,50 @@ display(
 )
 
 # %% [markdown]
-# ## Trainability: good solutions, validation accuracies, random restarts
+# ## Trainability: good solutions, validation accuracies, random restarts at parity
 #
-# For each router with restarts and each k: the held-out accuracy of the restart chosen on validation
-# accuracy among the first k, seeds reaching a good solution, quantiles of the validation accuracy of the
-# kept weights, the epoch budget per seed (k x max epochs), and the paired difference to the quantum
-# router at the same k.
+# Primary: k = 1, one training run per seed for every model (what the paper did, and what the primary
+# endpoints were pre-registered on: no family gets more). Secondary: the best of k random restarts per seed,
+# the same k for every mixture family in the study — the quantum router, both Fourier-feature routers,
+# Model A and the MLP router of every width — so the table shows how much restarts change each family,
+# never one family's restarted result against another's single run. The restart kept per seed is the one
+# with the lowest validation cross-entropy at its kept epoch (a continuous score) where the runs recorded
+# it, else the highest validation accuracy, ties to the earlier restart (`selected_on` says which). The
+# table puts k = 1 and the largest k side by side; the long table has every k, the validation-accuracy
+# quantiles of the kept weights, and the epoch budget per seed (k x max epochs).
 
 # %%
+restarts = mech.restart_table(res)
+k_max = s.restarts
+write_table(
+    restarts,
+    S.tables,
+    "mechanism_trainability",
+    caption=(
+        f"Restarts at parity: held-out test accuracy (mean, BCa bootstrap 95% CI, {len(b.eval_seeds)} seeds) and "
+        f"seeds with accuracy >= {mech.GOOD_ACCURACY}, with k = 1 (PRIMARY: one training run per seed, the "
+        f"paper's protocol and the basis of every primary endpoint) and the best of k = {k_max} random restarts "
+        f"(SECONDARY: the same k for every mixture family, {k_max} x {b.max_epochs} epochs per seed) side by "
+        "side, for every mixture family in the study; the gap to the quantum router at the same k, the mean "
+        f"paired gain of k = {k_max} over k = 1, and the seeds whose kept restart is not the first run. The "
+        "restart kept per seed: lowest validation cross-entropy at its kept epoch where recorded, else highest "
+        "validation accuracy, ties to the earlier restart (selected_on)."
+    ),
+)
+display(restarts)
 train = mech.trainability_table(res)
 write_table(
     train,
     S.tables,
-    "mechanism_trainability",
+    "mechanism_trainability_by_k",
     caption=(
-        f"Trainability: best of k random restarts per seed (chosen on validation accuracy; k x "
-        f"{b.max_epochs} epochs per seed, the same k for every router): held-out test accuracy (mean, "
-        f"BCa bootstrap 95% CI), seeds with accuracy >= {mech.GOOD_ACCURACY}, validation-accuracy quantiles, "
-        "and one-sided paired Wilcoxon p-values of the quantum router at the same k."
+        f"Trainability per k = 1 .. {k_max} (k = 1 primary, k > 1 secondary; the same k for every router, "
+        f"k x {b.max_epochs} epochs per seed): held-out test accuracy of the restart kept on the validation "
+        f"score (mean, BCa bootstrap 95% CI), seeds with accuracy >= {mech.GOOD_ACCURACY}, validation-accuracy "
+        "quantiles of the kept weights, and one-sided paired Wilcoxon p-values of the quantum router at the same k."
     ),
+    formats=("csv",),
 )
-display(train)
 fig = figs.trainability(res, train)
 display(
     save_figure(
@@ -184,8 +212,10 @@ display(
         "mechanism_trainability",
         caption=(
             "Trainability: per-seed validation accuracy of the kept weights with one run per seed (left, bar: "
-            "median), and held-out test accuracy of the best of k random restarts chosen on validation "
-            "accuracy against k (right, mean and BCa bootstrap 95% CI), per router."
+            "median; the primary protocol), and held-out test accuracy of the best of k random restarts (right, "
+            "mean and BCa bootstrap 95% CI; secondary, the same k for every router), chosen on "
+            + " / ".join(sorted(set(train["selected_on"])))
+            + ", against k."
         ),
     )
 )
@@ -195,8 +225,10 @@ display(
 #
 # Expert load (share of held-out points whose largest gate is the busiest expert's) and mean gate entropy
 # over the evaluation seeds; the share of the input plane each expert wins on the gate-map seed. The
-# figure shows, per router at its tuned configuration on seed 0, which expert has the largest gate over
-# the input plane (white where the gates are uniform), the expert boundaries and the decision boundary.
+# figure shows, per router at its tuned configuration on its median-accuracy evaluation seed (seeds sorted
+# by correct test points, then seed, the lower median: a typical run; each panel names its seed), which
+# expert has the largest gate over the input plane (white where the gates are uniform), the expert
+# boundaries and the decision boundary.
 
 # %%
 routing = mech.routing_table(res)
@@ -207,22 +239,54 @@ write_table(
     caption=(
         "Routing per router: share of held-out points sent to the busiest expert and mean gate "
         "entropy (nats; max_entropy = ln E for uniform gates; Student-t 95% CI) over the evaluation "
-        "seeds, collapsed seeds, and on seed 0 the share of the input plane [0, pi]^2 each expert "
-        "wins (largest gate), in decreasing order."
+        "seeds, collapsed seeds, and on the router's gate-map seed (gate_map_seed: its median-accuracy "
+        "evaluation seed) the share of the input plane [0, pi]^2 each expert wins (largest gate), in "
+        "decreasing order."
     ),
 )
 display(routing)
-data0 = load_dataset(tm.DATA, 0)
-fig = figs.gate_maps(res, (data0.x_test, data0.y_test))
+
+
+def test_points(seed: int):
+    d = load_dataset(tm.DATA, seed)
+    return d.x_test, d.y_test
+
+
+fig = figs.gate_maps(res, test_points)
+gate_notes = "; ".join(f"{m}: {mech.gate_map_seed_note(res, m)}" for m in s.gate_map_ids)
 display(
     save_figure(
         fig,
         S.figures,
         "gate_maps",
         caption=(
-            "Gate maps, seed 0, each router at its tuned configuration: colour = the expert with the largest "
+            f"Gate maps, each router at its tuned configuration on its median-accuracy evaluation seed ({gate_notes}; "
+            "seeds sorted by correct test points, then seed, lower median): colour = the expert with the largest "
             "gate over the input plane (white where the gates are uniform), solid lines = expert boundaries, "
             "dashed = decision boundary, points = held-out test points by class."
         ),
     )
 )
+
+# %% [markdown]
+# ## Did the epoch budget suffice? (issue #20)
+#
+# For each mixture's chosen configuration, on each tuning seed: had the validation score stopped improving
+# before the epoch limit? Converged when the epoch of the best validation score (the validation loss where
+# the runs recorded it, else the validation accuracy, which plateaus earlier) is at most
+# `CONVERGED_FRACTION` (80 %) of the epochs run; a model is flagged when it converged on no more than half
+# of its tuning seeds. `kept_epochs`: the epoch whose weights each run kept.
+
+# %%
+budget_check = mech.tuning_convergence_table(res)
+write_table(
+    budget_check,
+    S.tables,
+    "mechanism_tuning_convergence",
+    caption=(
+        f"Mechanism study, tuned protocol ({b.max_epochs} epochs): did each mixture's chosen configuration "
+        f"stop improving before the epoch limit on its {b.n_tuning_seeds} tuning seeds? "
+        + convergence_sentence(budget_check)
+    ),
+)
+display(budget_check)

@@ -39,6 +39,7 @@ from functools import partial
 from IPython.display import display
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
+from qmoe_tfq.analysis.convergence import sentence as convergence_sentence
 from qmoe_tfq.experiments.runner import runner
 from qmoe_tfq.experiments.tuning import protocol_sentence
 from qmoe_tfq.reporting import report
@@ -151,3 +152,25 @@ print(f"N4: {entry.verdict} (stability {entry.stability:.2f})")
 for part in entry.parts:
     print(f"- [{part.state}] {part.text}")
 print(entry.note)
+
+# %% [markdown]
+# ## Did the epoch budget suffice? (issue #20)
+#
+# For each model's chosen configuration, on each tuning seed: had the validation score stopped improving
+# before the epoch limit? Converged when the epoch of the best validation score (the validation loss where
+# the runs recorded it, else the validation accuracy, which plateaus earlier) is at most
+# `CONVERGED_FRACTION` (80 %) of the epochs run; a model is flagged when it converged on no more than half
+# of its tuning seeds. `kept_epochs`: the epoch whose weights each run kept.
+
+# %%
+budget_check = p1.tuning_convergence_table(res)
+write_table(
+    budget_check,
+    S.tables,
+    "phase1_tuning_convergence",
+    caption=(
+        f"Phase 1, tuned protocol ({size.max_epochs} epochs): did each model's chosen configuration stop improving before "
+        f"the epoch limit on its {size.tuning_seeds} tuning seeds? " + convergence_sentence(budget_check)
+    ),
+)
+display(budget_check)

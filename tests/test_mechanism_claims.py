@@ -53,6 +53,45 @@ def test_best_of_restarts_chooses_on_validation_with_ties_to_the_earliest():
     assert three["seconds_k"].tolist() == [6.0, 3.0]
 
 
+def test_best_of_restarts_chooses_on_validation_loss_when_every_restart_recorded_it():
+    frame = pd.DataFrame(
+        {
+            "seed": [0, 0, 0, 1, 1, 1],
+            "restart": [0, 1, 2, 0, 1, 2],
+            "best_validation": [0.9, 0.9, 0.8, 0.95, 0.99, 0.9],
+            # seed 0: restart 2 has the lowest loss although its accuracy is the lowest; seed 1: restart 2's
+            # loss is missing (a row cached before the field existed), so seed 1 falls back to accuracy
+            "validation_loss": [0.30, 0.30, 0.10, 0.20, 0.40, np.nan],
+            "test_accuracy": [0.90, 0.91, 0.93, 0.96, 0.97, 0.98],
+            "n_correct": [0] * 6,
+            "n_test": [150] * 6,
+            "train_seconds": [1.0] * 6,
+        }
+    )
+    three = mech.best_of_restarts(frame, 3)
+    assert three["restart"].tolist() == [2, 1] and three["test_accuracy"].tolist() == [0.93, 0.97]
+    assert three["selected_on"].tolist() == ["validation loss", "validation accuracy"]
+    two = mech.best_of_restarts(frame, 2)
+    assert two["restart"].tolist() == [0, 0]  # seed 0: equal losses, the earlier restart; seed 1: lower loss
+    assert two["selected_on"].tolist() == ["validation loss"] * 2
+
+
+def test_kept_validation_loss_reads_the_kept_epoch_or_nan_without_the_field():
+    assert mech.kept_validation_loss({"validation_loss_curve": [0.7, 0.4, 0.5], "best_epoch": 2}) == 0.4
+    assert np.isnan(mech.kept_validation_loss({"validation_curve": [0.5, 0.6], "best_epoch": 2}))
+    assert np.isnan(mech.kept_validation_loss({"validation_loss_curve": None, "best_epoch": 2}))
+    assert np.isnan(mech.kept_validation_loss({"validation_loss_curve": [0.7], "best_epoch": float("nan")}))
+
+
+def test_every_mixture_family_gets_the_same_restarts():
+    for s in (mech.FULL, mech.QUICK):
+        families = {mech.candidate(m).family for m in s.restart_ids}
+        assert {"quantum", "fourier", "linear", "mlp"} <= families, families
+    assert {"linear", *mech.MLP_IDS} <= set(mech.FULL.restart_ids)
+    assert mech.MLP_IDS == tuple(f"mlp_h{h}" for h in tm.HIDDEN)
+    assert len(mech.QUICK.restart_ids) <= 4 and mech.QUICK.restarts <= mech.FULL.restarts  # the smoke test stays small
+
+
 # --------------------------------------------------------------------------- fake runner
 
 N_TEST, N_VAL = 150, 70
@@ -154,6 +193,27 @@ def constructed():
     return mech.results(fake_runner(acc), quick=True)
 
 
+def test_restart_table_puts_k1_and_k_side_by_side(constructed):
+    k = mech.QUICK.restarts
+    table = mech.restart_table(constructed).set_index("model_id")
+    assert list(table.index) == list(mech.QUICK.restart_ids)
+    for col in ("k1_test_acc_mean", f"k{k}_test_acc_mean", "k1_n_good", f"k{k}_n_good", f"gain_k{k}_minus_k1"):
+        assert col in table.columns
+    # the fake Fourier router: 0.98/0.99/0.97 on its first run, 0.99 on its restart (chosen on validation accuracy:
+    # the fake rows carry no loss curve)
+    assert table.loc["fourier", "k1_test_acc_mean"] == pytest.approx(0.98, abs=0.004)
+    assert table.loc["fourier", f"k{k}_test_acc_mean"] == pytest.approx(0.99, abs=0.004)
+    assert (
+        table.loc["fourier", "n_seeds_restart_kept"] == 2
+        and table.loc["fourier", "selected_on"] == "validation accuracy"
+    )
+    assert table.loc["linear", f"gain_k{k}_minus_k1"] == 0.0
+    # k = 1 is the primary number: the evaluation run itself, as in the comparison table
+    cmp = mech.comparison_table(constructed).set_index("model_id")
+    for m in mech.QUICK.restart_ids:
+        assert table.loc[m, "k1_test_acc_mean"] == cmp.loc[m, "test_acc_mean"]
+
+
 def test_tables_of_the_constructed_results(constructed):
     table = mech.comparison_table(constructed).set_index("model_id")
     assert table.loc["quantum", "n_good"] == 3 and table.loc["quantum_noent", "n_good"] == 0
@@ -232,8 +292,14 @@ def test_identity_fails_beyond_its_tolerance():
 
 
 def test_gate_map_and_restart_runs_follow_the_choices(constructed):
+    from qmoe_tfq.studies import _results as R
+
     exps = mech.gate_map_experiments(constructed.chosen, quick=True)
-    assert [e.seeds for e in exps] == [(0,)] * len(mech.QUICK.gate_map_ids)
+    medians = [(R.median_seed(constructed.rows, mech.name(m, True)),) for m in mech.QUICK.gate_map_ids]
+    assert [e.seeds for e in exps] == medians and len(set(medians)) > 1  # each router on its own median seed
+    assert [e.seeds for e in exps] == [(p["seed"],) for p in constructed.gate_seeds.values()]
+    # planned after the evaluation: without the picked seeds nothing can be planned yet
+    assert mech.gate_map_experiments(constructed.tuned.chosen, quick=True) == []
     restarts = mech.restart_experiments(constructed.chosen, quick=True)
     assert len(restarts) == len(mech.QUICK.restart_ids) * (mech.QUICK.restarts - 1)
     assert all(dict(r.model.params)["restart"] >= 1 for r in restarts)
@@ -251,9 +317,16 @@ def test_figures_draw_from_the_constructed_results(constructed):
     from qmoe_tfq.data import load_dataset
     from qmoe_tfq.studies import mechanism_figures as figs
 
-    d = load_dataset(tm.DATA, 0)
-    fig = figs.gate_maps(constructed, (d.x_test, d.y_test))
-    assert len([ax for ax in fig.axes if ax.get_visible()]) == len(mech.QUICK.gate_map_ids)
+    def points(seed):
+        d = load_dataset(tm.DATA, seed)
+        return d.x_test, d.y_test
+
+    fig = figs.gate_maps(constructed, points)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == len(mech.QUICK.gate_map_ids)
+    n = len(mech.budget(True).eval_seeds)
+    for ax, m in zip(panels, mech.QUICK.gate_map_ids):
+        assert f"seed {mech.gate_map_seed(constructed, m)}, median of {n}" in ax.get_title()
     assert len(figs.kernel_alignment(mech.alignment_table(constructed)).axes) == 2
     assert len(figs.trainability(constructed, mech.trainability_table(constructed)).axes) == 2
 

@@ -35,6 +35,12 @@ TABLES = [
     "mechanism_function_class",
     "phase1",
     "phase1_timing",
+    # issue #20: did the epoch budget suffice? one per tuned study
+    "two_moons_tuning_convergence",
+    "param_efficiency_tuning_convergence",
+    "scaling_tuning_convergence",
+    "mechanism_tuning_convergence",
+    "phase1_tuning_convergence",
 ]
 FIGURES = [
     "two_moons_decision_regions",

@@ -4,6 +4,8 @@ whiskers, never bars on a truncated axis."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -64,27 +66,32 @@ def _distinct_styles(model_ids) -> dict[str, Style]:
 def decision_regions(
     rows: pd.DataFrame,
     panels: list[tuple[str, str]],
-    points: tuple[np.ndarray, np.ndarray],
-    seed: int = 0,
+    points: Callable[[int], tuple[np.ndarray, np.ndarray]],
+    seeds: Mapping[str, int],
     prefix: str = "fair/",
+    notes: Mapping[str, str] | None = None,
 ):
-    """Argmax regions of each model (one panel per ``(model_id, title)``) for ``seed``, with ``points``
-    (x, y) drawn on top, all on the same [0, pi]^2 grid."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.0 * len(panels), 3.1), sharex=True, sharey=True)
-    x, y = points
+    """Argmax regions of each model (one panel per ``(model_id, title)``) on its own seed ``seeds[model_id]``,
+    with that seed's points ``points(seed) -> (x, y)`` drawn on top, all on the same [0, pi]^2 grid. Each
+    panel's title names its seed (``notes[model_id]``, e.g. "seed 7, median of 20"; default "seed 7")."""
+    notes = dict(notes or {})
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.0 * len(panels), 3.3), sharex=True, sharey=True)
     for ax, (model_id, title) in zip(np.atleast_1d(axes), panels):
+        seed = int(seeds[model_id])
         row = rows[(rows["experiment"] == f"{prefix}{model_id}") & (rows["seed"] == seed)].iloc[0]
         pred = row["grid_predictions"]
         grid = int(round(len(pred) ** 0.5))
         axis = grid_axis(grid)
+        x, y = points(seed)
         ax.pcolormesh(axis, axis, decode_grid(pred, grid), cmap=REGION_CMAP, shading="auto", rasterized=True)
         ax.scatter(x[:, 0], x[:, 1], c=POINT_COLORS[y], s=7, edgecolors="none")
-        ax.set_title(f"{title}\ntest acc {row['test_accuracy']:.3f}", color=color_for(model_id))
+        note = notes.get(model_id, f"seed {seed}")
+        ax.set_title(f"{title}\n{note}: test acc {row['test_accuracy']:.3f}", color=color_for(model_id))
         ax.set_xlim(0, np.pi)
         ax.set_ylim(0, np.pi)
         ax.set_xlabel("$x_1$ (angle)")
     np.atleast_1d(axes)[0].set_ylabel("$x_2$ (angle)")
-    fig.suptitle(f"Two Moons decision regions, seed {seed}; held-out test points", y=1.02)
+    fig.suptitle("Two Moons decision regions; held-out test points of each panel's seed", y=1.02)
     fig.tight_layout()
     return fig
 

@@ -1,5 +1,6 @@
 """Stage: studies. Row access and summary columns every study shares: per-seed values of one experiment, paired
-comparisons on the seeds two experiments share, accuracy with its interval, collapse and floor counts."""
+comparisons on the seeds two experiments share, accuracy with its interval, collapse and floor counts, the
+median seed a figure shows, and whether the chosen configurations' epoch budget sufficed."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import math
 import numpy as np
 import pandas as pd
 
+from qmoe_tfq.analysis.convergence import CONVERGED_FRACTION, model_convergence
 from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval, paired_wilcoxon, t_interval
 from qmoe_tfq.core.errors import check_choice
 from qmoe_tfq.experiments.runner import concat_rows
+from qmoe_tfq.experiments.tuning import Budget, Candidate, TunedResults, eval_name, tuning_name
 
 # A run "ends at the floor" when its test accuracy is within this of the constant-gate (experts-only)
 # model's on the same seed and split.
@@ -76,6 +79,56 @@ def floor_count(rows: pd.DataFrame, name: str, floor: str) -> int:
     return int(np.sum(a <= b + FLOOR_MARGIN + 1e-12))
 
 
+def median_seed(rows: pd.DataFrame, name: str) -> int:
+    """The evaluation seed a figure of experiment ``name`` shows: the seeds sorted by (correct test
+    points, seed), the lower median taken (index (n - 1) // 2). Deterministic, and a seed that ran; a
+    typical run rather than whichever seed comes first."""
+    g = runs(rows, name)
+    ordered = sorted(zip(g["n_correct"].astype(int), g["seed"].astype(int)))
+    return ordered[(len(ordered) - 1) // 2][1]
+
+
+def seed_note(rows: pd.DataFrame, name: str, seed: int) -> str:
+    """``"seed 7, median of 20"``: which seed a panel shows, for titles and captions."""
+    return f"seed {seed}, median of {len(runs(rows, name))}"
+
+
+def convergence_table(tuned: TunedResults, groups: list[tuple[list[Candidate], Budget]]) -> pd.DataFrame:
+    """Did the epoch budget suffice? Per model trained in epochs, its chosen configuration's runs on the
+    tuning seeds (``qmoe_tfq.analysis.convergence``): seeds converged (best validation epoch <=
+    ``CONVERGED_FRACTION`` of the epochs run) out of the tuning seeds, the curve read (validation loss
+    when recorded, else validation accuracy), the best and the kept epochs per seed, and the flag
+    (converged on no more than half the seeds: the budget may be too short)."""
+    out = []
+    for cs, b in groups:
+        for c in cs:
+            name = eval_name(b, c)
+            sel = tuned.by_name[name]
+            g = runs(tuned.tuning, tuning_name(b, c, sel.index))
+            check = model_convergence(g.to_dict("records"))
+            if check is None:
+                continue  # not trained in epochs
+            kept = g["best_epoch"] if "best_epoch" in g else pd.Series(dtype=float)
+            out.append(
+                {
+                    "experiment": name,
+                    "model_id": c.id,
+                    "chosen": ", ".join(f"{k}={v}" for k, v in sel.params.items()),
+                    "max_epochs": b.max_epochs,
+                    "n_converged": check.n_converged,
+                    "n_tuning_seeds": check.n_runs,
+                    "converged": f"{check.n_converged}/{check.n_runs}",
+                    "verdict": check.verdict,
+                    "flagged": check.flagged,
+                    "curve": check.curve,
+                    "best_epochs": ", ".join(map(str, check.best_epochs)),
+                    "kept_epochs": ", ".join(str(int(e)) for e in kept.dropna()),
+                    "rule_fraction": CONVERGED_FRACTION,
+                }
+            )
+    return pd.DataFrame(out)
+
+
 concat = concat_rows
 
 
@@ -90,9 +143,12 @@ __all__ = [
     "collapse_count",
     "comparison_columns",
     "concat",
+    "convergence_table",
     "count",
     "floor_count",
+    "median_seed",
     "paired",
     "runs",
+    "seed_note",
     "seed_values",
 ]

@@ -223,6 +223,12 @@ def results(run, quick: bool = False) -> Results:
     return Results(tuned, run(budget_experiments(quick), "param efficiency: authors' budget"), quick)
 
 
+def tuning_convergence_table(res: Results) -> pd.DataFrame:
+    """Did the tuned budget suffice for each point's chosen configuration (``_results.convergence_table``
+    over the tuning seeds)?"""
+    return R.convergence_table(res.tuned, [(points(res.quick), budget(res.quick))])
+
+
 def best_quantum(table: pd.DataFrame) -> pd.Series:
     """The quantum point with the highest mean test accuracy (ties: fewer router parameters); post hoc."""
     q = table[table["family"] == "quantum"]
@@ -497,4 +503,5 @@ __all__ = [
     "results",
     "size",
     "sweep_values",
+    "tuning_convergence_table",
 ]

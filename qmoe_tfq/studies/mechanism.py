@@ -13,8 +13,26 @@ shared models share the cache; ``two_moons.budget``), this study compares:
 * **kernel machines**: an SVM on the quantum kernel, the RBF-SVM, and logistic regression and the
   RBF-SVM on phi(x); plus the kernel-target alignment of the quantum kernel against RBF kernels;
 * **trainability**: the share of seeds reaching a good solution, the spread of validation accuracies,
-  and k random restarts chosen on validation accuracy (the same k for every family, k times the epochs);
+  and k random restarts per seed (k times the epochs);
 * **routing**: gate maps over the input plane, expert load and gate entropy per router.
+
+**Restarts at parity (issue #20).** Every primary comparison, here and in every claim (C1, C5, C7 and
+C8's parts), uses k = 1: one training run per evaluation seed for every model, the paper's protocol and
+the one the primary endpoints were pre-registered on; no family gets more. The best of k = ``restarts``
+random restarts is SECONDARY and is given to every mixture family of the comparison alike — the
+quantum router, both Fourier-feature routers, Model A (linear) and the MLP router of every width in
+``two_moons.HIDDEN`` (``FULL.restart_ids``), the same k for each — so it shows how much restarts change
+each family, never one family's restarted result against another's single run (``restart_table``:
+k = 1 and k = ``restarts`` side by side). The restart kept per seed is chosen on a continuous
+validation score: the lowest validation cross-entropy at its kept epoch
+(``validation_loss_curve[best_epoch - 1]``) where the runs recorded it, else the highest validation
+accuracy, ties to the earlier restart (``restart_score``, ``best_of_restarts``).
+
+**Representative pictures.** The gate maps show, per router, the evaluation seed with the median held-out
+accuracy of that router (``_results.median_seed``: seeds sorted by (correct test points, seed), the
+lower median), not seed 0; the seed is picked from the evaluation rows, so the gate-map runs are planned
+after the evaluation, and the picks are part of ``Results.chosen`` (by gate-map name) so that the
+manifest can replan them.
 """
 
 from __future__ import annotations
@@ -77,9 +95,12 @@ class Size:
     function_class_qubits: tuple[int, ...]
 
 
+# Every mixture family of the comparison gets the same k (restarts at parity): the quantum router, both
+# Fourier-feature routers, Model A, and the MLP router of every width the Two Moons study tunes.
+MLP_IDS = tuple(f"mlp_h{h}" for h in tm.HIDDEN)
 FULL = Size(
     restarts=3,
-    restart_ids=("quantum", "fourier", "fourier_rank", tm.MATCHED),
+    restart_ids=("quantum", "fourier", "fourier_rank", "linear", *MLP_IDS),
     gate_grid=48,
     gate_map_ids=ROUTER_IDS,
     gammas=tuple(float(g) for g in np.logspace(-2, 2, 17)),
@@ -87,7 +108,7 @@ FULL = Size(
 )
 QUICK = Size(
     restarts=2,
-    restart_ids=("quantum", "fourier"),
+    restart_ids=("quantum", "fourier", "linear", tm.MATCHED),
     gate_grid=12,
     gate_map_ids=("quantum", "quantum_prob", "fourier", "linear"),
     gammas=(0.1, 1.0, 10.0),
@@ -144,6 +165,11 @@ def candidates() -> list[Candidate]:
         _shared("quantum_prob", "quantum router, probabilities readout (4 experts)", "ablation: readout"),
         _shared("linear", "Model A: linear router", "classical router"),
         _shared(tm.MATCHED, f"MLP router h={tm.MATCHED_HIDDEN} (parameter-matched)", "classical router"),
+        *[
+            _shared(m, f"MLP router h={m.removeprefix('mlp_h')}", "classical router (restart parity)")
+            for m in MLP_IDS
+            if m != tm.MATCHED
+        ],
         _shared("constant", "constant gates (experts only)", "floor"),
         Candidate(
             "quantum_kernel_svm",
@@ -192,7 +218,8 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     """The mechanism (C8) study's planned runs, as ``Experiment`` configs.
 
     The study's planned runs: every candidate's tuning runs and, given the ``chosen`` parameters by
-    evaluation name (``Results.chosen``), the evaluation, restart and gate-map runs they imply.
+    evaluation name (``Results.chosen``), the evaluation, restart and gate-map runs they imply (a
+    gate-map run needs its seed too, picked from the evaluation rows: ``chosen[gate_map_name(id)]``).
 
     Parameters
     ----------
@@ -200,7 +227,7 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
         Smoke-test size (``make paper QUICK=1``) instead of the paper's.
     chosen : dict or None, default None
         The tuned parameters by evaluation name (``Results.chosen`` of a previous ``results``
-        call); None plans only what does not depend on tuning.
+        call, gate-map seeds included); None plans only what does not depend on tuning.
 
     Returns
     -------
@@ -258,16 +285,32 @@ def gate_map_name(model_id: str) -> str:
     return f"{PREFIX}gates/{model_id}"
 
 
+def gate_map_seeds(evaluation: pd.DataFrame, quick: bool = False) -> dict[str, dict]:
+    """The seed each gate-map run draws, by gate-map name: the router's median-accuracy evaluation seed
+    (``_results.median_seed``), as ``{"seed": s}`` so that it travels in ``Results.chosen``."""
+    return {
+        gate_map_name(m): {"seed": R.median_seed(evaluation, name(m, quick))}
+        for m in size(quick).gate_map_ids
+        if (evaluation["experiment"] == name(m, quick)).any()
+    }
+
+
 def gate_map_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Experiment]:
-    """Each router drawn at its chosen configuration on evaluation seed 0, with the gate map and decision grid."""
+    """Each router drawn at its chosen configuration on its median-accuracy evaluation seed, with the gate
+    map and decision grid. ``chosen`` holds the parameters by evaluation name and the seed by gate-map
+    name (``gate_map_seeds``); a router without either is left out (it cannot be planned yet)."""
     grid = size(quick).gate_grid
     out = []
     for model_id in size(quick).gate_map_ids:
         ev = _evaluation(model_id, chosen, quick)
-        if ev is not None:
+        pick = chosen.get(gate_map_name(model_id))
+        if ev is not None and pick is not None:
             out.append(
                 dataclasses.replace(
-                    ev, name=gate_map_name(model_id), seeds=(0,), probes=(GateMap(grid), DecisionGrid(grid))
+                    ev,
+                    name=gate_map_name(model_id),
+                    seeds=(int(pick["seed"]),),
+                    probes=(GateMap(grid), DecisionGrid(grid)),
                 )
             )
     return out
@@ -365,6 +408,7 @@ class Results:
     identity: KernelIdentity
     function_class: pd.DataFrame
     quick: bool
+    gate_seeds: dict[str, dict] = dataclasses.field(default_factory=dict)
 
     @property
     def rows(self) -> pd.DataFrame:
@@ -378,7 +422,9 @@ class Results:
 
     @property
     def chosen(self) -> dict[str, dict]:
-        return self.tuned.chosen
+        """The tuned parameters by evaluation name and the gate-map seeds by gate-map name: what
+        ``experiments`` needs to replan every run (the manifest records it)."""
+        return {**self.tuned.chosen, **self.gate_seeds}
 
 
 def results(run, quick: bool = False) -> Results:
@@ -402,8 +448,9 @@ def results(run, quick: bool = False) -> Results:
         are computed from; ``Results.chosen`` holds the tuned parameters by evaluation name.
     """
     tuned = run_tuned(candidates(), budget(quick), run, tm.PROBES, desc="mechanism")
+    seeds = gate_map_seeds(tuned.evaluation, quick)  # after the evaluation: the gate maps' seeds come from it
     extra = run(
-        restart_experiments(tuned.chosen, quick) + gate_map_experiments(tuned.chosen, quick),
+        restart_experiments(tuned.chosen, quick) + gate_map_experiments({**tuned.chosen, **seeds}, quick),
         "mechanism: restarts, gate maps",
     )
     is_gate = extra["experiment"].str.startswith(f"{PREFIX}gates/")
@@ -415,6 +462,7 @@ def results(run, quick: bool = False) -> Results:
         kernel_identity(quick),
         function_class_table(quick),
         quick,
+        seeds,
     )
 
 
@@ -461,34 +509,78 @@ def best_validation(curve) -> float:
     return float(np.max(curve))
 
 
+def kept_validation_loss(row) -> float:
+    """The validation cross-entropy at the epoch whose weights a run kept (``validation_loss_curve[best_epoch
+    - 1]``); NaN when the run did not record its loss curve (rows cached before the field existed)."""
+    curve, epoch = row.get("validation_loss_curve"), row.get("best_epoch")
+    if np.ndim(curve) == 0 or epoch is None or pd.isna(epoch) or not 1 <= int(epoch) <= len(curve):
+        return float("nan")
+    return float(curve[int(epoch) - 1])
+
+
+RESTART_COLUMNS = (
+    "seed",
+    "restart",
+    "best_validation",
+    "validation_loss",
+    "test_accuracy",
+    "n_correct",
+    "n_test",
+    "train_seconds",
+)
+
+
 def restart_frame(res: Results, model_id: str) -> pd.DataFrame:
-    """Per seed and restart r: best validation accuracy, test accuracy, correct test points, seconds."""
+    """Per seed and restart r: best validation accuracy, validation loss at the kept epoch (NaN where not
+    recorded), test accuracy, correct test points, seconds."""
     frames = [R.runs(res.rows, name(model_id, res.quick)).assign(restart=0)]
     frames += [
         R.runs(res.restarts, restart_name(model_id, r)).assign(restart=r) for r in range(1, size(res.quick).restarts)
     ]
     df = pd.concat(frames, ignore_index=True)
     df["best_validation"] = [best_validation(c) for c in df["validation_curve"]]
-    return df[["seed", "restart", "best_validation", "test_accuracy", "n_correct", "n_test", "train_seconds"]]
+    df["validation_loss"] = [kept_validation_loss(row) for row in df.to_dict("records")]
+    return df[list(RESTART_COLUMNS)]
+
+
+def restart_score(runs: pd.DataFrame) -> tuple[pd.Series, str]:
+    """What a seed's restarts are ranked on (lower is better) and its name: the validation cross-entropy at
+    the kept epoch when every restart recorded it (continuous, so ties are rare), else minus the best
+    validation accuracy (steps of one validation point)."""
+    loss = runs["validation_loss"] if "validation_loss" in runs else pd.Series(np.nan, index=runs.index)
+    if loss.notna().all():
+        return loss.astype(float), "validation loss"
+    return -runs["best_validation"].astype(float), "validation accuracy"
 
 
 def best_of_restarts(frame: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Per seed, the restart among the first ``k`` with the highest validation accuracy (ties: the
-    earliest restart), and the seconds of all ``k`` (the budget they cost)."""
+    """Per seed, the restart among the first ``k`` with the best ``restart_score`` (ties: the earliest
+    restart), the score it was chosen on (``selected_on``), and the seconds of all ``k`` (the budget
+    they cost)."""
     first = frame[frame["restart"] < k].sort_values(["seed", "restart"])
-    chosen = first.loc[first.groupby("seed")["best_validation"].idxmax()].set_index("seed")
+    picks, basis = [], {}
+    for seed, g in first.groupby("seed", sort=True):
+        score, basis[seed] = restart_score(g)
+        picks.append(g.assign(_score=score).sort_values(["_score", "restart"], kind="stable").index[0])
+    chosen = first.loc[picks].set_index("seed")
+    chosen["selected_on"] = pd.Series(basis)
     chosen["seconds_k"] = first.groupby("seed")["train_seconds"].sum()
     return chosen.sort_index()
 
 
+def _restart_choices(res: Results) -> dict[str, dict[int, pd.DataFrame]]:
+    """``best_of_restarts`` of every router with restarts, for k = 1 .. ``restarts``."""
+    s = size(res.quick)
+    return {m: {k: best_of_restarts(restart_frame(res, m), k) for k in range(1, s.restarts + 1)} for m in s.restart_ids}
+
+
 def trainability_table(res: Results) -> pd.DataFrame:
-    """Per router with restarts and per k: held-out accuracy of the restart chosen on validation
-    accuracy, seeds reaching a good solution, validation-accuracy quantiles, the epoch budget per seed,
-    and the paired difference to the quantum router at the same k."""
+    """Per router with restarts and per k: held-out accuracy of the restart chosen on ``restart_score``,
+    seeds reaching a good solution, validation-accuracy quantiles, the epoch budget per seed, and the
+    paired difference to the quantum router at the same k. k = 1 is the primary protocol; k > 1 is
+    secondary, every router at the same k (restarts at parity)."""
     s, b = size(res.quick), budget(res.quick)
-    chosen = {
-        m: {k: best_of_restarts(restart_frame(res, m), k) for k in range(1, s.restarts + 1)} for m in s.restart_ids
-    }
+    chosen = _restart_choices(res)
     out = []
     for m in s.restart_ids:
         for k in range(1, s.restarts + 1):
@@ -499,6 +591,8 @@ def trainability_table(res: Results) -> pd.DataFrame:
                 "model_id": m,
                 "model": candidate(m).label,
                 "restarts_k": k,
+                "role": "primary (one run per seed)" if k == 1 else "secondary (best of k, every family)",
+                "selected_on": " / ".join(sorted(set(c["selected_on"]))),
                 "max_epochs_per_seed": k * b.max_epochs,
                 **R.accuracy_columns(acc, interval="bca"),
                 "n_good": int(good(acc).sum()),
@@ -522,10 +616,45 @@ def trainability_table(res: Results) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def restart_table(res: Results) -> pd.DataFrame:
+    """Restarts at parity, one row per mixture family member with restarts: k = 1 (PRIMARY: one training
+    run per seed, the paper's protocol) and k = ``restarts`` (SECONDARY: the best of k random restarts
+    chosen on ``restart_score``, the same k for every router) side by side: held-out accuracy (mean,
+    BCa 95% CI), seeds reaching a good solution, the gap to the quantum router at the same k, what the
+    restarts change (mean paired gain over seeds, seeds whose kept restart is not the first run), and the
+    epochs per seed it costs."""
+    s, b = size(res.quick), budget(res.quick)
+    chosen = _restart_choices(res)
+    k = s.restarts
+    out = []
+    for m in s.restart_ids:
+        one, best = chosen[m][1], chosen[m][k]
+        row = {"model_id": m, "model": candidate(m).label, "family": candidate(m).family}
+        for kk, c in ((1, one), (k, best)):
+            row.update(R.accuracy_columns(c["test_accuracy"], prefix=f"k{kk}_test_acc", interval="bca"))
+            row[f"k{kk}_n_good"] = int(good(c["test_accuracy"]).sum())
+            q = chosen["quantum"][kk]["test_accuracy"].to_numpy()
+            row[f"k{kk}_delta_vs_quantum"] = (
+                float(np.mean(q - c["test_accuracy"].to_numpy())) if m != "quantum" else np.nan
+            )
+        gain = best["test_accuracy"] - one["test_accuracy"].loc[best.index]
+        row.update(
+            {
+                f"gain_k{k}_minus_k1": float(gain.mean()),
+                "n_seeds_restart_kept": int((best["restart"] > 0).sum()),
+                "selected_on": " / ".join(sorted(set(best["selected_on"]))),
+                f"k{k}_max_epochs_per_seed": k * b.max_epochs,
+            }
+        )
+        out.append(row)
+    return pd.DataFrame(out)
+
+
 def routing_table(res: Results) -> pd.DataFrame:
     """Per router: how it splits the held-out points (``GateSummary``, over the evaluation seeds): the
     share routed to its busiest expert, mean gate entropy (nats; ln E is uniform gates), gate spread,
-    collapsed seeds; and on the gate-map seed the share of the input plane each expert wins."""
+    collapsed seeds; and on the gate-map seed (the router's median-accuracy seed) the share of the input
+    plane each expert wins."""
     out = []
     for m in ROUTER_IDS + ("constant",):
         g = R.runs(res.rows, name(m, res.quick))
@@ -547,9 +676,16 @@ def routing_table(res: Results) -> pd.DataFrame:
         if m in size(res.quick).gate_map_ids:
             gm = gate_map(res, m)
             wins = np.bincount(gm.argmax(-1).ravel(), minlength=gm.shape[-1]) / gm[..., 0].size
+            row["gate_map_seed"] = gate_map_seed(res, m)
             row["plane_share_by_expert"] = " / ".join(f"{w:.2f}" for w in sorted(wins, reverse=True))
         out.append(row)
     return pd.DataFrame(out)
+
+
+def tuning_convergence_table(res: Results) -> pd.DataFrame:
+    """Did the shared Two Moons budget suffice for each mixture's chosen configuration
+    (``_results.convergence_table`` over the tuning seeds)?"""
+    return R.convergence_table(res.tuned, [(candidates(), budget(res.quick))])
 
 
 def gate_map(res: Results, model_id: str) -> np.ndarray:
@@ -558,6 +694,16 @@ def gate_map(res: Results, model_id: str) -> np.ndarray:
 
     row = R.runs(res.gates, gate_map_name(model_id)).iloc[0]
     return decode_gate_map(row["gate_map"], int(row["gate_map_experts"]))
+
+
+def gate_map_seed(res: Results, model_id: str) -> int:
+    """The evaluation seed ``model_id``'s gate-map run drew (its median-accuracy seed)."""
+    return int(R.runs(res.gates, gate_map_name(model_id))["seed"].iloc[0])
+
+
+def gate_map_seed_note(res: Results, model_id: str) -> str:
+    """``"seed 7, median of 20"`` for ``model_id``'s gate-map panel."""
+    return R.seed_note(res.rows, name(model_id, res.quick), gate_map_seed(res, model_id))
 
 
 def alignment_table(res: Results) -> pd.DataFrame:
@@ -586,7 +732,8 @@ def alignment_table(res: Results) -> pd.DataFrame:
 def runs_table(res: Results) -> pd.DataFrame:
     """Per-seed rows of the evaluation and restart runs without the bulky columns."""
     rows = R.concat([res.rows, res.restarts])
-    drop = [c for c in ("epoch_losses", "grid_predictions", "key", "validation_curve", "gate_map") if c in rows.columns]
+    bulky = ("epoch_losses", "grid_predictions", "key", "validation_curve", "validation_loss_curve", "gate_map")
+    drop = [c for c in bulky if c in rows.columns]
     return rows.drop(columns=drop)
 
 
@@ -608,14 +755,21 @@ __all__ = [
     "function_class_table",
     "gate_map",
     "gate_map_experiments",
+    "gate_map_seed",
+    "gate_map_seed_note",
+    "gate_map_seeds",
     "good",
+    "kept_validation_loss",
     "kernel_identity",
     "name",
     "restart_experiments",
     "restart_frame",
+    "restart_score",
+    "restart_table",
     "results",
     "routing_table",
     "runs_table",
     "size",
     "trainability_table",
+    "tuning_convergence_table",
 ]

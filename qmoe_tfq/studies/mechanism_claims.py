@@ -149,6 +149,7 @@ def note(res: mech.Results, entry_parts: list[Part], v: dict[str, np.ndarray]) -
     best_rbf = rbf.loc[rbf["alignment_mean"].idxmax()]
     train = mech.trainability_table(res)
     k_max = int(train["restarts_k"].max())
+    basis = " / ".join(sorted(set(train.loc[train["restarts_k"] == k_max, "selected_on"])))
     gap = {
         k: float(train[(train["model_id"] == "fourier") & (train["restarts_k"] == k)]["delta_vs_quantum"].iloc[0])
         for k in (1, k_max)
@@ -214,8 +215,8 @@ def note(res: mech.Results, entry_parts: list[Part], v: dict[str, np.ndarray]) -
         f"Trainability: a good solution (held-out accuracy >= {mech.GOOD_ACCURACY}) on {good['quantum']}/{n} "
         f"seeds for the quantum router, {good['fourier']}/{n} for the Fourier-feature router, "
         f"{good['fourier_rank']}/{n} for the rank-2 one; mean gap quantum - Fourier {gap[1]:+.3f} with one run "
-        f"per seed and {gap[k_max]:+.3f} with the best of {k_max} restarts chosen on validation accuracy "
-        f"({k_max}x the epochs, the same k for every router)."
+        f"per seed (primary) and {gap[k_max]:+.3f} with the best of {k_max} restarts chosen on {basis} "
+        f"(secondary; {k_max}x the epochs, the same k for every mixture family)."
     )
     if st["feature_map"] == "holds":
         verdict = (

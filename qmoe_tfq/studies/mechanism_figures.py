@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -34,18 +36,19 @@ def _plane_image(gates: np.ndarray) -> np.ndarray:
     return 1.0 - confidence * (1.0 - EXPERT_COLORS[win % len(EXPERT_COLORS)])
 
 
-def gate_maps(res: mech.Results, points: tuple[np.ndarray, np.ndarray], ncols: int = 4):
-    """One panel per router: the expert with the largest gate over the input plane (colour; white where
+def gate_maps(res: mech.Results, points: Callable[[int], tuple[np.ndarray, np.ndarray]], ncols: int = 4):
+    """One panel per router, on that router's median-accuracy evaluation seed (named in the panel title:
+    "seed 7, median of 20"): the expert with the largest gate over the input plane (colour; white where
     the gates are uniform), solid lines where the winning expert changes (expert boundaries), the
-    dashed decision boundary, and seed 0's held-out test points."""
+    dashed decision boundary, and the seed's held-out test points (``points(seed) -> (x, y)``)."""
     ids = mech.size(res.quick).gate_map_ids
     nrows = int(np.ceil(len(ids) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.7 * ncols, 2.85 * nrows), sharex=True, sharey=True, squeeze=False)
-    x, y = points
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.7 * ncols, 3.0 * nrows), sharex=True, sharey=True, squeeze=False)
     routing = mech.routing_table(res).set_index("model_id")
     for ax, model_id in zip(axes.ravel(), ids):
         gates = mech.gate_map(res, model_id)
         row = R.runs(res.gates, mech.gate_map_name(model_id)).iloc[0]
+        x, y = points(int(row["seed"]))
         size = gates.shape[0]
         axis = grid_axis(size)
         ax.imshow(
@@ -62,8 +65,8 @@ def gate_maps(res: mech.Results, points: tuple[np.ndarray, np.ndarray], ncols: i
         ax.scatter(x[:, 0], x[:, 1], c=POINT_COLORS[y], s=4, edgecolors="none", alpha=0.8)
         r = routing.loc[model_id]
         ax.set_title(
-            f"{PANEL_TITLES.get(model_id, model_id)}\ntest acc {row['test_accuracy']:.3f}; entropy "
-            f"{r.gate_entropy_mean:.2f}/{r.max_entropy:.2f}",
+            f"{PANEL_TITLES.get(model_id, model_id)}\n{mech.gate_map_seed_note(res, model_id)}: test acc "
+            f"{row['test_accuracy']:.3f}\nmean entropy {r.gate_entropy_mean:.2f}/{r.max_entropy:.2f}",
             color=color_for(model_id),
             fontsize=7,
         )
@@ -76,7 +79,7 @@ def gate_maps(res: mech.Results, points: tuple[np.ndarray, np.ndarray], ncols: i
     for ax in axes[:, 0]:
         ax.set_ylabel("$x_2$ (angle)")
     fig.suptitle(
-        "How each router splits Two Moons (seed 0, tuned): colour = expert with the largest gate "
+        "How each router splits Two Moons (tuned; each router on its median-accuracy seed): colour = expert with the largest gate "
         "(white: uniform gates), solid = expert boundary, dashed = decision boundary",
         y=1.0,
         fontsize=8,
@@ -121,11 +124,12 @@ def kernel_alignment(table: pd.DataFrame):
 
 
 def trainability(res: mech.Results, table: pd.DataFrame):
-    """Left: per-seed validation accuracy of the kept weights (one run per seed), per router. Right:
-    held-out accuracy of the best of k restarts (chosen on validation accuracy) against k."""
+    """Left: per-seed validation accuracy of the kept weights (one run per seed, the primary protocol), per
+    router. Right: held-out accuracy of the best of k restarts (chosen on ``mechanism.restart_score``; the
+    same k for every router; k > 1 is secondary) against k."""
     ids = list(dict.fromkeys(table["model_id"]))
     styles = {m: style_for(m) for m in ids}
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8.6, 3.4))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 3.6))
     rng = np.random.default_rng(0)
     for i, m in enumerate(ids):
         v = mech.restart_frame(res, m).query("restart == 0")["best_validation"].to_numpy()
@@ -150,16 +154,17 @@ def trainability(res: mech.Results, table: pd.DataFrame):
             label=mech.candidate(m).label,
             **styles[m].kwargs(),
         )
-    left.set_xticks(range(len(ids)), ids, fontsize=7, rotation=20)
+    left.set_xticks(range(len(ids)), ids, fontsize=7, rotation=30)
     left.set_ylabel("validation accuracy of the kept weights")
     left.set_title("one run per seed (bar: median)")
     k_max = int(table["restarts_k"].max())
     right.set_xticks(range(1, k_max + 1))
     right.axhline(mech.GOOD_ACCURACY, color="0.5", linestyle=":", linewidth=0.8, label=f"'good' {mech.GOOD_ACCURACY}")
-    right.set_xlabel("k random restarts, best on validation accuracy (k x the epoch budget)")
+    basis = " / ".join(sorted(set(table["selected_on"]))) if "selected_on" in table else "validation accuracy"
+    right.set_xlabel(f"k random restarts, best on {basis} (k x the epoch budget)")
     right.set_ylabel("held-out test accuracy (mean, 95% CI)")
-    right.set_title("best of k restarts")
-    right.legend(fontsize=6.5, frameon=False)
+    right.set_title("best of k restarts (k = 1: primary)")
+    right.legend(fontsize=6.5, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))  # outside: many routers
     fig.tight_layout()
     return fig
 

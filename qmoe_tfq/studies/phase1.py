@@ -299,6 +299,12 @@ def results(run, quick: bool = False) -> Results:
 # ------------------------------------------------------------------------------------------ tables
 
 
+def tuning_convergence_table(res: Results) -> pd.DataFrame:
+    """Did the epoch budget suffice for each model's chosen configuration per dataset
+    (``_results.convergence_table`` over the tuning seeds)?"""
+    return R.convergence_table(res.tuned, groups(res.quick))
+
+
 def protocols(res: Results) -> list[tuple[str, str, str]]:
     """(protocol label, dataset, experiment-name prefix of its models) of every block of the table."""
     s = res.size
@@ -520,4 +526,5 @@ __all__ = [
     "size",
     "timing_table",
     "tuned_name",
+    "tuning_convergence_table",
 ]

@@ -334,6 +334,12 @@ def results(run, quick: bool = False, tasks: tuple[Task, ...] = TASKS) -> Result
     return Results(run_tuned_groups(groups(quick, tasks, status), run, PROBES, desc="scaling"), status, quick)
 
 
+def tuning_convergence_table(res: Results, tasks: tuple[Task, ...] = TASKS) -> pd.DataFrame:
+    """Did the epoch budget suffice for each (task, k, router)'s chosen configuration
+    (``_results.convergence_table`` over the tuning seeds)? Tasks without data have no rows."""
+    return R.convergence_table(res.tuned, groups(res.quick, tasks, res.status))
+
+
 def paired(rows: pd.DataFrame, task: Task, k: int, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
     """Test accuracies of routers ``a`` and ``b`` on ``task`` at ``k``, aligned on their common seeds."""
     return R.paired(rows, experiment_name(task, k, a), experiment_name(task, k, b))
@@ -561,4 +567,5 @@ __all__ = [
     "accuracy_figure",
     "cost_figure",
     "runs_table",
+    "tuning_convergence_table",
 ]

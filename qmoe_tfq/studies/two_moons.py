@@ -486,10 +486,28 @@ def _km_columns(q: pd.Series, e: pd.Series, max_epochs: int, compare: bool) -> d
     return out
 
 
+def median_seeds(res: Results, ids, prefix: str = TUNED_PREFIX) -> dict[str, int]:
+    """Per model, the evaluation seed a figure shows: its median-accuracy seed (``_results.median_seed``)."""
+    return {m: R.median_seed(res.rows, f"{prefix}{m}") for m in ids}
+
+
+def seed_notes(res: Results, seeds: dict[str, int], prefix: str = TUNED_PREFIX) -> dict[str, str]:
+    """Per model, ``"seed 7, median of 20"`` for panel titles and captions."""
+    return {m: R.seed_note(res.rows, f"{prefix}{m}", s) for m, s in seeds.items()}
+
+
+def tuning_convergence_table(res: Results) -> pd.DataFrame:
+    """Did the tuned budget suffice for each mixture's chosen configuration (``_results.convergence_table``
+    over the tuning seeds)?"""
+    return R.convergence_table(res.tuned, [(candidates(), budget(res.quick))])
+
+
 def runs_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Per-seed rows without the bulky columns (losses, curves, grid predictions)."""
     drop = [
-        c for c in ("epoch_losses", "grid_predictions", "key", "validation_curve", "noise_eval") if c in rows.columns
+        c
+        for c in ("epoch_losses", "grid_predictions", "key", "validation_curve", "validation_loss_curve", "noise_eval")
+        if c in rows.columns
     ]
     return rows.drop(columns=drop)
 
@@ -514,7 +532,10 @@ __all__ = [
     "convergence_table",
     "experiments",
     "floors",
+    "median_seeds",
     "results",
     "runs_table",
+    "seed_notes",
     "tuned_table",
+    "tuning_convergence_table",
 ]
