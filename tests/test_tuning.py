@@ -55,23 +55,31 @@ def test_tuning_seeds_are_never_evaluation_seeds_and_test_split_is_untouched_by_
 
 
 def fake_tuning_rows(counts: dict[int, list[int]], b: Budget, c: Candidate) -> pd.DataFrame:
+    """Tuning rows whose validation cross-entropy falls as the correct points rise (1 - k / 20)."""
     return pd.DataFrame(
         [
-            {"experiment": f"{b.prefix}tune/{c.id}/{i}", "seed": s, "n_validation_correct": k, "n_validation": 20}
+            {
+                "experiment": f"{b.prefix}tune/{c.id}/{i}",
+                "seed": s,
+                "n_validation_correct": k,
+                "n_validation": 20,
+                "validation_log_loss": 1 - k / 20,
+            }
             for i, ks in counts.items()
             for s, k in zip(b.tuning_seeds, ks)
         ]
     )
 
 
-def test_selection_takes_the_most_correct_points_and_ties_go_to_the_earlier_configuration():
+def test_selection_takes_the_lowest_cross_entropy_and_ties_go_to_the_earlier_configuration():
     b, c = budget(quick=False), CANDIDATES[0]
     counts = {i: [10, 10] for i in range(8)}
     counts[5] = [19, 18]
-    counts[2] = [18, 19]  # the same total: the earlier configuration wins
+    counts[2] = [18, 19]  # the same score: the earlier configuration wins
     sel = select(c, b, fake_tuning_rows(counts, b, c))
     assert sel.index == 2 and sel.params == search_spaces.configurations("moe")[2]
     assert sel.validation_accuracy == pytest.approx(37 / 40)
+    assert sel.score == pytest.approx(3 / 40) and (sel.runner_up, sel.margin) == (5, 0.0)
     with pytest.raises(ValueError, match="expected 2"):
         select(c, b, fake_tuning_rows(counts, b, c).iloc[1:])
 

@@ -167,8 +167,10 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         self.validation_losses_ = history["validation_losses"]
         self.best_epoch_ = history["best_epoch"]
         self.n_validation_ = history["n_validation"]
-        self.best_validation_score_ = (
-            None if self.validation_scores_ is None else self.validation_scores_[self.best_epoch_ - 1]
+        self.best_validation_score_ = (  # None also when no epoch was scored (diverged in the first)
+            None
+            if self.validation_scores_ is None or self.best_epoch_ is None
+            else self.validation_scores_[self.best_epoch_ - 1]
         )
         self.n_epochs_ = len(self.loss_curve_)
         self.diverged_ = history["diverged"]

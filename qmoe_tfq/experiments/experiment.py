@@ -14,7 +14,18 @@ Protocols:
 * ``tuning``: scored on a validation split carved from the training split
   (``estimators.validation_split``, ``validation_fraction`` of it): a mixture of experts with early
   stopping carves it itself and reports its best epoch's score; any other model is fitted on the
-  rest of the split and scored on the same rows. The test split is never read.
+  rest of the split and scored on the same rows. The test split is never read. Besides the correct
+  validation points, a tuning run records ``validation_log_loss``, the mean cross-entropy (nats per
+  row) of the weights it keeps over its validation rows, the tuned protocol's selection score: a
+  mixture's loss at its best epoch (``validation_losses_[best_epoch_ - 1]``, the same mean
+  categorical cross-entropy it is trained on, from its logits); a reference's
+  ``sklearn.metrics.log_loss`` of ``predict_proba`` on the carved rows. An SVM has no probabilities
+  of its own: they are Platt-scaled decision values (``CalibratedClassifierCV(method="sigmoid",
+  cv=5, ensemble=False)`` on the same fit rows, scikit-learn's replacement for the deprecated
+  ``SVC(probability=True)``), used for the score only; its accuracy is the SVC's own prediction.
+
+A mixture of experts also records ``validation_loss_curve`` (its validation loss per epoch, under any
+protocol with early stopping), for convergence checks; None for every other model.
 """
 
 from __future__ import annotations
@@ -29,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import qmoe_tfq
-from qmoe_tfq.core.errors import ConfigError, check_choice
+from qmoe_tfq.core.errors import ConfigError, TrainingDiverged, check_choice
 from qmoe_tfq.data import DataSpec, DataUnavailable, load_dataset
 from qmoe_tfq.estimators import TrainedClassifier, final_estimator, validation_split
 from qmoe_tfq.experiments.probes import probe_config
@@ -37,7 +48,7 @@ from qmoe_tfq.experiments.registry import EstimatorSpec
 
 PROTOCOLS = ("authors", "fair", "tuning")
 # Bump when a change alters the numbers a cached config produces (training loop, data, model).
-RESULTS_SCHEMA = 5
+RESULTS_SCHEMA = 6  # 6: tuning runs record validation_log_loss, mixtures validation_loss_curve
 DEFAULT_VALIDATION_FRACTION = 0.2
 
 
@@ -154,18 +165,45 @@ def _plan(experiment: Experiment, seed: int) -> _Run:
     return run
 
 
+def _carved_log_loss(run: _Run) -> float:
+    """Mean cross-entropy (nats per row) of a model fitted on ``run.x, run.y`` over the carved
+    validation rows; an SVM's probabilities are Platt-scaled decision values fitted on the same rows
+    (5-fold cross-validated, then refitted on all of them), so its own predictions are unchanged."""
+    from sklearn.base import clone
+    from sklearn.metrics import log_loss
+    from sklearn.svm import SVC
+
+    x_val, y_val = run.carved
+    if len(y_val) == 0:
+        return math.nan
+    est = run.estimator
+    if isinstance(final_estimator(est), SVC):
+        from sklearn.calibration import CalibratedClassifierCV
+
+        est = CalibratedClassifierCV(clone(est), method="sigmoid", cv=5, ensemble=False).fit(run.x, run.y)
+    return float(log_loss(y_val, est.predict_proba(x_val), labels=run.estimator.classes_))
+
+
+def _kept_validation(q: TrainedClassifier) -> tuple[int, int, float]:
+    """(correct, rows, mean cross-entropy) of a mixture's kept (best-epoch) weights on its own
+    validation rows; (0, rows, inf) when no epoch was scored (its loss turned non-finite in the first)."""
+    if q.best_epoch_ is None or q.best_validation_score_ is None:
+        return 0, q.n_validation_, math.inf
+    correct = int(round(q.best_validation_score_ * q.n_validation_))
+    return correct, q.n_validation_, float(q.validation_losses_[q.best_epoch_ - 1])
+
+
 def _measure(run: _Run, seconds: float) -> dict:
     """The result dict of a fitted run: accuracies, sizes, training record, then the probes."""
     experiment, est, data = run.experiment, run.estimator, run.data
     counts = experiment.model.count(est)
     train_correct, n_train = _accuracy(est, data.x_train, data.y_train)
-    validation = (None, None)
+    validation, log_loss = (None, None), None
     if experiment.protocol == "tuning":
         if run.carved is not None:
-            validation = _accuracy(est, *run.carved)
+            validation, log_loss = _accuracy(est, *run.carved), _carved_log_loss(run)
         else:
-            q = run.qmoe
-            validation = (int(round(q.best_validation_score_ * q.n_validation_)), q.n_validation_)
+            *validation, log_loss = _kept_validation(run.qmoe)
     out = {
         "train_accuracy": train_correct / n_train,
         "test_accuracy": math.nan,
@@ -174,6 +212,7 @@ def _measure(run: _Run, seconds: float) -> dict:
         "validation_accuracy": None if not validation[1] else validation[0] / validation[1],
         "n_validation_correct": validation[0],
         "n_validation": validation[1],
+        "validation_log_loss": log_loss,
         "router_params": counts.router,
         "expert_params": counts.experts,
         "total_params": counts.total,
@@ -183,6 +222,7 @@ def _measure(run: _Run, seconds: float) -> dict:
         "best_epoch": None,
         "epoch_losses": [],
         "validation_curve": None,
+        "validation_loss_curve": None,
     }
     q = run.qmoe
     if q is not None:
@@ -194,6 +234,9 @@ def _measure(run: _Run, seconds: float) -> dict:
                 "diverged": q.diverged_,
                 "epoch_losses": [float(v) for v in q.loss_curve_],
                 "validation_curve": None if q.validation_scores_ is None else [float(v) for v in q.validation_scores_],
+                "validation_loss_curve": (
+                    None if q.validation_losses_ is None else [float(v) for v in q.validation_losses_]
+                ),
             }
         )
     if experiment.protocol == "fair":
@@ -212,7 +255,15 @@ def run_one(experiment: Experiment, seed: int) -> dict:
     except DataUnavailable as err:
         return {"skipped": str(err)}
     start = time.perf_counter()
-    run.estimator.fit(run.x, run.y)
+    try:
+        run.estimator.fit(run.x, run.y)
+    except TrainingDiverged:
+        # A mixture trained alone raises on a non-finite loss, after keeping its best (or last finite)
+        # weights; measure it as a stack of several does (``diverged`` set), so one diverging run of
+        # a study (a large learning rate) is recorded rather than ending the whole run. A model
+        # without fitted weights (the Keras loop raises mid-training) still raises.
+        if run.qmoe is None or "weights_" not in run.qmoe.__dict__:
+            raise
     return _measure(run, time.perf_counter() - start)
 
 

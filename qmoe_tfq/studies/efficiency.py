@@ -28,7 +28,7 @@ from qmoe_tfq.analysis.ledger import Candidate as RatioCandidate
 from qmoe_tfq.analysis.stats import efficiency, paired_signed_rank
 from qmoe_tfq.experiments.experiment import Experiment
 from qmoe_tfq.experiments.registry import qmoe
-from qmoe_tfq.experiments.tuning import Budget, Candidate, TunedResults, run_tuned
+from qmoe_tfq.experiments.tuning import Budget, Candidate, TunedResults, run_tuned, tuned_columns
 from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import two_moons as tm
@@ -171,11 +171,11 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     >>> sorted({e.protocol for e in efficiency.experiments(quick=True)})
     ['fair', 'tuning']
     """
-    from qmoe_tfq.experiments.tuning import evaluation_experiments, tuning_experiments
+    from qmoe_tfq.experiments.tuning import evaluation_experiments, tuning_plan
 
     b = budget(quick)
     return (
-        [e for c in points(quick) for e in tuning_experiments(c, b)]
+        tuning_plan([(points(quick), b)], chosen)
         + budget_experiments(quick)
         + evaluation_experiments([(points(quick), b)], chosen or {}, tm.PROBES)
     )
@@ -278,7 +278,6 @@ def efficiency_table(
     ``p_noninferior`` (at most ``NONINFERIORITY_MARGIN`` worse, exact signed rank on counts),
     ``p_worse_than_margin`` (the reverse), and ``noninferior`` (reached by the fixed sequence from the
     widest down)."""
-    selections = tuned.selection_table().set_index("model_id") if tuned is not None else None
     match = parameter_match(sweep_values(rows, prefix, quick).values, point_params(quick))
     shift = NONINFERIORITY_MARGIN
     ref = R.runs(rows, f"{prefix}{REFERENCE}").set_index("seed")
@@ -297,13 +296,8 @@ def efficiency_table(
             "hidden": c.tags[0][1] if family == "classical" else None,
             "router_params": rp,
         }
-        if selections is not None:
-            row.update(
-                {
-                    "chosen": selections.loc[c.id, "chosen"],
-                    "tuning_val_acc": selections.loc[c.id, "tuning_validation_accuracy"],
-                }
-            )
+        if tuned is not None:
+            row.update(tuned_columns(tuned.selections[c.id]))
         row.update(
             {
                 **acc,

@@ -57,6 +57,7 @@ from qmoe_tfq.experiments.tuning import (
     evaluation_experiment,
     evaluation_experiments,
     run_tuned,
+    tuned_columns,
 )
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import two_moons as tm
@@ -240,11 +241,11 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     >>> sorted({e.protocol for e in mechanism.experiments(quick=True)})
     ['tuning']
     """
-    from qmoe_tfq.experiments.tuning import tuning_experiments
+    from qmoe_tfq.experiments.tuning import tuning_plan
 
     b, chosen = budget(quick), dict(chosen or {})
     return (
-        [e for c in candidates() for e in tuning_experiments(c, b)]
+        tuning_plan([(candidates(), b)], chosen)
         + evaluation_experiments([(candidates(), b)], chosen, tm.PROBES)
         + restart_experiments(chosen, quick)
         + gate_map_experiments(chosen, quick)
@@ -478,7 +479,7 @@ def comparison_table(res: Results) -> pd.DataFrame:
     """One row per model: role, chosen configuration, parameters, held-out test accuracy with its BCa 95% CI,
     seeds reaching a good solution, collapsed routers, runs at the experts-only floor, and paired tests
     against the quantum router."""
-    rows, sel = res.rows, res.tuned.selection_table().set_index("model_id")
+    rows = res.rows
     out = []
     for c in candidates():
         n = name(c.id, res.quick)
@@ -489,8 +490,7 @@ def comparison_table(res: Results) -> pd.DataFrame:
                 "model_id": c.id,
                 "role": c.tags[0][1],
                 "family": c.family,
-                "chosen": sel.loc[c.id, "chosen"],
-                "tuning_val_acc": sel.loc[c.id, "tuning_validation_accuracy"],
+                **tuned_columns(res.tuned.selections[c.id]),
                 "router_params": R.count(g["router_params"].iloc[0]),
                 "total_params": int(g["total_params"].iloc[0]),
                 **R.accuracy_columns(g["test_accuracy"], interval="bca"),

@@ -38,7 +38,8 @@ from qmoe_tfq.experiments.tuning import (
     eval_name,
     evaluation_experiments,
     run_tuned_groups,
-    tuning_experiments,
+    tuned_columns,
+    tuning_plan,
 )
 from qmoe_tfq.specs.phase1 import AUTHORS_TRAINING, Phase1Spec
 from qmoe_tfq.studies import _results as R
@@ -239,11 +240,7 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     ['fair', 'tuning']
     """
     g = groups(quick)
-    return (
-        [e for cs, b in g for c in cs for e in tuning_experiments(c, b)]
-        + authors_experiments(quick)
-        + evaluation_experiments(g, chosen or {}, PROBES)
-    )
+    return tuning_plan(g, chosen) + authors_experiments(quick) + evaluation_experiments(g, chosen or {}, PROBES)
 
 
 @dataclass
@@ -351,8 +348,7 @@ def accuracy_table(res: Results) -> pd.DataFrame:
                 "total_params": int(g["total_params"].iloc[0]),
             }
             sel = selections.get(name)
-            row["chosen"] = ", ".join(f"{k}={v}" for k, v in sel.params.items()) if sel else None
-            row["tuning_val_acc"] = sel.validation_accuracy if sel else None
+            row.update(tuned_columns(sel))
             row.update(R.accuracy_columns(acc))
             row.update(
                 {

@@ -29,7 +29,7 @@ from qmoe_tfq.analysis.stats import t_interval
 from qmoe_tfq.data import DataNotPresent, DataSpec, DataUnavailable, load_dataset
 from qmoe_tfq.experiments.probes import GateSummary
 from qmoe_tfq.experiments.registry import qmoe
-from qmoe_tfq.experiments.tuning import Budget, Candidate, TunedResults, run_tuned_groups, tuning_experiments
+from qmoe_tfq.experiments.tuning import Budget, Candidate, TunedResults, run_tuned_groups, tuned_columns
 from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.studies import _results as R
 
@@ -64,6 +64,12 @@ COLUMNS = (
     "expert_params",
     "chosen",
     "tuning_val_acc",
+    "tuning_val_loss",
+    "runner_up",
+    "runner_up_val_loss",
+    "selection_margin",
+    "configs_run",
+    "at_edge",
     "test_acc_mean",
     "test_acc_ci_low",
     "test_acc_ci_high",
@@ -282,12 +288,10 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     >>> sorted({e.protocol for e in scaling.experiments(quick=True)})
     ['tuning']
     """
-    from qmoe_tfq.experiments.tuning import evaluation_experiments
+    from qmoe_tfq.experiments.tuning import evaluation_experiments, tuning_plan
 
     g = groups(quick)
-    return [e for cs, b in g for c in cs for e in tuning_experiments(c, b)] + evaluation_experiments(
-        g, chosen or {}, PROBES
-    )
+    return tuning_plan(g, chosen) + evaluation_experiments(g, chosen or {}, PROBES)
 
 
 @dataclass
@@ -351,8 +355,7 @@ def _measured(res: Results, task: Task, k: int, router: str) -> dict:
     sel = res.tuned.selections[name]
     sec = t_interval(R.seed_values(rows, name, "seconds_per_epoch"), bounds=(0.0, math.inf))
     out = {
-        "chosen": ", ".join(f"{k_}={v}" for k_, v in sel.params.items()),
-        "tuning_val_acc": sel.validation_accuracy,
+        **tuned_columns(sel),
         **R.accuracy_columns(R.seed_values(rows, name)),
         "train_acc_mean": float(R.seed_values(rows, name, "train_accuracy").mean()),
         "n_collapsed": R.collapse_count(rows, name),
@@ -400,7 +403,9 @@ def scaling_table(res: Results, tasks: tuple[Task, ...] = TASKS) -> pd.DataFrame
                 row.update(_measured(res, t, k, r) if res.status[t.id] is None else {"n_seeds": 0})
                 out.append(row)
     table = pd.DataFrame(out, columns=list(COLUMNS))
-    return table.astype({"n_qubits": "Int64", "hidden": "Int64", "n_seeds": "Int64", "n_collapsed": "Int64"})
+    return table.astype(
+        {"n_qubits": "Int64", "hidden": "Int64", "n_seeds": "Int64", "n_collapsed": "Int64", "configs_run": "Int64"}
+    )
 
 
 def absent_tasks(table: pd.DataFrame) -> list[str]:

@@ -25,7 +25,7 @@ from qmoe_tfq.data import DataSpec
 from qmoe_tfq.experiments.experiment import Experiment
 from qmoe_tfq.experiments.probes import DecisionGrid, GateSummary
 from qmoe_tfq.experiments.registry import EstimatorSpec, qmoe
-from qmoe_tfq.experiments.tuning import Budget, Candidate, TunedResults, eval_name, run_tuned
+from qmoe_tfq.experiments.tuning import Budget, Candidate, TunedResults, eval_name, run_tuned, tuned_columns
 from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.studies import _results as R
 
@@ -274,11 +274,11 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     >>> sorted({e.protocol for e in two_moons.experiments(quick=True)})
     ['authors', 'fair', 'tuning']
     """
-    from qmoe_tfq.experiments.tuning import evaluation_experiments, tuning_experiments
+    from qmoe_tfq.experiments.tuning import evaluation_experiments, tuning_plan
 
     b = budget(quick)
     return (
-        [e for c in candidates() for e in tuning_experiments(c, b)]
+        tuning_plan([(candidates(), b)], chosen)
         + budget_experiments(quick)
         + authors_experiments(quick)
         + evaluation_experiments([(candidates(), b)], chosen or {}, PROBES)
@@ -338,7 +338,6 @@ def comparison_table(rows: pd.DataFrame, prefix: str, tuned: TunedResults | None
     score. ``model_id`` names the model for figures (colour by family)."""
     from qmoe_tfq.analysis.stats import efficiency
 
-    selections = tuned.selection_table().set_index("model_id") if tuned is not None else None
     out = []
     for c in candidates():
         name = f"{prefix}{c.id}"
@@ -346,13 +345,8 @@ def comparison_table(rows: pd.DataFrame, prefix: str, tuned: TunedResults | None
         acc = R.accuracy_columns(g["test_accuracy"], interval="bca")
         rp = R.count(g["router_params"].iloc[0])
         row = {"model_id": c.id, "model": c.label, "role": c.tags[0][1], "family": c.family}
-        if selections is not None:
-            row.update(
-                {
-                    "chosen": selections.loc[c.id, "chosen"],
-                    "tuning_val_acc": selections.loc[c.id, "tuning_validation_accuracy"],
-                }
-            )
+        if tuned is not None:
+            row.update(tuned_columns(tuned.selections[c.id]))
         row.update(
             {
                 "router_params": rp,
