@@ -5,7 +5,8 @@ quantum experts (QMoE), a standalone QNN and a classical MoE, on their two datas
   as they fed them) and their data: ``make_classification(500, 16 features, 10 informative,
   random_state=42)`` with each row divided by its norm, and MNIST 0 vs 1 resized to 4x4 by PIL's
   bilinear filter, intensities in [0, 1] (the shipped 5,000-image subset: 1,000 images of 0 and 1,
-  not their 14,780). 80/20 split, a fresh stratified split and initialisation per seed, held-out
+  not their 14,780; under the tuned protocol the tuning seeds draw from a fixed stratified 20 % of
+  them and the evaluation seeds from the other 800, issue #20). 80/20 split, a fresh stratified split and initialisation per seed, held-out
   accuracy after epoch 7 (their printed "Epoch 6", counting from 0, where their numbers come from)
   and after epoch 8 (each its own run: the first 7 epochs of an 8-epoch run are the 7-epoch run).
   A parameter-matched classical MoE (MLP experts of width ``MATCHED_HIDDEN``, total parameters

@@ -179,6 +179,21 @@ def data_spec(task: Task, k: int, s: Size) -> DataSpec:
     return DataSpec(name=task.dataset, n_samples=n, test_size=TEST_SIZE, seed=None, pca=k, resize=task.resize)
 
 
+def pool_sizes(quick: bool = False, tasks: tuple[Task, ...] = TASKS) -> dict[str, tuple[int, int]]:
+    """Images per seed (train + test) of each present task: (tuning runs, evaluation runs), read from
+    the loaded data (the pools of ``Budget.tuning_data`` / ``evaluation_data``), for captions."""
+    s = size(quick)
+    out = {}
+    for t in tasks:
+        ks = task_ks(t, s)
+        if not ks or task_status(s, (t,)).get(t.id) is not None:
+            continue
+        b = budget(t, ks[0], s, quick)
+        n = [load_dataset(spec, seed) for spec, seed in ((b.tuning_data, b.tuning_seeds[0]), (b.evaluation_data, 0))]
+        out[t.id] = tuple(len(d.y_train) + len(d.y_test) for d in n)
+    return out
+
+
 @functools.cache
 def matched_hidden(target: int, n_features: int, n_experts: int = N_EXPERTS, tolerance: float = MATCH_TOLERANCE) -> int:
     """Hidden width of the MLP router whose parameter count is closest to ``target`` (within ±tolerance)."""
