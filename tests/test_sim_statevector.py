@@ -139,6 +139,39 @@ def test_other_supported_operations_match_cirq():
     np.testing.assert_allclose(empty(np.zeros((2, 0), np.float32)).numpy(), [[1.0], [1.0]])
 
 
+@pytest.mark.parametrize("chain", [2, 7])
+def test_chains_of_factors_and_final_states_match_cirq(chain):
+    """Chains of ``chain`` single-qubit factors between the CNOTs (constants among the rotations;
+    7 is longer than ``MAX_CHAIN``, multiplied from a table of factors) and the final state vector
+    (``states``, after the last permutation) as well as the expectations (read before it)."""
+    from qmoe_tfq.sim.statevector import MAX_CHAIN
+
+    assert (chain > MAX_CHAIN) == (chain == 7)
+    q = cirq.GridQubit.rect(1, 3)
+    symbols = sympy.symbols(f"s0:{3 * 2 * chain}")
+    ops, k = [], 0
+    for layer in range(2):
+        for i in range(3):
+            for j in range(chain):
+                gate = (cirq.rx, cirq.ry, cirq.rz)[(i + j) % 3]
+                ops.append(gate(symbols[k] * (j + 1) - 0.2).on(q[i]))
+                k += 1
+                if j == 0 and i != layer:
+                    ops.append(cirq.H(q[i]))
+        ops += [cirq.CNOT(q[0], q[1]), cirq.CNOT(q[1], q[2]), cirq.CNOT(q[2], q[0])]
+    circuit = cirq.Circuit(ops)
+    observables = [cirq.Z(q[0]), cirq.Z(q[1]) * cirq.Z(q[2])]
+    names = [s.name for s in symbols]
+    engine = StateVectorExpectation(circuit, names, observables, qubits=q)
+    values = np.random.default_rng(chain).uniform(-np.pi, np.pi, (4, len(symbols))).astype(np.float32)
+    want = cirq_expectations(circuit, symbols, q, values, observables)
+    np.testing.assert_allclose(engine(values).numpy(), want, atol=1e-5)
+    sim = cirq.Simulator(dtype=np.complex128)
+    for row, psi in zip(values, engine.states(tf.constant(values)).numpy()):
+        resolver = cirq.ParamResolver({n: float(v) for n, v in zip(names, row)})
+        np.testing.assert_allclose(psi, sim.simulate(circuit, resolver, qubit_order=q).final_state_vector, atol=1e-5)
+
+
 def test_complex128_state_is_available():
     rc = router_circuit(2, 2, 3)
     observables = readout_observables(rc.qubits, "probabilities")
