@@ -106,6 +106,14 @@ def test_run_still_improving_when_the_loss_falls_to_the_end():
     assert (r.curve, r.best_epoch, r.n_epochs, r.converged) == (cv.LOSS_CURVE, 30, 30, False)
 
 
+def test_a_loss_creeping_down_by_less_than_the_tolerance_has_converged():
+    creeping = list(np.linspace(0.100, 0.100 - 0.8 * cv.LOSS_TOLERANCE, 30))  # best at the last epoch
+    r = cv.run_convergence({"validation_loss_curve": creeping})
+    assert (r.best_epoch, r.converged) == (30, True)
+    still = list(np.linspace(0.100, 0.100 - 8 * cv.LOSS_TOLERANCE, 30))
+    assert not cv.run_convergence({"validation_loss_curve": still}).converged
+
+
 def test_missing_loss_field_falls_back_to_the_accuracy_curve():
     plateau = [0.5, 0.7, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8]  # first reaches its best at epoch 3
     for row in (

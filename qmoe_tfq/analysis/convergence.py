@@ -2,7 +2,11 @@
 
 A run *converged* when its validation score had stopped improving well before the epoch limit: the
 epoch of its best validation score (the first epoch reaching it, 1-based) is at most
-``CONVERGED_FRACTION`` of the epochs it ran; otherwise it was *still improving* when the budget ran out.
+``CONVERGED_FRACTION`` of the epochs it ran, or, on the loss curve, the last fifth of the epochs
+improved the best loss by less than ``LOSS_TOLERANCE`` (0.01 nats: on separable data the
+cross-entropy keeps creeping down as the logits grow, long after the predictions stopped changing, so
+"the best epoch is the last" alone would flag every budget); otherwise it was *still improving* when
+the budget ran out.
 The score is the validation cross-entropy (``validation_loss_curve``, lowest is best) when a run
 recorded it, else the validation accuracy (``validation_curve``, highest is best), which rises in
 steps of one validation point and plateaus earlier, so it is the more lenient of the two: each result
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 CONVERGED_FRACTION = 0.8  # converged: best validation epoch <= 80 % of the epochs run
+LOSS_TOLERANCE = 0.01  # ... or the epochs after that improved the best validation loss by < 0.01 nats
 LOSS_CURVE = "validation_loss_curve"
 ACCURACY_CURVE = "validation_curve"
 CURVE_LABELS = {LOSS_CURVE: "validation loss", ACCURACY_CURVE: "validation accuracy"}
@@ -55,7 +60,12 @@ def run_convergence(row: Mapping, fraction: float = CONVERGED_FRACTION) -> RunCo
         curve = _curve(row.get(column))
         if curve is not None:
             epoch = best_epoch(curve, lower)
-            return RunConvergence(column, epoch, len(curve), epoch <= fraction * len(curve))
+            converged = epoch <= fraction * len(curve)
+            if lower and not converged:
+                early = curve[: max(1, int(fraction * len(curve)))]
+                filled = lambda a: np.where(np.isfinite(a), a, np.inf)  # noqa: E731
+                converged = bool(filled(early).min() - filled(curve).min() < LOSS_TOLERANCE)
+            return RunConvergence(column, epoch, len(curve), converged)
     return None
 
 
