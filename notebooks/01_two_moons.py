@@ -283,7 +283,7 @@ display(
 # For each mixture's chosen configuration, on each tuning seed: had the validation score stopped improving
 # before the epoch limit? Converged when the epoch of the best validation score (the validation loss where
 # the runs recorded it, else the validation accuracy, which plateaus earlier) is at most 80 % of the epochs
-# run (`CONVERGED_FRACTION`); a model is flagged when it converged on no more than half of its tuning seeds. `kept_epochs`: the
+# run (`CONVERGED_FRACTION`) or, on the loss, the epochs after that lowered the best loss by less than 0.01 nats (`LOSS_TOLERANCE`; on separable data the cross-entropy keeps creeping down after the predictions stop changing); a model is flagged when it converged on no more than half of its tuning seeds. `kept_epochs`: the
 # epoch whose weights each run kept (ties in accuracy go to the lower validation loss, so a kept epoch at
 # the limit means the loss was still falling).
 

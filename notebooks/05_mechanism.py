@@ -274,7 +274,9 @@ display(
 # For each mixture's chosen configuration, on each tuning seed: had the validation score stopped improving
 # before the epoch limit? Converged when the epoch of the best validation score (the validation loss where
 # the runs recorded it, else the validation accuracy, which plateaus earlier) is at most
-# `CONVERGED_FRACTION` (80 %) of the epochs run; a model is flagged when it converged on no more than half
+# `CONVERGED_FRACTION` (80 %) of the epochs run, or on the loss the epochs after that lowered the best loss by
+# less than 0.01 nats (`LOSS_TOLERANCE`; separable data keep lowering the cross-entropy after the predictions
+# stop changing); a model is flagged when it converged on no more than half
 # of its tuning seeds. `kept_epochs`: the epoch whose weights each run kept.
 
 # %%

@@ -112,7 +112,8 @@ def sentence(table) -> str:
     curves = " / ".join(sorted(set(table["curve"])))
     return (
         f"A chosen configuration converged on a tuning seed when the epoch of its best {curves} was at most "
-        f"{CONVERGED_FRACTION:.0%} of the epochs run, else it was still improving; {len(table) - len(flagged)} "
+        f"{CONVERGED_FRACTION:.0%} of the epochs run (or, on the loss, the epochs after that lowered the best "
+        f"loss by less than {LOSS_TOLERANCE:g} nats), else it was still improving; {len(table) - len(flagged)} "
         f"of {len(table)} models converged on most (> half) of their tuning seeds"
         + (f"; flagged (still improving on most): {', '.join(flagged)}" if flagged else "")
         + "."
@@ -124,6 +125,7 @@ __all__ = [
     "CONVERGED_FRACTION",
     "CURVE_LABELS",
     "LOSS_CURVE",
+    "LOSS_TOLERANCE",
     "ModelConvergence",
     "RunConvergence",
     "best_epoch",
