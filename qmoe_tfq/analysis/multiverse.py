@@ -5,7 +5,7 @@ claim's verdict for every specification (the cartesian product of the available 
 to the claim) crossed with bootstrap resamples of the seeds, and returns the share giving the
 headline verdict, the choice(s) that flip it, and each specification's primary effect (the data of a
 specification-curve figure, ``plot_specification_curves``). Choices that need runs not made yet are
-declared ``available=False``: they are listed in the result as not yet run, never silently dropped.
+declared ``available=False``: they are listed in the result as not yet in the multiverse, never silently dropped.
 """
 
 from __future__ import annotations
@@ -41,13 +41,21 @@ CHOICES: tuple[Choice, ...] = (
     Choice("interval", ("BCa", "percentile"), note="bootstrap interval of a mean"),
     Choice("seeds", ("all", "first 10"), note="seed set"),
     Choice("test", ("signed-rank", "paired t"), note="paired test"),
-    Choice("restarts", (1, "k"), available=False, note="restarts at parity (issue #20) not run yet"),
+    Choice(
+        "restarts",
+        (1, "k"),
+        available=False,
+        note=(
+            "best of k = 3 restarts at parity: run for every mixture family (mechanism_trainability, secondary), "
+            "not yet an axis of the claims' multiverse"
+        ),
+    ),
     Choice(
         "selection_score",
         ("cross-entropy", "accuracy"),
         available=False,
         applies_to=TWO_MOONS,
-        note="hyperparameter selection score on Two Moons (issue #20) not run yet",
+        note="selection by accuracy instead of cross-entropy (the rule before issue #20): its evaluation runs not made",
     ),
     Choice(
         "init",
@@ -96,7 +104,7 @@ class MultiverseResult:
         if self.flipping:
             s += "; flipped by: " + ", ".join(self.flipping)
         if self.not_run:
-            s += "; not yet run: " + ", ".join(self.not_run)
+            s += "; not yet in the multiverse: " + ", ".join(self.not_run)
         return s
 
     def to_json(self) -> dict:
