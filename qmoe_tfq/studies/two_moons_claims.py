@@ -199,6 +199,14 @@ def c1(res: tm.Results) -> Entry:
         "Where 65% may come from (a guess, labelled as one): it equals the Phase 1 standalone QNN's "
         "synthetic-data accuracy, a different model and dataset."
     )
+    edges = [f"{m} {chosen[m].at_edge}" for m in ("quantum", "linear") if getattr(chosen[m], "at_edge", "")]
+    if edges:
+        note += (
+            " Caution: a compared model's choice is at the edge of its extended grid ("
+            + "; ".join(edges)
+            + "): the selection was stopped by the search budget, not by the data, so that model may be "
+            "under-tuned relative to the other."
+        )
     primary, secondary = c1_outcomes(data.values)
     b_primary, _ = c1_outcomes(budget.values)
     note += (
