@@ -160,8 +160,7 @@ def _with_restart_notes(entries: list, mechanism_results) -> list:
         )
         seeds = q.index.intersection(o.index)
         part = paired_part(
-            f"best of k = {k} restarts for both (chosen on validation loss; mechanism_trainability): "
-            f"quantum > {other}",
+            f"best of k = {k} restarts for both (chosen on validation loss; mechanism_trainability): quantum > {other}",
             q.loc[seeds, "n_correct"].to_numpy(),
             o.loc[seeds, "n_correct"].to_numpy(),
         )
