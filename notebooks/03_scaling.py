@@ -61,7 +61,8 @@ rows = res.rows
 print(
     f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(res.tuned.tuning)} tuning runs, "
     f"{len(rows)} evaluation runs, {size.seeds} seeds, up to {size.max_epochs} epochs "
-    f"({size.multiclass_epochs or size.max_epochs} on the ten-class tasks)"
+    f"({size.multiclass_epochs or size.max_epochs} on the ten-class tasks; per task: "
+    f"{', '.join(f'{t} {e}' for t, e in size.task_epochs) or 'none'})"
 )
 
 # %% [markdown]
@@ -161,8 +162,11 @@ write_table(
     "scaling_tuning_convergence",
     caption=(
         f"Scaling probe, tuned protocol ({size.max_epochs} epochs on the two-class tasks, "
-        f"{size.multiclass_epochs or size.max_epochs} on the ten-class ones, raised from 30 by issue #20 because "
-        "their validation loss was still falling at 30): did each (task, k, router)'s chosen configuration stop improving before "
+        f"{size.multiclass_epochs or size.max_epochs} on the ten-class ones"
+        + "".join(f", {e} on {t}" for t, e in size.task_epochs)
+        + "; raised from 30 by issue #20 where this check found the validation loss still falling at the limit: "
+        "the ten-class tasks at 30, then digits 3 vs 8 at 30 and digits-10 at 90; a budget is per task, the same for every "
+        "router): did each (task, k, router)'s chosen configuration stop improving before "
         f"the epoch limit on its {size.tuning_seeds} tuning seeds? " + convergence_sentence(budget_check)
     ),
 )
