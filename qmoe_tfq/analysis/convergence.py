@@ -46,10 +46,15 @@ def _curve(value) -> np.ndarray | None:
     return arr if arr.size and np.isfinite(arr).any() else None
 
 
+def _worst_filled(curve, lower_is_better: bool) -> np.ndarray:
+    """``curve`` as floats with its non-finite values replaced by the worst value (never the best)."""
+    arr = np.asarray(curve, dtype=float)
+    return np.where(np.isfinite(arr), arr, np.inf if lower_is_better else -np.inf)
+
+
 def best_epoch(curve, lower_is_better: bool) -> int:
     """1-based epoch of the best finite value of ``curve`` (the first such epoch: after it, no improvement)."""
-    arr = np.asarray(curve, dtype=float)
-    filled = np.where(np.isfinite(arr), arr, np.inf if lower_is_better else -np.inf)
+    filled = _worst_filled(curve, lower_is_better)
     return int(np.argmin(filled) if lower_is_better else np.argmax(filled)) + 1
 
 
@@ -62,9 +67,9 @@ def run_convergence(row: Mapping, fraction: float = CONVERGED_FRACTION) -> RunCo
             epoch = best_epoch(curve, lower)
             converged = epoch <= fraction * len(curve)
             if lower and not converged:
-                early = curve[: max(1, int(fraction * len(curve)))]
-                filled = lambda a: np.where(np.isfinite(a), a, np.inf)  # noqa: E731
-                converged = bool(filled(early).min() - filled(curve).min() < LOSS_TOLERANCE)
+                filled = _worst_filled(curve, True)
+                early = filled[: max(1, int(fraction * len(curve)))]
+                converged = bool(early.min() - filled.min() < LOSS_TOLERANCE)
             return RunConvergence(column, epoch, len(curve), converged)
     return None
 

@@ -23,6 +23,7 @@ from qmoe_tfq.data.spec import (
     ImageSource,
     _one_line,
     _pool_index,
+    _pool_words,
     _relabel,
     _split,
     _stratified_take,
@@ -85,8 +86,7 @@ def _in_memory_splits(spec: DataSpec, seed: int) -> tuple[np.ndarray, ...]:
     index = _pool_index(y, spec.classes, spec.pool, None if spec.pool == "all" else _tuning_pool(spec.source))
     labels = _relabel(y[index], spec.classes)
     if spec.n_samples is not None:
-        pool = "" if spec.pool == "all" else f" in the {spec.pool} pool"
-        what = f"{spec.name} with n_samples={spec.n_samples}{pool}"
+        what = f"{spec.name} with n_samples={spec.n_samples}{_pool_words(spec)}"
         take = _stratified_take(labels, spec.n_samples, seed, what)
         index, labels = index[take], labels[take]
     i_tr, i_te, y_tr, y_te = _split(index, labels, spec.test_size, seed)

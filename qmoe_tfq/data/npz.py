@@ -31,6 +31,7 @@ from qmoe_tfq.data.spec import (
     ImageSource,
     _one_line,
     _pool_index,
+    _pool_words,
     _relabel,
     _split,
     _stratified_take,
@@ -192,7 +193,7 @@ def _npz_splits(spec: DataSpec, seed: int) -> tuple[np.ndarray, ...]:
     n_file_train = len(y_file_tr)
     in_tuning = None if spec.pool == "all" else tuning_pool(y_file_tr, f"{spec.source} (train split of the file)")
     i_tr = _pool_index(y_file_tr, spec.classes, spec.pool, in_tuning)
-    pool = "" if spec.pool == "all" else f" in the {spec.pool} pool"
+    pool = _pool_words(spec)
     if spec.pool == "tuning":  # the reserved train images only, split by test_size like digits
         y_tr = _relabel(y_file_tr[i_tr], spec.classes)
         if spec.n_samples is not None:

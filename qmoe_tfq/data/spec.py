@@ -371,6 +371,11 @@ def _pool_index(y: np.ndarray, classes: tuple[int, ...], pool: str, in_tuning: n
     return np.flatnonzero(keep)
 
 
+def _pool_words(spec: DataSpec) -> str:
+    """`` in the tuning pool`` / `` in the evaluation pool`` for error messages ("" for pool 'all')."""
+    return "" if spec.pool == "all" else f" in the {spec.pool} pool"
+
+
 def _relabel(y: np.ndarray, classes: tuple[int, ...]) -> np.ndarray:
     """Original labels ``y`` (all among ``classes``) as ``0 .. len(classes) - 1`` in the order of ``classes``."""
     relabel = np.full(int(max(y.max(initial=0), max(classes))) + 1, -1, dtype=np.int64)

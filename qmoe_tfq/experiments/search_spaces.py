@@ -78,7 +78,11 @@ def space(name: str, quick: bool = False) -> dict[str, tuple]:
 
 def configurations(name: str, quick: bool = False) -> list[dict]:
     """Every configuration of space ``name``, in the fixed order of the product of its values."""
-    grid = space(name, quick)
+    return _product(space(name, quick))
+
+
+def _product(grid: dict[str, tuple]) -> list[dict]:
+    """Every configuration of ``grid`` (parameter -> values), in the order of the product of its values."""
     return [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
 
 
@@ -159,8 +163,7 @@ def extended_space(name: str, quick: bool = False, extensions: tuple[Extension, 
         new = extended_value(ext.param, edge, ext.side)
         steps[(ext.param, ext.side)] += 1
         grid[ext.param] = tuple(sorted((*values, new)))
-        row = {k: ((new,) if k == ext.param else v) for k, v in grid.items()}
-        added = [dict(zip(row, values)) for values in itertools.product(*row.values())]
+        added = _product({k: ((new,) if k == ext.param else v) for k, v in grid.items()})
         configs += added
         rounds += [ext.round] * len(added)
     return ExtendedSpace(grid, configs, rounds, steps, searched)

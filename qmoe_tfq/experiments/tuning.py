@@ -137,8 +137,13 @@ class Budget:
         )
 
 
+def _tuning_prefix(prefix: str, candidate_id: str) -> str:
+    """The name prefix of a candidate's tuning runs (budget ``prefix``): ``<prefix>tune/<id>``."""
+    return f"{prefix}tune/{candidate_id}"
+
+
 def tuning_name(budget: Budget, candidate: Candidate, index: int) -> str:
-    return f"{budget.prefix}tune/{candidate.id}/{index}"
+    return f"{_tuning_prefix(budget.prefix, candidate.id)}/{index}"
 
 
 def eval_name(budget: Budget, candidate: Candidate) -> str:
@@ -345,6 +350,15 @@ SELECTION_COLUMNS = (
 )
 
 
+# ``tuned_columns``' short names (study tables) -> the names of ``TunedResults.selection_table``.
+_SELECTION_NAMES = {
+    "tuning_val_acc": "tuning_validation_accuracy",
+    "tuning_val_loss": "tuning_validation_loss",
+    "runner_up_val_loss": "runner_up_validation_loss",
+    "selection_margin": "margin",
+}
+
+
 @dataclass
 class TunedResults:
     """Tuning rows, the selection per candidate id (``run_tuned``) or evaluation name
@@ -363,9 +377,9 @@ class TunedResults:
         replans every run of the tuned protocol (e.g. from a manifest) without rerunning the tuning."""
         out: dict[str, dict] = {name: s.params for name, s in self.by_name.items()}
         for name, s in self.by_name.items():
-            if s.extensions:
-                prefix = name[: len(name) - len(s.candidate.id)]
-                out[f"{prefix}tune/{s.candidate.id}"] = {"extensions": [list(e) for e in s.extensions]}
+            if s.extensions:  # ``name`` is eval_name: the budget's prefix, then the candidate id
+                prefix = name.removesuffix(s.candidate.id)
+                out[_tuning_prefix(prefix, s.candidate.id)] = {"extensions": [list(e) for e in s.extensions]}
         return out
 
     @property
@@ -388,16 +402,9 @@ class TunedResults:
             [
                 {
                     "model_id": cid,
-                    "chosen": describe_params(s.params),
                     "config_index": s.index,
-                    "tuning_validation_accuracy": s.validation_accuracy,
-                    "tuning_validation_loss": s.score,
-                    "runner_up": describe_params(s.runner_up_params),
-                    "runner_up_validation_loss": s.runner_up_score,
-                    "margin": s.margin,
-                    "configs_run": s.n_configs,
                     "configs_extended": s.n_extended,
-                    "at_edge": s.at_edge,
+                    **{_SELECTION_NAMES.get(k, k): v for k, v in tuned_columns(s).items()},
                 }
                 for cid, s in self.selections.items()
             ],
@@ -432,8 +439,9 @@ def run_tuned_groups(
     then every group's evaluation runs. Selections are keyed by ``eval_name`` (the budget's prefix +
     candidate id), so ids may repeat across groups."""
     items = [(eval_name(b, c), c, b) for cs, b in groups for c in cs]
-    frames = [run([e for _, c, b in items for e in tuning_experiments(c, b)], f"{desc}: tuning")]
-    selections = {name: select(c, b, frames[0]) for name, c, b in items}
+    tuning = run([e for _, c, b in items for e in tuning_experiments(c, b)], f"{desc}: tuning")
+    frames = [tuning]
+    selections = {name: select(c, b, tuning) for name, c, b in items}
     for round_ in itertools.count(1):
         steps = {
             name: selections[name].extensions
@@ -456,7 +464,6 @@ def run_tuned_groups(
         )
         tuning = concat_rows(frames)
         selections.update({name: select(c, b, tuning, steps[name]) for name, c, b in items if name in steps})
-    tuning = frames[0] if len(frames) == 1 else concat_rows(frames)
     evaluation = run(
         [evaluation_experiment(selections[name], b, probes) for name, _, b in items], f"{desc}: evaluation"
     )
@@ -476,7 +483,7 @@ def run_tuned(
 
 def extension_key(budget: Budget, candidate: Candidate) -> str:
     """The key of a candidate's edge steps in ``TunedResults.chosen``: its tuning runs' name prefix."""
-    return f"{budget.prefix}tune/{candidate.id}"
+    return _tuning_prefix(budget.prefix, candidate.id)
 
 
 def tuning_plan(

@@ -147,11 +147,11 @@ def _with_restart_notes(entries: list, mechanism_results) -> list:
     from qmoe_tfq.analysis.ledger import paired_part
     from qmoe_tfq.studies import mechanism
 
-    k = mechanism.size(mechanism_results.quick).restarts
+    size = mechanism.size(mechanism_results.quick)
+    k, ids = size.restarts, size.restart_ids
     out = []
     for e in entries:
         other = RESTART_COMPARATORS.get(e.id)
-        ids = mechanism.size(mechanism_results.quick).restart_ids
         if other is None or k < 2 or "quantum" not in ids or other not in ids:
             out.append(e)
             continue
@@ -159,8 +159,9 @@ def _with_restart_notes(entries: list, mechanism_results) -> list:
             mechanism.best_of_restarts(mechanism.restart_frame(mechanism_results, m), k) for m in ("quantum", other)
         )
         seeds = q.index.intersection(o.index)
+        basis = " / ".join(sorted(set(q["selected_on"]) | set(o["selected_on"])))
         part = paired_part(
-            f"best of k = {k} restarts for both (chosen on validation loss; mechanism_trainability): quantum > {other}",
+            f"best of k = {k} restarts for both (chosen on {basis}; mechanism_trainability): quantum > {other}",
             q.loc[seeds, "n_correct"].to_numpy(),
             o.loc[seeds, "n_correct"].to_numpy(),
         )

@@ -13,7 +13,7 @@ from qmoe_tfq.analysis.convergence import CONVERGED_FRACTION, model_convergence
 from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval, paired_wilcoxon, t_interval
 from qmoe_tfq.core.errors import check_choice
 from qmoe_tfq.experiments.runner import concat_rows
-from qmoe_tfq.experiments.tuning import Budget, Candidate, TunedResults, eval_name, tuning_name
+from qmoe_tfq.experiments.tuning import Budget, Candidate, TunedResults, describe_params, eval_name, tuning_name
 
 # A run "ends at the floor" when its test accuracy is within this of the constant-gate (experts-only)
 # model's on the same seed and split.
@@ -96,7 +96,8 @@ def seed_note(rows: pd.DataFrame, name: str, seed: int) -> str:
 def convergence_table(tuned: TunedResults, groups: list[tuple[list[Candidate], Budget]]) -> pd.DataFrame:
     """Did the epoch budget suffice? Per model trained in epochs, its chosen configuration's runs on the
     tuning seeds (``qmoe_tfq.analysis.convergence``): seeds converged (best validation epoch <=
-    ``CONVERGED_FRACTION`` of the epochs run) out of the tuning seeds, the curve read (validation loss
+    ``CONVERGED_FRACTION`` of the epochs run, or a loss no longer improving by ``LOSS_TOLERANCE``)
+    out of the tuning seeds, the curve read (validation loss
     when recorded, else validation accuracy), the best and the kept epochs per seed, and the flag
     (converged on no more than half the seeds: the budget may be too short)."""
     out = []
@@ -113,7 +114,7 @@ def convergence_table(tuned: TunedResults, groups: list[tuple[list[Candidate], B
                 {
                     "experiment": name,
                     "model_id": c.id,
-                    "chosen": ", ".join(f"{k}={v}" for k, v in sel.params.items()),
+                    "chosen": describe_params(sel.params),
                     "max_epochs": b.max_epochs,
                     "n_converged": check.n_converged,
                     "n_tuning_seeds": check.n_runs,
