@@ -229,3 +229,16 @@ def test_offline_verdicts_from_the_committed_tables():
         if j.multiverse is not None:
             assert 0.0 <= j.multiverse.share <= 1.0
             assert j.multiverse.not_run  # restarts at parity are declared, not dropped
+
+
+def test_t_greater_is_bit_identical_to_scipy():
+    from scipy import stats as sps
+
+    from qmoe_tfq.analysis.rules import t_greater
+
+    rng = np.random.default_rng(0)
+    for n in (2, 3, 5, 10, 20, 37):
+        for d in (rng.normal(0.01, 0.05, n), rng.integers(-3, 4, n) / 150 + 0.02, rng.integers(-2, 3, n) + 1.5):
+            if np.allclose(d, d[0]):
+                continue
+            assert t_greater(d) == float(sps.ttest_1samp(d, 0.0, alternative="greater").pvalue)

@@ -223,7 +223,10 @@ def test_a_choice_staying_at_the_edge_stops_at_the_limit_and_is_marked(slope, la
 def test_quick_spaces_follow_the_same_rule():
     run = LossRunner(by_param(linear=lambda p: 1.0 - math.log10(p["lr"]) / 10))
     sel = run_tuned([LINEAR], budget(quick=True), run).selections["linear"]
-    assert sel.params["lr"] == 0.9 and sel.n_configs == ss.QUICK_SPACE_SIZE + EDGE_EXTENSIONS
+    assert sel.params["lr"] == 0.3 and sel.n_configs == ss.QUICK_SPACE_SIZE + ss.QUICK_EDGE_EXTENSIONS
+    assert sel.at_edge == "lr=0.3 (top, limit reached)"
+    with pytest.raises(ConfigError, match="QUICK_EDGE_EXTENSIONS"):
+        ss.extended_space("moe", True, (Extension("lr", "high"), Extension("lr", "high")))
 
 
 def test_the_same_rows_give_the_same_choices_extensions_and_evaluation_plan():

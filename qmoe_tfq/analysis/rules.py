@@ -38,6 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import special
 from scipy import stats as sps
 
 from qmoe_tfq.analysis.stats import bootstrap_ci, holm, min_attainable_p, noise_curve, signed_rank_tails, t_interval
@@ -182,9 +183,20 @@ def _paired_p(d: np.ndarray, test: str) -> tuple[float, float]:
     if len(d) < 2 or np.allclose(d, d[0]):
         m = float(d.mean()) if len(d) else 0.0
         return (0.0 if m > 0 else 1.0), (0.0 if m < 0 else 1.0)
-    res = sps.ttest_1samp(d, 0.0, alternative="greater")
-    p = float(res.pvalue)
+    p = t_greater(d)
     return p, 1.0 - p if not math.isnan(p) else 1.0
+
+
+def t_greater(d: np.ndarray) -> float:
+    """One-sided (mean > 0) p-value of the one-sample t-test: the arithmetic of
+    ``scipy.stats.ttest_1samp(d, 0, alternative="greater")`` step for step (bit-identical; tested),
+    without its per-call dispatch, which dominated the multiverse's thousands of resampled tests."""
+    d = np.asarray(d, dtype=float)
+    n = d.shape[0]
+    mean = np.mean(d, keepdims=True)
+    var = np.mean((d - mean) ** 2) * (n / (n - 1))
+    t = mean[0] / np.sqrt(var / n)
+    return float(special.stdtr(n - 1, -t))
 
 
 def paired_superiority(

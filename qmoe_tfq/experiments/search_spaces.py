@@ -27,8 +27,8 @@ C x10, gamma x3; ``input_scaling`` is not ordered). A choice at the lowest or hi
 ordered parameter's grid says the best value may lie past it, so the tuned protocol
 (``qmoe_tfq.experiments.tuning``) extends that grid one step past the edge: a full new row, the new
 value x every value of the other parameters, run on the tuning seeds and selected among all. At
-most ``EDGE_EXTENSIONS`` (2) steps per parameter and side; a choice still at the edge after that is
-reported as such. A parameter with a single value in its grid (``gamma`` at QUICK size) is fixed,
+most ``EDGE_EXTENSIONS`` (2) steps per parameter and side (``QUICK_EDGE_EXTENSIONS`` (1) at QUICK
+size); a choice still at the edge after that is reported as such. A parameter with a single value in its grid (``gamma`` at QUICK size) is fixed,
 not searched, and never extended. ``extended_space(name, quick, extensions)`` gives the grid and
 the configurations after a sequence of ``Extension`` steps: the base configurations first (indices
 unchanged), then each step's new row in the order the steps were taken, so indices are stable and
@@ -65,8 +65,17 @@ QUICK_SPACES: dict[str, dict[str, tuple]] = {
 ORDERED: dict[str, float] = {"lr": 3.0, "C": 10.0, "gamma": 3.0}
 # Extension steps per parameter and side, at most: the grid grows by at most 2 rows past each edge.
 EDGE_EXTENSIONS = 2
+# At QUICK size every 2-value grid puts every choice on an edge: one step exercises the rule (the
+# extension runs, the limit mark) at half the runner rounds.
+QUICK_EDGE_EXTENSIONS = 1
 SIDES = ("low", "high")
 SIDE_WORDS = {"low": "bottom", "high": "top"}
+
+
+def edge_limit(quick: bool = False) -> int:
+    """Extension steps allowed per parameter and side: ``EDGE_EXTENSIONS``, or
+    ``QUICK_EDGE_EXTENSIONS`` at QUICK size."""
+    return QUICK_EDGE_EXTENSIONS if quick else EDGE_EXTENSIONS
 
 
 def space(name: str, quick: bool = False) -> dict[str, tuple]:
@@ -140,7 +149,7 @@ def extended_space(name: str, quick: bool = False, extensions: tuple[Extension, 
     """Space ``name`` after the ``extensions`` steps, in order (see the module docstring).
 
     Raises ConfigError for a step on a parameter that is not ordered and searched, or past
-    ``EDGE_EXTENSIONS`` steps on one side."""
+    ``edge_limit(quick)`` steps on one side."""
     grid = {k: tuple(v) for k, v in space(name, quick).items()}
     searched = tuple(p for p, v in grid.items() if p in ORDERED and len(v) > 1)
     configs = configurations(name, quick)
@@ -153,10 +162,10 @@ def extended_space(name: str, quick: bool = False, extensions: tuple[Extension, 
                 f"space {name!r}: cannot extend {ext.param!r}; extendable (ordered, searched): {', '.join(searched)}"
             )
         check_choice("grid side", ext.side, SIDES)
-        if steps[(ext.param, ext.side)] >= EDGE_EXTENSIONS:
+        if steps[(ext.param, ext.side)] >= edge_limit(quick):
             raise ConfigError(
-                f"space {name!r}: {ext.param} already extended {EDGE_EXTENSIONS} steps on the {ext.side} side "
-                f"(the limit, EDGE_EXTENSIONS)"
+                f"space {name!r}: {ext.param} already extended {edge_limit(quick)} steps on the {ext.side} side "
+                f"(the limit, {'QUICK_EDGE_EXTENSIONS' if quick else 'EDGE_EXTENSIONS'})"
             )
         values = grid[ext.param]
         edge = min(values) if ext.side == "low" else max(values)
@@ -176,6 +185,8 @@ def describe(name: str, quick: bool = False) -> str:
 
 __all__ = [
     "EDGE_EXTENSIONS",
+    "QUICK_EDGE_EXTENSIONS",
+    "edge_limit",
     "ORDERED",
     "QUICK_SPACES",
     "QUICK_SPACE_SIZE",

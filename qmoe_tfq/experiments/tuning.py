@@ -24,7 +24,7 @@ tuning seeds, then its chosen configuration evaluated on fresh evaluation seeds.
    (lr, C, gamma; ``search_spaces.ORDERED``) extends that grid one step past the edge (lr x3, C x10,
    gamma x3): a full new row, the new value x every value of the other parameters, run on the same
    tuning seeds; then the choice is made again among all configurations. At most
-   ``EDGE_EXTENSIONS`` = 2 steps per parameter and side; a choice still at the edge then is marked
+   ``EDGE_EXTENSIONS`` = 2 steps per parameter and side (1 at QUICK size); a choice still at the edge then is marked
    (``Selection.at_edge``, e.g. ``lr=0.9 (top, limit reached)``). The same rule for every family; the
    extra configurations count in the candidate's budget and are reported (``configs_run``). Rounds:
    every candidate's base grid in one runner call, then one runner call per round for every
@@ -61,6 +61,7 @@ from qmoe_tfq.experiments.search_spaces import (
     Extension,
     configurations,
     describe,
+    edge_limit,
     extended_space,
 )
 
@@ -249,13 +250,21 @@ def _run_score(g: pd.DataFrame, name: str) -> float:
     return float(np.sum(loss * rows) / rows.sum())
 
 
+def runs_by_experiment(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The tuning rows split by experiment name, once for every ``select`` over the same rows."""
+    return dict(tuple(rows.groupby("experiment", sort=False))) if len(rows) else {}
+
+
 def select(
-    candidate: Candidate, budget: Budget, rows: pd.DataFrame, extensions: tuple[Extension, ...] = ()
+    candidate: Candidate,
+    budget: Budget,
+    rows: pd.DataFrame | dict[str, pd.DataFrame],
+    extensions: tuple[Extension, ...] = (),
 ) -> Selection:
     """The configuration with the lowest row-weighted validation cross-entropy over the tuning seeds
     (exact ties: the earlier configuration; a non-finite score never wins), among the base grid and
     the configurations the edge steps ``extensions`` added. ``rows`` must hold the candidate's tuning
-    runs of all of them.
+    runs of all of them (a frame, or ``runs_by_experiment`` of one).
 
     Raises
     ------
@@ -265,7 +274,7 @@ def select(
     """
     extensions = tuple(Extension(*e) for e in extensions)
     space = extended_space(candidate.space, budget.quick, extensions)
-    by_name = dict(tuple(rows.groupby("experiment", sort=False))) if len(rows) else {}
+    by_name = rows if isinstance(rows, dict) else runs_by_experiment(rows)
     out = []
     for i, params in enumerate(space.configurations):
         name = tuning_name(budget, candidate, i)
@@ -299,7 +308,7 @@ def select(
     runner_score = math.inf if second is None or not np.isfinite(loss[second]) else float(loss[second])
     params = space.configurations[best]
     edges = space.edges(params)
-    limit = {e: space.steps[e] >= EDGE_EXTENSIONS for e in edges}
+    limit = {e: space.steps[e] >= edge_limit(budget.quick) for e in edges}
     at_edge = "; ".join(
         f"{p}={params[p]} ({SIDE_WORDS[side]}{', limit reached' if limit[(p, side)] else ''})" for p, side in edges
     )
@@ -441,7 +450,8 @@ def run_tuned_groups(
     items = [(eval_name(b, c), c, b) for cs, b in groups for c in cs]
     tuning = run([e for _, c, b in items for e in tuning_experiments(c, b)], f"{desc}: tuning")
     frames = [tuning]
-    selections = {name: select(c, b, tuning) for name, c, b in items}
+    by_name = runs_by_experiment(tuning)
+    selections = {name: select(c, b, by_name) for name, c, b in items}
     for round_ in itertools.count(1):
         steps = {
             name: selections[name].extensions
@@ -463,7 +473,8 @@ def run_tuned_groups(
             )
         )
         tuning = concat_rows(frames)
-        selections.update({name: select(c, b, tuning, steps[name]) for name, c, b in items if name in steps})
+        by_name = runs_by_experiment(tuning)
+        selections.update({name: select(c, b, by_name, steps[name]) for name, c, b in items if name in steps})
     evaluation = run(
         [evaluation_experiment(selections[name], b, probes) for name, _, b in items], f"{desc}: evaluation"
     )
