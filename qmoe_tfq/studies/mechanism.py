@@ -61,6 +61,7 @@ from qmoe_tfq.experiments.tuning import (
 )
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import two_moons as tm
+from qmoe_tfq.studies._results import best_of_restarts, kept_validation_loss, restart_score
 
 PREFIX = "mech/"
 # A run "reaches a good solution" at this held-out accuracy or above (fixed before the runs): the
@@ -275,10 +276,7 @@ def restart_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Ex
     for model_id in size(quick).restart_ids:
         ev = _evaluation(model_id, chosen, quick, tm.PROBES)
         if ev is not None:
-            out += [
-                dataclasses.replace(ev, name=restart_name(model_id, r), model=ev.model.replace(restart=r))
-                for r in range(1, size(quick).restarts)
-            ]
+            out += [R.restarted(ev, restart_name(model_id, r), r) for r in range(1, size(quick).restarts)]
     return out
 
 
@@ -504,20 +502,6 @@ def comparison_table(res: Results) -> pd.DataFrame:
     return pd.DataFrame(out).astype({"router_params": "Int64", "n_collapsed": "Int64"})
 
 
-def best_validation(curve) -> float:
-    """The validation accuracy of the weights a run kept (its best epoch's)."""
-    return float(np.max(curve))
-
-
-def kept_validation_loss(row) -> float:
-    """The validation cross-entropy at the epoch whose weights a run kept (``validation_loss_curve[best_epoch
-    - 1]``); NaN when the run did not record its loss curve (rows cached before the field existed)."""
-    curve, epoch = row.get("validation_loss_curve"), row.get("best_epoch")
-    if np.ndim(curve) == 0 or epoch is None or pd.isna(epoch) or not 1 <= int(epoch) <= len(curve):
-        return float("nan")
-    return float(curve[int(epoch) - 1])
-
-
 RESTART_COLUMNS = (
     "seed",
     "restart",
@@ -533,39 +517,8 @@ RESTART_COLUMNS = (
 def restart_frame(res: Results, model_id: str) -> pd.DataFrame:
     """Per seed and restart r: best validation accuracy, validation loss at the kept epoch (NaN where not
     recorded), test accuracy, correct test points, seconds."""
-    frames = [R.runs(res.rows, name(model_id, res.quick)).assign(restart=0)]
-    frames += [
-        R.runs(res.restarts, restart_name(model_id, r)).assign(restart=r) for r in range(1, size(res.quick).restarts)
-    ]
-    df = pd.concat(frames, ignore_index=True)
-    df["best_validation"] = [best_validation(c) for c in df["validation_curve"]]
-    df["validation_loss"] = [kept_validation_loss(row) for row in df.to_dict("records")]
-    return df[list(RESTART_COLUMNS)]
-
-
-def restart_score(runs: pd.DataFrame) -> tuple[pd.Series, str]:
-    """What a seed's restarts are ranked on (lower is better) and its name: the validation cross-entropy at
-    the kept epoch when every restart recorded it (continuous, so ties are rare), else minus the best
-    validation accuracy (steps of one validation point)."""
-    loss = runs["validation_loss"] if "validation_loss" in runs else pd.Series(np.nan, index=runs.index)
-    if loss.notna().all():
-        return loss.astype(float), "validation loss"
-    return -runs["best_validation"].astype(float), "validation accuracy"
-
-
-def best_of_restarts(frame: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Per seed, the restart among the first ``k`` with the best ``restart_score`` (ties: the earliest
-    restart), the score it was chosen on (``selected_on``), and the seconds of all ``k`` (the budget
-    they cost)."""
-    first = frame[frame["restart"] < k].sort_values(["seed", "restart"])
-    picks, basis = [], {}
-    for seed, g in first.groupby("seed", sort=True):
-        score, basis[seed] = restart_score(g)
-        picks.append(g.assign(_score=score).sort_values(["_score", "restart"], kind="stable").index[0])
-    chosen = first.loc[picks].set_index("seed")
-    chosen["selected_on"] = pd.Series(basis)
-    chosen["seconds_k"] = first.groupby("seed")["train_seconds"].sum()
-    return chosen.sort_index()
+    names = [restart_name(model_id, r) for r in range(1, size(res.quick).restarts)]
+    return R.restart_frame(res.rows, res.restarts, name(model_id, res.quick), names)[list(RESTART_COLUMNS)]
 
 
 def _restart_choices(res: Results) -> dict[str, dict[int, pd.DataFrame]]:
