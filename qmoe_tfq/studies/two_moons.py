@@ -14,7 +14,10 @@
 (``qmoe_tfq.analysis.multiverse``) need, for the mixtures of C1's and C7's primary comparison
 (``VARIANT_IDS``: the quantum router and Model A), on the evaluation seeds: random restarts 1 .. k-1 of
 each chosen configuration (restarts at parity, k = ``Size.restarts``; restart 0 is the evaluation run;
-the same runs as the mechanism study's, so they share its cache entries). ``variant_rows(res, choice,
+the same runs as the mechanism study's, so they share its cache entries), and the evaluation of the
+configuration selected by validation accuracy instead of cross-entropy (``tuning.accuracy_selection``:
+most correct validation points over the tuning seeds, ties to the earliest configuration, among the
+configurations the tuning ran; where it is the cross-entropy choice it is the same run, from the cache). ``variant_rows(res, choice,
 option)`` gives the tuned rows with those models' runs replaced by the variant's (the best of k
 restarts per seed, chosen on validation loss), under the tuned names, so a claim computes its values
 from them exactly as from the plan's rows.
@@ -23,7 +26,7 @@ from them exactly as from the plan's rows.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -39,6 +42,7 @@ from qmoe_tfq.experiments.tuning import (
     Candidate,
     Selection,
     TunedResults,
+    accuracy_selection,
     eval_name,
     evaluation_experiment,
     run_tuned,
@@ -320,15 +324,28 @@ def _evaluation(model_id: str, params: dict | None, quick: bool) -> Experiment |
     return evaluation_experiment(sel, budget(quick), PROBES)
 
 
+def accuracy_name(model_id: str) -> str:
+    return f"{TUNED_PREFIX}by_accuracy/{model_id}"
+
+
 def variant_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Experiment]:
-    """The multiverse runs (module docstring) that the ``chosen`` parameters (by evaluation name) imply:
-    restarts 1 .. k-1 of each of ``VARIANT_IDS``' chosen configuration."""
+    """The multiverse runs (module docstring) that the ``chosen`` parameters (by evaluation name, the
+    accuracy-selected ones under ``accuracy_name``) imply: restarts 1 .. k-1 of each of ``VARIANT_IDS``'
+    chosen configuration, and the evaluation of its accuracy-selected configuration."""
     out = []
     for model_id in VARIANT_IDS:
         ev = _evaluation(model_id, chosen.get(tuned_name(model_id, quick)), quick)
         if ev is not None:
             out += [R.restarted(ev, restart_name(model_id, r), r) for r in range(1, size(quick).restarts)]
+        by_acc = _evaluation(model_id, chosen.get(accuracy_name(model_id)), quick)
+        if by_acc is not None:
+            out.append(replace(by_acc, name=accuracy_name(model_id)))
     return out
+
+
+def accuracy_chosen(tuned: TunedResults, quick: bool = False) -> dict[str, dict]:
+    """The accuracy-selected parameters of ``VARIANT_IDS`` by ``accuracy_name`` (``tuning.accuracy_selection``)."""
+    return {accuracy_name(m): dict(accuracy_selection(tuned.selections[m], budget(quick)).params) for m in VARIANT_IDS}
 
 
 @dataclass
@@ -340,6 +357,7 @@ class Results:
     fixed: pd.DataFrame
     quick: bool
     variants: pd.DataFrame = field(default_factory=pd.DataFrame)
+    variant_chosen: dict[str, dict] = field(default_factory=dict)
 
     @property
     def rows(self) -> pd.DataFrame:
@@ -353,7 +371,8 @@ class Results:
 
     @property
     def chosen(self) -> dict[str, dict]:
-        return self.tuned.chosen
+        """The tuned parameters by evaluation name and the accuracy-selected ones (multiverse runs)."""
+        return {**self.tuned.chosen, **self.variant_chosen}
 
 
 def results(run, quick: bool = False) -> Results:
@@ -377,8 +396,9 @@ def results(run, quick: bool = False) -> Results:
     """
     tuned = run_tuned(candidates(), budget(quick), run, PROBES, desc="two moons")
     fixed = run(budget_experiments(quick) + authors_experiments(quick), "two moons: fixed budgets")
-    variants = run(variant_experiments(tuned.chosen, quick), "two moons: multiverse runs")
-    return Results(tuned, fixed, quick, variants)
+    by_accuracy = accuracy_chosen(tuned, quick)
+    variants = run(variant_experiments({**tuned.chosen, **by_accuracy}, quick), "two moons: multiverse runs")
+    return Results(tuned, fixed, quick, variants, by_accuracy)
 
 
 def variant_options(res: Results) -> list[tuple[str, object]]:
@@ -387,6 +407,8 @@ def variant_options(res: Results) -> list[tuple[str, object]]:
     out = []
     if size(res.quick).restarts > 1 and all(restart_name(m, 1) in have for m in VARIANT_IDS):
         out.append(("restarts", "k"))
+    if all(accuracy_name(m) in have for m in VARIANT_IDS):
+        out.append(("selection_score", "accuracy"))
     return out
 
 
@@ -406,7 +428,10 @@ def variant_rows(res: Results, choice: str, option: object) -> pd.DataFrame:
         raise KeyError(f"no multiverse runs for {choice}={option!r} in these results")
     names = {tuned_name(m, res.quick): m for m in VARIANT_IDS}
     kept = res.rows[~res.rows["experiment"].isin(names)]
-    new = [restart_best(res, m).assign(experiment=n) for n, m in names.items()]
+    if choice == "restarts":
+        new = [restart_best(res, m).assign(experiment=n) for n, m in names.items()]
+    else:
+        new = [R.runs(res.variants, accuracy_name(m)).assign(experiment=n) for n, m in names.items()]
     return R.concat([kept, *new])
 
 
@@ -596,6 +621,8 @@ __all__ = [
     "Results",
     "TUNED_PREFIX",
     "VARIANT_IDS",
+    "accuracy_chosen",
+    "accuracy_name",
     "authors_table",
     "budget",
     "budget_table",
