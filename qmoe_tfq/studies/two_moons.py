@@ -17,7 +17,9 @@ each chosen configuration (restarts at parity, k = ``Size.restarts``; restart 0 
 the same runs as the mechanism study's, so they share its cache entries), and the evaluation of the
 configuration selected by validation accuracy instead of cross-entropy (``tuning.accuracy_selection``:
 most correct validation points over the tuning seeds, ties to the earliest configuration, among the
-configurations the tuning ran; where it is the cross-entropy choice it is the same run, from the cache). ``variant_rows(res, choice,
+configurations the tuning ran; where it is the cross-entropy choice it is the same run, from the cache),
+and the evaluation of the chosen configuration with Keras' Glorot initialisation of the classical layers
+(``init="glorot"``) instead of PyTorch's (the configuration as tuned under PyTorch's; not retuned). ``variant_rows(res, choice,
 option)`` gives the tuned rows with those models' runs replaced by the variant's (the best of k
 restarts per seed, chosen on validation loss), under the tuned names, so a claim computes its values
 from them exactly as from the plan's rows.
@@ -328,15 +330,21 @@ def accuracy_name(model_id: str) -> str:
     return f"{TUNED_PREFIX}by_accuracy/{model_id}"
 
 
+def glorot_name(model_id: str) -> str:
+    return f"{TUNED_PREFIX}glorot/{model_id}"
+
+
 def variant_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Experiment]:
     """The multiverse runs (module docstring) that the ``chosen`` parameters (by evaluation name, the
     accuracy-selected ones under ``accuracy_name``) imply: restarts 1 .. k-1 of each of ``VARIANT_IDS``'
-    chosen configuration, and the evaluation of its accuracy-selected configuration."""
+    chosen configuration, the evaluation of its accuracy-selected configuration, and of its chosen
+    configuration with Glorot initialisation."""
     out = []
     for model_id in VARIANT_IDS:
         ev = _evaluation(model_id, chosen.get(tuned_name(model_id, quick)), quick)
         if ev is not None:
             out += [R.restarted(ev, restart_name(model_id, r), r) for r in range(1, size(quick).restarts)]
+            out.append(replace(ev, name=glorot_name(model_id), model=ev.model.replace(init="glorot")))
         by_acc = _evaluation(model_id, chosen.get(accuracy_name(model_id)), quick)
         if by_acc is not None:
             out.append(replace(by_acc, name=accuracy_name(model_id)))
@@ -409,6 +417,8 @@ def variant_options(res: Results) -> list[tuple[str, object]]:
         out.append(("restarts", "k"))
     if all(accuracy_name(m) in have for m in VARIANT_IDS):
         out.append(("selection_score", "accuracy"))
+    if all(glorot_name(m) in have for m in VARIANT_IDS):
+        out.append(("init", "glorot"))
     return out
 
 
@@ -431,7 +441,8 @@ def variant_rows(res: Results, choice: str, option: object) -> pd.DataFrame:
     if choice == "restarts":
         new = [restart_best(res, m).assign(experiment=n) for n, m in names.items()]
     else:
-        new = [R.runs(res.variants, accuracy_name(m)).assign(experiment=n) for n, m in names.items()]
+        variant = accuracy_name if choice == "selection_score" else glorot_name
+        new = [R.runs(res.variants, variant(m)).assign(experiment=n) for n, m in names.items()]
     return R.concat([kept, *new])
 
 
@@ -624,6 +635,7 @@ __all__ = [
     "accuracy_chosen",
     "accuracy_name",
     "authors_table",
+    "glorot_name",
     "budget",
     "budget_table",
     "candidates",
