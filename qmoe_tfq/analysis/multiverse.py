@@ -5,7 +5,7 @@ claim's verdict for every specification (the cartesian product of the available 
 to the claim) crossed with bootstrap resamples of the seeds, and returns the share giving the
 headline verdict, the choice(s) that flip it, and each specification's primary effect (the data of a
 specification-curve figure, ``plot_specification_curves``). Choices that need runs not made yet are
-declared ``available=False``: they are listed in the result as not yet in the multiverse, never silently dropped.
+declared ``available=False``: they are listed in the result (``not_run``), never silently dropped.
 
 **Choices that need their own runs** (``Choice.runs``: restarts, selection score, initialisation) are
 available to a claim only when its study ran them; a claim passes the ones it has in ``only`` and
@@ -120,7 +120,7 @@ class MultiverseResult:
         if self.flipping:
             s += "; flipped by: " + ", ".join(self.flipping)
         if self.not_run:
-            s += "; not yet in the multiverse: " + ", ".join(self.not_run)
+            s += "; not in this claim's multiverse (no runs for it): " + ", ".join(self.not_run)
         return s
 
     def to_json(self) -> dict:

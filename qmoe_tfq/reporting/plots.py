@@ -446,7 +446,9 @@ def specification_curves(results: dict, effect_label: str = "primary effect"):
 
     results = {cid: (r if isinstance(r, MultiverseResult) else from_json(r)) for cid, r in results.items()}
     n = max(len(results), 1)
-    fig, axes = plt.subplots(n, 1, figsize=(7, 2.1 * n), squeeze=False)
+    most = max((len(r.effects) for r in results.values()), default=1)
+    wide = most > 8  # run choices (restarts, selection score, init) make long labels: turn them upright
+    fig, axes = plt.subplots(n, 1, figsize=(max(7, 0.45 * most), (3.4 if wide else 2.1) * n), squeeze=False)
     for ax, (cid, r) in zip(axes[:, 0], results.items()):
         order = np.argsort(r.effects, kind="stable")
         eff = np.asarray(r.effects, dtype=float)[order]
@@ -461,7 +463,7 @@ def specification_curves(results: dict, effect_label: str = "primary effect"):
         ax.set_xticklabels(
             [", ".join(f"{k}={v}" for k, v in r.specs[i].items() if k not in ("effect", "verdict")) for i in order],
             fontsize=6,
-            rotation=15,
+            rotation=75 if wide else 15,
             ha="right",
         )
         if finite.any():
