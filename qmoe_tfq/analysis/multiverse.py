@@ -250,7 +250,7 @@ def from_json(payload: dict) -> MultiverseResult:
         payload["n_specs"],
         payload["n_resamples"],
         specs,
-        [s["effect"] for s in payload["specs"]],
+        [float("nan") if s["effect"] is None else float(s["effect"]) for s in payload["specs"]],  # JSON null: NaN
         [s["verdict"] for s in payload["specs"]],
         {},
         list(payload.get("flipping", [])),
