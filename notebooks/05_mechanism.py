@@ -66,7 +66,7 @@ print(
     f"{'QUICK (smoke-test size)' if S.quick else 'full size'}: {len(res.tuned.tuning)} tuning runs, "
     f"{len(res.rows)} evaluation runs, {len(res.restarts)} restart runs, {len(res.gates)} gate-map runs"
 )
-print(protocol_sentence(b, ("moe", "logreg", "rbf_svm", "quantum_kernel_svm")))
+print(protocol_sentence(b, ("moe", "logreg", "rbf_svm", "quantum_kernel_svm", "quantum_kernel_bandwidth")))
 
 # %% [markdown]
 # ## Function class: every readout lies in the span of phi(x)

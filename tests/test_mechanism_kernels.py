@@ -98,3 +98,35 @@ def test_fourier_reference_kinds_are_pipelines_on_phi():
     x, y = make_moons(60, noise=0.1, random_state=1)
     est.fit(x, y)
     assert EstimatorSpec.of("fourier_logreg").count(est).total == 9 + 1
+
+
+def test_kernel_bandwidth_grid_has_the_same_size_values_and_edge_rule_as_gamma():
+    """Issue #21 (C8): the quantum kernel's bandwidth gets exactly the RBF-SVM's budget for gamma."""
+    from qmoe_tfq.experiments import search_spaces as ss
+
+    for quick in (False, True):
+        bw, rbf = ss.space("quantum_kernel_bandwidth", quick), ss.space("rbf_svm", quick)
+        assert len(bw["bandwidth"]) == len(rbf["gamma"]) and bw["bandwidth"] == rbf["gamma"]
+        assert {k: v for k, v in bw.items() if k != "bandwidth"} == {k: v for k, v in rbf.items() if k != "gamma"}
+        assert len(ss.configurations("quantum_kernel_bandwidth", quick)) == len(ss.configurations("rbf_svm", quick))
+    assert ss.ORDERED["bandwidth"] == ss.ORDERED["gamma"]
+    top = ss.extended_space("quantum_kernel_bandwidth", extensions=(ss.Extension("bandwidth", "high"),))
+    assert (
+        top.grid["bandwidth"] == ss.extended_space("rbf_svm", extensions=(ss.Extension("gamma", "high"),)).grid["gamma"]
+    )
+
+
+def test_bandwidth_scales_the_inputs_to_the_rbf_gamma_near_the_diagonal():
+    from qmoe_tfq.models.kernels import bandwidth_scale
+
+    x = np.zeros((1, 2))
+    y = np.array([[1e-3, -2e-3]])
+    for b in (0.1, 1.0, 3.0):
+        k = QuantumKernel(scale=bandwidth_scale(b))(x, y)[0, 0]
+        assert k == pytest.approx(np.exp(-b * np.sum(y**2)), rel=1e-9)
+    assert QuantumKernel()(x, y)[0, 0] == pytest.approx(np.prod(np.cos(y / 2) ** 2))
+    with pytest.raises(ConfigError):
+        bandwidth_scale(0.0)
+    # no bandwidth: the paper's kernel and the old cache key (the parameter only enters new runs' keys)
+    assert EstimatorSpec("quantum_kernel_svm").config() == {"kind": "quantum_kernel_svm", "params": {}, "version": 1}
+    assert "bandwidth" in EstimatorSpec.of("quantum_kernel_svm", bandwidth=1.0).config()["params"]

@@ -26,6 +26,8 @@ from qmoe_tfq.experiments.tuning import (
     Candidate,
     Extension,
     TunedResults,
+    accuracy_choice,
+    accuracy_selection,
     evaluation_experiments,
     protocol_sentence,
     run_tuned,
@@ -131,6 +133,44 @@ def test_score_is_row_weighted_and_exact_ties_go_to_the_earlier_configuration():
     rows.loc[rows["experiment"].str.endswith("/1"), "n_validation"] = [10, 30, 30]
     rows.loc[rows["experiment"].str.endswith("/1"), "validation_log_loss"] = [0.1, 0.4, 0.4]
     assert select(LINEAR, b, rows).scores.loc[1, "validation_log_loss"] == pytest.approx((1 + 12 + 12) / 70)
+
+
+def _old_rule(rows: pd.DataFrame, c: Candidate, b: Budget, n_configs: int) -> int:
+    """The selection rule before issue #20, as it was written then: the most correct validation points
+    over the tuning seeds, ``idxmax`` (the first maximum) for ties."""
+    correct = [
+        int(rows.loc[rows["experiment"] == f"{b.prefix}tune/{c.id}/{i}", "n_validation_correct"].sum())
+        for i in range(n_configs)
+    ]
+    return int(pd.Series(correct).idxmax())
+
+
+@pytest.mark.parametrize("case", ["tie", "unique", "all_equal", "tie_with_a_better_loss_later"])
+def test_accuracy_selection_reproduces_the_old_tie_rule(case):
+    """Issue #21's selection-score run choice: accuracy selection is the old rule (most correct validation
+    points, ties to the earliest configuration), whatever the cross-entropy says."""
+    b = budget()
+    table = {i: [(15, 0.5), (16, 0.5), (14, 0.5)] for i in range(8)}
+    if case == "tie":
+        table[2] = table[6] = [(19, 0.4), (18, 0.4), (20, 0.4)]
+        expected = 2
+    elif case == "unique":
+        table[4] = [(20, 0.9), (20, 0.9), (20, 0.9)]  # the worst loss, the most correct points
+        expected = 4
+    elif case == "all_equal":
+        expected = 0
+    else:
+        table[1] = [(19, 0.45)] * 3
+        table[5] = [(19, 0.05)] * 3  # same accuracy as 1, much lower loss: cross-entropy picks it, accuracy not
+        expected = 1
+    rows = rows_for(LINEAR, b, table)
+    sel = select(LINEAR, b, rows)
+    assert accuracy_choice(sel.scores) == expected == _old_rule(rows, LINEAR, b, 8)
+    by_acc = accuracy_selection(sel, b)
+    assert by_acc.index == expected and by_acc.params == ss.configurations("moe")[expected]
+    assert by_acc.validation_accuracy == pytest.approx(sum(k for k, _ in table[expected]) / (3 * N_VAL))
+    if case == "tie_with_a_better_loss_later":
+        assert sel.index == 5  # the two scores disagree here, so the multiverse axis can flip a verdict
 
 
 def test_a_non_finite_score_never_wins():

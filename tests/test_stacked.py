@@ -9,6 +9,7 @@ from qmoe_tfq.estimators import QMoEClassifier, fit_many
 from qmoe_tfq.models.mixture import build_model
 from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.training.stack import LANES, StackedMoE, fit_stack, initial_weights, supports
+from qmoe_tfq.training.stack._moe import named_initial_weights
 
 SPECS = [
     ModelSpec(layers=2),
@@ -175,3 +176,35 @@ def test_a_frozen_circuit_keeps_its_angles(data):
         trained = st.member_weights(i)
         assert np.array_equal(trained[2], start[2])  # the angles (after the adapter, as Keras orders them)
         assert not np.array_equal(trained[0], start[0])
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ModelSpec(layers=2, init="glorot"),
+        ModelSpec(router="mlp", hidden=5, init="glorot"),
+        ModelSpec(router="fourier_rank", init="glorot"),
+    ],
+    ids=lambda s: s.label(),
+)
+def test_glorot_initial_weights_are_build_models_and_differ_from_pytorch(spec):
+    """Issue #21's init run choice: Glorot weights (zero biases) from the same seeds, in the stack and in
+    the unstacked model alike; the default stays PyTorch's."""
+    from dataclasses import replace
+
+    from qmoe_tfq.models.initializers import INITS
+
+    assert INITS == ("pytorch", "glorot") and ModelSpec().init == "pytorch"
+    ours = initial_weights(spec, 2, 2, 3)
+    assert all(np.array_equal(a, b) for a, b in zip(ours, build_model(spec, 2, 2, 3).get_weights()))
+    torch = initial_weights(replace(spec, init="pytorch"), 2, 2, 3)
+    assert any(not np.array_equal(a, b) for a, b in zip(ours, torch))
+    named = dict(named_initial_weights(spec, 2, 2, 3))
+    assert not named["experts_bias"].any() and np.abs(named["experts_kernel"]).max() <= np.sqrt(6 / 4)
+
+
+def test_init_enters_the_cache_key_only_when_given():
+    from qmoe_tfq.experiments.registry import qmoe
+
+    assert "init" not in qmoe(router="linear").config()["params"]
+    assert qmoe(router="linear", init="glorot").config()["params"]["init"] == "glorot"

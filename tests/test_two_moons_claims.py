@@ -174,3 +174,46 @@ def test_km_figure_and_specification_curves_draw(tmp_path):
     fig = plots.specification_curves({"C1": e.multiverse})
     assert fig.axes[0].get_title().startswith("C1: share")
     assert len(fig.axes[0].get_xticklabels()) == len(e.multiverse["specs"])
+
+
+# ------------------------------------------------------------------- the multiverse's run choices (#21)
+
+
+def _c1_data(quantum: float, linear: float, n: int = 20, seed: int = 0):
+    from qmoe_tfq.analysis.ledger import PerSeed
+
+    jitter = np.random.default_rng(seed).integers(-2, 3, n).astype(float)
+    q, lin = quantum * 150 + jitter, linear * 150 + np.random.default_rng(seed + 1).integers(-2, 3, n)
+    return PerSeed(np.arange(n), {"quantum_n": q, "linear_n": lin, "quantum_acc": q / 150, "linear_acc": lin / 150})
+
+
+def test_multiverse_share_is_one_for_a_robust_effect_over_every_run_choice():
+    from qmoe_tfq.analysis import multiverse as mv
+
+    plan = _c1_data(0.99, 0.90)
+    variants = {
+        ("restarts", "k"): _c1_data(0.99, 0.91, seed=2),
+        ("selection_score", "accuracy"): _c1_data(0.98, 0.90, seed=3),
+        ("init", "glorot"): _c1_data(0.99, 0.89, seed=4),
+    }
+    res = tmc.c1_multiverse(plan, 30, variants)
+    assert res.headline == "reproduced" and res.share == 1.0 and not res.flipping
+    assert not any(c in s for s in res.not_run for c in ("restarts", "selection_score", "init"))
+    # run choices one at a time: 2 seed sets x 2 tests x (1 plan + 3 variants)
+    assert res.n_specs == 16 and sum(mv.run_option(s) is None for s in res.specs) == 4
+
+
+@pytest.mark.parametrize("flip", [("restarts", "k"), ("selection_score", "accuracy")])
+def test_multiverse_share_is_fragile_when_restarts_or_the_selection_score_flip_it(flip):
+    plan = _c1_data(0.99, 0.90)
+    variants = {flip: _c1_data(0.95, 0.95, seed=5)}  # no advantage left under this choice
+    res = tmc.c1_multiverse(plan, 30, variants)
+    assert res.headline == "reproduced" and res.share < 0.8 and res.fragile
+    assert f"{flip[0]}={flip[1]}" in res.flipping
+    assert res.by_option[flip] == 0.0 and res.by_option[(flip[0], {"restarts": 1}.get(flip[0], "cross-entropy"))] == 1.0
+
+
+def test_multiverse_runs_must_cover_the_plan_seeds():
+    plan = _c1_data(0.99, 0.90)
+    with pytest.raises(ValueError, match="cover seeds"):
+        tmc.c1_multiverse(plan, 5, {("restarts", "k"): _c1_data(0.99, 0.9, n=10)})

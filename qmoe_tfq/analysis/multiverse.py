@@ -5,7 +5,15 @@ claim's verdict for every specification (the cartesian product of the available 
 to the claim) crossed with bootstrap resamples of the seeds, and returns the share giving the
 headline verdict, the choice(s) that flip it, and each specification's primary effect (the data of a
 specification-curve figure, ``plot_specification_curves``). Choices that need runs not made yet are
-declared ``available=False``: they are listed in the result as not yet in the multiverse, never silently dropped.
+declared ``available=False``: they are listed in the result (``not_run``), never silently dropped.
+
+**Choices that need their own runs** (``Choice.runs``: restarts, selection score, initialisation) are
+available to a claim only when its study ran them; a claim passes the ones it has in ``only`` and
+picks its data per specification with ``run_option``. A run choice that applies to a claim but is not
+in its ``only`` is listed in ``not_run`` ("not run for this claim"). Run choices are varied **one at a
+time** (``specifications`` drops a specification in which two of them leave the plan's option): their
+combinations (e.g. restarts of the accuracy-selected configuration) would each need runs of their own.
+The analysis-only choices (margin, interval, seeds, test) are crossed with everything.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ class Choice:
     available: bool = True
     applies_to: tuple[str, ...] | None = None
     note: str = ""
+    runs: bool = False  # an option other than the first needs runs of its own (not only another analysis)
 
     def applies(self, claim: str | None) -> bool:
         return claim is None or self.applies_to is None or claim in self.applies_to
@@ -44,27 +53,34 @@ CHOICES: tuple[Choice, ...] = (
     Choice(
         "restarts",
         (1, "k"),
-        available=False,
+        runs=True,
         note=(
-            "best of k = 3 restarts at parity: run for every mixture family (mechanism_trainability, secondary), "
-            "not yet an axis of the claims' multiverse"
+            "best of k = 3 restarts at parity (k = 2 at QUICK size), chosen per seed on validation loss, for every "
+            "mixture of the comparison: not run for this claim"
         ),
     ),
     Choice(
         "selection_score",
         ("cross-entropy", "accuracy"),
-        available=False,
+        runs=True,
         applies_to=TWO_MOONS,
-        note="selection by accuracy instead of cross-entropy (the rule before issue #20): its evaluation runs not made",
+        note=(
+            "configuration selected by mean validation accuracy (ties to the earliest configuration, the rule "
+            "before issue #20) instead of cross-entropy: not run for this claim"
+        ),
     ),
     Choice(
         "init",
         ("pytorch", "glorot"),
-        available=False,
+        runs=True,
         applies_to=TWO_MOONS,
-        note="initialisation: PyTorch's default (the authors') vs Keras' Glorot default; not run yet",
+        note=(
+            "initialisation of the classical layers: PyTorch's default (the authors') vs Keras' default (Glorot "
+            "uniform weights, zero biases): not run for this claim"
+        ),
     ),
 )
+RUN_CHOICES = tuple(c.name for c in CHOICES if c.runs)
 
 
 def choice(name: str, choices: Sequence[Choice] = CHOICES) -> Choice:
@@ -104,7 +120,7 @@ class MultiverseResult:
         if self.flipping:
             s += "; flipped by: " + ", ".join(self.flipping)
         if self.not_run:
-            s += "; not yet in the multiverse: " + ", ".join(self.not_run)
+            s += "; not in this claim's multiverse (no runs for it): " + ", ".join(self.not_run)
         return s
 
     def to_json(self) -> dict:
@@ -125,9 +141,30 @@ class MultiverseResult:
 def specifications(
     choices: Sequence[Choice], claim: str | None = None, only: Sequence[str] | None = None
 ) -> list[dict]:
-    """Every combination of the available choices that apply (restricted to ``only`` when given)."""
+    """Every combination of the available choices that apply (restricted to ``only`` when given), with
+    at most one run choice (``Choice.runs``) away from its first option (run choices one at a time)."""
     use = [c for c in choices if c.available and c.applies(claim) and (only is None or c.name in only)]
-    return [dict(zip([c.name for c in use], combo)) for combo in itertools.product(*[c.options for c in use])]
+    runs = [c for c in use if c.runs]
+    out = []
+    for combo in itertools.product(*[c.options for c in use]):
+        spec = dict(zip([c.name for c in use], combo))
+        if sum(spec[c.name] != c.options[0] for c in runs) <= 1:
+            out.append(spec)
+    return out
+
+
+def run_option(spec: dict, choices: Sequence[Choice] = CHOICES) -> tuple[str, object] | None:
+    """The run choice of ``spec`` that leaves the plan's option, as ``(name, option)``, or None when the
+    specification uses the plan's runs (a claim picks its data with it)."""
+    for c in choices:
+        if c.runs and c.name in spec and spec[c.name] != c.options[0]:
+            return c.name, spec[c.name]
+    return None
+
+
+def run_choices_present(variants: dict) -> tuple[str, ...]:
+    """The run choices a claim has data for: the names of ``variants``' ``(name, option)`` keys."""
+    return tuple(dict.fromkeys(name for name, _ in variants))
 
 
 def seed_positions(spec: dict, n_seeds: int) -> np.ndarray:
@@ -150,8 +187,9 @@ def run_multiverse(
     """Recompute ``verdict_of(spec, seed_positions) -> (verdict, primary effect)`` over every
     specification crossed with ``n_resamples`` bootstrap resamples of its seeds (the first "resample"
     is the seeds themselves). The headline is the plan's specification (each choice's first option) on
-    all seeds (or ``headline`` when the entry computed it with more resamples). ``only`` restricts to the choices the claim's rule uses; the others still appear in
-    ``not_run`` when unavailable."""
+    all seeds (or ``headline`` when the entry computed it with more resamples). ``only`` restricts to the choices the claim's rule uses (and the run choices it has runs for); an
+    unavailable choice, or a run choice left out of ``only``, that applies to the claim appears in
+    ``not_run``."""
     specs = specifications(choices, claim, only)
     plan_spec = {k: choice(k, choices).options[0] for k in specs[0]} if specs and specs[0] else {}
     if headline is None:
@@ -182,7 +220,11 @@ def run_multiverse(
                 flipping.append(f"{c.name}={o}")
     if float(same.mean()) < FRAGILE_BELOW and not flipping:
         flipping.append("seed resampling")
-    not_run = [f"{c.name} {list(c.options)} ({c.note})" for c in choices if not c.available and c.applies(claim)]
+    not_run = [
+        f"{c.name} {list(c.options)} ({c.note})"
+        for c in choices
+        if c.applies(claim) and (not c.available or (c.runs and only is not None and c.name not in only))
+    ]
     return MultiverseResult(
         claim,
         headline,
@@ -208,7 +250,7 @@ def from_json(payload: dict) -> MultiverseResult:
         payload["n_specs"],
         payload["n_resamples"],
         specs,
-        [s["effect"] for s in payload["specs"]],
+        [float("nan") if s["effect"] is None else float(s["effect"]) for s in payload["specs"]],  # JSON null: NaN
         [s["verdict"] for s in payload["specs"]],
         {},
         list(payload.get("flipping", [])),

@@ -301,6 +301,9 @@ class QMoEClassifier(TrainedClassifier):
     frozen_circuit : bool, default False
         Keep the circuit's random initial angles fixed and train only the adapter (an ablation;
         an error with a classical router).
+    init : {"pytorch", "glorot"}, default "pytorch"
+        Initialisation of the classical layers (router, adapter, experts): PyTorch's ``nn.Linear``
+        default, as the authors ran, or Keras' Glorot default (``qmoe_tfq.models.initializers``).
     input_scaling : {"none", "standard"}, default "none"
         ``standard`` z-scores the inputs (fit on the rows trained on); ``none`` feeds them as given,
         as the authors did with angles in [0, pi].
@@ -408,6 +411,7 @@ class QMoEClassifier(TrainedClassifier):
         engine: str = "exact",
         repetitions: int = 1000,
         frozen_circuit: bool = False,
+        init: str = "pytorch",
         input_scaling: str = "none",
         lr: float = 0.1,
         max_epochs: int = 50,
@@ -432,6 +436,7 @@ class QMoEClassifier(TrainedClassifier):
         self.engine = engine
         self.repetitions = repetitions
         self.frozen_circuit = frozen_circuit
+        self.init = init
         self.input_scaling = input_scaling
         self.lr = lr
         self.max_epochs = max_epochs
@@ -460,6 +465,7 @@ class QMoEClassifier(TrainedClassifier):
             engine=self.engine,
             repetitions=self.repetitions,
             frozen_circuit=self.frozen_circuit,
+            init=self.init,
         )
 
     def _spec(self) -> ModelSpec:

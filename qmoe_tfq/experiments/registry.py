@@ -100,11 +100,17 @@ def _fourier_rbf_svm(params: dict, seed: int) -> BaseEstimator:
 
 
 def _quantum_kernel_svm(params: dict, seed: int) -> BaseEstimator:
+    """SVC on the quantum kernel; with ``bandwidth`` b the inputs (after any scaling) are multiplied by
+    2 sqrt(b) first (``kernels.bandwidth_scale``: b on the RBF's gamma scale). Without it the paper's kernel
+    (and the cache keys of the runs made before the parameter existed)."""
     from sklearn.svm import SVC
 
-    from qmoe_tfq.models.kernels import QuantumKernel
+    from qmoe_tfq.models.kernels import QuantumKernel, bandwidth_scale
 
-    return _scaled(SVC(kernel=QuantumKernel(), random_state=seed, **_without_scaling(params)), params)
+    rest = _without_scaling(params)
+    bandwidth = rest.pop("bandwidth", None)
+    kernel = QuantumKernel() if bandwidth is None else QuantumKernel(scale=bandwidth_scale(bandwidth))
+    return _scaled(SVC(kernel=kernel, random_state=seed, **rest), params)
 
 
 def _svm_params(est: BaseEstimator) -> ParamCount:

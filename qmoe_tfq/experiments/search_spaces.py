@@ -18,6 +18,11 @@ size), so no family is favoured by a wider search. The choices, and why each is 
   paper's, prod_i cos^2((x_i - x'_i)/2), with no bandwidth of its own to tune; C is its one
   hyperparameter, so its grid is twice as wide as the RBF-SVM's, and input scaling is the same choice
   the quantum router's space offers (z-scores enter the RX embedding as angles).
+* ``quantum_kernel_bandwidth`` (issue #21, C8's deciding prediction): the same kernel given a bandwidth,
+  inputs scaled by 2 sqrt(b) (``qmoe_tfq.models.kernels.bandwidth_scale``: b on the RBF's gamma scale),
+  with exactly the RBF-SVM's budget: C {1, 10} x bandwidth {0.1, 0.3, 1, 3} (the values of gamma) on
+  z-scored inputs, the same selection rule and the same edge rule (bandwidth is ordered, step x3 like
+  gamma). Built from ``rbf_svm``'s space, so the two cannot drift apart.
 
 ``configurations(name, quick)`` lists a space's configurations in a fixed order (the product of the
 values in the order written here), which is also the tie order of the selection rule.
@@ -61,8 +66,17 @@ QUICK_SPACES: dict[str, dict[str, tuple]] = {
     "quantum_kernel_svm": {"C": (1.0, 10.0), "input_scaling": ("none",)},
 }
 
+
+def _bandwidth_space(rbf: dict[str, tuple]) -> dict[str, tuple]:
+    """The RBF-SVM's space with gamma renamed bandwidth (same values, same order)."""
+    return {("bandwidth" if k == "gamma" else k): v for k, v in rbf.items()}
+
+
+SPACES["quantum_kernel_bandwidth"] = _bandwidth_space(SPACES["rbf_svm"])
+QUICK_SPACES["quantum_kernel_bandwidth"] = _bandwidth_space(QUICK_SPACES["rbf_svm"])
+
 # Ordered parameters and their extension step (new value = edge value / step or x step).
-ORDERED: dict[str, float] = {"lr": 3.0, "C": 10.0, "gamma": 3.0}
+ORDERED: dict[str, float] = {"lr": 3.0, "C": 10.0, "gamma": 3.0, "bandwidth": 3.0}
 # Extension steps per parameter and side, at most: the grid grows by at most 2 rows past each edge.
 EDGE_EXTENSIONS = 2
 # At QUICK size every 2-value grid puts every choice on an edge: one step exercises the rule (the

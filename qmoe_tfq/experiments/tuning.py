@@ -329,6 +329,39 @@ def select(
     )
 
 
+def accuracy_choice(scores: pd.DataFrame) -> int:
+    """The selection rule before issue #20, as a multiverse alternative (issue #21): the configuration with
+    the most correct validation points over the tuning seeds (row-weighted validation accuracy), exact
+    ties to the earliest configuration in ``scores``' order (the space's order, then each edge step's
+    row). ``scores`` is a ``Selection.scores`` table; returns its ``config_index``."""
+    if scores.empty:
+        raise ValueError("no configurations to choose from")
+    ordered = scores.sort_values("config_index", kind="stable")
+    correct = ordered["validation_correct"].to_numpy(float)
+    return int(ordered["config_index"].iloc[int(np.argmax(correct))])  # argmax: the first maximum
+
+
+def accuracy_selection(selection: Selection, budget: Budget) -> Selection:
+    """``selection`` with its choice made by ``accuracy_choice`` among the configurations its tuning ran
+    (the base grid and the edge steps the cross-entropy choice took; none is added for this choice)."""
+    space = extended_space(selection.candidate.space, budget.quick, selection.extensions)
+    best = accuracy_choice(selection.scores)
+    row = selection.scores.set_index("config_index").loc[best]
+    return replace(
+        selection,
+        params=space.configurations[best],
+        index=best,
+        validation_accuracy=float(row["validation_accuracy"]),
+        score=float(row["validation_log_loss"]) if "validation_log_loss" in row else math.nan,
+        runner_up=None,
+        runner_up_params=None,
+        runner_up_score=math.nan,
+        margin=math.nan,
+        pending=(),
+        at_edge="",
+    )
+
+
 def evaluation_experiment(selection: Selection, budget: Budget, probes: tuple = ()) -> Experiment:
     """The chosen configuration on the evaluation seeds (``fair`` protocol, held-out test accuracy)."""
     c = selection.candidate
@@ -548,6 +581,8 @@ def protocol_sentence(budget: Budget, spaces: tuple[str, ...] = ("moe",)) -> str
 __all__ = [
     "EDGE_EXTENSIONS",
     "SELECTION_COLUMNS",
+    "accuracy_choice",
+    "accuracy_selection",
     "Budget",
     "Candidate",
     "Extension",

@@ -20,7 +20,7 @@ class MixtureOfExperts(keras.Model):
         router_seed, expert_seed = (int(s) for s in np.random.SeedSequence(seed).generate_state(2))
         self.spec = spec
         self.router = build_router(spec, n_features, router_seed)
-        self.experts = LinearExperts(spec.experts_for(n_features), n_features, n_classes, expert_seed)
+        self.experts = LinearExperts(spec.experts_for(n_features), n_features, n_classes, expert_seed, spec.init)
         self(tf.zeros((1, n_features)))
 
     def gates(self, x: tf.Tensor) -> tf.Tensor:

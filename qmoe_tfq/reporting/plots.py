@@ -438,15 +438,24 @@ def km_curves(
     return fig
 
 
+def _departures(spec: dict, plan: dict) -> str:
+    """A specification as its departures from the plan's (the first specification), e.g. ``seeds=first 10,
+    restarts=k``; ``plan`` for the plan's own."""
+    out = [f"{k}={v}" for k, v in spec.items() if k not in ("effect", "verdict") and plan.get(k) != v]
+    return ", ".join(out) or "plan"
+
+
 def specification_curves(results: dict, effect_label: str = "primary effect"):
     """Specification curves (issue #21): one panel per claim (a ``MultiverseResult`` or the ledger's
     ``multiverse`` payload), the primary effect of every analysis specification (all seeds), sorted,
-    marked by whether it gives the headline verdict. Returns the figure."""
+    marked by whether it gives the headline verdict; each specification is labelled by how it departs from
+    the plan's (the run choices, restarts, selection score and initialisation, among them). Returns the figure."""
     from qmoe_tfq.analysis.multiverse import MultiverseResult, from_json
 
     results = {cid: (r if isinstance(r, MultiverseResult) else from_json(r)) for cid, r in results.items()}
     n = max(len(results), 1)
-    fig, axes = plt.subplots(n, 1, figsize=(7, 2.1 * n), squeeze=False)
+    most = max((len(r.effects) for r in results.values()), default=1)
+    fig, axes = plt.subplots(n, 1, figsize=(max(7, 0.5 * most), 2.6 * n), squeeze=False)
     for ax, (cid, r) in zip(axes[:, 0], results.items()):
         order = np.argsort(r.effects, kind="stable")
         eff = np.asarray(r.effects, dtype=float)[order]
@@ -458,12 +467,7 @@ def specification_curves(results: dict, effect_label: str = "primary effect"):
         ax.set_title(f"{cid}: share {r.share:.2f}" + (" (fragile)" if r.fragile else ""), fontsize=9)
         ax.set_ylabel(effect_label, fontsize=8)
         ax.set_xticks(x)
-        ax.set_xticklabels(
-            [", ".join(f"{k}={v}" for k, v in r.specs[i].items() if k not in ("effect", "verdict")) for i in order],
-            fontsize=6,
-            rotation=15,
-            ha="right",
-        )
+        ax.set_xticklabels([_departures(r.specs[i], r.specs[0]) for i in order], fontsize=6, rotation=30, ha="right")
         if finite.any():
             ax.legend(fontsize=7, loc="best")
         else:

@@ -15,6 +15,7 @@ from qmoe_tfq.specs.vocabulary import (  # noqa: F401
     ANSATZES,
     DIFFERENTIATORS,
     ENGINES,
+    INITS,
     NOISE_PLACEMENTS,
     READOUTS,
     SIMULATORS,
@@ -48,6 +49,8 @@ class ModelSpec:
     package's TensorFlow state-vector engine) or ``auto`` (the faster of the two as measured, see
     ``qmoe_tfq.sim.engines.auto_simulator``). Noisy exact routers always use the density-matrix
     engine; the value does not enter the results beyond float rounding.
+    init: the classical layers' initialisation (routers, adapter, experts): ``pytorch`` (the authors'
+    ``torch.nn.Linear`` default, the plan's) or ``glorot`` (Keras' default; a run choice of the multiverse).
     """
 
     router: str = "quantum"
@@ -64,6 +67,7 @@ class ModelSpec:
     repetitions: int = 1000
     frozen_circuit: bool = False
     simulator: str = "auto"
+    init: str = "pytorch"
 
     def __post_init__(self) -> None:
         family = router_family(self.router)
@@ -82,6 +86,7 @@ class ModelSpec:
         check_choice("engine", self.engine, ENGINES)
         check_positive_int("repetitions", self.repetitions)
         check_choice("simulator", self.simulator, SIMULATORS)
+        check_choice("init", self.init, INITS)
         family.validate(self)
 
     def qubits_for(self, n_features: int) -> int:

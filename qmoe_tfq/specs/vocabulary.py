@@ -18,6 +18,8 @@ DIFFERENTIATORS = ("adjoint", "parameter_shift")
 NOISE_PLACEMENTS = ("authors", "every_gate")
 ENGINES = ("exact", "tfq_sampled")
 SIMULATORS = ("auto", "tfq", "statevector")
+# Initialisation of the classical layers: PyTorch's nn.Linear default (the authors') or Keras' Glorot default.
+INITS = ("pytorch", "glorot")
 
 
 def validate_router_shape(n_features: int, n_qubits: int, n_layers: int) -> None:

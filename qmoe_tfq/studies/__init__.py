@@ -120,58 +120,14 @@ def ledger_entries(settings) -> list:
 def ledger_inputs(settings) -> tuple[list, list[str]]:
     """Ledger entries of every study (as ``ledger_entries``) and the config hashes of the runs they
     were computed from (the sources of the ledger's own figures)."""
-    entries, keys, by_study = [], set(), {}
+    entries, keys = [], set()
     for name, module in CLAIMS.items():
-        results = by_study[name] = study_results(name, settings)
+        results = study_results(name, settings)
         entries += importlib.import_module(module).claims(results)
         sources = getattr(results, "sources", None)
         if sources is not None and "key" in getattr(sources, "columns", ()):
             keys.update(str(k) for k in sources["key"])
-    return _with_restart_notes(entries, by_study.get("mechanism")), sorted(keys)
-
-
-#: Claims whose primary compares the quantum router with a mixture that the mechanism study also
-#: restarts: the comparator's id there.
-RESTART_COMPARATORS = {"C1": "linear"}
-
-
-def _with_restart_notes(entries: list, mechanism_results) -> list:
-    """Each claim of ``RESTART_COMPARATORS`` with a note on the same comparison at k = 3 restarts for
-    both models (issue #20: restarts at parity are secondary, k = 1 decides), from the mechanism study's
-    restart runs: a reader sees at once whether the primary's difference is one of single-run
-    trainability."""
-    if mechanism_results is None:
-        return entries
-    from dataclasses import replace
-
-    from qmoe_tfq.analysis.ledger import paired_part
-    from qmoe_tfq.studies import mechanism
-
-    size = mechanism.size(mechanism_results.quick)
-    k, ids = size.restarts, size.restart_ids
-    out = []
-    for e in entries:
-        other = RESTART_COMPARATORS.get(e.id)
-        if other is None or k < 2 or "quantum" not in ids or other not in ids:
-            out.append(e)
-            continue
-        q, o = (
-            mechanism.best_of_restarts(mechanism.restart_frame(mechanism_results, m), k) for m in ("quantum", other)
-        )
-        seeds = q.index.intersection(o.index)
-        basis = " / ".join(sorted(set(q["selected_on"]) | set(o["selected_on"])))
-        part = paired_part(
-            f"best of k = {k} restarts for both (chosen on {basis}; mechanism_trainability): quantum > {other}",
-            q.loc[seeds, "n_correct"].to_numpy(),
-            o.loc[seeds, "n_correct"].to_numpy(),
-        )
-        out.append(
-            replace(
-                e,
-                note=f"{e.note} Restarts at parity (secondary, not deciding): {part.description} [{part.state}].".strip(),
-            )
-        )
-    return out
+    return entries, sorted(keys)
 
 
 __all__ = ["STUDIES", "CLAIMS", "ledger_entries", "ledger_inputs", "study", "study_experiments", "study_results"]

@@ -1,10 +1,15 @@
 """Stage: studies. Row access and summary columns every study shares: per-seed values of one experiment, paired
 comparisons on the seeds two experiments share, accuracy with its interval, collapse and floor counts, the
-median seed a figure shows, and whether the chosen configurations' epoch budget sufficed."""
+median seed a figure shows, whether the chosen configurations' epoch budget sufficed, and random restarts
+(another initialisation and batch order of an evaluation run; the best of k per seed chosen on a continuous
+validation score, ``restart_score``, used by the mechanism study's trainability table and by the multiverse
+of the claims that compare restarted mixtures)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -12,6 +17,7 @@ import pandas as pd
 from qmoe_tfq.analysis.convergence import CONVERGED_FRACTION, model_convergence
 from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval, paired_wilcoxon, t_interval
 from qmoe_tfq.core.errors import check_choice
+from qmoe_tfq.experiments.experiment import Experiment
 from qmoe_tfq.experiments.runner import concat_rows
 from qmoe_tfq.experiments.tuning import Budget, Candidate, TunedResults, describe_params, eval_name, tuning_name
 
@@ -130,6 +136,68 @@ def convergence_table(tuned: TunedResults, groups: list[tuple[list[Candidate], B
     return pd.DataFrame(out)
 
 
+# ---------------------------------------------------------------------------------------- restarts
+
+
+def restarted(evaluation: Experiment, name: str, restart: int) -> Experiment:
+    """Random restart ``restart`` (>= 1) of an evaluation experiment, named ``name``: same data, split and
+    validation rows, another initialisation and batch order (restart 0 is the evaluation run itself)."""
+    return dataclasses.replace(evaluation, name=name, model=evaluation.model.replace(restart=restart))
+
+
+def best_validation(curve) -> float:
+    """The validation accuracy of the weights a run kept (its best epoch's)."""
+    return float(np.max(curve))
+
+
+def kept_validation_loss(row) -> float:
+    """The validation cross-entropy at the epoch whose weights a run kept (``validation_loss_curve[best_epoch
+    - 1]``); NaN when the run did not record its loss curve (rows cached before the field existed)."""
+    curve, epoch = row.get("validation_loss_curve"), row.get("best_epoch")
+    if np.ndim(curve) == 0 or epoch is None or pd.isna(epoch) or not 1 <= int(epoch) <= len(curve):
+        return float("nan")
+    return float(curve[int(epoch) - 1])
+
+
+def restart_frame(
+    evaluation: pd.DataFrame, restarts: pd.DataFrame, name: str, restart_names: Sequence[str]
+) -> pd.DataFrame:
+    """Every run of one model by seed and restart: the evaluation run ``name`` (restart 0) and the
+    restarts ``restart_names`` (restart 1, 2, ...), with ``best_validation`` (the kept weights' validation
+    accuracy) and ``validation_loss`` (at the kept epoch, NaN where not recorded) added."""
+    frames = [runs(evaluation, name).assign(restart=0)]
+    frames += [runs(restarts, n).assign(restart=r) for r, n in enumerate(restart_names, start=1)]
+    df = pd.concat(frames, ignore_index=True)
+    df["best_validation"] = [best_validation(c) for c in df["validation_curve"]]
+    df["validation_loss"] = [kept_validation_loss(row) for row in df.to_dict("records")]
+    return df
+
+
+def restart_score(runs: pd.DataFrame) -> tuple[pd.Series, str]:
+    """What a seed's restarts are ranked on (lower is better) and its name: the validation cross-entropy at
+    the kept epoch when every restart recorded it (continuous, so ties are rare), else minus the best
+    validation accuracy (steps of one validation point)."""
+    loss = runs["validation_loss"] if "validation_loss" in runs else pd.Series(np.nan, index=runs.index)
+    if loss.notna().all():
+        return loss.astype(float), "validation loss"
+    return -runs["best_validation"].astype(float), "validation accuracy"
+
+
+def best_of_restarts(frame: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Per seed, the restart among the first ``k`` with the best ``restart_score`` (ties: the earliest
+    restart), the score it was chosen on (``selected_on``), and the seconds of all ``k`` (the budget
+    they cost)."""
+    first = frame[frame["restart"] < k].sort_values(["seed", "restart"])
+    picks, basis = [], {}
+    for seed, g in first.groupby("seed", sort=True):
+        score, basis[seed] = restart_score(g)
+        picks.append(g.assign(_score=score).sort_values(["_score", "restart"], kind="stable").index[0])
+    chosen = first.loc[picks].set_index("seed")
+    chosen["selected_on"] = pd.Series(basis)
+    chosen["seconds_k"] = first.groupby("seed")["train_seconds"].sum()
+    return chosen.sort_index()
+
+
 concat = concat_rows
 
 
@@ -141,14 +209,20 @@ def count(value) -> int | None:
 __all__ = [
     "FLOOR_MARGIN",
     "accuracy_columns",
+    "best_of_restarts",
+    "best_validation",
     "collapse_count",
     "comparison_columns",
     "concat",
     "convergence_table",
     "count",
     "floor_count",
+    "kept_validation_loss",
     "median_seed",
     "paired",
+    "restart_frame",
+    "restart_score",
+    "restarted",
     "runs",
     "seed_note",
     "seed_values",

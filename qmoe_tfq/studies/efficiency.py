@@ -12,13 +12,19 @@ stratified 70/30 split per seed):
 The reference of the match rule is fixed in advance: the paper's own quantum router, L = 3; an MLP
 width "matches" it when shown non-inferior (1 percentage point margin, exact paired test on correct
 test points), widths tested in fixed sequence from the widest down (``parameter_match``).
+
+**Restarts** (issue #21, a run choice of C5's multiverse): random restarts 1 .. k-1 (k = ``Size.restarts``,
+restarts at parity) of the reference and of every MLP width at its tuned configuration on the evaluation
+seeds (``restart_experiments``; restart 0 is the evaluation run; the points the mechanism study also
+restarts share its cache entries). ``restart_rows`` gives the tuned rows with those points' runs
+replaced by the best of k per seed (lowest validation loss at the kept epoch, ties to the earliest).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -28,7 +34,16 @@ from qmoe_tfq.analysis.ledger import Candidate as RatioCandidate
 from qmoe_tfq.analysis.stats import efficiency, paired_signed_rank
 from qmoe_tfq.experiments.experiment import Experiment
 from qmoe_tfq.experiments.registry import qmoe
-from qmoe_tfq.experiments.tuning import Budget, Candidate, TunedResults, run_tuned, tuned_columns
+from qmoe_tfq.experiments.tuning import (
+    Budget,
+    Candidate,
+    Selection,
+    TunedResults,
+    eval_name,
+    evaluation_experiment,
+    run_tuned,
+    tuned_columns,
+)
 from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import two_moons as tm
@@ -52,6 +67,7 @@ class Size:
     tuning_seeds: int
     max_epochs: int
     budget_epochs: int
+    restarts: int = 3
 
 
 FULL = Size(
@@ -70,6 +86,7 @@ QUICK = Size(
     tuning_seeds=tm.QUICK.tuning_seeds,
     max_epochs=tm.QUICK.max_epochs,
     budget_epochs=tm.QUICK.budget_epochs,
+    restarts=tm.QUICK.restarts,
 )
 
 
@@ -178,7 +195,31 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
         tuning_plan([(points(quick), b)], chosen)
         + budget_experiments(quick)
         + evaluation_experiments([(points(quick), b)], chosen or {}, tm.PROBES)
+        + restart_experiments(chosen or {}, quick)
     )
+
+
+def restart_ids(quick: bool = False) -> list[str]:
+    """The points restarted for C5's multiverse: the reference and every MLP width."""
+    return [REFERENCE] + [c.id for c in points(quick) if c.family != "quantum"]
+
+
+def restart_name(point_id: str, restart: int) -> str:
+    return f"{TUNED_PREFIX}restart{restart}/{point_id}"
+
+
+def restart_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Experiment]:
+    """Restarts 1 .. k-1 of each of ``restart_ids`` at its chosen parameters (``chosen``, by evaluation
+    name) on the evaluation seeds; a point without a choice is left out."""
+    b, by_id = budget(quick), {c.id: c for c in points(quick)}
+    out = []
+    for point_id in restart_ids(quick):
+        params = chosen.get(eval_name(b, by_id[point_id]))
+        if params is None:
+            continue
+        ev = evaluation_experiment(Selection(by_id[point_id], dict(params), -1, math.nan, pd.DataFrame()), b, tm.PROBES)
+        out += [R.restarted(ev, restart_name(point_id, r), r) for r in range(1, size(quick).restarts)]
+    return out
 
 
 @dataclass
@@ -186,6 +227,7 @@ class Results:
     tuned: TunedResults
     budget_rows: pd.DataFrame
     quick: bool
+    restarts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def rows(self) -> pd.DataFrame:
@@ -193,7 +235,7 @@ class Results:
 
     @property
     def sources(self) -> pd.DataFrame:
-        return R.concat([self.tuned.sources, self.budget_rows])
+        return R.concat([self.tuned.sources, self.budget_rows, self.restarts])
 
     @property
     def chosen(self) -> dict[str, dict]:
@@ -220,7 +262,28 @@ def results(run, quick: bool = False) -> Results:
         are computed from; ``Results.chosen`` holds the tuned parameters by evaluation name.
     """
     tuned = run_tuned(points(quick), budget(quick), run, tm.PROBES, desc="param efficiency")
-    return Results(tuned, run(budget_experiments(quick), "param efficiency: authors' budget"), quick)
+    budget_rows = run(budget_experiments(quick), "param efficiency: authors' budget")
+    restarts = run(restart_experiments(tuned.chosen, quick), "param efficiency: restarts")
+    return Results(tuned, budget_rows, quick, restarts)
+
+
+def has_restarts(res: Results) -> bool:
+    """Whether ``res`` holds the restarts of every one of ``restart_ids``."""
+    have = set(res.restarts["experiment"]) if "experiment" in res.restarts else set()
+    return size(res.quick).restarts > 1 and all(restart_name(m, 1) in have for m in restart_ids(res.quick))
+
+
+def restart_rows(res: Results) -> pd.DataFrame:
+    """The tuned evaluation rows with every restarted point's runs replaced by the best of k per seed
+    (``_results.best_of_restarts``), under the tuned names."""
+    k, b, by_id = size(res.quick).restarts, budget(res.quick), {c.id: c for c in points(res.quick)}
+    names = {eval_name(b, by_id[m]): m for m in restart_ids(res.quick)}
+    kept = res.tuned.evaluation[~res.tuned.evaluation["experiment"].isin(names)]
+    new = []
+    for n, m in names.items():
+        frame = R.restart_frame(res.tuned.evaluation, res.restarts, n, [restart_name(m, r) for r in range(1, k)])
+        new.append(R.best_of_restarts(frame, k).reset_index().assign(experiment=n))
+    return R.concat([kept, *new])
 
 
 def tuning_convergence_table(res: Results) -> pd.DataFrame:
@@ -474,6 +537,10 @@ def figure(
 
 
 __all__ = [
+    "has_restarts",
+    "restart_experiments",
+    "restart_ids",
+    "restart_rows",
     "BUDGET_PREFIX",
     "FULL",
     "HIDDEN",

@@ -10,8 +10,11 @@ shared models share the cache; ``two_moons.budget``), this study compares:
   Dense(E) + softmax on phi; ``fourier_rank``: <Z>-like projection then adapter, same 24 parameters);
 * **ablations** of the circuit: CNOTs removed (no entanglement, same parameters), a frozen random
   circuit (adapter only), the probabilities readout;
-* **kernel machines**: an SVM on the quantum kernel, the RBF-SVM, and logistic regression and the
-  RBF-SVM on phi(x); plus the kernel-target alignment of the quantum kernel against RBF kernels;
+* **kernel machines**: an SVM on the quantum kernel, the same SVM given a bandwidth (inputs scaled by
+  2 sqrt(b), b tuned over the RBF's gamma values with the RBF-SVM's budget and rules: C8's deciding
+  prediction), the RBF-SVM, and logistic regression and the RBF-SVM on phi(x); plus the kernel-target
+  alignment, plain and centred, of the quantum kernel (as is, and over the same bandwidth grid as the RBF's
+  gamma) against RBF kernels;
 * **trainability**: the share of seeds reaching a good solution, the spread of validation accuracies,
   and k random restarts per seed (k times the epochs);
 * **routing**: gate maps over the input plane, expert load and gate entropy per router.
@@ -61,6 +64,7 @@ from qmoe_tfq.experiments.tuning import (
 )
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import two_moons as tm
+from qmoe_tfq.studies._results import best_of_restarts, kept_validation_loss, restart_score
 
 PREFIX = "mech/"
 # A run "reaches a good solution" at this held-out accuracy or above (fixed before the runs): the
@@ -180,6 +184,14 @@ def candidates() -> list[Candidate]:
             "quantum_kernel_svm",
             (("role", "kernel"),),
         ),
+        Candidate(
+            "quantum_kernel_bandwidth",
+            "SVM on the quantum kernel, tuned bandwidth (inputs x 2 sqrt(b))",
+            "quantum_kernel_svm",
+            EstimatorSpec("quantum_kernel_svm"),
+            "quantum_kernel_bandwidth",
+            (("role", "kernel (bandwidth tuned like the RBF's gamma)"),),
+        ),
         _shared("rbf_svm", "RBF-kernel SVM", "kernel"),
         Candidate(
             "fourier_rbf_svm",
@@ -275,10 +287,7 @@ def restart_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Ex
     for model_id in size(quick).restart_ids:
         ev = _evaluation(model_id, chosen, quick, tm.PROBES)
         if ev is not None:
-            out += [
-                dataclasses.replace(ev, name=restart_name(model_id, r), model=ev.model.replace(restart=r))
-                for r in range(1, size(quick).restarts)
-            ]
+            out += [R.restarted(ev, restart_name(model_id, r), r) for r in range(1, size(quick).restarts)]
     return out
 
 
@@ -355,11 +364,12 @@ def kernel_identity(quick: bool = False, n_cirq: int = 40) -> KernelIdentity:
 
 def alignment_rows(quick: bool = False) -> pd.DataFrame:
     """Kernel-target alignment (plain and centred) per evaluation seed on its training split (the angles
-    in [0, pi] the router sees): the quantum kernel, RBF kernels over the gamma grid, and the gamma of
-    the RBF kernel nearest to the quantum kernel (Frobenius norm)."""
+    in [0, pi] the router sees): the quantum kernel as is (``kernel`` "quantum", gamma NaN), the quantum
+    kernel with bandwidth b (inputs x 2 sqrt(b), "quantum_bandwidth") and RBF kernels ("rbf") over the
+    same grid of b = gamma, and the gamma of the RBF kernel nearest to the quantum kernel (Frobenius norm)."""
     from sklearn.metrics.pairwise import rbf_kernel
 
-    from qmoe_tfq.models.kernels import kernel_alignment, nearest_rbf_gamma, quantum_kernel
+    from qmoe_tfq.models.kernels import bandwidth_scale, kernel_alignment, nearest_rbf_gamma, quantum_kernel
 
     out = []
     for seed in budget(quick).eval_seeds:
@@ -367,6 +377,10 @@ def alignment_rows(quick: bool = False) -> pd.DataFrame:
         kq = quantum_kernel(d.x_train, method="closed_form")  # float64, the same bits on every machine
         nearest = nearest_rbf_gamma(kq, d.x_train)
         kernels = [("quantum", np.nan, kq)] + [("rbf", g, rbf_kernel(d.x_train, gamma=g)) for g in size(quick).gammas]
+        kernels += [
+            ("quantum_bandwidth", g, quantum_kernel(bandwidth_scale(g) * d.x_train, method="closed_form"))
+            for g in size(quick).gammas
+        ]
         for kind, gamma, k in kernels:
             out.append(
                 {
@@ -504,20 +518,6 @@ def comparison_table(res: Results) -> pd.DataFrame:
     return pd.DataFrame(out).astype({"router_params": "Int64", "n_collapsed": "Int64"})
 
 
-def best_validation(curve) -> float:
-    """The validation accuracy of the weights a run kept (its best epoch's)."""
-    return float(np.max(curve))
-
-
-def kept_validation_loss(row) -> float:
-    """The validation cross-entropy at the epoch whose weights a run kept (``validation_loss_curve[best_epoch
-    - 1]``); NaN when the run did not record its loss curve (rows cached before the field existed)."""
-    curve, epoch = row.get("validation_loss_curve"), row.get("best_epoch")
-    if np.ndim(curve) == 0 or epoch is None or pd.isna(epoch) or not 1 <= int(epoch) <= len(curve):
-        return float("nan")
-    return float(curve[int(epoch) - 1])
-
-
 RESTART_COLUMNS = (
     "seed",
     "restart",
@@ -533,39 +533,8 @@ RESTART_COLUMNS = (
 def restart_frame(res: Results, model_id: str) -> pd.DataFrame:
     """Per seed and restart r: best validation accuracy, validation loss at the kept epoch (NaN where not
     recorded), test accuracy, correct test points, seconds."""
-    frames = [R.runs(res.rows, name(model_id, res.quick)).assign(restart=0)]
-    frames += [
-        R.runs(res.restarts, restart_name(model_id, r)).assign(restart=r) for r in range(1, size(res.quick).restarts)
-    ]
-    df = pd.concat(frames, ignore_index=True)
-    df["best_validation"] = [best_validation(c) for c in df["validation_curve"]]
-    df["validation_loss"] = [kept_validation_loss(row) for row in df.to_dict("records")]
-    return df[list(RESTART_COLUMNS)]
-
-
-def restart_score(runs: pd.DataFrame) -> tuple[pd.Series, str]:
-    """What a seed's restarts are ranked on (lower is better) and its name: the validation cross-entropy at
-    the kept epoch when every restart recorded it (continuous, so ties are rare), else minus the best
-    validation accuracy (steps of one validation point)."""
-    loss = runs["validation_loss"] if "validation_loss" in runs else pd.Series(np.nan, index=runs.index)
-    if loss.notna().all():
-        return loss.astype(float), "validation loss"
-    return -runs["best_validation"].astype(float), "validation accuracy"
-
-
-def best_of_restarts(frame: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Per seed, the restart among the first ``k`` with the best ``restart_score`` (ties: the earliest
-    restart), the score it was chosen on (``selected_on``), and the seconds of all ``k`` (the budget
-    they cost)."""
-    first = frame[frame["restart"] < k].sort_values(["seed", "restart"])
-    picks, basis = [], {}
-    for seed, g in first.groupby("seed", sort=True):
-        score, basis[seed] = restart_score(g)
-        picks.append(g.assign(_score=score).sort_values(["_score", "restart"], kind="stable").index[0])
-    chosen = first.loc[picks].set_index("seed")
-    chosen["selected_on"] = pd.Series(basis)
-    chosen["seconds_k"] = first.groupby("seed")["train_seconds"].sum()
-    return chosen.sort_index()
+    names = [restart_name(model_id, r) for r in range(1, size(res.quick).restarts)]
+    return R.restart_frame(res.rows, res.restarts, name(model_id, res.quick), names)[list(RESTART_COLUMNS)]
 
 
 def _restart_choices(res: Results) -> dict[str, dict[int, pd.DataFrame]]:
@@ -707,14 +676,21 @@ def gate_map_seed_note(res: Results, model_id: str) -> str:
 
 
 def alignment_table(res: Results) -> pd.DataFrame:
-    """Per kernel (the quantum kernel, RBF at each gamma): mean and 95% CI over seeds of the plain and
-    centred kernel-target alignment; for the quantum kernel, the nearest RBF gamma."""
+    """Per kernel (the quantum kernel as is, with bandwidth b at each value of the grid, RBF at each gamma of
+    the same grid): mean and 95% CI over seeds of the plain and centred kernel-target alignment; for the
+    quantum kernel as is, the nearest RBF gamma. ``kernel_kind``: quantum / quantum_bandwidth / rbf."""
+    labels = {
+        "quantum": lambda g: "quantum: prod cos^2((x - x')/2)",
+        "quantum_bandwidth": lambda g: f"quantum, bandwidth b={g:.3g}: prod cos^2(sqrt(b)(x - x'))",
+        "rbf": lambda g: f"RBF gamma={g:.3g}",
+    }
     out = []
     for (kind, gamma), g in res.alignment.groupby(["kernel", "gamma"], dropna=False, sort=False):
         a, c = t_interval(g["alignment"]), t_interval(g["centered_alignment"])
         out.append(
             {
-                "kernel": "quantum: prod cos^2((x - x')/2)" if kind == "quantum" else f"RBF gamma={gamma:.3g}",
+                "kernel": labels[kind](gamma),
+                "kernel_kind": kind,
                 "gamma": gamma,
                 "alignment_mean": a.mean,
                 "alignment_ci_low": a.low,

@@ -89,10 +89,12 @@ def gate_maps(res: mech.Results, points: Callable[[int], tuple[np.ndarray, np.nd
 
 
 def kernel_alignment(table: pd.DataFrame):
-    """Kernel-target alignment (plain and centred) of RBF kernels against gamma, with the quantum
-    kernel's as a horizontal band, and the RBF gamma nearest to the quantum kernel."""
-    rbf = table[table["gamma"].notna()].sort_values("gamma")
-    q = table[table["gamma"].isna()].iloc[0]
+    """Kernel-target alignment (plain and centred) of RBF kernels against gamma and of the quantum kernel
+    against its bandwidth b over the same grid, the quantum kernel as is as a horizontal band, and the RBF
+    gamma nearest to it."""
+    rbf = table[table["kernel_kind"] == "rbf"].sort_values("gamma")
+    qbw = table[table["kernel_kind"] == "quantum_bandwidth"].sort_values("gamma")
+    q = table[table["kernel_kind"] == "quantum"].iloc[0]
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.3))
     for ax, (col, low, high, title) in zip(
         axes,
@@ -104,6 +106,8 @@ def kernel_alignment(table: pd.DataFrame):
         ax.plot(rbf["gamma"], rbf[col], color=FAMILY_COLORS["rbf_svm"], marker="o", markersize=3, label="RBF kernel")
         ax.fill_between(rbf["gamma"], rbf[low], rbf[high], color=FAMILY_COLORS["rbf_svm"], alpha=0.2, linewidth=0)
         color = FAMILY_COLORS["quantum_kernel_svm"]
+        ax.plot(qbw["gamma"], qbw[col], color=color, marker="s", markersize=3, label="quantum kernel, bandwidth b")
+        ax.fill_between(qbw["gamma"], qbw[low], qbw[high], color=color, alpha=0.15, linewidth=0)
         ax.axhspan(q[low], q[high], color=color, alpha=0.2, linewidth=0)
         ax.axhline(q[col], color=color, linestyle="--", label="quantum kernel prod cos^2((x - x')/2)")
         ax.axvline(
@@ -114,7 +118,7 @@ def kernel_alignment(table: pd.DataFrame):
             label=f"RBF gamma nearest the quantum kernel ({q['nearest_rbf_gamma_mean']:.2f})",
         )
         ax.set_xscale("log")
-        ax.set_xlabel("RBF gamma (inputs: angles in [0, pi])")
+        ax.set_xlabel("RBF gamma = quantum bandwidth b (inputs: angles in [0, pi])")
         ax.set_ylabel(f"{title} (mean, 95% CI)")
         ax.set_title(title)
     axes[0].legend(fontsize=7, frameon=False)

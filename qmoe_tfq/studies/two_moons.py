@@ -9,12 +9,26 @@
   defaults. One learning rate chosen for the quantum model: MLP routers collapse under it.
 * **Authors' protocol**: their data (``make_moons(random_state=42)``), no split, their budgets, and
   accuracy on the training set, as they measured it — over many model seeds.
+
+**Multiverse runs** (issue #21, ``Results.variants``): the runs the run choices of the claims' multiverse
+(``qmoe_tfq.analysis.multiverse``) need, for the mixtures of C1's and C7's primary comparison
+(``VARIANT_IDS``: the quantum router and Model A), on the evaluation seeds: random restarts 1 .. k-1 of
+each chosen configuration (restarts at parity, k = ``Size.restarts``; restart 0 is the evaluation run;
+the same runs as the mechanism study's, so they share its cache entries), and the evaluation of the
+configuration selected by validation accuracy instead of cross-entropy (``tuning.accuracy_selection``:
+most correct validation points over the tuning seeds, ties to the earliest configuration, among the
+configurations the tuning ran; where it is the cross-entropy choice it is the same run, from the cache),
+and the evaluation of the chosen configuration with Keras' Glorot initialisation of the classical layers
+(``init="glorot"``) instead of PyTorch's (the configuration as tuned under PyTorch's; not retuned). ``variant_rows(res, choice,
+option)`` gives the tuned rows with those models' runs replaced by the variant's (the best of k
+restarts per seed, chosen on validation loss), under the tuned names, so a claim computes its values
+from them exactly as from the plan's rows.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -25,7 +39,17 @@ from qmoe_tfq.data import DataSpec
 from qmoe_tfq.experiments.experiment import Experiment
 from qmoe_tfq.experiments.probes import DecisionGrid, GateSummary
 from qmoe_tfq.experiments.registry import EstimatorSpec, qmoe
-from qmoe_tfq.experiments.tuning import Budget, Candidate, TunedResults, eval_name, run_tuned, tuned_columns
+from qmoe_tfq.experiments.tuning import (
+    Budget,
+    Candidate,
+    Selection,
+    TunedResults,
+    accuracy_selection,
+    eval_name,
+    evaluation_experiment,
+    run_tuned,
+    tuned_columns,
+)
 from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.studies import _results as R
 
@@ -55,6 +79,7 @@ class Size:
     authors_seeds: int
     phase2_epochs: int
     phase3a_epochs: int
+    restarts: int = 3
 
 
 FULL = Size(
@@ -76,6 +101,7 @@ QUICK = Size(
     authors_seeds=2,
     phase2_epochs=2,
     phase3a_epochs=2,
+    restarts=2,
 )
 
 
@@ -96,6 +122,8 @@ QUANTUM_ROUTER_PARAMS = param_counts(ModelSpec(router="quantum", layers=3), 2, 2
 MATCHED_HIDDEN = matched_hidden(QUANTUM_ROUTER_PARAMS)
 MATCHED = f"mlp_h{MATCHED_HIDDEN}"
 CONVERGENCE_IDS = ("quantum", "linear", MATCHED, "mlp_h64")
+# The mixtures of C1's and C7's primary comparison: the ones the multiverse's run choices rerun.
+VARIANT_IDS = ("quantum", "linear")
 
 
 def candidates() -> list[Candidate]:
@@ -282,16 +310,62 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
         + budget_experiments(quick)
         + authors_experiments(quick)
         + evaluation_experiments([(candidates(), b)], chosen or {}, PROBES)
+        + variant_experiments(chosen or {}, quick)
     )
+
+
+def restart_name(model_id: str, restart: int) -> str:
+    return f"{TUNED_PREFIX}restart{restart}/{model_id}"
+
+
+def _evaluation(model_id: str, params: dict | None, quick: bool) -> Experiment | None:
+    """The tuned evaluation experiment of ``model_id`` at ``params`` (None without them)."""
+    if params is None:
+        return None
+    sel = Selection(candidate(model_id), dict(params), -1, float("nan"), pd.DataFrame())
+    return evaluation_experiment(sel, budget(quick), PROBES)
+
+
+def accuracy_name(model_id: str) -> str:
+    return f"{TUNED_PREFIX}by_accuracy/{model_id}"
+
+
+def glorot_name(model_id: str) -> str:
+    return f"{TUNED_PREFIX}glorot/{model_id}"
+
+
+def variant_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Experiment]:
+    """The multiverse runs (module docstring) that the ``chosen`` parameters (by evaluation name, the
+    accuracy-selected ones under ``accuracy_name``) imply: restarts 1 .. k-1 of each of ``VARIANT_IDS``'
+    chosen configuration, the evaluation of its accuracy-selected configuration, and of its chosen
+    configuration with Glorot initialisation."""
+    out = []
+    for model_id in VARIANT_IDS:
+        ev = _evaluation(model_id, chosen.get(tuned_name(model_id, quick)), quick)
+        if ev is not None:
+            out += [R.restarted(ev, restart_name(model_id, r), r) for r in range(1, size(quick).restarts)]
+            out.append(replace(ev, name=glorot_name(model_id), model=ev.model.replace(init="glorot")))
+        by_acc = _evaluation(model_id, chosen.get(accuracy_name(model_id)), quick)
+        if by_acc is not None:
+            out.append(replace(by_acc, name=accuracy_name(model_id)))
+    return out
+
+
+def accuracy_chosen(tuned: TunedResults, quick: bool = False) -> dict[str, dict]:
+    """The accuracy-selected parameters of ``VARIANT_IDS`` by ``accuracy_name`` (``tuning.accuracy_selection``)."""
+    return {accuracy_name(m): dict(accuracy_selection(tuned.selections[m], budget(quick)).params) for m in VARIANT_IDS}
 
 
 @dataclass
 class Results:
-    """The study's runs: the tuned protocol's, and the fixed-budget ones (authors' budget and protocol)."""
+    """The study's runs: the tuned protocol's, the fixed-budget ones (authors' budget and protocol) and the
+    multiverse runs (``variants``)."""
 
     tuned: TunedResults
     fixed: pd.DataFrame
     quick: bool
+    variants: pd.DataFrame = field(default_factory=pd.DataFrame)
+    variant_chosen: dict[str, dict] = field(default_factory=dict)
 
     @property
     def rows(self) -> pd.DataFrame:
@@ -300,12 +374,13 @@ class Results:
 
     @property
     def sources(self) -> pd.DataFrame:
-        """Every row the study's outputs rest on, tuning runs included."""
-        return R.concat([self.tuned.sources, self.fixed])
+        """Every row the study's outputs rest on, tuning and multiverse runs included."""
+        return R.concat([self.tuned.sources, self.fixed, self.variants])
 
     @property
     def chosen(self) -> dict[str, dict]:
-        return self.tuned.chosen
+        """The tuned parameters by evaluation name and the accuracy-selected ones (multiverse runs)."""
+        return {**self.tuned.chosen, **self.variant_chosen}
 
 
 def results(run, quick: bool = False) -> Results:
@@ -329,7 +404,46 @@ def results(run, quick: bool = False) -> Results:
     """
     tuned = run_tuned(candidates(), budget(quick), run, PROBES, desc="two moons")
     fixed = run(budget_experiments(quick) + authors_experiments(quick), "two moons: fixed budgets")
-    return Results(tuned, fixed, quick)
+    by_accuracy = accuracy_chosen(tuned, quick)
+    variants = run(variant_experiments({**tuned.chosen, **by_accuracy}, quick), "two moons: multiverse runs")
+    return Results(tuned, fixed, quick, variants, by_accuracy)
+
+
+def variant_options(res: Results) -> list[tuple[str, object]]:
+    """The ``(run choice, option)`` pairs whose runs ``res`` holds for every one of ``VARIANT_IDS``."""
+    have = set(res.variants["experiment"]) if "experiment" in res.variants else set()
+    out = []
+    if size(res.quick).restarts > 1 and all(restart_name(m, 1) in have for m in VARIANT_IDS):
+        out.append(("restarts", "k"))
+    if all(accuracy_name(m) in have for m in VARIANT_IDS):
+        out.append(("selection_score", "accuracy"))
+    if all(glorot_name(m) in have for m in VARIANT_IDS):
+        out.append(("init", "glorot"))
+    return out
+
+
+def restart_best(res: Results, model_id: str) -> pd.DataFrame:
+    """Per evaluation seed, the best of k = ``Size.restarts`` runs of ``model_id`` (``_results.best_of_restarts``:
+    lowest validation loss at the kept epoch, ties to the earliest), one row per seed as the runner gave it."""
+    k = size(res.quick).restarts
+    names = [restart_name(model_id, r) for r in range(1, k)]
+    frame = R.restart_frame(res.tuned.evaluation, res.variants, tuned_name(model_id, res.quick), names)
+    return R.best_of_restarts(frame, k).reset_index()
+
+
+def variant_rows(res: Results, choice: str, option: object) -> pd.DataFrame:
+    """``res.rows`` with the runs of ``VARIANT_IDS`` replaced by the variant ``(choice, option)``'s, under
+    the tuned evaluation names (``variant_options`` lists what ``res`` holds)."""
+    if (choice, option) not in variant_options(res):
+        raise KeyError(f"no multiverse runs for {choice}={option!r} in these results")
+    names = {tuned_name(m, res.quick): m for m in VARIANT_IDS}
+    kept = res.rows[~res.rows["experiment"].isin(names)]
+    if choice == "restarts":
+        new = [restart_best(res, m).assign(experiment=n) for n, m in names.items()]
+    else:
+        variant = accuracy_name if choice == "selection_score" else glorot_name
+        new = [R.runs(res.variants, variant(m)).assign(experiment=n) for n, m in names.items()]
+    return R.concat([kept, *new])
 
 
 def comparison_table(rows: pd.DataFrame, prefix: str, tuned: TunedResults | None = None) -> pd.DataFrame:
@@ -517,7 +631,11 @@ __all__ = [
     "QUANTUM",
     "Results",
     "TUNED_PREFIX",
+    "VARIANT_IDS",
+    "accuracy_chosen",
+    "accuracy_name",
     "authors_table",
+    "glorot_name",
     "budget",
     "budget_table",
     "candidates",
@@ -527,9 +645,14 @@ __all__ = [
     "experiments",
     "floors",
     "median_seeds",
+    "restart_best",
+    "restart_name",
     "results",
     "runs_table",
     "seed_notes",
     "tuned_table",
     "tuning_convergence_table",
+    "variant_experiments",
+    "variant_options",
+    "variant_rows",
 ]

@@ -158,14 +158,39 @@ def c1_verdict(v: dict[str, np.ndarray], spec: dict | None = None) -> tuple[str,
     return ar.decide(primary, PLAN["C1"].mapping, secondary), primary.effect
 
 
-def c1_multiverse(data: PerSeed, n_resamples: int) -> mv.MultiverseResult:
+def c1_multiverse(
+    data: PerSeed, n_resamples: int, variants: dict[tuple[str, object], PerSeed] | None = None
+) -> mv.MultiverseResult:
+    """C1's verdict over the multiverse: seed set x paired test, and each run choice that ``variants``
+    holds data for (``(choice, option)`` -> per-seed values on the same seeds), one at a time."""
+    variants = _aligned(data, variants)
     return mv.run_multiverse(
-        lambda spec, pos: c1_verdict(data.take(pos), spec),
+        lambda spec, pos: c1_verdict(_pick(data, variants, spec).take(pos), spec),
         len(data.seeds),
         claim="C1",
-        only=("seeds", "test"),
+        only=("seeds", "test", *mv.run_choices_present(variants)),
         n_resamples=n_resamples,
     )
+
+
+def _aligned(data: PerSeed, variants: dict | None) -> dict:
+    """``variants`` checked to hold the plan's seeds in the plan's order (a seed resample indexes both)."""
+    variants = dict(variants or {})
+    for key, v in variants.items():
+        if list(v.seeds) != list(data.seeds):
+            raise ValueError(f"multiverse runs {key} cover seeds {list(v.seeds)}, the plan's {list(data.seeds)}")
+    return variants
+
+
+def _pick(data, variants: dict, spec: dict):
+    """The data of specification ``spec``: a run choice's variant when it leaves the plan's option."""
+    option = mv.run_option(spec)
+    return data if option is None else variants[option]
+
+
+def variant_values(res: tm.Results, values) -> dict:
+    """``values(rows)`` on the rows of every multiverse variant ``res`` holds, by ``(choice, option)``."""
+    return {opt: values(tm.variant_rows(res, *opt)) for opt in tm.variant_options(res)}
 
 
 def _against(rows: pd.DataFrame, prefix: str, model_id: str) -> str:
@@ -225,7 +250,33 @@ def c1(res: tm.Results) -> Entry:
     )
     if entry.verdict != "reproduced":
         entry.power = ar.power_sentence(ar.paired_power(d, effect_of_interest=C1_MARGIN))
-    return ledger.with_multiverse(entry, c1_multiverse(data, min(STABILITY_RESAMPLES, mv.MULTIVERSE_RESAMPLES)))
+    variants = variant_values(res, c1_values)
+    multi = c1_multiverse(data, min(STABILITY_RESAMPLES, mv.MULTIVERSE_RESAMPLES), variants)
+    entry = replace(entry, note=entry.note + _flip_note(multi, variants, c1_verdict, res))
+    return ledger.with_multiverse(entry, multi)
+
+
+def run_choice_words(choice: str, option: object, restarts: int) -> str:
+    """A run choice's option in words, for the notes."""
+    return {
+        ("restarts", "k"): f"best of k = {restarts} restarts per seed for both (chosen on validation loss)",
+        ("selection_score", "accuracy"): "configurations selected by validation accuracy (ties to the earliest)",
+        ("init", "glorot"): "Keras' Glorot initialisation instead of PyTorch's",
+    }.get((choice, option), f"{choice}={option}")
+
+
+def _flip_note(multi: mv.MultiverseResult, variants: dict, verdict_of, res: tm.Results) -> str:
+    """What each run choice of the multiverse gives on all seeds (under the plan's analysis), naming the
+    ones that flip the verdict. ``verdict_of(values) -> (verdict, primary effect)``."""
+    if not variants:
+        return ""
+    out = []
+    for (choice, option), v in variants.items():
+        verdict, effect = verdict_of(v.values)
+        flips = " (flips the verdict)" if verdict != multi.headline else ""
+        words = run_choice_words(choice, option, tm.size(res.quick).restarts)
+        out.append(f"{words}: '{verdict}'{flips}, primary effect {effect:+.4g}")
+    return " Multiverse run choices (all seeds, the plan's analysis): " + "; ".join(out) + "."
 
 
 # ------------------------------------------------------------------------------------------- C2
@@ -426,13 +477,15 @@ def c7(res: tm.Results) -> Entry:
             f"test with the {events} observed events ({pw.get('method', '')}): {pw['hr']:.2f}"
         )
     n_res = min(STABILITY_RESAMPLES, mv.MULTIVERSE_RESAMPLES)
+    variants = _aligned(data, variant_values(res, c7_values))
     multi = mv.run_multiverse(
-        lambda spec, pos: c7_verdict(data.take(pos), max_epochs),
+        lambda spec, pos: c7_verdict(_pick(data, variants, spec).take(pos), max_epochs),
         len(data.seeds),
         claim="C7",
-        only=("seeds",),
+        only=("seeds", *mv.run_choices_present(variants)),
         n_resamples=n_res,
     )
+    entry = replace(entry, note=entry.note + _flip_note(multi, variants, lambda v: c7_verdict(v, max_epochs), res))
     return ledger.with_multiverse(entry, multi)
 
 

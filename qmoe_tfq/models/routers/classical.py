@@ -31,9 +31,9 @@ def classical_router(spec: ModelSpec, n_features: int, seed: int, hidden: int | 
     layers = []
     fan_in = n_features
     if hidden is not None:
-        layers.append(dense(hidden, fan_in, seeds[0], activation="relu"))
+        layers.append(dense(hidden, fan_in, seeds[0], spec.init, activation="relu"))
         fan_in = hidden
-    layers.append(dense(e, fan_in, seeds[1], activation="softmax"))
+    layers.append(dense(e, fan_in, seeds[1], spec.init, activation="softmax"))
     router = keras.Sequential(layers, name=f"{spec.router}_router")
     router.build((None, n_features))
     return router
@@ -65,9 +65,9 @@ class DenseStack(StackSupport):
         weights: list[tuple[str, np.ndarray]] = []
         fan_in = n_features
         if self.hidden:
-            weights += named_dense(n_features, spec.hidden, first, "hidden")
+            weights += named_dense(n_features, spec.hidden, first, "hidden", init=spec.init)
             fan_in = spec.hidden
-        weights += named_dense(fan_in, n_experts, second, "out")
+        weights += named_dense(fan_in, n_experts, second, "out", init=spec.init)
         return weights
 
     def gates(self, stack, x: tf.Tensor, v: dict, lane: int | None = None) -> tf.Tensor:

@@ -37,7 +37,9 @@ def fourier_features_tf(x: tf.Tensor) -> tf.Tensor:
 class FourierRouter(keras.layers.Layer):
     """Gates softmax(W phi(x) + b), optionally through a rank-``rank`` projection of phi first."""
 
-    def __init__(self, n_features: int, n_experts: int, rank: int | None, seed: int, **kwargs) -> None:
+    def __init__(
+        self, n_features: int, n_experts: int, rank: int | None, seed: int, init: str = "pytorch", **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         width = fourier_width(n_features)
         seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(2)]
@@ -45,10 +47,10 @@ class FourierRouter(keras.layers.Layer):
         self.projection = None
         fan_in = width
         if rank is not None:
-            self.projection = dense(rank, width, seeds[0], use_bias=False, name="projection")
+            self.projection = dense(rank, width, seeds[0], init, use_bias=False, name="projection")
             self.projection.build((None, width))
             fan_in = rank
-        self.readout = dense(n_experts, fan_in, seeds[1], name="readout")
+        self.readout = dense(n_experts, fan_in, seeds[1], init, name="readout")
         self.readout.build((None, fan_in))
 
     def features(self, x: tf.Tensor) -> tf.Tensor:
@@ -65,7 +67,12 @@ def build_fourier(spec: ModelSpec, n_features: int, seed: int) -> keras.layers.L
     family = router_family(spec.router)
     fourier_width(n_features)
     return FourierRouter(
-        n_features, spec.experts_for(n_features), family.rank(spec, n_features), seed, name=f"{family.name}_router"
+        n_features,
+        spec.experts_for(n_features),
+        family.rank(spec, n_features),
+        seed,
+        spec.init,
+        name=f"{family.name}_router",
     )
 
 
@@ -78,9 +85,9 @@ class FourierStack(StackSupport):
         rank = router_family(spec.router).rank(spec, n_features)
         weights: list[tuple[str, np.ndarray]] = []
         if rank is not None:
-            weights += named_dense(fan_in, rank, first, "projection", bias=False)
+            weights += named_dense(fan_in, rank, first, "projection", bias=False, init=spec.init)
             fan_in = rank
-        weights += named_dense(fan_in, n_experts, second, "readout")
+        weights += named_dense(fan_in, n_experts, second, "readout", init=spec.init)
         return weights
 
     def gates(self, stack, x: tf.Tensor, v: dict, lane: int | None = None) -> tf.Tensor:

@@ -42,7 +42,7 @@ class QuantumRouter(keras.layers.Layer):
         )
         self.adapter = None
         if spec.readout == "expectation":
-            self.adapter = dense(self.n_experts, self.n_qubits, int(seeds[1]), name="adapter")
+            self.adapter = dense(self.n_experts, self.n_qubits, int(seeds[1]), spec.init, name="adapter")
             self.adapter.build((None, self.n_qubits))
         else:
             self._wh = tf.constant(walsh_hadamard(self.n_qubits).T)
@@ -180,7 +180,9 @@ class QuantumStack(StackSupport):
         n = spec.qubits_for(n_features)
         init = keras.initializers.RandomUniform(0.0, 2 * np.pi, seed=theta_seed)
         theta = [("theta", init((circuit_weight_count(spec, n),), dtype="float32").numpy())]
-        adapter = named_dense(n, n_experts, adapter_seed, "adapter") if spec.readout == "expectation" else []
+        adapter = (
+            named_dense(n, n_experts, adapter_seed, "adapter", init=spec.init) if spec.readout == "expectation" else []
+        )
         # Keras lists trainable weights first: a frozen circuit's angles come after the adapter.
         return adapter + theta if spec.frozen_circuit else theta + adapter
 

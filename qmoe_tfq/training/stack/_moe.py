@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-from qmoe_tfq.models.initializers import torch_linear
+from qmoe_tfq.models.initializers import linear_init
 from qmoe_tfq.models.routers import router_kind
 from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.training.stack._base import Stack, _seeds
@@ -34,10 +34,9 @@ def named_initial_weights(spec: ModelSpec, n_features: int, n_classes: int, seed
     weights: list[tuple[str, np.ndarray]] = []
     weights += router_kind(spec.router).stack.initial(spec, n_features, e, router_seed)
     kernel_seed, bias_seed = _seeds(expert_seed)
-    weights.append(
-        ("experts_kernel", torch_linear(n_features, kernel_seed)((e, n_features, n_classes), dtype="float32").numpy())
-    )
-    weights.append(("experts_bias", torch_linear(n_features, bias_seed)((e, n_classes), dtype="float32").numpy()))
+    kernel, bias = linear_init(spec.init, n_features, n_classes, kernel_seed, bias_seed)
+    weights.append(("experts_kernel", kernel((e, n_features, n_classes), dtype="float32").numpy()))
+    weights.append(("experts_bias", bias((e, n_classes), dtype="float32").numpy()))
     return weights
 
 
