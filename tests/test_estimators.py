@@ -119,3 +119,22 @@ def test_pickle_round_trip_keeps_predictions(moons):
 def test_bad_parameters_name_the_value(moons, params, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         QMoEClassifier(**{"router": "linear", **params}).fit(moons.x_train, moons.y_train)
+
+
+@pytest.mark.parametrize("kw", [{"layers": 1}, {"router": "linear", "early_stopping": True}])
+def test_fit_reuses_a_traced_program_gives_fresh_numbers_and_keeps_nothing_shared(moons, kw):
+    """``fit`` trains in a stack this thread traced before (same shapes): the numbers are those of a
+    fresh stack, and a later fit of the same shapes does not change an earlier estimator's predictions."""
+    from qmoe_tfq.estimators import fit_many
+
+    X, y = moons.x_train, moons.y_train
+    make = lambda seed, lr: QMoEClassifier(**kw, max_epochs=4, lr=lr, random_state=seed)  # noqa: E731
+    (fresh,) = fit_many([make(1, 0.05)], [(X, y)], reuse=False)
+    make(0, 0.1).fit(X, y)  # traces the program the next fit reuses
+    reused = make(1, 0.05).fit(X, y)
+    before = reused.predict_proba(X)
+    assert reused.loss_curve_ == fresh.loss_curve_
+    assert all(np.array_equal(a, b) for a, b in zip(reused.weights_, fresh.weights_))
+    np.testing.assert_array_equal(before, fresh.predict_proba(X))
+    make(2, 0.2).fit(X, y)  # same shapes again: the shared program is reset and retrained
+    np.testing.assert_array_equal(reused.predict_proba(X), before)

@@ -18,6 +18,7 @@ TensorFlow is imported only when a model is fitted or rebuilt.
 from __future__ import annotations
 
 import sys
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,8 +131,15 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------------------------ fit
     def fit(self, X, y) -> TrainedClassifier:
-        """Build the model from ``random_state`` and train it on ``X, y``."""
-        return fit_many([self], [(X, y)])[0]
+        """Build the model from ``random_state`` and train it on ``X, y``.
+
+        Training reuses a compiled training program this thread built before for the same model and
+        shapes (``fit_many(reuse=True)``: the same numbers, tested, without tracing the graph again);
+        the fitted weights are then copied out, so the estimator depends on nothing shared."""
+        fit_many([self], [(X, y)], reuse=True)
+        for shared in ("_stack", "_lane"):
+            self.__dict__.pop(shared, None)
+        return self
 
     def _prepare(self, X, y) -> _Prepared:
         """Validate the parameters and data; the rows to train and validate on, as the model sees them."""
@@ -200,16 +208,14 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
     def _predictor(self):
         """(stack, lane) that evaluates this model: the stack it was trained in, or a stack of one;
         (None, 0) for a model no stack holds (then the Keras model ``model_``)."""
-        if self.__dict__.get("_stack") is None:
-            from qmoe_tfq.training import stack as stacked
-
-            spec = self._spec()
-            if not self._stackable(spec):
-                return None, 0
-            stack = stacked.new_stack(spec, self.n_features_in_, len(self.classes_), [self._seed])
-            stack.set_member_weights(0, self.weights_)
-            self._stack, self._lane = stack, 0
-        return self._stack, self._lane
+        if self.__dict__.get("_stack") is not None:
+            return self._stack, self._lane
+        spec = self._spec()
+        if not self._stackable(spec):
+            return None, 0
+        stack = _predictor_stack(spec, self.n_features_in_, len(self.classes_), self._seed)
+        stack.set_member_weights(0, self.weights_)
+        return stack, 0
 
     def logits(self, X) -> np.ndarray:
         """Class logits (n_samples, n_classes)."""
@@ -650,6 +656,25 @@ class _Prepared:
             int(e.max_epochs),
             e.n_iter_no_change if e.early_stopping else None,
         )
+
+
+_PREDICTORS = threading.local()
+_PREDICTORS_SIZE = 16
+
+
+def _predictor_stack(spec, n_features: int, n_classes: int, seed: int):
+    """A stack of one member for evaluating a fitted estimator, kept per thread and shape (at most
+    ``_PREDICTORS_SIZE``): the caller loads its weights before each use, so predicting neither
+    rebuilds a stack per call nor stores one on the estimator (``predict`` leaves it unchanged)."""
+    from qmoe_tfq.training import stack as stacked
+
+    cache = _PREDICTORS.__dict__.setdefault("stacks", {})
+    key = (spec, n_features, n_classes, seed)
+    if key not in cache:
+        if len(cache) >= _PREDICTORS_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[key] = stacked.new_stack(spec, n_features, n_classes, [seed])
+    return cache[key]
 
 
 def fit_many(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -99,7 +100,8 @@ class EpochTrainer:
         return self._epoch(tf.constant(x, tf.float32), tf.constant(y, tf.int32)).numpy()
 
 
-_TRAINERS: dict[tuple, EpochTrainer] = {}
+_LOCAL = threading.local()  # one cache per thread: a reused trainer is never run by two threads at once
+_TRAINERS_SIZE = 16
 
 
 def reusable_trainer(
@@ -109,11 +111,17 @@ def reusable_trainer(
     and its shapes) at ``batch_size`` in this process builds the trainer's own model with ``build()`` and traces it;
     every run then copies ``initial``'s weights into that model and restarts the optimiser from zero
     at ``lr``, so it trains exactly as on a fresh trainer, without paying the tracing again. The
-    trainer's model is shared: read a run's weights before the next call with the same ``key``."""
+    trainer's model is shared: read a run's weights before the next call with the same ``key`` (in the
+    same thread; at most ``_TRAINERS_SIZE`` keys per thread are kept, the oldest dropped first)."""
+    if not hasattr(_LOCAL, "trainers"):
+        _LOCAL.trainers = {}
+    trainers: dict[tuple, EpochTrainer] = _LOCAL.trainers
     key = (key, int(batch_size))
-    trainer = _TRAINERS.get(key)
+    trainer = trainers.get(key)
     if trainer is None:
-        trainer = _TRAINERS[key] = EpochTrainer(build(), n_features, lr, batch_size)
+        if len(trainers) >= _TRAINERS_SIZE:
+            trainers.pop(next(iter(trainers)))
+        trainer = trainers[key] = EpochTrainer(build(), n_features, lr, batch_size)
     trainer.model.set_weights(initial.get_weights())
     for v in trainer.optimizer.variables:
         v.assign(tf.zeros_like(v))

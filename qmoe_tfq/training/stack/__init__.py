@@ -7,6 +7,8 @@ authors' Phase 1 models), independent of each other. ``supports`` and ``new_stac
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
@@ -36,8 +38,14 @@ def new_stack(
     return StackedMoE(spec, n_features, n_classes, seeds, noise)
 
 
-_CACHE: dict[tuple, tuple[Stack, StackTrainer]] = {}
+_LOCAL = threading.local()  # one cache per thread: a reused stack is never trained by two threads at once
 _CACHE_SIZE = 16
+
+
+def _cache() -> dict[tuple, tuple[Stack, StackTrainer]]:
+    if not hasattr(_LOCAL, "stacks"):
+        _LOCAL.stacks = {}
+    return _LOCAL.stacks
 
 
 def stack_spec(spec: ModelSpec | Phase1Spec) -> ModelSpec | Phase1Spec:
@@ -58,17 +66,20 @@ def reusable_stack(
 ) -> tuple[Stack, StackTrainer]:
     """A stack (and its trainer) of ``seeds`` for ``spec``, reusing one this process built and traced
     before for the same shapes: the model is reinitialised, the optimiser reset, the graph kept. The
-    stack stays valid until the next call with the same shapes (the runner finishes each group first)."""
+    stack stays valid until the next call with the same shapes in the same thread (the runner finishes
+    each group first; a single estimator's ``fit`` copies its weights out). At most ``_CACHE_SIZE``
+    shapes per thread are kept, the oldest dropped first."""
+    cache = _cache()
     key = (stack_spec(spec), n_features, n_classes, lanes_for(len(seeds)), int(batch_size))
-    if key in _CACHE:
-        model, trainer = _CACHE[key]
+    if key in cache:
+        model, trainer = cache[key]
         model.reset(seeds, noise)
         return model, trainer
     model = new_stack(spec, n_features, n_classes, seeds, noise)
     trainer = StackTrainer(model, np.zeros(len(seeds)), batch_size)
-    if len(_CACHE) >= _CACHE_SIZE:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = (model, trainer)
+    if len(cache) >= _CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+    cache[key] = (model, trainer)
     return model, trainer
 
 
