@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 
-from ._common import grid, tensorflow
+from ._common import QUICK, grid, tensorflow
 
 
 def _run(experiments) -> None:
@@ -64,7 +64,7 @@ class StudyRun:
     ``two_moons`` (quantum router L=3, 100 epochs, early stopping), ``scaling`` (quantum router on
     8 PCA features of digits-10, 50 epochs), ``noise`` (quantum router trained under every-gate
     depolarizing noise eps = 0.02, 100 epochs), ``phase1`` (the authors' QMoE, 3 quantum experts of
-    4 qubits, on MNIST 0 vs 1 at 4x4 under the tuned protocol, 30 epochs)."""
+    4 qubits, on MNIST 0 vs 1 at 4x4 under the tuned protocol, 30 epochs). QUICK passes run 5 epochs."""
 
     params = [grid(["two_moons", "scaling", "noise", "phase1"], ["two_moons"])]
     param_names = ["study"]
@@ -79,7 +79,7 @@ class StudyRun:
         from qmoe_tfq.experiments.registry import qmoe
 
         training = {
-            "max_epochs": 100,
+            "max_epochs": 5 if QUICK else 100,  # QUICK: a smoke run of the same path
             "early_stopping": True,
             "validation_fraction": 0.2,
             "n_iter_no_change": None,
@@ -88,7 +88,7 @@ class StudyRun:
         if study == "two_moons":
             spec, data = qmoe(router="quantum", layers=3, **training), DataSpec()
         elif study == "scaling":
-            spec = qmoe(router="quantum", layers=3, n_experts=2, **{**training, "max_epochs": 50})
+            spec = qmoe(router="quantum", layers=3, n_experts=2, **{**training, "max_epochs": 5 if QUICK else 50})
             data = DataSpec(name="digits-10", n_samples=None, pca=8)
         elif study == "noise":
             spec = qmoe(router="quantum", layers=3, noise=0.02, noise_placement="every_gate", **training)

@@ -86,7 +86,22 @@ def _parse(path):
 
 @pytest.fixture(scope="module")
 def built_docs(tmp_path_factory):
-    out = tmp_path_factory.mktemp("docs_html")
+    """The site, built once per test session even when its tests land on different xdist workers
+    (pytest-xdist's recipe: the workers share the parent of their base temp folder, and a file lock)."""
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    out, outcome = shared / "docs_html", shared / "docs_html.outcome"
+    with FileLock(str(shared / "docs_html.lock")):
+        if not outcome.exists():
+            outcome.write_text(_build_docs(out))
+    assert outcome.read_text() == "ok", f"sphinx-build -W failed:\n{outcome.read_text()}"
+    return out
+
+
+def _build_docs(out) -> str:
+    """Build the site into ``out``: "ok", or sphinx's error output."""
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(ROOT / "docs"), str(out)],
@@ -97,8 +112,7 @@ def built_docs(tmp_path_factory):
         timeout=600,
         check=False,
     )
-    assert proc.returncode == 0, f"sphinx-build -W failed:\n{proc.stderr[-6000:]}"
-    return out
+    return "ok" if proc.returncode == 0 else proc.stderr[-6000:] or f"exit code {proc.returncode}"
 
 
 @pytest.mark.slow
