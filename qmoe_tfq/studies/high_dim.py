@@ -354,8 +354,37 @@ def fq_table(res: Results) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def accuracy_figure(table: pd.DataFrame):
+    """Held-out accuracy and eta = acc / ln(1 + P) against the input dimension d, one line per router
+    (the angle router on PCA-8 as a horizontal reference)."""
+    import matplotlib.pyplot as plt
+
+    from qmoe_tfq.reporting.style import style_for
+
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
+    dims = table[table["d"] != "PCA-8"]
+    for router, g in dims.groupby("router", sort=False):
+        st = style_for(router)
+        d = g["d"].astype(int)
+        axes[0].errorbar(d, g["test_acc_mean"], yerr=[g["test_acc_mean"] - g["test_acc_ci_low"],
+                         g["test_acc_ci_high"] - g["test_acc_mean"]], color=st.color, marker=st.marker,
+                         label=router, capsize=2)  # fmt: skip
+        axes[1].plot(d, g["eta"], color=st.color, marker=st.marker, label=router)
+    for _, row in table[table["d"] == "PCA-8"].iterrows():
+        axes[0].axhline(row["test_acc_mean"], color=style_for("quantum").color, ls=":", label="angle router, PCA-8")
+        axes[1].axhline(row["eta"], color=style_for("quantum").color, ls=":")
+    for ax, ylabel in zip(axes, ("held-out accuracy", "eta = acc / ln(1 + P_router)")):
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("input dimension d")
+        ax.set_ylabel(ylabel)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 __all__ = [
     "DIMENSIONS",
+    "accuracy_figure",
     "FQ_MODELS",
     "FULL",
     "QUICK",
