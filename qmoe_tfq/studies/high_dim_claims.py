@@ -24,6 +24,7 @@ import numpy as np
 from qmoe_tfq.analysis.ledger import Entry, planned
 from qmoe_tfq.analysis.plan import ALPHA
 from qmoe_tfq.analysis.rules import Outcome, combined, paired_noninferiority, paired_superiority, run_rule
+from qmoe_tfq.analysis.stats import min_attainable_p
 from qmoe_tfq.experiments.tuning import eval_name
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import high_dim as hd
@@ -144,6 +145,13 @@ def q4_entry(res: hd.Results) -> Entry:
             )
     table = hd.fq_table(res)
     summary = "; ".join(f"{r.dataset} {r.model} p={r.noise:g}: {r.test_acc_mean:.3f}" for r in table.itertuples())
+    n_seeds, alpha = s.seeds, ALPHA / max(1, len(s.fq_datasets))
+    if min_attainable_p(n_seeds) >= alpha:
+        summary += (
+            f". Design limit: with {n_seeds} seeds the exact signed-rank test cannot go below p = "
+            f"{min_attainable_p(n_seeds):.3g}, above the per-task alpha {alpha:.3g}, so no task can be shown or "
+            "reversed at that level (the primary can only be inconclusive)"
+        )
     return planned(
         "Q4",
         primary,
