@@ -132,7 +132,7 @@ class AmplitudeFamily(_CircuitFamily):
 class ReuploadFamily(_CircuitFamily):
     name = "reupload"
     description = "RX angles re-uploaded in groups of n_qubits before each strongly entangling layer, <Z_i> + adapter"
-    color = "#1b7837"
+    color = "#8c510a"
 
     def validate(self, spec: ModelSpec) -> None:
         super().validate(spec)

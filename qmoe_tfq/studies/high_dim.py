@@ -366,14 +366,17 @@ def accuracy_figure(table: pd.DataFrame):
     dims = table[table["d"] != "PCA-8"]
     for router, g in dims.groupby("router", sort=False):
         st = style_for(router)
-        d = g["d"].astype(int)
-        axes[0].errorbar(d, g["test_acc_mean"], yerr=[g["test_acc_mean"] - g["test_acc_ci_low"],
-                         g["test_acc_ci_high"] - g["test_acc_mean"]], color=st.color, marker=st.marker,
-                         label=router, capsize=2)  # fmt: skip
-        axes[1].plot(d, g["eta"], color=st.color, marker=st.marker, label=router)
+        d = g["d"].astype(int).to_numpy()
+        mean, low, high = (g[c].to_numpy(float) for c in ("test_acc_mean", "test_acc_ci_low", "test_acc_ci_high"))
+        axes[0].errorbar(
+            d, mean, yerr=[mean - low, high - mean], color=st.color, marker=st.marker, label=router, capsize=2
+        )
+        axes[1].plot(d, g["eta"].to_numpy(float), color=st.color, marker=st.marker, label=router)
     for _, row in table[table["d"] == "PCA-8"].iterrows():
-        axes[0].axhline(row["test_acc_mean"], color=style_for("quantum").color, ls=":", label="angle router, PCA-8")
-        axes[1].axhline(row["eta"], color=style_for("quantum").color, ls=":")
+        axes[0].axhline(
+            float(row["test_acc_mean"]), color=style_for("quantum").color, ls=":", label="angle router, PCA-8"
+        )
+        axes[1].axhline(float(row["eta"]), color=style_for("quantum").color, ls=":")
     for ax, ylabel in zip(axes, ("held-out accuracy", "eta = acc / ln(1 + P_router)")):
         ax.set_xscale("log", base=2)
         ax.set_xlabel("input dimension d")
