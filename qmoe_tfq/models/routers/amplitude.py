@@ -63,15 +63,32 @@ def rot_matrices(theta: tf.Tensor) -> tf.Tensor:
     return tf.stack([row0, row1], axis=-2)
 
 
+def _kron(u: tf.Tensor) -> tf.Tensor | None:
+    """kron(u[:, 0], u[:, 1], ...) (K, 2^q, 2^q) of single-qubit matrices u (K, q, 2, 2), the first
+    qubit the most significant; None for q = 0."""
+    q = u.shape[1]
+    if q == 0:
+        return None
+    out = u[:, 0]
+    for i in range(1, q):
+        size = 2 ** (i + 1)
+        out = tf.reshape(tf.einsum("kab,kcd->kacbd", out, u[:, i]), [-1, size, size])
+    return out
+
+
 def apply_layers(states: tf.Tensor, theta: tf.Tensor, n_qubits: int) -> tf.Tensor:
     """The strongly entangling layers applied to states (K, R, 2^n) complex64, each of the K circuits
     with its own angles theta (K, L, n, 3) (PennyLane's weight order)."""
     k, dim = tf.shape(states)[0], 2**n_qubits
     rot = rot_matrices(theta)  # (K, L, n, 2, 2)
+    high = (n_qubits + 1) // 2  # the layer's rotations as kron(high qubits) (x) kron(low qubits): two matmuls
     for layer, r in enumerate(entangler_ranges(n_qubits, theta.shape[1])):
-        for i in range(n_qubits):
-            shaped = tf.reshape(states, [k, -1, 2**i, 2, 2 ** (n_qubits - i - 1)])
-            states = tf.reshape(tf.einsum("mjk,mrakb->mrajb", rot[:, layer, i], shaped), [k, -1, dim])
+        u_high, u_low = _kron(rot[:, layer, :high]), _kron(rot[:, layer, high:])
+        shaped = tf.reshape(states, [k, -1, 2**high, 2 ** (n_qubits - high)])
+        shaped = tf.matmul(u_high[:, None], shaped)
+        if u_low is not None:
+            shaped = tf.matmul(shaped, u_low[:, None], transpose_b=True)
+        states = tf.reshape(shaped, [k, -1, dim])
         if n_qubits > 1:
             states = tf.gather(states, tf.constant(cnot_layer_permutation(n_qubits, r)), axis=-1)
     return states
