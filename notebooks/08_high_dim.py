@@ -100,3 +100,6 @@ for e in hc.claims(res):
     print(f"{e.id}: {e.verdict} — {e.reproduced}")
     for p in e.parts:
         print("   ", p.description)
+    print("    note:", e.note.split(" Per router")[0].split(" Held-out accuracy")[0])
+    if e.power:
+        print("    power:", e.power)

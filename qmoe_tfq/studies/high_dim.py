@@ -299,8 +299,12 @@ def results(run, quick: bool = False) -> Results:
     -------
     Results
     """
-    tuned = run_tuned_groups(groups(quick), run, desc="high-dim tuned")
-    fq = run(fq_experiments(quick), "fully quantum mixture")
+    g, fq_runs = groups(quick), fq_experiments(quick)
+    # The base tuning grids and the fully quantum runs first, in one call, so the workers share them
+    # (the edge rule's later rounds hold few stacks); the calls below read them from the cache.
+    run(tuning_plan(g) + fq_runs, "high-dim: tuning grids and the fully quantum mixture")
+    tuned = run_tuned_groups(g, run, desc="high-dim tuned")
+    fq = run(fq_runs, "fully quantum mixture")
     return Results(tuned, fq, quick)
 
 
