@@ -108,9 +108,10 @@ QUICK = Size(
     seeds=2,
     max_epochs=2,
     fq_datasets=("moons",),
-    noise=(0.05,),
+    noise=(0.0,),
     fq_epochs=2,
-    routers=("amplitude", "quadratic"),
+    fq_samples=100,
+    routers=("amplitude",),
     fq_models=("fully_quantum", "hybrid"),
 )
 
