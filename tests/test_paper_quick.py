@@ -68,6 +68,10 @@ NOTEBOOKS = [
     "06_phase1",
     "99_claims_ledger",
 ]
+# Open questions 2 and 4 (issue #23)
+TABLES += ["high_dim", "high_dim_fully_quantum"]
+FIGURES += ["high_dim_accuracy"]
+NOTEBOOKS += ["08_high_dim"]
 NOISE = (
     "cuInit",
     "Unable to register",

@@ -188,4 +188,4 @@ def test_bad_spec_fails_when_planned():
     with pytest.raises(ConfigError, match="unknown phase 1 model 'vqc'"):
         phase1("vqc")
     with pytest.raises(ConfigError, match="bad parameter for a phase1 model"):
-        EstimatorSpec.of("phase1", router="quantum")
+        EstimatorSpec.of("phase1", layers=3)

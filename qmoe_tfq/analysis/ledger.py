@@ -230,6 +230,23 @@ CLAIMS: dict[str, tuple[str, str, str]] = {
         "0.88 / 0.65 / 0.78; ~0.99",
     ),
 }
+# The paper's open questions 2 and 4 (issue #23), as the hypotheses its conclusion leaves open.
+CLAIMS.update(
+    {
+        "Q2": (
+            "Open question 2: the router's parameter efficiency survives high-dimensional inputs (amplitude "
+            "embedding of 256 MNIST pixels on 8 qubits) rather than being limited by the encoding",
+            "paper (conclusion, open question)",
+            "open question",
+        ),
+        "Q4": (
+            "Open question 4: a fully quantum mixture (quantum router and quantum experts) compounds the advantage, "
+            "unless noise accumulated over its circuits cancels it",
+            "paper (conclusion, open question)",
+            "open question",
+        ),
+    }
+)
 
 
 # ------------------------------------------------------------------------------------------ parts

@@ -532,6 +532,14 @@ class Phase1Classifier(TrainedClassifier):
         Hidden units of the ``classical_moe`` experts.
     simulator : {"statevector", "tfq"}, default "statevector"
         The quantum experts' engine (``tfq`` is the reference).
+    router : {"linear", "amplitude", "quantum"}, default "linear"
+        The router: the authors' Linear(d -> E) + softmax, or a quantum router family (the fully
+        quantum mixture, ``qmoe_tfq.models.fully_quantum``; state-vector engine only).
+    router_layers : int, default 3
+        Strongly entangling layers of a quantum router.
+    noise : float, default 0.0
+        Single-qubit depolarizing probability on every circuit of the model (router and experts;
+        the authors' placement: after the embedding and after the layers).
     input_scaling, lr, max_epochs, batch_size, early_stopping, validation_fraction, n_iter_no_change, random_state, verbose
         Training, as in ``QMoEClassifier`` (defaults: ``"none"``, 0.01, 8, 32, False, 0.1, 10,
         None, False).
@@ -568,6 +576,9 @@ class Phase1Classifier(TrainedClassifier):
         n_experts: int = 3,
         hidden: int = 8,
         simulator: str = "statevector",
+        router: str = "linear",
+        router_layers: int = 3,
+        noise: float = 0.0,
         input_scaling: str = "none",
         lr: float = 0.01,
         max_epochs: int = 8,
@@ -584,6 +595,9 @@ class Phase1Classifier(TrainedClassifier):
         self.n_experts = n_experts
         self.hidden = hidden
         self.simulator = simulator
+        self.router = router
+        self.router_layers = router_layers
+        self.noise = noise
         self.input_scaling = input_scaling
         self.lr = lr
         self.max_epochs = max_epochs
@@ -608,6 +622,9 @@ class Phase1Classifier(TrainedClassifier):
             hidden=self.hidden,
             n_classes=n_classes,
             simulator=self.simulator,
+            router=self.router,
+            router_layers=self.router_layers,
+            noise=self.noise,
         )
 
     def _check_model_params(self) -> None:

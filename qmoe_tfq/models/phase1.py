@@ -133,8 +133,16 @@ class Phase1Model(keras.Model):
         router_seed, expert_seed, head_seed = part_seeds(seed)
         d, n, e = spec.n_features, spec.n_qubits, spec.experts_used
         self.router = None if spec.kind == "qnn" else dense(e, d, router_seed, activation="softmax", name="router")
+        if spec.router != "linear":  # the fully quantum mixture (#23): a quantum router from the registry
+            from qmoe_tfq.models.routers import build_router
+
+            self.router = build_router(spec.router_spec(), d, router_seed)
         if spec.kind == "classical_moe":
             self.experts = MLPExperts(e, d, spec.hidden, n, expert_seed, name="experts")
+        elif spec.noise > 0:
+            from qmoe_tfq.models.fully_quantum import NoisyAmplitudeExperts
+
+            self.experts = NoisyAmplitudeExperts(e, n, spec.n_layers, expert_seed, spec.noise, name="experts")
         else:
             self.experts = AmplitudeQuantumExperts(e, n, spec.n_layers, expert_seed, spec.simulator, name="experts")
         self.head = dense(spec.n_classes, n, head_seed, name="head")

@@ -56,6 +56,7 @@ STUDY_NOTEBOOKS = {
     "phase1": "06_phase1",
     "ledger": "99_claims_ledger",
 }
+STUDY_NOTEBOOKS["high_dim"] = "08_high_dim"  # issue #23
 
 TEMPLATE = r"""<!DOCTYPE html>
 <html lang="en">

@@ -195,3 +195,7 @@ __all__ = [
     "register_router_family",
     "router_family",
 ]
+
+# Routers for many inputs (issue #23): ``amplitude``, ``reupload`` and the twin ``quadratic``; the
+# module registers them in ``ROUTER_FAMILIES`` when it loads.
+import qmoe_tfq.specs.high_dim_routers  # noqa: E402, F401

@@ -20,6 +20,7 @@ STUDIES: dict[str, str] = {
     "mechanism": "qmoe_tfq.studies.mechanism",
     "phase1": "qmoe_tfq.studies.phase1",
 }
+STUDIES["high_dim"] = "qmoe_tfq.studies.high_dim"  # open questions 2 and 4 (issue #23)
 CLAIMS: dict[str, str] = {
     "two_moons": "qmoe_tfq.studies.two_moons_claims",
     "efficiency": "qmoe_tfq.studies.efficiency_claims",
@@ -28,6 +29,7 @@ CLAIMS: dict[str, str] = {
     "mechanism": "qmoe_tfq.studies.mechanism_claims",
     "phase1": "qmoe_tfq.studies.phase1_claims",
 }
+CLAIMS["high_dim"] = "qmoe_tfq.studies.high_dim_claims"  # Q2, Q4 (issue #23)
 
 
 def study(name: str):
@@ -37,7 +39,7 @@ def study(name: str):
     --------
     >>> from qmoe_tfq.studies import STUDIES, study
     >>> list(STUDIES)
-    ['two_moons', 'efficiency', 'scaling', 'noise', 'mechanism', 'phase1']
+    ['two_moons', 'efficiency', 'scaling', 'noise', 'mechanism', 'phase1', 'high_dim']
     >>> study("noise").__name__
     'qmoe_tfq.studies.noise_study'
     """

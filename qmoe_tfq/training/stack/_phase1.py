@@ -33,6 +33,11 @@ def named_initial_weights(spec: Phase1Spec, seed: int) -> list[tuple[str, np.nda
     router_seed, expert_seed, head_seed = part_seeds(seed)
     d, n, e = spec.n_features, spec.n_qubits, spec.experts_used
     weights = [] if spec.kind == "qnn" else _dense(d, e, router_seed, "router")
+    if spec.router != "linear":  # a quantum router (the fully quantum mixture): its family's weights
+        from qmoe_tfq.models.routers import router_kind
+
+        support = router_kind(spec.router).stack
+        weights = [(f"router_{r}", w) for r, w in support.initial(spec.router_spec(), d, e, router_seed)]
     if spec.kind == "classical_moe":
         weights += [
             (f"experts_{name}", init(shape, dtype="float32").numpy())
@@ -73,6 +78,9 @@ class StackedPhase1(Stack):
             )
         self._setup(n_features, n_classes, seeds)
         self._set_noise(noise, len(seeds))
+        self._router_host = None
+        if spec.router != "linear":
+            self._router_host = _RouterHost(self)
 
     def _named_initial(self, seed: int) -> list[tuple[str, np.ndarray]]:
         return named_initial_weights(self.spec, seed)
@@ -82,6 +90,10 @@ class StackedPhase1(Stack):
         if self.spec.kind == "qnn":
             return tf.ones([tf.shape(x)[0], tf.shape(x)[1], 1])
         v = self._weights(lane)
+        if self._router_host is not None:
+            host = self._router_host
+            own = {r[len("router_") :]: w for r, w in v.items() if r.startswith("router_")}
+            return host.support.gates(host, x, own, lane)
         return tf.nn.softmax(tf.einsum("mbd,mde->mbe", x, v["router_kernel"]) + v["router_bias"][:, None, :])
 
     def _experts(self, x: tf.Tensor, v: dict[str, tf.Tensor]) -> tf.Tensor:
@@ -91,6 +103,11 @@ class StackedPhase1(Stack):
             return tf.einsum("mbeh,mehw->mbew", h, v["experts_kernel2"]) + v["experts_bias2"][:, None]
         m, b, d = tf.shape(x)[0], tf.shape(x)[1], x.shape[-1]
         n, e, dim = self.spec.n_qubits, self.spec.experts_used, 2**self.spec.n_qubits
+        if self.spec.noise > 0:  # every expert's readouts as noisy quadratic forms (models.fully_quantum)
+            from qmoe_tfq.models.routers.amplitude import amplitude_readouts
+
+            eps = tf.fill([m], self.spec.noise)
+            return amplitude_readouts(x, v["theta"], n, eps)
         theta = tf.reshape(v["theta"], [m, e, 1, -1])
         if x.shape[1] is not None and x.shape[1] > dim:
             return self._through_unitaries(x, theta)
@@ -128,6 +145,21 @@ class StackedPhase1(Stack):
         v = self._weights(lane)
         mixed = tf.einsum("mbe,mbew->mbw", self.gates(x, lane), self._experts(x, v))
         return tf.einsum("mbw,mwc->mbc", mixed, v["head_kernel"]) + v["head_bias"][:, None, :]
+
+
+class _RouterHost:
+    """What a router family's ``StackSupport`` reads from its stack (``spec``, ``n_features``,
+    ``lanes``, ``_eps``, ``_n_members``), for the quantum router of a fully quantum mixture."""
+
+    def __init__(self, stack: StackedPhase1) -> None:
+        from qmoe_tfq.models.routers import router_kind
+
+        self.spec = stack.spec.router_spec()
+        self.n_features, self.lanes, self._n_members = stack.n_features, stack.lanes, stack._n_members
+        self._eps = tf.fill([stack.lanes], self.spec.noise)
+        self.router = self.engine = None
+        self.support = router_kind(self.spec.router).stack
+        self.support.setup(self)
 
 
 __all__ = ["StackedPhase1", "named_initial_weights", "supports"]

@@ -1,0 +1,246 @@
+"""Stage: studies. Ledger entries Q2 and Q4 (the paper's open questions 2 and 4) from the high-dimensional study.
+
+The rules are the pre-registered plan's (``qmoe_tfq.analysis.plan.PLAN["Q2"]``, ``["Q4"]``), written
+before the runs:
+
+* **Q2** primary: on MNIST 3 vs 8 at d = 256, the amplitude router is non-inferior to Model A within
+  1 percentage point (exact one-sided signed-rank test on per-seed counts of correct test points,
+  shifted by the margin). Secondary: against the quadratic twin, the matched MLP, the angle router on
+  PCA-8 and the re-uploading router; eta against d.
+* **Q4** primary: the fully quantum mixture beats the hybrid (same router, linear experts) on every
+  task, noiseless, each test at alpha / 3 (Bonferroni over the three tasks). Secondary: the same at
+  p = 0.05 on every circuit; against the authors' Phase 1 QMoE and the classical mixtures.
+
+``q2_primary`` and ``q4_primary`` are the rules on plain arrays, so the tests check them on
+constructed data; ``primary_alphas`` gives the alpha each primary test is run at, so the tests check
+that the seeds used can attain it.
+
+The plan was amended before the regenerated run (``analysis.plan.DEVIATIONS``): 8 seeds instead of 5,
+because 5 could not attain Q4's per-task alpha.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from qmoe_tfq.analysis.ledger import Entry, planned
+from qmoe_tfq.analysis.plan import ALPHA, PLAN
+from qmoe_tfq.analysis.rules import (
+    Outcome,
+    combined,
+    paired_noninferiority,
+    paired_power,
+    paired_superiority,
+    power_sentence,
+    run_rule,
+)
+from qmoe_tfq.analysis.stats import min_attainable_p
+from qmoe_tfq.experiments.tuning import eval_name
+from qmoe_tfq.studies import _results as R
+from qmoe_tfq.studies import high_dim as hd
+
+NI_MARGIN = 0.01
+Q4_NOISE = 0.05
+
+
+#: Seeds first planned for Q2 and Q4, before the amendment.
+PLANNED_SEEDS = 5
+AMENDMENT = (
+    f"Plan amended before this run: {hd.FULL.seeds} seeds instead of {PLANNED_SEEDS}, because with "
+    f"{PLANNED_SEEDS} the exact one-sided signed-rank test cannot go below p = {min_attainable_p(PLANNED_SEEDS):.3g}, "
+    f"above Q4's per-task alpha {ALPHA:g}/3 (its 'reproduced' was unreachable); the amendment is about "
+    "attainability, not about observed results"
+)
+
+
+def primary_alphas(s: hd.Size) -> dict[str, float]:
+    """The alpha each primary test is run at, at size ``s``: Q2's one test at ALPHA, Q4's per task at
+    ALPHA / number of tasks (Bonferroni).
+
+    Parameters
+    ----------
+    s : Size
+        The study's size (``high_dim.FULL`` or ``QUICK``).
+
+    Returns
+    -------
+    dict
+        ``{"Q2": alpha, "Q4": alpha}``.
+
+    Examples
+    --------
+    >>> from qmoe_tfq.studies import high_dim as hd
+    >>> {k: round(v, 4) for k, v in primary_alphas(hd.FULL).items()}
+    {'Q2': 0.05, 'Q4': 0.0167}
+    """
+    return {"Q2": ALPHA, "Q4": ALPHA / max(1, len(s.fq_datasets))}
+
+
+def attainability(n_seeds: int, alpha: float) -> str:
+    """One sentence: can the exact one-sided signed-rank test reach ``alpha`` with ``n_seeds`` seeds?"""
+    p = min_attainable_p(n_seeds)
+    verb = "can" if p < alpha else "cannot"
+    return f"with {n_seeds} seeds the exact signed-rank test {verb} reach alpha {alpha:.3g} (smallest p {p:.3g})"
+
+
+def q2_primary(amplitude_correct, linear_correct, n_test: int) -> Outcome:
+    """Amplitude router non-inferior to Model A within ``NI_MARGIN`` (counts of correct test points per seed)."""
+    margin = NI_MARGIN * n_test
+    return paired_noninferiority(
+        np.asarray(amplitude_correct, float), np.asarray(linear_correct, float), margin, scale=1.0 / n_test,
+        description="amplitude router vs Model A at d = 256",
+    )  # fmt: skip
+
+
+def q4_primary(pairs: Sequence[tuple[np.ndarray, np.ndarray, int]], labels: Sequence[str]) -> Outcome:
+    """Fully quantum > hybrid on every task: ``pairs`` of (fully quantum counts, hybrid counts, n_test),
+    each tested at alpha / len(pairs); the combined state (``all_of``)."""
+    alpha = ALPHA / max(1, len(pairs))
+    outs = [
+        paired_superiority(a, b, alpha=alpha, scale=1.0 / n, description=f"{label} (alpha {alpha:.3g})")
+        for (a, b, n), label in zip(pairs, labels)
+    ]
+    return combined(outs, "fully quantum > hybrid on every task")
+
+
+def _counts(rows, a: str, b: str) -> tuple[np.ndarray, np.ndarray, int]:
+    ca, cb = R.paired(rows, a, b, "n_correct")
+    n = int(R.runs(rows, a)["n_test"].iloc[0])
+    return ca, cb, n
+
+
+def _names(res: hd.Results) -> dict[tuple, str]:
+    out = {}
+    for cands, b in hd.groups(res.quick):
+        where = "pca8" if b.data.pca else b.data.resize
+        for c in cands:
+            out[(b.data.name, where, c.id)] = eval_name(b, c)
+    return out
+
+
+def q2_entry(res: hd.Results) -> Entry:
+    names, rows = _names(res), res.tuned.evaluation
+    s = hd.size(res.quick)
+    task = f"mnist5k-{s.tasks[0]}"
+    side = hd.DIMENSIONS[max(s.dimensions)]
+    amp = names[(task, side, "amplitude")]
+    secondaries = []
+    if (task, side, "linear") in names:
+        primary = run_rule(q2_primary, *_counts(rows, amp, names[(task, side, "linear")]))
+    else:  # QUICK size runs no Model A
+        primary = Outcome("inconclusive", float("nan"), "Model A not run at this size", can_fail=False)
+    for d in s.dimensions:
+        sd = hd.DIMENSIONS[d]
+        a = names[(task, sd, "amplitude")]
+        for other, rule in (("quadratic", "superiority"), ("matched", "noninferiority"), ("reupload", "superiority")):
+            if (task, sd, other) not in names:
+                continue
+            ca, cb, n = _counts(rows, a, names[(task, sd, other)])
+            if rule == "superiority":
+                o = paired_superiority(ca, cb, scale=1 / n, description=f"amplitude > {other} at d = {d}")
+            else:
+                o = paired_noninferiority(
+                    ca, cb, NI_MARGIN * n, scale=1 / n, description=f"amplitude vs {other} at d = {d}"
+                )
+            secondaries.append((o, False))
+    if (task, "pca8", "angle_pca8") in names:
+        ca, cb, n = _counts(rows, amp, names[(task, "pca8", "angle_pca8")])
+        secondaries.append(
+            (paired_superiority(ca, cb, scale=1 / n, description="amplitude (d = 256) > angle on PCA-8"), False)
+        )
+    table = hd.accuracy_table(res)
+    amp_row = table[(table["router"] == "amplitude") & (table["d"] == max(s.dimensions))].iloc[0]
+    etas = "; ".join(
+        f"d={r.d} {r.router}: acc {r.test_acc_mean:.3f}, P={r.router_params}, eta {r.eta:.3f}"
+        for r in table.itertuples()
+    )
+    design = attainability(s.seeds, primary_alphas(s)["Q2"])
+    power = ""
+    if (task, side, "linear") in names and PLAN["Q2"].verdict(primary.state) != "reproduced":
+        ca, cb, n = _counts(rows, amp, names[(task, side, "linear")])
+        pw = paired_power((ca - cb) / n, effect_of_interest=NI_MARGIN)
+        power = power_sentence(pw, " (accuracy)")
+        design += (
+            f"; underpowered for the 1 pp margin (detectable effect {pw['mde']:.3g} > {NI_MARGIN:g})"
+            if pw["underpowered"]
+            else f"; powered for the 1 pp margin (detectable effect {pw['mde']:.3g} <= {NI_MARGIN:g})"
+        )
+    return planned(
+        "Q2",
+        primary,
+        secondaries,
+        f"amplitude router at d = {max(s.dimensions)}: {amp_row.test_acc_mean:.3f} with {amp_row.router_params} parameters",
+        {"low": float(amp_row.test_acc_ci_low), "high": float(amp_row.test_acc_ci_high)},
+        "tuned protocol, " + hd.__name__,
+        ["tables/high_dim.csv"],
+        note=f"{AMENDMENT}. Primary: {design}. Per router and d: {etas}.",
+        rule="non-inferiority",
+        secondary_rules=["primary endpoint"] * len(secondaries),
+        power=power,
+    )
+
+
+def q4_entry(res: hd.Results) -> Entry:
+    s, rows = hd.size(res.quick), res.fq
+    pairs, labels = [], []
+    noiseless = 0.0 if 0.0 in s.noise else s.noise[0]
+    for dataset in s.fq_datasets:
+        pairs.append(
+            _counts(rows, hd.fq_name(dataset, "fully_quantum", noiseless), hd.fq_name(dataset, "hybrid", noiseless))
+        )
+        labels.append(dataset)
+    primary = q4_primary(pairs, labels)
+    secondaries = []
+    if Q4_NOISE in s.noise:
+        noisy = [
+            _counts(rows, hd.fq_name(d, "fully_quantum", Q4_NOISE), hd.fq_name(d, "hybrid", Q4_NOISE))
+            for d in s.fq_datasets
+        ]
+        secondaries.append((q4_primary(noisy, [f"{d}, p = {Q4_NOISE}" for d in s.fq_datasets]), False))
+    for other in ("phase1_qmoe", "classical_moe", "linear"):
+        if other not in s.fq_models:
+            continue
+        for dataset in s.fq_datasets:
+            ca, cb, n = _counts(rows, hd.fq_name(dataset, "fully_quantum", noiseless), hd.fq_name(dataset, other, 0.0))
+            secondaries.append(
+                (paired_superiority(ca, cb, scale=1 / n, description=f"fully quantum > {other} ({dataset})"), False)
+            )
+    table = hd.fq_table(res)
+    summary = "; ".join(f"{r.dataset} {r.model} p={r.noise:g}: {r.test_acc_mean:.3f}" for r in table.itertuples())
+    n_seeds, alpha = s.seeds, primary_alphas(s)["Q4"]
+    design = attainability(n_seeds, alpha)
+    if min_attainable_p(n_seeds) >= alpha:
+        design += ": no task can be shown or reversed at that level (the primary can only be inconclusive)"
+    return planned(
+        "Q4",
+        primary,
+        secondaries,
+        summary.split("; ")[0],
+        {},
+        f"fixed budget (Adam lr {hd.FQ_LR}, best-validation weights), {hd.__name__}",
+        ["tables/high_dim_fully_quantum.csv"],
+        note=f"{AMENDMENT}. Primary: {design} per task. Held-out accuracy: {summary}.",
+        rule="primary endpoint",
+        secondary_rules=["primary endpoint"] * len(secondaries),
+    )
+
+
+def claims(res: hd.Results) -> list[Entry]:
+    """The ledger entries Q2 and Q4."""
+    return [q2_entry(res), q4_entry(res)]
+
+
+__all__ = [
+    "AMENDMENT",
+    "PLANNED_SEEDS",
+    "NI_MARGIN",
+    "attainability",
+    "claims",
+    "primary_alphas",
+    "q2_entry",
+    "q2_primary",
+    "q4_entry",
+    "q4_primary",
+]
