@@ -19,6 +19,7 @@ STUDIES: dict[str, str] = {
     "noise": "qmoe_tfq.studies.noise_study",
     "mechanism": "qmoe_tfq.studies.mechanism",
     "phase1": "qmoe_tfq.studies.phase1",
+    "device_noise": "qmoe_tfq.studies.device_noise",
 }
 CLAIMS: dict[str, str] = {
     "two_moons": "qmoe_tfq.studies.two_moons_claims",
@@ -27,6 +28,7 @@ CLAIMS: dict[str, str] = {
     "noise": "qmoe_tfq.studies.noise_claims",
     "mechanism": "qmoe_tfq.studies.mechanism_claims",
     "phase1": "qmoe_tfq.studies.phase1_claims",
+    "device_noise": "qmoe_tfq.studies.device_noise_claims",
 }
 
 
@@ -37,7 +39,7 @@ def study(name: str):
     --------
     >>> from qmoe_tfq.studies import STUDIES, study
     >>> list(STUDIES)
-    ['two_moons', 'efficiency', 'scaling', 'noise', 'mechanism', 'phase1']
+    ['two_moons', 'efficiency', 'scaling', 'noise', 'mechanism', 'phase1', 'device_noise']
     >>> study("noise").__name__
     'qmoe_tfq.studies.noise_study'
     """
