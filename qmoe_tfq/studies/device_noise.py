@@ -71,7 +71,7 @@ FULL = Size(
 QUICK = Size(
     tm_seeds=3,
     scaling_task="mnist5k-0v1",
-    scaling=((8, 1),),
+    scaling=((2, 1),),  # 2 qubits: the k = 8 path costs ~7 s per seed (full size only)
     shots=(10, 100, 1000),
     draws=2,
     eps=(0.0, 0.02),
