@@ -171,3 +171,128 @@ def test_q1_rule_on_constructed_data():
     small = ref + 2  # a small but consistent noiseless advantage
     unclear = ref + np.array([3.0, -1.0] * 6)  # neither above Model A nor beyond the margin below noiseless
     assert device_advantage(small, {"a": unclear}, ref, n).state == "inconclusive"
+
+
+def test_tfq_reduction_is_exact_except_the_dropped_channels():
+    """Each kept operation is translated exactly (unitaries up to phase, thermal Kraus -> GAD + PD by
+    PTM); only the two-qubit depolarizing channels are dropped."""
+    rc = router_circuit(2, 2, 2)
+    c = dev.compile_router(rc, _weights(rc, 4), "weber")
+    noisy = dev.noisy_circuit(c)
+    reduced, translated, dropped = dev.tfq_reduction(noisy)
+    assert set(dropped) == {"DepolarizingChannel (2 qubits)"}
+    n2 = sum(
+        1 for op in noisy.all_operations() if isinstance(op.gate, cirq.DepolarizingChannel) and len(op.qubits) == 2
+    )
+    assert dropped["DepolarizingChannel (2 qubits)"] == n2 > 0
+    assert len(list(reduced.all_operations())) == len(list(noisy.all_operations())) - n2
+    for op in translated.all_operations():
+        if dev.EMBEDDING_TAG in op.tags:
+            continue
+        gate = op.gate
+        assert cirq.has_unitary(op) or (isinstance(gate, dev.TFQ_CHANNELS) and len(op.qubits) == 1), op
+        assert not isinstance(gate, (cirq.PhasedXZGate, cirq.PhasedFSimGate, cirq.KrausChannel)), op
+    qs = sorted(c.placed)
+    obs = [qs.index(q) for q in c.readout]
+    a = H.fourier_coefficients(reduced, qs, obs, dev.EMBEDDING_TAG)
+    b = H.fourier_coefficients(translated, qs, obs, dev.EMBEDDING_TAG)
+    assert np.abs(a - b).max() < 1e-9
+    full = H.fourier_coefficients(noisy, qs, obs, dev.EMBEDDING_TAG)
+    assert np.abs(full - a).max() > 1e-6  # the dropped channels do act
+
+
+def test_damping_channels_reject_a_channel_that_is_not_damping():
+    q = cirq.LineQubit(0)
+    assert dev.damping_channels(cirq.bit_flip(0.1).on(q)) is None
+    kraus = cirq.KrausChannel(list(cirq.kraus(cirq.amplitude_damp(0.2)))).on(q)
+    (gad, pd) = dev.damping_channels(kraus)
+    assert abs(gad.gate.gamma - 0.2) < 1e-9 and abs(gad.gate.p - 1.0) < 1e-9 and abs(pd.gate.gamma) < 1e-9
+
+
+@pytest.mark.parametrize("name", dev.PROCESSORS)
+def test_tfq_trajectories_agree_with_the_exact_engine(name):
+    rc = router_circuit(2, 2, 3)
+    c = dev.compile_router(rc, _weights(rc, 5), name)
+    x = np.random.default_rng(6).uniform(-np.pi, np.pi, (3, 2))
+    rec = de.tfq_check(c, x, 2000)
+    assert rec["within_tolerance"] and rec["max_deviation"] <= rec["tolerance"] == 5 / np.sqrt(2000)
+    assert rec["dropped"] == "DepolarizingChannel (2 qubits)" and rec["kept_channels"] > 0
+    assert rec["dropped_ops"] == c.two_qubit_gates() > 0  # one two-qubit depolarizing channel per sqrt-iSWAP
+
+
+def test_tfq_check_fails_when_the_circuits_differ(monkeypatch):
+    """The check can fail: with a wrong translation (every sqrt-iSWAP removed on the TFQ side) it does."""
+    rc = router_circuit(2, 2, 3)
+    c = dev.compile_router(rc, _weights(rc, 5), "rainbow")
+    real = dev.tfq_reduction
+
+    def broken(noisy):
+        reduced, translated, dropped = real(noisy)
+        keep = [op for op in translated.all_operations() if not isinstance(op.gate, cirq.ISwapPowGate)]
+        return reduced, cirq.Circuit(keep), dropped
+
+    monkeypatch.setattr(dev, "tfq_reduction", broken)
+    x = np.random.default_rng(6).uniform(-np.pi, np.pi, (3, 2))
+    assert not de.tfq_check(c, x, 2000)["within_tolerance"]
+
+
+def test_trainable_engine_matches_the_exact_engine_and_cirq_and_has_gradients():
+    import tensorflow as tf
+
+    rc = router_circuit(2, 2, 3)
+    c = dev.compile_router(rc, _weights(rc, 7), "rainbow")
+    noisy = dev.noisy_circuit(c)
+    qs = sorted(c.placed)
+    obs = [qs.index(q) for q in c.readout]
+    engine = H.TrainableCoefficients(noisy, qs, obs, dev.EMBEDDING_TAG, dev.is_native_slot)
+    assert len(engine.initial) == sum(1 for op in c.circuit.all_operations() if dev.is_native_slot(op))
+    ref = H.fourier_coefficients(noisy, qs, obs, dev.EMBEDDING_TAG)
+    assert np.abs(engine.coefficients(engine.initial).numpy() - ref).max() < 1e-12
+    moved = engine.initial + np.random.default_rng(8).normal(0, 0.2, engine.initial.shape)
+    circuit = engine.with_exponents(noisy, moved, dev.is_native_slot)
+    assert np.abs(engine.coefficients(moved).numpy() - ref).max() > 1e-3  # the angles matter
+    x = np.random.default_rng(9).uniform(-np.pi, np.pi, (2, 2))
+    z = H.evaluate(engine.coefficients(moved).numpy(), de.placed_inputs(c, x))
+    for i in range(2):
+        assert de.dm_check(circuit, c, x[i], z[i]) < 1e-5
+    assert np.abs(H.features_tf(tf.constant(x)).numpy() - H.features(x)).max() < 1e-12
+    e = tf.Variable(moved)
+    with tf.GradientTape() as tape:
+        out = tf.reduce_sum(engine.coefficients(e)[:, 1:])
+    g = tape.gradient(out, e).numpy()
+    step = np.zeros_like(moved)
+    step[0, 0] = 1e-6
+    numeric = (
+        np.sum(engine.coefficients(moved + step).numpy()[:, 1:])
+        - np.sum(engine.coefficients(moved - step).numpy()[:, 1:])
+    ) / 2e-6
+    assert abs(g[0, 0] - numeric) < 1e-5 and np.abs(g).max() > 1e-3
+
+
+def test_fine_tuning_on_the_device_lowers_the_training_loss_and_restores_the_model():
+    """On a small noiselessly trained mixture, device-aware fine-tuning lowers the loss it trains on and
+    keeps the deployed model when no epoch beats it on validation; the model's weights are untouched."""
+    import tensorflow as tf
+
+    from qmoe_tfq.models.device_train import fine_tune_on_device
+    from qmoe_tfq.models.mixture import build_model
+    from qmoe_tfq.specs.config import ModelSpec
+
+    spec = ModelSpec(router="quantum", n_qubits=2, layers=2, n_experts=2, readout="expectation")
+    model = build_model(spec, 2, 2, seed=0)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-np.pi, np.pi, (120, 2)).astype(np.float32)
+    y = (np.sin(x[:, 0]) * np.cos(x[:, 1]) > 0).astype(np.int32)
+    model(tf.constant(x[:2]))
+    before = [w.copy() for w in model.get_weights()]
+    train, val = (x[:80], y[:80]), (x[80:100], y[80:100])
+    rec = fine_tune_on_device(model, "rainbow", train, val, (x[100:], y[100:]), epochs=4, learning_rate=0.05)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    curve = rec["validation_loss_curve"]
+    assert len(curve) == 5 and rec["best_epoch"] == int(np.argmin(curve))
+    assert rec["tuned_validation_loss"] == pytest.approx(min(curve), abs=1e-9)
+    assert rec["engine_check_deviation"] < 1e-12 and rec["dm_check_deviation"] < 1e-5
+    # on the training split itself, fine-tuning from the deployed model lowers the loss
+    on_train = fine_tune_on_device(model, "rainbow", train, train, train, epochs=4, learning_rate=0.05)
+    assert on_train["tuned_validation_loss"] < on_train["deploy_validation_loss"] - 1e-3
+    assert on_train["best_epoch"] > 0 and on_train["angle_change_max"] > 0

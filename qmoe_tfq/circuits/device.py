@@ -263,8 +263,106 @@ def noisy_circuit(compiled: CompiledRouter) -> cirq.Circuit:
     )
 
 
+def is_native_slot(op: cirq.Operation) -> bool:
+    """Whether ``op`` is one of the compiled ansatz's native single-qubit gates (tagged ``("slot", k)``)."""
+    return _slot(op) is not None
+
+
 def _slot(op: cirq.Operation) -> int | None:
     return next((t[1] for t in op.tags if isinstance(t, tuple) and len(t) == 2 and t[0] == "slot"), None)
+
+
+# Channels TFQ's trajectory simulator runs (``tensorflow_quantum.core.serialize.serializer``), all
+# single-qubit; it has no two-qubit channel and no generic Kraus channel.
+TFQ_CHANNELS = (
+    cirq.AmplitudeDampingChannel,
+    cirq.AsymmetricDepolarizingChannel,
+    cirq.BitFlipChannel,
+    cirq.DepolarizingChannel,
+    cirq.GeneralizedAmplitudeDampingChannel,
+    cirq.PhaseDampingChannel,
+    cirq.PhaseFlipChannel,
+    cirq.ResetChannel,
+)
+DAMPING_TOLERANCE = 1e-9
+
+
+def _ptm1(kraus: list[np.ndarray]) -> np.ndarray:
+    """Single-qubit Pauli transfer matrix T[a, b] = Tr(P_a E(P_b)) / 2 (I, X, Y, Z)."""
+    paulis = [np.eye(2), cirq.unitary(cirq.X), cirq.unitary(cirq.Y), cirq.unitary(cirq.Z)]
+    return np.array(
+        [[np.real(np.trace(pa @ sum(k @ pb @ k.conj().T for k in kraus))) / 2 for pb in paulis] for pa in paulis]
+    )
+
+
+def damping_channels(op: cirq.Operation) -> list[cirq.Operation] | None:
+    """A single-qubit channel as generalized amplitude damping then phase damping (TFQ channels), when
+    it is exactly one (its PTM equal to 1e-9: the thermal T1/Tphi channels of the calibrated noise
+    model are); None otherwise. GAD(p, g) has PTM diag(1, sqrt(1 - g), sqrt(1 - g), 1 - g) with
+    T[Z, I] = g (2p - 1), phase damping PD(l) diag(1, sqrt(1 - l), sqrt(1 - l), 1)."""
+    if len(op.qubits) != 1 or not cirq.has_kraus(op):
+        return None
+    t = _ptm1(list(cirq.kraus(op)))
+    g = 1.0 - t[3, 3]
+    if g < -DAMPING_TOLERANCE or g >= 1.0:
+        return None
+    g = max(g, 0.0)
+    p = 0.5 * (t[3, 0] / g + 1.0) if g > 0 else 1.0
+    s = t[1, 1] / np.sqrt(1.0 - g)
+    lam = 1.0 - s * s
+    if not (-DAMPING_TOLERANCE <= p <= 1 + DAMPING_TOLERANCE and -DAMPING_TOLERANCE <= lam <= 1):
+        return None
+    q = op.qubits[0]
+    out = [cirq.generalized_amplitude_damp(float(np.clip(p, 0, 1)), float(g)).on(q)]
+    out.append(cirq.phase_damp(float(np.clip(lam, 0, 1))).on(q))
+    rebuilt = _ptm1(list(cirq.kraus(out[1]))) @ _ptm1(list(cirq.kraus(out[0])))
+    return out if np.abs(rebuilt - t).max() < DAMPING_TOLERANCE else None
+
+
+def tfq_reduction(noisy: cirq.Circuit) -> tuple[cirq.Circuit, cirq.Circuit, dict[str, int]]:
+    """(reduced, translated, dropped) of a ``noisy_circuit``: ``reduced`` is ``noisy`` without the
+    channels TFQ cannot simulate (two-qubit depolarizing channels; Kraus channels that are not
+    exactly damping channels, ``damping_channels``), counted in ``dropped`` by kind; ``translated``
+    is ``reduced`` in TFQ's gate set, operation by operation and exactly: PhasedXZ -> Z, X, Z powers
+    (``cirq.decompose_once``); PhasedFSim with zeta = chi = gamma = 0 -> FSim; thermal Kraus ->
+    generalized amplitude damping + phase damping. Embedding operations are kept as they are in
+    both (the caller puts the inputs in)."""
+    reduced, translated = [], []
+    dropped: dict[str, int] = {}
+    for moment in noisy:
+        keep, trans = [], []
+        for op in moment:
+            gate = op.untagged.gate
+            if EMBEDDING_TAG in op.tags:
+                keep.append(op)
+                trans.append(op)
+                continue
+            if cirq.has_unitary(op):
+                keep.append(op)
+                if isinstance(gate, cirq.PhasedXZGate):
+                    trans.extend(cirq.decompose_once(op.untagged))
+                elif isinstance(gate, cirq.PhasedFSimGate):
+                    if max(abs(gate.zeta), abs(gate.chi), abs(gate.gamma)) < 1e-12:
+                        trans.append(cirq.FSimGate(gate.theta, gate.phi).on(*op.qubits))
+                    else:
+                        trans.extend(cirq.decompose_once(op.untagged))
+                else:
+                    trans.append(op.untagged)
+                continue
+            if isinstance(gate, TFQ_CHANNELS) and len(op.qubits) == 1:
+                keep.append(op)
+                trans.append(op.untagged)
+                continue
+            damping = damping_channels(op)
+            if damping is not None:
+                keep.append(op)
+                trans.extend(damping)
+                continue
+            kind = f"{type(gate).__name__} ({len(op.qubits)} qubit{'s' if len(op.qubits) > 1 else ''})"
+            dropped[kind] = dropped.get(kind, 0) + 1
+        reduced.append(cirq.Moment(keep))
+        translated.extend(trans)
+    return cirq.Circuit(reduced), cirq.Circuit(translated), dropped
 
 
 def readout_affine(name: str, qubits: tuple[cirq.Qid, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -309,13 +407,17 @@ __all__ = [
     "PROCESSORS",
     "CompiledRouter",
     "Processor",
+    "TFQ_CHANNELS",
     "compile_router",
+    "damping_channels",
     "embedding_gate",
     "equivalence_error",
     "estimated_fidelity",
+    "is_native_slot",
     "noisy_circuit",
     "placement",
     "placement_score",
     "processor",
     "readout_affine",
+    "tfq_reduction",
 ]

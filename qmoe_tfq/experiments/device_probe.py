@@ -31,7 +31,9 @@ class DeviceSweep:
     """Deploy on ``processors`` (exact with readout error, mitigated, and from ``shots`` per input,
     ``draws`` seeded draws each) and, with the abstract depolarizing model at each eps of ``noise``
     and placement of ``placements``, the same shot estimates; ``check_points`` test inputs for the
-    compiled-equals-abstract check. Seeds of the shot draws derive from the run's seed."""
+    compiled-equals-abstract check; on the first ``tfq_points`` test inputs (0: none) the TFQ
+    trajectories check with ``tfq_repetitions`` trajectories (``device_eval.tfq_check``). Seeds of
+    the shot draws derive from the run's seed."""
 
     processors: tuple[str, ...] = PROCESSORS
     shots: tuple[int, ...] = (10, 100, 1000, 10000)
@@ -40,6 +42,8 @@ class DeviceSweep:
     placements: tuple[str, ...] = ("every_gate",)
     check_points: int = 2
     seed: int = 0
+    tfq_points: int = 0
+    tfq_repetitions: int = 5000
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "processors", _tuple("processors", self.processors))
@@ -56,6 +60,9 @@ class DeviceSweep:
             check_choice("noise placement", p, NOISE_PLACEMENTS)
         check_positive_int("draws", self.draws)
         check_positive_int("check_points", self.check_points)
+        check_positive_int("tfq_repetitions", self.tfq_repetitions)
+        if self.tfq_points < 0:
+            raise ConfigError(f"DeviceSweep tfq_points must be >= 0, got {self.tfq_points!r}")
 
     def __call__(self, estimator, data: Dataset) -> dict:
         est = _qmoe(estimator)
@@ -76,7 +83,57 @@ class DeviceSweep:
             self.noise,
             self.placements,
             self.check_points,
+            self.tfq_points,
+            self.tfq_repetitions,
         )
+
+
+@dataclass(frozen=True)
+class DeviceFineTune:
+    """Fine-tune the trained quantum router under ``processor``'s calibrated noise
+    (``qmoe_tfq.models.device_train.fine_tune_on_device``: native single-qubit angles and adapter,
+    ``epochs`` epochs of Adam at ``learning_rate``, epoch kept by validation loss) on the run's own
+    training split, with the same validation split the estimator carved (its early stopping), and
+    read the held-out split; adds ``device_fine_tune`` (one record) to the run's result."""
+
+    processor: str = "rainbow"
+    epochs: int = 10
+    learning_rate: float = 0.01
+    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        check_choice("processor", self.processor, PROCESSORS)
+        check_positive_int("epochs", self.epochs)
+        check_positive_int("batch_size", self.batch_size)
+        if not self.learning_rate > 0:
+            raise ConfigError(f"DeviceFineTune learning_rate must be positive, got {self.learning_rate!r}")
+
+    def __call__(self, estimator, data: Dataset) -> dict:
+        est = _qmoe(estimator)
+        if not isinstance(est, QMoEClassifier) or est.router != "quantum":
+            raise ConfigError("DeviceFineTune applies to quantum routers only")
+        if not est.early_stopping or not len(data.x_test):
+            raise ConfigError(
+                "DeviceFineTune needs the estimator's validation split (early_stopping) and a held-out split"
+            )
+        from qmoe_tfq.estimators import seed_of, validation_split
+        from qmoe_tfq.models.device_train import fine_tune_on_device
+
+        seed = seed_of(est.random_state)
+        y = np.searchsorted(est.classes_, data.y_train)
+        x_fit, x_val, y_fit, y_val = validation_split(data.x_train, y, est.validation_fraction, seed)
+        record = fine_tune_on_device(
+            est.model_,
+            self.processor,
+            (est.scale_inputs(x_fit), y_fit),
+            (est.scale_inputs(x_val), y_val),
+            (est.scale_inputs(data.x_test), np.searchsorted(est.classes_, data.y_test)),
+            self.epochs,
+            self.learning_rate,
+            self.batch_size,
+            seed,
+        )
+        return {"device_fine_tune": [record]}
 
 
 def _data_seed(seed: int, data: Dataset) -> int:
@@ -88,4 +145,4 @@ def _data_seed(seed: int, data: Dataset) -> int:
     return int(seed) * 2**32 + int.from_bytes(digest[:4], "little")
 
 
-__all__ = ["PROCESSORS", "DeviceSweep"]
+__all__ = ["PROCESSORS", "DeviceFineTune", "DeviceSweep"]

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 
 import cirq
 import numpy as np
+import sympy
 import tensorflow as tf
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
@@ -96,14 +97,22 @@ def _seed(seed: int, processor: str, shots: int, draw: int) -> np.random.Generat
 
 
 def _shot_records(model, x, y, z_read, slope, offset, shots, draws, seed, processor, noise=None) -> list[dict]:
-    out = []
+    # Every draw's estimates (and their mitigated versions) are classified in one batched call.
+    settings = ["readout"] + (["mitigated"] if slope is not None else [])
+    estimates = []
     for s in shots:
-        acc = {setting: [] for setting in SETTINGS}
         for r in range(draws):
             zhat = sample_z(z_read, s, _seed(seed, f"{processor}/{noise}", s, r))
-            acc["readout"].append(np.mean(predictions(model, x, zhat) == y))
+            estimates.append(zhat)
             if slope is not None:
-                acc["mitigated"].append(np.mean(predictions(model, x, mitigate(zhat, slope, offset)) == y))
+                estimates.append(mitigate(zhat, slope, offset))
+    if not estimates:
+        return []
+    pred = predictions(model, np.tile(x, (len(estimates), 1)), np.concatenate(estimates))
+    correct = np.mean(pred.reshape(len(shots), draws, len(settings), len(x)) == y, axis=-1)
+    out = []
+    for i, s in enumerate(shots):
+        acc = {setting: list(correct[i, :, j]) for j, setting in enumerate(settings)}
         for setting, values in acc.items():
             if values:
                 out.append(
@@ -134,6 +143,71 @@ def dm_check(noisy: cirq.Circuit, compiled: dev.CompiledRouter, x: np.ndarray, z
     rho = rho.final_density_matrix
     exact = [np.real(np.trace(rho @ cirq.PauliString({q: cirq.Z}).matrix(qs))) for q in compiled.readout]
     return float(np.max(np.abs(np.array(exact) - z)))
+
+
+def placed_inputs(compiled: dev.CompiledRouter, x: np.ndarray) -> np.ndarray:
+    """``x`` (rows, n; logical order) as the inputs of the sorted placed qubits (``sorted(compiled.placed)``)."""
+    qs = sorted(compiled.placed)
+    x = np.atleast_2d(np.asarray(x, float))
+    xq = np.zeros((len(x), len(qs)))
+    for i, p in enumerate(compiled.physical):
+        xq[:, qs.index(p)] = x[:, i]
+    return xq
+
+
+def exact_z(noisy: cirq.Circuit, compiled: dev.CompiledRouter, x: np.ndarray) -> np.ndarray:
+    """Exact <Z_i> (rows, n; readout order) of a noisy version of ``compiled`` at the rows of ``x``."""
+    qs = sorted(compiled.placed)
+    coefficients = heisenberg.fourier_coefficients(
+        noisy, qs, [qs.index(q) for q in compiled.readout], dev.EMBEDDING_TAG
+    )
+    return heisenberg.evaluate(coefficients, placed_inputs(compiled, x))
+
+
+def tfq_check(compiled: dev.CompiledRouter, x: np.ndarray, repetitions: int) -> dict:
+    """The calibrated noisy circuit through TFQ's trajectories (``tfq.noise.expectation``) against the
+    exact engine with the same channels, at the rows of ``x``.
+
+    TFQ runs single-qubit channels only: ``circuits.device.tfq_reduction`` drops the others (the
+    two-qubit depolarizing channels) from both sides and translates the rest to TFQ's gate set
+    exactly. Each <Z_i> is a mean over R = ``repetitions`` trajectories of values in [-1, 1] (TFQ
+    takes each trajectory's expectation exactly and samples only the channels' branches), so its
+    standard error is at most 1/sqrt(R); the check passes when every value is within
+    ``noise_eval.sampled_tolerance(R)`` = 5/sqrt(R). Also returned: how much the dropped channels
+    move the exact values (``dropped_effect_max``).
+    """
+    from qmoe_tfq.models.noise_eval import sampled_tolerance
+    from qmoe_tfq.sim.tfq import SampledExpectation
+
+    start = time.perf_counter()
+    noisy = dev.noisy_circuit(compiled)
+    reduced, translated, dropped = dev.tfq_reduction(noisy)
+    x = np.atleast_2d(np.asarray(x, float))
+    exact = exact_z(reduced, compiled, x)
+    full = exact_z(noisy, compiled, x)
+    symbols = [sympy.Symbol(f"device_x{i}") for i in range(len(compiled.physical))]
+    position = {p: i for i, p in enumerate(compiled.physical)}
+    circuit = cirq.Circuit(
+        cirq.rx(symbols[position[op.qubits[0]]]).on(op.qubits[0]) if dev.EMBEDDING_TAG in op.tags else op
+        for op in translated.all_operations()
+    )
+    engine = SampledExpectation(circuit, [s.name for s in symbols], [cirq.Z(q) for q in compiled.readout], repetitions)
+    sampled = engine(tf.constant(x, tf.float32)).numpy().astype(float)
+    tolerance = sampled_tolerance(repetitions)
+    deviation = float(np.abs(sampled - exact).max())
+    return {
+        "processor": compiled.processor,
+        "points": int(len(x)),
+        "repetitions": int(repetitions),
+        "tolerance": float(tolerance),
+        "max_deviation": deviation,
+        "within_tolerance": bool(deviation <= tolerance),
+        "dropped": "; ".join(sorted(dropped)) or "none",
+        "dropped_ops": int(sum(dropped.values())),
+        "kept_channels": int(sum(1 for op in reduced.all_operations() if not cirq.has_unitary(op))),
+        "dropped_effect_max": float(np.abs(full - exact).max()),
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def device_outputs(
@@ -189,6 +263,8 @@ def evaluate_on_devices(
     noise: Sequence[float] = (),
     placements: Sequence[str] = ("every_gate",),
     check_points: int = 2,
+    tfq_points: int = 0,
+    tfq_repetitions: int = 5000,
 ) -> dict:
     """Every record of the module docstring for ``model`` on (scaled) ``x`` with labels ``y``.
 
@@ -197,7 +273,9 @@ def evaluate_on_devices(
     dict
         ``device_eval``: one record per (processor, setting, noise, shots; 0 = exact) with the
         accuracy (mean and sd over ``draws`` for shots); ``device_compiled``: one record per
-        processor (gate counts, depth, SWAPs, placement, fidelity estimates, checks, seconds).
+        processor (gate counts, depth, SWAPs, placement, fidelity estimates, checks, seconds); with
+        ``tfq_points`` > 0, ``device_tfq``: one ``tfq_check`` record per processor on the first
+        ``tfq_points`` rows of ``x`` with ``tfq_repetitions`` trajectories.
     """
     _check_router(model)
     x = np.asarray(x, float)
@@ -213,9 +291,11 @@ def evaluate_on_devices(
         }
     ]
     records += _shot_records(model, x, y, z0, None, None, shots, draws, seed, "noiseless")
-    compiled = []
+    compiled, tfq = [], []
     for name in processors:
         z, rec, circuit = device_outputs(model, x, name, check_points)
+        if tfq_points > 0:
+            tfq.append(tfq_check(circuit, x[:tfq_points], tfq_repetitions))
         slope, offset = dev.readout_affine(name, circuit.readout)
         z_read = slope * z + offset
         for setting, values in (("readout", z_read), ("mitigated", mitigate(z_read, slope, offset))):
@@ -248,7 +328,10 @@ def evaluate_on_devices(
                 }
             )
             records += _shot_records(model, x, y, z, None, None, shots, draws, seed, label, float(eps))
-    return {"device_eval": records, "device_compiled": compiled}
+    out = {"device_eval": records, "device_compiled": compiled}
+    if tfq_points > 0:
+        out["device_tfq"] = tfq
+    return out
 
 
 __all__ = [
@@ -257,8 +340,11 @@ __all__ = [
     "device_outputs",
     "dm_check",
     "evaluate_on_devices",
+    "exact_z",
     "mitigate",
     "mitigate_distribution",
+    "placed_inputs",
     "predictions",
     "sample_z",
+    "tfq_check",
 ]

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from qmoe_tfq.analysis.stats import noise_curve
-from qmoe_tfq.experiments.device_probe import PROCESSORS, DeviceSweep
+from qmoe_tfq.experiments.device_probe import PROCESSORS, DeviceFineTune, DeviceSweep
 from qmoe_tfq.experiments.experiment import Experiment
 from qmoe_tfq.experiments.tuning import TunedResults, eval_name, evaluation_experiments, run_tuned, run_tuned_groups
 from qmoe_tfq.studies import _results as R
@@ -36,6 +36,7 @@ SHOTS = (10, 100, 1000, 10000)
 EPS = (0.0, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.05)
 WITHIN = 0.01  # "within 1 pp of exact evaluation"
 SETTINGS = ("readout", "mitigated")
+FINE_TUNE_PROCESSOR = "rainbow"  # device-aware training on one processor (the first; fixed before the runs)
 TWO_MOONS = "two_moons"
 TM_REFERENCES = {"linear": "linear", "matched": tm.MATCHED, "fourier": "fourier"}
 SCALING_REFERENCES = {"linear": "linear", "matched": "matched"}
@@ -57,6 +58,9 @@ class Size:
     draws: int
     eps: tuple[float, ...]
     placements: tuple[str, ...]
+    tfq_points: int  # Two Moons: test inputs per seed and processor through TFQ's trajectories
+    tfq_repetitions: int
+    fine_tune_epochs: int  # Two Moons: epochs of device-aware fine-tuning on FINE_TUNE_PROCESSOR
 
 
 FULL = Size(
@@ -67,6 +71,9 @@ FULL = Size(
     draws=5,
     eps=EPS,
     placements=("every_gate", "authors"),
+    tfq_points=2,
+    tfq_repetitions=2000,
+    fine_tune_epochs=10,
 )
 QUICK = Size(
     tm_seeds=3,
@@ -76,6 +83,9 @@ QUICK = Size(
     draws=2,
     eps=(0.0, 0.02),
     placements=("every_gate",),
+    tfq_points=1,
+    tfq_repetitions=500,
+    fine_tune_epochs=3,
 )
 
 
@@ -97,16 +107,22 @@ def _scaling_groups(quick: bool) -> list:
     return [(sc.candidates(k), sc.budget(task, k, ss, quick)) for k, _ in s.scaling if k in sc.task_ks(task, ss)]
 
 
-def _probe(quick: bool, depolarizing: bool) -> DeviceSweep:
+def _probe(quick: bool, two_moons: bool) -> DeviceSweep:
     s = size(quick)
     return DeviceSweep(
         PROCESSORS,
         s.shots,
         s.draws,
-        s.eps if depolarizing else (),
+        s.eps if two_moons else (),
         s.placements,
         check_points=2,
+        tfq_points=s.tfq_points if two_moons else 0,
+        tfq_repetitions=s.tfq_repetitions,
     )
+
+
+def _fine_tune_probe(quick: bool) -> DeviceFineTune:
+    return DeviceFineTune(FINE_TUNE_PROCESSOR, size(quick).fine_tune_epochs)
 
 
 def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
@@ -138,7 +154,11 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     q = tm.candidate("quantum")
     if eval_name(b, q) in chosen:
         (e,) = evaluation_experiments([([q], b)], chosen)
-        out.append(dataclasses.replace(e, name=f"{PREFIX}{TWO_MOONS}/quantum", probes=(_probe(quick, True),)))
+        out.append(
+            dataclasses.replace(
+                e, name=f"{PREFIX}{TWO_MOONS}/quantum", probes=(_probe(quick, True), _fine_tune_probe(quick))
+            )
+        )
     seeds = dict(s.scaling)
     for cands, budget in _scaling_groups(quick):
         quantum = [c for c in cands if c.id == "quantum"]
@@ -457,6 +477,85 @@ def depolarizing_table(res: Results, reference: str = "linear") -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _records(rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One row per record of the list-valued result ``column`` (runs without it skipped)."""
+    out = []
+    if column not in rows.columns:
+        return pd.DataFrame(out)
+    for r in rows.itertuples():
+        records = getattr(r, column)
+        if isinstance(records, list):
+            out += [{"dataset": _dataset_of(r.experiment), "seed": int(r.seed), **rec} for rec in records]
+    return pd.DataFrame(out)
+
+
+def tfq_table(res: Results) -> pd.DataFrame:
+    """Two Moons, per processor: the noisy compiled circuit through TFQ's trajectories against the exact
+    engine with the same (TFQ-supported) channels (``device_eval.tfq_check``): inputs checked (each
+    with every <Z_i>), the largest |difference| of <Z_i> and the tolerance 5/sqrt(R), the channels dropped from both sides
+    and how much they move the exact values."""
+    t = _records(res.rows, "device_tfq")
+    if t.empty:
+        return t
+    return (
+        t.groupby(["dataset", "processor"], sort=False)
+        .agg(
+            n_seeds=("seed", "nunique"),
+            inputs_checked=("points", "sum"),
+            repetitions=("repetitions", "first"),
+            max_deviation=("max_deviation", "max"),
+            tolerance=("tolerance", "first"),
+            all_within=("within_tolerance", "all"),
+            kept_channels=("kept_channels", "median"),
+            dropped=("dropped", lambda v: "; ".join(sorted(set(v)))),
+            dropped_ops_median=("dropped_ops", "median"),
+            dropped_effect_max=("dropped_effect_max", "max"),
+            seconds_mean=("seconds", "mean"),
+        )
+        .reset_index()
+    )
+
+
+def fine_tune_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per seed of the device-aware fine-tuning (``models.device_train``)."""
+    return _records(rows, "device_fine_tune")
+
+
+def fine_tune_table(res: Results) -> pd.DataFrame:
+    """Two Moons on ``FINE_TUNE_PROCESSOR``, per split x metric: the noiseless model, the noiselessly
+    trained model deployed on the device (deploy) and the same model fine-tuned on the device's noise
+    (tuned), means over seeds; tuned - deploy (mean paired difference) with exact one-sided
+    signed-rank p-values (tuned better, tuned worse), and the share of the device's loss (deploy -
+    noiseless) that fine-tuning recovers (ratio of the means)."""
+    from qmoe_tfq.analysis.rules import paired_superiority
+
+    f = fine_tune_frame(res.rows)
+    if f.empty:
+        return f
+    out = []
+    for split in ("validation", "test"):
+        for metric, better in (("loss", "lower"), ("accuracy", "higher")):
+            cols = {k: f[f"{k}_{split}_{metric}"].to_numpy(float) for k in ("noiseless", "deploy", "tuned")}
+            o = paired_superiority(cols["tuned"], cols["deploy"], better=better)
+            gap = cols["deploy"].mean() - cols["noiseless"].mean()
+            out.append(
+                {
+                    "processor": f["processor"].iloc[0],
+                    "split": split,
+                    "metric": metric,
+                    "noiseless_mean": float(cols["noiseless"].mean()),
+                    "deploy_mean": float(cols["deploy"].mean()),
+                    "tuned_mean": float(cols["tuned"].mean()),
+                    "tuned_minus_deploy": float((cols["tuned"] - cols["deploy"]).mean()),
+                    "p_tuned_better": o.p,
+                    "p_tuned_worse": o.p_reverse,
+                    "gap_recovered": float((cols["deploy"].mean() - cols["tuned"].mean()) / gap) if gap else math.nan,
+                    "n_seeds": int(len(f)),
+                }
+            )
+    return pd.DataFrame(out)
+
+
 # ------------------------------------------------------------------------------------------ figures
 
 
@@ -488,6 +587,7 @@ def shots_figure(res: Results):
 
 __all__ = [
     "EPS",
+    "FINE_TUNE_PROCESSOR",
     "FULL",
     "PREFIX",
     "QUICK",
@@ -500,6 +600,8 @@ __all__ = [
     "depolarizing_table",
     "evaluations",
     "experiments",
+    "fine_tune_frame",
+    "fine_tune_table",
     "per_seed",
     "reference_table",
     "results",
@@ -507,4 +609,5 @@ __all__ = [
     "shots_needed",
     "shots_table",
     "size",
+    "tfq_table",
 ]
