@@ -228,39 +228,66 @@ def _shape_of(rc: RouterCircuit) -> tuple[int, str]:
     return layers, "strongly_entangling" if has_cnot or len(rc.qubits) == 1 else "strongly_entangling_no_cnot"
 
 
-# Noisy placeholder circuits by structure (processor, then each moment's operations with the
-# single-qubit slots and embedding gates as markers): built once, filled per model.
+# Noisy placeholder moments by structure (processor, system qubits, qubits already acted on, then
+# the moment's operations with the single-qubit slots and embedding gates as markers): built once,
+# filled per model. The calibration's noise models (thermal idling by moment duration, inserted Pauli
+# errors, coherent entangler errors) act moment by moment, except that idling noise starts on a qubit
+# at its first gate; so each moment is noised after a prefix moment acting on the qubits already
+# acted on, whose own noisy moments are then cut off. The result equals the noise model on the whole
+# circuit (``test_noise_model_acts_moment_by_moment``), and moments repeat across models and seeds.
 _NOISY: dict[tuple, tuple[cirq.Moment, ...]] = {}
+_NOISY_LIMIT = 50000
 _PLACEHOLDER = cirq.PhasedXZGate(x_exponent=0.5, z_exponent=0.0, axis_phase_exponent=0.0)
+_PLACEHOLDER_TAG = ("slot", -1)
 
 
 def _marker(op: cirq.Operation):
-    k = _slot(op)
-    if k is not None:
-        return ("slot", k, op.qubits)
+    if _slot(op) is not None:
+        return ("slot", op.qubits)
     if EMBEDDING_TAG in op.tags:
         return ("embedding", op.qubits)
     return op
+
+
+def _noisy_moment(
+    name: str, system: tuple[cirq.Qid, ...], touched: frozenset, moment: cirq.Moment
+) -> tuple[cirq.Moment, ...]:
+    """The noise model's moments for one compiled moment after the qubits ``touched`` were acted on,
+    slots still placeholders (cached)."""
+    key = (name, system, touched, tuple(_marker(op) for op in moment))
+    if key in _NOISY:
+        return _NOISY[key]
+    placeholder = cirq.Moment(
+        op
+        if _marker(op) is op
+        else _PLACEHOLDER.on(*op.qubits).with_tags(_PLACEHOLDER_TAG)
+        if _slot(op) is not None
+        else _PLACEHOLDER.on(*op.qubits).with_tags(*op.tags)
+        for op in moment
+    )
+    model = processor(name).noise_model
+    prefix = [cirq.Moment(_PLACEHOLDER.on(q) for q in sorted(touched))] if touched else []
+    cut = len(cirq.Circuit(model.noisy_moments(prefix, list(system)))) if prefix else 0
+    noisy = tuple(cirq.Circuit(model.noisy_moments(prefix + [placeholder], list(system))))[cut:]
+    if len(_NOISY) < _NOISY_LIMIT:
+        _NOISY[key] = noisy
+    return noisy
 
 
 def noisy_circuit(compiled: CompiledRouter) -> cirq.Circuit:
     """The compiled circuit under its processor's calibrated noise model (no measurement: the
     readout error is applied to <Z> by ``readout_affine``). Embedding gates keep ``EMBEDDING_TAG``
     and a placeholder angle (replaced by RX(x) when evaluated). The noise model runs once per
-    circuit structure, with placeholder single-qubit gates, and each model's gates are put into
+    moment structure, with placeholder single-qubit gates, and each model's gates are put into
     their slots (the noise model's channels on a ``PhasedXZGate`` do not depend on its angles)."""
-    key = (compiled.processor, tuple(tuple(_marker(op) for op in m) for m in compiled.circuit))
-    if key not in _NOISY:
-        placeholder = cirq.Circuit(
-            cirq.Moment(op if _marker(op) is op else _PLACEHOLDER.on(*op.qubits).with_tags(*op.tags) for op in m)
-            for m in compiled.circuit
-        )
-        model = processor(compiled.processor).noise_model
-        _NOISY[key] = tuple(cirq.Circuit(model.noisy_moments(placeholder.moments, sorted(compiled.placed))))
-    gates = {_slot(op): op for op in compiled.circuit.all_operations() if _slot(op) is not None}
-    return cirq.Circuit.from_moments(
-        *(cirq.Moment(gates[_slot(op)] if _slot(op) is not None else op for op in m) for m in _NOISY[key])
-    )
+    system = tuple(sorted(compiled.placed))
+    out, touched = [], frozenset()
+    for moment in compiled.circuit:
+        gates = {op.qubits[0]: op for op in moment if _slot(op) is not None}
+        for m in _noisy_moment(compiled.processor, system, touched, moment):
+            out.append(cirq.Moment(gates[op.qubits[0]] if _slot(op) == -1 else op for op in m))
+        touched = touched | frozenset(moment.qubits)
+    return cirq.Circuit.from_moments(*out)
 
 
 def is_native_slot(op: cirq.Operation) -> bool:
