@@ -58,6 +58,7 @@ class Size:
     draws: int
     eps: tuple[float, ...]
     placements: tuple[str, ...]
+    processors: tuple[str, ...]
     tfq_points: int  # Two Moons: test inputs per seed and processor through TFQ's trajectories
     tfq_repetitions: int
     fine_tune_epochs: int  # Two Moons: epochs of device-aware fine-tuning on FINE_TUNE_PROCESSOR
@@ -71,6 +72,7 @@ FULL = Size(
     draws=5,
     eps=EPS,
     placements=("every_gate", "authors"),
+    processors=PROCESSORS,
     tfq_points=2,
     tfq_repetitions=2000,
     fine_tune_epochs=10,
@@ -83,6 +85,7 @@ QUICK = Size(
     draws=2,
     eps=(0.0, 0.02),
     placements=("every_gate",),
+    processors=(FINE_TUNE_PROCESSOR,),  # one processor at QUICK size
     tfq_points=1,
     tfq_repetitions=500,
     fine_tune_epochs=3,
@@ -110,7 +113,7 @@ def _scaling_groups(quick: bool) -> list:
 def _probe(quick: bool, two_moons: bool) -> DeviceSweep:
     s = size(quick)
     return DeviceSweep(
-        PROCESSORS,
+        s.processors,
         s.shots,
         s.draws,
         s.eps if two_moons else (),

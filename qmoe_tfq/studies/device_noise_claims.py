@@ -103,7 +103,7 @@ def _outcome(res: dn.Results, dataset: str, setting: str, reference: str, shots:
     n = res.n_test[dataset]
     ref = res.references[dataset][reference].dropna()
     base = dn.per_seed(ev, dataset, "noiseless", "exact")
-    devices = {p: dn.per_seed(ev, dataset, p, setting, shots) for p in dn.PROCESSORS}
+    devices = {p: dn.per_seed(ev, dataset, p, setting, shots) for p in dn.size(res.quick).processors}
     seeds = base.index.intersection(ref.index)
     for v in devices.values():
         seeds = seeds.intersection(v.index)
