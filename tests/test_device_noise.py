@@ -312,3 +312,47 @@ def test_noise_model_acts_moment_by_moment(name):
 
     assert len(whole) == len(ours) > len(c.circuit)
     assert [plain(m) for m in whole] == [plain(m) for m in ours]
+
+
+def test_device_probes_validate_their_settings():
+    from qmoe_tfq.experiments.device_probe import DeviceFineTune, DeviceSweep
+
+    with pytest.raises(Exception, match="processor"):
+        DeviceFineTune("sycamore-x")
+    with pytest.raises(Exception, match="learning_rate"):
+        DeviceFineTune(learning_rate=0.0)
+    with pytest.raises(Exception, match="epochs"):
+        DeviceFineTune(epochs=0)
+    with pytest.raises(Exception, match="tfq_points"):
+        DeviceSweep(tfq_points=-1)
+    with pytest.raises(Exception, match="tfq_repetitions"):
+        DeviceSweep(tfq_repetitions=0)
+
+
+def test_fine_tune_table_on_constructed_records():
+    import pandas as pd
+
+    from qmoe_tfq.studies import device_noise as dn
+
+    records = []
+    for seed in range(8):
+        rec = {"processor": "rainbow"}
+        for split in ("validation", "test"):
+            rec |= {
+                f"noiseless_{split}_loss": 0.10 + 0.01 * seed,
+                f"deploy_{split}_loss": 0.30 + 0.01 * seed,
+                f"tuned_{split}_loss": 0.15 + 0.01 * seed,  # recovers 3/4 of the device's loss on every seed
+                f"noiseless_{split}_accuracy": 0.99,
+                f"deploy_{split}_accuracy": 0.95,
+                f"tuned_{split}_accuracy": 0.95 - 0.01 * (seed % 2),  # never better, sometimes worse
+            }
+        records.append([rec])
+    rows = pd.DataFrame({"experiment": "device/two_moons/quantum", "seed": range(8), "device_fine_tune": records})
+    res = dn.Results(rows, {}, {}, [], quick=True)
+    t = dn.fine_tune_table(res).set_index(["split", "metric"])
+    loss = t.loc[("test", "loss")]
+    assert loss["gap_recovered"] == pytest.approx(0.75) and loss["tuned_minus_deploy"] == pytest.approx(-0.15)
+    assert loss["p_tuned_better"] < 0.01 < 0.99 < loss["p_tuned_worse"]
+    acc = t.loc[("test", "accuracy")]
+    assert acc["tuned_minus_deploy"] < 0 and acc["p_tuned_better"] > 0.5
+    assert dn.tfq_table(res).empty

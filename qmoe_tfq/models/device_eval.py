@@ -44,7 +44,9 @@ SETTINGS = ("readout", "mitigated")
 MAX_DM_CHECK_QUBITS = 4
 
 
-def _check_router(model: MixtureOfExperts) -> None:
+def check_router(model: MixtureOfExperts) -> None:
+    """Raise ``ConfigError`` unless ``model``'s router is the quantum router with the <Z> + adapter
+    readout and one input feature per qubit (what device evaluation supports)."""
     router = model.router
     spec = getattr(router, "spec", None)
     if spec is None or spec.router != "quantum":
@@ -215,7 +217,7 @@ def device_outputs(
 ) -> tuple[np.ndarray, dict, dev.CompiledRouter]:
     """(exact <Z_i> before readout error (rows, n), compile record, compiled circuit) of ``model``'s
     router on processor ``name``."""
-    _check_router(model)
+    check_router(model)
     router = model.router
     start = time.perf_counter()
     weights = router.theta.numpy().astype(float)
@@ -277,7 +279,7 @@ def evaluate_on_devices(
         ``tfq_points`` > 0, ``device_tfq``: one ``tfq_check`` record per processor on the first
         ``tfq_points`` rows of ``x`` with ``tfq_repetitions`` trajectories.
     """
-    _check_router(model)
+    check_router(model)
     x = np.asarray(x, float)
     y = np.asarray(y)
     z0 = model.router.circuit_outputs(tf.constant(x, tf.float32)).numpy()
@@ -336,6 +338,7 @@ def evaluate_on_devices(
 
 __all__ = [
     "SETTINGS",
+    "check_router",
     "confusion_matrix",
     "device_outputs",
     "dm_check",

@@ -29,7 +29,7 @@ import tf_keras as keras
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.circuits import device as dev
 from qmoe_tfq.core.errors import ConfigError, check_positive_int
-from qmoe_tfq.models.device_eval import _check_router, dm_check, placed_inputs
+from qmoe_tfq.models.device_eval import check_router, dm_check, placed_inputs
 from qmoe_tfq.models.mixture import MixtureOfExperts
 from qmoe_tfq.sim import heisenberg
 
@@ -85,7 +85,7 @@ def fine_tune_on_device(
         accuracy; deploy = noiselessly trained on the device, tuned = fine-tuned on the device),
         ``best_epoch``, ``validation_loss_curve`` (epoch 0 first), the checks and seconds.
     """
-    _check_router(model)
+    check_router(model)
     router = model.router
     if router.adapter is None:
         raise ConfigError("device fine-tuning needs the router's adapter (the <Z> + adapter readout)")

@@ -10,7 +10,13 @@ mitigated, and from S shots per input; with the abstract depolarizing model the 
 C4's comparison at finite S. Each quantum setting is paired seed by seed with the tuned noiseless
 Model A, the parameter-matched MLP router and (Two Moons) the Fourier-feature router, the same runs
 as those studies' (shared cache). The trained models are the studies' own: the same spec, data and
-seed retrain to the same weights (training is deterministic), here with the device probe attached.
+seed retrain to the same weights (training is deterministic), here with the device probes attached.
+
+Two Moons also carries two further checks: on a few test inputs per seed, the noisy compiled
+circuit through TFQ's trajectories against the exact engine with the same (TFQ-supported) channels
+(``tfq_table``), and training aware of the device: each router fine-tuned under
+``FINE_TUNE_PROCESSOR``'s noise (``DeviceFineTune``, ``models.device_train``), compared seed by
+seed with the deployed model (``fine_tune_table``). At QUICK size one processor is used.
 """
 
 from __future__ import annotations
