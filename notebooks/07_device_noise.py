@@ -200,7 +200,9 @@ assert tfq_check["all_within"].all(), "TFQ's trajectories disagree with the exac
 # (`qmoe_tfq.models.device_train`): the native single-qubit angles of the compiled circuit and the
 # adapter (experts frozen), by Adam on the exact, differentiable noisy <Z_i> with the readout error,
 # the epoch kept by validation loss (epoch 0 = the deployed model). Does it recover what the device
-# costs (deploy vs noiseless), seed by seed?
+# costs (deploy vs noiseless), seed by seed? Caveat: fine-tuning also trains further, so a gain
+# beyond the noiseless model's loss (gap_recovered > 1) need not come from the noise model; no
+# control that fine-tunes the same parameters without noise was run.
 
 # %%
 fine = dn.fine_tune_table(res)
