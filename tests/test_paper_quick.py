@@ -41,6 +41,15 @@ TABLES = [
     "scaling_tuning_convergence",
     "mechanism_tuning_convergence",
     "phase1_tuning_convergence",
+    # issue #22: the device study (open question 1)
+    "device_accuracy",
+    "device_shots",
+    "device_shots_needed",
+    "device_depolarizing_shots",
+    "device_cost",
+    "device_checks",
+    "device_tfq_check",
+    "device_fine_tune",
 ]
 FIGURES = [
     "two_moons_decision_regions",
@@ -58,6 +67,7 @@ FIGURES = [
     "phase1_accuracy",
     "two_moons_km",
     "specification_curves",
+    "device_shots",
 ]
 NOTEBOOKS = [
     "01_two_moons",
@@ -66,6 +76,7 @@ NOTEBOOKS = [
     "04_noise",
     "05_mechanism",
     "06_phase1",
+    "07_device_noise",
     "99_claims_ledger",
 ]
 # Open questions 2 and 4 (issue #23)
@@ -122,7 +133,7 @@ def test_quick_paper_pipeline(tmp_path):
         html = (out / "notebooks" / f"{name}.html").read_text()
         assert "<html" in html and "Traceback" not in html and "<script src=" not in html
     claims = json.loads((out / "claims.json").read_text())
-    assert {c["id"] for c in claims["claims"]} >= {f"C{i}" for i in range(1, 9)}
+    assert {c["id"] for c in claims["claims"]} >= {f"C{i}" for i in range(1, 9)} | {"Q1", "Q2", "Q4"}
     assert "QUICK run" in claims["header"] and "QUICK run" in (out / "claims.md").read_text()
 
     stamp = json.loads((out / "manifest.json").read_text())

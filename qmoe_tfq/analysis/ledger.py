@@ -248,6 +248,14 @@ CLAIMS.update(
     }
 )
 
+# Issue #22: the paper's open question 1 (real hardware), answered in simulation (studies/device_noise.py).
+CLAIMS["Q1"] = (
+    "Open question 1: does the router keep its advantage under a real processor's noise (calibrated gate, idling "
+    "and readout errors; finite shots)?",
+    "paper (conclusion / limitations)",
+    "open question; the paper's simulated threshold ~2% depolarizing",
+)
+
 
 # ------------------------------------------------------------------------------------------ parts
 

@@ -243,6 +243,33 @@ PLAN: dict[str, ClaimPlan] = {
     )
 }
 
+# Issue #22 (written before the device study's runs): the paper's open question 1 in simulation.
+PLAN["Q1"] = ClaimPlan(
+    "Q1",
+    "Two Moons held-out accuracy, tuned quantum router deployed on each processor (rainbow, weber: calibrated "
+    "noise model incl. readout error, exact expectations) minus the tuned noiseless Model A, paired by seed",
+    "gate: noiseless quantum > Model A; then quantum(device) > Model A on every processor (Holm over processors)",
+    SIGNED_RANK + ", Holm over processors; loss to the device: non-inferiority of quantum(device) vs noiseless "
+    "quantum, same test",
+    0.01,
+    "percentage points of held-out accuracy (the device's loss against the noiseless router)",
+    ALPHA,
+    (
+        ("shown", "reproduced"),
+        ("shown otherwise", "not reproduced"),
+        ("reversed", "contradicted"),
+        ("inconclusive", "inconclusive"),
+    ),
+    (
+        Secondary("readout error mitigated (confusion-matrix inversion)", SIGNED_RANK),
+        Secondary("S = 1,000 shots per input", SIGNED_RANK),
+        Secondary("vs the parameter-matched MLP and the Fourier-feature router", SIGNED_RANK),
+        Secondary("scaling task (MNIST 3 vs 8) at k = 4 and 8 qubits vs Model A and the matched MLP", SIGNED_RANK),
+    ),
+    note="an open question, not a stated result: 'reproduced' = the advantage survives the simulated device; "
+    "no noiseless advantage -> inconclusive",
+)
+
 DEVIATIONS: tuple[str, ...] = ()
 
 

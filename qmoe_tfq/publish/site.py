@@ -54,6 +54,7 @@ STUDY_NOTEBOOKS = {
     "noise": "04_noise",
     "mechanism": "05_mechanism",
     "phase1": "06_phase1",
+    "device_noise": "07_device_noise",
     "ledger": "99_claims_ledger",
 }
 STUDY_NOTEBOOKS["high_dim"] = "08_high_dim"  # issue #23

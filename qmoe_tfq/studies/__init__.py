@@ -19,8 +19,9 @@ STUDIES: dict[str, str] = {
     "noise": "qmoe_tfq.studies.noise_study",
     "mechanism": "qmoe_tfq.studies.mechanism",
     "phase1": "qmoe_tfq.studies.phase1",
+    "device_noise": "qmoe_tfq.studies.device_noise",  # open question 1 (issue #22)
+    "high_dim": "qmoe_tfq.studies.high_dim",  # open questions 2 and 4 (issue #23)
 }
-STUDIES["high_dim"] = "qmoe_tfq.studies.high_dim"  # open questions 2 and 4 (issue #23)
 CLAIMS: dict[str, str] = {
     "two_moons": "qmoe_tfq.studies.two_moons_claims",
     "efficiency": "qmoe_tfq.studies.efficiency_claims",
@@ -28,8 +29,9 @@ CLAIMS: dict[str, str] = {
     "noise": "qmoe_tfq.studies.noise_claims",
     "mechanism": "qmoe_tfq.studies.mechanism_claims",
     "phase1": "qmoe_tfq.studies.phase1_claims",
+    "device_noise": "qmoe_tfq.studies.device_noise_claims",  # Q1
+    "high_dim": "qmoe_tfq.studies.high_dim_claims",  # Q2, Q4
 }
-CLAIMS["high_dim"] = "qmoe_tfq.studies.high_dim_claims"  # Q2, Q4 (issue #23)
 
 
 def study(name: str):
@@ -39,7 +41,7 @@ def study(name: str):
     --------
     >>> from qmoe_tfq.studies import STUDIES, study
     >>> list(STUDIES)
-    ['two_moons', 'efficiency', 'scaling', 'noise', 'mechanism', 'phase1', 'high_dim']
+    ['two_moons', 'efficiency', 'scaling', 'noise', 'mechanism', 'phase1', 'device_noise', 'high_dim']
     >>> study("noise").__name__
     'qmoe_tfq.studies.noise_study'
     """
