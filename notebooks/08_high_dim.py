@@ -67,11 +67,13 @@ write_table(
 display(table)
 
 # %%
-save_figure(
-    hd.accuracy_figure(table),
-    S.figures,
-    "high_dim_accuracy",
-    caption="Held-out accuracy (left) and eta (right) against the input dimension d; dotted: angle router on PCA-8.",
+display(
+    save_figure(
+        hd.accuracy_figure(table),
+        S.figures,
+        "high_dim_accuracy",
+        caption="Held-out accuracy (left) and eta (right) against the input dimension d; dotted: angle router on PCA-8.",
+    )
 )
 
 # %% [markdown]

@@ -205,7 +205,7 @@ def test_power_statement_and_underpowered():
 
 
 def test_plan_covers_every_claim_and_renders():
-    assert set(pl.PLAN) == {f"C{i}" for i in range(1, 9)} | {f"N{i}" for i in range(1, 5)} | {"Q2", "Q4"}
+    assert set(pl.PLAN) == {f"C{i}" for i in range(1, 9)} | {f"N{i}" for i in range(1, 5)} | {"Q1", "Q2", "Q4"}
     for p in pl.PLAN.values():
         assert set(dict(p.outcomes)) == set(r.OUTCOMES)
         assert set(dict(p.outcomes).values()) <= set(pl.VERDICTS)

@@ -9,6 +9,7 @@ router with the <Z_i> + adapter readout and, for each processor of ``circuits.de
 2. evaluates it exactly under the processor's noise model (``sim.heisenberg``: every <Z_i> as a
    trigonometric polynomial in the inputs, found once per model; on up to 4 qubits also checked
    against ``cirq.DensityMatrixSimulator`` on one input, ``dm_check_deviation``), then
+
    * ``readout``: with the calibrated readout error (<Z> -> (1 - e0 - e1) <Z> + e1 - e0), and
    * ``mitigated``: that readout error inverted by the calibrated confusion matrix (exactly the
      values without readout error when evaluated exactly);
