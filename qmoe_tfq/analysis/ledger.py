@@ -230,6 +230,13 @@ CLAIMS: dict[str, tuple[str, str, str]] = {
         "0.88 / 0.65 / 0.78; ~0.99",
     ),
 }
+# Issue #22: the paper's open question 1 (real hardware), answered in simulation (studies/device_noise.py).
+CLAIMS["Q1"] = (
+    "Open question 1: does the router keep its advantage under a real processor's noise (calibrated gate, idling "
+    "and readout errors; finite shots)?",
+    "paper (conclusion / limitations)",
+    "open question; the paper's simulated threshold ~2% depolarizing",
+)
 # The paper's open questions 2 and 4 (issue #23), as the hypotheses its conclusion leaves open.
 CLAIMS.update(
     {
@@ -246,14 +253,6 @@ CLAIMS.update(
             "open question",
         ),
     }
-)
-
-# Issue #22: the paper's open question 1 (real hardware), answered in simulation (studies/device_noise.py).
-CLAIMS["Q1"] = (
-    "Open question 1: does the router keep its advantage under a real processor's noise (calibrated gate, idling "
-    "and readout errors; finite shots)?",
-    "paper (conclusion / limitations)",
-    "open question; the paper's simulated threshold ~2% depolarizing",
 )
 
 
