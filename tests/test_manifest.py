@@ -10,6 +10,7 @@ import pytest
 
 from qmoe_tfq.publish import manifest
 from qmoe_tfq.reporting.report import write_table
+from qmoe_tfq.studies import STUDIES
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "paper"
@@ -82,7 +83,7 @@ def test_manifest_records_run_facts_and_file_hashes(tmp_path):
 
 
 def test_a_manifest_of_the_current_grids_is_not_stale(current):
-    assert set(current) == {"two_moons", "efficiency", "scaling", "noise", "mechanism", "phase1"}
+    assert set(current) == set(STUDIES)
     assert all(len(keys) > 0 for keys in current.values())
     assert manifest.stale_studies(manifest_for(current), current) == {}
 

@@ -31,7 +31,14 @@ import pandas as pd
 from qmoe_tfq.analysis.stats import noise_curve
 from qmoe_tfq.experiments.device_probe import PROCESSORS, DeviceFineTune, DeviceSweep
 from qmoe_tfq.experiments.experiment import Experiment
-from qmoe_tfq.experiments.tuning import TunedResults, eval_name, evaluation_experiments, run_tuned, run_tuned_groups
+from qmoe_tfq.experiments.tuning import (
+    TunedResults,
+    eval_name,
+    evaluation_experiments,
+    run_tuned,
+    run_tuned_groups,
+    tuning_plan,
+)
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import mechanism
 from qmoe_tfq.studies import scaling as sc
@@ -135,8 +142,11 @@ def _fine_tune_probe(quick: bool) -> DeviceFineTune:
 
 
 def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
-    """The device study's planned runs: given the Two Moons and scaling ``chosen`` parameters, each
-    tuned quantum router retrained on its seeds with the ``DeviceSweep`` probe.
+    """The device study's planned runs: the tuned models it builds on (the tuning and evaluation runs
+    of the Two Moons quantum router, Model A and matched MLP, the mechanism study's Fourier router and
+    the scaling task's routers: runs shared with those studies through the cache) and, given their
+    ``chosen`` parameters, each tuned quantum router retrained on its seeds with the ``DeviceSweep``
+    probe.
 
     Parameters
     ----------
@@ -153,12 +163,16 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     Examples
     --------
     >>> from qmoe_tfq.studies import device_noise
-    >>> device_noise.experiments(quick=True)
-    []
+    >>> sorted({e.protocol for e in device_noise.experiments(quick=True)})
+    ['tuning']
     """
     chosen = chosen or {}
     s = size(quick)
-    out = []
+    out = [
+        e
+        for groups, probes in _tuned_sources(quick)
+        for e in tuning_plan(groups, chosen) + evaluation_experiments(groups, chosen, probes)
+    ]
     b = dataclasses.replace(tm.budget(quick), eval_seeds=tuple(range(s.tm_seeds)))
     q = tm.candidate("quantum")
     if eval_name(b, q) in chosen:
@@ -226,12 +240,9 @@ def results(run, quick: bool = False) -> Results:
     Results
     """
     s = size(quick)
-    tm_ids = ("quantum", "linear", tm.MATCHED)
-    tm_tuned = run_tuned([tm.candidate(i) for i in tm_ids], tm.budget(quick), run, tm.PROBES, desc="device: two moons")
-    fourier = run_tuned(
-        [mechanism.candidate("fourier")], mechanism.budget(quick), run, tm.PROBES, desc="device: fourier"
-    )
-    groups = _scaling_groups(quick)
+    (tm_groups, _), (fourier_groups, _), (groups, _) = _tuned_sources(quick)
+    tm_tuned = run_tuned(*tm_groups[0], run, tm.PROBES, desc="device: two moons")
+    fourier = run_tuned(*fourier_groups[0], run, tm.PROBES, desc="device: fourier")
     scaling = run_tuned_groups(groups, run, sc.PROBES, desc="device: scaling")
     chosen = {**tm_tuned.chosen, **fourier.chosen, **scaling.chosen}
     rows = run(experiments(quick, chosen), "device noise")
@@ -252,6 +263,17 @@ def results(run, quick: bool = False) -> Results:
         refs[label] = _reference_frame(scaling.evaluation, names, seeds[k])
         n_test[label] = int(scaling.evaluation["n_test"].iloc[0])
     return Results(rows, refs, n_test, [tm_tuned, fourier, scaling], quick)
+
+
+def _tuned_sources(quick: bool) -> list[tuple[list, tuple]]:
+    """(tuned groups, evaluation probes) of the models the study builds on: Two Moons, the Fourier
+    router, the scaling task."""
+    tm_ids = ("quantum", "linear", tm.MATCHED)
+    return [
+        ([([tm.candidate(i) for i in tm_ids], tm.budget(quick))], tm.PROBES),
+        ([([mechanism.candidate("fourier")], mechanism.budget(quick))], tm.PROBES),
+        (_scaling_groups(quick), sc.PROBES),
+    ]
 
 
 def _cand(rid: str, cid: str):
