@@ -167,12 +167,18 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     ['tuning']
     """
     chosen = chosen or {}
-    s = size(quick)
-    out = [
+    tuned = [
         e
         for groups, probes in _tuned_sources(quick)
         for e in tuning_plan(groups, chosen) + evaluation_experiments(groups, chosen, probes)
     ]
+    return tuned + device_experiments(quick, chosen)
+
+
+def device_experiments(quick: bool, chosen: dict[str, dict]) -> list[Experiment]:
+    """The device runs proper: each tuned quantum router of ``chosen`` retrained with the probes."""
+    s = size(quick)
+    out = []
     b = dataclasses.replace(tm.budget(quick), eval_seeds=tuple(range(s.tm_seeds)))
     q = tm.candidate("quantum")
     if eval_name(b, q) in chosen:
@@ -245,7 +251,7 @@ def results(run, quick: bool = False) -> Results:
     fourier = run_tuned(*fourier_groups[0], run, tm.PROBES, desc="device: fourier")
     scaling = run_tuned_groups(groups, run, sc.PROBES, desc="device: scaling")
     chosen = {**tm_tuned.chosen, **fourier.chosen, **scaling.chosen}
-    rows = run(experiments(quick, chosen), "device noise")
+    rows = run(device_experiments(quick, chosen), "device noise")
     tm_names = {
         rid: eval_name(mechanism.budget(quick) if rid == "fourier" else tm.budget(quick), _cand(rid, cid))
         for rid, cid in TM_REFERENCES.items()
