@@ -5,7 +5,7 @@ import pytest
 from qmoe_tfq import ConfigError
 from qmoe_tfq.circuits.router import router_circuit
 from qmoe_tfq.data import DataSpec
-from qmoe_tfq.specs.config import ModelSpec, TrainSpec
+from qmoe_tfq.specs.config import ROUTERS, ModelSpec, TrainSpec
 
 
 @pytest.mark.parametrize(
@@ -38,7 +38,7 @@ def test_config_errors_name_the_value(make, fragments):
 @pytest.mark.parametrize(
     "args,fragment",
     [
-        (["--router", "foo"], "--router must be one of quantum, linear, mlp, constant, fourier, fourier_rank, got foo"),
+        (["--router", "foo"], f"--router must be one of {', '.join(ROUTERS)}, got foo"),
         (["--router", "quantum", "--readout", "bits"], "--readout must be one of expectation, probabilities, got bits"),
         (["--router", "quantum", "--dataset", "imagenet"], "unknown dataset 'imagenet'; allowed: moons"),
         (["--router", "quantum", "--epochs", "0"], "--epochs must be an integer in [1, 100000], got 0"),

@@ -77,12 +77,12 @@ NOTEBOOKS = [
     "05_mechanism",
     "06_phase1",
     "07_device_noise",
+    "08_high_dim",
     "99_claims_ledger",
 ]
 # Open questions 2 and 4 (issue #23)
 TABLES += ["high_dim", "high_dim_fully_quantum"]
 FIGURES += ["high_dim_accuracy"]
-NOTEBOOKS += ["08_high_dim"]
 NOISE = (
     "cuInit",
     "Unable to register",
