@@ -35,19 +35,6 @@ def test_compiled_circuit_equals_the_abstract_one(name, n):
     assert dev.equivalence_error(rc, w, c, xs) < 1e-6
 
 
-def _dm_z(noisy, compiled, x):
-    ops = [
-        cirq.rx(float(x[compiled.physical.index(op.qubits[0])])).on(op.qubits[0])
-        if dev.EMBEDDING_TAG in op.tags
-        else op
-        for op in noisy.all_operations()
-    ]
-    qs = sorted(compiled.placed)
-    rho = cirq.DensityMatrixSimulator(dtype=np.complex128).simulate(cirq.Circuit(ops), qubit_order=qs)
-    rho = rho.final_density_matrix
-    return np.array([np.real(np.trace(rho @ cirq.PauliString({q: cirq.Z}).matrix(qs))) for q in compiled.readout])
-
-
 @pytest.mark.parametrize("name", dev.PROCESSORS)
 def test_exact_engine_matches_cirq_on_the_calibrated_noisy_circuit(name):
     rc = router_circuit(3, 3, 2)
@@ -62,7 +49,7 @@ def test_exact_engine_matches_cirq_on_the_calibrated_noisy_circuit(name):
         xq = np.zeros(len(qs))
         for i, p in enumerate(c.physical):
             xq[qs.index(p)] = x[i]
-        assert np.abs(H.evaluate(coef, xq[None])[0] - _dm_z(noisy, c, x)).max() < 1e-5
+        assert np.abs(H.evaluate(coef, xq[None])[0] - de.dm_readouts(noisy, c, x)).max() < 1e-5
 
 
 def test_ptm_of_each_channel_matches_cirq_on_random_states():

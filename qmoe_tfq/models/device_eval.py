@@ -135,6 +135,12 @@ def _shot_records(model, x, y, z_read, slope, offset, shots, draws, seed, proces
 def dm_check(noisy: cirq.Circuit, compiled: dev.CompiledRouter, x: np.ndarray, z: np.ndarray) -> float:
     """Largest |<Z_i>| difference between ``z`` (one input) and cirq's density-matrix simulator on the
     same noisy circuit with RX(x) in the embedding slots."""
+    return float(np.max(np.abs(dm_readouts(noisy, compiled, x) - z)))
+
+
+def dm_readouts(noisy: cirq.Circuit, compiled: dev.CompiledRouter, x: np.ndarray) -> np.ndarray:
+    """<Z_i> of the readout qubits by ``cirq.DensityMatrixSimulator`` (complex128) on the noisy
+    compiled circuit with RX(x) in the embedding slots: the independent reference for one input."""
     ops = [
         cirq.rx(float(x[compiled.physical.index(op.qubits[0])])).on(op.qubits[0])
         if dev.EMBEDDING_TAG in op.tags
@@ -144,8 +150,7 @@ def dm_check(noisy: cirq.Circuit, compiled: dev.CompiledRouter, x: np.ndarray, z
     qs = sorted(compiled.placed)
     rho = cirq.DensityMatrixSimulator(dtype=np.complex128).simulate(cirq.Circuit(ops), qubit_order=qs)
     rho = rho.final_density_matrix
-    exact = [np.real(np.trace(rho @ cirq.PauliString({q: cirq.Z}).matrix(qs))) for q in compiled.readout]
-    return float(np.max(np.abs(np.array(exact) - z)))
+    return np.array([np.real(np.trace(rho @ cirq.PauliString({q: cirq.Z}).matrix(qs))) for q in compiled.readout])
 
 
 def placed_inputs(compiled: dev.CompiledRouter, x: np.ndarray) -> np.ndarray:

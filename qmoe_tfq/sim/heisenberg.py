@@ -17,7 +17,7 @@ is taken as RX(x_i) of the i-th qubit of ``qubits``); they must be the first ope
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import cirq
 import numpy as np
@@ -75,14 +75,13 @@ def _ptm(op: cirq.Operation) -> np.ndarray:
     return np.real(np.einsum("aij,bji->ab", basis, image)) / 2**k
 
 
-def fuse(circuit: cirq.Circuit, qubits: Sequence[cirq.Qid], embedding_tag: str) -> tuple[list[int], list]:
-    """(embedded qubit positions, blocks): the constant operations as a list of (positions, T) with
-    one- or two-qubit PTMs in circuit order, fused (module docstring)."""
+def _non_embedding_ops(
+    circuit: cirq.Circuit, qubits: Sequence[cirq.Qid], embedding_tag: str, embedded: list[int]
+) -> Iterator[tuple[cirq.Operation, tuple[int, ...]]]:
+    """(operation, qubit positions) of every operation that is not an embedding gate, in circuit
+    order; the embedding gates' positions are appended to ``embedded``. Raises ValueError for an
+    embedding gate on several qubits or after another operation on its qubit."""
     pos = {q: i for i, q in enumerate(qubits)}
-    pending: dict[int, np.ndarray] = {}
-    blocks: list[list] = []
-    last: dict[int, int] = {}  # qubit -> index of the last block touching it
-    embedded: list[int] = []
     touched: set[int] = set()
     for op in circuit.all_operations():
         where = tuple(pos[q] for q in op.qubits)
@@ -93,6 +92,22 @@ def fuse(circuit: cirq.Circuit, qubits: Sequence[cirq.Qid], embedding_tag: str) 
             touched.add(where[0])
             continue
         touched.update(where)
+        yield op, where
+
+
+def _check_embedded(embedded: list[int], n: int) -> None:
+    if sorted(embedded) != list(range(n)):
+        raise ValueError(f"every qubit needs one embedding gate; found them on positions {sorted(embedded)}")
+
+
+def fuse(circuit: cirq.Circuit, qubits: Sequence[cirq.Qid], embedding_tag: str) -> tuple[list[int], list]:
+    """(embedded qubit positions, blocks): the constant operations as a list of (positions, T) with
+    one- or two-qubit PTMs in circuit order, fused (module docstring)."""
+    pending: dict[int, np.ndarray] = {}
+    blocks: list[list] = []
+    last: dict[int, int] = {}  # qubit -> index of the last block touching it
+    embedded: list[int] = []
+    for op, where in _non_embedding_ops(circuit, qubits, embedding_tag, embedded):
         if cirq.is_parameterized(op):
             raise ValueError(f"operation {op} is parameterised; resolve it first")
         t = ptm(op)
@@ -130,8 +145,7 @@ def fourier_coefficients(
     (``evaluate``; phi as ``features``), exactly, for the circuit after RX(x_i) on qubit i."""
     n = len(qubits)
     embedded, blocks = fuse(circuit, qubits, embedding_tag)
-    if sorted(embedded) != list(range(n)):
-        raise ValueError(f"every qubit needs one embedding gate; found them on positions {sorted(embedded)}")
+    _check_embedded(embedded, n)
     o = np.zeros((len(observables),) + (4,) * n)
     for j, q in enumerate(observables):
         index = [j] + [0] * n
@@ -231,20 +245,11 @@ class TrainableCoefficients:
         n = len(qubits)
         if n > MAX_TRAINABLE_QUBITS:
             raise ValueError(f"TrainableCoefficients supports up to {MAX_TRAINABLE_QUBITS} qubits, got {n}")
-        pos = {q: i for i, q in enumerate(qubits)}
         self.n = n
         self.segments: list = []  # constant 4^n x 4^n PTMs and (position, index) of trainable gates
-        initial, embedded, touched = [], [], set()
+        initial, embedded = [], []
         current = np.eye(4**n)
-        for op in circuit.all_operations():
-            where = tuple(pos[q] for q in op.qubits)
-            if embedding_tag in op.tags:
-                if len(where) != 1 or where[0] in touched:
-                    raise ValueError(f"embedding gate {op} must act on one qubit, before any other operation on it")
-                embedded.append(where[0])
-                touched.add(where[0])
-                continue
-            touched.update(where)
+        for op, where in _non_embedding_ops(circuit, qubits, embedding_tag, embedded):
             if trainable(op):
                 gate = op.untagged.gate
                 if not isinstance(gate, cirq.PhasedXZGate):
@@ -258,8 +263,7 @@ class TrainableCoefficients:
                 raise ValueError(f"operation {op} acts on {len(where)} qubits; at most two are supported")
             current = _full_ptm(ptm(op), where, n) @ current
         self.segments.append(current)
-        if sorted(embedded) != list(range(n)):
-            raise ValueError(f"every qubit needs one embedding gate; found them on positions {sorted(embedded)}")
+        _check_embedded(embedded, n)
         self.initial = np.array(initial, dtype=float).reshape(-1, 3)
         select = np.zeros((len(observables), 4**n))
         for j, q in enumerate(observables):
