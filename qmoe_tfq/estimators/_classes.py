@@ -18,7 +18,6 @@ TensorFlow is imported only when a model is fitted or rebuilt.
 from __future__ import annotations
 
 import sys
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +27,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
+from qmoe_tfq.core.cache import ThreadCache
 from qmoe_tfq.core.errors import ConfigError, TrainingDiverged, check_choice, check_learning_rate, check_positive_int
 from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.specs.phase1 import Phase1Spec, phase1_qubits
@@ -675,23 +675,18 @@ class _Prepared:
         )
 
 
-_PREDICTORS = threading.local()
-_PREDICTORS_SIZE = 16
+_PREDICTORS = ThreadCache(size=16)
 
 
 def _predictor_stack(spec, n_features: int, n_classes: int, seed: int):
     """A stack of one member for evaluating a fitted estimator, kept per thread and shape (at most
-    ``_PREDICTORS_SIZE``): the caller loads its weights before each use, so predicting neither
+    ``_PREDICTORS.size``): the caller loads its weights before each use, so predicting neither
     rebuilds a stack per call nor stores one on the estimator (``predict`` leaves it unchanged)."""
     from qmoe_tfq.training import stack as stacked
 
-    cache = _PREDICTORS.__dict__.setdefault("stacks", {})
-    key = (spec, n_features, n_classes, seed)
-    if key not in cache:
-        if len(cache) >= _PREDICTORS_SIZE:
-            cache.pop(next(iter(cache)))
-        cache[key] = stacked.new_stack(spec, n_features, n_classes, [seed])
-    return cache[key]
+    return _PREDICTORS.get_or_make(
+        (spec, n_features, n_classes, seed), lambda: stacked.new_stack(spec, n_features, n_classes, [seed])
+    )
 
 
 def fit_many(

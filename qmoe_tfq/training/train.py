@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -11,6 +10,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+from qmoe_tfq.core.cache import ThreadCache
 from qmoe_tfq.core.errors import TrainingDiverged
 from qmoe_tfq.data import Dataset
 from qmoe_tfq.models.mixture import MixtureOfExperts, build_model
@@ -100,8 +100,8 @@ class EpochTrainer:
         return self._epoch(tf.constant(x, tf.float32), tf.constant(y, tf.int32)).numpy()
 
 
-_LOCAL = threading.local()  # one cache per thread: a reused trainer is never run by two threads at once
 _TRAINERS_SIZE = 16
+_TRAINERS = ThreadCache(_TRAINERS_SIZE)  # EpochTrainer by (architecture, batch size), per thread
 
 
 def reusable_trainer(
@@ -113,15 +113,7 @@ def reusable_trainer(
     at ``lr``, so it trains exactly as on a fresh trainer, without paying the tracing again. The
     trainer's model is shared: read a run's weights before the next call with the same ``key`` (in the
     same thread; at most ``_TRAINERS_SIZE`` keys per thread are kept, the oldest dropped first)."""
-    if not hasattr(_LOCAL, "trainers"):
-        _LOCAL.trainers = {}
-    trainers: dict[tuple, EpochTrainer] = _LOCAL.trainers
-    key = (key, int(batch_size))
-    trainer = trainers.get(key)
-    if trainer is None:
-        if len(trainers) >= _TRAINERS_SIZE:
-            trainers.pop(next(iter(trainers)))
-        trainer = trainers[key] = EpochTrainer(build(), n_features, lr, batch_size)
+    trainer = _TRAINERS.get_or_make((key, int(batch_size)), lambda: EpochTrainer(build(), n_features, lr, batch_size))
     trainer.model.set_weights(initial.get_weights())
     for v in trainer.optimizer.variables:
         v.assign(tf.zeros_like(v))

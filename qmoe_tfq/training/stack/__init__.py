@@ -7,11 +7,10 @@ authors' Phase 1 models), independent of each other. ``supports`` and ``new_stac
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+from qmoe_tfq.core.cache import ThreadCache
 from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.specs.phase1 import Phase1Spec
 from qmoe_tfq.training.stack._base import ADAM, LANES, Stack, StackHistory, StackTrainer, fit_stack, lanes_for
@@ -38,14 +37,8 @@ def new_stack(
     return StackedMoE(spec, n_features, n_classes, seeds, noise)
 
 
-_LOCAL = threading.local()  # one cache per thread: a reused stack is never trained by two threads at once
 _CACHE_SIZE = 16
-
-
-def _cache() -> dict[tuple, tuple[Stack, StackTrainer]]:
-    if not hasattr(_LOCAL, "stacks"):
-        _LOCAL.stacks = {}
-    return _LOCAL.stacks
+_CACHE = ThreadCache(_CACHE_SIZE)  # (Stack, StackTrainer) by shapes, per thread
 
 
 def stack_spec(spec: ModelSpec | Phase1Spec) -> ModelSpec | Phase1Spec:
@@ -69,18 +62,14 @@ def reusable_stack(
     stack stays valid until the next call with the same shapes in the same thread (the runner finishes
     each group first; a single estimator's ``fit`` copies its weights out). At most ``_CACHE_SIZE``
     shapes per thread are kept, the oldest dropped first."""
-    cache = _cache()
     key = (stack_spec(spec), n_features, n_classes, lanes_for(len(seeds)), int(batch_size))
-    if key in cache:
-        model, trainer = cache[key]
+    cached = _CACHE.get(key)
+    if cached is not None:
+        model, trainer = cached
         model.reset(seeds, noise)
         return model, trainer
     model = new_stack(spec, n_features, n_classes, seeds, noise)
-    trainer = StackTrainer(model, np.zeros(len(seeds)), batch_size)
-    if len(cache) >= _CACHE_SIZE:
-        cache.pop(next(iter(cache)))
-    cache[key] = (model, trainer)
-    return model, trainer
+    return _CACHE.put(key, (model, StackTrainer(model, np.zeros(len(seeds)), batch_size)))
 
 
 __all__ = [
