@@ -8,7 +8,7 @@ from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.estimators import QMoEClassifier, fit_many
 from qmoe_tfq.models.mixture import build_model
 from qmoe_tfq.specs.config import ModelSpec
-from qmoe_tfq.training.stack import LANES, StackedMoE, fit_stack, initial_weights, supports
+from qmoe_tfq.training.stack import LANES, StackedMoE, fit_stack, initial_weights, reusable_stack, supports
 from qmoe_tfq.training.stack._moe import named_initial_weights
 
 SPECS = [
@@ -38,9 +38,11 @@ def test_initial_weights_are_build_models(spec):
         assert all(np.array_equal(a, b) for a, b in zip(ours, keras))
 
 
-def _train(spec, x, y, members, positions=None):
+def _train(spec, x, y, members, reuse=False):
+    """Train ``members`` as one stack: a new one, or (``reuse``) the one this thread traced before for
+    the same shapes, as the runner does (valid only until the next reuse: copy out what you keep)."""
     seeds = list(members)
-    st = StackedMoE(spec, 2, 2, seeds)
+    st, trainer = reusable_stack(spec, 2, 2, seeds, 16) if reuse else (StackedMoE(spec, 2, 2, seeds), None)
     lr = np.array([0.02 + 0.01 * (s % 5) for s in seeds])
     h = fit_stack(
         st,
@@ -51,21 +53,27 @@ def _train(spec, x, y, members, positions=None):
         batch_size=16,
         max_epochs=3,
         validation=(x[seeds][:, :20], y[seeds][:, :20]),
+        trainer=trainer,
     )
     return st, h
 
 
 @pytest.mark.parametrize("spec", SPECS[:7], ids=lambda s: s.label())
 def test_a_run_gives_the_same_bits_alone_or_in_any_stack(spec, data):
+    """Seed 3 alone in a new stack; seed 11 alone and every larger stack in the traced stack of its
+    shape, reused as the runner reuses it (so reuse is held to the same bits too)."""
     x, y = data
-    alone = {s: _train(spec, x, y, [s]) for s in (3, 11)}
+    alone = {}
+    for s, reuse in ((3, False), (11, True)):
+        st1, h1 = _train(spec, x, y, [s], reuse=reuse)
+        alone[s] = (st1.member_weights(0), h1)
     for members in ([3, 11], [11, 0, 1, 2, 3], list(range(20))[::-1]):
-        st, h = _train(spec, x, y, members)
+        st, h = _train(spec, x, y, members, reuse=True)
         assert st.lanes % LANES == 0 and st.lanes >= len(members)
         for s in (3, 11):
             i = members.index(s)
-            st1, h1 = alone[s]
-            assert all(np.array_equal(a, b) for a, b in zip(st.member_weights(i), st1.member_weights(0)))
+            w1, h1 = alone[s]
+            assert all(np.array_equal(a, b) for a, b in zip(st.member_weights(i), w1))
             assert h.losses[i] == h1.losses[0] and h.validation_scores[i] == h1.validation_scores[0]
             assert h.best_epoch[i] == h1.best_epoch[0]
 
@@ -150,14 +158,17 @@ def test_noisy_runs_at_several_noise_levels_share_a_stack(data):
     seeds, noise = [2, 5, 8], [0.01, 0.05, 0.2]
     lr = np.array([0.03, 0.05, 0.1])
 
-    def train(members, eps, rates):
-        st = StackedMoE(NOISY, 2, 2, members, noise=eps)
-        h = fit_stack(st, x[members], y[members], lr=rates, seeds=members, batch_size=16, max_epochs=2)
+    def train(members, eps, rates, reuse=False):
+        if reuse:  # the traced stack of these shapes, reused as the runner reuses it
+            st, trainer = reusable_stack(NOISY, 2, 2, members, 16, noise=eps)
+        else:
+            st, trainer = StackedMoE(NOISY, 2, 2, members, noise=eps), None
+        h = fit_stack(st, x[members], y[members], lr=rates, seeds=members, batch_size=16, max_epochs=2, trainer=trainer)
         return st, h
 
     st, h = train(seeds, noise, lr)
     for i, (s, eps) in enumerate(zip(seeds, noise)):
-        alone, h1 = train([s], [eps], lr[i : i + 1])
+        alone, h1 = train([s], [eps], lr[i : i + 1], reuse=i > 0)
         assert all(np.array_equal(a, b) for a, b in zip(st.member_weights(i), alone.member_weights(0)))
         assert h.losses[i] == h1.losses[0]
         spec = dataclasses.replace(NOISY, noise=eps)

@@ -9,7 +9,7 @@ from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.estimators import Phase1Classifier, fit_many
 from qmoe_tfq.models.phase1 import Phase1Model
 from qmoe_tfq.specs.phase1 import Phase1Spec
-from qmoe_tfq.training.stack import LANES, fit_stack, new_stack, supports
+from qmoe_tfq.training.stack import LANES, fit_stack, new_stack, reusable_stack, supports
 from qmoe_tfq.training.stack._phase1 import StackedPhase1, named_initial_weights
 from qmoe_tfq.training.train import fit_model
 
@@ -35,8 +35,9 @@ def test_initial_weights_are_the_keras_models(kind):
         assert len(ours) == len(keras) and all(np.array_equal(a, b) for a, b in zip(ours, keras))
 
 
-def _train(spec, x, y, members, epochs=3):
-    st = StackedPhase1(spec, 4, 2, members)
+def _train(spec, x, y, members, epochs=3, reuse=False):
+    """A new stack, or (``reuse``) this thread's traced stack of the same shapes, as the runner reuses it."""
+    st, trainer = reusable_stack(spec, 4, 2, members, 8) if reuse else (StackedPhase1(spec, 4, 2, members), None)
     lr = np.array([0.01 + 0.02 * (s % 3) for s in members])
     h = fit_stack(
         st,
@@ -47,6 +48,7 @@ def _train(spec, x, y, members, epochs=3):
         batch_size=8,
         max_epochs=epochs,
         validation=(x[members][:, :10], y[members][:, :10]),
+        trainer=trainer,
     )
     return st, h
 
@@ -54,16 +56,19 @@ def _train(spec, x, y, members, epochs=3):
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.kind)
 def test_a_run_gives_the_same_bits_alone_or_in_any_stack(spec, data):
     x, y = data
-    alone = {s: _train(spec, x, y, [s]) for s in (2, 9)}
+    alone = {}
+    for s, reuse in ((2, False), (9, True)):  # a new stack, then the traced one reused (as the runner does)
+        st1, h1 = _train(spec, x, y, [s], reuse=reuse)
+        alone[s] = (st1.member_weights(0), h1, st1.member_output(0, x[0]))
     for members in ([2, 9], list(range(18))[::-1]):
-        st, h = _train(spec, x, y, members)
+        st, h = _train(spec, x, y, members, reuse=True)
         assert st.lanes % LANES == 0 and st.lanes >= len(members)
         for s in (2, 9):
             i = members.index(s)
-            st1, h1 = alone[s]
-            assert all(np.array_equal(a, b) for a, b in zip(st.member_weights(i), st1.member_weights(0)))
+            w1, h1, out1 = alone[s]
+            assert all(np.array_equal(a, b) for a, b in zip(st.member_weights(i), w1))
             assert h.losses[i] == h1.losses[0] and h.validation_scores[i] == h1.validation_scores[0]
-            np.testing.assert_array_equal(st.member_output(i, x[0]), st1.member_output(0, x[0]))
+            np.testing.assert_array_equal(st.member_output(i, x[0]), out1)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.kind)

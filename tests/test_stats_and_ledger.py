@@ -144,3 +144,31 @@ def test_small_time_ratios_are_not_rounded_to_zero():
     from qmoe_tfq.studies.phase1_claims import _times
 
     assert [_times(r) for r in (287.4, 8.2, 1.0, 0.43, 0.004)] == ["287x", "8x", "1x", "0.43x", "0.004x"]
+
+
+def test_quick_runs_scale_the_seed_resampling_loops_and_full_runs_do_not(monkeypatch):
+    from qmoe_tfq.analysis import multiverse as mv
+    from qmoe_tfq.analysis.stats import RESAMPLE_SCALE_ENV, resamples
+    from qmoe_tfq.publish import paper
+    from qmoe_tfq.reporting.report import PaperSettings
+
+    monkeypatch.delenv(RESAMPLE_SCALE_ENV, raising=False)
+    assert resamples(1000) == 1000 and resamples(0) == 0
+    calls = []
+    ledger.stability(lambda s: calls.append(len(s)) or "reproduced", [0, 1, 2], n_resamples=50)
+    assert len(calls) == 51
+    monkeypatch.setenv(RESAMPLE_SCALE_ENV, "0.1")
+    assert (resamples(1000), resamples(200), resamples(20), resamples(5), resamples(0)) == (100, 20, 10, 5, 0)
+    calls.clear()
+    s = ledger.stability(lambda s: calls.append(len(s)) or "reproduced", [0, 1, 2], n_resamples=50)
+    assert len(calls) == 11 and s.n_resamples == 10
+    m = mv.run_multiverse(lambda spec, pos: ("reproduced", 0.0), 3, claim="C1", only=("seeds",), n_resamples=200)
+    assert m.n_resamples == 20
+    for bad in ("0", "1.5", "-1", "lots"):
+        monkeypatch.setenv(RESAMPLE_SCALE_ENV, bad)
+        with pytest.raises(Exception, match=f"{RESAMPLE_SCALE_ENV} must be a number in \\(0, 1\\], got '{bad}'"):
+            resamples(100)
+
+    settings = lambda quick: PaperSettings(out_dir=paper.ROOT / "paper-scratch", quick=quick, cache_dir=None, jobs=1)  # noqa: E731
+    assert paper.kernel_env(settings(True))[RESAMPLE_SCALE_ENV] == "0.1"
+    assert RESAMPLE_SCALE_ENV not in paper.kernel_env(settings(False))

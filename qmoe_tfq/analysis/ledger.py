@@ -32,6 +32,7 @@ from qmoe_tfq.analysis.stats import (
     min_attainable_p,
     paired_signed_rank,
     prediction_interval,
+    resamples,
 )
 from qmoe_tfq.core.errors import ConfigError, check_choice
 from qmoe_tfq.core.io import atomic_write_text
@@ -169,7 +170,7 @@ PART_RULES: dict[str, tuple[str, str]] = {
         "point-by-point intervals can all pass while the trend runs the other way.",
     ),
     "stability": (
-        f"each verdict is recomputed on {STABILITY_RESAMPLES:,} bootstrap resamples of the seeds; the fraction "
+        f"each verdict is recomputed on {resamples(STABILITY_RESAMPLES):,} bootstrap resamples of the seeds; the fraction "
         f"giving the same verdict is shown, and below {FRAGILE_BELOW} the verdict is marked *fragile*.",
         "a verdict that flips when a few seeds change is not a finding.",
     ),
@@ -737,6 +738,7 @@ def stability(
     full = verdict_of(seeds)
     check_choice("verdict", full, VERDICTS)
     rng = np.random.default_rng(seed)
+    n_resamples = resamples(n_resamples)
     same = sum(verdict_of(rng.choice(seeds, size=len(seeds), replace=True)) == full for _ in range(n_resamples))
     return Stability(full, same / n_resamples, n_resamples)
 
@@ -978,7 +980,7 @@ def render_markdown(entries: list[Entry], header: str = "", folder: str = "paper
         elif e.stability is not None:
             lines += [
                 "",
-                f"Stability: {_stability_cell(e)} of {STABILITY_RESAMPLES:,} bootstrap resamples of the "
+                f"Stability: {_stability_cell(e)} of {resamples(STABILITY_RESAMPLES):,} bootstrap resamples of the "
                 "seeds give this verdict.",
             ]
         if e.power:

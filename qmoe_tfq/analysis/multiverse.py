@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from qmoe_tfq.analysis.stats import resamples
+
 FRAGILE_BELOW = 0.8
 MULTIVERSE_RESAMPLES = 200
 TWO_MOONS = ("C1", "C3", "C4", "C5", "C7", "C8", "N1", "N2", "N3")
@@ -195,6 +197,7 @@ def run_multiverse(
     if headline is None:
         headline, _ = verdict_of(plan_spec, np.arange(n_seeds))
     rng = np.random.default_rng(seed)
+    n_resamples = resamples(n_resamples)
     same = np.zeros(len(specs))
     effects, verdicts = [], []
     for i, spec in enumerate(specs):

@@ -41,7 +41,15 @@ import numpy as np
 from scipy import special
 from scipy import stats as sps
 
-from qmoe_tfq.analysis.stats import bootstrap_ci, holm, min_attainable_p, noise_curve, signed_rank_tails, t_interval
+from qmoe_tfq.analysis.stats import (
+    bootstrap_ci,
+    holm,
+    min_attainable_p,
+    noise_curve,
+    resamples,
+    signed_rank_tails,
+    t_interval,
+)
 
 ALPHA = 0.05
 POWER = 0.8
@@ -481,6 +489,7 @@ def closed_testing_widths(
     ratio = params[smallest] / reference_params if smallest is not None else math.inf
     rng = np.random.default_rng(seed)
     n = len(ref)
+    n_resamples = resamples(n_resamples)
     ratios = np.empty(n_resamples)
     for i in range(n_resamples):
         ix = rng.integers(0, n, n)

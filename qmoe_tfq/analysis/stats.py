@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,34 @@ THRESHOLD_RESAMPLES = 1000
 TIE_TOLERANCE = 1e-9
 ALTERNATIVES = ("greater", "less", "two-sided")
 SIDES = ("two-sided", "upper", "lower")
+#: Environment variable scaling the seed-resampling loops (``resamples``); ``make paper QUICK=1`` sets it.
+RESAMPLE_SCALE_ENV = "QMOE_RESAMPLE_SCALE"
+QUICK_RESAMPLE_SCALE = 0.1
+MIN_SCALED_RESAMPLES = 10
+
+
+def resamples(n: int) -> int:
+    """``n`` seed resamples, scaled by ``QMOE_RESAMPLE_SCALE`` (in (0, 1]; unset: 1) and never below
+    ``MIN_SCALED_RESAMPLES`` unless ``n`` is. The stability, multiverse and closed-testing loops call it:
+    ``make paper QUICK=1`` runs them at ``QUICK_RESAMPLE_SCALE``, because a smoke run has two or three
+    seeds and its verdicts are not meaningful; full-size runs never set it.
+
+    Examples
+    --------
+    >>> from qmoe_tfq.analysis.stats import resamples
+    >>> resamples(1000)  # QMOE_RESAMPLE_SCALE unset
+    1000
+    """
+    text = os.environ.get(RESAMPLE_SCALE_ENV, "").strip()
+    if not text:
+        return n
+    try:
+        scale = float(text)
+    except ValueError:
+        scale = math.nan
+    if not 0.0 < scale <= 1.0:
+        raise ConfigError(f"{RESAMPLE_SCALE_ENV} must be a number in (0, 1], got {text!r}")
+    return max(min(n, MIN_SCALED_RESAMPLES), math.ceil(n * scale))
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from qmoe_tfq.analysis.stats import QUICK_RESAMPLE_SCALE, RESAMPLE_SCALE_ENV
 from qmoe_tfq.core import io
 from qmoe_tfq.core.paths import ROOT
 from qmoe_tfq.publish import manifest
@@ -244,6 +245,10 @@ def kernel_env(settings: PaperSettings) -> dict[str, str]:
         "QMOE_QUICK": "1" if settings.quick else "0",
         "QMOE_JOBS": str(settings.jobs),
     }
+    if settings.quick:  # a smoke run's verdicts are not meaningful: fewer seed resamples (analysis.stats.resamples)
+        env[RESAMPLE_SCALE_ENV] = str(QUICK_RESAMPLE_SCALE)
+    else:
+        env.pop(RESAMPLE_SCALE_ENV, None)
     if settings.cache_dir is not None:
         env["QMOE_CACHE_DIR"] = str(settings.cache_dir)
     return env
