@@ -81,24 +81,29 @@ def sweep_results(
     accuracy: dict[str, float],
     budget_accuracy: dict[str, float] | None = None,
     variants: dict[tuple[str, object], dict[str, float]] | None = None,
+    collapsed: dict[str, list[bool]] | None = None,
 ) -> ef.Results:
     """An efficiency ``Results`` whose per-seed counts are ``accuracy`` x 150 plus a zero-mean pattern
     of at most one test point (0.80 for points not given); the reference L = 3 has its own pattern.
     ``variants``: per run choice ``(choice, option)``, the accuracies of its runs of every one of
-    ``ef.variant_ids`` (the restarts: restart 1 better on validation than restart 0, so it is kept)."""
+    ``ef.variant_ids`` (the restarts: restart 1 better on validation than restart 0, so it is kept);
+    ``collapsed``: per point, the collapse flags of its tuned runs (others not probed)."""
 
-    def rows(names, acc, validation=0.9):
+    def rows(names, acc, validation=0.9, flags=None):
         out = []
         for i, c in enumerate(ef.points(False)):
             if c.id not in names:
                 continue
             pattern = np.random.default_rng(i).integers(-1, 2, SEEDS)
             k = np.round(acc.get(c.id, 0.80) * N_TEST) + pattern
-            out += model_rows(names[c.id], k, ef.router_params(c), curves=np.full((SEEDS, 1), validation))
+            curves = np.full((SEEDS, 1), validation)
+            out += model_rows(names[c.id], k, ef.router_params(c), curves=curves, collapsed=(flags or {}).get(c.id))
         return pd.DataFrame(out)
 
     prefixed = lambda prefix: {c.id: f"{prefix}{c.id}" for c in ef.points(False)}
-    tuned = TunedResults(pd.DataFrame(), selections(ef.points(False)), rows(prefixed(ef.TUNED_PREFIX), accuracy))
+    tuned = TunedResults(
+        pd.DataFrame(), selections(ef.points(False)), rows(prefixed(ef.TUNED_PREFIX), accuracy, flags=collapsed)
+    )
     rc, frames = ef.run_choices(False), []
     for (choice, _option), acc in (variants or {}).items():
         if choice == "restarts":
@@ -256,3 +261,16 @@ def test_c5_is_fragile_when_a_run_choice_flips_it(flip):
     assert e.verdict == "inconclusive" and m["share"] < 0.8 and m["fragile"]
     assert f"{flip[0]}={flip[1]}" in m["flipping"] and m["by_option"][f"{flip[0]}={flip[1]}"] == 0.0
     assert "0.71x (mlp_h3" in e.note and "'contradicted' (flips the verdict)" in e.note
+
+
+def test_c5_note_states_why_mlp_routers_collapse():
+    # every point 'chose' the first configuration (lr 0.003, unscaled); h8 collapsed on 3 seeds, h64 on 1
+    flags = {"mlp_h8": [True] * 3 + [False] * (SEEDS - 3), "mlp_h64": [True] + [False] * (SEEDS - 1)}
+    res = sweep_results({"quantum_L3": 0.95}, variants={("init", "glorot"): {}}, collapsed=flags)
+    groups = ef.collapses_by_lr(res)
+    assert groups[["lr", "input_scaling", "collapsed", "runs"]].values.tolist() == [[0.003, "none", 4, 90]]
+    assert groups["widths"].iloc[0] == [f"mlp_h{h}" for h in ef.HIDDEN]
+    note = efc.c5(res).note
+    assert "collapsed by the chosen learning rate and input scaling: lr 0.003, unscaled: 4 of 90 (h1, h2" in note
+    assert "quantum_L3 0 of 10" in note and "Glorot initialisation instead of PyTorch's: 0" in note
+    assert efc.COLLAPSE_DIAGNOSIS in note and "not a handicap of the protocol" in note

@@ -276,6 +276,29 @@ def variant_rows(res: Results, choice: str, option: object) -> pd.DataFrame:
     return run_choices(res.quick).rows(res.rows, res.variants, choice, option)
 
 
+def mlp_collapses(rows: pd.DataFrame, quick: bool = False) -> int:
+    """Collapsed MLP-router runs (``GateSummary``) of the tuned sweep in ``rows``."""
+    return sum(R.collapse_count(rows, f"{TUNED_PREFIX}{c.id}") or 0 for c in points(quick) if c.family != "quantum")
+
+
+def collapses_by_lr(res: Results) -> pd.DataFrame:
+    """The tuned MLP widths grouped by their chosen learning rate and input scaling (highest rate first):
+    ``lr``, ``input_scaling``, ``widths`` (ids), ``collapsed`` and ``runs`` (evaluation runs of those widths)."""
+    out = {}
+    for c in points(res.quick):
+        if c.family == "quantum":
+            continue
+        name = f"{TUNED_PREFIX}{c.id}"
+        chosen = res.tuned.selections[c.id].params
+        key = (float(chosen["lr"]), str(chosen.get("input_scaling", "none")))
+        row = out.setdefault(key, {"lr": key[0], "input_scaling": key[1], "widths": [], "collapsed": 0, "runs": 0})
+        row["widths"].append(c.id)
+        row["collapsed"] += R.collapse_count(res.rows, name) or 0
+        row["runs"] += len(R.runs(res.rows, name))
+    ordered = [out[k] for k in sorted(out, key=lambda k: (-k[0], k[1]))]
+    return pd.DataFrame(ordered, columns=["lr", "input_scaling", "widths", "collapsed", "runs"])
+
+
 def tuning_convergence_table(res: Results) -> pd.DataFrame:
     """Did the tuned budget suffice for each point's chosen configuration (``_results.convergence_table``
     over the tuning seeds)?"""
@@ -539,11 +562,13 @@ __all__ = [
     "best_quantum",
     "budget",
     "budget_experiments",
+    "collapses_by_lr",
     "describe",
     "efficiency_table",
     "experiments",
     "figure",
     "parameter_match",
+    "mlp_collapses",
     "phase3a_points",
     "point_params",
     "points",
