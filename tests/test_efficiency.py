@@ -13,6 +13,7 @@ from qmoe_tfq.experiments.experiment import config_key
 from qmoe_tfq.experiments.tuning import TunedResults, evaluation_experiment, tuning_experiments
 from qmoe_tfq.reporting.report import save_figure
 from qmoe_tfq.studies import CLAIMS, STUDIES
+from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import efficiency as ef
 from qmoe_tfq.studies import efficiency_claims as efc
 from qmoe_tfq.studies import two_moons as tm
@@ -76,20 +77,42 @@ def test_router_param_counts_of_the_points():
         assert ef.router_params(c) == (6 * k + 6 if c.family == "quantum" else 5 * k + 2)
 
 
-def sweep_results(accuracy: dict[str, float], budget_accuracy: dict[str, float] | None = None) -> ef.Results:
+def sweep_results(
+    accuracy: dict[str, float],
+    budget_accuracy: dict[str, float] | None = None,
+    variants: dict[tuple[str, object], dict[str, float]] | None = None,
+    collapsed: dict[str, list[bool]] | None = None,
+) -> ef.Results:
     """An efficiency ``Results`` whose per-seed counts are ``accuracy`` x 150 plus a zero-mean pattern
-    of at most one test point (0.80 for points not given); the reference L = 3 has its own pattern."""
+    of at most one test point (0.80 for points not given); the reference L = 3 has its own pattern.
+    ``variants``: per run choice ``(choice, option)``, the accuracies of its runs of every one of
+    ``ef.variant_ids`` (the restarts: restart 1 better on validation than restart 0, so it is kept);
+    ``collapsed``: per point, the collapse flags of its tuned runs (others not probed)."""
 
-    def rows(prefix, acc):
+    def rows(names, acc, validation=0.9, flags=None):
         out = []
         for i, c in enumerate(ef.points(False)):
+            if c.id not in names:
+                continue
             pattern = np.random.default_rng(i).integers(-1, 2, SEEDS)
             k = np.round(acc.get(c.id, 0.80) * N_TEST) + pattern
-            out += model_rows(f"{prefix}{c.id}", k, ef.router_params(c))
+            curves = np.full((SEEDS, 1), validation)
+            out += model_rows(names[c.id], k, ef.router_params(c), curves=curves, collapsed=(flags or {}).get(c.id))
         return pd.DataFrame(out)
 
-    tuned = TunedResults(pd.DataFrame(), selections(ef.points(False)), rows(ef.TUNED_PREFIX, accuracy))
-    return ef.Results(tuned, rows(ef.BUDGET_PREFIX, budget_accuracy or accuracy), False)
+    prefixed = lambda prefix: {c.id: f"{prefix}{c.id}" for c in ef.points(False)}
+    tuned = TunedResults(
+        pd.DataFrame(), selections(ef.points(False)), rows(prefixed(ef.TUNED_PREFIX), accuracy, flags=collapsed)
+    )
+    rc, frames = ef.run_choices(False), []
+    for (choice, _option), acc in (variants or {}).items():
+        if choice == "restarts":
+            for r in range(1, rc.restarts):
+                frames.append(rows({m: rc.restart_name(m, r) for m in rc.ids}, acc, 0.95 if r == 1 else 0.85))
+        else:
+            name = rc.accuracy_name if choice == "selection_score" else rc.glorot_name
+            frames.append(rows({m: name(m) for m in rc.ids}, acc))
+    return ef.Results(tuned, rows(prefixed(ef.BUDGET_PREFIX), budget_accuracy or accuracy), False, R.concat(frames))
 
 
 @pytest.fixture(autouse=True)
@@ -190,3 +213,64 @@ def test_phase3a_points_and_figure(tmp_path):
     assert "non-inferior to quantum_L3 within 1 pp: smallest MLP mlp_h32, 6.75x" in fig.axes[0].get_title()
     save_figure(fig, tmp_path, "param_efficiency")
     assert (tmp_path / "param_efficiency.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# ------------------------------------------------------------------- the multiverse's run choices (#21)
+
+
+def test_every_run_choice_is_planned_for_the_reference_and_every_width():
+    chosen = {f"{ef.TUNED_PREFIX}{c.id}": {"lr": 0.1, "input_scaling": "standard"} for c in ef.points(False)}
+    rc = ef.run_choices(False)
+    chosen.update({rc.accuracy_name(m): {"lr": 0.01, "input_scaling": "none"} for m in rc.ids})
+    planned = {e.name: e for e in ef.experiments(False, chosen)}
+    assert rc.ids == (ef.REFERENCE, *(f"mlp_h{h}" for h in ef.HIDDEN))
+    for m in rc.ids:
+        glorot, by_acc = planned[rc.glorot_name(m)], planned[rc.accuracy_name(m)]
+        assert glorot.model.param_dict["init"] == "glorot" and glorot.model.param_dict["lr"] == 0.1
+        assert by_acc.model.param_dict["lr"] == 0.01 and "init" not in by_acc.model.param_dict
+        assert all(rc.restart_name(m, r) in planned for r in range(1, ef.size(False).restarts))
+        assert glorot.seeds == by_acc.seeds == ef.budget(False).eval_seeds
+    # the reference's runs are the Two Moons study's (same configuration, seeds a subset): one cache entry
+    theirs = {
+        e.name: e
+        for e in tm.variant_experiments({tm.tuned_name("quantum"): chosen[f"{ef.TUNED_PREFIX}{ef.REFERENCE}"]})
+    }
+    mine, other = planned[rc.glorot_name(ef.REFERENCE)], theirs[tm.glorot_name("quantum")]
+    assert all(config_key(mine, s) == config_key(other, s) for s in mine.seeds)
+
+
+def test_c5_multiverse_runs_every_run_choice():
+    plan = {"quantum_L3": 0.95, "mlp_h32": 0.951, "mlp_h64": 0.96}
+    choices = [("restarts", "k"), ("selection_score", "accuracy"), ("init", "glorot")]
+    res = sweep_results(plan, variants={c: plan for c in choices})
+    assert ef.variant_options(res) == choices
+    e = efc.c5(res)
+    m = e.multiverse
+    assert not any(c in s for s in m["not_run"] for c in ("restarts", "selection_score", "init")), m["not_run"]
+    assert m["n_specs"] == 8 * 4 and not m["flipping"] and e.verdict == "reproduced"
+    assert "Glorot initialisation" in e.note and "selected by validation accuracy" in e.note
+    assert "restarts per seed for the reference and every width" in e.note and "flips" not in e.note
+
+
+@pytest.mark.parametrize("flip", [("selection_score", "accuracy"), ("init", "glorot")])
+def test_c5_is_fragile_when_a_run_choice_flips_it(flip):
+    # plan: nothing matches the reference (inconclusive); under the choice a 17-parameter MLP does
+    res = sweep_results({"quantum_L3": 0.95}, variants={flip: {"quantum_L3": 0.95, "mlp_h3": 0.955}})
+    e = efc.c5(res)
+    m = e.multiverse
+    assert e.verdict == "inconclusive" and m["share"] < 0.8 and m["fragile"]
+    assert f"{flip[0]}={flip[1]}" in m["flipping"] and m["by_option"][f"{flip[0]}={flip[1]}"] == 0.0
+    assert "0.71x (mlp_h3" in e.note and "'contradicted' (flips the verdict)" in e.note
+
+
+def test_c5_note_states_why_mlp_routers_collapse():
+    # every point 'chose' the first configuration (lr 0.003, unscaled); h8 collapsed on 3 seeds, h64 on 1
+    flags = {"mlp_h8": [True] * 3 + [False] * (SEEDS - 3), "mlp_h64": [True] + [False] * (SEEDS - 1)}
+    res = sweep_results({"quantum_L3": 0.95}, variants={("init", "glorot"): {}}, collapsed=flags)
+    groups = ef.collapses_by_lr(res)
+    assert groups[["lr", "input_scaling", "collapsed", "runs"]].values.tolist() == [[0.003, "none", 4, 90]]
+    assert groups["widths"].iloc[0] == [f"mlp_h{h}" for h in ef.HIDDEN]
+    note = efc.c5(res).note
+    assert "collapsed by the chosen learning rate and input scaling: lr 0.003, unscaled: 4 of 90 (h1, h2" in note
+    assert "quantum_L3 0 of 10" in note and "Glorot initialisation instead of PyTorch's: 0" in note
+    assert efc.COLLAPSE_DIAGNOSIS in note and "not a handicap of the protocol" in note

@@ -13,11 +13,17 @@ The reference of the match rule is fixed in advance: the paper's own quantum rou
 width "matches" it when shown non-inferior (1 percentage point margin, exact paired test on correct
 test points), widths tested in fixed sequence from the widest down (``parameter_match``).
 
-**Restarts** (issue #21, a run choice of C5's multiverse): random restarts 1 .. k-1 (k = ``Size.restarts``,
-restarts at parity) of the reference and of every MLP width at its tuned configuration on the evaluation
-seeds (``restart_experiments``; restart 0 is the evaluation run; the points the mechanism study also
-restarts share its cache entries). ``restart_rows`` gives the tuned rows with those points' runs
-replaced by the best of k per seed (lowest validation loss at the kept epoch, ties to the earliest).
+**Multiverse runs** (issue #21, ``Results.variants``): the run choices of C5's multiverse, for the
+reference and every MLP width (``variant_ids``: every model of the comparison gets the same treatment),
+on the evaluation seeds, made by the Two Moons study's machinery (``_variants.RunChoices``,
+``run_choices``): random restarts 1 .. k-1 (k = ``Size.restarts``, restarts at parity; restart 0 is the
+evaluation run), the evaluation of the configuration selected by validation accuracy instead of
+cross-entropy (the rule before issue #20; where it is the cross-entropy choice it is the same run, from
+the cache), and of the chosen configuration with Keras' Glorot initialisation (``init="glorot"``; not
+retuned). Points the Two Moons or mechanism study runs the same way share their cache entries.
+``variant_rows(res, choice, option)`` gives the tuned rows with those points' runs replaced by the
+variant's (for restarts the best of k per seed: lowest validation loss at the kept epoch, ties to the
+earliest), under the tuned names.
 """
 
 from __future__ import annotations
@@ -37,15 +43,13 @@ from qmoe_tfq.experiments.registry import qmoe
 from qmoe_tfq.experiments.tuning import (
     Budget,
     Candidate,
-    Selection,
     TunedResults,
-    eval_name,
-    evaluation_experiment,
     run_tuned,
     tuned_columns,
 )
 from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.studies import _results as R
+from qmoe_tfq.studies import _variants as V
 from qmoe_tfq.studies import two_moons as tm
 
 QUANTUM_LAYERS = (1, 2, 3, 4, 6)
@@ -166,8 +170,8 @@ def budget_experiments(quick: bool = False) -> list[Experiment]:
 def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
     """The parameter efficiency (C5) study's planned runs, as ``Experiment`` configs.
 
-    The planned runs: every tuning run, the authors' budget sweep, and the tuned evaluation runs the
-    ``chosen`` parameters (by evaluation name) imply.
+    The planned runs: every tuning run, the authors' budget sweep, and the tuned evaluation runs and
+    multiverse runs (``run_choices``) the ``chosen`` parameters (by evaluation name) imply.
 
     Parameters
     ----------
@@ -195,39 +199,30 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
         tuning_plan([(points(quick), b)], chosen)
         + budget_experiments(quick)
         + evaluation_experiments([(points(quick), b)], chosen or {}, tm.PROBES)
-        + restart_experiments(chosen or {}, quick)
+        + run_choices(quick).experiments(chosen or {})
     )
 
 
-def restart_ids(quick: bool = False) -> list[str]:
-    """The points restarted for C5's multiverse: the reference and every MLP width."""
+def variant_ids(quick: bool = False) -> list[str]:
+    """The points the multiverse's run choices rerun: the reference and every MLP width."""
     return [REFERENCE] + [c.id for c in points(quick) if c.family != "quantum"]
 
 
-def restart_name(point_id: str, restart: int) -> str:
-    return f"{TUNED_PREFIX}restart{restart}/{point_id}"
-
-
-def restart_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Experiment]:
-    """Restarts 1 .. k-1 of each of ``restart_ids`` at its chosen parameters (``chosen``, by evaluation
-    name) on the evaluation seeds; a point without a choice is left out."""
-    b, by_id = budget(quick), {c.id: c for c in points(quick)}
-    out = []
-    for point_id in restart_ids(quick):
-        params = chosen.get(eval_name(b, by_id[point_id]))
-        if params is None:
-            continue
-        ev = evaluation_experiment(Selection(by_id[point_id], dict(params), -1, math.nan, pd.DataFrame()), b, tm.PROBES)
-        out += [R.restarted(ev, restart_name(point_id, r), r) for r in range(1, size(quick).restarts)]
-    return out
+def run_choices(quick: bool = False) -> V.RunChoices:
+    """The multiverse's run choices (``_variants.RunChoices``) for ``variant_ids`` under the tuned protocol."""
+    by_id = {c.id: c for c in points(quick)}
+    return V.RunChoices(budget(quick), tuple(by_id[m] for m in variant_ids(quick)), size(quick).restarts, tm.PROBES)
 
 
 @dataclass
 class Results:
+    """The study's runs: the tuned sweep's, the authors' budget sweep and the multiverse runs (``variants``)."""
+
     tuned: TunedResults
     budget_rows: pd.DataFrame
     quick: bool
-    restarts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    variants: pd.DataFrame = field(default_factory=pd.DataFrame)
+    variant_chosen: dict[str, dict] = field(default_factory=dict)
 
     @property
     def rows(self) -> pd.DataFrame:
@@ -235,11 +230,12 @@ class Results:
 
     @property
     def sources(self) -> pd.DataFrame:
-        return R.concat([self.tuned.sources, self.budget_rows, self.restarts])
+        return R.concat([self.tuned.sources, self.budget_rows, self.variants])
 
     @property
     def chosen(self) -> dict[str, dict]:
-        return self.tuned.chosen
+        """The tuned parameters by evaluation name and the accuracy-selected ones (multiverse runs)."""
+        return {**self.tuned.chosen, **self.variant_chosen}
 
 
 def results(run, quick: bool = False) -> Results:
@@ -263,27 +259,44 @@ def results(run, quick: bool = False) -> Results:
     """
     tuned = run_tuned(points(quick), budget(quick), run, tm.PROBES, desc="param efficiency")
     budget_rows = run(budget_experiments(quick), "param efficiency: authors' budget")
-    restarts = run(restart_experiments(tuned.chosen, quick), "param efficiency: restarts")
-    return Results(tuned, budget_rows, quick, restarts)
+    choices = run_choices(quick)
+    by_accuracy = choices.accuracy_chosen(tuned)
+    variants = run(choices.experiments({**tuned.chosen, **by_accuracy}), "param efficiency: multiverse runs")
+    return Results(tuned, budget_rows, quick, variants, by_accuracy)
 
 
-def has_restarts(res: Results) -> bool:
-    """Whether ``res`` holds the restarts of every one of ``restart_ids``."""
-    have = set(res.restarts["experiment"]) if "experiment" in res.restarts else set()
-    return size(res.quick).restarts > 1 and all(restart_name(m, 1) in have for m in restart_ids(res.quick))
+def variant_options(res: Results) -> list[tuple[str, object]]:
+    """The ``(run choice, option)`` pairs whose runs ``res`` holds for every one of ``variant_ids``."""
+    return run_choices(res.quick).options(res.variants)
 
 
-def restart_rows(res: Results) -> pd.DataFrame:
-    """The tuned evaluation rows with every restarted point's runs replaced by the best of k per seed
-    (``_results.best_of_restarts``), under the tuned names."""
-    k, b, by_id = size(res.quick).restarts, budget(res.quick), {c.id: c for c in points(res.quick)}
-    names = {eval_name(b, by_id[m]): m for m in restart_ids(res.quick)}
-    kept = res.tuned.evaluation[~res.tuned.evaluation["experiment"].isin(names)]
-    new = []
-    for n, m in names.items():
-        frame = R.restart_frame(res.tuned.evaluation, res.restarts, n, [restart_name(m, r) for r in range(1, k)])
-        new.append(R.best_of_restarts(frame, k).reset_index().assign(experiment=n))
-    return R.concat([kept, *new])
+def variant_rows(res: Results, choice: str, option: object) -> pd.DataFrame:
+    """``res.rows`` with every one of ``variant_ids``' tuned runs replaced by the variant ``(choice, option)``'s,
+    under the tuned evaluation names (``variant_options`` lists what ``res`` holds)."""
+    return run_choices(res.quick).rows(res.rows, res.variants, choice, option)
+
+
+def mlp_collapses(rows: pd.DataFrame, quick: bool = False) -> int:
+    """Collapsed MLP-router runs (``GateSummary``) of the tuned sweep in ``rows``."""
+    return sum(R.collapse_count(rows, f"{TUNED_PREFIX}{c.id}") or 0 for c in points(quick) if c.family != "quantum")
+
+
+def collapses_by_lr(res: Results) -> pd.DataFrame:
+    """The tuned MLP widths grouped by their chosen learning rate and input scaling (highest rate first):
+    ``lr``, ``input_scaling``, ``widths`` (ids), ``collapsed`` and ``runs`` (evaluation runs of those widths)."""
+    out = {}
+    for c in points(res.quick):
+        if c.family == "quantum":
+            continue
+        name = f"{TUNED_PREFIX}{c.id}"
+        chosen = res.tuned.selections[c.id].params
+        key = (float(chosen["lr"]), str(chosen.get("input_scaling", "none")))
+        row = out.setdefault(key, {"lr": key[0], "input_scaling": key[1], "widths": [], "collapsed": 0, "runs": 0})
+        row["widths"].append(c.id)
+        row["collapsed"] += R.collapse_count(res.rows, name) or 0
+        row["runs"] += len(R.runs(res.rows, name))
+    ordered = [out[k] for k in sorted(out, key=lambda k: (-k[0], k[1]))]
+    return pd.DataFrame(ordered, columns=["lr", "input_scaling", "widths", "collapsed", "runs"])
 
 
 def tuning_convergence_table(res: Results) -> pd.DataFrame:
@@ -537,10 +550,6 @@ def figure(
 
 
 __all__ = [
-    "has_restarts",
-    "restart_experiments",
-    "restart_ids",
-    "restart_rows",
     "BUDGET_PREFIX",
     "FULL",
     "HIDDEN",
@@ -553,16 +562,22 @@ __all__ = [
     "best_quantum",
     "budget",
     "budget_experiments",
+    "collapses_by_lr",
     "describe",
     "efficiency_table",
     "experiments",
     "figure",
     "parameter_match",
+    "mlp_collapses",
     "phase3a_points",
     "point_params",
     "points",
+    "run_choices",
     "results",
     "size",
     "sweep_values",
     "tuning_convergence_table",
+    "variant_ids",
+    "variant_options",
+    "variant_rows",
 ]

@@ -19,7 +19,8 @@ configuration selected by validation accuracy instead of cross-entropy (``tuning
 most correct validation points over the tuning seeds, ties to the earliest configuration, among the
 configurations the tuning ran; where it is the cross-entropy choice it is the same run, from the cache),
 and the evaluation of the chosen configuration with Keras' Glorot initialisation of the classical layers
-(``init="glorot"``) instead of PyTorch's (the configuration as tuned under PyTorch's; not retuned). ``variant_rows(res, choice,
+(``init="glorot"``) instead of PyTorch's (the configuration as tuned under PyTorch's; not retuned): the
+run choices of ``_variants.RunChoices`` (``run_choices``), shared with the parameter-efficiency study. ``variant_rows(res, choice,
 option)`` gives the tuned rows with those models' runs replaced by the variant's (the best of k
 restarts per seed, chosen on validation loss), under the tuned names, so a claim computes its values
 from them exactly as from the plan's rows.
@@ -28,7 +29,7 @@ from them exactly as from the plan's rows.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -42,16 +43,14 @@ from qmoe_tfq.experiments.registry import EstimatorSpec, qmoe
 from qmoe_tfq.experiments.tuning import (
     Budget,
     Candidate,
-    Selection,
     TunedResults,
-    accuracy_selection,
     eval_name,
-    evaluation_experiment,
     run_tuned,
     tuned_columns,
 )
 from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.studies import _results as R
+from qmoe_tfq.studies import _variants as V
 
 AUTHORS_DATA_SEED = 42
 DATA = DataSpec(name="moons", n_samples=500, noise=0.1, test_size=0.3, seed=None)
@@ -314,46 +313,32 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     )
 
 
+def run_choices(quick: bool = False) -> V.RunChoices:
+    """The multiverse's run choices (``_variants.RunChoices``) for ``VARIANT_IDS`` under the tuned protocol."""
+    return V.RunChoices(budget(quick), tuple(candidate(m) for m in VARIANT_IDS), size(quick).restarts, PROBES)
+
+
 def restart_name(model_id: str, restart: int) -> str:
-    return f"{TUNED_PREFIX}restart{restart}/{model_id}"
-
-
-def _evaluation(model_id: str, params: dict | None, quick: bool) -> Experiment | None:
-    """The tuned evaluation experiment of ``model_id`` at ``params`` (None without them)."""
-    if params is None:
-        return None
-    sel = Selection(candidate(model_id), dict(params), -1, float("nan"), pd.DataFrame())
-    return evaluation_experiment(sel, budget(quick), PROBES)
+    return V.restart_name(TUNED_PREFIX, model_id, restart)
 
 
 def accuracy_name(model_id: str) -> str:
-    return f"{TUNED_PREFIX}by_accuracy/{model_id}"
+    return V.accuracy_name(TUNED_PREFIX, model_id)
 
 
 def glorot_name(model_id: str) -> str:
-    return f"{TUNED_PREFIX}glorot/{model_id}"
+    return V.glorot_name(TUNED_PREFIX, model_id)
 
 
 def variant_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Experiment]:
-    """The multiverse runs (module docstring) that the ``chosen`` parameters (by evaluation name, the
-    accuracy-selected ones under ``accuracy_name``) imply: restarts 1 .. k-1 of each of ``VARIANT_IDS``'
-    chosen configuration, the evaluation of its accuracy-selected configuration, and of its chosen
-    configuration with Glorot initialisation."""
-    out = []
-    for model_id in VARIANT_IDS:
-        ev = _evaluation(model_id, chosen.get(tuned_name(model_id, quick)), quick)
-        if ev is not None:
-            out += [R.restarted(ev, restart_name(model_id, r), r) for r in range(1, size(quick).restarts)]
-            out.append(replace(ev, name=glorot_name(model_id), model=ev.model.replace(init="glorot")))
-        by_acc = _evaluation(model_id, chosen.get(accuracy_name(model_id)), quick)
-        if by_acc is not None:
-            out.append(replace(by_acc, name=accuracy_name(model_id)))
-    return out
+    """The multiverse runs (module docstring, ``_variants``) that the ``chosen`` parameters (by evaluation
+    name, the accuracy-selected ones under ``accuracy_name``) imply for ``VARIANT_IDS``."""
+    return run_choices(quick).experiments(chosen)
 
 
 def accuracy_chosen(tuned: TunedResults, quick: bool = False) -> dict[str, dict]:
     """The accuracy-selected parameters of ``VARIANT_IDS`` by ``accuracy_name`` (``tuning.accuracy_selection``)."""
-    return {accuracy_name(m): dict(accuracy_selection(tuned.selections[m], budget(quick)).params) for m in VARIANT_IDS}
+    return run_choices(quick).accuracy_chosen(tuned)
 
 
 @dataclass
@@ -411,39 +396,19 @@ def results(run, quick: bool = False) -> Results:
 
 def variant_options(res: Results) -> list[tuple[str, object]]:
     """The ``(run choice, option)`` pairs whose runs ``res`` holds for every one of ``VARIANT_IDS``."""
-    have = set(res.variants["experiment"]) if "experiment" in res.variants else set()
-    out = []
-    if size(res.quick).restarts > 1 and all(restart_name(m, 1) in have for m in VARIANT_IDS):
-        out.append(("restarts", "k"))
-    if all(accuracy_name(m) in have for m in VARIANT_IDS):
-        out.append(("selection_score", "accuracy"))
-    if all(glorot_name(m) in have for m in VARIANT_IDS):
-        out.append(("init", "glorot"))
-    return out
+    return run_choices(res.quick).options(res.variants)
 
 
 def restart_best(res: Results, model_id: str) -> pd.DataFrame:
     """Per evaluation seed, the best of k = ``Size.restarts`` runs of ``model_id`` (``_results.best_of_restarts``:
     lowest validation loss at the kept epoch, ties to the earliest), one row per seed as the runner gave it."""
-    k = size(res.quick).restarts
-    names = [restart_name(model_id, r) for r in range(1, k)]
-    frame = R.restart_frame(res.tuned.evaluation, res.variants, tuned_name(model_id, res.quick), names)
-    return R.best_of_restarts(frame, k).reset_index()
+    return run_choices(res.quick).restart_best(res.tuned.evaluation, res.variants, model_id)
 
 
 def variant_rows(res: Results, choice: str, option: object) -> pd.DataFrame:
     """``res.rows`` with the runs of ``VARIANT_IDS`` replaced by the variant ``(choice, option)``'s, under
     the tuned evaluation names (``variant_options`` lists what ``res`` holds)."""
-    if (choice, option) not in variant_options(res):
-        raise KeyError(f"no multiverse runs for {choice}={option!r} in these results")
-    names = {tuned_name(m, res.quick): m for m in VARIANT_IDS}
-    kept = res.rows[~res.rows["experiment"].isin(names)]
-    if choice == "restarts":
-        new = [restart_best(res, m).assign(experiment=n) for n, m in names.items()]
-    else:
-        variant = accuracy_name if choice == "selection_score" else glorot_name
-        new = [R.runs(res.variants, variant(m)).assign(experiment=n) for n, m in names.items()]
-    return R.concat([kept, *new])
+    return run_choices(res.quick).rows(res.rows, res.variants, choice, option)
 
 
 def comparison_table(rows: pd.DataFrame, prefix: str, tuned: TunedResults | None = None) -> pd.DataFrame:
@@ -647,6 +612,7 @@ __all__ = [
     "median_seeds",
     "restart_best",
     "restart_name",
+    "run_choices",
     "results",
     "runs_table",
     "seed_notes",

@@ -34,6 +34,7 @@ from qmoe_tfq.analysis.plan import PLAN
 from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval, epochs_to_exceed
 from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.studies import _results as R
+from qmoe_tfq.studies import _variants as V
 from qmoe_tfq.studies import two_moons as tm
 
 AUTHORS = "authors' protocol: make_moons(random_state=42), no split, training-set accuracy, model seeds varied"
@@ -256,15 +257,6 @@ def c1(res: tm.Results) -> Entry:
     return ledger.with_multiverse(entry, multi)
 
 
-def run_choice_words(choice: str, option: object, restarts: int) -> str:
-    """A run choice's option in words, for the notes."""
-    return {
-        ("restarts", "k"): f"best of k = {restarts} restarts per seed for both (chosen on validation loss)",
-        ("selection_score", "accuracy"): "configurations selected by validation accuracy (ties to the earliest)",
-        ("init", "glorot"): "Keras' Glorot initialisation instead of PyTorch's",
-    }.get((choice, option), f"{choice}={option}")
-
-
 def _flip_note(multi: mv.MultiverseResult, variants: dict, verdict_of, res: tm.Results) -> str:
     """What each run choice of the multiverse gives on all seeds (under the plan's analysis), naming the
     ones that flip the verdict. ``verdict_of(values) -> (verdict, primary effect)``."""
@@ -274,7 +266,7 @@ def _flip_note(multi: mv.MultiverseResult, variants: dict, verdict_of, res: tm.R
     for (choice, option), v in variants.items():
         verdict, effect = verdict_of(v.values)
         flips = " (flips the verdict)" if verdict != multi.headline else ""
-        words = run_choice_words(choice, option, tm.size(res.quick).restarts)
+        words = V.run_choice_words(choice, option, tm.size(res.quick).restarts)
         out.append(f"{words}: '{verdict}'{flips}, primary effect {effect:+.4g}")
     return " Multiverse run choices (all seeds, the plan's analysis): " + "; ".join(out) + "."
 
