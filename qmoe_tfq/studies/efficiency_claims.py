@@ -35,22 +35,16 @@ MULTIVERSE_RESAMPLES = 20  # seed resamples per specification (each reruns the p
 MULTIVERSE_INNER = 100
 EVIDENCE = ["paper/tables/param_efficiency_tuned.csv", "paper/figures/param_efficiency.pdf"]
 SCALING_WORDS = {"standard": "z-scored", "none": "unscaled"}
-# Why MLP routers collapse: measured by scripts/diagnose_mlp_collapse.py (evaluation seeds, z-scored inputs,
-# the tuned protocol), not by make paper; the counts the study's own runs give are computed in ``_collapse_note``.
+#: The mechanism, in words only: its measurements are not run by ``make paper`` (they would be numbers typed
+#: into the ledger), so they live with the script that makes them (``scripts/diagnose_mlp_collapse.py``,
+#: docs/guide/studies.md); the counts the note gives are computed from the study's runs.
 COLLAPSE_DIAGNOSIS = (
-    "Diagnosis (scripts/diagnose_mlp_collapse.py, the evaluation seeds, z-scored inputs): at a high Adam learning "
-    "rate the MLP router's softmax saturates within the first epoch on one expert and its gradient then vanishes: "
-    "after one epoch at lr 0.3 the median |logit difference| between the two gates is 16 for h = 8 against 2.8 "
-    "for the quantum router (its adapter reads <Z> bounded in [-1, 1]; the MLP's logit is a product of two "
-    "trained layers over unbounded ReLU features), with more than 99% of the test points saturated in 5 of 10 "
-    "MLP runs (the 5 that end collapsed) and in 0 of 10 quantum runs. Collapsed runs of 10 at lr 0.01 / 0.03 / "
-    "0.1 / 0.3: h = 4: 0 / 0 / 0 / 1, h = 8: 0 / 0 / 2 / 5, h = 32: 0 / 0 / 2 / 7, quantum L = 3: 0 at every lr. "
-    "Not the initialisation (Glorot: h = 8: 0 / 0 / 1 / 4, h = 32: 0 / 0 / 4 / 10), not dead units at h >= 3 "
-    "(at most 1 of the 8 hidden units is dead in a collapsed h = 8 run, up to 4 in the runs that do not "
-    "collapse; at h = 1, 2 a collapse is all units dead: constant gates), not the detector (a flagged run has "
-    "one gate above 0.99 on every test point and single-expert accuracy). The budget does train the MLP: its grid holds learning rates at which h = 4, 8, 32 never "
-    "collapse (0 of 60 runs at lr <= 0.03); the selection rule, the same for every router, took a higher one "
-    "where it did not collapse on the 3 tuning seeds."
+    "Diagnosis (measured apart by scripts/diagnose_mlp_collapse.py, numbers in docs/guide/studies.md, not "
+    "recomputed here): at a high Adam learning rate the MLP router's softmax saturates on one expert within the "
+    "first epoch and its gradient vanishes (its logits are unbounded, the quantum router's adapter reads <Z> in "
+    "[-1, 1]); not the initialisation (compare the Glorot runs above), not dead hidden units at h >= 3, not the "
+    "collapse detector. The grid holds learning rates at which the MLP routers do not collapse; the selection "
+    "rule, the same for every router, can take a higher one on which the tuning seeds did not collapse."
 )
 DESCRIPTION = (
     f"a deep classical (MLP) router needs ~{RATIO_STATED:g}x the router parameters of the quantum router "
