@@ -5,7 +5,7 @@ The amplitude router reads n quadratic forms <Z_i> = x^T M_i x / ||x||^2 and mix
 adapter; its full twin (``quadratic``) is Dense(E) on all d (d + 1) / 2 products x_j x_k / ||x||^2,
 65,794 parameters at d = 256. This twin keeps the readout-then-adapter shape at the amplitude
 router's size: a projection V (d, r) without bias on u = x/||x|| (an all-zero row as e_0, like the
-amplitude embedding), squared, then the adapter (W, b). Its logits are
+amplitude embedding), squared, then the adapter (W, b). Its logits are::
 
     l_e(x) = sum_k W_ke (v_k . u)^2 + b_e = u^T (V diag(W_e) V^T) u + b_e,
 
