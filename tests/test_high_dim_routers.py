@@ -12,6 +12,7 @@ from qmoe_tfq.circuits.router import router_circuit
 from qmoe_tfq.models.mixture import build_model
 from qmoe_tfq.models.routers.amplitude import AmplitudeRouter, amplitude_readouts, noisy_forms, unitary_columns
 from qmoe_tfq.models.routers.quadratic import QuadraticRouter, quadratic_features, quadratic_pairs
+from qmoe_tfq.models.routers.quadratic_rank import QuadraticRankRouter
 from qmoe_tfq.models.routers.reupload import ReuploadRouter
 from qmoe_tfq.specs.config import ModelSpec, param_counts
 from qmoe_tfq.training.stack import LANES, StackedMoE, fit_stack, initial_weights
@@ -127,6 +128,32 @@ def test_reupload_router_equals_cirq_and_pennylane(d, n_qubits, layers):
     np.testing.assert_allclose(router.circuit_outputs(tf.constant(x, tf.float32)).numpy(), want, atol=1e-5)
 
 
+def test_the_reupload_router_at_256_inputs_equals_cirq():
+    """The study's largest re-uploading router (256 features on 8 qubits, 32 layers): every row of a
+    batch as one state vector in TensorFlow, equal to cirq.Simulator (complex128) to 1e-5."""
+    d = 256
+    router = ReuploadRouter(ModelSpec(router="reupload", layers=1), n_features=d, seed=0)
+    assert (router.n_qubits, router.n_layers) == (8, 32)
+    rng = np.random.default_rng(256)
+    theta = rng.uniform(0, 2 * np.pi, (32, 8, 3))
+    router.theta.assign(theta.reshape(-1).astype(np.float32))
+    x = rng.uniform(0, np.pi, (3, d))
+    rc = reupload_circuit(d, None, 1)
+    want = np.array(
+        [
+            np.abs(
+                cirq.Simulator(dtype=np.complex128)
+                .simulate(rc.circuit, rc.resolver(xi, theta), qubit_order=rc.qubits)
+                .final_state_vector
+            )
+            ** 2
+            @ _z(8)
+            for xi in x
+        ]
+    )
+    np.testing.assert_allclose(router.circuit_outputs(tf.constant(x, tf.float32)).numpy(), want, atol=1e-5)
+
+
 @pytest.mark.parametrize("n,layers,p", [(2, 1, 0.0), (3, 3, 0.0), (4, 2, 0.0), (3, 2, 0.05)])
 def test_every_amplitude_readout_is_a_quadratic_form(n, layers, p):
     """Least squares on q(x) = (x_j x_k / ||x||^2)_{j<=k} reproduces random circuits' <Z_i> (cirq,
@@ -165,6 +192,40 @@ def test_the_twin_represents_the_amplitude_router_exactly():
     np.testing.assert_allclose(twin(x).numpy(), router(x).numpy(), atol=1e-5)
 
 
+def _twin_kernel(forms: np.ndarray) -> np.ndarray:
+    """The ``quadratic`` router's kernel (T, E) whose logits are u^T forms[e] u (forms (E, d, d), symmetric)."""
+    return np.stack([forms[:, j, k] * (1 if j == k else 2) for j, k in quadratic_pairs(forms.shape[-1])])
+
+
+@pytest.mark.parametrize("d,rank,experts", [(6, 1, 2), (12, 2, 3), (16, 2, 2)])
+def test_the_low_rank_twin_is_a_rank_r_quadratic_form_of_the_same_kind(d, rank, experts):
+    """Its logits are u^T A_e u + b_e with A_e = V diag(W_e) V^T (rank <= r): by construction, the full
+    twin with those forms gives the same gates, and least squares on q(x) reproduces its logits, with
+    a coefficient matrix of rank <= r per expert; x and 3 x give the same gates (a form of x/||x||)."""
+    router = QuadraticRankRouter(d, experts, rank, seed=3)
+    x = np.random.default_rng(d).normal(size=(d * (d + 1) // 2 + 40, d))
+    v = router.projection.kernel.numpy().astype(np.float64)  # (d, r)
+    w, b = (t.numpy().astype(np.float64) for t in router.readout.weights)  # (r, E), (E,)
+    forms = np.einsum("jr,re,kr->ejk", v, w, v)
+    assert all(np.linalg.matrix_rank(f, tol=1e-6) <= rank for f in forms)
+    twin = QuadraticRouter(d, experts, seed=0)
+    twin.kernel.assign(_twin_kernel(forms).astype(np.float32))
+    twin.bias.assign(b.astype(np.float32))
+    xt = tf.constant(x, tf.float32)
+    np.testing.assert_allclose(router(xt).numpy(), twin(xt).numpy(), atol=1e-6)
+    np.testing.assert_allclose(router(3 * xt).numpy(), router(xt).numpy(), atol=1e-6)
+    logits = router.readout(router.readouts(xt)).numpy().astype(np.float64)
+    q = quadratic_features(x)  # its diagonal sums to 1, so it carries the bias too: b_e = u^T (b_e I) u
+    coef, *_ = np.linalg.lstsq(q, logits, rcond=None)
+    assert np.abs(q @ coef - logits).max() < 1e-5
+    for e in range(experts):  # the fitted coefficients, back as a symmetric matrix, are A_e + b_e I
+        fitted = np.zeros((d, d))
+        for t, (j, k) in enumerate(quadratic_pairs(d)):
+            fitted[j, k] = fitted[k, j] = coef[t, e] if j == k else coef[t, e] / 2
+        np.testing.assert_allclose(fitted - b[e] * np.eye(d), forms[e], atol=1e-4)
+        assert np.linalg.matrix_rank(fitted - b[e] * np.eye(d), tol=1e-3) <= rank
+
+
 @pytest.mark.parametrize("d", [16, 64, 256])
 def test_parameter_counts_of_the_high_dim_routers(d):
     n = {16: 4, 64: 6, 256: 8}[d]
@@ -174,6 +235,10 @@ def test_parameter_counts_of_the_high_dim_routers(d):
     assert param_counts(ModelSpec(router="reupload", layers=1), d, 2).router == 3 * groups * n + 2 * n + 2
     for name in ("amplitude", "quadratic") if d < 256 else ("amplitude",):
         spec = ModelSpec(router=name)
+        assert build_model(spec, d, 3, seed=0).param_counts() == param_counts(spec, d, 3)
+    for r in (1, 2, 5):
+        spec = ModelSpec(router="quadratic_rank", hidden=r)
+        assert param_counts(spec, d, 2).router == d * r + r * 2 + 2
         assert build_model(spec, d, 3, seed=0).param_counts() == param_counts(spec, d, 3)
     # the amplitude router at 256 inputs: 90 parameters; its twin 65,794
     if d == 256:
@@ -199,6 +264,7 @@ SPECS = [
     ModelSpec(router="amplitude", layers=2, noise=0.03),
     ModelSpec(router="reupload", layers=2),
     ModelSpec(router="quadratic"),
+    ModelSpec(router="quadratic_rank", hidden=2),
 ]
 
 

@@ -458,6 +458,8 @@ def test_one_colour_per_family_and_distinct_line_and_marker_per_model():
     assert {style.family_of(m) for m in ("quantum_L1", "quantum_rycz_prob")} == {"quantum"}
     assert {style.family_of(m) for m in ("mlp_h4", "matched", "deep", "mlp_h7")} == {"mlp"}
     assert style.family_of("quantum_kernel_svm") == "quantum_kernel_svm"
+    # a registered family's colour goes to the longest family name the id starts with
+    assert (style.family_of("quadratic"), style.family_of("quadratic_rank")) == ("quadratic", "quadratic_rank")
     assert style.color_for("mlp_h7") == style.color_for("mlp_h64")
     assert style.family_of("transformer") == style.OTHER  # figures never raise: the neutral family
     assert style.color_for("transformer") == style.NEUTRAL

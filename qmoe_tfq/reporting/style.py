@@ -116,7 +116,7 @@ def family_of(model_id: str) -> str:
     for prefix, family in rules:
         if model_id.startswith(prefix):
             return family
-    for name, router in ROUTER_FAMILIES.items():
+    for name, router in sorted(ROUTER_FAMILIES.items(), key=lambda item: -len(item[0])):  # longest name first
         if router.color is not None and model_id.startswith(name):
             return name
     return OTHER

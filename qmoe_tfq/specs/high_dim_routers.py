@@ -1,7 +1,7 @@
 """Stage: specs. Router families for many inputs (issue #23, the paper's open question 2): the spec halves.
 
 Every router of the paper loads one feature per qubit (an RX angle), so its inputs are cut to
-k <= 8 PCA components. Three families lift that bottleneck, or mirror it classically:
+k <= 8 PCA components. Four families lift that bottleneck, or mirror it classically:
 
 * ``amplitude``: amplitude embedding of the whole input, the state x/||x|| on n = ceil(log2 d)
   qubits (2^n >= d amplitudes, zero-padded; 16 features on 4 qubits, 256 on 8), then the authors'
@@ -17,9 +17,14 @@ k <= 8 PCA components. Three families lift that bottleneck, or mirror it classic
   are linear in the d (d + 1) / 2 features q(x) = (x_j x_k / ||x||^2)_{j <= k}. Dense(E) + softmax on
   q(x): (d (d + 1) / 2) E + E parameters; it contains the amplitude router's whole function class
   (any qubit count, depth and noise), as ``fourier`` contains the angle router's.
+* ``quadratic_rank``: the twin at low rank, sized like the amplitude router. r rank-one readouts
+  z_k = (v_k . x)^2 / ||x||^2 (a Dense(r, no bias) on x/||x||, squared), then Dense(E) + softmax:
+  every gate logit is x^T A_e x / ||x||^2 + b_e with A_e = V diag(w_e) V^T of rank <= r, a quadratic
+  form of the same kind as the amplitude router's (in ``quadratic``'s class, at rank r).
+  r = ``hidden``; d r + r E + E parameters (d = 64, r = 1, E = 2: 68, the amplitude router's count).
 
 No TensorFlow here; the Keras halves are ``qmoe_tfq.models.routers.amplitude`` / ``reupload`` /
-``quadratic``. The families are registered in ``qmoe_tfq.specs.routers.ROUTER_FAMILIES``.
+``quadratic`` / ``quadratic_rank``. The families are registered in ``qmoe_tfq.specs.routers.ROUTER_FAMILIES``.
 """
 
 from __future__ import annotations
@@ -77,8 +82,8 @@ def quadratic_width(n_features: int) -> int:
     return n_features * (n_features + 1) // 2
 
 
-def _dense(fan_in: int, units: int) -> int:
-    return fan_in * units + units
+def _dense(fan_in: int, units: int, bias: bool = True) -> int:
+    return fan_in * units + (units if bias else 0)
 
 
 class _CircuitFamily(RouterFamily):
@@ -163,8 +168,21 @@ class QuadraticFamily(RouterFamily):
         return _dense(quadratic_width(n_features), n_experts)
 
 
+class QuadraticRankFamily(RouterFamily):
+    name = "quadratic_rank"
+    description = "Dense(r = hidden, no bias) on x/||x||, squared, -> Dense(E) + softmax (low-rank amplitude twin)"
+    color = "#fdb863"
+
+    def param_count(self, spec: ModelSpec, n_features: int, n_experts: int) -> int:
+        check_positive_int("n_features", n_features)
+        return _dense(n_features, spec.hidden, bias=False) + _dense(spec.hidden, n_experts)
+
+    def label(self, spec: ModelSpec) -> str:
+        return f"quadratic_rank(r={spec.hidden})"
+
+
 #: The families this module adds to ``ROUTER_FAMILIES`` (once, whichever of the two modules loads first).
-HIGH_DIM_FAMILIES = (AmplitudeFamily(), ReuploadFamily(), QuadraticFamily())
+HIGH_DIM_FAMILIES = (AmplitudeFamily(), ReuploadFamily(), QuadraticFamily(), QuadraticRankFamily())
 for _family in HIGH_DIM_FAMILIES:
     if _family.name not in ROUTER_FAMILIES:
         register_router_family(_family)
@@ -174,6 +192,7 @@ __all__ = [
     "MAX_QUADRATIC_FEATURES",
     "AmplitudeFamily",
     "QuadraticFamily",
+    "QuadraticRankFamily",
     "ReuploadFamily",
     "amplitude_qubits",
     "quadratic_width",

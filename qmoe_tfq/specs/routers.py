@@ -196,6 +196,6 @@ __all__ = [
     "router_family",
 ]
 
-# Routers for many inputs (issue #23): ``amplitude``, ``reupload`` and the twin ``quadratic``; the
+# Routers for many inputs (issue #23): ``amplitude``, ``reupload`` and the twins ``quadratic`` and ``quadratic_rank``; the
 # module registers them in ``ROUTER_FAMILIES`` when it loads.
 import qmoe_tfq.specs.high_dim_routers  # noqa: E402, F401

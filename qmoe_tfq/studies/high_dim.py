@@ -3,16 +3,25 @@ bottleneck, and the fully quantum mixture.
 
 **High-dimensional routers (open question 2).** MNIST from the shipped 5,000-image subset, resized to
 4x4, 8x8 and 16x16 (d = 16, 64, 256; PIL's antialiased bilinear resize: 28 is not a multiple of 8 or
-16, so block averages exist only at 4x4), scaled to angles in [0, pi] like every image task. Routers,
-each gating two linear experts: ``amplitude`` (x/||x|| on log2 d qubits, the authors' three
-strongly entangling layers, <Z_i> + adapter: 46, 68, 90 router parameters), its classical twin
-``quadratic`` (Dense(E) on x_j x_k / ||x||^2, the same function class: 274, 4,162, 65,794), Model A
-(``linear``), an MLP router with about the amplitude router's parameters (``matched``), a larger MLP
-(h = 16), the re-uploading angle router (``reupload``, groups of log2 d features per layer; d <= 64,
-see ``REUPLOAD_MAX_FEATURES``), and the paper's angle router on PCA-8 of the full images as today
-(``angle_pca8``). Tuned protocol (``qmoe_tfq.experiments.tuning``: the ``moe`` space, tuning pool
-disjoint from the evaluation images, edge rule), the same seeds and sample size for every router,
-so the test images of a seed are the same for every router and dimension (paired).
+16, so block averages exist only at 4x4), scaled to angles in [0, pi] like every image task; three
+tasks (``TASKS``): 3 vs 8, Q2's primary (``PRIMARY_TASK``), and 0 vs 1 and the 10-class task,
+reported secondary parts added to the plan before their runs. Routers, each gating two linear
+experts: ``amplitude`` (x/||x|| on log2 d qubits, the authors' three strongly entangling layers,
+<Z_i> + adapter: 46, 68, 90 router parameters), its classical twin ``quadratic`` (Dense(E) on
+x_j x_k / ||x||^2, the same function class: 274, 4,162, 65,794), the twin at low rank
+``quadratic_rank`` (r readouts (v.x)^2 / ||x||^2 + adapter, r = ``low_rank(d)`` = 2, 1, 1: 38, 68,
+260; no form of rank >= 1 on 256 inputs has fewer than 256 parameters), Model A (``linear``), an
+MLP router with about the amplitude router's parameters (``matched``), a larger MLP (h = 16), the
+re-uploading angle router (``reupload``, groups of log2 d features per layer; d <= 64: at d = 256
+it needs 32 layers of 8 qubits per row, measured at 133 ms of one core per training step of 256
+rows against 15 ms at d = 64, and its tuned runs on 3 vs 8 alone took about 70 s of CPU, 18% of
+the study, past its 180 s budget; ``REUPLOAD_MAX_FEATURES``) and the paper's angle router on PCA-8
+of the full images as today (``angle_pca8``). The last two run on the primary task only
+(``Size.secondary_routers``): they are the study's costliest circuits and only secondary parts of
+the primary task read them. Tuned protocol (``qmoe_tfq.experiments.tuning``: the ``moe`` space, tuning pool disjoint from the
+evaluation images, edge rule), the same seeds, sample size and epochs for every router and task (10
+epochs for the 10-class task too, fewer than the scaling study gives it), so the test images of a
+seed are the same for every router and dimension of a task (paired).
 
 **Fully quantum mixture (open question 4).** On the Phase 1 tasks (the authors' synthetic data and
 MNIST 0 vs 1 at 4x4, ``qmoe_tfq.studies.phase1.data_spec``) and Two Moons: the fully quantum mixture
@@ -25,6 +34,10 @@ of its circuits (the authors' placement), a fresh model per noise level. One fix
 given), not tuned: the comparison is between architectures at equal training.
 
 Rules (``high_dim_claims``) were written before the runs.
+
+Cost, measured from an empty cache with 2 workers on the shared 2-core machine: 287-303 s of CPU
+(user + system) for the whole study, about 2x the 150 s of the 3-vs-8-only grid measured the same
+way (72 s of a full ``make paper`` on 2 quiet cores), so about 140 s there.
 """
 
 from __future__ import annotations
@@ -53,9 +66,17 @@ from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import phase1 as p1
 
 PREFIX = "high_dim/"
+#: MNIST tasks (``mnist5k-<task>``): Q2's primary is on 3 vs 8 (``PRIMARY_TASK``); 0 vs 1 and the
+#: 10-class task are reported secondary parts (added to the plan before their runs, not deciding).
+TASKS = ("3v8", "0v1", "10")
+PRIMARY_TASK = "3v8"
 DIMENSIONS = {16: 4, 64: 8, 256: 16}  # d -> image side
-#: The re-uploading router needs ceil(d / log2 d) layers of log2 d qubits: 32 layers at d = 256,
-#: one circuit per row, which alone would cost more than the whole study's budget.
+#: The re-uploading router needs ceil(d / log2 d) layers of log2 d qubits (11 at d = 64, 32 at d = 256),
+#: one state vector per row (``qmoe_tfq.sim.statevector``, every row of a batch at once, equal to
+#: cirq.Simulator to 1e-5 at d = 256 too). Measured: a training step of 256 rows at d = 256 costs
+#: 133 ms of one core (forward and backward) against 15 ms at d = 64, and its tuned runs on 3 vs 8
+#: alone took about 18% of the whole study's run time (about 70 s of CPU, 35 s on 2 cores) from an
+#: empty cache, which would take the study past its 180 s budget; so it stops at d = 64.
 REUPLOAD_MAX_FEATURES = 64
 LARGE_HIDDEN = 16
 FQ_LR = 0.03
@@ -77,7 +98,14 @@ class Size:
     noise: tuple[float, ...]
     fq_epochs: int
     fq_samples: int | None = None
-    routers: tuple[str, ...] = ("amplitude", "quadratic", "linear", "matched", "mlp_large", "reupload")
+    #: Routers on Q2's primary task (``PRIMARY_TASK``), and on the other tasks (reported parts): the
+    #: costly circuits that only secondary parts of the primary task read (the re-uploading router and
+    #: the angle router on PCA-8, ``pca8``) run on the primary task only.
+    routers: tuple[str, ...] = (
+        "amplitude", "quadratic", "quadratic_rank", "linear", "matched", "mlp_large", "reupload"
+    )  # fmt: skip
+    secondary_routers: tuple[str, ...] = ("amplitude", "quadratic", "quadratic_rank", "linear", "matched", "mlp_large")
+    pca8: bool = True
     fq_models: tuple[str, ...] = FQ_MODELS
 
 
@@ -89,7 +117,7 @@ class Size:
 #: and the hybrid, which Q4's rules compare). Runs of a mixture that differ only in seed, learning
 #: rate, input scaling or p > 0 train as one stack, so seeds cost little and configurations much.
 FULL = Size(
-    tasks=("3v8",),
+    tasks=TASKS,
     dimensions=(16, 64, 256),
     n_samples=400,
     tuning_seeds=1,
@@ -112,6 +140,8 @@ QUICK = Size(
     fq_epochs=2,
     fq_samples=100,
     routers=("amplitude",),
+    secondary_routers=("amplitude",),
+    pca8=False,
     fq_models=("fully_quantum", "hybrid"),
 )
 
@@ -129,23 +159,37 @@ def matched_hidden(d: int) -> int:
     return max(1, round((target - 2) / (d + 3)))
 
 
-def router_candidates(d: int, s: Size) -> list[Candidate]:
-    """The routers compared at ``d`` inputs (``Size.routers``; ``reupload`` up to ``REUPLOAD_MAX_FEATURES``)."""
-    h = matched_hidden(d)
+def low_rank(d: int) -> int:
+    """Rank r of the low-rank twin whose router parameters (d r + 2 r + 2) come nearest the amplitude
+    router's (at least 1): 2, 1, 1 at d = 16, 64, 256 (38, 68, 260 against 46, 68, 90; no quadratic
+    form of rank >= 1 on 256 inputs has fewer than 256 parameters)."""
+    target = param_counts(ModelSpec(router="amplitude"), d, 2).router
+    return max(1, round((target - 2) / (d + 2)))
+
+
+def router_candidates(d: int, s: Size, task: str = PRIMARY_TASK) -> list[Candidate]:
+    """The routers compared at ``d`` inputs on ``task`` (``Size.routers`` on the primary task,
+    ``Size.secondary_routers`` on the others; ``reupload`` up to ``REUPLOAD_MAX_FEATURES``)."""
+    h, r = matched_hidden(d), low_rank(d)
     table = {
         "amplitude": ("amplitude router (x/||x||, SEL L=3, <Z> + adapter)", "amplitude", qmoe(router="amplitude")),
         "quadratic": ("quadratic twin: Dense(E) on x_j x_k/||x||^2", "quadratic", qmoe(router="quadratic")),
+        "quadratic_rank": (
+            f"low-rank twin: r={r} readouts (v.x)^2/||x||^2 + Dense(E)",
+            "quadratic_rank",
+            qmoe(router="quadratic_rank", hidden=r),
+        ),
         "linear": ("Model A: linear router", "linear", qmoe(router="linear")),
         "matched": (f"MLP router h={h} (matched)", "mlp", qmoe(router="mlp", hidden=h)),
         "mlp_large": (f"MLP router h={LARGE_HIDDEN}", "mlp", qmoe(router="mlp", hidden=LARGE_HIDDEN)),
         "reupload": ("re-uploading angle router", "reupload", qmoe(router="reupload", layers=1)),
     }
     out = []
-    for r in s.routers:
-        if r == "reupload" and d > REUPLOAD_MAX_FEATURES:
+    for rid in s.routers if task == PRIMARY_TASK else s.secondary_routers:
+        if rid == "reupload" and d > REUPLOAD_MAX_FEATURES:
             continue
-        label, family, spec = table[r]
-        out.append(Candidate(r, label, family, spec, "moe", tags=(("d", d),)))
+        label, family, spec = table[rid]
+        out.append(Candidate(rid, label, family, spec, "moe", tags=(("d", d),)))
     return out
 
 
@@ -169,12 +213,12 @@ def _budget(task: str, d: int | None, s: Size, quick: bool) -> Budget:
 
 
 def groups(quick: bool = False) -> list[tuple[list[Candidate], Budget]]:
-    """(candidates, budget) per task and dimension, and the angle router on PCA-8 per task."""
+    """(candidates, budget) per task and dimension, and the angle router on PCA-8 of the primary task."""
     s = size(quick)
-    out = [(router_candidates(d, s), _budget(t, d, s, quick)) for t in s.tasks for d in s.dimensions]
+    out = [(router_candidates(d, s, t), _budget(t, d, s, quick)) for t in s.tasks for d in s.dimensions]
     angle = Candidate("angle_pca8", "angle router on PCA-8 (paper)", "quantum", qmoe(router="quantum", layers=3), "moe")
-    if not quick:
-        out += [([angle], _budget(t, None, s, quick)) for t in s.tasks]
+    if s.pca8 and PRIMARY_TASK in s.tasks:
+        out.append(([angle], _budget(PRIMARY_TASK, None, s, quick)))
     return out
 
 
@@ -376,32 +420,36 @@ def fq_table(res: Results) -> pd.DataFrame:
 
 
 def accuracy_figure(table: pd.DataFrame):
-    """Held-out accuracy and eta = acc / ln(1 + P) against the input dimension d, one line per router
-    (the angle router on PCA-8 as a horizontal reference)."""
+    """Held-out accuracy and eta = acc / ln(1 + P) against the input dimension d, one row of panels
+    per task, one line per router (the angle router on PCA-8 as a horizontal reference)."""
     import matplotlib.pyplot as plt
 
     from qmoe_tfq.reporting.style import style_for
 
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
-    dims = table[table["d"] != "PCA-8"]
-    for router, g in dims.groupby("router", sort=False):
-        st = style_for(router)
-        d = g["d"].astype(int).to_numpy()
-        mean, low, high = (g[c].to_numpy(float) for c in ("test_acc_mean", "test_acc_ci_low", "test_acc_ci_high"))
-        axes[0].errorbar(
-            d, mean, yerr=[mean - low, high - mean], color=st.color, marker=st.marker, label=router, capsize=2
-        )
-        axes[1].plot(d, g["eta"].to_numpy(float), color=st.color, marker=st.marker, label=router)
-    for _, row in table[table["d"] == "PCA-8"].iterrows():
-        axes[0].axhline(
-            float(row["test_acc_mean"]), color=style_for("quantum").color, ls=":", label="angle router, PCA-8"
-        )
-        axes[1].axhline(float(row["eta"]), color=style_for("quantum").color, ls=":")
-    for ax, ylabel in zip(axes, ("held-out accuracy", "eta = acc / ln(1 + P_router)")):
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("input dimension d")
-        ax.set_ylabel(ylabel)
-    axes[0].legend(fontsize=7)
+    tasks = list(dict.fromkeys(table["task"]))
+    fig, axes = plt.subplots(len(tasks), 2, figsize=(9.5, 3.2 * len(tasks)), squeeze=False)
+    for (ax_acc, ax_eta), task in zip(axes, tasks):
+        rows = table[table["task"] == task]
+        dims = rows[rows["d"] != "PCA-8"]
+        for router, g in dims.groupby("router", sort=False):
+            st = style_for(router)
+            d = g["d"].astype(int).to_numpy()
+            mean, low, high = (g[c].to_numpy(float) for c in ("test_acc_mean", "test_acc_ci_low", "test_acc_ci_high"))
+            ax_acc.errorbar(
+                d, mean, yerr=[mean - low, high - mean], color=st.color, marker=st.marker, ls=st.linestyle,
+                label=router, capsize=2,
+            )  # fmt: skip
+            ax_eta.plot(d, g["eta"].to_numpy(float), color=st.color, marker=st.marker, ls=st.linestyle, label=router)
+        for _, row in rows[rows["d"] == "PCA-8"].iterrows():
+            color = style_for("quantum").color
+            ax_acc.axhline(float(row["test_acc_mean"]), color=color, ls=":", label="angle router, PCA-8")
+            ax_eta.axhline(float(row["eta"]), color=color, ls=":")
+        for ax, ylabel in zip((ax_acc, ax_eta), ("held-out accuracy", "eta = acc / ln(1 + P_router)")):
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel("input dimension d")
+            ax.set_ylabel(ylabel)
+            ax.set_title(task, fontsize=9)
+    axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -411,7 +459,9 @@ __all__ = [
     "accuracy_figure",
     "FQ_MODELS",
     "FULL",
+    "PRIMARY_TASK",
     "QUICK",
+    "TASKS",
     "Results",
     "Size",
     "accuracy_table",
@@ -421,6 +471,7 @@ __all__ = [
     "fq_model",
     "fq_table",
     "groups",
+    "low_rank",
     "matched_hidden",
     "results",
     "router_candidates",

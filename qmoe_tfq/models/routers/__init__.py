@@ -2,10 +2,10 @@
 
 One file per family of layers: ``quantum`` (the PQC router), ``classical`` (``linear``, ``mlp``,
 ``constant``), ``fourier`` (``fourier``, ``fourier_rank``), and for many inputs ``amplitude``,
-``reupload`` and ``quadratic`` (the amplitude router's classical twin). Each file owns its families' Keras
-builder and their stack support (how the family runs inside ``qmoe_tfq.training.stack``); the
-families' validation, expert and parameter counts and labels are in ``qmoe_tfq.specs.routers``
-(no TensorFlow). ``BUILDERS`` maps every family name to its ``RouterKind``: the tests check that its
+``reupload``, ``quadratic`` (the amplitude router's classical twin) and ``quadratic_rank`` (the twin
+at low rank). Each file owns its families' Keras builder and their stack support (how the family
+runs inside ``qmoe_tfq.training.stack``); the families' validation, expert and parameter counts and
+labels are in ``qmoe_tfq.specs.routers`` (no TensorFlow). ``BUILDERS`` maps every family name to its ``RouterKind``: the tests check that its
 keys are exactly ``ROUTER_FAMILIES``.
 
 A router from outside the package is one file: a ``RouterFamily`` subclass, a builder, a
@@ -20,6 +20,7 @@ from qmoe_tfq.models.routers.amplitude import AMPLITUDE_KINDS
 from qmoe_tfq.models.routers.classical import CLASSICAL_KINDS
 from qmoe_tfq.models.routers.fourier import FOURIER_KINDS
 from qmoe_tfq.models.routers.quadratic import QUADRATIC_KINDS
+from qmoe_tfq.models.routers.quadratic_rank import QUADRATIC_RANK_KINDS
 from qmoe_tfq.models.routers.quantum import QUANTUM_KINDS
 from qmoe_tfq.models.routers.reupload import REUPLOAD_KINDS
 from qmoe_tfq.specs.config import ModelSpec
@@ -27,8 +28,9 @@ from qmoe_tfq.specs.routers import ROUTER_FAMILIES, RouterFamily, register_route
 
 #: Family name -> its Keras builder and stack support; keys equal ``ROUTER_FAMILIES``'.
 BUILDERS: dict[str, RouterKind] = {**QUANTUM_KINDS, **CLASSICAL_KINDS, **FOURIER_KINDS}
-# Routers for many inputs (issue #23): amplitude embedding, re-uploading, and the quadratic twin.
+# Routers for many inputs (issue #23): amplitude embedding, re-uploading, and the quadratic twins.
 BUILDERS.update({**AMPLITUDE_KINDS, **REUPLOAD_KINDS, **QUADRATIC_KINDS})
+BUILDERS.update(QUADRATIC_RANK_KINDS)
 
 
 def register_router(family: RouterFamily, build, stack) -> RouterFamily:

@@ -52,11 +52,11 @@ def quadratic_logits(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tf.Ten
     d = x.shape[-1]
     index, factor = _symmetric_index(d)
     w = tf.gather(kernel, tf.constant(index), axis=1) * tf.constant(factor)[None, :, :, None]  # (M, d, d, E)
-    u = _unit_rows(x)
+    u = unit_rows(x)
     return tf.einsum("mbj,mjke,mbk->mbe", u, w, u) + bias[:, None, :]
 
 
-def _unit_rows(x: tf.Tensor) -> tf.Tensor:
+def unit_rows(x: tf.Tensor) -> tf.Tensor:
     """x/||x|| row by row; an all-zero row becomes e_0, as the amplitude embedding prepares |0...0> for it."""
     norm = tf.norm(x, axis=-1, keepdims=True)
     return tf.where(norm > 0, x / tf.where(norm > 0, norm, 1.0), tf.one_hot(0, x.shape[-1]))
@@ -103,4 +103,5 @@ __all__ = [
     "quadratic_features",
     "quadratic_logits",
     "quadratic_pairs",
+    "unit_rows",
 ]
