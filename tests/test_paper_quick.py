@@ -81,7 +81,7 @@ NOTEBOOKS = [
     "99_claims_ledger",
 ]
 # Open questions 2 and 4 (issue #23)
-TABLES += ["high_dim", "high_dim_fully_quantum"]
+TABLES += ["high_dim", "high_dim_fully_quantum", "high_dim_tuning_convergence"]
 FIGURES += ["high_dim_accuracy"]
 NOISE = (
     "cuInit",

@@ -353,6 +353,12 @@ def results(run, quick: bool = False) -> Results:
     return Results(tuned, fq, quick)
 
 
+def tuning_convergence_table(res: Results) -> pd.DataFrame:
+    """Did the epoch budget suffice for each task x d x router's chosen configuration on its tuning seeds
+    (``_results.convergence_table``; issue #20's check, as for every tuned study)?"""
+    return R.convergence_table(res.tuned, groups(res.quick))
+
+
 def efficiency(accuracy: float, params: int) -> float:
     """eta = accuracy / ln(1 + P), the paper's stated formula."""
     return accuracy / math.log1p(params) if params > 0 else math.nan
@@ -476,4 +482,5 @@ __all__ = [
     "results",
     "router_candidates",
     "size",
+    "tuning_convergence_table",
 ]
