@@ -152,7 +152,10 @@ display(
 # `CONVERGED_FRACTION` (80 %) of the epochs run, or on the loss the epochs after that lowered the best loss by
 # less than 0.01 nats (`LOSS_TOLERANCE`; separable data keep lowering the cross-entropy after the predictions
 # stop changing); a model is flagged when it converged on no more than half
-# of its tuning seeds. `kept_epochs`: the epoch whose weights each run kept.
+# of its tuning seeds. `kept_epochs`: the epoch whose weights each run kept. A budget is per task, the same for
+# every router and k; where the check found the loss still falling it was raised, and a model still flagged
+# whose budget is deliberately left says why in the caption (`sc.BUDGET_FINDINGS`, measured by
+# `scripts/diagnose_scaling_budget.py`).
 
 # %%
 budget_check = sc.tuning_convergence_table(res)
@@ -167,7 +170,9 @@ write_table(
         + "; raised from 30 by issue #20 where this check found the validation loss still falling at the limit: "
         "the ten-class tasks at 30, then digits 3 vs 8 at 30 and digits-10 at 90; a budget is per task, the same for every "
         "router): did each (task, k, router)'s chosen configuration stop improving before "
-        f"the epoch limit on its {size.tuning_seeds} tuning seeds? " + convergence_sentence(budget_check)
+        f"the epoch limit on its {size.tuning_seeds} tuning seeds? "
+        + convergence_sentence(budget_check)
+        + sc.budget_findings(budget_check)
     ),
 )
 display(budget_check)

@@ -63,6 +63,24 @@ def test_full_grid_is_the_issues():
     assert len(tuning) == 27 * 3 * SPACE_SIZE and len({e.name for e in tuning}) == len(tuning)
 
 
+def test_a_budget_finding_names_a_planned_model_and_is_stated_only_while_it_is_flagged():
+    planned = {sc.experiment_name(t, k, r) for t in sc.TASKS for k in sc.task_ks(t, sc.FULL) for r in sc.ROUTERS}
+    assert set(sc.BUDGET_FINDINGS) <= planned
+    name = "scaling/digits-10/k2/linear"
+    assert sc.FULL.epochs(BY_ID["digits-10"]) == 150  # left at the task's budget, the same for every router
+    table = pd.DataFrame(
+        {
+            "experiment": [name, "scaling/digits-10/k2/quantum", "scaling/digits-10/k4/linear"],
+            "flagged": [True, True, False],
+        }
+    )
+    text = sc.budget_findings(table)
+    assert text == f" Flagged and left at its task's budget, {name}: {sc.BUDGET_FINDINGS[name]}."
+    assert "scripts/diagnose_scaling_budget.py" in text and "k2/quantum" not in text  # a flag without a finding
+    assert sc.budget_findings(table.assign(flagged=False)) == ""  # converged: nothing to explain
+    assert sc.budget_findings(table.iloc[:0]) == ""
+
+
 @pytest.mark.parametrize("k", [2, 4, 8])
 def test_matched_router_is_within_20_percent_of_the_quantum_router(k):
     specs = sc.router_specs(k)
