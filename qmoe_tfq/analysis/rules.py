@@ -430,6 +430,10 @@ def _fmt(v: float) -> str:
     return "never" if math.isinf(v) else f"{v:g}"
 
 
+def _ratio(v: float) -> str:
+    return "none" if math.isinf(v) else f"{v:g}x"
+
+
 # ------------------------------------------------------------------------------- closed testing
 
 
@@ -540,9 +544,10 @@ def ratio_outcome(ct: ClosedTesting, band: tuple[float, float]) -> Outcome:
         for w, pp, a, b in zip(ct.widths, ct.params, ct.p_raw, ct.p_holm)
     )
     text = (
-        f"closed testing over {len(ct.widths)} widths (Holm, margin {ct.margin:g}): {rows}; smallest "
-        f"non-inferior: {ct.smallest or 'none'}, ratio {_fmt(r)}x (95% bootstrap CI of the whole procedure "
-        f"[{_fmt(lo)}, {_fmt(hi)}], {ct.n_resamples} resamples) vs the stated {band[0]:g}-{band[1]:g}x"
+        f"closed testing over {len(ct.widths)} widths (Holm, margin {ct.margin:g} correct test points): {rows}; "
+        f"smallest non-inferior: {ct.smallest or 'none'}, ratio {_ratio(r)} (95% bootstrap CI of the whole "
+        f"procedure [{_ratio(lo)}, {_ratio(hi)}], {ct.n_resamples} resamples; none: no width non-inferior) vs the "
+        f"stated {band[0]:g}-{band[1]:g}x"
     )
     return Outcome(state, r, text, low=lo, high=hi, extra={"closed_testing": ct})
 
