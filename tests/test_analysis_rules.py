@@ -196,7 +196,11 @@ def test_power_statement_and_underpowered():
     d = np.array([1, -2, 3, 0, 2, -1, 4, 1, 0, 2], dtype=float)
     pw = r.paired_power(d, effect_of_interest=0.5)
     assert pw["mde"] > 0.5 and pw["underpowered"]
-    assert "underpowered" in r.power_sentence(pw)
+    assert "underpowered" in r.power_sentence(pw) and "underpowered" in r.power_sentence(pw, state="inconclusive")
+    # a primary test that found an effect is not called underpowered: power qualifies only a null result
+    for state in ("shown", "shown otherwise", "reversed"):
+        s = r.power_sentence(pw, state=state)
+        assert "underpowered" not in s and f"found an effect, '{state}'" in s
     pw_t = r.paired_power(d, test="paired t")
     assert pw_t["mde"] < pw["mde"]  # ARE < 1: the rank test needs a larger effect
     assert math.isinf(r.paired_power(d[:4])["mde"])  # 2^-4 > 0.05: the exact test cannot reject

@@ -298,17 +298,35 @@ def paired_power(
     }
 
 
-def power_sentence(pw: dict, unit: str = "") -> str:
-    """One sentence for a 'not reproduced' / 'inconclusive' entry."""
+#: Outcomes in which the primary test found something: power then qualifies nothing (it is for null results).
+FOUND = ("shown", "shown otherwise", "reversed")
+
+
+def power_sentence(pw: dict, unit: str = "", state: str | None = None) -> str:
+    """One sentence for a 'not reproduced' / 'inconclusive' entry. ``state``: the primary outcome's state;
+    when its test found an effect (``FOUND``), the sentence says so instead of calling it underpowered.
+
+    Examples
+    --------
+    >>> from qmoe_tfq.analysis.rules import power_sentence
+    >>> pw = {"mde": 0.014, "n": 20, "alpha": 0.05, "power": 0.8, "method": "m", "effect_of_interest": 0.01,
+    ...       "underpowered": True}
+    >>> power_sentence(pw).endswith("**underpowered**")
+    True
+    >>> power_sentence(pw, state="shown otherwise").endswith("power qualifies only a null result)")
+    True
+    """
     eff = "no effect (too few seeds for the exact test)" if math.isinf(pw["mde"]) else f"{pw['mde']:.3g}{unit}"
     s = (
         f"smallest effect detectable with {pw['power']:.0%} power at {pw['n']} seeds (one-sided alpha "
         f"{pw['alpha']:g}, {pw['method']}): {eff}"
     )
     if pw["effect_of_interest"] is not None:
-        s += f"; effect of interest {pw['effect_of_interest']:.3g}{unit}" + (
-            ": **underpowered**" if pw["underpowered"] else ""
-        )
+        s += f"; effect of interest {pw['effect_of_interest']:.3g}{unit}"
+        if state in FOUND:
+            s += f" (the primary test found an effect, '{state}': power qualifies only a null result)"
+        elif pw["underpowered"]:
+            s += ": **underpowered**"
     return s
 
 

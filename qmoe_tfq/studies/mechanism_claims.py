@@ -311,7 +311,7 @@ def c8(res: mech.Results) -> Entry:
     )
     if entry.verdict != "partially reproduced":
         d = (v["quantum_kernel_bandwidth"] - v["rbf_svm"]) / v["n_test"]
-        entry.power = ar.power_sentence(ar.paired_power(d, effect_of_interest=C8_MARGIN))
+        entry.power = ar.power_sentence(ar.paired_power(d, effect_of_interest=C8_MARGIN), state=primary.state)
 
     def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
         o = deciding({k: x[pos] for k, x in v.items()}, spec["margin_pp"] / 100, spec["test"])

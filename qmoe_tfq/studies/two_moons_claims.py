@@ -250,7 +250,7 @@ def c1(res: tm.Results) -> Entry:
         note,
     )
     if entry.verdict != "reproduced":
-        entry.power = ar.power_sentence(ar.paired_power(d, effect_of_interest=C1_MARGIN))
+        entry.power = ar.power_sentence(ar.paired_power(d, effect_of_interest=C1_MARGIN), state=primary.state)
     variants = variant_values(res, c1_values)
     multi = c1_multiverse(data, min(STABILITY_RESAMPLES, mv.MULTIVERSE_RESAMPLES), variants)
     entry = replace(entry, note=entry.note + _flip_note(multi, variants, c1_verdict, res))
