@@ -15,7 +15,8 @@ MLP router with about the amplitude router's parameters (``matched``), a larger 
 re-uploading angle router (``reupload``, groups of log2 d features per layer; d <= 64: at d = 256
 it needs 32 layers of 8 qubits per row, measured at 133 ms of one core per training step of 256
 rows against 15 ms at d = 64, and its tuned runs on 3 vs 8 alone took about 70 s of CPU, 18% of
-the study, past its 180 s budget; ``REUPLOAD_MAX_FEATURES``) and the paper's angle router on PCA-8
+the study; left out for the time of the whole ``make paper``, not the study's cap:
+``REUPLOAD_MAX_FEATURES``) and the paper's angle router on PCA-8
 of the full images as today (``angle_pca8``). The last two run on the primary task only
 (``Size.secondary_routers``): they are the study's costliest circuits and only secondary parts of
 the primary task read them. Tuned protocol (``qmoe_tfq.experiments.tuning``: the ``moe`` space, tuning pool disjoint from the
@@ -35,9 +36,8 @@ given), not tuned: the comparison is between architectures at equal training.
 
 Rules (``high_dim_claims``) were written before the runs.
 
-Cost, measured from an empty cache with 2 workers on the shared 2-core machine: 287-303 s of CPU
-(user + system) for the whole study, about 2x the 150 s of the 3-vs-8-only grid measured the same
-way (72 s of a full ``make paper`` on 2 quiet cores), so about 140 s there.
+Cost: 106 s of the full ``make paper`` from an empty cache at af4adb1 (2 workers, 2 cores; its
+``high_dim runs ready`` line), against 72 s for the 3-vs-8-only grid and the study's 180 s cap.
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ DIMENSIONS = {16: 4, 64: 8, 256: 16}  # d -> image side
 #: cirq.Simulator to 1e-5 at d = 256 too). Measured: a training step of 256 rows at d = 256 costs
 #: 133 ms of one core (forward and backward) against 15 ms at d = 64, and its tuned runs on 3 vs 8
 #: alone took about 18% of the whole study's run time (about 70 s of CPU, 35 s on 2 cores) from an
-#: empty cache, which would take the study past its 180 s budget; so it stops at d = 64.
+#: empty cache. The study (106 s of the full run at af4adb1) would stay inside its 180 s cap, but the
+#: whole ``make paper`` is already past its 12-minute aim (13 min 29 s); so it stops at d = 64.
 REUPLOAD_MAX_FEATURES = 64
 LARGE_HIDDEN = 16
 FQ_LR = 0.03
