@@ -41,3 +41,62 @@ def test_lock_has_the_tfq_pins():
     assert pins["cirq-core"] == "1.5.0" and pins["cirq-google"] == "1.5.0"
     assert pins["sympy"].startswith("1.14")
     assert "torch" not in pins, "torch belongs to the optional 'authors' extra, not the lock"
+
+
+def test_makefile_exports_the_instruction_set_pins():
+    """make test / make paper export exactly the pins the package sets (processes that import numpy first)."""
+    import re
+
+    from qmoe_tfq.core.environment import ISA_PINS
+
+    exported = dict(re.findall(r"^export (\w+) := (.*)$", (ROOT / "Makefile").read_text(), flags=re.M))
+    assert {k: exported.get(k) for k in ISA_PINS} == ISA_PINS
+
+
+def test_importing_the_package_pins_numpy_and_onednn_before_they_load():
+    """A fresh interpreter without the pins in its environment: importing qmoe_tfq first sets them, so
+    numpy dispatches on no AVX-512 kernel and oneDNN is capped at AVX2; a caller's own value is kept."""
+    import json
+    import os
+    import platform
+    import subprocess
+    import sys
+
+    import pytest
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("the pins are x86-64 only")
+    code = (
+        "import json, os, qmoe_tfq, numpy\n"
+        "from numpy._core._multiarray_umath import __cpu_features__ as f\n"
+        "print(json.dumps({'onednn': os.environ['ONEDNN_MAX_CPU_ISA'], 'npy': os.environ['NPY_DISABLE_CPU_FEATURES'],"
+        " 'avx512': sorted(k for k, v in f.items() if k.startswith('AVX512') and v)}))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("ONEDNN_MAX_CPU_ISA", "NPY_DISABLE_CPU_FEATURES")}
+    out = json.loads(
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    )
+    assert out["onednn"] == "AVX2" and "AVX512F" in out["npy"].split() and out["avx512"] == []
+    env["ONEDNN_MAX_CPU_ISA"] = "AVX"
+    out = json.loads(
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    )
+    assert out["onednn"] == "AVX"
+
+
+def test_numpy_imported_unpinned_on_an_avx512_machine_is_warned(monkeypatch):
+    """The warning names the features numpy dispatches on; silent when none is active."""
+    import warnings
+
+    import numpy._core._multiarray_umath as umath
+    import pytest
+
+    from qmoe_tfq.core import environment
+
+    monkeypatch.setattr(umath, "__cpu_features__", {**umath.__cpu_features__, "AVX512F": True, "AVX512_SKX": True})
+    with pytest.warns(RuntimeWarning, match="AVX512F, AVX512_SKX"):
+        environment._check_numpy_pinned()
+    monkeypatch.setattr(umath, "__cpu_features__", {k: False for k in umath.__cpu_features__})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        environment._check_numpy_pinned()

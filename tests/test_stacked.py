@@ -219,3 +219,22 @@ def test_init_enters_the_cache_key_only_when_given():
 
     assert "init" not in qmoe(router="linear").config()["params"]
     assert qmoe(router="linear", init="glorot").config()["params"]["init"] == "glorot"
+
+
+@pytest.mark.parametrize("router, n_features", [("quantum", 3), ("quantum", 4), ("linear", 4)])
+def test_a_members_outputs_do_not_depend_on_row_order(router, n_features):
+    """Predictions go through in a canonical order (``Stack.member_output``): any permutation of the rows,
+    across several chunks and with duplicated rows, gives bit-identical outputs, duplicates alike. (On an
+    AVX2 machine, float32 cos and softmax rounded a row at another batch position differently.)"""
+    from qmoe_tfq.training.stack._base import PREDICT_ROWS
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2 * PREDICT_ROWS + 7, n_features)).astype(np.float32)
+    x = np.concatenate([x, x[:5]])
+    y = rng.integers(0, 2, len(x))
+    est = QMoEClassifier(router=router, layers=1, max_epochs=1).fit(x[:40], y[:40])
+    base = est.predict_proba(x)
+    assert np.array_equal(base[-5:], base[:5])
+    for seed in range(3):
+        idx = np.random.default_rng(seed).permutation(len(x))
+        assert np.array_equal(est.predict_proba(x[idx]), base[idx])

@@ -1,4 +1,4 @@
-"""Stage: core. The TensorFlow environment, set before TensorFlow can be imported.
+"""Stage: core. The TensorFlow environment and the instruction-set pins, set before TensorFlow can be imported.
 
 TFQ 0.7.6 works only with Keras 2 (``tf_keras``), so ``TF_USE_LEGACY_KERAS=1``; ``TF_CPP_MIN_LOG_LEVEL=2``
 turns TensorFlow's C++ info and warning lines off (errors stay). ``qmoe_tfq/__init__.py`` calls
@@ -8,15 +8,57 @@ turns TensorFlow's C++ info and warning lines off (errors stay). ``qmoe_tfq/__in
 from __future__ import annotations
 
 import os
+import platform
+import sys
 import warnings
+
+#: numpy's names of the AVX-512 feature groups its kernels dispatch on (numpy 2.0).
+_NUMPY_AVX512 = (
+    "AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL AVX512_SPR AVX512FP16"
+)
+
+#: Instruction-set pins, x86-64 only (issue #19: the same numbers on every machine). oneDNN (TensorFlow's
+#: matrix products) and numpy pick their kernels at run time by the CPU's instruction sets, and kernels
+#: of different widths round differently: the same run trained on an AVX-512 and an AVX2 machine gave
+#: different validation losses, and then different tuned choices. Capped at AVX2, every x86-64 machine
+#: with AVX2 runs the same kernels. Set before numpy and TensorFlow load (``configure``; the Makefile
+#: exports them too, for processes that import numpy before this package).
+ISA_PINS: dict[str, str] = {
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "NPY_DISABLE_CPU_FEATURES": _NUMPY_AVX512,
+}
 
 
 def configure() -> None:
-    """Set the TensorFlow environment variables (keeping any the caller set) and silence known noise."""
+    """Set the TensorFlow environment variables and the instruction-set pins (keeping any the caller
+    set), and silence known noise. Warns when numpy was imported unpinned and dispatches on AVX-512."""
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        for name, value in ISA_PINS.items():
+            os.environ.setdefault(name, value)
+        _check_numpy_pinned()
     # In a notebook kernel without ipywidgets, tqdm.auto falls back to text bars (what we want) and warns.
     warnings.filterwarnings("ignore", message="IProgress not found", category=Warning)
 
 
-__all__ = ["configure"]
+def _check_numpy_pinned() -> None:
+    """A RuntimeWarning when numpy, already imported, runs AVX-512 kernels (imported before the pin)."""
+    if "numpy" not in sys.modules:
+        return
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # another numpy layout: nothing to check
+        return
+    active = sorted(f for f in _NUMPY_AVX512.split() if features.get(f))
+    if active:
+        warnings.warn(
+            f"numpy was imported before qmoe_tfq and dispatches on {', '.join(active)}: its results may differ "
+            "in the last bits from other machines'; for numbers identical across machines set "
+            f"NPY_DISABLE_CPU_FEATURES={_NUMPY_AVX512!r} before Python starts (make test and make paper do)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+__all__ = ["ISA_PINS", "configure"]

@@ -33,6 +33,8 @@ from qmoe_tfq.models.initializers import named_dense, seed_pair
 # full packet, a member's numbers do not depend on which or how many other runs share its stack
 # (``tests/test_stacked.py``), so a run gives the same result alone, in a study, or after a resume.
 LANES = 16
+#: Rows per call when one member predicts (``Stack.member_output``): a multiple of ``LANES``.
+PREDICT_ROWS = 64
 ADAM = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}  # tf_keras Adam defaults, as the single path uses
 
 
@@ -108,10 +110,21 @@ class Stack:
     def member_output(self, lane: int, x: np.ndarray, what: str = "logits") -> np.ndarray:
         """``logits`` (n, C) or ``gates`` (n, E) of member ``lane`` on inputs ``x`` (n, d): a stack of
         that member alone, so no other member's circuits are simulated and the numbers do not
-        depend on which runs share the stack."""
-        xs = tf.constant(np.asarray(x, np.float32)[None])
-        out = self.logits(xs, lane) if what == "logits" else self.gates(xs, lane)
-        return out[0].numpy()
+        depend on which runs share the stack. The distinct rows go through in sorted order, in chunks of
+        ``PREDICT_ROWS`` (the last padded with zero rows to a multiple of ``LANES``): float32 kernels
+        may round a row differently at another position of a batch (a vectorised body against a ragged
+        tail, or a different code path), so a row's outputs must not depend on where it sits in ``x``
+        (the estimators' sample-order check): equal inputs give bit-identical outputs in any order."""
+        x = np.asarray(x, np.float32)
+        unique, inverse = np.unique(x.reshape(len(x), -1), axis=0, return_inverse=True)
+        unique = unique.reshape(-1, *x.shape[1:])
+        n = len(unique)
+        padded = np.concatenate([unique, np.zeros((lanes_for(max(n, 1)) - n, *x.shape[1:]), np.float32)])
+        outs = []
+        for start in range(0, len(padded), PREDICT_ROWS):
+            xs = tf.constant(padded[None, start : start + PREDICT_ROWS])
+            outs.append((self.logits(xs, lane) if what == "logits" else self.gates(xs, lane))[0].numpy())
+        return np.concatenate(outs)[:n][inverse.reshape(-1)]
 
     def _weights(self, lane: int | None) -> dict[str, tf.Tensor]:
         """Every member's weights (``lane`` None), or member ``lane``'s alone with a member axis of 1."""
@@ -306,4 +319,4 @@ def fit_stack(
     return StackHistory(losses, val_scores, val_losses, best_epoch, n_epochs, diverged.tolist(), seconds)
 
 
-__all__ = ["ADAM", "LANES", "Stack", "StackHistory", "StackTrainer", "fit_stack", "lanes_for"]
+__all__ = ["ADAM", "LANES", "PREDICT_ROWS", "Stack", "StackHistory", "StackTrainer", "fit_stack", "lanes_for"]
