@@ -153,6 +153,40 @@ def test_a_warm_rerun_writes_the_same_bytes(tmp_path, notebooks):
     assert "<script src=" not in html and "cdnjs" not in html
 
 
+@pytest.mark.slow
+def test_notebooks_side_by_side_write_the_bytes_of_one_at_a_time(tmp_path, notebooks):
+    first, second = tmp_path / "first" / "out", tmp_path / "second" / "out"
+    paper.build(notebooks, first, quick=False, warm=False, studies=[], log=lambda m: None)
+    log: list[str] = []
+    paper.build(notebooks, second, quick=False, warm=False, studies=[], jobs=2, log=log.append)
+    a, b = hashes(first), hashes(second)
+    assert set(a) == set(b) and sorted(k for k in a if a[k] != b[k]) == ["manifest.json"]
+    ma, mb = (json.loads((d / "manifest.json").read_text()) for d in (first, second))
+    for m in (ma, mb):
+        del m["started"], m["finished"]
+    assert ma == mb
+    assert sum("running" in line for line in log) == sum("done in" in line for line in log) == 2
+
+
+@pytest.mark.slow
+def test_a_failing_notebook_stops_the_one_beside_it(tmp_path, notebooks, monkeypatch):
+    import time
+
+    import nbclient.exceptions
+
+    sleeper = tmp_path / "notebooks" / "c_sleep.py"
+    sleeper.write_text(SLEEP_NB)
+    monkeypatch.setenv("FAIL", "1")
+    start = time.monotonic()
+    with pytest.raises(nbclient.exceptions.CellExecutionError, match="this notebook fails"):
+        paper.build(
+            [sleeper, *notebooks], tmp_path / "out", quick=True, warm=False, studies=[], jobs=2, log=lambda m: None
+        )
+    assert time.monotonic() - start < 100, "the sleeping notebook (120 s) was waited for, not stopped"
+    assert not (tmp_path / "out").exists() and not (tmp_path / ".out.staging").exists()
+    assert not paper._KERNELS
+
+
 def test_quick_and_partial_runs_never_go_to_paper(monkeypatch, capsys):
     assert paper.default_out_dir(quick=False, complete=True) == ROOT / "paper"
     assert paper.default_out_dir(quick=True, complete=True) == ROOT / "paper-quick"
@@ -206,20 +240,24 @@ time.sleep(120)
 
 
 @pytest.mark.slow
-def test_ctrl_c_during_a_notebook_exits_130_with_one_line(tmp_path):
-    """Ctrl-C at the terminal (SIGINT to the driver's process group) while a notebook runs: one line,
-    exit 130, no traceback from nbclient or the kernel, the staging folder gone, the target untouched."""
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_ctrl_c_during_a_notebook_exits_130_with_one_line(tmp_path, jobs):
+    """Ctrl-C at the terminal (SIGINT to the driver's process group) while notebooks run (one, or two
+    side by side): one line, exit 130, no traceback from nbclient or the kernels, the staging folder
+    gone, the target untouched."""
     import signal
     import time
 
-    nb = tmp_path / "sleep.py"
-    nb.write_text(SLEEP_NB)
+    books = []
+    for i in range(jobs):
+        books.append(tmp_path / f"sleep{i}.py")
+        books[-1].write_text(SLEEP_NB)
     target = tmp_path / "out"
     code = textwrap.dedent(f"""
         import sys
         from pathlib import Path
         from qmoe_tfq.publish import paper
-        paper.notebook_sources = lambda _: [Path({str(nb)!r})]
+        paper.notebook_sources = lambda _: [Path(p) for p in {[str(b) for b in books]!r}]
         paper.warm_cache = lambda *a, **k: {{}}
         sys.exit(paper.main([]))
     """)
@@ -230,15 +268,16 @@ def test_ctrl_c_during_a_notebook_exits_130_with_one_line(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
-        env={**os.environ, "QMOE_PAPER_DIR": str(target), "QMOE_QUICK": "1", "QMOE_JOBS": "1"},
+        env={**os.environ, "QMOE_PAPER_DIR": str(target), "QMOE_QUICK": "1", "QMOE_JOBS": str(jobs)},
     )
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
+        deadline, started = time.monotonic() + 120, 0
+        while time.monotonic() < deadline and started < jobs:
             line = proc.stderr.readline()
-            if "kernel started" in line or not line:
+            if not line:
                 break
-        assert "kernel started" in line
+            started += "kernel started" in line
+        assert started == jobs
         time.sleep(0.5)
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=60)

@@ -48,6 +48,7 @@ from qmoe_tfq.analysis.stats import (
     noise_curve,
     resamples,
     signed_rank_tails,
+    signed_rank_tails_rows,
     t_interval,
 )
 
@@ -193,6 +194,23 @@ def _paired_p(d: np.ndarray, test: str) -> tuple[float, float]:
         return (0.0 if m > 0 else 1.0), (0.0 if m < 0 else 1.0)
     p = t_greater(d)
     return p, 1.0 - p if not math.isnan(p) else 1.0
+
+
+def _paired_p_rows(d: np.ndarray, test: str) -> np.ndarray:
+    """``_paired_p(row, test)[0]`` for every row of ``d`` (R, n) at once, bit-identical (tested)."""
+    _check("test", test, TESTS)
+    d = np.asarray(d, dtype=float)
+    if test == "signed-rank":
+        return signed_rank_tails_rows(d)[0]
+    rows, n = d.shape
+    if n < 2 or np.isnan(d).any():
+        return np.array([_paired_p(row, test)[0] for row in d])
+    mean = np.mean(d, axis=1, keepdims=True)
+    constant = np.all(np.abs(d - d[:, :1]) <= 1e-8 + 1e-5 * np.abs(d[:, :1]), axis=1)  # np.allclose(row, row[0])
+    var = np.mean((d - mean) ** 2, axis=1) * (n / (n - 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = special.stdtr(n - 1, -(mean[:, 0] / np.sqrt(var / n)))
+    return np.where(constant, np.where(mean[:, 0] > 0, 0.0, 1.0), p)
 
 
 def t_greater(d: np.ndarray) -> float:
@@ -487,6 +505,27 @@ def _smallest_ni(
     return p, ph, ni, smallest
 
 
+def _smallest_ni_resampled(
+    counts: dict, reference: np.ndarray, params: dict, margin: float, alpha: float, test: str, ix: np.ndarray
+) -> list:
+    """``_smallest_ni``'s width for every row of seed indices ``ix`` (R, n) at once: the tests of all
+    resamples per width in one call, Holm row by row (the same arithmetic as ``holm``)."""
+    names = list(counts)
+    if not names or len(ix) == 0:
+        return [None] * len(ix)
+    p = np.stack([_paired_p_rows(np.asarray(counts[w], float)[ix] - reference[ix] + margin, test) for w in names], 1)
+    m = len(names)
+    order = np.argsort(p, axis=1, kind="stable")
+    adjusted = np.maximum.accumulate((m - np.arange(m)) * np.take_along_axis(p, order, 1), axis=1)
+    ph = np.empty_like(p)
+    np.put_along_axis(ph, order, np.minimum(adjusted, 1.0), 1)
+    out = []
+    for row in ph < alpha:
+        ni = [w for w, keep in zip(names, row) if keep]
+        out.append(min(ni, key=lambda w: params[w]) if ni else None)
+    return out
+
+
 def closed_testing_widths(
     counts: dict,
     reference,
@@ -512,13 +551,9 @@ def closed_testing_widths(
     rng = np.random.default_rng(seed)
     n = len(ref)
     n_resamples = resamples(n_resamples)
-    ratios = np.empty(n_resamples)
-    for i in range(n_resamples):
-        ix = rng.integers(0, n, n)
-        _, _, _, s = _smallest_ni(
-            {w: np.asarray(counts[w], float)[ix] for w in names}, ref[ix], params, margin, alpha, test
-        )
-        ratios[i] = params[s] / reference_params if s is not None else math.inf
+    ix = np.array([rng.integers(0, n, n) for _ in range(n_resamples)], dtype=np.int64).reshape(n_resamples, n)
+    smallest_each = _smallest_ni_resampled(counts, ref, params, margin, alpha, test, ix)
+    ratios = np.array([params[s] / reference_params if s is not None else math.inf for s in smallest_each], float)
     tail = (1 - confidence) / 2
     if n_resamples:
         lo = float(np.quantile(ratios, tail, method="inverted_cdf"))

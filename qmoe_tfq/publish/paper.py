@@ -31,6 +31,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,7 +117,7 @@ def _client_class():
             # nbclient has just routed SIGINT to a cleanup that shuts the kernel down under the running
             # cell (a DeadKernelError, then an AssertionError in its own cleanup); the driver's handler
             # is put back instead.
-            if _SIGINT_HANDLER[0] is not None:
+            if _SIGINT_HANDLER[0] is not None and threading.current_thread() is threading.main_thread():
                 import asyncio
 
                 try:
@@ -125,6 +126,7 @@ def _client_class():
                     pass
                 signal.signal(signal.SIGINT, _SIGINT_HANDLER[0])
             await super().async_start_new_kernel(**kwargs)
+            self.started_km = self.km  # nbclient sets km back to None when it cleans up
             _KERNELS.append(self.km)
 
         def output(self, outs, msg, display_id, cell_index):
@@ -160,12 +162,64 @@ def execute(source: Path, html_dir: Path, env: dict[str, str] | None = None, tim
         try:
             client.execute(env=env if env is not None else dict(os.environ))
         finally:
-            _KERNELS.clear()
+            km = getattr(client, "started_km", None)
+            if km in _KERNELS:
+                _KERNELS.remove(km)
     seconds = time.perf_counter() - start
     make_deterministic(nb)
     html, _ = html_exporter().from_notebook_node(nb, resources={"metadata": {"name": source.stem}})
     io.atomic_write_text(Path(html_dir) / f"{source.stem}.html", html)
     return seconds
+
+
+#: The notebook that takes longest (it re-reads and judges every study); started first when notebooks
+#: run side by side, so the others fill the remaining kernels around it.
+LONGEST_NOTEBOOK = "99_claims_ledger"
+
+
+def _kill(km) -> None:
+    """Kill a running kernel's process group at once (no shutdown handshake)."""
+    provisioner = getattr(km, "provisioner", None)
+    pgid, pid = getattr(provisioner, "pgid", None), getattr(provisioner, "pid", None)
+    try:
+        if pgid:
+            os.killpg(pgid, signal.SIGKILL)
+        elif pid:
+            os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def execute_all(notebooks: list[Path], html_dir: Path, env: dict[str, str], jobs: int = 1, log=print) -> None:
+    """Execute ``notebooks`` into ``html_dir``, up to ``jobs`` kernels at a time.
+
+    The notebooks are independent: each reads the run cache (warm by then) and writes its own tables,
+    figures and sidecars, so running them side by side changes no output byte; the longest starts
+    first. On the first failure the other kernels are killed and that failure is raised."""
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+    def one(nb: Path) -> None:
+        log(f"paper: running {nb.name} ...")
+        seconds = execute(nb, html_dir, {**env, manifest.NOTEBOOK_ENV: nb.stem})
+        log(f"paper: {nb.name} done in {seconds:.0f} s")
+
+    workers = max(1, min(int(jobs), len(notebooks)))
+    if workers == 1:
+        for nb in notebooks:
+            one(nb)
+        return
+    ordered = sorted(notebooks, key=lambda nb: nb.stem != LONGEST_NOTEBOOK)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="notebook") as pool:
+        futures = [pool.submit(one, nb) for nb in ordered]
+        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = [f for f in futures if f in done and f.exception() is not None]
+        if failed:
+            for f in pending:
+                f.cancel()
+            for km in list(_KERNELS):
+                _kill(km)
+            wait(futures)
+            raise failed[0].exception()
 
 
 def warm_cache(settings: PaperSettings, studies, log=print) -> dict[str, dict]:
@@ -311,11 +365,7 @@ def _build(
             start = time.perf_counter()
             chosen = warm_cache(settings, studies, log)
             log(f"paper: experiments done in {time.perf_counter() - start:.0f} s")
-        env = kernel_env(settings)
-        for nb in notebooks:
-            log(f"paper: running {nb.name} ...")
-            seconds = execute(nb, staging / "notebooks", {**env, manifest.NOTEBOOK_ENV: nb.stem})
-            log(f"paper: {nb.name} done in {seconds:.0f} s")
+        execute_all(notebooks, staging / "notebooks", kernel_env(settings), jobs, log)
         planned = manifest.planned_keys(quick, studies, chosen)
         _record_ledger(staging, quick, planned)
         io.atomic_write_text(staging / "README.md", README.format(name=target.name))
@@ -430,15 +480,7 @@ def _on_interrupt(target: Path):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C changes nothing
         print(f"\npaper: interrupted; {target} is unchanged.", file=sys.stderr, flush=True)
         for km in list(_KERNELS):
-            provisioner = getattr(km, "provisioner", None)
-            pgid, pid = getattr(provisioner, "pgid", None), getattr(provisioner, "pid", None)
-            try:
-                if pgid:
-                    os.killpg(pgid, signal.SIGKILL)
-                elif pid:
-                    os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+            _kill(km)
         io.remove_staging(target)
         try:
             sys.stdout.flush()
