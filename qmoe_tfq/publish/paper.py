@@ -198,10 +198,16 @@ def execute_all(notebooks: list[Path], html_dir: Path, env: dict[str, str], jobs
     first. On the first failure the other kernels are killed and that failure is raised."""
     from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
+    lock = threading.Lock()
+
+    def say(message: str) -> None:
+        with lock:  # one line at a time from the notebooks' threads
+            log(message)
+
     def one(nb: Path) -> None:
-        log(f"paper: running {nb.name} ...")
+        say(f"paper: running {nb.name} ...")
         seconds = execute(nb, html_dir, {**env, manifest.NOTEBOOK_ENV: nb.stem})
-        log(f"paper: {nb.name} done in {seconds:.0f} s")
+        say(f"paper: {nb.name} done in {seconds:.0f} s")
 
     workers = max(1, min(int(jobs), len(notebooks)))
     if workers == 1:
