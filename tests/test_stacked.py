@@ -238,3 +238,32 @@ def test_a_members_outputs_do_not_depend_on_row_order(router, n_features):
     for seed in range(3):
         idx = np.random.default_rng(seed).permutation(len(x))
         assert np.array_equal(est.predict_proba(x[idx]), base[idx])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"router": "quantum", "layers": 2},
+        {"router": "quantum", "layers": 1, "noise": 0.05},
+        {"router": "quantum", "layers": 1, "readout": "probabilities"},
+        {"router": "mlp", "hidden": 4},
+        {"router": "fourier"},
+    ],
+    ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()),
+)
+def test_compiled_member_predictions_give_the_op_by_op_bits(params, monkeypatch):
+    """``Stack.member_output`` runs a compiled function (a run's predictions had cost most of its time op by
+    op); its logits and gates are bit-identical to the op-by-op path's, so cached results stay valid."""
+    from qmoe_tfq.training.stack import _base
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(150, 3)).astype(np.float32)
+    y = rng.integers(0, 3, len(x))
+    est = QMoEClassifier(max_epochs=2, **params).fit(x, y)
+    stack, lane = est._predictor()
+    assert stack is not None
+    compiled = [stack.member_output(lane, x, what) for what in ("logits", "gates")]
+    monkeypatch.setattr(_base, "EAGER_PREDICTION", True)
+    eager = [stack.member_output(lane, x, what) for what in ("logits", "gates")]
+    for a, b in zip(compiled, eager):
+        assert a.dtype == b.dtype and np.array_equal(a, b)

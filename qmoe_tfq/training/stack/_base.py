@@ -19,6 +19,7 @@ Initial weights are those ``build_model(spec, ..., seed)`` draws (``initial_weig
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,7 @@ from qmoe_tfq.models.initializers import named_dense, seed_pair
 LANES = 16
 #: Rows per call when one member predicts (``Stack.member_output``): a multiple of ``LANES``.
 PREDICT_ROWS = 64
+EAGER_PREDICTION = False  # op by op instead of compiled (the equivalence check in tests/test_stacked.py)
 ADAM = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}  # tf_keras Adam defaults, as the single path uses
 
 
@@ -122,11 +124,25 @@ class Stack:
         unique = unique.reshape(-1, *x.shape[1:])
         n = len(unique)
         padded = np.concatenate([unique, np.zeros((lanes_for(max(n, 1)) - n, *x.shape[1:]), np.float32)])
-        outs = []
-        for start in range(0, len(padded), PREDICT_ROWS):
-            xs = tf.constant(padded[None, start : start + PREDICT_ROWS])
-            outs.append((self.logits(xs, lane) if what == "logits" else self.gates(xs, lane))[0].numpy())
+        if EAGER_PREDICTION:
+            out = lambda xs: (self.logits(xs, lane) if what == "logits" else self.gates(xs, lane))[0].numpy()
+        else:
+            fn, at = self._member_function(what, padded.shape[1:]), tf.constant(lane, tf.int32)
+            out = lambda xs: fn(xs, at)[0].numpy()
+        outs = [out(tf.constant(padded[None, start : start + PREDICT_ROWS])) for start in range(0, len(padded), PREDICT_ROWS)]
         return np.concatenate(outs)[:n][inverse.reshape(-1)]
+
+    def _member_function(self, what: str, row_shape: tuple) -> Callable:
+        """``logits`` or ``gates`` of one member (its lane a tensor) on a chunk of rows, compiled once per
+        stack: run op by op, a chunk's prediction cost tens of milliseconds of Python dispatch, most of a
+        short run's time."""
+        cache = self.__dict__.setdefault("_member_functions", {})
+        key = (what, tuple(row_shape))
+        if key not in cache:
+            method = self.logits if what == "logits" else self.gates
+            spec = (tf.TensorSpec([1, None, *row_shape], tf.float32), tf.TensorSpec([], tf.int32))
+            cache[key] = tf.function(lambda xs, lane: method(xs, lane), input_signature=spec)
+        return cache[key]
 
     def _weights(self, lane: int | None) -> dict[str, tf.Tensor]:
         """Every member's weights (``lane`` None), or member ``lane``'s alone with a member axis of 1."""
