@@ -35,7 +35,7 @@ PAPER = {
 LICENSE = "Apache-2.0"
 # How long `make paper` took from an empty cache on a 2-core machine (the last full run; README).
 # Machine-dependent: measured on an AMD EPYC (Zen, AVX2) at cf0dd38; af4adb1 took 13 min 29 s on a faster machine.
-FULL_RUN_TIME = "34 minutes on an AMD EPYC (Zen, AVX2), 13 and a half on the faster machine of earlier runs"
+FULL_RUN_TIME = "31 minutes on an AMD EPYC (Zen, AVX2), 13 and a half on the faster machine of earlier runs"
 FULL_RUN_CORES = 2
 # Where the data come from (``qmoe_tfq.data``); nothing is downloaded. Trusted HTML (code tags).
 DATA_SOURCES = (
