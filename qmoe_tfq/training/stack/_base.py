@@ -129,7 +129,10 @@ class Stack:
         else:
             fn, at = self._member_function(what, padded.shape[1:]), tf.constant(lane, tf.int32)
             out = lambda xs: fn(xs, at)[0].numpy()
-        outs = [out(tf.constant(padded[None, start : start + PREDICT_ROWS])) for start in range(0, len(padded), PREDICT_ROWS)]
+        outs = [
+            out(tf.constant(padded[None, start : start + PREDICT_ROWS]))
+            for start in range(0, len(padded), PREDICT_ROWS)
+        ]
         return np.concatenate(outs)[:n][inverse.reshape(-1)]
 
     def _member_function(self, what: str, row_shape: tuple) -> Callable:
