@@ -501,29 +501,24 @@ def _smallest_ni(
     p = [_paired_p(np.asarray(counts[w], float) - reference + margin, test)[0] for w in names]
     ph = list(holm(p))
     ni = [w for w, q in zip(names, ph) if q < alpha]
-    smallest = min(ni, key=lambda w: params[w]) if ni else None
-    return p, ph, ni, smallest
+    return p, ph, ni, _fewest_params(ni, params)
+
+
+def _fewest_params(widths: list, params: dict):
+    """The width with the fewest parameters, None when there is none."""
+    return min(widths, key=lambda w: params[w]) if widths else None
 
 
 def _smallest_ni_resampled(
     counts: dict, reference: np.ndarray, params: dict, margin: float, alpha: float, test: str, ix: np.ndarray
 ) -> list:
     """``_smallest_ni``'s width for every row of seed indices ``ix`` (R, n) at once: the tests of all
-    resamples per width in one call, Holm row by row (the same arithmetic as ``holm``)."""
+    resamples per width in one call, Holm per row."""
     names = list(counts)
     if not names or len(ix) == 0:
         return [None] * len(ix)
     p = np.stack([_paired_p_rows(np.asarray(counts[w], float)[ix] - reference[ix] + margin, test) for w in names], 1)
-    m = len(names)
-    order = np.argsort(p, axis=1, kind="stable")
-    adjusted = np.maximum.accumulate((m - np.arange(m)) * np.take_along_axis(p, order, 1), axis=1)
-    ph = np.empty_like(p)
-    np.put_along_axis(ph, order, np.minimum(adjusted, 1.0), 1)
-    out = []
-    for row in ph < alpha:
-        ni = [w for w, keep in zip(names, row) if keep]
-        out.append(min(ni, key=lambda w: params[w]) if ni else None)
-    return out
+    return [_fewest_params([w for w, keep in zip(names, row) if keep], params) for row in holm(p) < alpha]
 
 
 def closed_testing_widths(

@@ -229,19 +229,21 @@ def _tied_abs(d: np.ndarray) -> np.ndarray:
     return out
 
 
-def _signed_rank_pmf(ranks2: np.ndarray) -> np.ndarray:
-    """Null distribution of T2 = sum_i ranks2_i * B_i, B_i independent fair coins (ranks2 integer).
+def _rank_key(ranks2: np.ndarray) -> tuple[int, ...]:
+    """The memo key of the null distribution of T2 = sum_i ranks2_i * B_i (``_signed_rank_pmf_of``).
 
     It depends on the multiset of ranks only, so it is memoised on the sorted ranks (bootstrap and
     multiverse resamples repeat tie patterns thousands of times). Up to 50 ranks the counts are
     integers below 2^53, exact in float64, so summing in sorted order does not change a bit of the
-    result; longer inputs keep their own order. Read-only: do not modify the returned array."""
+    result; longer inputs keep their own order."""
     ranks = tuple(int(r) for r in ranks2)
-    return _signed_rank_pmf_of(tuple(sorted(ranks)) if len(ranks) <= 50 else ranks)
+    return tuple(sorted(ranks)) if len(ranks) <= 50 else ranks
 
 
 @functools.lru_cache(maxsize=8192)
 def _signed_rank_pmf_of(ranks2: tuple[int, ...]) -> np.ndarray:
+    """Null distribution of T2 = sum_i ranks2_i * B_i, B_i independent fair coins (ranks2 integer,
+    keyed by ``_rank_key``). Read-only: do not modify the returned array."""
     pmf = np.zeros(sum(ranks2) + 1)
     pmf[0] = 1.0
     for r in ranks2:
@@ -262,12 +264,12 @@ def signed_rank_tails(d) -> tuple[float, float]:
     mid2 = 2 * np.cumsum(counts) - counts + 1  # twice the mid-rank of each distinct |d|
     ranks2 = mid2[inverse][nonzero]
     t = int(ranks2[d[nonzero] > 0].sum())
-    pmf = _signed_rank_pmf(ranks2)
-    return min(float(pmf[t:].sum()), 1.0), min(float(pmf[: t + 1].sum()), 1.0)
+    return _signed_rank_tails_of(_rank_key(ranks2), t)
 
 
 @functools.lru_cache(maxsize=65536)
 def _signed_rank_tails_of(ranks2: tuple[int, ...], t: int) -> tuple[float, float]:
+    """Upper and lower tail of the null distribution of ``ranks2`` (a ``_rank_key``) at the statistic ``t``."""
     pmf = _signed_rank_pmf_of(ranks2)
     return min(float(pmf[t:].sum()), 1.0), min(float(pmf[: t + 1].sum()), 1.0)
 
@@ -302,7 +304,7 @@ def signed_rank_tails_rows(d) -> tuple[np.ndarray, np.ndarray]:
     positive = np.take_along_axis(d, order, 1) > 0
     t = (mid2 * (nonzero & positive)).sum(axis=1)
     for i in np.flatnonzero(nonzero.any(axis=1)):
-        greater[i], less[i] = _signed_rank_tails_of(tuple(mid2[i][nonzero[i]].tolist()), int(t[i]))
+        greater[i], less[i] = _signed_rank_tails_of(_rank_key(mid2[i][nonzero[i]]), int(t[i]))
     return greater, less
 
 
@@ -350,15 +352,16 @@ def min_attainable_p(n: int, alternative: str = "greater") -> float:
 
 
 def holm(p_values) -> np.ndarray:
-    """Holm step-down adjusted p-values (family-wise error control, any dependence), input order kept."""
+    """Holm step-down adjusted p-values (family-wise error control, any dependence), input order kept;
+    a 2-D input holds one family per row (a bootstrap's resamples of one procedure)."""
     p = np.asarray(p_values, dtype=float)
-    m = len(p)
+    m = p.shape[-1]
     if m == 0:
         return p
-    order = np.argsort(p, kind="stable")
-    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out = np.empty(m)
-    out[order] = np.minimum(adjusted, 1.0)
+    order = np.argsort(p, axis=-1, kind="stable")
+    adjusted = np.maximum.accumulate((m - np.arange(m)) * np.take_along_axis(p, order, -1), axis=-1)
+    out = np.empty_like(p)
+    np.put_along_axis(out, order, np.minimum(adjusted, 1.0), -1)
     return out
 
 

@@ -125,12 +125,11 @@ class Stack:
         n = len(unique)
         padded = np.concatenate([unique, np.zeros((lanes_for(max(n, 1)) - n, *x.shape[1:]), np.float32)])
         if EAGER_PREDICTION:
-            out = lambda xs: (self.logits(xs, lane) if what == "logits" else self.gates(xs, lane))[0].numpy()
+            fn, at = (self.logits if what == "logits" else self.gates), lane
         else:
             fn, at = self._member_function(what, padded.shape[1:]), tf.constant(lane, tf.int32)
-            out = lambda xs: fn(xs, at)[0].numpy()
         outs = [
-            out(tf.constant(padded[None, start : start + PREDICT_ROWS]))
+            fn(tf.constant(padded[None, start : start + PREDICT_ROWS]), at)[0].numpy()
             for start in range(0, len(padded), PREDICT_ROWS)
         ]
         return np.concatenate(outs)[:n][inverse.reshape(-1)]
@@ -142,9 +141,8 @@ class Stack:
         cache = self.__dict__.setdefault("_member_functions", {})
         key = (what, tuple(row_shape))
         if key not in cache:
-            method = self.logits if what == "logits" else self.gates
             spec = (tf.TensorSpec([1, None, *row_shape], tf.float32), tf.TensorSpec([], tf.int32))
-            cache[key] = tf.function(lambda xs, lane: method(xs, lane), input_signature=spec)
+            cache[key] = tf.function(self.logits if what == "logits" else self.gates, input_signature=spec)
         return cache[key]
 
     def _weights(self, lane: int | None) -> dict[str, tf.Tensor]:
