@@ -68,9 +68,9 @@ def test_importing_the_package_pins_numpy_and_onednn_before_they_load():
         pytest.skip("the pins are x86-64 only")
     code = (
         "import json, os, qmoe_tfq, numpy\n"
-        "from numpy._core._multiarray_umath import __cpu_features__ as f\n"
+        "from numpy._core._multiarray_umath import __cpu_features__ as f, __cpu_dispatch__ as d\n"
         "print(json.dumps({'onednn': os.environ['ONEDNN_MAX_CPU_ISA'], 'npy': os.environ['NPY_DISABLE_CPU_FEATURES'],"
-        " 'avx512': sorted(k for k, v in f.items() if k.startswith('AVX512') and v)}))"
+        " 'avx512': sorted(k for k in d if k.startswith('AVX512') and f[k])}))"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("ONEDNN_MAX_CPU_ISA", "NPY_DISABLE_CPU_FEATURES")}
     out = json.loads(
@@ -85,7 +85,8 @@ def test_importing_the_package_pins_numpy_and_onednn_before_they_load():
 
 
 def test_numpy_imported_unpinned_on_an_avx512_machine_is_warned(monkeypatch):
-    """The warning names the features numpy dispatches on; silent when none is active."""
+    """The warning names the AVX-512 targets numpy dispatches on; silent when none is active, and a feature
+    the CPU has but numpy has no kernels for (AVX512_SPR on a Sapphire Rapids, numpy 2.0) does not count."""
     import warnings
 
     import numpy._core._multiarray_umath as umath
@@ -93,8 +94,17 @@ def test_numpy_imported_unpinned_on_an_avx512_machine_is_warned(monkeypatch):
 
     from qmoe_tfq.core import environment
 
-    monkeypatch.setattr(umath, "__cpu_features__", {**umath.__cpu_features__, "AVX512F": True, "AVX512_SKX": True})
-    with pytest.warns(RuntimeWarning, match="AVX512F, AVX512_SKX"):
+    monkeypatch.setattr(umath, "__cpu_dispatch__", ["AVX2", "AVX512F", "AVX512_SKX"])
+    monkeypatch.setattr(
+        umath,
+        "__cpu_features__",
+        {**umath.__cpu_features__, "AVX2": True, "AVX512F": True, "AVX512_SKX": True, "AVX512_SPR": True},
+    )
+    with pytest.warns(RuntimeWarning, match=r"dispatches on AVX512F, AVX512_SKX:"):
+        environment._check_numpy_pinned()
+    monkeypatch.setattr(umath, "__cpu_features__", {**umath.__cpu_features__, "AVX512F": False, "AVX512_SKX": False})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         environment._check_numpy_pinned()
     monkeypatch.setattr(umath, "__cpu_features__", {k: False for k in umath.__cpu_features__})
     with warnings.catch_warnings():

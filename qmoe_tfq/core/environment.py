@@ -43,14 +43,18 @@ def configure() -> None:
 
 
 def _check_numpy_pinned() -> None:
-    """A RuntimeWarning when numpy, already imported, runs AVX-512 kernels (imported before the pin)."""
+    """A RuntimeWarning when numpy, already imported, runs AVX-512 kernels (imported before the pin).
+
+    Only numpy's dispatch targets count: ``__cpu_features__`` lists every feature the CPU has (a Sapphire
+    Rapids reports AVX512_SPR and AVX512FP16, which numpy 2.0 has no kernels for and cannot disable)."""
     if "numpy" not in sys.modules:
         return
     try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__ as targets
         from numpy._core._multiarray_umath import __cpu_features__ as features
     except ImportError:  # another numpy layout: nothing to check
         return
-    active = sorted(f for f in _NUMPY_AVX512.split() if features.get(f))
+    active = sorted(f for f in targets if f.startswith("AVX512") and features.get(f))
     if active:
         warnings.warn(
             f"numpy was imported before qmoe_tfq and dispatches on {', '.join(active)}: its results may differ "
