@@ -24,6 +24,7 @@ import numpy as np
 from qmoe_tfq.analysis import ledger
 from qmoe_tfq.analysis import rules as ar
 from qmoe_tfq.analysis.rules import Outcome
+from qmoe_tfq.analysis.stats import holm
 from qmoe_tfq.studies import device_noise as dn
 
 Q1_MARGIN = 0.01
@@ -39,15 +40,6 @@ EVIDENCE = [
     "paper/tables/device_fine_tune.csv",
     "paper/figures/device_shots.pdf",
 ]
-
-
-def _holm(p: list[float]) -> list[float]:
-    order = np.argsort(p)
-    out, running = [0.0] * len(p), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(p) - rank) * p[i]))
-        out[i] = running
-    return out
 
 
 def device_advantage(
@@ -70,8 +62,8 @@ def device_advantage(
         )
     per = {p: ar.paired_superiority(v, reference, alpha, scale=1.0 / n_test, description=p) for p, v in devices.items()}
     names = list(per)
-    p_up = _holm([per[p].p for p in names])
-    p_down = _holm([per[p].p_reverse for p in names])
+    p_up = holm([per[p].p for p in names]).tolist()
+    p_down = holm([per[p].p_reverse for p in names]).tolist()
     effect = float(min(per[p].effect for p in names))
     text = "; ".join(f"{p}: {per[p].text} (Holm p = {u:.3g}, reverse {d:.3g})" for p, u, d in zip(names, p_up, p_down))
     if all(u < alpha for u in p_up):
