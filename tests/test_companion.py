@@ -251,13 +251,16 @@ def test_integral_columns_decides_per_column():
 
 
 def test_provenance_shows_computed_and_rendered_commits(tmp_path, monkeypatch):
-    computed = [{"commit": "a" * 40, "dirty": False, "runs": 900}, {"commit": "b" * 40, "dirty": True, "runs": 44}]
+    computed = [
+        {"commit": "a" * 40, "dirty": False, "cpu": "AMD EPYC 7551 32-Core Processor", "runs": 900},
+        {"commit": "b" * 40, "dirty": True, "runs": 44},  # a manifest line from before the processor was recorded
+    ]
     html, _, _ = _page(tmp_path, monkeypatch, rendered_at={"commit": "c" * 40, "dirty": False}, computed_at=computed)
     prov = html[html.index('id="provenance"') :]
     prov = prov[: prov.index("</p>")]
     assert (
-        f"Numbers computed at <code>{'a' * 12}</code> (900 runs), <code>{'b' * 12}</code> (uncommitted changes) (44 runs)"
-        in prov
+        f"Numbers computed at <code>{'a' * 12}</code> (900 runs on AMD EPYC 7551 32-Core Processor), "
+        f"<code>{'b' * 12}</code> (uncommitted changes) (44 runs)" in prov
     )
     assert f"Notebooks rendered at <code>{'c' * 12}</code>." in prov
 

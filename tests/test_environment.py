@@ -70,13 +70,16 @@ def test_importing_the_package_pins_numpy_and_onednn_before_they_load():
         "import json, os, qmoe_tfq, numpy\n"
         "from numpy._core._multiarray_umath import __cpu_features__ as f, __cpu_dispatch__ as d\n"
         "print(json.dumps({'onednn': os.environ['ONEDNN_MAX_CPU_ISA'], 'npy': os.environ['NPY_DISABLE_CPU_FEATURES'],"
+        " 'tf_onednn': os.environ['TF_ENABLE_ONEDNN_OPTS'],"
         " 'avx512': sorted(k for k in d if k.startswith('AVX512') and f[k])}))"
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("ONEDNN_MAX_CPU_ISA", "NPY_DISABLE_CPU_FEATURES")}
+    pins = ("ONEDNN_MAX_CPU_ISA", "NPY_DISABLE_CPU_FEATURES", "TF_ENABLE_ONEDNN_OPTS")
+    env = {k: v for k, v in os.environ.items() if k not in pins}
     out = json.loads(
         subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     )
     assert out["onednn"] == "AVX2" and "AVX512F" in out["npy"].split() and out["avx512"] == []
+    assert out["tf_onednn"] == "0"
     env["ONEDNN_MAX_CPU_ISA"] = "AVX"
     out = json.loads(
         subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
@@ -86,7 +89,7 @@ def test_importing_the_package_pins_numpy_and_onednn_before_they_load():
 
 def test_numpy_imported_unpinned_on_an_avx512_machine_is_warned(monkeypatch):
     """The warning names the AVX-512 targets numpy dispatches on; silent when none is active, and a feature
-    the CPU has but numpy has no kernels for (AVX512_SPR on a Sapphire Rapids, numpy 2.0) does not count."""
+    the CPU has but numpy has no kernels for (AVX512_SPR on an Emerald Rapids Xeon, numpy 2.0) does not count."""
     import warnings
 
     import numpy._core._multiarray_umath as umath
@@ -110,3 +113,21 @@ def test_numpy_imported_unpinned_on_an_avx512_machine_is_warned(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         environment._check_numpy_pinned()
+
+
+def test_the_processor_record_reads_cpuinfo(tmp_path):
+    """``core.machine.cpu`` names the model and vendor and keeps only the kernel-selecting flags."""
+    from qmoe_tfq.core.machine import cpu
+
+    info = tmp_path / "cpuinfo"
+    info.write_text(
+        "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7551 32-Core Processor\n"
+        "flags\t\t: fpu sse avx avx2 fma\n\nprocessor\t: 1\nmodel name\t: ignored\n"
+    )
+    record = cpu.__wrapped__(info)
+    assert (record["model"], record["vendor"], record["flags"]) == (
+        "AMD EPYC 7551 32-Core Processor",
+        "AuthenticAMD",
+        ["avx", "avx2", "fma"],
+    )
+    assert cpu.__wrapped__(tmp_path / "missing")["vendor"] is None

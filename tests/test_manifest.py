@@ -187,4 +187,5 @@ def test_computed_at_lists_the_commits_behind_the_planned_runs(tmp_path):
         studies={"two_moons": ["k1", "k2"], "noise": ["k2", "k3", "k4"]},
         cache_dir=cache,
     )
-    assert m["computed_at"] == [{**current_provenance(), "runs": 2}, {**old, "runs": 1}]
+    assert m["computed_at"] == [{**current_provenance(), "runs": 2}, {**old, "cpu": None, "runs": 1}]
+    assert m["machine"]["model"] == current_provenance()["cpu"]

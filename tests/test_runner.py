@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from qmoe_tfq.core.machine import cpu
 from qmoe_tfq.data import DataSpec
 from qmoe_tfq.experiments import runner
 from qmoe_tfq.experiments.experiment import Experiment, config_key
@@ -140,7 +141,8 @@ def test_entries_record_schema_and_provenance_under_the_checksum(tmp_path):
     assert set(entry) == {*runner.ENTRY_FIELDS, "sha256"}
     assert entry["schema"] == RESULTS_SCHEMA and entry["seed"] == 0
     assert entry["provenance"] == runner.current_provenance()
-    assert set(entry["provenance"]) == {"commit", "dirty"}
+    assert set(entry["provenance"]) == {"commit", "dirty", "cpu"}
+    assert entry["provenance"]["cpu"] == cpu()["model"]
     commit = entry["provenance"]["commit"]
     assert commit is None or (len(commit) == 40 and int(commit, 16) >= 0)
 
@@ -172,7 +174,16 @@ def test_provenance_of_counts_runs_per_commit(tmp_path):
         result = runner.read_entry(path, config_key(exp, seed))
         runner.write_entry(path, config_key(exp, seed), exp, seed, result, provenance=old)
     keys_plus_missing = [*keys, keys[0], "0" * 24]  # repeated and uncached keys are not counted
-    assert runner.provenance_of(keys_plus_missing, tmp_path) == [{**here, "runs": 3}, {**old, "runs": 2}]
+    # an entry from before the processor was recorded reads as cpu None
+    assert runner.provenance_of(keys_plus_missing, tmp_path) == [{**here, "runs": 3}, {**old, "cpu": None, "runs": 2}]
+    other = {**here, "cpu": "Another CPU"}  # the same commit on another processor is its own line
+    path = tmp_path / f"{config_key(exps[0], 0)}.json"
+    runner.write_entry(path, keys[0], exps[0], 0, runner.read_entry(path, keys[0]), provenance=other)
+    assert runner.provenance_of(keys, tmp_path) == [
+        {**here, "runs": 2},
+        {**old, "cpu": None, "runs": 2},
+        {**other, "runs": 1},
+    ]
     assert runner.provenance_of([], tmp_path) == []
 
 

@@ -17,13 +17,18 @@ _NUMPY_AVX512 = (
     "AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL AVX512_SPR AVX512FP16"
 )
 
-#: Instruction-set pins, x86-64 only (issue #19: the same numbers on every machine). oneDNN (TensorFlow's
-#: matrix products) and numpy pick their kernels at run time by the CPU's instruction sets, and kernels
-#: of different widths round differently: the same run trained on an AVX-512 and an AVX2 machine gave
-#: different validation losses, and then different tuned choices. Capped at AVX2, every x86-64 machine
-#: with AVX2 runs the same kernels. Set before numpy and TensorFlow load (``configure``; the Makefile
-#: exports them too, for processes that import numpy before this package).
+#: Kernel pins, x86-64 only (issue #19: the same numbers on every machine). oneDNN (TensorFlow's matrix
+#: products) and numpy pick their kernels at run time by the CPU's instruction sets, and kernels of
+#: different widths round differently: the same run trained on an AVX-512 and an AVX2 machine gave
+#: different validation losses, and then different tuned choices; so both are capped at AVX2. TensorFlow's
+#: oneDNN operations are pinned off: TensorFlow turns them on by default only on CPUs with AVX512_VNNI,
+#: AVX512_BF16 or AMX (TensorFlow 2.9's release notes), and on an Intel Xeon (Emerald Rapids, on by
+#: default) they changed a Two Moons MLP run's losses from the 8th digit. Necessary, not sufficient: with
+#: every pin an Intel Xeon and an AMD EPYC (Zen 1) still compute different numbers (docs/guide/reproducing.md,
+#: "Numbers across machines"). Set before numpy and TensorFlow load (``configure``; the Makefile exports
+#: them too, for processes that import numpy before this package).
 ISA_PINS: dict[str, str] = {
+    "TF_ENABLE_ONEDNN_OPTS": "0",
     "ONEDNN_MAX_CPU_ISA": "AVX2",
     "NPY_DISABLE_CPU_FEATURES": _NUMPY_AVX512,
 }
@@ -45,8 +50,8 @@ def configure() -> None:
 def _check_numpy_pinned() -> None:
     """A RuntimeWarning when numpy, already imported, runs AVX-512 kernels (imported before the pin).
 
-    Only numpy's dispatch targets count: ``__cpu_features__`` lists every feature the CPU has (a Sapphire
-    Rapids reports AVX512_SPR and AVX512FP16, which numpy 2.0 has no kernels for and cannot disable)."""
+    Only numpy's dispatch targets count: ``__cpu_features__`` lists every feature the CPU has (an Emerald
+    Rapids Xeon reports AVX512_SPR and AVX512FP16, which numpy 2.0 has no kernels for and cannot disable)."""
     if "numpy" not in sys.modules:
         return
     try:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from qmoe_tfq.core.gitstate import git_state
 from qmoe_tfq.core.io import atomic_write_text
+from qmoe_tfq.core.machine import cpu, cpu_label
 from qmoe_tfq.core.paths import ROOT
 from qmoe_tfq.core.workers import exit_with_parent
 from qmoe_tfq.experiments.experiment import RESULTS_SCHEMA, Experiment, config_key, run_group, run_one, stack_key
@@ -73,10 +74,11 @@ class OldCacheEntry(CorruptCacheEntry):
 
 @cache
 def current_provenance() -> dict:
-    """``{"commit", "dirty"}`` of the working tree this process runs from (once per process; generated
-    folders excluded from the dirty check, as in ``core.gitstate.git_state``); both None outside git."""
+    """``{"commit", "dirty", "cpu"}``: the working tree this process runs from (once per process; generated
+    folders excluded from the dirty check, as in ``core.gitstate.git_state``; both None outside git) and
+    the processor's model name (``core.machine.cpu``): numbers are not yet identical across processors."""
     state = git_state(ROOT)
-    return {"commit": state["commit"], "dirty": state["dirty"]}
+    return {"commit": state["commit"], "dirty": state["dirty"], "cpu": cpu_label(cpu())}
 
 
 def _checksum(entry: dict) -> str:
@@ -110,8 +112,8 @@ def read_full_entry(path: Path, key: str) -> dict:
     if entry.get("sha256") != _checksum(entry):
         raise CorruptCacheEntry("checksum mismatch (a field edited or partially written)")
     provenance = entry["provenance"]
-    if not isinstance(provenance, dict) or set(provenance) != {"commit", "dirty"}:
-        raise CorruptCacheEntry("provenance is not {commit, dirty}")
+    if not isinstance(provenance, dict) or set(provenance) - {"cpu"} != {"commit", "dirty"}:
+        raise CorruptCacheEntry("provenance is not {commit, dirty[, cpu]}")
     return entry
 
 
@@ -161,8 +163,9 @@ def write_entry(
 
 
 def provenance_of(keys: Iterable[str], cache_dir: Path | str | None = None) -> list[dict]:
-    """The distinct provenances of the cached runs ``keys``: ``[{"commit", "dirty", "runs"}, ...]``,
-    most runs first (then by commit). Keys without a trustworthy entry in the cache are left out."""
+    """The distinct provenances of the cached runs ``keys``: ``[{"commit", "dirty", "cpu", "runs"}, ...]``,
+    most runs first (then by commit, then processor; ``cpu`` None for entries written before it was
+    recorded). Keys without a trustworthy entry in the cache are left out."""
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     counts: Counter = Counter()
     for key in set(keys):
@@ -170,9 +173,9 @@ def provenance_of(keys: Iterable[str], cache_dir: Path | str | None = None) -> l
             provenance = read_full_entry(cache_dir / f"{key}.json", key)["provenance"]
         except CorruptCacheEntry:
             continue
-        counts[(provenance["commit"], provenance["dirty"])] += 1
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], str(item[0][0]), str(item[0][1])))
-    return [{"commit": commit, "dirty": dirty, "runs": n} for (commit, dirty), n in ordered]
+        counts[(provenance["commit"], provenance["dirty"], provenance.get("cpu"))] += 1
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], *(str(v) for v in item[0])))
+    return [{"commit": commit, "dirty": dirty, "cpu": cpu_, "runs": n} for (commit, dirty, cpu_), n in ordered]
 
 
 def _limit_threads(limit: bool) -> None:

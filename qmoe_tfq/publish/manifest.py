@@ -24,6 +24,7 @@ from pathlib import Path
 
 from qmoe_tfq.core.gitstate import OUTPUT_DIRS, git_state  # noqa: F401
 from qmoe_tfq.core.io import atomic_write_text
+from qmoe_tfq.core.machine import cpu
 from qmoe_tfq.core.paths import ROOT
 from qmoe_tfq.reporting.provenance import NOTEBOOK_ENV, SIDECAR_SUFFIX, record_output, sidecar_path, source_keys  # noqa: F401
 
@@ -141,6 +142,7 @@ def build_manifest(
         "finished": finished,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "machine": cpu(),
         "packages": package_versions(),
         "notebooks": notebooks,
         "studies": {
