@@ -36,7 +36,7 @@ from qmoe_tfq.models.initializers import named_dense, seed_pair
 # or after a resume. Not everywhere: on an AMD EPYC (AVX2) a digits-10 MLP run's validation loss differed
 # in the 7th digit between lane 0 and lane 15 (docs/guide/reproducing.md, "Numbers across machines").
 LANES = 16
-#: Rows per call when one member predicts (``Stack.member_output``): a multiple of ``LANES``.
+#: Rows per call when one member predicts (``Stack.member_output``; every call has exactly this many).
 PREDICT_ROWS = 64
 EAGER_PREDICTION = False  # op by op instead of compiled (the equivalence check in tests/test_stacked.py)
 ADAM = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}  # tf_keras Adam defaults, as the single path uses
@@ -115,15 +115,18 @@ class Stack:
         """``logits`` (n, C) or ``gates`` (n, E) of member ``lane`` on inputs ``x`` (n, d): a stack of
         that member alone, so no other member's circuits are simulated and the numbers do not
         depend on which runs share the stack. The distinct rows go through in sorted order, in chunks of
-        ``PREDICT_ROWS`` (the last padded with zero rows to a multiple of ``LANES``): float32 kernels
-        may round a row differently at another position of a batch (a vectorised body against a ragged
-        tail, or a different code path), so a row's outputs must not depend on where it sits in ``x``
-        (the estimators' sample-order check): equal inputs give bit-identical outputs in any order."""
+        exactly ``PREDICT_ROWS`` (the last padded with zero rows): float32 kernels may round a row
+        differently at another position of a batch (a vectorised body against a ragged tail) or in a
+        product with another number of rows (TensorFlow's Eigen contraction on an Intel Xeon: a row
+        alone and the same row among 64 gave different bits), so a row's outputs must depend neither on
+        where it sits in ``x`` (the estimators' sample-order check) nor on which other rows are predicted
+        with it (their subset check): equal inputs give bit-identical outputs in any order and company."""
         x = np.asarray(x, np.float32)
         unique, inverse = np.unique(x.reshape(len(x), -1), axis=0, return_inverse=True)
         unique = unique.reshape(-1, *x.shape[1:])
         n = len(unique)
-        padded = np.concatenate([unique, np.zeros((lanes_for(max(n, 1)) - n, *x.shape[1:]), np.float32)])
+        rows = -(-max(n, 1) // PREDICT_ROWS) * PREDICT_ROWS
+        padded = np.concatenate([unique, np.zeros((rows - n, *x.shape[1:]), np.float32)])
         if EAGER_PREDICTION:
             fn, at = (self.logits if what == "logits" else self.gates), lane
         else:
