@@ -13,9 +13,9 @@ PKG_STAMP := $(VENV)/.installed-pkg-$(shell cat pyproject.toml | sha256sum | cut
 QUICK ?= 0
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
-# Instruction-set pins (qmoe_tfq.core.environment.ISA_PINS, checked equal by tests/test_environment.py): the
-# same kernels, so the same numbers, on every x86-64 machine with AVX2; exported here because pytest and
-# Jupyter import numpy before qmoe_tfq can set them.
+# Kernel pins (qmoe_tfq.core.environment.ISA_PINS, checked equal by tests/test_environment.py): the same
+# kernel choices on every x86-64 machine with AVX2 (necessary, not yet sufficient, for the same numbers:
+# docs/guide/reproducing.md); exported here because pytest and Jupyter import numpy before qmoe_tfq can set them.
 export TF_ENABLE_ONEDNN_OPTS := 0
 export ONEDNN_MAX_CPU_ISA := AVX2
 export NPY_DISABLE_CPU_FEATURES := AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL AVX512_SPR AVX512FP16

@@ -34,9 +34,10 @@ def _cpuinfo(path: Path) -> dict[str, str]:
 @functools.cache
 def cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict:
     """``{"model", "vendor", "family_model", "flags", "onednn_opts"}`` of this machine: the CPU model name,
-    its vendor, family/model numbers (a virtual machine's model name can be generic), which of ``KERNEL_FLAGS`` it has, and TensorFlow's oneDNN switch as this process sets it (TensorFlow
-    turns it on by default only on CPUs with AVX512_VNNI, AVX512_BF16 or AMX, so it differs by machine
-    unless pinned, ``core.environment.ISA_PINS``)."""
+    its vendor, family/model numbers (a virtual machine's model name can be generic), which of
+    ``KERNEL_FLAGS`` it has, and TensorFlow's oneDNN switch as this process sets it (TensorFlow turns it
+    on by default only on CPUs with AVX512_VNNI, AVX512_BF16 or AMX, so it differs by machine unless
+    pinned, ``core.environment.ISA_PINS``)."""
     info = _cpuinfo(cpuinfo)
     flags = set(info.get("flags", "").split())
     return {
@@ -48,9 +49,4 @@ def cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict:
     }
 
 
-def cpu_label(machine: dict | None) -> str | None:
-    """A short label of a ``cpu()`` record for provenance: the model name, or None when unknown."""
-    return (machine or {}).get("model")
-
-
-__all__ = ["KERNEL_FLAGS", "cpu", "cpu_label"]
+__all__ = ["KERNEL_FLAGS", "cpu"]

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qmoe_tfq.core.io import atomic_write_text
 from qmoe_tfq.core.machine import cpu
 
 #: (m, k, n) of float32 products the Two Moons models compute (oneDNN's verbose log of a quantum and an
@@ -135,8 +136,6 @@ def main(argv: list[str] | None = None) -> int:
     here = fingerprint(training=not args.no_training)
     text = json.dumps(here, indent=1, sort_keys=True) + "\n"
     if args.out:
-        from qmoe_tfq.core.io import atomic_write_text
-
         atomic_write_text(args.out, text)
     else:
         sys.stdout.write(text)

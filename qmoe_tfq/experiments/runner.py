@@ -26,7 +26,7 @@ import pandas as pd
 
 from qmoe_tfq.core.gitstate import git_state
 from qmoe_tfq.core.io import atomic_write_text
-from qmoe_tfq.core.machine import cpu, cpu_label
+from qmoe_tfq.core.machine import cpu
 from qmoe_tfq.core.paths import ROOT
 from qmoe_tfq.core.workers import exit_with_parent
 from qmoe_tfq.experiments.experiment import RESULTS_SCHEMA, Experiment, config_key, run_group, run_one, stack_key
@@ -78,7 +78,7 @@ def current_provenance() -> dict:
     folders excluded from the dirty check, as in ``core.gitstate.git_state``; both None outside git) and
     the processor's model name (``core.machine.cpu``): numbers are not yet identical across processors."""
     state = git_state(ROOT)
-    return {"commit": state["commit"], "dirty": state["dirty"], "cpu": cpu_label(cpu())}
+    return {"commit": state["commit"], "dirty": state["dirty"], "cpu": cpu()["model"]}
 
 
 def _checksum(entry: dict) -> str:

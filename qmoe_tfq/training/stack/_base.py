@@ -47,9 +47,13 @@ _seeds = seed_pair
 _dense = named_dense
 
 
+def _round_up(n: int, multiple: int) -> int:
+    return -(-n // multiple) * multiple
+
+
 def lanes_for(members: int) -> int:
     """Lanes a stack of ``members`` runs occupies: the next multiple of ``LANES``."""
-    return -(-members // LANES) * LANES
+    return _round_up(members, LANES)
 
 
 class Stack:
@@ -125,8 +129,7 @@ class Stack:
         unique, inverse = np.unique(x.reshape(len(x), -1), axis=0, return_inverse=True)
         unique = unique.reshape(-1, *x.shape[1:])
         n = len(unique)
-        rows = -(-max(n, 1) // PREDICT_ROWS) * PREDICT_ROWS
-        padded = np.concatenate([unique, np.zeros((rows - n, *x.shape[1:]), np.float32)])
+        padded = np.concatenate([unique, np.zeros((_round_up(max(n, 1), PREDICT_ROWS) - n, *x.shape[1:]), np.float32)])
         if EAGER_PREDICTION:
             fn, at = (self.logits if what == "logits" else self.gates), lane
         else:
