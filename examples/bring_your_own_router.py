@@ -38,6 +38,7 @@ from qmoe_tfq.experiments.registry import EstimatorSpec, qmoe
 from qmoe_tfq.experiments.runner import runner
 from qmoe_tfq.experiments.tuning import Budget, Candidate, run_tuned
 from qmoe_tfq.models.initializers import dense, named_dense, seed_pair
+from qmoe_tfq.models.ops import softmax
 from qmoe_tfq.models.routers import BUILDERS, StackSupport, register_router
 from qmoe_tfq.specs.routers import RouterFamily
 
@@ -56,7 +57,7 @@ class CosineFamily(RouterFamily):
 def build_cosine(spec, n_features: int, seed: int) -> keras.layers.Layer:
     e = spec.experts_for(n_features)
     router = keras.Sequential(
-        [keras.layers.Lambda(tf.cos), dense(e, n_features, seed_pair(seed)[1], activation="softmax")],
+        [keras.layers.Lambda(tf.cos), dense(e, n_features, seed_pair(seed)[1], activation=softmax)],
         name="cosine_router",
     )
     router.build((None, n_features))
@@ -69,7 +70,7 @@ class CosineStack(StackSupport):
         return named_dense(n_features, n_experts, seed_pair(seed)[1], "out")
 
     def gates(self, stack, x: tf.Tensor, v: dict, lane: int | None = None) -> tf.Tensor:
-        return tf.nn.softmax(tf.einsum("mbd,mde->mbe", tf.cos(x), v["out_kernel"]) + v["out_bias"][:, None, :])
+        return softmax(tf.einsum("mbd,mde->mbe", tf.cos(x), v["out_kernel"]) + v["out_bias"][:, None, :])
 
 
 # 4. Register (once per process).

@@ -26,6 +26,16 @@ def test_kernel_digests_repeat_and_compare_names_what_differs(tmp_path, capsys):
     assert "1 of" in capsys.readouterr().err and json.loads((tmp_path / "here.json").read_text()) == first
 
 
+def test_training_runs_compare_only_within_one_results_schema():
+    here = {"schema": 8, "digests": {"np.sin f32": "a", "train linear (5 epochs, epoch losses)": "b"}}
+    same = {"schema": 8, "digests": {"np.sin f32": "x", "train linear (5 epochs, epoch losses)": "y"}}
+    older = {**same, "schema": 7}
+    unrecorded = {"digests": same["digests"]}
+    assert fp.compare(here, same) == ["np.sin f32", "train linear (5 epochs, epoch losses)"]
+    assert fp.compare(here, older) == fp.compare(here, unrecorded) == ["np.sin f32"]
+    assert fp.fingerprint(training=False)["schema"] == fp.RESULTS_SCHEMA
+
+
 def test_digest_sees_one_bit_and_the_dtype():
     a = np.linspace(0, 1, 10, dtype=np.float32)
     b = a.copy()

@@ -13,6 +13,9 @@ entries where two fingerprints differ. Run it on each machine and compare::
     python -m qmoe_tfq.experiments.fingerprint --compare docs/guide/fingerprints/*.json
 
 The first kernel that differs is where the machines part; the training runs say whether it matters.
+An Intel Xeon (Emerald Rapids) and an AMD EPYC (Zen 4) differed in one kernel, ``tf.nn.softmax``
+(it multiplies by the processor's approximate reciprocal, ``models.ops``), and in the training runs
+that used it; the models now use ``models.ops.softmax``, which divides.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 
 from qmoe_tfq.core.io import atomic_write_text
 from qmoe_tfq.core.machine import cpu
+from qmoe_tfq.experiments.experiment import RESULTS_SCHEMA
 
 #: (m, k, n) of float32 products the Two Moons models compute (oneDNN's verbose log of a quantum and an
 #: MLP router's run), and one large product.
@@ -56,6 +60,8 @@ def _inputs(shape: tuple[int, ...], seed: int, dtype=np.float32) -> np.ndarray:
 def _tensorflow_kernels() -> dict[str, Callable[[], np.ndarray]]:
     import tensorflow as tf
 
+    from qmoe_tfq.models.ops import softmax
+
     out: dict[str, Callable[[], np.ndarray]] = {}
     for m, k, n in MATMUL_SHAPES:
         a, b = _inputs((m, k), m * k), _inputs((k, n), k * n + 1)
@@ -69,7 +75,12 @@ def _tensorflow_kernels() -> dict[str, Callable[[], np.ndarray]]:
         out[f"tf.math.{name} f32"] = lambda f=f: f(x).numpy()
     out["tf.math.sigmoid f32"] = lambda: tf.math.sigmoid(x).numpy()
     logits = _inputs((500, 4), 6)
-    out["tf.nn.softmax f32 500x4"] = lambda: tf.nn.softmax(logits).numpy()
+    out["tf.nn.softmax f32 500x4"] = lambda: tf.nn.softmax(logits).numpy()  # noqa: TID251 (the kernel itself)
+    out["models.ops.softmax f32 500x4"] = lambda: softmax(tf.constant(logits)).numpy()
+    sums = np.abs(x) + 1
+    out["tf.math.reciprocal f32"] = lambda: tf.math.reciprocal(sums).numpy()  # noqa: TID251 (the kernel itself)
+    out["tf.math.rsqrt f32"] = lambda: tf.math.rsqrt(sums).numpy()  # noqa: TID251 (the kernel itself)
+    out["tf.math.divide f32"] = lambda: (1 / tf.constant(sums)).numpy()
     out["tf.reduce_sum f32 16x1000"] = lambda: tf.reduce_sum(_inputs((16, 1000), 7), axis=1).numpy()
     return out
 
@@ -108,16 +119,26 @@ def _training_runs(epochs: int) -> dict[str, Callable[[], np.ndarray]]:
 
 
 def fingerprint(training: bool = True, epochs: int = RUN_EPOCHS) -> dict:
-    """``{"machine": core.machine.cpu(), "digests": {kernel: digest}}`` of this process's kernels (set
-    up as ``make`` runs them: the package's pins apply); ``training`` adds the short training runs."""
+    """``{"machine": core.machine.cpu(), "schema": RESULTS_SCHEMA, "digests": {kernel: digest}}`` of this
+    process's kernels (set up as ``make`` runs them: the package's pins apply); ``training`` adds the
+    short training runs, whose digests are comparable only between fingerprints of one results schema."""
     kernels = {**_tensorflow_kernels(), **_numpy_kernels(), **(_training_runs(epochs) if training else {})}
-    return {"machine": cpu(), "digests": {name: digest(f()) for name, f in kernels.items()}}
+    return {"machine": cpu(), "schema": RESULTS_SCHEMA, "digests": {name: digest(f()) for name, f in kernels.items()}}
+
+
+def is_training_run(name: str) -> bool:
+    """Whether a digest's entry is a training run (its result depends on the code, not only the machine)."""
+    return name.startswith("train ")
 
 
 def compare(a: dict, b: dict) -> list[str]:
-    """Names of the entries present in both fingerprints whose digests differ (in ``a``'s order)."""
+    """Names of the entries present in both fingerprints whose digests differ (in ``a``'s order); training
+    runs only when both fingerprints have the same results schema (a schema change retrains them)."""
     da, db = a["digests"], b["digests"]
-    return [name for name in da if name in db and da[name] != db[name]]
+    runs_comparable = a.get("schema") is not None and a.get("schema") == b.get("schema")
+    return [
+        name for name in da if name in db and da[name] != db[name] and (runs_comparable or not is_training_run(name))
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,7 +164,15 @@ def main(argv: list[str] | None = None) -> int:
         other = json.loads(path.read_text())
         diff = compare(here, other)
         who = (other.get("machine") or {}).get("model") or path.name
-        print(f"against {who} ({path}): {len(diff)} of {len(here['digests'])} differ", file=sys.stderr)
+        shared = [name for name in here["digests"] if name in other["digests"]]
+        if here.get("schema") != other.get("schema"):
+            shared = [name for name in shared if not is_training_run(name)]
+            print(
+                f"against {who} ({path}): training runs not compared (results schema "
+                f"{here.get('schema')} here, {other.get('schema', 'unrecorded')} there)",
+                file=sys.stderr,
+            )
+        print(f"against {who} ({path}): {len(diff)} of {len(shared)} shared entries differ", file=sys.stderr)
         for name in diff:
             print(f"  differs: {name}", file=sys.stderr)
     return 0

@@ -31,6 +31,7 @@ from qmoe_tfq.circuits import device as dev
 from qmoe_tfq.core.errors import ConfigError, check_positive_int
 from qmoe_tfq.models.device_eval import check_router, dm_check, placed_inputs
 from qmoe_tfq.models.mixture import MixtureOfExperts
+from qmoe_tfq.models.ops import softmax
 from qmoe_tfq.sim import heisenberg
 
 EPOCHS = 10
@@ -115,7 +116,7 @@ def fine_tune_on_device(
 
     def logits(features: tf.Tensor, experts: tf.Tensor) -> tf.Tensor:
         z = tf.matmul(features, engine.coefficients(exponents), transpose_b=True) * slope + offset
-        gates = tf.nn.softmax(adapter(tf.cast(z, tf.float32)))
+        gates = softmax(adapter(tf.cast(z, tf.float32)))
         return tf.einsum("be,bec->bc", gates, experts)
 
     signature = (

@@ -42,6 +42,7 @@ import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads
 from qmoe_tfq.circuits.noise import NOISE_SYMBOL, noisy_circuit
 from qmoe_tfq.circuits.router import readout_observables, router_circuit
 from qmoe_tfq.models.mixture import MixtureOfExperts
+from qmoe_tfq.models.ops import softmax
 from qmoe_tfq.models.routers.quantum import interpolation_grid, interpolation_weights
 from qmoe_tfq.sim.density_matrix import DensityMatrixExpectation
 
@@ -119,7 +120,7 @@ def exact_noise_sweep(model: MixtureOfExperts, x: np.ndarray, noise: Sequence[fl
 def logits_from_outputs(model: MixtureOfExperts, x: tf.Tensor, outputs: tf.Tensor) -> np.ndarray:
     """Class logits of ``model`` given its router's circuit outputs (the rest of ``model(x)``)."""
     router = model.router
-    gates = outputs if router.adapter is None else tf.nn.softmax(router.adapter(outputs))
+    gates = outputs if router.adapter is None else softmax(router.adapter(outputs))
     return tf.einsum("be,bec->bc", gates, model.experts(x)).numpy()
 
 

@@ -22,6 +22,7 @@ import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads
 from qmoe_tfq.circuits.router import amplitude_expert_circuit, readout_observables, uniformly_controlled_ry_matrix
 from qmoe_tfq.core.errors import check_choice
 from qmoe_tfq.models.initializers import dense, torch_linear
+from qmoe_tfq.models.ops import softmax
 from qmoe_tfq.sim.statevector import StateVectorExpectation
 from qmoe_tfq.sim.tfq import ExactExpectation
 from qmoe_tfq.specs.phase1 import PHASE1_SIMULATORS, Phase1Params, Phase1Spec
@@ -132,7 +133,7 @@ class Phase1Model(keras.Model):
         self.spec = spec
         router_seed, expert_seed, head_seed = part_seeds(seed)
         d, n, e = spec.n_features, spec.n_qubits, spec.experts_used
-        self.router = None if spec.kind == "qnn" else dense(e, d, router_seed, activation="softmax", name="router")
+        self.router = None if spec.kind == "qnn" else dense(e, d, router_seed, activation=softmax, name="router")
         if spec.router != "linear":  # the fully quantum mixture (#23): a quantum router from the registry
             from qmoe_tfq.models.routers import build_router
 

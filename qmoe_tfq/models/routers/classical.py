@@ -9,6 +9,7 @@ import tf_keras as keras
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.models.initializers import dense, named_dense, seed_pair
+from qmoe_tfq.models.ops import softmax
 from qmoe_tfq.models.routers._kind import RouterKind, StackSupport
 from qmoe_tfq.specs.config import ModelSpec
 
@@ -33,7 +34,7 @@ def classical_router(spec: ModelSpec, n_features: int, seed: int, hidden: int | 
     if hidden is not None:
         layers.append(dense(hidden, fan_in, seeds[0], spec.init, activation="relu"))
         fan_in = hidden
-    layers.append(dense(e, fan_in, seeds[1], spec.init, activation="softmax"))
+    layers.append(dense(e, fan_in, seeds[1], spec.init, activation=softmax))
     router = keras.Sequential(layers, name=f"{spec.router}_router")
     router.build((None, n_features))
     return router
@@ -74,7 +75,7 @@ class DenseStack(StackSupport):
         h = x
         if self.hidden:
             h = tf.nn.relu(tf.einsum("mbd,mdh->mbh", x, v["hidden_kernel"]) + v["hidden_bias"][:, None, :])
-        return tf.nn.softmax(tf.einsum("mbh,mhe->mbe", h, v["out_kernel"]) + v["out_bias"][:, None, :])
+        return softmax(tf.einsum("mbh,mhe->mbe", h, v["out_kernel"]) + v["out_bias"][:, None, :])
 
 
 class ConstantStack(StackSupport):

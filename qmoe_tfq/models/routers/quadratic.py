@@ -17,6 +17,7 @@ import tf_keras as keras
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.models.initializers import named_dense, seed_pair, torch_linear
+from qmoe_tfq.models.ops import softmax
 from qmoe_tfq.models.routers._kind import RouterKind, StackSupport
 from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.specs.high_dim_routers import quadratic_width
@@ -75,7 +76,7 @@ class QuadraticRouter(keras.layers.Layer):
         self.bias = self.add_weight(name="bias", shape=(n_experts,), initializer=torch_linear(width, bias_seed))
 
     def call(self, x: tf.Tensor) -> tf.Tensor:
-        return tf.nn.softmax(quadratic_logits(x[None], self.kernel[None], self.bias[None])[0])
+        return softmax(quadratic_logits(x[None], self.kernel[None], self.bias[None])[0])
 
 
 def build_quadratic(spec: ModelSpec, n_features: int, seed: int) -> keras.layers.Layer:
@@ -90,7 +91,7 @@ class QuadraticStack(StackSupport):
         return named_dense(quadratic_width(n_features), n_experts, seed_pair(seed)[1], "readout")
 
     def gates(self, stack, x: tf.Tensor, v: dict, lane: int | None = None) -> tf.Tensor:
-        return tf.nn.softmax(quadratic_logits(x, v["readout_kernel"], v["readout_bias"]))
+        return softmax(quadratic_logits(x, v["readout_kernel"], v["readout_bias"]))
 
 
 QUADRATIC_KINDS = {"quadratic": RouterKind(build_quadratic, QuadraticStack())}

@@ -22,6 +22,7 @@ import tf_keras as keras
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.models.initializers import dense, named_dense, seed_pair
+from qmoe_tfq.models.ops import softmax
 from qmoe_tfq.models.routers._kind import RouterKind, StackSupport
 from qmoe_tfq.models.routers.quadratic import unit_rows
 from qmoe_tfq.specs.config import ModelSpec
@@ -49,7 +50,7 @@ class QuadraticRankRouter(keras.layers.Layer):
         return tf.square(self.projection(unit_rows(tf.cast(x, tf.float32))))
 
     def call(self, x: tf.Tensor) -> tf.Tensor:
-        return tf.nn.softmax(self.readout(self.readouts(x)))
+        return softmax(self.readout(self.readouts(x)))
 
 
 def build_quadratic_rank(spec: ModelSpec, n_features: int, seed: int) -> keras.layers.Layer:
@@ -69,7 +70,7 @@ class QuadraticRankStack(StackSupport):
         )
 
     def gates(self, stack, x: tf.Tensor, v: dict, lane: int | None = None) -> tf.Tensor:
-        return tf.nn.softmax(rank_logits(x, v["projection_kernel"], v["readout_kernel"], v["readout_bias"]))
+        return softmax(rank_logits(x, v["projection_kernel"], v["readout_kernel"], v["readout_bias"]))
 
 
 QUADRATIC_RANK_KINDS = {"quadratic_rank": RouterKind(build_quadratic_rank, QuadraticRankStack())}

@@ -14,6 +14,7 @@ import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads
 from qmoe_tfq.circuits.noise import noisy_circuit
 from qmoe_tfq.circuits.router import readout_observables, router_circuit, walsh_hadamard
 from qmoe_tfq.models.initializers import dense, named_dense, seed_pair
+from qmoe_tfq.models.ops import softmax
 from qmoe_tfq.models.routers._kind import RouterKind, StackSupport
 from qmoe_tfq.sim.density_matrix import DensityMatrixExpectation
 from qmoe_tfq.sim.engines import make_expectation
@@ -71,7 +72,7 @@ class QuantumRouter(keras.layers.Layer):
         out = self.circuit_outputs(x)
         if self.adapter is None:
             return out
-        return tf.nn.softmax(self.adapter(out))
+        return softmax(self.adapter(out))
 
     def _direct(self, x: tf.Tensor) -> tf.Tensor:
         values = tf.concat([x, tf.tile(self.theta[None, :], [tf.shape(x)[0], 1])], axis=1)
@@ -270,7 +271,7 @@ class QuantumStack(StackSupport):
     def gates(self, stack, x: tf.Tensor, v: dict, lane: int | None = None) -> tf.Tensor:
         z = self.outputs(stack, x, v["theta"], lane)
         if stack.spec.readout == "expectation":
-            return tf.nn.softmax(tf.einsum("mbn,mne->mbe", z, v["adapter_kernel"]) + v["adapter_bias"][:, None, :])
+            return softmax(tf.einsum("mbn,mne->mbe", z, v["adapter_kernel"]) + v["adapter_bias"][:, None, :])
         ones = tf.ones_like(z[..., :1])
         return tf.einsum("mbk,kj->mbj", tf.concat([ones, z], axis=-1), stack.router._wh)
 

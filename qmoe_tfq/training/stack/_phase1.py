@@ -16,6 +16,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+from qmoe_tfq.models.ops import softmax
 from qmoe_tfq.models.phase1 import amplitude_angles, mlp_expert_initializers, part_seeds
 from qmoe_tfq.sim.program import base_digits
 from qmoe_tfq.specs.phase1 import Phase1Spec
@@ -94,7 +95,7 @@ class StackedPhase1(Stack):
             host = self._router_host
             own = {r[len("router_") :]: w for r, w in v.items() if r.startswith("router_")}
             return host.support.gates(host, x, own, lane)
-        return tf.nn.softmax(tf.einsum("mbd,mde->mbe", x, v["router_kernel"]) + v["router_bias"][:, None, :])
+        return softmax(tf.einsum("mbd,mde->mbe", x, v["router_kernel"]) + v["router_bias"][:, None, :])
 
     def _experts(self, x: tf.Tensor, v: dict[str, tf.Tensor]) -> tf.Tensor:
         """Every expert's output (lanes, B, E, n_qubits)."""
