@@ -60,3 +60,20 @@ def test_no_keras_softmax_by_name():
         if re.search(r"""activation\s*=\s*["']softmax["']|Activation\(\s*["']softmax["']""", line)
     ]
     assert not hits, f"Keras softmax by name (use qmoe_tfq.models.ops.softmax): {hits}"
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (16, 10), (32, 2, 10)])
+def test_broadcast_rows_repeats_and_its_gradient_sums_the_rows(shape):
+    from qmoe_tfq.models.ops import add_rows, broadcast_rows
+
+    t = tf.constant(_logits(shape, seed=3))
+    w = tf.constant(_logits((shape[0], 7, *shape[1:]), seed=4))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(t)
+        ours = broadcast_rows(t, 7)
+        theirs = tf.tile(t[:, None], [1, 7, *([1] * (len(shape) - 1))])
+        loss_ours, loss_theirs = tf.reduce_sum(ours * w), tf.reduce_sum(theirs * w)
+        added = tf.reduce_sum(add_rows(w, t) * w)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    np.testing.assert_allclose(tape.gradient(loss_ours, t).numpy(), tape.gradient(loss_theirs, t).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(tape.gradient(added, t).numpy(), w.numpy().sum(axis=1), rtol=1e-5)

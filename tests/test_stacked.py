@@ -267,3 +267,34 @@ def test_compiled_member_predictions_give_the_op_by_op_bits(params, monkeypatch)
     eager = [stack.member_output(lane, x, what) for what in ("logits", "gates")]
     for a, b in zip(compiled, eager):
         assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("spec", [*SPECS[:6], ModelSpec(router="mlp", hidden=8)], ids=lambda s: s.label())
+def test_a_run_gives_the_same_bits_in_any_lane_with_ten_classes(spec):
+    """Lane 0 and lane 15 of one 32-lane stack (24 members): with 10 classes and 5 features the
+    trailing sizes are not multiples of the packet width, where TensorFlow's own broadcast gradients
+    (``x + bias[:, None]``, ``tf.tile``) rounded a member's sums by its lane (``models.ops.broadcast_rows``)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((30, 120, 5)).astype(np.float32)
+    y = rng.integers(0, 10, (30, 120)).astype(np.int32)
+
+    def train(members):
+        st = StackedMoE(spec, 5, 10, members)
+        h = fit_stack(
+            st,
+            x[members],
+            y[members],
+            lr=np.full(len(members), 0.1),
+            seeds=members,
+            batch_size=32,
+            max_epochs=2,
+            validation=(x[members][:, :50], y[members][:, :50]),
+        )
+        return st, h
+
+    first, h_first = train([5, *range(6, 29)])
+    middle, h_middle = train([*range(6, 21), 5, *range(21, 29)])
+    assert first.lanes == middle.lanes == 32
+    assert h_first.losses[0] == h_middle.losses[15]
+    assert h_first.validation_losses[0] == h_middle.validation_losses[15]
+    assert all(np.array_equal(a, b) for a, b in zip(first.member_weights(0), middle.member_weights(15)))

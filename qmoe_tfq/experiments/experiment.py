@@ -50,8 +50,9 @@ PROTOCOLS = ("authors", "fair", "tuning")
 # Bump when a change alters the numbers a cached config produces (training loop, data, model).
 # 6: tuning runs record validation_log_loss, mixtures validation_loss_curve; 7: a stacked member predicts in
 # chunks of exactly PREDICT_ROWS rows (a row's bits no longer depend on how many rows it is predicted with);
-# 8: gates by models.ops.softmax (an exact division, not the processor's approximate reciprocal).
-RESULTS_SCHEMA = 8
+# 8: gates by models.ops.softmax (an exact division, not the processor's approximate reciprocal); 9: a stacked
+# member's biases and angles broadcast by models.ops.broadcast_rows (its numbers no longer depend on its lane).
+RESULTS_SCHEMA = 9
 DEFAULT_VALIDATION_FRACTION = 0.2
 
 

@@ -40,3 +40,39 @@ def softmax(logits: tf.Tensor, axis: int = -1) -> tf.Tensor:
     """
     e = tf.exp(logits - tf.stop_gradient(tf.reduce_max(logits, axis=axis, keepdims=True)))
     return e / tf.reduce_sum(e, axis=axis, keepdims=True)
+
+
+def broadcast_rows(t: tf.Tensor, rows: int | tf.Tensor) -> tf.Tensor:
+    """``t`` (M, ...) repeated along a new axis 1 of length ``rows``: (M, rows, ...), for a stacked
+    member's bias or angles shared by its rows.
+
+    Its gradient sums over the rows with an innermost reduction. TensorFlow's gradient of a broadcast
+    (``x + bias[:, None]``, ``tf.tile``) reduces over the middle axis, which Eigen vectorises across
+    the flattened (member, ...) outputs: when the trailing size is not a multiple of the packet
+    width (10 classes, 18 angles), a member's sums were rounded differently in lane 0 and lane 15 of
+    one stack, so a run's numbers depended on its place in the stack. An innermost reduction sums
+    each output's rows in one order, whatever the lane.
+
+    Examples
+    --------
+    >>> import tensorflow as tf
+    >>> from qmoe_tfq.models.ops import broadcast_rows
+    >>> broadcast_rows(tf.constant([[1.0, 2.0]]), 3).shape
+    TensorShape([1, 3, 2])
+    """
+
+    @tf.custom_gradient
+    def _broadcast(t):
+        def grad(g):
+            rank = g.shape.rank
+            return tf.reduce_sum(tf.transpose(g, [0, *range(2, rank), 1]), axis=-1)
+
+        return tf.repeat(tf.expand_dims(t, 1), rows, axis=1), grad
+
+    return _broadcast(tf.convert_to_tensor(t))
+
+
+def add_rows(x: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
+    """``x`` (M, B, ...) plus each member's ``bias`` (M, ...) on every row, with ``broadcast_rows``'
+    lane-independent gradient."""
+    return x + broadcast_rows(bias, tf.shape(x)[1])

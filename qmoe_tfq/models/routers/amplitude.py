@@ -29,7 +29,7 @@ import tf_keras as keras
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.circuits.router import entangler_ranges
 from qmoe_tfq.models.initializers import dense, named_dense, seed_pair
-from qmoe_tfq.models.ops import softmax
+from qmoe_tfq.models.ops import add_rows, softmax
 from qmoe_tfq.models.routers._kind import RouterKind, StackSupport
 from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.specs.high_dim_routers import amplitude_qubits
@@ -230,7 +230,7 @@ class AmplitudeStack(StackSupport):
         if spec.noise > 0:
             eps = stack._eps if lane is None else stack._eps[lane : lane + 1]
         z = amplitude_readouts(x, theta, n, eps)[:, :, 0]
-        return softmax(tf.einsum("mbn,mne->mbe", z, v["adapter_kernel"]) + v["adapter_bias"][:, None, :])
+        return softmax(add_rows(tf.einsum("mbn,mne->mbe", z, v["adapter_kernel"]), v["adapter_bias"]))
 
 
 AMPLITUDE_KINDS = {"amplitude": RouterKind(build_amplitude, AmplitudeStack())}

@@ -9,7 +9,7 @@ import tf_keras as keras
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.models.initializers import dense, named_dense, seed_pair
-from qmoe_tfq.models.ops import softmax
+from qmoe_tfq.models.ops import add_rows, softmax
 from qmoe_tfq.models.routers._kind import RouterKind, StackSupport
 from qmoe_tfq.specs.config import ModelSpec
 
@@ -74,8 +74,8 @@ class DenseStack(StackSupport):
     def gates(self, stack, x: tf.Tensor, v: dict, lane: int | None = None) -> tf.Tensor:
         h = x
         if self.hidden:
-            h = tf.nn.relu(tf.einsum("mbd,mdh->mbh", x, v["hidden_kernel"]) + v["hidden_bias"][:, None, :])
-        return softmax(tf.einsum("mbh,mhe->mbe", h, v["out_kernel"]) + v["out_bias"][:, None, :])
+            h = tf.nn.relu(add_rows(tf.einsum("mbd,mdh->mbh", x, v["hidden_kernel"]), v["hidden_bias"]))
+        return softmax(add_rows(tf.einsum("mbh,mhe->mbe", h, v["out_kernel"]), v["out_bias"]))
 
 
 class ConstantStack(StackSupport):

@@ -20,7 +20,7 @@ import tf_keras as keras
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.models.initializers import dense, named_dense, seed_pair
-from qmoe_tfq.models.ops import softmax
+from qmoe_tfq.models.ops import add_rows, softmax
 from qmoe_tfq.models.routers._kind import RouterKind, StackSupport
 from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.specs.routers import fourier_width, router_family
@@ -96,7 +96,7 @@ class FourierStack(StackSupport):
         h = tf.reshape(fourier_features_tf(tf.reshape(x, [m * b, d])), [m, b, -1])
         if "projection_kernel" in v:
             h = tf.einsum("mbf,mfr->mbr", h, v["projection_kernel"])
-        return softmax(tf.einsum("mbh,mhe->mbe", h, v["readout_kernel"]) + v["readout_bias"][:, None, :])
+        return softmax(add_rows(tf.einsum("mbh,mhe->mbe", h, v["readout_kernel"]), v["readout_bias"]))
 
 
 FOURIER_KINDS = {

@@ -17,7 +17,7 @@ import tf_keras as keras
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.models.initializers import named_dense, seed_pair, torch_linear
-from qmoe_tfq.models.ops import softmax
+from qmoe_tfq.models.ops import add_rows, softmax
 from qmoe_tfq.models.routers._kind import RouterKind, StackSupport
 from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.specs.high_dim_routers import quadratic_width
@@ -54,7 +54,7 @@ def quadratic_logits(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tf.Ten
     index, factor = _symmetric_index(d)
     w = tf.gather(kernel, tf.constant(index), axis=1) * tf.constant(factor)[None, :, :, None]  # (M, d, d, E)
     u = unit_rows(x)
-    return tf.einsum("mbj,mjke,mbk->mbe", u, w, u) + bias[:, None, :]
+    return add_rows(tf.einsum("mbj,mjke,mbk->mbe", u, w, u), bias)
 
 
 def unit_rows(x: tf.Tensor) -> tf.Tensor:

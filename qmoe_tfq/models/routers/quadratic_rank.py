@@ -22,7 +22,7 @@ import tf_keras as keras
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.models.initializers import dense, named_dense, seed_pair
-from qmoe_tfq.models.ops import softmax
+from qmoe_tfq.models.ops import add_rows, softmax
 from qmoe_tfq.models.routers._kind import RouterKind, StackSupport
 from qmoe_tfq.models.routers.quadratic import unit_rows
 from qmoe_tfq.specs.config import ModelSpec
@@ -31,7 +31,7 @@ from qmoe_tfq.specs.config import ModelSpec
 def rank_logits(x: tf.Tensor, projection: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
     """Gate logits (M, B, E) = ((x/||x||) V)^2 W + b for inputs x (M, B, d), V (M, d, r), W (M, r, E), b (M, E)."""
     z = tf.square(tf.einsum("mbd,mdr->mbr", unit_rows(x), projection))
-    return tf.einsum("mbr,mre->mbe", z, kernel) + bias[:, None, :]
+    return add_rows(tf.einsum("mbr,mre->mbe", z, kernel), bias)
 
 
 class QuadraticRankRouter(keras.layers.Layer):

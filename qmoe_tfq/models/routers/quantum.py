@@ -14,7 +14,7 @@ import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads
 from qmoe_tfq.circuits.noise import noisy_circuit
 from qmoe_tfq.circuits.router import readout_observables, router_circuit, walsh_hadamard
 from qmoe_tfq.models.initializers import dense, named_dense, seed_pair
-from qmoe_tfq.models.ops import softmax
+from qmoe_tfq.models.ops import add_rows, broadcast_rows, softmax
 from qmoe_tfq.models.routers._kind import RouterKind, StackSupport
 from qmoe_tfq.sim.density_matrix import DensityMatrixExpectation
 from qmoe_tfq.sim.engines import make_expectation
@@ -226,14 +226,14 @@ class QuantumStack(StackSupport):
         m, b, d = tf.shape(x)[0], tf.shape(x)[1], x.shape[-1]
         grid = tf.constant(interpolation_grid(d))
         g = grid.shape[0]
-        values = tf.concat([tf.tile(grid[None], [m, 1, 1]), tf.tile(theta[:, None, :], [1, g, 1])], axis=-1)
+        values = tf.concat([tf.tile(grid[None], [m, 1, 1]), broadcast_rows(theta, g)], axis=-1)
         out = self._simulate(stack, values, lane)
         w = tf.reshape(interpolation_weights(tf.reshape(x, [m * b, d])), [m, b, g])
         return tf.einsum("mbg,mgk->mbk", w, out)
 
     def _direct(self, stack, x: tf.Tensor, theta: tf.Tensor, lane: int | None = None) -> tf.Tensor:
         b = tf.shape(x)[1]
-        return self._simulate(stack, tf.concat([x, tf.tile(theta[:, None, :], [1, b, 1])], axis=-1), lane)
+        return self._simulate(stack, tf.concat([x, broadcast_rows(theta, b)], axis=-1), lane)
 
     def _simulate(self, stack, values: tf.Tensor, lane: int | None = None) -> tf.Tensor:
         """The router's readouts for symbol values (lanes, rows, S) -> (lanes, rows, K) of every lane,
@@ -271,7 +271,7 @@ class QuantumStack(StackSupport):
     def gates(self, stack, x: tf.Tensor, v: dict, lane: int | None = None) -> tf.Tensor:
         z = self.outputs(stack, x, v["theta"], lane)
         if stack.spec.readout == "expectation":
-            return softmax(tf.einsum("mbn,mne->mbe", z, v["adapter_kernel"]) + v["adapter_bias"][:, None, :])
+            return softmax(add_rows(tf.einsum("mbn,mne->mbe", z, v["adapter_kernel"]), v["adapter_bias"]))
         ones = tf.ones_like(z[..., :1])
         return tf.einsum("mbk,kj->mbj", tf.concat([ones, z], axis=-1), stack.router._wh)
 

@@ -18,7 +18,7 @@ import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads
 from qmoe_tfq.circuits.reupload import reupload_circuit
 from qmoe_tfq.circuits.router import readout_observables
 from qmoe_tfq.models.initializers import dense, named_dense, seed_pair
-from qmoe_tfq.models.ops import softmax
+from qmoe_tfq.models.ops import add_rows, broadcast_rows, softmax
 from qmoe_tfq.models.routers._kind import RouterKind, StackSupport
 from qmoe_tfq.sim.engines import make_expectation
 from qmoe_tfq.specs.config import ModelSpec
@@ -76,9 +76,9 @@ class ReuploadStack(StackSupport):
 
     def gates(self, stack, x: tf.Tensor, v: dict, lane: int | None = None) -> tf.Tensor:
         m, b = tf.shape(x)[0], tf.shape(x)[1]
-        values = tf.concat([x, tf.tile(v["theta"][:, None, :], [1, b, 1])], axis=-1)
+        values = tf.concat([x, broadcast_rows(v["theta"], b)], axis=-1)
         z = tf.reshape(stack.engine(tf.reshape(values, [m * b, -1])), [m, b, -1])
-        return softmax(tf.einsum("mbn,mne->mbe", z, v["adapter_kernel"]) + v["adapter_bias"][:, None, :])
+        return softmax(add_rows(tf.einsum("mbn,mne->mbe", z, v["adapter_kernel"]), v["adapter_bias"]))
 
 
 REUPLOAD_KINDS = {"reupload": RouterKind(build_reupload, ReuploadStack())}

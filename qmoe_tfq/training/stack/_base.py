@@ -33,8 +33,8 @@ from qmoe_tfq.models.initializers import named_dense, seed_pair
 # finish a ragged tail with scalar code, which rounds differently; with every real member inside a
 # full packet, a member's numbers do not depend on which or how many other runs share its stack
 # (``tests/test_stacked.py`` checks it for its specs), so a run gives the same result alone, in a study,
-# or after a resume. Not everywhere: on an AMD EPYC (AVX2) a digits-10 MLP run's validation loss differed
-# in the 7th digit between lane 0 and lane 15 (docs/guide/reproducing.md, "Numbers across machines").
+# or after a resume. Gradients that sum a member's rows do so per member (``models.ops.broadcast_rows``):
+# TensorFlow's own broadcast gradient vectorised across members and rounded lane 0 and lane 15 apart.
 LANES = 16
 #: Rows per call when one member predicts (``Stack.member_output``; every call has exactly this many).
 PREDICT_ROWS = 64

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.models.initializers import linear_init
+from qmoe_tfq.models.ops import add_rows
 from qmoe_tfq.models.routers import router_kind
 from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.training.stack._base import Stack, _seeds
@@ -83,7 +84,7 @@ class StackedMoE(Stack):
         """Class logits (lanes, B, C) of every member, or (1, B, C) of member ``lane`` alone."""
         v = self._weights(lane)
         kernel, bias = v["experts_kernel"], v["experts_bias"]
-        experts = tf.einsum("mbd,medc->mbec", x, kernel) + bias[:, None, :, :]
+        experts = add_rows(tf.einsum("mbd,medc->mbec", x, kernel), bias)
         return tf.einsum("mbe,mbec->mbc", self.gates(x, lane), experts)
 
 

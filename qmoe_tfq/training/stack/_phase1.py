@@ -16,7 +16,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-from qmoe_tfq.models.ops import softmax
+from qmoe_tfq.models.ops import add_rows, softmax
 from qmoe_tfq.models.phase1 import amplitude_angles, mlp_expert_initializers, part_seeds
 from qmoe_tfq.sim.program import base_digits
 from qmoe_tfq.specs.phase1 import Phase1Spec
@@ -95,13 +95,13 @@ class StackedPhase1(Stack):
             host = self._router_host
             own = {r[len("router_") :]: w for r, w in v.items() if r.startswith("router_")}
             return host.support.gates(host, x, own, lane)
-        return softmax(tf.einsum("mbd,mde->mbe", x, v["router_kernel"]) + v["router_bias"][:, None, :])
+        return softmax(add_rows(tf.einsum("mbd,mde->mbe", x, v["router_kernel"]), v["router_bias"]))
 
     def _experts(self, x: tf.Tensor, v: dict[str, tf.Tensor]) -> tf.Tensor:
         """Every expert's output (lanes, B, E, n_qubits)."""
         if self.spec.kind == "classical_moe":
-            h = tf.nn.relu(tf.einsum("mbd,medh->mbeh", x, v["experts_kernel1"]) + v["experts_bias1"][:, None])
-            return tf.einsum("mbeh,mehw->mbew", h, v["experts_kernel2"]) + v["experts_bias2"][:, None]
+            h = tf.nn.relu(add_rows(tf.einsum("mbd,medh->mbeh", x, v["experts_kernel1"]), v["experts_bias1"]))
+            return add_rows(tf.einsum("mbeh,mehw->mbew", h, v["experts_kernel2"]), v["experts_bias2"])
         m, b, d = tf.shape(x)[0], tf.shape(x)[1], x.shape[-1]
         n, e, dim = self.spec.n_qubits, self.spec.experts_used, 2**self.spec.n_qubits
         if self.spec.noise > 0:  # every expert's readouts as noisy quadratic forms (models.fully_quantum)
@@ -145,7 +145,7 @@ class StackedPhase1(Stack):
         """Class logits (lanes, B, C), or (1, B, C) of member ``lane``."""
         v = self._weights(lane)
         mixed = tf.einsum("mbe,mbew->mbw", self.gates(x, lane), self._experts(x, v))
-        return tf.einsum("mbw,mwc->mbc", mixed, v["head_kernel"]) + v["head_bias"][:, None, :]
+        return add_rows(tf.einsum("mbw,mwc->mbc", mixed, v["head_kernel"]), v["head_bias"])
 
 
 class _RouterHost:
