@@ -42,9 +42,14 @@ def softmax(logits: tf.Tensor, axis: int = -1) -> tf.Tensor:
     return e / tf.reduce_sum(e, axis=axis, keepdims=True)
 
 
+def _sum_rows(g: tf.Tensor) -> tf.Tensor:
+    """``g`` (M, rows, ...) summed over its rows, innermost: (M, ...), in the same order in every lane."""
+    return tf.reduce_sum(tf.transpose(g, [0, *range(2, g.shape.rank), 1]), axis=-1)
+
+
 def broadcast_rows(t: tf.Tensor, rows: int | tf.Tensor) -> tf.Tensor:
     """``t`` (M, ...) repeated along a new axis 1 of length ``rows``: (M, rows, ...), for a stacked
-    member's bias or angles shared by its rows.
+    member's angles shared by its rows.
 
     Its gradient sums over the rows with an innermost reduction. TensorFlow's gradient of a broadcast
     (``x + bias[:, None]``, ``tf.tile``) reduces over the middle axis, which Eigen vectorises across
@@ -63,16 +68,13 @@ def broadcast_rows(t: tf.Tensor, rows: int | tf.Tensor) -> tf.Tensor:
 
     @tf.custom_gradient
     def _broadcast(t):
-        def grad(g):
-            rank = g.shape.rank
-            return tf.reduce_sum(tf.transpose(g, [0, *range(2, rank), 1]), axis=-1)
-
-        return tf.repeat(tf.expand_dims(t, 1), rows, axis=1), grad
+        return tf.tile(tf.expand_dims(t, 1), [1, rows] + [1] * (t.shape.rank - 1)), _sum_rows
 
     return _broadcast(tf.convert_to_tensor(t))
 
 
+@tf.custom_gradient
 def add_rows(x: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
     """``x`` (M, B, ...) plus each member's ``bias`` (M, ...) on every row, with ``broadcast_rows``'
-    lane-independent gradient."""
-    return x + broadcast_rows(bias, tf.shape(x)[1])
+    lane-independent gradient (the bias is broadcast, not materialised)."""
+    return x + tf.expand_dims(bias, 1), lambda g: (g, _sum_rows(g))
