@@ -38,7 +38,7 @@ from qmoe_tfq.experiments.registry import EstimatorSpec, qmoe
 from qmoe_tfq.experiments.runner import runner
 from qmoe_tfq.experiments.tuning import Budget, Candidate, run_tuned
 from qmoe_tfq.models.initializers import dense, named_dense, seed_pair
-from qmoe_tfq.models.ops import softmax
+from qmoe_tfq.models.ops import add_rows, softmax
 from qmoe_tfq.models.routers import BUILDERS, StackSupport, register_router
 from qmoe_tfq.specs.routers import RouterFamily
 
@@ -70,7 +70,7 @@ class CosineStack(StackSupport):
         return named_dense(n_features, n_experts, seed_pair(seed)[1], "out")
 
     def gates(self, stack, x: tf.Tensor, v: dict, lane: int | None = None) -> tf.Tensor:
-        return softmax(tf.einsum("mbd,mde->mbe", tf.cos(x), v["out_kernel"]) + v["out_bias"][:, None, :])
+        return softmax(add_rows(tf.einsum("mbd,mde->mbe", tf.cos(x), v["out_kernel"]), v["out_bias"]))
 
 
 # 4. Register (once per process).

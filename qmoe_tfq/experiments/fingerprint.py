@@ -131,14 +131,16 @@ def is_training_run(name: str) -> bool:
     return name.startswith("train ")
 
 
+def comparable(a: dict, b: dict) -> list[str]:
+    """Names of the entries both fingerprints have that can be compared (in ``a``'s order): training runs
+    only when both fingerprints have the same results schema (a schema change retrains them)."""
+    runs = a.get("schema") is not None and a.get("schema") == b.get("schema")
+    return [name for name in a["digests"] if name in b["digests"] and (runs or not is_training_run(name))]
+
+
 def compare(a: dict, b: dict) -> list[str]:
-    """Names of the entries present in both fingerprints whose digests differ (in ``a``'s order); training
-    runs only when both fingerprints have the same results schema (a schema change retrains them)."""
-    da, db = a["digests"], b["digests"]
-    runs_comparable = a.get("schema") is not None and a.get("schema") == b.get("schema")
-    return [
-        name for name in da if name in db and da[name] != db[name] and (runs_comparable or not is_training_run(name))
-    ]
+    """Names of the ``comparable`` entries whose digests differ (in ``a``'s order)."""
+    return [name for name in comparable(a, b) if a["digests"][name] != b["digests"][name]]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,9 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         other = json.loads(path.read_text())
         diff = compare(here, other)
         who = (other.get("machine") or {}).get("model") or path.name
-        shared = [name for name in here["digests"] if name in other["digests"]]
-        if here.get("schema") != other.get("schema"):
-            shared = [name for name in shared if not is_training_run(name)]
+        shared = comparable(here, other)
+        if len(shared) < len(here["digests"].keys() & other["digests"].keys()):
             print(
                 f"against {who} ({path}): training runs not compared (results schema "
                 f"{here.get('schema')} here, {other.get('schema', 'unrecorded')} there)",

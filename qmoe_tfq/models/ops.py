@@ -1,4 +1,5 @@
-"""Stage: models. Numerical operations whose results must not depend on the processor.
+"""Stage: models. Numerical operations whose results must not depend on the processor, nor on a run's
+place in a stack (``broadcast_rows``, ``add_rows``: a stacked member's biases and angles).
 
 TensorFlow's ``Softmax`` kernel (``tf.nn.softmax``, Keras' ``"softmax"`` activation) multiplies by an
 approximate reciprocal of the row sum: Eigen's ``preciprocal`` is the processor's ``RCPPS`` estimate
