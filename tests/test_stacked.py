@@ -269,7 +269,20 @@ def test_compiled_member_predictions_give_the_op_by_op_bits(params, monkeypatch)
         assert a.dtype == b.dtype and np.array_equal(a, b)
 
 
-@pytest.mark.parametrize("spec", [SPECS[0], *SPECS[2:6], ModelSpec(router="mlp", hidden=8)], ids=lambda s: s.label())
+LANE_SPECS = [
+    SPECS[0],
+    *SPECS[2:6],
+    ModelSpec(router="mlp", hidden=8),
+    # the high-dimensional routers (issue #23): amplitude (noiseless and noisy), re-uploading, quadratic twins
+    ModelSpec(router="amplitude", layers=2),
+    ModelSpec(router="amplitude", layers=1, noise=0.03),
+    ModelSpec(router="reupload", layers=2),
+    ModelSpec(router="quadratic"),
+    ModelSpec(router="quadratic_rank", hidden=2),
+]
+
+
+@pytest.mark.parametrize("spec", LANE_SPECS, ids=lambda s: s.label())
 def test_a_run_gives_the_same_bits_in_any_lane_with_ten_classes(spec):
     """Lane 0 and lane 15 of one 32-lane stack (24 members): with 10 classes and 5 features the
     trailing sizes are not multiples of the packet width, where TensorFlow's own broadcast gradients

@@ -118,3 +118,41 @@ def test_bad_stacks_are_refused():
         new_stack(Phase1Spec(), 16, 2, [0], noise=[0.1])
     with pytest.raises(ValueError, match="at least one member"):
         new_stack(Phase1Spec(), 16, 2, [])
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        Phase1Spec("qmoe", n_features=5, n_qubits=3, n_layers=1, n_experts=3, n_classes=10),
+        Phase1Spec("qnn", n_features=5, n_qubits=3, n_layers=2, n_classes=10),
+        Phase1Spec("classical_moe", n_features=5, n_qubits=3, hidden=3, n_experts=3, n_classes=10),
+        # the fully quantum mixture (issue #23): a quantum router over the quantum experts, with and without noise
+        Phase1Spec("qmoe", n_features=5, n_qubits=3, n_layers=1, n_experts=3, n_classes=10, router="amplitude"),
+        Phase1Spec(
+            "qmoe", n_features=5, n_qubits=3, n_layers=1, n_experts=3, n_classes=10, router="amplitude", noise=0.03
+        ),
+    ],
+    ids=lambda s: f"{s.kind},router={s.router},noise={s.noise}",
+)
+def test_a_run_gives_the_same_bits_in_any_lane_with_ten_classes(spec):
+    """Lane 0 and lane 15 of one 32-lane stack (24 members), 10 classes and 5 features: trailing sizes that are
+    not multiples of the packet width, where a broadcast gradient could round a member's sums by its lane
+    (``models.ops.broadcast_rows``; the MoE stack's version of this test is in test_stacked.py)."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.0, 1.0, (30, 96, 5)).astype(np.float32)
+    y = rng.integers(0, 10, (30, 96)).astype(np.int32)
+
+    def train(members):
+        st = StackedPhase1(spec, 5, 10, members)
+        h = fit_stack(
+            st, x[members], y[members], lr=np.full(len(members), 0.05), seeds=members, batch_size=32, max_epochs=2,
+            validation=(x[members][:, :40], y[members][:, :40]),
+        )  # fmt: skip
+        return st, h
+
+    first, h_first = train([5, *range(6, 29)])
+    middle, h_middle = train([*range(6, 21), 5, *range(21, 29)])
+    assert first.lanes == middle.lanes == 32
+    assert h_first.losses[0] == h_middle.losses[15]
+    assert h_first.validation_losses[0] == h_middle.validation_losses[15]
+    assert all(np.array_equal(a, b) for a, b in zip(first.member_weights(0), middle.member_weights(15)))
