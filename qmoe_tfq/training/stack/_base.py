@@ -131,24 +131,34 @@ class Stack:
         n = len(unique)
         padded = np.concatenate([unique, np.zeros((_round_up(max(n, 1), PREDICT_ROWS) - n, *x.shape[1:]), np.float32)])
         if EAGER_PREDICTION:
-            fn, at = (self.logits if what == "logits" else self.gates), lane
+            fn = self.logits if what == "logits" else self.gates
+            outs = [
+                fn(tf.constant(padded[None, start : start + PREDICT_ROWS]), lane)[0].numpy()
+                for start in range(0, len(padded), PREDICT_ROWS)
+            ]
+            out = np.concatenate(outs)
         else:
-            fn, at = self._member_function(what, padded.shape[1:]), tf.constant(lane, tf.int32)
-        outs = [
-            fn(tf.constant(padded[None, start : start + PREDICT_ROWS]), at)[0].numpy()
-            for start in range(0, len(padded), PREDICT_ROWS)
-        ]
-        return np.concatenate(outs)[:n][inverse.reshape(-1)]
+            chunks = padded.reshape(-1, PREDICT_ROWS, *padded.shape[1:])
+            out = self._member_function(what, padded.shape[1:])(tf.constant(chunks), tf.constant(lane, tf.int32))
+            out = out.numpy().reshape(len(padded), -1)
+        return out[:n][inverse.reshape(-1)]
 
     def _member_function(self, what: str, row_shape: tuple) -> Callable:
-        """``logits`` or ``gates`` of one member (its lane a tensor) on a chunk of rows, compiled once per
-        stack: run op by op, a chunk's prediction cost tens of milliseconds of Python dispatch, most of a
-        short run's time."""
+        """``logits`` or ``gates`` of one member (its lane a tensor) on chunks of rows (chunks, rows, ...),
+        compiled once per stack. The chunks run one after another inside the graph (``tf.map_fn``), each
+        through the ops and shapes of a chunk predicted on its own, so a row's bits are those of its
+        chunk alone; one call per prediction, not per chunk: a call's Python dispatch (about 1 ms) had
+        cost a fifth of the Two Moons and noise studies' time, more than their predictions' arithmetic."""
         cache = self.__dict__.setdefault("_member_functions", {})
         key = (what, tuple(row_shape))
         if key not in cache:
-            spec = (tf.TensorSpec([1, None, *row_shape], tf.float32), tf.TensorSpec([], tf.int32))
-            cache[key] = tf.function(self.logits if what == "logits" else self.gates, input_signature=spec)
+            one = self.logits if what == "logits" else self.gates
+
+            def chunked(chunks: tf.Tensor, lane: tf.Tensor) -> tf.Tensor:
+                return tf.map_fn(lambda c: one(c[None], lane)[0], chunks, fn_output_signature=tf.float32)
+
+            spec = (tf.TensorSpec([None, None, *row_shape], tf.float32), tf.TensorSpec([], tf.int32))
+            cache[key] = tf.function(chunked, input_signature=spec)
         return cache[key]
 
     def _weights(self, lane: int | None) -> dict[str, tf.Tensor]:
