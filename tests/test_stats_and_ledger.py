@@ -172,3 +172,17 @@ def test_quick_runs_scale_the_seed_resampling_loops_and_full_runs_do_not(monkeyp
     settings = lambda quick: PaperSettings(out_dir=paper.ROOT / "paper-scratch", quick=quick, cache_dir=None, jobs=1)  # noqa: E731
     assert paper.kernel_env(settings(True))[RESAMPLE_SCALE_ENV] == "0.1"
     assert RESAMPLE_SCALE_ENV not in paper.kernel_env(settings(False))
+
+
+def test_notebook_kernels_run_one_thread_each_whatever_the_shell_says(monkeypatch):
+    """Kernels side by side with thread pools sized to every core oversubscribed the machine (issue #20's
+    budget); one thread each also keeps a notebook's numbers independent of the core count."""
+    from qmoe_tfq.publish import paper
+    from qmoe_tfq.reporting.report import PaperSettings
+
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "8")
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
+    for quick in (True, False):
+        env = paper.kernel_env(PaperSettings(out_dir=paper.ROOT / "paper-scratch", quick=quick, cache_dir=None, jobs=2))
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+            assert env[var] == "1", var
