@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from lanes import assert_same_bits_in_lane_0_and_15
 
 from qmoe_tfq.core.errors import TrainingDiverged
 from qmoe_tfq.data import DataSpec, load_dataset
@@ -305,9 +306,4 @@ def test_a_run_gives_the_same_bits_in_any_lane_with_ten_classes(spec):
         )
         return st, h
 
-    first, h_first = train([5, *range(6, 29)])
-    middle, h_middle = train([*range(6, 21), 5, *range(21, 29)])
-    assert first.lanes == middle.lanes == 32
-    assert h_first.losses[0] == h_middle.losses[15]
-    assert h_first.validation_losses[0] == h_middle.validation_losses[15]
-    assert all(np.array_equal(a, b) for a, b in zip(first.member_weights(0), middle.member_weights(15)))
+    assert_same_bits_in_lane_0_and_15(train)
