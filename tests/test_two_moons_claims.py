@@ -49,6 +49,27 @@ def test_c1_is_not_partially_reproduced_by_a_part_that_cannot_fail():
     e = tmc.c1(two_moons_results(q, q + np.random.default_rng(5).integers(-3, 4, SEEDS)))
     assert e.verdict == "not reproduced"
     assert "smallest effect detectable with 80% power" in e.power
+    assert "so a gap as stated would have shown" in e.note
+
+
+def _c1_values(quantum_acc, linear_acc) -> dict:
+    q, li = np.asarray(quantum_acc, float), np.asarray(linear_acc, float)
+    return {"quantum_acc": q, "linear_acc": li, "quantum_n": np.round(q * N_TEST), "linear_n": np.round(li * N_TEST)}
+
+
+def test_c1_inconclusive_is_not_reproduced_only_when_the_stated_gap_was_detectable():
+    """The plan's note: an inconclusive primary reads 'not reproduced' when the seeds detect the stated 29 pp gap
+    with 80% power, 'inconclusive' when not even a gap that size could have shown; a clear gap reproduces."""
+    rng = np.random.default_rng(3)
+    tight = _c1_values(0.97 + rng.normal(0, 0.01, SEEDS), 0.97 + rng.normal(0, 0.01, SEEDS))
+    assert tmc.c1_outcomes(tight)[0].state == "inconclusive"
+    assert tmc.c1_detectable(tight) < tmc.C1_STATED_GAP and tmc.c1_verdict(tight)[0] == "not reproduced"
+    wide = _c1_values([0.95, 0.30, 0.95, 0.35, 0.90, 0.30], [0.30, 0.95, 0.35, 0.95, 0.30, 0.90])
+    assert tmc.c1_outcomes(wide)[0].state == "inconclusive"
+    assert tmc.c1_detectable(wide) > tmc.C1_STATED_GAP
+    assert tmc.c1_verdict(wide)[0] == tmc.c1_verdict(wide, {"test": "paired t"})[0] == "inconclusive"
+    gap = _c1_values(0.95 + rng.normal(0, 0.01, SEEDS), 0.70 + rng.normal(0, 0.01, SEEDS))
+    assert tmc.c1_verdict(gap)[0] == "reproduced"
 
 
 def test_c1_stated_value_reached_by_one_seed_is_not_equivalence():

@@ -1060,15 +1060,17 @@ def planned(
     rule: str = "primary endpoint",
     secondary_rules: Sequence[str] | None = None,
     power: str = "",
+    mapping: dict[str, str] | None = None,
 ) -> Entry:
     """An entry decided by its pre-registered primary endpoint (``analysis.plan.PLAN[claim_id]``):
-    verdict = the plan's mapping of ``primary.state``; ``secondaries`` are ``(outcome, decides)``
-    pairs, shown as parts after the primary."""
+    verdict = the plan's mapping of ``primary.state`` (``mapping``: the plan's mapping as a claim's rule
+    resolves a condition its plan note states); ``secondaries`` are ``(outcome, decides)`` pairs, shown
+    as parts after the primary."""
     from qmoe_tfq.analysis.plan import PLAN
     from qmoe_tfq.analysis.rules import decide
 
     claim, source, stated = CLAIMS[claim_id]
-    verdict = decide(primary, PLAN[claim_id].mapping, secondaries)
+    verdict = decide(primary, PLAN[claim_id].mapping if mapping is None else mapping, secondaries)
     rules_ = list(secondary_rules or ["equivalence"] * len(secondaries))
     parts = [outcome_part(primary, rule, "primary")] + [
         outcome_part(o, r, "secondary" + (", deciding" if d else "")) for (o, d), r in zip(secondaries, rules_)
