@@ -364,7 +364,7 @@ PLAN.update(
                 None,
                 "",
                 ALPHA,
-                _map("reproduced", "not reproduced", "contradicted", "not reproduced"),
+                _map("reproduced", "not reproduced", "contradicted"),
                 (
                     Secondary("the same comparison under depolarizing p = 0.05 on every circuit", SIGNED_RANK),
                     Secondary("fully quantum > the authors' Phase 1 QMoE (classical router), noiseless", SIGNED_RANK),
@@ -374,7 +374,10 @@ PLAN.update(
                 "says whether noise over the circuits cancels it. Amended before the regenerated run: 8 seeds "
                 "instead of 5, because with 5 the exact one-sided signed-rank test cannot go below p = 2^-5 = 0.031, "
                 "above the per-task alpha 0.05/3 = 0.0167, so 'reproduced' was unreachable; at 8 the smallest p is "
-                "2^-8 = 0.0039. The amendment is about attainability, not about the observed results",
+                "2^-8 = 0.0039. The amendment is about attainability, not about the observed results. "
+                "Amended after the committed runs, changing none of their verdicts: an inconclusive primary reads "
+                "'inconclusive' (it read 'not reproduced'), issue #21's 'neither -> inconclusive'; an open question "
+                "states no size whose detectability could make an undecided test a negative answer (as C1's can)",
             ),
         )
     }
