@@ -42,6 +42,40 @@ class TrainingEpoch:
         self.run(self.x[self.order], self.y[self.order])
 
 
+class MemberPrediction:
+    """A trained stack member's predictions (``Stack.member_output``: what a run's test, train and gate
+    measurements and ``predict`` call), logits for the 500 Two Moons points in padded chunks of 64 rows,
+    after one epoch of a 16-member stack; setup traces the prediction once. ``quantum`` is the 2-qubit,
+    L=3 router, ``mlp_h4`` the parameter-matched MLP router."""
+
+    params = [grid(["quantum", "mlp_h4"], ["quantum"])]
+    param_names = ["router"]
+    timeout = 300
+    warmup_time = 0.0
+
+    def setup(self, router):
+        import numpy as np
+
+        from ._common import tensorflow
+
+        tensorflow()
+        try:
+            from qmoe_tfq.specs.config import ModelSpec
+            from qmoe_tfq.training.stack import StackedMoE, fit_stack
+        except ImportError as err:  # a commit from before the stacks
+            raise NotImplementedError(f"no stacked training here: {err}") from err
+        spec = ModelSpec(router="quantum") if router == "quantum" else ModelSpec(router="mlp", hidden=4)
+        self.x, y = moons()
+        members = list(range(16))
+        self.stack = StackedMoE(spec, 2, 2, members)
+        xs, ys = np.repeat(self.x[None], 16, axis=0), np.repeat(y[None], 16, axis=0)
+        fit_stack(self.stack, xs, ys, lr=np.full(16, LR), seeds=members, batch_size=BATCH, max_epochs=1)
+        self.stack.member_output(3, self.x)  # trace
+
+    def time_member_output(self, router):
+        self.stack.member_output(3, self.x)
+
+
 class AuthorsStackEpoch:
     """Reference: the authors' framework on the same model and data — PennyLane ``lightning.qubit``
     with adjoint differentiation inside ``qml.qnn.TorchLayer``, torch Linear adapter and experts,
