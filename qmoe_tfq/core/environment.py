@@ -34,6 +34,21 @@ ISA_PINS: dict[str, str] = {
 }
 
 
+#: One thread for every pool a process computes with (OpenMP, OpenBLAS, MKL, TensorFlow's intra- and inter-op):
+#: the runner's worker processes and the notebook kernels run with it, so several of them side by side do not
+#: oversubscribe the cores and what they compute does not depend on the machine's core count.
+ONE_THREAD: dict[str, str] = {
+    var: "1"
+    for var in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "TF_NUM_INTRAOP_THREADS",
+        "TF_NUM_INTEROP_THREADS",
+    )
+}
+
+
 def configure() -> None:
     """Set the TensorFlow environment variables and the instruction-set pins (keeping any the caller
     set), and silence known noise. Warns when numpy was imported unpinned and dispatches on AVX-512."""

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from qmoe_tfq.core.environment import ONE_THREAD
 from qmoe_tfq.core.gitstate import git_state
 from qmoe_tfq.core.io import atomic_write_text
 from qmoe_tfq.core.machine import cpu
@@ -181,8 +182,8 @@ def provenance_of(keys: Iterable[str], cache_dir: Path | str | None = None) -> l
 def _limit_threads(limit: bool) -> None:
     """With several worker processes on few cores, one thread each avoids oversubscription."""
     if limit:
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ.setdefault(var, "1")
+        for var, value in ONE_THREAD.items():
+            os.environ.setdefault(var, value)
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(1)

@@ -38,6 +38,7 @@ from pathlib import Path
 
 from qmoe_tfq.analysis.stats import QUICK_RESAMPLE_SCALE, RESAMPLE_SCALE_ENV
 from qmoe_tfq.core import io
+from qmoe_tfq.core.environment import ONE_THREAD
 from qmoe_tfq.core.paths import ROOT
 from qmoe_tfq.publish import manifest
 from qmoe_tfq.reporting.report import PaperSettings
@@ -300,16 +301,7 @@ def check_target(target: Path | str) -> Path:
 #: the ledger and mechanism notebooks side by side took 98 s and 85 s, with one thread each 49 s and 24 s.
 #: It also keeps what a notebook computes (the kernel checks, the ledger's statistics) independent of the
 #: machine's core count, as the runner's workers already are (``experiments.runner._limit_threads``).
-KERNEL_THREADS = {
-    var: "1"
-    for var in (
-        "OMP_NUM_THREADS",
-        "OPENBLAS_NUM_THREADS",
-        "MKL_NUM_THREADS",
-        "TF_NUM_INTRAOP_THREADS",
-        "TF_NUM_INTEROP_THREADS",
-    )
-}
+KERNEL_THREADS = ONE_THREAD
 
 
 def kernel_env(settings: PaperSettings) -> dict[str, str]:

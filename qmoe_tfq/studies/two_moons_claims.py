@@ -250,17 +250,20 @@ def c1(res: tm.Results) -> Entry:
         )
     primary, secondary = c1_outcomes(data.values)
     b_primary, _ = c1_outcomes(budget.values)
-    note += (
-        f" By the plan the authors' budget runs give '{ar.decide(b_primary, PLAN['C1'].mapping)}' ({b_primary.text})."
-    )
+    note += f" By the plan the authors' budget runs give '{ar.decide(b_primary, c1_mapping(budget.values))}' ({b_primary.text})."
     d = (data.values["quantum_acc"] - data.values["linear_acc"]).astype(float)
+    mapping = c1_mapping(data.values)
     if primary.state == "inconclusive":
         gap = c1_detectable(data.values)
         note += (
             f" The primary is inconclusive; by the plan it reads 'not reproduced' only if these seeds detect the stated "
             f"{C1_STATED_GAP * 100:.0f} pp gap with 80% power: the smallest gap they detect is "
             + ("none (too few seeds for the exact test)" if math.isinf(gap) else f"{gap * 100:.2g} pp")
-            + (", so a gap as stated would have shown." if gap <= C1_STATED_GAP else ", so it stays 'inconclusive'.")
+            + (
+                ", so a gap as stated would have shown."
+                if mapping["inconclusive"] == "not reproduced"
+                else ", so it stays 'inconclusive'."
+            )
         )
     entry = ledger.planned(
         "C1",
@@ -271,7 +274,7 @@ def c1(res: tm.Results) -> Entry:
         protocol,
         C1_EVIDENCE,
         note,
-        mapping=c1_mapping(data.values),
+        mapping=mapping,
     )
     if entry.verdict != "reproduced":
         entry.power = ar.power_sentence(ar.paired_power(d, effect_of_interest=C1_MARGIN), state=primary.state)

@@ -130,15 +130,11 @@ class Stack:
         unique = unique.reshape(-1, *x.shape[1:])
         n = len(unique)
         padded = np.concatenate([unique, np.zeros((_round_up(max(n, 1), PREDICT_ROWS) - n, *x.shape[1:]), np.float32)])
+        chunks = padded.reshape(-1, PREDICT_ROWS, *padded.shape[1:])
         if EAGER_PREDICTION:
             fn = self.logits if what == "logits" else self.gates
-            outs = [
-                fn(tf.constant(padded[None, start : start + PREDICT_ROWS]), lane)[0].numpy()
-                for start in range(0, len(padded), PREDICT_ROWS)
-            ]
-            out = np.concatenate(outs)
+            out = np.concatenate([fn(tf.constant(c[None]), lane)[0].numpy() for c in chunks])
         else:
-            chunks = padded.reshape(-1, PREDICT_ROWS, *padded.shape[1:])
             out = self._member_function(what, padded.shape[1:])(tf.constant(chunks), tf.constant(lane, tf.int32))
             out = out.numpy().reshape(len(padded), -1)
         return out[:n][inverse.reshape(-1)]
