@@ -67,11 +67,13 @@ def two_moons_results(
     phase2=None,
     collapsed=None,
     quick: bool = False,
+    replication=None,
 ) -> tm.Results:
     """A Two Moons ``Results`` from per-seed counts. ``epochs``: model id -> first epoch above the
     floor + margin per seed (validation curves built from it; the constant-gate floor is 0.86);
     ``phase3a``/``phase2``: model id -> per-seed training accuracies / loss curves; ``collapsed``:
-    model id -> per-seed collapse flags."""
+    model id -> per-seed collapse flags; ``replication``: (quantum counts, linear counts) of C1's
+    replication on as many fresh seeds (no multiverse runs)."""
     n = len(quantum_counts)
     rng = np.random.default_rng(0)
     max_epochs = tm.budget(quick).max_epochs
@@ -110,6 +112,18 @@ def two_moons_results(
             }
             for s, c in enumerate(losses)
         ]
+    rep, n_rep = pd.DataFrame(), 0
+    if replication is not None:
+        n_rep = len(replication[0])
+        seeds = tm.replication_seeds(n_rep)
+        rep = pd.DataFrame(
+            model_rows(f"{tm.REPLICATION_PREFIX}quantum", replication[0], 24, seeds=seeds)
+            + model_rows(f"{tm.REPLICATION_PREFIX}linear", replication[1], 6, seeds=seeds)
+        )
     return tm.Results(
-        TunedResults(pd.DataFrame(), selections(tm.candidates(), quick), tuned), pd.DataFrame(fixed), quick
+        TunedResults(pd.DataFrame(), selections(tm.candidates(), quick), tuned),
+        pd.DataFrame(fixed),
+        quick,
+        replication=rep,
+        replication_n=n_rep,
     )

@@ -208,6 +208,30 @@ def test_power_statement_and_underpowered():
     assert not big["underpowered"]
 
 
+def test_sample_size_is_the_fewest_seeds_whose_power_reaches_the_effect():
+    rng = np.random.default_rng(3)
+    pilot = rng.normal(0.02, 0.05, 20)
+    sd = pilot.std(ddof=1)
+
+    def detectable(k: int, test: str) -> float:
+        """``paired_power``'s answer for k seeds whose SD is the pilot's."""
+        x = np.arange(k) - (k - 1) / 2
+        return r.paired_power(sd * x / x.std(ddof=1), test=test)["mde"]
+
+    for test in ("signed-rank", "paired t"):
+        n = r.paired_sample_size(pilot, 0.02, test=test)
+        assert detectable(n, test) <= 0.02 < detectable(n - 1, test)  # the fewest: one seed fewer does not
+    assert r.paired_sample_size(pilot, 0.02, test="paired t") < r.paired_sample_size(pilot, 0.02)
+    assert r.paired_sample_size(pilot, 0.04) < r.paired_sample_size(pilot, 0.02)
+    assert r.paired_sample_size(np.zeros(5), 0.02) == 5  # no spread: the exact test's own floor (2^-5 < 0.05)
+    with pytest.raises(ValueError, match="n_max=30"):
+        r.paired_sample_size(pilot, 0.02, n_max=30)
+    with pytest.raises(ValueError, match="effect must be"):
+        r.paired_sample_size(pilot, 0.0)
+    with pytest.raises(ValueError, match="at least 2"):
+        r.paired_sample_size(pilot[:1], 0.02)
+
+
 def test_plan_covers_every_claim_and_renders():
     assert set(pl.PLAN) == {f"C{i}" for i in range(1, 9)} | {f"N{i}" for i in range(1, 5)} | {"Q1", "Q2", "Q4"}
     for p in pl.PLAN.values():

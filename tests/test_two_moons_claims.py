@@ -72,6 +72,53 @@ def test_c1_inconclusive_is_not_reproduced_only_when_the_stated_gap_was_detectab
     assert tmc.c1_verdict(gap)[0] == "reproduced"
 
 
+def test_c1_is_decided_on_the_replication_seeds_and_the_pilot_only_reported():
+    pilot_q = counts(0.97)
+    pilot = (pilot_q, pilot_q + np.random.default_rng(5).integers(-3, 4, SEEDS))  # nothing shown on the pilot
+    rng = np.random.default_rng(9)
+    shown = (np.full(40, 146) + rng.integers(0, 3, 40), np.full(40, 135) + rng.integers(0, 3, 40))
+    e = tmc.c1(two_moons_results(*pilot, replication=shown))
+    assert e.verdict == "reproduced" and "n=40 fresh replication seeds" in e.reproduced
+    assert e.parts[0].state == "holds" and "40 seeds" in e.parts[0].description
+    assert "the pilot (20 evaluation seeds)" in e.parts[-1].description and "[inconclusive]" in e.parts[-1].description
+    assert "Replication (decides the primary): 40 fresh seeds (1000-1039" in e.note
+    assert "C1's primary decided on a replication" in e.protocol
+    # the same pilot with a replication that shows nothing: decided by the replication, not reproduced
+    tied = (np.full(40, 146), np.full(40, 146) + rng.integers(-1, 2, 40))
+    assert tmc.c1(two_moons_results(*pilot, replication=tied)).verdict == "not reproduced"
+    # and a pilot that shows quantum > Model A does not rescue a replication that does not
+    strong = (counts(0.97), counts(0.86, seed=1))
+    e = tmc.c1(two_moons_results(*strong, replication=tied))
+    assert e.verdict == "not reproduced" and "[shown]" in e.parts[-1].description
+
+
+def test_c1_replication_is_sized_by_the_pilot_and_disjoint_from_every_other_seed():
+    from qmoe_tfq.analysis.rules import paired_sample_size
+
+    q, li = counts(0.97), counts(0.93, spread=8, seed=4)
+    res = two_moons_results(q, li)
+    n = tm.replication_size(res.tuned.evaluation)
+    assert n == paired_sample_size((q - li) / N_TEST, tm.REPLICATION_EFFECT)
+    assert tm.replication_size(res.tuned.evaluation, quick=True) == tm.QUICK.replication_max  # capped
+    params = {m: res.tuned.selections[m].params for m in tm.VARIANT_IDS}
+    chosen = {
+        **{tm.tuned_name(m): p for m, p in params.items()},
+        **{tm.accuracy_name(m): p for m, p in params.items()},
+    }
+    assert tm.replication_experiments(chosen) == []  # no count, nothing planned
+    planned = tm.replication_experiments({**chosen, tm.REPLICATION_PREFIX: {"seeds": n}})
+    seeds = {s for e in planned for s in e.seeds}
+    assert seeds == set(tm.replication_seeds(n)) and len(seeds) == n
+    b = tm.budget()
+    assert not seeds & (set(b.eval_seeds) | set(b.tuning_seeds))
+    names = {e.name for e in planned}
+    assert {"c1rep/quantum", "c1rep/linear", "c1rep/glorot/linear", "c1rep/restart2/quantum"} <= names
+    for m in tm.VARIANT_IDS:  # the tuned configuration, as evaluated on the pilot
+        ev = next(e for e in planned if e.name == f"c1rep/{m}")
+        pilot = next(e for e in tm.experiments(False, chosen) if e.name == f"tm/{m}")
+        assert ev.model == pilot.model and ev.data == pilot.data
+
+
 def test_c1_stated_value_reached_by_one_seed_is_not_equivalence():
     q = counts(0.90)
     q[3] = round(0.94 * N_TEST)  # one seed reaches 94%: the old single-run rule said "holds"

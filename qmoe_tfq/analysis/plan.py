@@ -77,7 +77,9 @@ PLAN: dict[str, ClaimPlan] = {
     for p in (
         ClaimPlan(
             "C1",
-            "held-out test accuracy, quantum router (L = 3) vs Model A (linear router), paired by seed",
+            "held-out test accuracy, quantum router (L = 3) vs Model A (linear router), paired by seed, on a "
+            "replication: fresh seeds (from 1000), as many as the 20-seed pilot's SD needs to detect 2 pp with "
+            "80% power (at most 120)",
             "quantum > Model A",
             SIGNED_RANK,
             None,
@@ -88,13 +90,19 @@ PLAN: dict[str, ClaimPlan] = {
                 Secondary("quantum mean accuracy equivalent to the stated 94%", TOST, "2 pp"),
                 Secondary("Model A mean accuracy equivalent to the stated 65%", TOST, "2 pp"),
                 Secondary("authors'-budget protocol: quantum > Model A", SIGNED_RANK),
+                Secondary("the pilot (the study's 20 evaluation seeds): quantum > Model A", SIGNED_RANK),
             ),
             note=(
                 "the paper states a 29 pp gap (94% vs 65%), so an inconclusive primary reads 'not reproduced' "
                 "only when the seeds detect a gap of that size with 80% power (a gap as stated would have "
                 "shown) and 'inconclusive' when they do not; power against the 2 pp effect of interest is "
                 "reported with the entry. (The condition was written after the committed runs and changes "
-                "none of their verdicts: their detectable gap is given in the entry's note.)"
+                "none of their verdicts: their detectable gap is given in the entry's note.) The replication "
+                "was added (issue #21's power rule) after the committed pilot (20 seeds, computed at 5af9187) had shown nothing at "
+                "p = 0.18 with a smallest detectable gap of 2.9 pp against the 2 pp of interest; adding seeds "
+                "to that analysis would be optional stopping, so the pilot is reported and the primary is "
+                "decided on fresh seeds alone, their number fixed by the pilot's SD before they ran "
+                "(rules.paired_sample_size), their multiverse on the same seeds."
             ),
         ),
         ClaimPlan(

@@ -27,7 +27,8 @@ Rules:
 - ``gated_threshold``: C4's gate: an advantage at eps = 0 must be shown before a threshold is judged.
 - ``paired_power``: the smallest paired effect detectable with 80% power at the seeds used (normal
   approximation with Student-t quantiles and the observed SD of the differences; for the signed-rank
-  test the seed count is scaled by its asymptotic relative efficiency 3/pi), and ``underpowered``.
+  test the seed count is scaled by its asymptotic relative efficiency 3/pi), and ``underpowered``;
+  ``paired_sample_size`` inverts it: the seeds a replication needs, fixed from a pilot's SD.
 """
 
 from __future__ import annotations
@@ -297,12 +298,7 @@ def paired_power(
     method = "normal approximation with Student-t quantiles and the observed SD of the paired differences" + (
         "; signed-rank: n scaled by ARE 3/pi" if test == "signed-rank" else ""
     )
-    if n < 2 or (test == "signed-rank" and min_attainable_p(n) >= alpha):
-        mde = math.inf
-    else:
-        n_eff = n * (3 / math.pi) if test == "signed-rank" else n
-        sd = float(x.std(ddof=1))
-        mde = float((sps.t.ppf(1 - alpha, n - 1) + sps.t.ppf(power, n - 1)) * sd / math.sqrt(n_eff))
+    mde = _detectable(n, float(x.std(ddof=1)) if n >= 2 else math.nan, alpha, power, test)
     under = bool(effect_of_interest is not None and not mde <= effect_of_interest)
     return {
         "mde": mde,
@@ -314,6 +310,61 @@ def paired_power(
         "effect_of_interest": effect_of_interest,
         "underpowered": under,
     }
+
+
+def _detectable(n: int, sd: float, alpha: float, power: float, test: str) -> float:
+    """``paired_power``'s smallest detectable mean difference at ``n`` seeds and SD ``sd``."""
+    if n < 2 or (test == "signed-rank" and min_attainable_p(n) >= alpha):
+        return math.inf
+    n_eff = n * (3 / math.pi) if test == "signed-rank" else n
+    return float((sps.t.ppf(1 - alpha, n - 1) + sps.t.ppf(power, n - 1)) * sd / math.sqrt(n_eff))
+
+
+def paired_sample_size(
+    pilot,
+    effect: float,
+    alpha: float = ALPHA,
+    power: float = POWER,
+    test: str = "signed-rank",
+    n_max: int = 200,
+) -> int:
+    """The fewest seeds at which ``paired_power`` (with the SD of the ``pilot`` paired differences) detects
+    ``effect`` with ``power``: the size of a replication fixed from a pilot before it runs.
+
+    Parameters
+    ----------
+    pilot : array-like
+        The pilot's per-seed paired differences (their sample SD is the planning SD; at least 2).
+    effect : float
+        The mean difference to detect (> 0).
+    alpha, power : float
+        One-sided level and power, as ``paired_power``.
+    test : {"signed-rank", "paired t"}
+        The replication's test (the signed-rank test's seed count is scaled by its ARE 3/pi).
+    n_max : int
+        A cap: a pilot so noisy that more seeds would be needed raises ``ValueError`` naming the count.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from qmoe_tfq.analysis.rules import paired_sample_size
+    >>> pilot = np.array([0.0, 0.02, -0.01, 0.1, 0.0, 0.03, -0.02, 0.05])
+    >>> paired_sample_size(pilot, 0.02)
+    27
+    """
+    _check("test", test, TESTS)
+    if not (effect > 0 and math.isfinite(effect)):
+        raise ValueError(f"effect must be a positive finite difference, got {effect!r}")
+    x = _finite(pilot)
+    if len(x) < 2:
+        raise ValueError(f"a pilot needs at least 2 finite paired differences to estimate their SD, got {len(x)}")
+    sd = float(x.std(ddof=1))
+    for n in range(2, n_max + 1):
+        if _detectable(n, sd, alpha, power, test) <= effect:
+            return n
+    raise ValueError(
+        f"the pilot's SD {sd:.3g} needs more than n_max={n_max} seeds to detect {effect:g} with {power:.0%} power"
+    )
 
 
 #: Outcomes in which the primary test found something: power then qualifies nothing (it is for null results).

@@ -392,7 +392,12 @@ def from_tables(tables: Path, fast: bool = False) -> list[Judged]:
     t = Path(tables)
     nres = 20 if fast else 100
     tm = pd.read_csv(t / "two_moons_runs.csv")
-    out = [c1(tm, n_resamples=nres), c1(tm, "budget/", "C1 (authors' budget)", n_resamples=nres)]
+    rep = t / "two_moons_c1_replication.csv"
+    out = [c1(pd.read_csv(rep, comment="#"), "c1rep/", n_resamples=nres)] if rep.exists() else []
+    out += [
+        c1(tm, cid="C1 (pilot)" if out else "C1", n_resamples=nres),
+        c1(tm, "budget/", "C1 (authors' budget)", n_resamples=nres),
+    ]
     out.append(c4(pd.read_csv(t / "noise_advantage.csv")))
     out.append(c5(pd.read_csv(t / "param_efficiency_tuned.csv")))
     out.append(c6(pd.read_csv(t / "scaling_runs.csv"), n_resamples=nres))

@@ -24,10 +24,19 @@ run choices of ``_variants.RunChoices`` (``run_choices``), shared with the param
 option)`` gives the tuned rows with those models' runs replaced by the variant's (the best of k
 restarts per seed, chosen on validation loss), under the tuned names, so a claim computes its values
 from them exactly as from the plan's rows.
+
+**C1's replication** (issue #21, ``Results.replication``): the 20 evaluation seeds are C1's pilot; its
+primary endpoint is decided on fresh seeds (``REPLICATION_SEED_BASE`` on: disjoint from the pilot's, which
+count up from 0, and from the tuning seeds) whose number the pilot fixes before they run: the fewest that
+detect C1's effect of interest (``REPLICATION_EFFECT``, 2 pp) with 80% power at the pilot's SD of the paired
+differences (``analysis.rules.paired_sample_size``; at most ``Size.replication_max``). The quantum router
+and Model A at their tuned configurations, with the multiverse runs of ``VARIANT_IDS`` on the same seeds
+(named under ``REPLICATION_PREFIX``); the count travels in ``Results.chosen`` under ``REPLICATION_PREFIX``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -35,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from qmoe_tfq.analysis.ledger import CONVERGENCE_MARGIN
+from qmoe_tfq.analysis.rules import paired_sample_size
 from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval, epochs_to_exceed, paired_signed_rank
 from qmoe_tfq.data import DataSpec
 from qmoe_tfq.experiments.experiment import Experiment
@@ -79,6 +89,7 @@ class Size:
     phase2_epochs: int
     phase3a_epochs: int
     restarts: int = 3
+    replication_max: int = 120
 
 
 FULL = Size(
@@ -101,6 +112,7 @@ QUICK = Size(
     phase2_epochs=2,
     phase3a_epochs=2,
     restarts=2,
+    replication_max=3,
 )
 
 
@@ -123,6 +135,10 @@ MATCHED = f"mlp_h{MATCHED_HIDDEN}"
 CONVERGENCE_IDS = ("quantum", "linear", MATCHED, "mlp_h64")
 # The mixtures of C1's and C7's primary comparison: the ones the multiverse's run choices rerun.
 VARIANT_IDS = ("quantum", "linear")
+REPLICATION_PREFIX = "c1rep/"
+REPLICATION_SEED_BASE = 1_000
+REPLICATION_EFFECT = 0.02
+REPLICATION_PROBES = (GateSummary(),)
 
 
 def candidates() -> list[Candidate]:
@@ -310,6 +326,7 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
         + authors_experiments(quick)
         + evaluation_experiments([(candidates(), b)], chosen or {}, PROBES)
         + variant_experiments(chosen or {}, quick)
+        + replication_experiments(chosen or {}, quick)
     )
 
 
@@ -341,6 +358,44 @@ def accuracy_chosen(tuned: TunedResults, quick: bool = False) -> dict[str, dict]
     return run_choices(quick).accuracy_chosen(tuned)
 
 
+def replication_size(rows: pd.DataFrame, quick: bool = False) -> int:
+    """C1's replication seed count, fixed by its pilot (the tuned evaluation ``rows`` of the quantum router and
+    Model A): the fewest seeds that detect ``REPLICATION_EFFECT`` with 80% power at the pilot's SD of the
+    per-seed accuracy differences (``rules.paired_sample_size``, signed-rank), at most ``Size.replication_max``."""
+    acc = {m: R.runs(rows, f"{TUNED_PREFIX}{m}").set_index("seed")["test_accuracy"] for m in VARIANT_IDS}
+    d = (acc["quantum"] - acc["linear"]).dropna().to_numpy(float)
+    cap = size(quick).replication_max
+    try:
+        return paired_sample_size(d, REPLICATION_EFFECT, n_max=cap)
+    except ValueError:  # a pilot too noisy (or too small) for the cap: the cap, and the ledger says so
+        return cap
+
+
+def replication_seeds(n: int) -> tuple[int, ...]:
+    return tuple(range(REPLICATION_SEED_BASE, REPLICATION_SEED_BASE + n))
+
+
+def replication_choices(n: int, quick: bool = False) -> V.RunChoices:
+    """The tuned protocol of ``VARIANT_IDS`` on ``n`` replication seeds, named under ``REPLICATION_PREFIX``."""
+    b = dataclasses.replace(budget(quick), prefix=REPLICATION_PREFIX, eval_seeds=replication_seeds(n))
+    return V.RunChoices(b, tuple(candidate(m) for m in VARIANT_IDS), size(quick).restarts, REPLICATION_PROBES)
+
+
+def replication_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Experiment]:
+    """C1's replication runs that ``chosen`` implies: the tuned configurations of ``VARIANT_IDS`` (and their
+    multiverse runs) on ``chosen[REPLICATION_PREFIX]["seeds"]`` fresh seeds; none without that count."""
+    n = chosen.get(REPLICATION_PREFIX, {}).get("seeds")
+    if not n:
+        return []
+    rc = replication_choices(int(n), quick)
+    own = {
+        **{rc.tuned_name(m): chosen[eval_name(budget(quick), candidate(m))] for m in VARIANT_IDS},
+        **{rc.accuracy_name(m): chosen[accuracy_name(m)] for m in VARIANT_IDS if accuracy_name(m) in chosen},
+    }
+    tuned = [rc.evaluation(m, own.get(rc.tuned_name(m))) for m in VARIANT_IDS]
+    return [e for e in tuned if e is not None] + rc.experiments(own)
+
+
 @dataclass
 class Results:
     """The study's runs: the tuned protocol's, the fixed-budget ones (authors' budget and protocol) and the
@@ -351,6 +406,8 @@ class Results:
     quick: bool
     variants: pd.DataFrame = field(default_factory=pd.DataFrame)
     variant_chosen: dict[str, dict] = field(default_factory=dict)
+    replication: pd.DataFrame = field(default_factory=pd.DataFrame)
+    replication_n: int = 0
 
     @property
     def rows(self) -> pd.DataFrame:
@@ -359,13 +416,31 @@ class Results:
 
     @property
     def sources(self) -> pd.DataFrame:
-        """Every row the study's outputs rest on, tuning and multiverse runs included."""
-        return R.concat([self.tuned.sources, self.fixed, self.variants])
+        """Every row the study's outputs rest on, tuning, multiverse and replication runs included."""
+        return R.concat([self.tuned.sources, self.fixed, self.variants, self.replication])
 
     @property
     def chosen(self) -> dict[str, dict]:
-        """The tuned parameters by evaluation name and the accuracy-selected ones (multiverse runs)."""
-        return {**self.tuned.chosen, **self.variant_chosen}
+        """The tuned parameters by evaluation name, the accuracy-selected ones (multiverse runs) and C1's
+        replication seed count (under ``REPLICATION_PREFIX``)."""
+        out = {**self.tuned.chosen, **self.variant_chosen}
+        if self.replication_n:
+            out[REPLICATION_PREFIX] = {"seeds": self.replication_n}
+        return out
+
+    @property
+    def replication_rows(self) -> pd.DataFrame:
+        """C1's replication: the tuned evaluation runs of ``VARIANT_IDS`` on the replication seeds, under
+        ``REPLICATION_PREFIX`` names (``c1rep/quantum``, ``c1rep/linear``)."""
+        if self.replication.empty:
+            return self.replication
+        rc = replication_choices(self.replication_n, self.quick)
+        return self.replication[self.replication["experiment"].isin([rc.tuned_name(m) for m in VARIANT_IDS])]
+
+    @property
+    def replication_variants(self) -> pd.DataFrame:
+        """The multiverse runs of C1's replication (restarts, accuracy selection, Glorot initialisation)."""
+        return self.replication[~self.replication.index.isin(self.replication_rows.index)]
 
 
 def results(run, quick: bool = False) -> Results:
@@ -391,7 +466,10 @@ def results(run, quick: bool = False) -> Results:
     fixed = run(budget_experiments(quick) + authors_experiments(quick), "two moons: fixed budgets")
     by_accuracy = accuracy_chosen(tuned, quick)
     variants = run(variant_experiments({**tuned.chosen, **by_accuracy}, quick), "two moons: multiverse runs")
-    return Results(tuned, fixed, quick, variants, by_accuracy)
+    n = replication_size(tuned.evaluation, quick)
+    chosen = {**tuned.chosen, **by_accuracy, REPLICATION_PREFIX: {"seeds": n}}
+    replication = run(replication_experiments(chosen, quick), f"two moons: C1 replication ({n} fresh seeds)")
+    return Results(tuned, fixed, quick, variants, by_accuracy, replication, n)
 
 
 def variant_options(res: Results) -> list[tuple[str, object]]:
@@ -403,6 +481,17 @@ def restart_best(res: Results, model_id: str) -> pd.DataFrame:
     """Per evaluation seed, the best of k = ``Size.restarts`` runs of ``model_id`` (``_results.best_of_restarts``:
     lowest validation loss at the kept epoch, ties to the earliest), one row per seed as the runner gave it."""
     return run_choices(res.quick).restart_best(res.tuned.evaluation, res.variants, model_id)
+
+
+def replication_variant_rows(res: Results, choice: str, option: object) -> pd.DataFrame:
+    """C1's replication rows with the runs replaced by the multiverse variant ``(choice, option)``'s."""
+    rc = replication_choices(res.replication_n, res.quick)
+    return rc.rows(res.replication_rows, res.replication_variants, choice, option)
+
+
+def replication_variant_options(res: Results) -> list[tuple[str, object]]:
+    """The ``(run choice, option)`` pairs whose runs C1's replication holds."""
+    return replication_choices(res.replication_n, res.quick).options(res.replication_variants)
 
 
 def variant_rows(res: Results, choice: str, option: object) -> pd.DataFrame:
@@ -594,6 +683,9 @@ __all__ = [
     "MATCHED",
     "MATCHED_HIDDEN",
     "QUANTUM",
+    "REPLICATION_EFFECT",
+    "REPLICATION_PREFIX",
+    "REPLICATION_SEED_BASE",
     "Results",
     "TUNED_PREFIX",
     "VARIANT_IDS",
@@ -611,6 +703,12 @@ __all__ = [
     "floors",
     "median_seeds",
     "restart_best",
+    "replication_choices",
+    "replication_experiments",
+    "replication_seeds",
+    "replication_size",
+    "replication_variant_options",
+    "replication_variant_rows",
     "restart_name",
     "run_choices",
     "results",

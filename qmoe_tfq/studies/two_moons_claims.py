@@ -55,7 +55,7 @@ N2_EPOCH = 40
 N2_BATCHES = 16
 STABILITY_RESAMPLES = ledger.STABILITY_RESAMPLES  # bootstrap resamples of the seeds per verdict (tests lower it)
 EVIDENCE = ["paper/tables/two_moons_tuned.csv", "paper/tables/two_moons_runs.csv"]
-C1_EVIDENCE = [*EVIDENCE, "paper/figures/two_moons_accuracy.pdf"]
+C1_EVIDENCE = [*EVIDENCE, "paper/tables/two_moons_c1_replication.csv", "paper/figures/two_moons_accuracy.pdf"]
 C1_NOTE_IDS = (tm.MATCHED, "mlp_h64", "rbf_svm")
 T = tm.TUNED_PREFIX
 
@@ -209,6 +209,40 @@ def variant_values(res: tm.Results, values) -> dict:
     return {opt: values(tm.variant_rows(res, *opt)) for opt in tm.variant_options(res)}
 
 
+def c1_data(res: tm.Results) -> tuple[PerSeed, dict, bool]:
+    """(the per-seed values that decide C1, their multiverse variants, whether they are the replication's):
+    the replication's (``tm.Results.replication_rows``) when it ran, else the pilot's (constructed results)."""
+    if res.replication_n and not res.replication_rows.empty:
+        p = tm.REPLICATION_PREFIX
+        data = c1_values(res.replication_rows, p)
+        variants = {
+            opt: c1_values(tm.replication_variant_rows(res, *opt), p) for opt in tm.replication_variant_options(res)
+        }
+        return data, variants, True
+    return c1_values(res.rows), variant_values(res, c1_values), False
+
+
+def _replication_sentence(res: tm.Results, pilot: PerSeed, data: PerSeed) -> str:
+    """How the replication was sized, and what the pilot (reported, not deciding) gave."""
+    pq, pl_ = _mean_ci(pilot.values["quantum_acc"]), _mean_ci(pilot.values["linear_acc"])
+    d = (pilot.values["quantum_acc"] - pilot.values["linear_acc"]).astype(float)
+    cap = tm.size(res.quick).replication_max
+    try:
+        needed = f"{ar.paired_sample_size(d, tm.REPLICATION_EFFECT, n_max=10_000)}"
+    except ValueError as err:
+        needed = f"none computable ({err})"
+    seeds = tm.replication_seeds(res.replication_n)
+    return (
+        f" Replication (decides the primary): {len(data.seeds)} fresh seeds ({seeds[0]}-{seeds[-1]}, disjoint from the "
+        f"pilot's and the tuning seeds), the number fixed before they ran by the pilot's SD of the paired "
+        f"accuracy differences ({d.std(ddof=1):.3g}): the fewest that detect {tm.REPLICATION_EFFECT * 100:.0f} pp "
+        f"with 80% power by the signed-rank test (rules.paired_sample_size) is {needed}"
+        + (f", capped at {cap}" if needed != str(res.replication_n) else "")
+        + f". Pilot (the study's {len(pilot.seeds)} evaluation seeds, a secondary part, not deciding): quantum "
+        f"{pq}, linear {pl_}."
+    )
+
+
 def _against(rows: pd.DataFrame, prefix: str, model_id: str) -> str:
     """The quantum router against ``model_id`` by the ordering rule (reported, not a part), with a
     flag when one side collapsed on most seeds."""
@@ -224,7 +258,13 @@ def _against(rows: pd.DataFrame, prefix: str, model_id: str) -> str:
 
 def c1(res: tm.Results) -> Entry:
     rows, protocol = res.rows, tuned_protocol(res)
-    data = c1_values(rows)
+    data, variants, replicated = c1_data(res)
+    if replicated:
+        protocol += (
+            f"; C1's primary decided on a replication of the quantum router and Model A at their tuned "
+            f"configurations on {len(data.seeds)} fresh seeds (the {len(c1_values(rows).seeds)} evaluation seeds "
+            "are its pilot)"
+        )
     qi, li = _mean_ci(data.values["quantum_acc"]), _mean_ci(data.values["linear_acc"])
     budget = c1_values(rows, tm.BUDGET_PREFIX)
     bq, bl = _mean_ci(budget.values["quantum_acc"]), _mean_ci(budget.values["linear_acc"])
@@ -232,7 +272,7 @@ def c1(res: tm.Results) -> Entry:
     note = (
         "Tuned protocol (every model searched over the same configurations). Chosen: "
         f"quantum {chosen['quantum'].params}, linear {chosen['linear'].params}. The other routers under the "
-        f"same ordering rule (reported, not parts): {'; '.join(_against(rows, T, m) for m in C1_NOTE_IDS)}. "
+        f"same ordering rule (pilot seeds; reported, not parts): {'; '.join(_against(rows, T, m) for m in C1_NOTE_IDS)}. "
         f"Collapsed routers (seeds), tuned: {_collapse_sentence(rows, T, ('quantum', 'linear', tm.MATCHED, 'mlp_h64'))}. "
         f"What changed against the authors' budget (lr 0.1, 50 epochs for every mixture): test accuracy there "
         f"quantum {bq}, linear {bl} (BCa 95% CI); collapsed there: "
@@ -249,6 +289,10 @@ def c1(res: tm.Results) -> Entry:
             "under-tuned relative to the other."
         )
     primary, secondary = c1_outcomes(data.values)
+    if replicated:
+        p_primary, _ = c1_outcomes(c1_values(rows).values)
+        pilot = replace(p_primary, text=f"the pilot ({len(c1_values(rows).seeds)} evaluation seeds): {p_primary.text}")
+        secondary = [*secondary, (pilot, False)]
     b_primary, _ = c1_outcomes(budget.values)
     note += f" By the plan the authors' budget runs give '{ar.decide(b_primary, c1_mapping(budget.values))}' ({b_primary.text})."
     d = (data.values["quantum_acc"] - data.values["linear_acc"]).astype(float)
@@ -269,7 +313,8 @@ def c1(res: tm.Results) -> Entry:
         "C1",
         primary,
         secondary,
-        f"quantum {qi}, linear {li} (held-out test accuracy, mean and BCa 95% CI, n={qi.n} seeds)",
+        f"quantum {qi}, linear {li} (held-out test accuracy, mean and BCa 95% CI, n={qi.n} "
+        + ("fresh replication seeds)" if replicated else "seeds)"),
         {"quantum": [qi.low, qi.high], "linear": [li.low, li.high]},
         protocol,
         C1_EVIDENCE,
@@ -278,9 +323,9 @@ def c1(res: tm.Results) -> Entry:
     )
     if entry.verdict != "reproduced":
         entry.power = ar.power_sentence(ar.paired_power(d, effect_of_interest=C1_MARGIN), state=primary.state)
-    variants = variant_values(res, c1_values)
     multi = c1_multiverse(data, min(STABILITY_RESAMPLES, mv.MULTIVERSE_RESAMPLES), variants)
-    entry = replace(entry, note=entry.note + _flip_note(multi, variants, c1_verdict, res))
+    pilot_note = _replication_sentence(res, c1_values(rows), data) if replicated else ""
+    entry = replace(entry, note=entry.note + pilot_note + _flip_note(multi, variants, c1_verdict, res))
     return ledger.with_multiverse(entry, multi)
 
 
