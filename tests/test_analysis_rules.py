@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -206,6 +207,25 @@ def test_power_statement_and_underpowered():
     assert math.isinf(r.paired_power(d[:4])["mde"])  # 2^-4 > 0.05: the exact test cannot reject
     big = r.paired_power(np.r_[d, d, d, d] * 0.1, effect_of_interest=0.5)
     assert not big["underpowered"]
+
+
+def test_holm_family_needs_every_member_after_holm():
+    up = np.arange(12) % 3 + 5
+    tie = np.array([0, 1, -1, 0, 1, -1, 0, 0, 1, -1, 0, 0])
+    win = r.paired_superiority(up, np.zeros(12), description="a")
+    same = r.paired_superiority(tie, np.zeros(12), description="b")
+    lose = r.paired_superiority(np.zeros(12), up, description="c")
+    assert r.holm_family([win, win], "both").state == "shown"
+    assert r.holm_family([win, same], "one tied").state == "inconclusive"
+    assert r.holm_family([win, lose], "one reversed").state == "reversed"
+    # Holm: p = 2^-12 on each of three members stays below 0.05 after x3; two at 0.04 each do not (x2)
+    o = r.holm_family([win, win, win], "three")
+    assert o.p == pytest.approx(3 * win.p) and "Holm p =" in o.text
+    borderline = replace(win, p=0.04)
+    assert r.paired_superiority(up, np.zeros(12)).state == "shown" and borderline.p < 0.05
+    assert r.holm_family([borderline, borderline], "x").state == "inconclusive"
+    with pytest.raises(ValueError, match="at least one"):
+        r.holm_family([], "none")
 
 
 def test_sample_size_is_the_fewest_seeds_whose_power_reaches_the_effect():

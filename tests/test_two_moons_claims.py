@@ -8,7 +8,7 @@ import pytest
 from fake_runs import N_TEST, two_moons_results
 
 from qmoe_tfq.analysis import ledger
-from qmoe_tfq.analysis.ledger import paired_part, single_run_part
+from qmoe_tfq.analysis.ledger import paired_part
 from qmoe_tfq.studies import two_moons as tm
 from qmoe_tfq.studies import two_moons_claims as tmc
 
@@ -146,17 +146,22 @@ def test_c2_is_exact_and_contradicted_by_the_papers_own_counts():
     assert "stated 12, ours 6" in e.parts[1].text
 
 
-def test_c3_eta_values_are_single_runs_and_the_ordering_can_reverse():
+def test_c3_is_decided_by_equivalence_to_the_stated_etas_and_the_ordering_is_secondary():
     res = two_moons_results(counts(0.96), counts(0.86, seed=1))
     e = tmc.c3(res)
-    # eta: 0.96 / ln 25 = 0.30 < 0.86 / ln 7 = 0.44, on every seed: the stated ordering is reversed
-    assert [p.state for p in e.parts] == ["fails", "fails", "opposite"] and e.verdict == "contradicted"
-    assert "two-sided 95% prediction interval" in e.parts[0].text
+    # our eta (~0.30 / ~0.44) is far outside 7.14 +- 10% and 2.79 +- 10%: shown different -> contradicted (plan)
+    assert e.verdict == "contradicted" and e.parts[0].rule == "equivalence" and "[shown otherwise]" in e.primary
+    # eta: 0.96 / ln 25 = 0.30 < 0.86 / ln 7 = 0.44 on every seed: the ordering, secondary, is reversed
+    assert e.parts[1].description.startswith("secondary: [reversed] eta quantum > eta linear")
     v = tmc.c3_values(res.rows).values
     assert v["quantum"] == pytest.approx(res.rows[res.rows.experiment == "tm/quantum"]["test_accuracy"] / math.log(25))
     assert e.stability == 1.0
-    # unbounded: a stated eta far above 1 is judged, not clipped away
-    assert single_run_part("eta", 7.14, v["quantum"], bounds=None).state == "fails"
+    # the rule can say each verdict on constructed etas: tight at the stated values, spread wide around them
+    rng = np.random.default_rng(2)
+    at = {m: tmc.C3_STATED[m] * (1 + rng.normal(0, 0.01, SEEDS)) for m in ("quantum", "linear")}
+    assert tmc.PLAN["C3"].verdict(tmc.c3_primary(at).state) == "reproduced"
+    wide = {m: tmc.C3_STATED[m] * (1 + rng.normal(0, 0.6, 6)) for m in ("quantum", "linear")}
+    assert tmc.PLAN["C3"].verdict(tmc.c3_primary(wide).state) == "inconclusive"
 
 
 def test_c7_collapsed_runs_never_meet_the_criterion_and_the_table_agrees():

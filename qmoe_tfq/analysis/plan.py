@@ -169,7 +169,13 @@ PLAN: dict[str, ClaimPlan] = {
             "",
             ALPHA,
             _map("reproduced", "not reproduced", "contradicted", "not reproduced"),
-            note="judged on stand-in data only: 'not testable here', the stand-in's verdict in the note",
+            note=(
+                "at the largest k (8) on every MNIST task of the shipped subset and, when its file is present, "
+                "every Fashion-MNIST task; quantum > the parameter-matched MLP router is secondary. With neither "
+                "dataset present the verdict is 'not testable here' and the digits stand-in's is in the note. "
+                "(Until this row was applied by the entry, the ledger judged C6 by its parts rule, the matched "
+                "MLP included, Holm over all six; same verdict on the committed runs.)"
+            ),
         ),
         ClaimPlan(
             "C7",

@@ -780,6 +780,24 @@ def all_of(outcomes: Sequence[Outcome]) -> str:
     return "inconclusive"
 
 
+def holm_family(outcomes: Sequence[Outcome], description: str, alpha: float = ALPHA) -> Outcome:
+    """One outcome for 'on every member' over a family of one-sided comparisons (``paired_superiority``
+    outcomes with ``p`` and ``p_reverse``), Holm-adjusted both ways: ``shown`` when every adjusted p is
+    below ``alpha``, ``reversed`` when any adjusted reverse p is, else ``inconclusive``. Effect: the
+    smallest member's."""
+    if not outcomes:
+        raise ValueError("holm_family needs at least one outcome")
+    up, down = holm([o.p for o in outcomes]), holm([o.p_reverse for o in outcomes])
+    state = "shown" if (up < alpha).all() else "reversed" if (down < alpha).any() else "inconclusive"
+    effect = float(min(o.effect for o in outcomes))
+    text = (
+        f"{description}: {state} ("
+        + "; ".join(f"{o.text}, Holm p = {u:.3g} (reverse {d:.3g})" for o, u, d in zip(outcomes, up, down))
+        + ")"
+    )
+    return Outcome(state, effect, text, p=float(up.max()), p_reverse=float(down.min()))
+
+
 def combined(outcomes: Sequence[Outcome], description: str) -> Outcome:
     """One outcome standing for several (``all_of``), its text listing each."""
     state = all_of(outcomes)

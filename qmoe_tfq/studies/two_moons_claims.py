@@ -25,10 +25,8 @@ from qmoe_tfq.analysis.ledger import (
     exact_part,
     paired_part,
     per_seed_values,
-    single_run_part,
     tested,
     untested,
-    with_parts_stability,
 )
 from qmoe_tfq.analysis.plan import PLAN
 from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval, epochs_to_exceed
@@ -98,15 +96,6 @@ def c1_values(rows: pd.DataFrame, prefix: str = T) -> PerSeed:
             for k, col in (("acc", "test_accuracy"), ("n", "n_correct"))
         },
     )
-
-
-def c1_parts(v: dict[str, np.ndarray]) -> list[Part]:
-    """C1: the quantum router reaches 94% (one run), Model A only 65% (one run), and quantum > linear."""
-    return [
-        single_run_part("quantum router test accuracy", C1_STATED["quantum"], v["quantum_acc"], "at least"),
-        single_run_part("Model A (linear router) test accuracy", C1_STATED["linear"], v["linear_acc"], "at most"),
-        paired_part("quantum > linear router (correct test points, paired over seeds)", v["quantum_n"], v["linear_n"]),
-    ]
 
 
 C1_MARGIN = 0.02  # the plan's equivalence margin for the stated 94% / 65% (secondary)
@@ -319,6 +308,7 @@ def c1(res: tm.Results) -> Entry:
         protocol,
         C1_EVIDENCE,
         note,
+        secondary_rules=["equivalence", "equivalence"] + (["primary endpoint"] if replicated else []),
         mapping=mapping,
     )
     if entry.verdict != "reproduced":
@@ -397,20 +387,39 @@ def c3_values(rows: pd.DataFrame, models: tuple[str, ...] = ("quantum", "linear"
     return PerSeed(acc.seeds, {m: acc.values[m].astype(float) / math.log1p(params[m]) for m in models})
 
 
-def c3_parts(v: dict[str, np.ndarray]) -> list[Part]:
-    """C3: the stated eta values (one run each, two-sided, unbounded) and eta quantum > eta linear."""
+C3_MARGIN = PLAN["C3"].margin  # relative: 10% of each stated eta
+
+
+def c3_outcomes(
+    v: dict[str, np.ndarray], interval: str = "BCa", margin: float = C3_MARGIN, n_resamples: int = 2000
+) -> list[ar.Outcome]:
+    """C3 by the plan: each stated eta against our mean by TOST within a relative margin (issue #21)."""
     return [
-        single_run_part("eta of the quantum router", C3_STATED["quantum"], v["quantum"], bounds=None),
-        single_run_part("eta of the linear router", C3_STATED["linear"], v["linear"], bounds=None),
-        paired_part("eta quantum > eta linear (paired over seeds)", v["quantum"], v["linear"], integers=False),
+        ar.tost_mean(
+            v[m],
+            C3_STATED[m],
+            margin,
+            kind="relative",
+            interval=interval,
+            n_resamples=n_resamples,
+            description=f"eta of the {label} router",
+        )
+        for m, label in (("quantum", "quantum"), ("linear", "linear"))
     ]
+
+
+def c3_primary(v: dict[str, np.ndarray], interval: str = "BCa", n_resamples: int = 2000) -> ar.Outcome:
+    return ar.combined(
+        c3_outcomes(v, interval, n_resamples=n_resamples),
+        f"each stated eta equivalent within {C3_MARGIN:.0%} of its value",
+    )
 
 
 def _eta_against(rows: pd.DataFrame, model_id: str) -> str:
     """eta of the quantum router against ``model_id`` by the ordering rule (reported, not a part)."""
     eta = c3_values(rows, ("quantum", model_id)).values
-    part = paired_part(f"eta quantum > eta {model_id}", eta["quantum"], eta[model_id], integers=False)
-    return f"{part.description} [{part.state}]"
+    o = ar.paired_superiority(eta["quantum"], eta[model_id], description=f"eta quantum > eta {model_id}")
+    return f"[{o.state}] {o.text}"
 
 
 def c3(res: tm.Results) -> Entry:
@@ -434,16 +443,35 @@ def c3(res: tm.Results) -> Entry:
         f"Against the MLP router h=2 (12 parameters, the paper's count for its classical router) the same rule "
         f"gives: {_eta_against(rows, 'mlp_h2')}."
     )
-    entry = tested(
+    ordering = ar.paired_superiority(
+        data.values["quantum"], data.values["linear"], description="eta quantum > eta linear (paired over seeds)"
+    )
+    entry = ledger.planned(
         "C3",
-        c3_parts(data.values),
+        c3_primary(data.values),
+        [(ordering, False)],
         f"eta quantum {qi}, linear {li} (mean and BCa 95% CI)",
         {"quantum": [qi.low, qi.high], "linear": [li.low, li.high]},
         protocol,
         EVIDENCE,
         note,
+        rule="equivalence",
+        secondary_rules=["ordering"],
     )
-    return with_parts_stability(entry, c3_parts, data, n_resamples=STABILITY_RESAMPLES)
+
+    def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
+        o = c3_primary(data.take(pos), spec["interval"], 500)
+        return PLAN["C3"].verdict(o.state), o.effect
+
+    multi = mv.run_multiverse(
+        verdict_of,
+        len(data.seeds),
+        claim="C3",
+        only=("seeds", "interval"),
+        n_resamples=min(STABILITY_RESAMPLES, 20),
+        headline=entry.verdict,
+    )
+    return ledger.with_multiverse(entry, multi)
 
 
 # ------------------------------------------------------------------------------------------- C7
