@@ -383,6 +383,12 @@ PLAN.update(
                     Secondary("the same comparison under depolarizing p = 0.05 on every circuit", SIGNED_RANK),
                     Secondary("fully quantum > the authors' Phase 1 QMoE (classical router), noiseless", SIGNED_RANK),
                     Secondary("fully quantum vs the classical Phase 1 mixture and Model A", SIGNED_RANK),
+                    Secondary(
+                        "the primary's comparison with every circuit of both mixtures on each processor's "
+                        "calibrated noise (rainbow, weber; exact, with readout error; the amplitude state "
+                        "preparation taken as ideal), the noiseless-trained models deployed",
+                        SIGNED_RANK,
+                    ),
                 ),
                 note="open question: 'reproduced' = quantum experts add to the quantum router; the noisy secondary "
                 "says whether noise over the circuits cancels it. Amended before the regenerated run: 8 seeds "
@@ -391,7 +397,9 @@ PLAN.update(
                 "2^-8 = 0.0039. The amendment is about attainability, not about the observed results. "
                 "Amended after the committed runs, changing none of their verdicts: an inconclusive primary reads "
                 "'inconclusive' (it read 'not reproduced'), issue #21's 'neither -> inconclusive'; an open question "
-                "states no size whose detectability could make an undecided test a negative answer (as C1's can)",
+                "states no size whose detectability could make an undecided test a negative answer (as C1's can). "
+                "The device secondary was added after the committed runs and before its own (issue #23's "
+                "'once the device-noise study exists'); it is reported and decides nothing",
             ),
         )
     }

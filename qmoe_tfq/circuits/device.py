@@ -219,6 +219,21 @@ def compile_router(rc: RouterCircuit, weights: np.ndarray, name: str) -> Compile
     )
 
 
+def compile_ansatz(weights: np.ndarray, name: str) -> CompiledRouter:
+    """The authors' strongly entangling layers with ``weights`` of shape (layers, n_qubits, 3) (the
+    amplitude router's and the Phase 1 experts' ansatz, PennyLane's order) compiled to processor ``name``
+    as ``compile_router`` compiles a router of that shape; its embedding layer (RX gates) is not part of
+    those circuits: use ``ansatz`` / ``noisy_circuit(..., embedding=False)`` after an amplitude state
+    prepared on ``physical`` (logical qubit i on ``physical[i]``)."""
+    from qmoe_tfq.circuits.router import router_circuit
+
+    weights = np.asarray(weights, dtype=float)
+    if weights.ndim != 3 or weights.shape[2] != 3:
+        raise ConfigError(f"compile_ansatz takes weights of shape (layers, n_qubits, 3), got {weights.shape}")
+    layers, n, _ = weights.shape
+    return compile_router(router_circuit(n, n, layers, "strongly_entangling"), weights, name)
+
+
 def _shape_of(rc: RouterCircuit) -> tuple[int, str]:
     """(layers, ansatz) of a ``router_circuit``, read back from its weight shape and gates."""
     layers = rc.weight_shape[0]
@@ -274,15 +289,17 @@ def _noisy_moment(
     return noisy
 
 
-def noisy_circuit(compiled: CompiledRouter) -> cirq.Circuit:
+def noisy_circuit(compiled: CompiledRouter, embedding: bool = True) -> cirq.Circuit:
     """The compiled circuit under its processor's calibrated noise model (no measurement: the
     readout error is applied to <Z> by ``readout_affine``). Embedding gates keep ``EMBEDDING_TAG``
     and a placeholder angle (replaced by RX(x) when evaluated). The noise model runs once per
     moment structure, with placeholder single-qubit gates, and each model's gates are put into
-    their slots (the noise model's channels on a ``PhasedXZGate`` do not depend on its angles)."""
+    their slots (the noise model's channels on a ``PhasedXZGate`` do not depend on its angles).
+    ``embedding=False``: the ansatz alone, from an ideal prepared state (for amplitude-embedded
+    circuits, whose state preparation is not compiled: ``compile_ansatz``)."""
     system = tuple(sorted(compiled.placed))
     out, touched = [], frozenset()
-    for moment in compiled.circuit:
+    for moment in compiled.circuit if embedding else compiled.ansatz:
         gates = {op.qubits[0]: op for op in moment if _slot(op) is not None}
         for m in _noisy_moment(compiled.processor, system, touched, moment):
             out.append(cirq.Moment(gates[op.qubits[0]] if _slot(op) == -1 else op for op in m))

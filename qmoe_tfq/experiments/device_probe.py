@@ -89,6 +89,34 @@ class DeviceSweep:
 
 
 @dataclass(frozen=True)
+class MixtureDeviceSweep:
+    """Deploy every circuit of a trained mixture (a quantum or amplitude router, the Phase 1 quantum experts,
+    or both: the fully quantum mixture) on ``processors`` at once, exactly, with and without the calibrated
+    readout error (``qmoe_tfq.models.mixture_device``); adds ``mixture_device_eval`` (held-out accuracy per
+    processor and setting, the noiseless model's too) and ``mixture_device_compiled`` (per circuit) to the
+    run's result."""
+
+    processors: tuple[str, ...] = PROCESSORS
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "processors", _tuple("processors", self.processors))
+        for p in self.processors:
+            check_choice("processor", p, PROCESSORS)
+
+    def __call__(self, estimator, data: Dataset) -> dict:
+        est = _qmoe(estimator)
+        if est is None:
+            raise ConfigError("MixtureDeviceSweep applies to mixtures of experts (QMoEClassifier, Phase1Classifier)")
+        if not len(data.x_test):
+            raise ConfigError("MixtureDeviceSweep needs a held-out split")
+        from qmoe_tfq.models.mixture_device import evaluate_mixture_on_devices
+
+        return evaluate_mixture_on_devices(
+            est.model_, est.scale_inputs(data.x_test), np.searchsorted(est.classes_, data.y_test), self.processors
+        )
+
+
+@dataclass(frozen=True)
 class DeviceFineTune:
     """Fine-tune the trained quantum router under ``processor``'s calibrated noise
     (``qmoe_tfq.models.device_train.fine_tune_on_device``: native single-qubit angles and adapter,
@@ -145,4 +173,4 @@ def _data_seed(seed: int, data: Dataset) -> int:
     return int(seed) * 2**32 + int.from_bytes(digest[:4], "little")
 
 
-__all__ = ["PROCESSORS", "DeviceFineTune", "DeviceSweep"]
+__all__ = ["PROCESSORS", "DeviceFineTune", "DeviceSweep", "MixtureDeviceSweep"]

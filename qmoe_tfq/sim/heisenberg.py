@@ -1,4 +1,5 @@
-"""Stage: sim. Exact <Z_i> of a noisy circuit after an RX embedding, as a trigonometric polynomial (numpy).
+"""Stage: sim. Exact <Z_i> of a noisy circuit after an RX embedding, as a trigonometric polynomial (numpy); after an
+amplitude embedding, as a quadratic form (``quadratic_forms``).
 
 A circuit whose only data-dependent gates are RX(x_i) on |0> at the start of each qubit, followed by
 any constant gates and channels (unitaries, Kraus channels, one or two qubits), gives
@@ -138,14 +139,14 @@ def _swap_axes(t: np.ndarray) -> np.ndarray:
     return t.reshape(4, 4, 4, 4).transpose(1, 0, 3, 2).reshape(16, 16)
 
 
-def fourier_coefficients(
+def _backwards(
     circuit: cirq.Circuit, qubits: Sequence[cirq.Qid], observables: Sequence[int], embedding_tag: str
-) -> np.ndarray:
-    """C of shape (len(observables), 3^n) with <Z_q>(x) = C[j] . phi(x) for q = qubits[observables[j]]
-    (``evaluate``; phi as ``features``), exactly, for the circuit after RX(x_i) on qubit i."""
+) -> tuple[list[int], np.ndarray]:
+    """(embedded positions, o): each <Z_q> observable propagated backwards through the circuit's
+    non-embedding operations, as Pauli vectors o of shape (len(observables),) + (4,) * n, so that
+    <Z_q> = sum_b o[j, b] Tr(P_b rho) for the state rho the non-embedding part starts from."""
     n = len(qubits)
     embedded, blocks = fuse(circuit, qubits, embedding_tag)
-    _check_embedded(embedded, n)
     o = np.zeros((len(observables),) + (4,) * n)
     for j, q in enumerate(observables):
         index = [j] + [0] * n
@@ -156,9 +157,35 @@ def fourier_coefficients(
         axes = [1 + w for w in where]
         o = np.tensordot(o, t.reshape((4,) * (2 * k)), axes=(axes, list(range(k))))
         o = np.moveaxis(o, list(range(o.ndim - k, o.ndim)), axes)
+    return embedded, o
+
+
+def fourier_coefficients(
+    circuit: cirq.Circuit, qubits: Sequence[cirq.Qid], observables: Sequence[int], embedding_tag: str
+) -> np.ndarray:
+    """C of shape (len(observables), 3^n) with <Z_q>(x) = C[j] . phi(x) for q = qubits[observables[j]]
+    (``evaluate``; phi as ``features``), exactly, for the circuit after RX(x_i) on qubit i."""
+    n = len(qubits)
+    embedded, o = _backwards(circuit, qubits, observables, embedding_tag)
+    _check_embedded(embedded, n)
     for i in range(n):
         o = np.moveaxis(np.tensordot(o, _EMBEDDED, axes=([1 + i], [0])), -1, 1 + i)
     return o.reshape(len(observables), 3**n)
+
+
+def quadratic_forms(circuit: cirq.Circuit, qubits: Sequence[cirq.Qid], observables: Sequence[int]) -> np.ndarray:
+    """M of shape (len(observables), 2^n, 2^n), real symmetric, with <Z_q> = psi^T M[j] psi for every
+    real state psi (qubit 0 of ``qubits`` the most significant bit) that the circuit starts from:
+    M[j] = Re(sum_b o_b P_b), the observable in the Heisenberg picture (the circuit's channel's adjoint
+    applied to Z_q). For amplitude-embedded circuits whose state preparation is taken as ideal: the
+    circuit is what follows the preparation, every operation constant."""
+    n = len(qubits)
+    _, o = _backwards(circuit, qubits, observables, _NO_EMBEDDING)
+    basis = np.real(pauli_basis(n))
+    return np.einsum("jb,bkl->jkl", o.reshape(len(observables), 4**n), basis)
+
+
+_NO_EMBEDDING = "qmoe_tfq.sim.heisenberg: no embedding"
 
 
 def features(x: np.ndarray) -> np.ndarray:
@@ -337,6 +364,7 @@ __all__ = [
     "features_tf",
     "fourier_coefficients",
     "fuse",
+    "quadratic_forms",
     "pauli_basis",
     "phased_xz_ptm",
     "ptm",

@@ -32,7 +32,10 @@ QMoE (classical router, quantum experts), the classical Phase 1 mixture and Mode
 each. Every model with a circuit is also trained under single-qubit depolarizing noise on every one
 of its circuits (the authors' placement), a fresh model per noise level. One fixed budget for all
 (Adam lr ``FQ_LR``, up to ``max_epochs`` epochs keeping the best-validation weights, inputs as
-given), not tuned: the comparison is between architectures at equal training.
+given), not tuned: the comparison is between architectures at equal training. The noiseless fully quantum
+mixture and hybrid are also deployed with every circuit on each processor's calibrated noise
+(``fq_device_experiments``: the same runs with the ``MixtureDeviceSweep`` probe, ``models.mixture_device``;
+the amplitude state preparation taken as ideal).
 
 Rules (``high_dim_claims``) were written before the runs.
 
@@ -46,9 +49,12 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
+from qmoe_tfq.analysis.stats import paired_signed_rank
 from qmoe_tfq.data import DataSpec
+from qmoe_tfq.experiments.device_probe import MixtureDeviceSweep
 from qmoe_tfq.experiments.experiment import Experiment
 from qmoe_tfq.experiments.registry import EstimatorSpec, phase1, qmoe
 from qmoe_tfq.experiments.tuning import (
@@ -108,6 +114,8 @@ class Size:
     secondary_routers: tuple[str, ...] = ("amplitude", "quadratic", "quadratic_rank", "linear", "matched", "mlp_large")
     pca8: bool = True
     fq_models: tuple[str, ...] = FQ_MODELS
+    #: Processors the noiseless fully quantum mixture and hybrid are deployed on (``fq_device_experiments``).
+    fq_processors: tuple[str, ...] = ("rainbow", "weber")
 
 
 #: Seeds: 8, so that the exact one-sided signed-rank test can reach Q4's per-task alpha 0.05 / 3
@@ -282,6 +290,29 @@ def fq_experiments(quick: bool = False) -> list[Experiment]:
     return out
 
 
+FQ_DEVICE_MODELS = ("fully_quantum", "hybrid")
+
+
+def fq_device_name(dataset: str, model: str) -> str:
+    return f"{PREFIX}fq_device/{dataset}/{model}"
+
+
+def fq_device_experiments(quick: bool = False) -> list[Experiment]:
+    """The noiseless fully quantum mixture and hybrid of ``fq_experiments`` (same spec, data and seeds, so
+    the same trained models) deployed with every circuit on each processor of ``Size.fq_processors``
+    (``experiments.device_probe.MixtureDeviceSweep``: calibrated noise, exact, with and without readout
+    error; the amplitude state preparation taken as ideal)."""
+    s = size(quick)
+    if not s.fq_processors:
+        return []
+    probe = MixtureDeviceSweep(s.fq_processors)
+    return [
+        dataclasses.replace(e, name=fq_device_name(dict(e.tags)["dataset"], dict(e.tags)["model_id"]), probes=(probe,))
+        for e in fq_experiments(quick)
+        if dict(e.tags)["model_id"] in FQ_DEVICE_MODELS and dict(e.tags)["noise"] == 0.0
+    ]
+
+
 # ---------------------------------------------------------------------------------------- the study
 
 
@@ -307,7 +338,12 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     ['fair', 'tuning']
     """
     g = groups(quick)
-    return tuning_plan(g, chosen) + fq_experiments(quick) + evaluation_experiments(g, chosen or {})
+    return (
+        tuning_plan(g, chosen)
+        + fq_experiments(quick)
+        + fq_device_experiments(quick)
+        + evaluation_experiments(g, chosen or {})
+    )
 
 
 @dataclass
@@ -317,6 +353,7 @@ class Results:
     tuned: TunedResults
     fq: pd.DataFrame
     quick: bool
+    fq_device: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
     @property
     def rows(self) -> pd.DataFrame:
@@ -324,7 +361,7 @@ class Results:
 
     @property
     def sources(self) -> pd.DataFrame:
-        return R.concat([self.tuned.sources, self.fq])
+        return R.concat([self.tuned.sources, self.fq, self.fq_device])
 
     @property
     def chosen(self) -> dict[str, dict]:
@@ -345,13 +382,82 @@ def results(run, quick: bool = False) -> Results:
     -------
     Results
     """
-    g, fq_runs = groups(quick), fq_experiments(quick)
+    g, fq_runs, device_runs = groups(quick), fq_experiments(quick), fq_device_experiments(quick)
     # The base tuning grids and the fully quantum runs first, in one call, so the workers share them
     # (the edge rule's later rounds hold few stacks); the calls below read them from the cache.
-    run(tuning_plan(g) + fq_runs, "high-dim: tuning grids and the fully quantum mixture")
+    run(tuning_plan(g) + fq_runs + device_runs, "high-dim: tuning grids and the fully quantum mixture")
     tuned = run_tuned_groups(g, run, desc="high-dim tuned")
     fq = run(fq_runs, "fully quantum mixture")
-    return Results(tuned, fq, quick)
+    fq_device = run(device_runs, "fully quantum mixture on processors") if device_runs else pd.DataFrame()
+    return Results(tuned, fq, quick, fq_device)
+
+
+def fq_device_rows(res: Results) -> pd.DataFrame:
+    """One row per (dataset, model, seed, processor, setting) of the deployed runs: held-out accuracy and the
+    count of correct test points (``n_correct``, from the accuracy and the run's test size)."""
+    out = []
+    for r in res.fq_device.itertuples():
+        tags = dict(zip(("dataset", "model"), r.experiment.split("/")[-2:]))
+        for rec in r.mixture_device_eval:
+            out.append(
+                {
+                    **tags,
+                    "seed": int(r.seed),
+                    "processor": rec["processor"],
+                    "setting": rec["setting"],
+                    "accuracy": float(rec["accuracy"]),
+                    "n_correct": int(round(rec["accuracy"] * r.n_test)),
+                    "n_test": int(r.n_test),
+                }
+            )
+    return pd.DataFrame(out)
+
+
+def fq_device_table(res: Results) -> pd.DataFrame:
+    """Per dataset x model x processor x setting: held-out accuracy (mean, BCa 95% CI over seeds) of the
+    deployed noiseless models, and the fully quantum mixture's paired difference to the hybrid in the same
+    setting (mean, one-sided signed-rank p both ways on correct counts)."""
+    rows = fq_device_rows(res)
+    out = []
+    for (dataset, model, proc, setting), g in rows.groupby(["dataset", "model", "processor", "setting"], sort=False):
+        g = g.sort_values("seed")
+        row = {"dataset": dataset, "model": model, "processor": proc, "setting": setting}
+        row.update(R.accuracy_columns(g["accuracy"].to_numpy(float)))
+        other = rows[
+            (rows.dataset == dataset) & (rows.model == "hybrid") & (rows.processor == proc) & (rows.setting == setting)
+        ].sort_values("seed")
+        if model == "fully_quantum" and len(other):
+            a, b = g["n_correct"].to_numpy(), other["n_correct"].to_numpy()
+            row["diff_vs_hybrid"] = float(np.mean(a - b) / g["n_test"].iloc[0])
+            row["p_fq_better"] = paired_signed_rank(a, b, "greater")
+            row["p_fq_worse"] = paired_signed_rank(a, b, "less")
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def fq_device_compiled_table(res: Results) -> pd.DataFrame:
+    """Per dataset x model x processor x circuit: compiled size and fidelity estimate (the same for every
+    seed of a model), and the largest compiled-equals-abstract deviation over seeds (a check, ~1e-6)."""
+    recs = [
+        {"dataset": r.experiment.split("/")[-2], "model": r.experiment.split("/")[-1], **rec}
+        for r in res.fq_device.itertuples()
+        for rec in r.mixture_device_compiled
+    ]
+    frame = pd.DataFrame(recs)
+    keys = ["dataset", "model", "processor", "circuit"]
+    return (
+        frame.groupby(keys, sort=False)
+        .agg(
+            n_qubits=("n_qubits", "first"),
+            two_qubit_gates=("two_qubit_gates", "max"),
+            depth=("depth", "max"),
+            swaps=("swaps", "max"),
+            fidelity_total=("fidelity_total", "mean"),
+            equivalence_max=("equivalence", "max"),
+            seconds_mean=("seconds", "mean"),
+        )
+        .reset_index()
+    )
 
 
 def tuning_convergence_table(res: Results) -> pd.DataFrame:
@@ -461,8 +567,38 @@ def accuracy_figure(table: pd.DataFrame):
     return fig
 
 
+def fq_device_figure(table: pd.DataFrame):
+    """Held-out accuracy of the fully quantum mixture and the hybrid, noiseless and with every circuit on
+    each processor (readout error), mean and BCa 95% CI over seeds; one panel per dataset."""
+    import matplotlib.pyplot as plt
+
+    from qmoe_tfq.reporting.style import style_for
+
+    rows = table[table["setting"].isin(("exact", "readout"))]
+    datasets = list(dict.fromkeys(rows["dataset"]))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(3.6 * len(datasets), 3.2), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        sub = rows[rows["dataset"] == dataset]
+        places = list(dict.fromkeys(sub["processor"]))
+        for k, (model, g) in enumerate(sub.groupby("model", sort=False)):
+            g = g.set_index("processor").loc[places]
+            mean, low, high = (g[c].to_numpy(float) for c in ("test_acc_mean", "test_acc_ci_low", "test_acc_ci_high"))
+            st = style_for("quantum" if model == "fully_quantum" else "linear")
+            ax.errorbar(
+                np.arange(len(places)) + 0.1 * (k - 0.5), mean, yerr=[mean - low, high - mean], color=st.color,
+                marker=st.marker, ls="", capsize=3, label=model.replace("_", " "),
+            )  # fmt: skip
+        ax.set_xticks(range(len(places)), places)
+        ax.set_title(dataset, fontsize=9)
+        ax.set_ylabel("held-out accuracy")
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 __all__ = [
     "DIMENSIONS",
+    "FQ_DEVICE_MODELS",
     "accuracy_figure",
     "FQ_MODELS",
     "FULL",
@@ -474,6 +610,12 @@ __all__ = [
     "accuracy_table",
     "efficiency",
     "experiments",
+    "fq_device_compiled_table",
+    "fq_device_experiments",
+    "fq_device_figure",
+    "fq_device_name",
+    "fq_device_rows",
+    "fq_device_table",
     "fq_experiments",
     "fq_model",
     "fq_table",
