@@ -18,18 +18,6 @@ from qmoe_tfq.specs.phase1 import Phase1Spec
 from qmoe_tfq.studies import high_dim as hd
 
 
-def _dm_z(noisy: cirq.Circuit, compiled: dev.CompiledRouter, psi: np.ndarray) -> np.ndarray:
-    """<Z_i> (logical order) by cirq.DensityMatrixSimulator from the state psi prepared on the physical qubits."""
-    order = sorted(compiled.placed)
-    perm = [list(compiled.physical).index(q) for q in order]
-    state = np.transpose(psi.reshape((2,) * len(order)), perm).reshape(-1)
-    rho = cirq.DensityMatrixSimulator(dtype=np.complex128).simulate(
-        noisy, qubit_order=order, initial_state=np.outer(state, state).astype(np.complex128)
-    )
-    rho = rho.final_density_matrix
-    return np.array([np.real(np.trace(rho @ cirq.PauliString({q: cirq.Z}).matrix(order))) for q in compiled.readout])
-
-
 def test_quadratic_forms_match_cirq_on_a_random_noisy_circuit():
     qs = cirq.LineQubit.range(3)
     rng = np.random.default_rng(4)
@@ -65,7 +53,9 @@ def test_a_compiled_ansatz_reads_the_amplitude_circuits_noiseless_and_cirq_under
     assert rec["equivalence"] < 1e-5 and rec["processor"] == name and rec["two_qubit_gates"] > 0
     compiled = dev.compile_ansatz(theta, name)
     noisy = dev.noisy_circuit(compiled, embedding=False)
-    assert z[0] == pytest.approx(_dm_z(noisy, compiled, psi[0]), abs=1e-10)
+    assert z[0] == pytest.approx(md.dm_readouts(noisy, compiled, psi[0]), abs=1e-10)
+    _, _, _, checked = md.ansatz_readouts(theta, x, name, model[0, :, 0].numpy(), "router", dm_check=True)
+    assert checked["dm_check_deviation"] < 1e-10 and rec["dm_check_deviation"] is None
     assert np.abs(z - model[0, :, 0].numpy()).max() > 1e-3  # the noise moves the readouts
     assert slope.shape == offset.shape == (n,) and np.all(slope < 1)
 
@@ -102,6 +92,9 @@ def test_deployed_logits_with_the_models_own_readouts_are_the_models(spec):
     circuits = [r["circuit"] for r in out["mixture_device_compiled"]]
     assert circuits == (["router"] if router is not None else []) + ["expert 0", "expert 1", "expert 2"]
     assert all(r["equivalence"] < 1e-5 for r in out["mixture_device_compiled"])
+    checked = [r["circuit"] for r in out["mixture_device_compiled"] if r["dm_check_deviation"] is not None]
+    assert checked == (["router"] if router is not None else []) + ["expert 0"]
+    assert all(r["dm_check_deviation"] < 1e-5 for r in out["mixture_device_compiled"] if r["circuit"] in checked)
 
 
 def test_a_mixture_without_circuits_is_refused():
@@ -110,6 +103,8 @@ def test_a_mixture_without_circuits_is_refused():
         md.evaluate_mixture_on_devices(model, np.zeros((2, 2)), np.zeros(2), ("rainbow",))
     with pytest.raises(ConfigError, match="processor"):
         MixtureDeviceSweep(("sycamore",))
+    with pytest.raises(ConfigError, match="dm_check must be True or False"):
+        MixtureDeviceSweep(dm_check="yes")
 
 
 def test_the_deployed_runs_are_the_noiseless_fully_quantum_and_hybrid_runs_with_the_probe():

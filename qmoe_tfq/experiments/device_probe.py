@@ -94,14 +94,18 @@ class MixtureDeviceSweep:
     or both: the fully quantum mixture) on ``processors`` at once, exactly, with and without the calibrated
     readout error (``qmoe_tfq.models.mixture_device``); adds ``mixture_device_eval`` (held-out accuracy per
     processor and setting, the noiseless model's too) and ``mixture_device_compiled`` (per circuit) to the
-    run's result."""
+    run's result. ``dm_check``: also check the router's and first expert's noisy readouts at the first test
+    input against ``cirq.DensityMatrixSimulator`` (``dm_check_deviation``)."""
 
     processors: tuple[str, ...] = PROCESSORS
+    dm_check: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "processors", _tuple("processors", self.processors))
         for p in self.processors:
             check_choice("processor", p, PROCESSORS)
+        if not isinstance(self.dm_check, bool):
+            raise ConfigError(f"MixtureDeviceSweep dm_check must be True or False, got {self.dm_check!r}")
 
     def __call__(self, estimator, data: Dataset) -> dict:
         est = _qmoe(estimator)
@@ -112,7 +116,11 @@ class MixtureDeviceSweep:
         from qmoe_tfq.models.mixture_device import evaluate_mixture_on_devices
 
         return evaluate_mixture_on_devices(
-            est.model_, est.scale_inputs(data.x_test), np.searchsorted(est.classes_, data.y_test), self.processors
+            est.model_,
+            est.scale_inputs(data.x_test),
+            np.searchsorted(est.classes_, data.y_test),
+            self.processors,
+            self.dm_check,
         )
 
 

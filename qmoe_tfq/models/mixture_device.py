@@ -18,8 +18,9 @@ and reports the held-out accuracy with every circuit on the processor at once, w
 readout error on every <Z_i> (``readout``) and with it inverted (``mitigated``; exact values, so the
 same as no readout error), next to the noiseless model's. Every circuit is also compiled without noise
 and checked against the model's own readouts on the test inputs (``equivalence``: largest |<Z>|
-difference). Each expert of a mixture runs as its own circuit on the same placement (one after another
-on the processor), so they share its calibration.
+difference), and the router's and the first expert's noisy readouts at the first test input against
+``cirq.DensityMatrixSimulator`` (``dm_check_deviation``). Each expert of a mixture runs as its own
+circuit on the same placement (one after another on the processor), so they share its calibration.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+import cirq
 import numpy as np
 import tensorflow as tf
 
@@ -53,7 +55,23 @@ def amplitude_states(x: np.ndarray, n_qubits: int) -> np.ndarray:
     return psi / norm[:, None]
 
 
-def _record(compiled: dev.CompiledRouter, circuit: str, equivalence: float, seconds: float) -> dict:
+def dm_readouts(noisy: cirq.Circuit, compiled: dev.CompiledRouter, psi: np.ndarray) -> np.ndarray:
+    """<Z_i> (logical order) by ``cirq.DensityMatrixSimulator`` (complex128) on ``noisy`` from the state ``psi``
+    (logical qubit 0 the most significant) prepared on the compiled circuit's physical qubits: the
+    independent reference for one input."""
+    order = sorted(compiled.placed)
+    perm = [list(compiled.physical).index(q) for q in order]
+    state = np.transpose(np.asarray(psi, complex).reshape((2,) * len(order)), perm).reshape(-1)
+    rho = cirq.DensityMatrixSimulator(dtype=np.complex128).simulate(
+        noisy, qubit_order=order, initial_state=np.outer(state, state.conj())
+    )
+    rho = rho.final_density_matrix
+    return np.array([np.real(np.trace(rho @ cirq.PauliString({q: cirq.Z}).matrix(order))) for q in compiled.readout])
+
+
+def _record(
+    compiled: dev.CompiledRouter, circuit: str, equivalence: float, seconds: float, dm: float | None = None
+) -> dict:
     fidelity = dev.estimated_fidelity(compiled)
     return {
         "processor": compiled.processor,
@@ -64,41 +82,47 @@ def _record(compiled: dev.CompiledRouter, circuit: str, equivalence: float, seco
         "swaps": compiled.swaps,
         "fidelity_total": fidelity["total"],
         "equivalence": equivalence,
+        "dm_check_deviation": dm,
         "seconds": seconds,
     }
 
 
 def ansatz_readouts(
-    theta: np.ndarray, x: np.ndarray, name: str, noiseless: np.ndarray, circuit: str
+    theta: np.ndarray, x: np.ndarray, name: str, noiseless: np.ndarray, circuit: str, dm_check: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """(<Z_i> exact under processor ``name``'s noise (rows, n; logical order), readout slope, offset, record)
     of the strongly entangling layers ``theta`` (layers, n, 3) after the amplitude state of each row of
-    ``x``; ``noiseless``: the model's own readouts at ``x``, for the compiled-equals-abstract check."""
+    ``x``; ``noiseless``: the model's own readouts at ``x``, for the compiled-equals-abstract check;
+    ``dm_check``: also compare the first row with ``cirq.DensityMatrixSimulator`` (``dm_check_deviation``)."""
     start = time.perf_counter()
     compiled = dev.compile_ansatz(theta, name)
     qubits = list(compiled.physical)
     observables = [qubits.index(q) for q in compiled.readout]
     psi = amplitude_states(x, len(qubits))
     clean = heisenberg.quadratic_forms(compiled.ansatz, qubits, observables)
-    noisy = heisenberg.quadratic_forms(dev.noisy_circuit(compiled, embedding=False), qubits, observables)
+    noisy_circuit = dev.noisy_circuit(compiled, embedding=False)
+    noisy = heisenberg.quadratic_forms(noisy_circuit, qubits, observables)
     z = np.einsum("rk,jkl,rl->rj", psi, noisy, psi)
     equivalence = float(np.max(np.abs(np.einsum("rk,jkl,rl->rj", psi, clean, psi) - noiseless)))
+    dm = float(np.max(np.abs(dm_readouts(noisy_circuit, compiled, psi[0]) - z[0]))) if dm_check else None
     slope, offset = dev.readout_affine(name, compiled.readout)
-    return z, slope, offset, _record(compiled, circuit, equivalence, time.perf_counter() - start)
+    return z, slope, offset, _record(compiled, circuit, equivalence, time.perf_counter() - start, dm)
 
 
-def _router_readouts(router, x: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+def _router_readouts(
+    router, x: np.ndarray, name: str, dm_check: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """The router's <Z_i> on processor ``name`` (as ``ansatz_readouts``), by its circuit's kind."""
     noiseless = router.circuit_outputs(tf.constant(x, tf.float32)).numpy().astype(float)
     kind = type(router).__name__
     if kind == "AmplitudeRouter":
         theta = router.theta.numpy().astype(float).reshape(router.spec.layers, router.n_qubits, 3)
-        return ansatz_readouts(theta, x, name, noiseless, "router")
+        return ansatz_readouts(theta, x, name, noiseless, "router", dm_check=dm_check)
     if kind == "QuantumRouter":
         from qmoe_tfq.models.device_eval import device_outputs
 
         start = time.perf_counter()
-        z, _, compiled = device_outputs(_Host(router), x, name, check_points=1)
+        z, checks, compiled = device_outputs(_Host(router), x, name, check_points=1)
         clean = heisenberg.evaluate(
             heisenberg.fourier_coefficients(
                 compiled.circuit, sorted(compiled.placed), _readout_positions(compiled), dev.EMBEDDING_TAG
@@ -107,7 +131,8 @@ def _router_readouts(router, x: np.ndarray, name: str) -> tuple[np.ndarray, np.n
         )
         slope, offset = dev.readout_affine(name, compiled.readout)
         equivalence = float(np.max(np.abs(clean - noiseless)))
-        return z, slope, offset, _record(compiled, "router", equivalence, time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        return z, slope, offset, _record(compiled, "router", equivalence, seconds, checks["dm_check_deviation"])
     raise ConfigError(f"no device evaluation for a {kind} router; allowed: the quantum and amplitude routers")
 
 
@@ -153,11 +178,12 @@ def _logits(model, x: np.ndarray, z_router: np.ndarray | None, z_experts: np.nda
 
 
 def evaluate_mixture_on_devices(
-    model, x: np.ndarray, y: np.ndarray, processors: Sequence[str] = dev.PROCESSORS
+    model, x: np.ndarray, y: np.ndarray, processors: Sequence[str] = dev.PROCESSORS, dm_check: bool = True
 ) -> dict:
     """Held-out accuracy of ``model`` (a ``models.mixture.MixtureOfExperts`` or ``models.phase1.Phase1Model``
     with a quantum or amplitude router and/or Phase 1 quantum experts) on (model-scaled) ``x`` with label
-    indices ``y``, noiseless and with every circuit on each processor (module docstring).
+    indices ``y``, noiseless and with every circuit on each processor (module docstring); ``dm_check``: the
+    router's and first expert's check against cirq's density-matrix simulator (the RX router's always runs).
 
     Returns
     -------
@@ -179,14 +205,16 @@ def evaluate_mixture_on_devices(
     for name in processors:
         zr = sr = orr = None
         if router is not None:
-            zr, sr, orr, rec = _router_readouts(router, x, name)
+            zr, sr, orr, rec = _router_readouts(router, x, name, dm_check)
             compiled.append(rec)
         ze = se = oe = None
         if experts is not None:
             theta = experts.theta.numpy().astype(float)
             outs = []
             for e in range(len(theta)):
-                z, se, oe, rec = ansatz_readouts(theta[e], x, name, expert_clean[:, e], f"expert {e}")
+                z, se, oe, rec = ansatz_readouts(
+                    theta[e], x, name, expert_clean[:, e], f"expert {e}", dm_check=dm_check and e == 0
+                )
                 outs.append(z)
                 compiled.append(rec)
             ze = np.stack(outs, axis=1)
@@ -200,4 +228,4 @@ def evaluate_mixture_on_devices(
     return {"mixture_device_eval": records, "mixture_device_compiled": compiled}
 
 
-__all__ = ["SETTINGS", "amplitude_states", "ansatz_readouts", "evaluate_mixture_on_devices"]
+__all__ = ["SETTINGS", "amplitude_states", "ansatz_readouts", "dm_readouts", "evaluate_mixture_on_devices"]

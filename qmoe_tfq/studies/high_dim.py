@@ -437,7 +437,8 @@ def fq_device_table(res: Results) -> pd.DataFrame:
 
 def fq_device_compiled_table(res: Results) -> pd.DataFrame:
     """Per dataset x model x processor x circuit: compiled size and fidelity estimate (the same for every
-    seed of a model), and the largest compiled-equals-abstract deviation over seeds (a check, ~1e-6)."""
+    seed of a model), the largest compiled-equals-abstract deviation over seeds (a check, ~1e-6) and the
+    largest deviation from cirq's density-matrix simulator (router and first expert, first test input)."""
     recs = [
         {"dataset": r.experiment.split("/")[-2], "model": r.experiment.split("/")[-1], **rec}
         for r in res.fq_device.itertuples()
@@ -454,6 +455,7 @@ def fq_device_compiled_table(res: Results) -> pd.DataFrame:
             swaps=("swaps", "max"),
             fidelity_total=("fidelity_total", "mean"),
             equivalence_max=("equivalence", "max"),
+            dm_check_deviation_max=("dm_check_deviation", lambda v: np.nan if v.isna().all() else float(v.max())),
             seconds_mean=("seconds", "mean"),
         )
         .reset_index()
