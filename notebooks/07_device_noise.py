@@ -82,6 +82,28 @@ display(acc)
 display(dn.reference_table(res))
 
 # %% [markdown]
+# ## Q1 on C1's replication seeds
+#
+# Q1's gate is C1's primary comparison, which is decided on fresh seeds (the Two Moons study's replication), so
+# the tuned quantum router is also deployed there (exact evaluation only) against the replication's Model A.
+
+# %%
+rep = dn.replication_table(res)
+if not rep.empty:
+    write_table(
+        rep,
+        S.tables,
+        "device_replication",
+        caption=(
+            f"Q1's primary: the tuned Two Moons quantum router deployed on each processor's calibrated noise on C1's "
+            f"{len(res.replication_reference)} replication seeds (exact evaluation), held-out accuracy mean and BCa "
+            "95% CI; minus_linear / p_above_linear / p_below_linear: mean paired difference and exact one-sided "
+            "signed-rank p-values against the replication's Model A on the same seeds."
+        ),
+    )
+    display(rep)
+
+# %% [markdown]
 # ## Finite shots
 
 # %%

@@ -343,3 +343,49 @@ def test_fine_tune_table_on_constructed_records():
     acc = t.loc[("test", "accuracy")]
     assert acc["tuned_minus_deploy"] < 0 and acc["p_tuned_better"] > 0.5
     assert dn.tfq_table(res).empty
+
+
+def test_q1_primary_follows_c1_onto_its_replication_seeds():
+    """Q1's gate is C1's primary comparison: with C1's replication count in ``chosen`` the tuned quantum router
+    is deployed on the replication seeds (the same model as C1's replication run) against the replication's
+    Model A, and the Q1 rule is applied there."""
+    import dataclasses
+
+    import pandas as pd
+
+    from qmoe_tfq.studies import device_noise as dn
+    from qmoe_tfq.studies import two_moons as tm
+    from qmoe_tfq.studies.device_noise_claims import _replication_outcome
+
+    params = {"lr": 0.1, "input_scaling": "standard"}
+    chosen = {tm.tuned_name("quantum"): params, tm.tuned_name("linear"): params}
+    assert dn.replication_experiments(False, chosen) == []  # no replication count: nothing planned
+    planned = dn.replication_experiments(False, {**chosen, tm.REPLICATION_PREFIX: {"seeds": 30}})
+    device, linear = planned
+    c1 = tm.replication_choices(30).evaluation("quantum", params)
+    assert device.seeds == tm.replication_seeds(30) == linear.seeds
+    assert (device.model, device.data) == (c1.model, c1.data) and device.name == "device/two_moons_replication/quantum"
+    assert linear == tm.replication_choices(30).evaluation("linear", params)  # C1's own run, from the cache
+    assert [type(p).__name__ for p in device.probes] == ["DeviceSweep"] and device.probes[0].shots == ()
+    # the rule on constructed replication rows: a clear noiseless advantage kept on both processors
+    seeds, n = tm.replication_seeds(12), 150
+    ref = pd.Series(0.8 + 0.01 * (np.arange(12) % 3), index=list(seeds))
+    rows = pd.DataFrame(
+        {
+            "experiment": "device/two_moons_replication/quantum",
+            "seed": list(seeds),
+            "n_test": n,
+            "device_eval": [
+                [{"processor": "noiseless", "setting": "exact", "noise": None, "shots": 0, "accuracy": a + 0.1}]
+                + [
+                    {"processor": p, "setting": "readout", "noise": None, "shots": 0, "accuracy": a + 0.09}
+                    for p in dev.PROCESSORS
+                ]  # fmt: skip
+                for a in ref
+            ],
+        }
+    )
+    res = dn.Results(pd.DataFrame(), {}, {}, [], False, rows, ref)
+    assert _replication_outcome(res).state == "shown"
+    lost = dataclasses.replace(res, replication_reference=ref + 0.1)  # Model A as good: no advantage to keep
+    assert _replication_outcome(lost).state == "inconclusive"

@@ -12,6 +12,12 @@ Model A, the parameter-matched MLP router and (Two Moons) the Fourier-feature ro
 as those studies' (shared cache). The trained models are the studies' own: the same spec, data and
 seed retrain to the same weights (training is deterministic), here with the device probes attached.
 
+**Q1 follows C1 onto its replication** (issue #21): Q1's gate is C1's primary comparison (the noiseless
+quantum router against Model A), which is decided on fresh seeds (``two_moons.replication_seeds``), so the
+tuned Two Moons quantum router is also deployed on those seeds (``REPLICATION``, exact calibrated-noise
+evaluation only: no shots, no fine-tuning), against the replication's Model A on the same seeds; the 20-seed
+deployment is Q1's pilot.
+
 Two Moons also carries two further checks: on a few test inputs per seed, the noisy compiled
 circuit through TFQ's trajectories against the exact engine with the same (TFQ-supported) channels
 (``tfq_table``), and training aware of the device: each router fine-tuned under
@@ -45,6 +51,7 @@ from qmoe_tfq.studies import scaling as sc
 from qmoe_tfq.studies import two_moons as tm
 
 PREFIX = "device/"
+REPLICATION = "two_moons_replication"
 SHOTS = (10, 100, 1000, 10000)
 EPS = (0.0, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.05)
 WITHIN = 0.01  # "within 1 pp of exact evaluation"
@@ -175,10 +182,30 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     return tuned + device_experiments(quick, chosen)
 
 
+def _replication_probe(quick: bool) -> DeviceSweep:
+    return DeviceSweep(size(quick).processors, (), 1, (), check_points=2)
+
+
+def replication_experiments(quick: bool, chosen: dict[str, dict]) -> list[Experiment]:
+    """Q1 on C1's replication: the tuned Two Moons quantum router on the replication seeds (their count from
+    ``chosen[two_moons.REPLICATION_PREFIX]``) with the exact device probe, and the replication's Model A (the
+    two_moons study's run, shared through the cache); none without the count or the choices."""
+    n = chosen.get(tm.REPLICATION_PREFIX, {}).get("seeds")
+    names = {m: tm.tuned_name(m, quick) for m in ("quantum", "linear")}
+    if not n or not all(name in chosen for name in names.values()):
+        return []
+    rc = tm.replication_choices(int(n), quick)
+    quantum = rc.evaluation("quantum", chosen[names["quantum"]])
+    linear = rc.evaluation("linear", chosen[names["linear"]])
+    device = dataclasses.replace(quantum, name=f"{PREFIX}{REPLICATION}/quantum", probes=(_replication_probe(quick),))
+    return [device, linear]
+
+
 def device_experiments(quick: bool, chosen: dict[str, dict]) -> list[Experiment]:
-    """The device runs proper: each tuned quantum router of ``chosen`` retrained with the probes."""
+    """The device runs proper: each tuned quantum router of ``chosen`` retrained with the probes (and, with
+    C1's replication count in ``chosen``, ``replication_experiments``)."""
     s = size(quick)
-    out = []
+    out = replication_experiments(quick, chosen)
     b = dataclasses.replace(tm.budget(quick), eval_seeds=tuple(range(s.tm_seeds)))
     q = tm.candidate("quantum")
     if eval_name(b, q) in chosen:
@@ -208,10 +235,14 @@ class Results:
     n_test: dict[str, int]
     tuned: list[TunedResults]
     quick: bool
+    #: Q1 on C1's replication (``replication_experiments``): the deployed quantum router's rows, and Model A's
+    #: accuracy by replication seed (empty without a replication).
+    replication: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    replication_reference: pd.Series = dataclasses.field(default_factory=lambda: pd.Series(dtype=float))
 
     @property
     def sources(self) -> pd.DataFrame:
-        return R.concat([self.rows] + [t.sources for t in self.tuned])
+        return R.concat([self.rows, self.replication] + [t.sources for t in self.tuned])
 
     @property
     def chosen(self) -> dict[str, dict]:
@@ -250,8 +281,14 @@ def results(run, quick: bool = False) -> Results:
     tm_tuned = run_tuned(*tm_groups[0], run, tm.PROBES, desc="device: two moons")
     fourier = run_tuned(*fourier_groups[0], run, tm.PROBES, desc="device: fourier")
     scaling = run_tuned_groups(groups, run, sc.PROBES, desc="device: scaling")
-    chosen = {**tm_tuned.chosen, **fourier.chosen, **scaling.chosen}
-    rows = run(device_experiments(quick, chosen), "device noise")
+    n_rep = tm.replication_size(tm_tuned.evaluation, quick)
+    chosen = {**tm_tuned.chosen, **fourier.chosen, **scaling.chosen, tm.REPLICATION_PREFIX: {"seeds": n_rep}}
+    every = run(device_experiments(quick, chosen), "device noise")
+    replicated = every["experiment"].isin([e.name for e in replication_experiments(quick, chosen)])
+    rows, replication = every[~replicated], every[replicated]
+    linear = tm.replication_choices(n_rep, quick).tuned_name("linear")
+    reference = R.runs(replication, linear).set_index("seed")["test_accuracy"].astype(float).sort_index()
+    replication = replication[replication["experiment"] != linear]
     tm_names = {
         rid: eval_name(mechanism.budget(quick) if rid == "fourier" else tm.budget(quick), _cand(rid, cid))
         for rid, cid in TM_REFERENCES.items()
@@ -268,7 +305,7 @@ def results(run, quick: bool = False) -> Results:
         }
         refs[label] = _reference_frame(scaling.evaluation, names, seeds[k])
         n_test[label] = int(scaling.evaluation["n_test"].iloc[0])
-    return Results(rows, refs, n_test, [tm_tuned, fourier, scaling], quick)
+    return Results(rows, refs, n_test, [tm_tuned, fourier, scaling], quick, replication, reference)
 
 
 def _tuned_sources(quick: bool) -> list[tuple[list, tuple]]:
@@ -287,6 +324,23 @@ def _cand(rid: str, cid: str):
 
 
 # ------------------------------------------------------------------------------------ long frames
+
+
+def replication_table(res: Results) -> pd.DataFrame:
+    """Q1 on C1's replication seeds: per processor and setting (and noiseless), the deployed quantum router's
+    held-out accuracy (mean, BCa 95% CI) and its paired difference to Model A on the same seeds."""
+    if res.replication.empty:
+        return pd.DataFrame()
+    ev = evaluations(res.replication)
+    ev = ev[ev["shots"] == 0]
+    refs = res.replication_reference.to_frame("linear")
+    n_test = int(res.replication["n_test"].iloc[0])
+    out = []
+    for proc, setting in device_settings(ev):
+        q = per_seed(ev, REPLICATION, proc, setting)
+        out.append({"processor": proc, "setting": setting, **R.accuracy_columns(q.to_numpy(float)),
+                    **_paired_columns(q, refs, n_test)})  # fmt: skip
+    return pd.DataFrame(out)
 
 
 def _dataset_of(name: str) -> str:
