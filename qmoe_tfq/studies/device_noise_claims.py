@@ -207,7 +207,9 @@ def claims(res: dn.Results) -> list[ledger.Entry]:
         + ". Not simulated: crosstalk beyond the calibrated parallel-XEB errors, drift, leakage."
         + (
             " The primary is decided on C1's replication seeds, where C1's primary is (the plan's note); the "
-            "20-seed deployment is the pilot, and the other comparisons below stay on it."
+            "20-seed deployment is the pilot, and the other comparisons below stay on it. Its gate is C1's "
+            "primary comparison, so it shares C1's robustness: see C1's stability and the analysis choices "
+            "that flip it."
             if replicated is not None
             else ""
         )
