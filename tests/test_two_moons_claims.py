@@ -79,6 +79,7 @@ def test_c1_is_decided_on_the_replication_seeds_and_the_pilot_only_reported():
     shown = (np.full(40, 146) + rng.integers(0, 3, 40), np.full(40, 135) + rng.integers(0, 3, 40))
     e = tmc.c1(two_moons_results(*pilot, replication=shown))
     assert e.verdict == "reproduced" and "n=40 fresh replication seeds" in e.reproduced
+    assert "the direction, not the stated values: the 94% / 65% are shown different" in e.reproduced
     assert e.parts[0].state == "holds" and "40 seeds" in e.parts[0].description
     assert "the pilot (20 evaluation seeds)" in e.parts[-1].description and "[inconclusive]" in e.parts[-1].description
     assert "Replication (decides the primary): 40 fresh seeds (1000-1039" in e.note

@@ -12,7 +12,8 @@
   psi = x / ||x|| (``sim.heisenberg.quadratic_forms``: the noisy channel's adjoint applied to Z_i, exact,
   once per circuit). The amplitude **state preparation is taken as ideal**: on hardware it is a circuit
   of its own (Mottonen's, 2^n - 2 CNOTs for n qubits) whose noise this does not charge, so the device's
-  effect on those circuits is a lower bound;
+  effect on those circuits is a lower bound (the authors' depolarizing placement treats the embedding
+  the same way: noise after it, not inside it);
 
 and reports the held-out accuracy with every circuit on the processor at once, with the calibrated
 readout error on every <Z_i> (``readout``) and with it inverted (``mitigated``; exact values, so the
