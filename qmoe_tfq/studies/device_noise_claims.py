@@ -95,18 +95,24 @@ def _counts(series, n_test: int, seeds) -> np.ndarray:
     return np.round(series.loc[seeds].to_numpy(float) * n_test)
 
 
-def _outcome(res: dn.Results, dataset: str, setting: str, reference: str, shots: int = 0) -> Outcome:
-    ev = dn.evaluations(res.rows)
-    n = res.n_test[dataset]
-    ref = res.references[dataset][reference].dropna()
+def _advantage(ev, dataset: str, n: int, ref, processors, setting: str, shots: int = 0) -> Outcome:
+    """``device_advantage`` of ``dataset``'s deployed router (evaluations ``ev``) against the reference accuracies
+    ``ref`` by seed, on the seeds every series holds."""
+    ref = ref.dropna()
     base = dn.per_seed(ev, dataset, "noiseless", "exact")
-    devices = {p: dn.per_seed(ev, dataset, p, setting, shots) for p in dn.size(res.quick).processors}
+    devices = {p: dn.per_seed(ev, dataset, p, setting, shots) for p in processors}
     seeds = base.index.intersection(ref.index)
     for v in devices.values():
         seeds = seeds.intersection(v.index)
     return device_advantage(
         _counts(base, n, seeds), {p: _counts(v, n, seeds) for p, v in devices.items()}, _counts(ref, n, seeds), n
     )
+
+
+def _outcome(res: dn.Results, dataset: str, setting: str, reference: str, shots: int = 0) -> Outcome:
+    ev = dn.evaluations(res.rows)
+    ref = res.references[dataset][reference]
+    return _advantage(ev, dataset, res.n_test[dataset], ref, dn.size(res.quick).processors, setting, shots)
 
 
 def _replication_outcome(res: dn.Results, setting: str = "readout") -> Outcome | None:
@@ -115,15 +121,7 @@ def _replication_outcome(res: dn.Results, setting: str = "readout") -> Outcome |
         return None
     ev = dn.evaluations(res.replication)
     n = int(res.replication["n_test"].iloc[0])
-    ref = res.replication_reference.dropna()
-    base = dn.per_seed(ev, dn.REPLICATION, "noiseless", "exact")
-    devices = {p: dn.per_seed(ev, dn.REPLICATION, p, setting) for p in dn.size(res.quick).processors}
-    seeds = base.index.intersection(ref.index)
-    for v in devices.values():
-        seeds = seeds.intersection(v.index)
-    return device_advantage(
-        _counts(base, n, seeds), {p: _counts(v, n, seeds) for p, v in devices.items()}, _counts(ref, n, seeds), n
-    )
+    return _advantage(ev, dn.REPLICATION, n, res.replication_reference, dn.size(res.quick).processors, setting)
 
 
 def _fine_tune_note(res: dn.Results) -> str:
