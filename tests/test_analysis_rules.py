@@ -209,6 +209,30 @@ def test_power_statement_and_underpowered():
     assert not big["underpowered"]
 
 
+def test_power_of_the_equivalence_and_trend_rules():
+    rng = np.random.default_rng(6)
+    tight, wide = rng.normal(0.9, 0.005, 20), rng.normal(0.9, 0.1, 20)
+    # TOST at a true mean equal to the stated value: a tight spread can show a 2 pp band, a wide one cannot
+    assert not r.equivalence_power(tight, margin=0.02)["underpowered"]
+    assert r.equivalence_power(wide, margin=0.02)["underpowered"]
+    assert r.equivalence_power(wide[:5])["mde"] > r.equivalence_power(wide)["mde"]  # fewer seeds, larger margin
+    assert math.isinf(r.equivalence_power(tight[:1])["mde"])
+    # constructed check of the TOST approximation: at the margin it gives, TOST shows equivalence ~80% of the time
+    unit = np.random.default_rng(0).normal(0, 1, 30)
+    margin = r.equivalence_power((unit - unit.mean()) / unit.std(ddof=1))["mde"]  # the SD of the draws below: 1
+    hits = [
+        r.tost_mean(np.random.default_rng(k).normal(0.5, 1, 30), 0.5, margin, interval="t").state == "shown"
+        for k in range(400)
+    ]
+    assert 0.7 <= np.mean(hits) <= 0.9
+    # trend: more points detect weaker correlations
+    assert r.trend_power(120)["mde"] < r.trend_power(30)["mde"] and math.isinf(r.trend_power(3)["mde"])
+    s = r.family_power_sentence(
+        {"a": r.equivalence_power(tight, margin=0.02), "b": r.equivalence_power(wide, margin=0.02)}
+    )
+    assert s.startswith("b (the hardest of 2): smallest equivalence margin showable") and "**underpowered**" in s
+
+
 def test_holm_family_needs_every_member_after_holm():
     up = np.arange(12) % 3 + 5
     tie = np.array([0, 1, -1, 0, 1, -1, 0, 0, 1, -1, 0, 0])

@@ -220,6 +220,9 @@ def test_n1_and_n2_judge_stated_values_by_equivalence():
     assert "[shown] quantum" in text  # equal to our seeds' value
     assert "[shown otherwise] mlp_h32" in text  # 0.995 is far above runs at 0.86-0.87
     assert n1.verdict == "not reproduced" and n1.stability is not None
+    # the power statement names the hardest stated value: the bimodal mlp_h16 could not show a 2 pp band
+    assert n1.power.startswith("mlp_h16 (the hardest of 7): smallest equivalence margin showable")
+    assert "**underpowered**" not in n1.power  # the primary found a difference: power qualifies only a null
     n2 = tmc.n2(res.rows)
     assert "[shown] linear" in n2.parts[0].text and "[shown otherwise] quantum" in n2.parts[0].text
     assert "loss at epoch 40" in n2.parts[0].text and n2.verdict == "not reproduced"

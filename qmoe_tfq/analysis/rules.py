@@ -367,6 +367,70 @@ def paired_sample_size(
     )
 
 
+def equivalence_power(values, alpha: float = ALPHA, power: float = POWER, margin: float | None = None) -> dict:
+    """``paired_power``'s counterpart for the equivalence rule (``tost_mean``): the smallest margin within which
+    two one-sided tests show equivalence with ``power`` at the seeds used when our true mean equals the stated
+    value, (t_{1-alpha, n-1} + t_{1-(1-power)/2, n-1}) * sd / sqrt(n) (normal approximation with Student-t
+    quantiles and the observed SD); ``underpowered`` when it exceeds the plan's ``margin`` (absolute units).
+
+    Examples
+    --------
+    >>> from qmoe_tfq.analysis.rules import equivalence_power
+    >>> pw = equivalence_power([0.90, 0.92, 0.88, 0.91, 0.89, 0.90], margin=0.02)
+    >>> round(pw["mde"], 4), pw["underpowered"]
+    (0.0202, True)
+    """
+    x = _finite(values)
+    n = len(x)
+    mde = (
+        math.inf
+        if n < 2
+        else float((sps.t.ppf(1 - alpha, n - 1) + sps.t.ppf(1 - (1 - power) / 2, n - 1)) * x.std(ddof=1) / math.sqrt(n))
+    )
+    return {
+        "mde": mde,
+        "n": n,
+        "alpha": alpha,
+        "power": power,
+        "test": "TOST",
+        "what": "equivalence margin showable",
+        "method": "TOST at a true mean equal to the stated value, normal approximation with Student-t quantiles and "
+        "the observed SD",
+        "effect_of_interest": margin,
+        "underpowered": bool(margin is not None and not mde <= margin),
+    }
+
+
+def trend_power(n_points: int, alpha: float = ALPHA, power: float = POWER, effect: float | None = None) -> dict:
+    """``paired_power``'s counterpart for the trend rule (``trend_sign``): the smallest |rank correlation| a
+    one-sided test over ``n_points`` (level, value) points detects with ``power`` (Fisher z approximation,
+    tanh((z_{1-alpha} + z_power) / sqrt(n - 3))); ``underpowered`` when it exceeds ``effect``.
+
+    Examples
+    --------
+    >>> from qmoe_tfq.analysis.rules import trend_power
+    >>> round(trend_power(60)["mde"], 3)
+    0.318
+    """
+    mde = (
+        math.inf
+        if n_points < 4
+        else math.tanh((sps.norm.ppf(1 - alpha) + sps.norm.ppf(power)) / math.sqrt(n_points - 3))
+    )
+    return {
+        "mde": float(mde),
+        "n": int(n_points),
+        "alpha": alpha,
+        "power": power,
+        "test": "rank correlation",
+        "what": "|rank correlation| detectable",
+        "units": "(level, seed) points",
+        "method": "Fisher z approximation",
+        "effect_of_interest": effect,
+        "underpowered": bool(effect is not None and not mde <= effect),
+    }
+
+
 #: Outcomes in which the primary test found something: power then qualifies nothing (it is for null results).
 FOUND = ("shown", "shown otherwise", "reversed")
 
@@ -387,8 +451,8 @@ def power_sentence(pw: dict, unit: str = "", state: str | None = None) -> str:
     """
     eff = "no effect (too few seeds for the exact test)" if math.isinf(pw["mde"]) else f"{pw['mde']:.3g}{unit}"
     s = (
-        f"smallest effect detectable with {pw['power']:.0%} power at {pw['n']} seeds (one-sided alpha "
-        f"{pw['alpha']:g}, {pw['method']}): {eff}"
+        f"smallest {pw.get('what', 'effect detectable')} with {pw['power']:.0%} power at {pw['n']} "
+        f"{pw.get('units', 'seeds')} (one-sided alpha {pw['alpha']:g}, {pw['method']}): {eff}"
     )
     if pw["effect_of_interest"] is not None:
         s += f"; effect of interest {pw['effect_of_interest']:.3g}{unit}"
@@ -397,6 +461,31 @@ def power_sentence(pw: dict, unit: str = "", state: str | None = None) -> str:
         elif pw["underpowered"]:
             s += ": **underpowered**"
     return s
+
+
+def family_power_sentence(pws: dict, state: str | None = None, unit: str = "") -> str:
+    """One power sentence for several tests of one entry (stated values, widths, tasks): ``power_sentence`` of
+    the hardest (the largest detectable effect relative to its effect of interest), then every member's.
+
+    Examples
+    --------
+    >>> from qmoe_tfq.analysis.rules import equivalence_power, family_power_sentence
+    >>> pws = {"a": equivalence_power([0.9, 0.91, 0.89], margin=0.02), "b": equivalence_power([0.5, 0.7, 0.6], margin=0.02)}
+    >>> family_power_sentence(pws).startswith("b (the hardest of 2): smallest equivalence margin")
+    True
+    """
+    if not pws:
+        raise ValueError("family_power_sentence needs at least one member")
+
+    def rank(pw: dict) -> float:
+        ref = pw["effect_of_interest"]
+        return pw["mde"] / ref if ref else pw["mde"]
+
+    hardest = max(pws, key=lambda k: rank(pws[k]))
+    every = ", ".join(f"{k} {v['mde']:.3g}{unit}" for k, v in pws.items())
+    return (
+        f"{hardest} (the hardest of {len(pws)}): {power_sentence(pws[hardest], unit, state)}; every member's: {every}"
+    )
 
 
 # ------------------------------------------------------------------------------------------ trend

@@ -173,6 +173,17 @@ def c5(res: ef.Results) -> Entry:
         rule="closed testing",
         secondary_rules=["closed testing"],
     )
+    if entry.verdict in ("not reproduced", "inconclusive"):
+        n_test = float(np.mean(data.values["n_test"]))
+        ref = np.asarray(data.values[ef.REFERENCE], float)
+        pws = {
+            m: ar.paired_power((np.asarray(data.values[m], float) - ref) / n_test, effect_of_interest=MARGINS[0])
+            for m in params
+            if m.startswith("mlp_h")
+        }
+        entry.power = "non-inferiority at a true difference of 0, per width: " + ar.family_power_sentence(
+            pws, outcomes[MARGINS[0]].state
+        )
     variants = {
         opt: ef.sweep_values(ef.variant_rows(res, *opt), ef.TUNED_PREFIX, quick) for opt in ef.variant_options(res)
     }

@@ -275,6 +275,8 @@ def n3(res: ns.Results) -> Entry:
         rule="trend",
         secondary_rules=["equivalence"] * len(tosts),
     )
+    if entry.verdict in ("not reproduced", "inconclusive"):
+        entry.power = ar.power_sentence(ar.trend_power(matrix.size), state=primary.state)
 
     def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
         o = ar.trend_sign(levels, matrix[pos], claimed="decreasing")

@@ -219,6 +219,14 @@ def n4(res: p1.Results) -> Entry:
         rule="equivalence",
         secondary_rules=["ordering"] * len(orderings),
     )
+    if entry.verdict in ("not reproduced", "inconclusive"):
+        acc = values(accuracy)
+        pws = {
+            k: ar.equivalence_power(acc[k], margin=N4_MARGIN)
+            for k in acc
+            if k in {_key(d, m) for d in p1.DATASETS for m in p1.AUTHORS_MODELS}
+        }
+        entry.power = ar.family_power_sentence(pws, primary.state)
 
     def verdict_of(spec: dict, positions: np.ndarray) -> tuple[str, float]:
         o, _ = plan_outcomes(

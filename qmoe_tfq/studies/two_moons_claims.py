@@ -645,6 +645,9 @@ def n1(rows: pd.DataFrame) -> Entry:
         "equivalence is inconclusive, never reproduced. ci95: BCa 95% CI of our mean.",
         rule="equivalence",
     )
+    if entry.verdict in ("not reproduced", "inconclusive"):
+        pws = {m: ar.equivalence_power(v, margin=N1_MARGIN) for m, v in data.values.items()}
+        entry.power = ar.family_power_sentence(pws, primary.state)
 
     def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
         o = ar.combined(n1_outcomes(data.take(pos), spec["margin_pp"] / 100, spec["interval"], 500), "")
@@ -708,6 +711,9 @@ def n2(rows: pd.DataFrame) -> Entry:
         "equivalence of our mean within a relative margin (losses), not by a prediction interval.",
         rule="equivalence",
     )
+    if entry.verdict in ("not reproduced", "inconclusive"):
+        pws = {m: ar.equivalence_power(v, margin=N2_MARGIN * N2_STATED[m]) for m, v in data.values.items()}
+        entry.power = ar.family_power_sentence(pws, primary.state)
 
     def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
         o = ar.combined(
