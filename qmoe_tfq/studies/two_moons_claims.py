@@ -261,10 +261,11 @@ def _against(rows: pd.DataFrame, prefix: str, model_id: str) -> str:
 def c1(res: tm.Results) -> Entry:
     rows, protocol = res.rows, tuned_protocol(res)
     data, variants, replicated = c1_data(res)
+    pilot_data = c1_values(rows)
     if replicated:
         protocol += (
             f"; C1's primary decided on a replication of the quantum router and Model A at their tuned "
-            f"configurations on {len(data.seeds)} fresh seeds (the {len(c1_values(rows).seeds)} evaluation seeds "
+            f"configurations on {len(data.seeds)} fresh seeds (the {len(pilot_data.seeds)} evaluation seeds "
             "are its pilot)"
         )
     qi, li = _mean_ci(data.values["quantum_acc"]), _mean_ci(data.values["linear_acc"])
@@ -292,8 +293,8 @@ def c1(res: tm.Results) -> Entry:
         )
     primary, secondary = c1_outcomes(data.values)
     if replicated:
-        p_primary, _ = c1_outcomes(c1_values(rows).values)
-        pilot = replace(p_primary, text=f"the pilot ({len(c1_values(rows).seeds)} evaluation seeds): {p_primary.text}")
+        p_primary, _ = c1_outcomes(pilot_data.values)
+        pilot = replace(p_primary, text=f"the pilot ({len(pilot_data.seeds)} evaluation seeds): {p_primary.text}")
         secondary = [*secondary, (pilot, False)]
     b_primary, _ = c1_outcomes(budget.values)
     note += f" By the plan the authors' budget runs give '{ar.decide(b_primary, c1_mapping(budget.values))}' ({b_primary.text})."
@@ -328,7 +329,7 @@ def c1(res: tm.Results) -> Entry:
     if entry.verdict != "reproduced":
         entry.power = ar.power_sentence(ar.paired_power(d, effect_of_interest=C1_MARGIN), state=primary.state)
     multi = c1_multiverse(data, min(STABILITY_RESAMPLES, mv.MULTIVERSE_RESAMPLES), variants)
-    pilot_note = _replication_sentence(res, c1_values(rows), data) if replicated else ""
+    pilot_note = _replication_sentence(res, pilot_data, data) if replicated else ""
     entry = replace(entry, note=entry.note + pilot_note + _flip_note(multi, variants, c1_verdict, res))
     return ledger.with_multiverse(entry, multi)
 
