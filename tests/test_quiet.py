@@ -81,3 +81,22 @@ def test_benchmark_processes_probe_devices_quietly(capfd):
     quiet_device_probe(FakeTF())
     err = capfd.readouterr().err
     assert "cuInit" not in err and "a real error\n" in err
+
+
+def test_dependency_deprecation_notices_are_quiet():
+    """cirq 1.5's own native-gate compilation warns about cirq 1.6 (``core.quiet.DEPENDENCY_NOTICES``):
+    filtered once ``qmoe_tfq`` is imported, shown with ``QMOE_TF_LOGS=all``."""
+    code = textwrap.dedent("""
+        import warnings
+        import qmoe_tfq
+        import cirq
+        warnings.warn("In cirq 1.6 the default value of `use_repetition_ids` will change to False", FutureWarning)
+        warnings.warn("another future change", FutureWarning)
+        q = cirq.LineQubit.range(2)
+        cirq.optimize_for_target_gateset(cirq.Circuit(cirq.CNOT(*q)), gateset=cirq.SqrtIswapTargetGateset())
+        print("done")
+    """)
+    proc = run(code)
+    assert proc.returncode == 0, proc.stderr
+    assert "use_repetition_ids" not in proc.stderr and "another future change" in proc.stderr
+    assert "use_repetition_ids" in run(code, QMOE_TF_LOGS="all").stderr

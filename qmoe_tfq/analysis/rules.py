@@ -873,7 +873,7 @@ def holm_family(outcomes: Sequence[Outcome], description: str, alpha: float = AL
     """One outcome for 'on every member' over a family of one-sided comparisons (``paired_superiority``
     outcomes with ``p`` and ``p_reverse``), Holm-adjusted both ways: ``shown`` when every adjusted p is
     below ``alpha``, ``reversed`` when any adjusted reverse p is, else ``inconclusive``. Effect: the
-    smallest member's."""
+    smallest member's; ``extra`` holds the members' adjusted p-values (``holm``, ``holm_reverse``)."""
     if not outcomes:
         raise ValueError("holm_family needs at least one outcome")
     up, down = holm([o.p for o in outcomes]), holm([o.p_reverse for o in outcomes])
@@ -884,7 +884,8 @@ def holm_family(outcomes: Sequence[Outcome], description: str, alpha: float = AL
         + "; ".join(f"{o.text}, Holm p = {u:.3g} (reverse {d:.3g})" for o, u, d in zip(outcomes, up, down))
         + ")"
     )
-    return Outcome(state, effect, text, p=float(up.max()), p_reverse=float(down.min()))
+    adjusted = {"holm": up.tolist(), "holm_reverse": down.tolist()}
+    return Outcome(state, effect, text, p=float(up.max()), p_reverse=float(down.min()), extra=adjusted)
 
 
 def combined(outcomes: Sequence[Outcome], description: str) -> Outcome:

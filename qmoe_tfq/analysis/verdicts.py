@@ -79,17 +79,6 @@ def _paired(rows: pd.DataFrame, a: str, b: str, column: str = "n_correct") -> tu
     return ga.loc[seeds, column].to_numpy(float), gb.loc[seeds, column].to_numpy(float), n_test
 
 
-def _all_of(outcomes: list[r.Outcome]) -> str:
-    states = [o.state for o in outcomes]
-    if all(s == "shown" for s in states):
-        return "shown"
-    if "reversed" in states:
-        return "reversed"
-    if "shown otherwise" in states:
-        return "shown otherwise"
-    return "inconclusive"
-
-
 # -------------------------------------------------------------------------------------------- C1
 
 
@@ -144,10 +133,10 @@ def n1(rows: pd.DataFrame, n_resamples: int = 30) -> Judged:
 
     def judge(spec: dict, pos: np.ndarray) -> tuple[str, float]:
         os_ = outcomes(spec, pos)
-        return mapping[_all_of(os_)], float(np.mean([abs(o.effect) for o in os_]))
+        return mapping[r.all_of(os_)], float(np.mean([abs(o.effect) for o in os_]))
 
     full = outcomes({"margin_pp": 2}, np.arange(len(vals["quantum"])))
-    verdict = mapping[_all_of(full)]
+    verdict = mapping[r.all_of(full)]
     choices = (
         mv.Choice("margin_pp", (2, 1)),
         mv.Choice("interval", ("BCa", "percentile")),
@@ -186,7 +175,7 @@ def n4(rows: pd.DataFrame, n_resamples: int = 30) -> Judged:
 
     def judge(spec, pos):
         os_ = outcomes(spec, pos)
-        return mapping[_all_of(os_)], float(np.mean([abs(o.effect) for o in os_]))
+        return mapping[r.all_of(os_)], float(np.mean([abs(o.effect) for o in os_]))
 
     n = len(next(iter(vals.values())))
     full = outcomes({"margin_pp": 2}, np.arange(n))
@@ -196,7 +185,7 @@ def n4(rows: pd.DataFrame, n_resamples: int = 30) -> Judged:
         *[c for c in mv.CHOICES if c.name not in ("margin_pp", "interval")],
     )
     multi = mv.run_multiverse(judge, n, choices, claim="N4", only=("margin_pp", "interval"), n_resamples=n_resamples)
-    return Judged("N4", mapping[_all_of(full)], "; ".join(f"[{o.state}] {o.text}" for o in full), multiverse=multi)
+    return Judged("N4", mapping[r.all_of(full)], "; ".join(f"[{o.state}] {o.text}" for o in full), multiverse=multi)
 
 
 # -------------------------------------------------------------------------------------------- C6
@@ -206,40 +195,38 @@ def c6(rows: pd.DataFrame, n_resamples: int = 100) -> Judged:
     tasks = sorted(set(rows.experiment.str.rsplit("/", n=2).str[0]))
     pairs = {t: _paired(rows, f"{t}/k8/quantum", f"{t}/k8/linear") for t in tasks}
 
-    def outcomes(spec, pos):
-        os_ = [
-            r.paired_superiority(
-                q[pos], lin[pos], test=spec.get("test", "signed-rank"), scale=1 / n, description=t.split("/")[-1]
-            )
-            for t, (q, lin, n) in pairs.items()
-            if t.split("/")[-1].startswith("mnist")
-        ]
-        adj = r.holm([o.p for o in os_])
-        adj_rev = r.holm([o.p_reverse for o in os_])
-        return [
-            r.Outcome(
-                "shown" if a < 0.05 else "reversed" if b < 0.05 else "inconclusive", o.effect, o.text, p=a, p_reverse=b
-            )
-            for o, a, b in zip(os_, adj, adj_rev)
-        ]
+    def outcome(spec, pos) -> r.Outcome:
+        return r.holm_family(
+            [
+                r.paired_superiority(
+                    q[pos], lin[pos], test=spec.get("test", "signed-rank"), scale=1 / n, description=t.split("/")[-1]
+                )
+                for t, (q, lin, n) in pairs.items()
+                if t.split("/")[-1].startswith("mnist")
+            ],
+            "quantum > linear at k = 8 on every MNIST task",
+        )
 
     mapping = pl.PLAN["C6"].mapping
 
     def judge(spec, pos):
-        os_ = outcomes(spec, pos)
-        return mapping[_all_of(os_)], float(np.mean([o.effect for o in os_]))
+        o = outcome(spec, pos)
+        return mapping[o.state], o.effect
 
     n = len(next(iter(pairs.values()))[0])
-    full = outcomes({}, np.arange(n))
-    stand = mapping[_all_of(full)]
+    full = outcome({}, np.arange(n))
+    stand = mapping[full.state]
     multi = mv.run_multiverse(judge, n, claim="C6", only=("test",), n_resamples=n_resamples)
-    diffs = np.concatenate([(q - lin) / nt for t, (q, lin, nt) in pairs.items() if "mnist" in t])
-    pw = r.paired_power(diffs[:n], effect_of_interest=0.02)
+    pws = {
+        t.split("/")[-1]: r.paired_power((q - lin) / nt, effect_of_interest=0.02)
+        for t, (q, lin, nt) in pairs.items()
+        if t.split("/")[-1].startswith("mnist")
+    }
     return Judged(
         "C6",
         f"not testable here (MNIST subsets by the same rules: {stand})",
-        "; ".join(f"[{o.state}] {o.text} (Holm p {o.p:.3g})" for o in full),
-        power=r.power_sentence(pw) + " (first task's differences)",
+        full.text,
+        power=r.family_power_sentence(pws),
         multiverse=multi,
         offline_gap="Fashion-MNIST not run",
     )

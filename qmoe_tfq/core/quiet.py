@@ -7,7 +7,8 @@ driver, C++ log lines that read like failures: cuFFT/cuDNN/cuBLAS factories "alr
 filters exactly those lines out of the process's stderr while TensorFlow is imported and its devices
 are listed; every other line written meanwhile is replayed afterwards. It also drops TensorFlow's
 "triggered tf.function retracing" warning: each model here compiles its own functions once, which
-that counter reports as retracing. ``QMOE_TF_LOGS=all`` turns the filtering off.
+that counter reports as retracing, and two deprecation notices the pinned dependencies raise about their
+own future versions (``DEPENDENCY_NOTICES``). ``QMOE_TF_LOGS=all`` turns the filtering off.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 from contextlib import contextmanager
 
 BENIGN_STDERR = re.compile(
@@ -27,6 +29,14 @@ BENIGN_STDERR = re.compile(
     r"|failed call to cuInit"
 )
 RETRACING = "triggered tf.function retracing"
+#: Deprecation notices raised inside the pinned dependencies, about their future versions, not about
+#: anything this package can change: cirq 1.5's own ``optimize_for_target_gateset`` builds
+#: ``CircuitOperation``s without ``use_repetition_ids`` (device compilation printed it about 12,000
+#: times per ``make paper``, 6 lines each), and google.api_core announces the end of Python 3.11 support.
+DEPENDENCY_NOTICES = (
+    r"In cirq 1\.6 the default value of `use_repetition_ids` will change",
+    r"You are using a Python version \(3\.11",
+)
 
 
 @contextmanager
@@ -117,9 +127,12 @@ class _DropRetracing(logging.Filter):
 
 
 def install() -> None:
-    """Filter TensorFlow's start-up lines (if it is not imported yet) and its retracing warnings."""
+    """Filter TensorFlow's start-up lines (if it is not imported yet), its retracing warnings and the
+    dependencies' deprecation notices (``DEPENDENCY_NOTICES``)."""
     if os.environ.get("QMOE_TF_LOGS", "").strip().lower() == "all":
         return
+    for message in DEPENDENCY_NOTICES:
+        warnings.filterwarnings("ignore", message=message, category=FutureWarning)
     tf_logger = logging.getLogger("tensorflow")
     if not any(isinstance(f, _DropRetracing) for f in tf_logger.filters):
         tf_logger.addFilter(_DropRetracing())

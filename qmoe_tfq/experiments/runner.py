@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 import warnings
 from collections import Counter
 from collections.abc import Iterable
@@ -31,6 +32,7 @@ from qmoe_tfq.core.machine import cpu
 from qmoe_tfq.core.paths import ROOT
 from qmoe_tfq.core.workers import exit_with_parent
 from qmoe_tfq.experiments.experiment import RESULTS_SCHEMA, Experiment, config_key, run_group, run_one, stack_key
+from qmoe_tfq.experiments.pool import SharedPool, stage_line
 
 DEFAULT_CACHE = ROOT / ".cache" / "runs"
 REQUIRED_RESULT_KEYS = ("train_accuracy", "test_accuracy", "total_params", "train_seconds")
@@ -340,6 +342,7 @@ def run_experiments(
     progress: bool = True,
     desc: str = "runs",
     scheduler: str | None = None,
+    pool: SharedPool | None = None,
 ) -> pd.DataFrame:
     """Run every (experiment, seed) not already cached; return one row per (experiment, seed).
 
@@ -366,6 +369,10 @@ def run_experiments(
     scheduler : str or None, default None
         Address of a dask.distributed scheduler (``tcp://host:8786``) to run the jobs on; None
         means ``$QMOE_SCHEDULER`` if set, else local processes.
+    pool : SharedPool or None, default None
+        Worker processes shared with other calls running at the same time in other threads
+        (``qmoe_tfq.experiments.pool``); ``jobs`` and ``scheduler`` are then unused, and progress
+        goes to the pool's one bar.
 
     Returns
     -------
@@ -439,12 +446,23 @@ def run_experiments(
             stacklevel=2,
         )
     n_planned = len({key for _, _, key in planned})
-    if not todo and progress and n_planned:
+    if not todo and progress and n_planned and pool is None:
         print(
             f"{desc}: {n_planned} run{'' if n_planned == 1 else 's'}, all from the cache", file=sys.stderr, flush=True
         )
     skipped: dict[str, str] = {}
-    if todo:
+    if pool is not None:
+        _run_in_pool(
+            pool,
+            todo,
+            by_key={key: (exp, seed) for exp, seed, key in todo},
+            cache=cache,
+            results=results,
+            skipped=skipped,
+            desc=desc,
+            n_planned=n_planned,
+        )
+    elif todo:
         by_key = {key: (exp, seed) for exp, seed, key in todo}
         parallel = scheduler is not None or jobs > 1
         batches = plan_jobs(todo, jobs if scheduler is None else max(jobs, 2))
@@ -483,6 +501,35 @@ def run_experiments(
     return pd.DataFrame(rows)
 
 
+def _run_in_pool(
+    pool: SharedPool,
+    todo: list[Task],
+    by_key: dict,
+    cache: Path,
+    results: dict,
+    skipped: dict,
+    desc: str,
+    n_planned: int,
+) -> None:
+    """``run_experiments``' jobs through a ``SharedPool``: this call computes (and caches) the runs no
+    other call has claimed, and takes the others' results when they come."""
+    from concurrent.futures import as_completed
+
+    start = time.perf_counter()
+    mine, theirs = pool.claim(todo)
+    pool.planned(len(mine))
+    outputs = [pool.submit(job, job_cost(job)) for job in plan_jobs(mine, pool.jobs)]
+    _store((f.result() for f in as_completed(outputs)), by_key, cache, results, skipped, pool)
+    for key, claim in theirs.items():
+        result = claim.result()
+        if "skipped" in result:
+            skipped[key] = result["skipped"]
+        else:
+            results[key] = result
+    if n_planned:
+        pool.say(stage_line(desc, n_planned, n_planned - len(todo), time.perf_counter() - start))
+
+
 def _store(outputs, by_key: dict, cache: Path, results: dict, skipped: dict, bar) -> None:
     """Write each job's results to the cache as the job returns (atomic, checksummed); a run that
     was skipped (its data absent or unreadable) is recorded in ``skipped`` and never cached."""
@@ -494,16 +541,22 @@ def _store(outputs, by_key: dict, cache: Path, results: dict, skipped: dict, bar
                 exp, seed = by_key[key]
                 write_entry(cache / f"{key}.json", key, exp, seed, result)
                 results[key] = result
-            bar.update()
+            bar.advance() if isinstance(bar, SharedPool) else bar.update()
 
 
-def runner(jobs: int = 1, cache_dir: Path | str | None = None, progress: bool = True, scheduler: str | None = None):
-    """``run(experiments, desc)``: ``run_experiments`` bound to ``jobs``, ``cache_dir``, ``progress`` and
-    ``scheduler``, the form the studies take it in.
+def runner(
+    jobs: int = 1,
+    cache_dir: Path | str | None = None,
+    progress: bool = True,
+    scheduler: str | None = None,
+    pool: SharedPool | None = None,
+):
+    """``run(experiments, desc)``: ``run_experiments`` bound to ``jobs``, ``cache_dir``, ``progress``,
+    ``scheduler`` and ``pool``, the form the studies take it in.
 
     Parameters
     ----------
-    jobs, cache_dir, progress, scheduler
+    jobs, cache_dir, progress, scheduler, pool
         As in ``run_experiments``.
 
     Returns
@@ -525,7 +578,7 @@ def runner(jobs: int = 1, cache_dir: Path | str | None = None, progress: bool = 
 
     def run(experiments: Iterable[Experiment], desc: str = "runs") -> pd.DataFrame:
         return run_experiments(
-            experiments, jobs=jobs, cache_dir=cache_dir, progress=progress, desc=desc, scheduler=scheduler
+            experiments, jobs=jobs, cache_dir=cache_dir, progress=progress, desc=desc, scheduler=scheduler, pool=pool
         )
 
     return run

@@ -4,8 +4,8 @@ one complete, stamped output folder.
 Notebooks are thin glue over the package; they write tables and figures themselves (through
 ``qmoe_tfq.reporting.report``). A run happens in a staging folder next to the target (``.paper.staging``; one
 run per target at a time): for a whole paper the
-driver first runs every study's experiments through the cached runner (a progress bar per study on
-the terminal), then executes the notebooks in name order (they find every run cached), saves each
+driver first runs every study's experiments through the cached runner (side by side over one shared
+pool of workers, ``warm_cache``; a progress bar on the terminal), then executes the notebooks in name order (they find every run cached), saves each
 executed notebook as HTML under ``notebooks/``, writes ``manifest.json`` (``qmoe_tfq.publish.manifest``)
 and ``index.html`` (``qmoe_tfq.publish.site``), and only then moves the folder into place. An interrupted
 or failed run leaves the previous folder untouched.
@@ -230,15 +230,58 @@ def execute_all(notebooks: list[Path], html_dir: Path, env: dict[str, str], jobs
 
 
 def warm_cache(settings: PaperSettings, studies, log=print) -> dict[str, dict]:
-    """Run every study (cached runs are read, not rerun; tuned protocols in their two stages) with a
-    progress bar per stage; returns the tuned protocols' chosen parameters by evaluation name."""
+    """Run every study (cached runs are read, not rerun; tuned protocols in their stages); returns the
+    tuned protocols' chosen parameters by evaluation name.
+
+    With several local workers the studies run side by side, one thread each, sharing one pool of
+    workers (``experiments.pool.SharedPool``: one progress bar, a line per finished stage), so no core
+    idles while a study waits between its stages; with one worker or a dask scheduler
+    (``$QMOE_SCHEDULER``) they run one after another, a progress bar per stage."""
+    from qmoe_tfq.experiments.runner import default_scheduler
     from qmoe_tfq.studies import study_results
 
+    studies = list(studies)
+    if settings.jobs < 2 or default_scheduler() is not None or len(studies) < 2:
+        chosen: dict[str, dict] = {}
+        for name in studies:
+            start = time.perf_counter()
+            chosen.update(getattr(study_results(name, settings), "chosen", {}))
+            log(f"paper: {name} runs ready in {time.perf_counter() - start:.0f} s")
+        return chosen
+    return _warm_side_by_side(settings, studies, log)
+
+
+def _warm_side_by_side(settings: PaperSettings, studies: list[str], log) -> dict[str, dict]:
+    """``warm_cache`` with the studies in threads over one ``SharedPool``; the first error stops them all."""
+    import queue
+
+    from qmoe_tfq.experiments.pool import SharedPool
+    from qmoe_tfq.studies import study_results
+
+    done: queue.Queue = queue.Queue()
+    chosen_by: dict[str, dict] = {}
+    start = time.perf_counter()
+
+    with SharedPool(settings.jobs) as pool:
+
+        def one(name: str) -> None:
+            try:
+                pool.set_priority(studies.index(name))
+                chosen_by[name] = getattr(study_results(name, settings, pool=pool), "chosen", {})
+                done.put((name, None))
+            except BaseException as err:  # handed to the main thread, which raises it
+                done.put((name, err))
+
+        for name in studies:
+            threading.Thread(target=one, args=(name,), name=f"study-{name}", daemon=True).start()
+        for _ in studies:
+            name, err = done.get()
+            if err is not None:
+                raise err
+            pool.say(f"paper: {name} runs ready at {time.perf_counter() - start:.0f} s", log)
     chosen: dict[str, dict] = {}
-    for name in studies:
-        start = time.perf_counter()
-        chosen.update(getattr(study_results(name, settings), "chosen", {}))
-        log(f"paper: {name} runs ready in {time.perf_counter() - start:.0f} s")
+    for name in studies:  # in study order, whatever order they finished in
+        chosen.update(chosen_by[name])
     return chosen
 
 
@@ -346,7 +389,7 @@ def build(
 ) -> dict:
     """Execute ``notebooks`` into a staging folder and move it into place as ``target``.
 
-    ``warm``: run the studies' experiments first, with progress bars (``studies``: names, default all).
+    ``warm``: run the studies' experiments first (``warm_cache``; ``studies``: names, default all).
     Returns the manifest. On any failure or interruption the staging folder is removed and ``target``
     is left as it was.
     """

@@ -74,7 +74,7 @@ def study_experiments(name: str, quick: bool, chosen: dict[str, dict] | None = N
     return study(name).experiments(quick, chosen)
 
 
-def study_results(name: str, settings):
+def study_results(name: str, settings, pool=None):
     """Every run of study ``name`` (cached runs are read, not rerun) at the settings' size, jobs and cache.
 
     Parameters
@@ -84,6 +84,9 @@ def study_results(name: str, settings):
     settings : object
         With attributes ``quick`` (bool), ``jobs`` (int) and ``cache_dir`` (path or None), as the
         paper driver's ``PaperSettings``.
+    pool : SharedPool or None, default None
+        Worker processes shared with studies running at the same time (``experiments.pool``);
+        ``settings.jobs`` is then unused.
 
     Returns
     -------
@@ -102,7 +105,7 @@ def study_results(name: str, settings):
     """
     from qmoe_tfq.experiments.runner import runner
 
-    return study(name).results(runner(settings.jobs, settings.cache_dir), settings.quick)
+    return study(name).results(runner(settings.jobs, settings.cache_dir, pool=pool), settings.quick)
 
 
 def ledger_entries(settings) -> list:

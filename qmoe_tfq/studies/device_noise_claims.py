@@ -23,13 +23,13 @@ pilot, reported as a secondary part with every other comparison.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 
 from qmoe_tfq.analysis import ledger
 from qmoe_tfq.analysis import rules as ar
 from qmoe_tfq.analysis.rules import Outcome
-from qmoe_tfq.analysis.stats import holm
 from qmoe_tfq.studies import device_noise as dn
 
 Q1_MARGIN = 0.01
@@ -66,29 +66,21 @@ def device_advantage(
             "inconclusive", gate.effect, f"no noiseless advantage to keep ({gate.text})", gate.p, gate.p_reverse
         )
     per = {p: ar.paired_superiority(v, reference, alpha, scale=1.0 / n_test, description=p) for p, v in devices.items()}
-    names = list(per)
-    p_up = holm([per[p].p for p in names]).tolist()
-    p_down = holm([per[p].p_reverse for p in names]).tolist()
-    effect = float(min(per[p].effect for p in names))
-    text = "; ".join(f"{p}: {per[p].text} (Holm p = {u:.3g}, reverse {d:.3g})" for p, u, d in zip(names, p_up, p_down))
-    if all(u < alpha for u in p_up):
-        return Outcome("shown", effect, f"advantage kept on every processor: {text}", max(p_up), min(p_down))
-    if any(d < alpha for d in p_down):
-        return Outcome("reversed", effect, f"quantum below Model A on a processor: {text}", max(p_up), min(p_down))
+    fam = ar.holm_family(list(per.values()), "Holm over the processors", alpha)
+    if fam.state == "shown":
+        return replace(fam, text=f"advantage kept on every processor: {fam.text}")
+    if fam.state == "reversed":
+        return replace(fam, text=f"quantum below Model A on a processor: {fam.text}")
     lost = []
-    for p, u in zip(names, p_up):
+    for p, u in zip(per, fam.extra["holm"]):
         ni = ar.paired_noninferiority(devices[p], noiseless, margin * n_test, alpha, scale=1.0 / n_test)
         if u >= alpha and ni.state == "shown otherwise":
             lost.append(f"{p} ({ni.text})")
     if lost:
-        return Outcome(
-            "shown otherwise",
-            effect,
-            f"advantage lost to the device: {'; '.join(lost)}; {text}",
-            max(p_up),
-            min(p_down),
+        return replace(
+            fam, state="shown otherwise", text=f"advantage lost to the device: {'; '.join(lost)}; {fam.text}"
         )
-    return Outcome("inconclusive", effect, f"neither kept nor lost: {text}", max(p_up), min(p_down))
+    return replace(fam, text=f"neither kept nor lost: {fam.text}")
 
 
 def _counts(series, n_test: int, seeds) -> np.ndarray:

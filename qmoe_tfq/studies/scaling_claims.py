@@ -208,13 +208,12 @@ def c6(res: sc.Results, tasks: tuple[sc.Task, ...] = sc.TASKS) -> Entry:
         )
         return entry
     if entry.verdict != "reproduced":
-        entry.power = "; ".join(
-            f"{t.id}: "
-            + ar.power_sentence(
-                ar.paired_power(_differences(res, t, correct()), effect_of_interest=EFFECT_OF_INTEREST),
-                state=primary.state,
-            )
-            for t in claim_tasks
+        entry.power = ar.family_power_sentence(
+            {
+                t.id: ar.paired_power(_differences(res, t, correct()), effect_of_interest=EFFECT_OF_INTEREST)
+                for t in claim_tasks
+            },
+            state=primary.state,
         )
 
     def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
