@@ -116,7 +116,7 @@ class SharedPool:
         from joblib.externals.loky.process_executor import ProcessPoolExecutor as LokyExecutor
 
         if isinstance(self._executor, LokyExecutor):  # loky's can kill its workers
-            self._executor.shutdown(wait=error is None, kill_workers=error is not None)
+            self._executor.shutdown(wait=True, kill_workers=error is not None)
         else:
             self._executor.shutdown(wait=error is None, cancel_futures=error is not None)
         self._warnings.__exit__(None, None, None)
