@@ -37,7 +37,12 @@ def new_stack(
     return StackedMoE(spec, n_features, n_classes, seeds, noise)
 
 
-_CACHE_SIZE = 16
+# A traced stack is reused for the next job of its shapes, and small jobs are mostly their trace (the
+# high-dimensional study's tuning jobs: 0.4-4 s the first time, 0.06-0.27 s again). A study's stages revisit its
+# architectures (tuning, edge extensions, evaluation), so a worker keeps 64 of them: the high-dimensional
+# study alone (2 workers, empty cache, alternating runs) took 137.6 and 147.2 s with 16, 120.6 and 134.9 s
+# with 64 (CPU 238-269 s against 277-292 s), 133.1 s with 256 (no better; more memory per worker).
+_CACHE_SIZE = 64
 _CACHE = ThreadCache(_CACHE_SIZE)  # (Stack, StackTrainer) by shapes, per thread
 
 
