@@ -62,7 +62,9 @@ def fake_results(batch, _limited):
     return [(key, {"seed": seed}) for _, seed, key in batch]
 
 
-def test_the_costliest_waiting_job_runs_first():
+def held_first_job():
+    """(order of jobs run, 'first' started, release it, compute): the job keyed 'first' holds the one
+    worker until released, so every job submitted meanwhile waits in the pool's queue."""
     started, release, order = threading.Event(), threading.Event(), []
 
     def compute(batch, limited):
@@ -72,6 +74,11 @@ def test_the_costliest_waiting_job_runs_first():
             release.wait(10)
         return fake_results(batch, limited)
 
+    return order, started, release, compute
+
+
+def test_the_costliest_waiting_job_runs_first():
+    order, started, release, compute = held_first_job()
     with SharedPool(1, progress=False, executor=ThreadPoolExecutor(1), compute=compute) as pool:
         tasks = {k: (None, 0, k) for k in ("first", "cheap", "dear", "middle")}
         pool.claim(list(tasks.values()))
@@ -84,15 +91,7 @@ def test_the_costliest_waiting_job_runs_first():
 
 
 def test_a_lower_priority_thread_waits_for_the_higher_ones_jobs():
-    started, release, order = threading.Event(), threading.Event(), []
-
-    def compute(batch, limited):
-        order.append(batch[0][2])
-        if batch[0][2] == "first":
-            started.set()
-            release.wait(10)
-        return fake_results(batch, limited)
-
+    order, started, release, compute = held_first_job()
     with SharedPool(1, progress=False, executor=ThreadPoolExecutor(1), compute=compute) as pool:
         tasks = {k: (None, 0, k) for k in ("first", "later study", "this study")}
         pool.claim(list(tasks.values()))
