@@ -194,15 +194,15 @@ def n4(rows: pd.DataFrame, n_resamples: int = 30) -> Judged:
 def c6(rows: pd.DataFrame, n_resamples: int = 100) -> Judged:
     tasks = sorted(set(rows.experiment.str.rsplit("/", n=2).str[0]))
     pairs = {t: _paired(rows, f"{t}/k8/quantum", f"{t}/k8/linear") for t in tasks}
+    mnist = {t.split("/")[-1]: v for t, v in pairs.items() if t.split("/")[-1].startswith("mnist")}
 
     def outcome(spec, pos) -> r.Outcome:
         return r.holm_family(
             [
                 r.paired_superiority(
-                    q[pos], lin[pos], test=spec.get("test", "signed-rank"), scale=1 / n, description=t.split("/")[-1]
+                    q[pos], lin[pos], test=spec.get("test", "signed-rank"), scale=1 / nt, description=task
                 )
-                for t, (q, lin, n) in pairs.items()
-                if t.split("/")[-1].startswith("mnist")
+                for task, (q, lin, nt) in mnist.items()
             ],
             "quantum > linear at k = 8 on every MNIST task",
         )
@@ -217,11 +217,7 @@ def c6(rows: pd.DataFrame, n_resamples: int = 100) -> Judged:
     full = outcome({}, np.arange(n))
     stand = mapping[full.state]
     multi = mv.run_multiverse(judge, n, claim="C6", only=("test",), n_resamples=n_resamples)
-    pws = {
-        t.split("/")[-1]: r.paired_power((q - lin) / nt, effect_of_interest=0.02)
-        for t, (q, lin, nt) in pairs.items()
-        if t.split("/")[-1].startswith("mnist")
-    }
+    pws = {task: r.paired_power((q - lin) / nt, effect_of_interest=0.02) for task, (q, lin, nt) in mnist.items()}
     return Judged(
         "C6",
         f"not testable here (MNIST subsets by the same rules: {stand})",

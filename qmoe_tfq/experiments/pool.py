@@ -143,8 +143,9 @@ class SharedPool:
         self._local.priority = int(priority)
 
     def submit(self, batch: list, cost: float) -> Future:
-        """Queue one job (tasks that may share a stack; claimed by the caller) at priority ``cost``;
-        the future gives its ``[(key, result), ...]`` and settles every task's claim."""
+        """Queue one job (tasks that may share a stack; claimed by the caller), after the jobs of threads with a
+        lower priority and of costlier ones; the future gives its ``[(key, result), ...]`` and settles every
+        task's claim."""
         outer: Future = Future()
         with self._lock:
             if self._closed:
@@ -165,21 +166,20 @@ class SharedPool:
             inner.add_done_callback(lambda done, batch=batch, outer=outer: self._finished(done, batch, outer))
 
     def _finished(self, done: Future, batch: list, outer: Future) -> None:
+        error = done.exception()
         with self._lock:
             self._running -= 1
-        error = done.exception()
-        for _, _, key in batch:
-            claim = self._claimed[key]
-            if error is not None:
-                claim.set_exception(error)
-        if error is None:
+            if error is None:
+                self.runs_computed += len(batch)
+        if error is not None:
+            for _, _, key in batch:
+                self._claimed[key].set_exception(error)
+            outer.set_exception(error)
+        else:
             results = done.result()
             for key, result in results:
                 self._claimed[key].set_result(result)
-            self.runs_computed += len(results)
             outer.set_result(results)
-        else:
-            outer.set_exception(error)
         self._dispatch()
 
     # ----------------------------------------------------------------------------------- progress
@@ -191,8 +191,8 @@ class SharedPool:
                 self._bar.total += n
                 self._bar.refresh()
 
-    def advance(self, n: int = 1) -> None:
-        """``n`` runs finished."""
+    def update(self, n: int = 1) -> None:
+        """``n`` runs finished (the bar's ``update``, so the runner stores results alike with either)."""
         if self._bar is not None:
             with self._lock:
                 self._bar.update(n)

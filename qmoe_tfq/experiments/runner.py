@@ -452,16 +452,7 @@ def run_experiments(
         )
     skipped: dict[str, str] = {}
     if pool is not None:
-        _run_in_pool(
-            pool,
-            todo,
-            by_key={key: (exp, seed) for exp, seed, key in todo},
-            cache=cache,
-            results=results,
-            skipped=skipped,
-            desc=desc,
-            n_planned=n_planned,
-        )
+        _run_in_pool(pool, todo, cache, results, skipped, desc, n_planned)
     elif todo:
         by_key = {key: (exp, seed) for exp, seed, key in todo}
         parallel = scheduler is not None or jobs > 1
@@ -504,7 +495,6 @@ def run_experiments(
 def _run_in_pool(
     pool: SharedPool,
     todo: list[Task],
-    by_key: dict,
     cache: Path,
     results: dict,
     skipped: dict,
@@ -519,6 +509,7 @@ def _run_in_pool(
     mine, theirs = pool.claim(todo)
     pool.planned(len(mine))
     outputs = [pool.submit(job, job_cost(job)) for job in plan_jobs(mine, pool.jobs)]
+    by_key = {key: (exp, seed) for exp, seed, key in mine}
     _store((f.result() for f in as_completed(outputs)), by_key, cache, results, skipped, pool)
     for key, claim in theirs.items():
         result = claim.result()
@@ -541,7 +532,7 @@ def _store(outputs, by_key: dict, cache: Path, results: dict, skipped: dict, bar
                 exp, seed = by_key[key]
                 write_entry(cache / f"{key}.json", key, exp, seed, result)
                 results[key] = result
-            bar.advance() if isinstance(bar, SharedPool) else bar.update()
+            bar.update()
 
 
 def runner(

@@ -264,16 +264,16 @@ def _warm_side_by_side(settings: PaperSettings, studies: list[str], log) -> dict
 
     with SharedPool(settings.jobs) as pool:
 
-        def one(name: str) -> None:
+        def one(priority: int, name: str) -> None:
             try:
-                pool.set_priority(studies.index(name))
+                pool.set_priority(priority)
                 chosen_by[name] = getattr(study_results(name, settings, pool=pool), "chosen", {})
                 done.put((name, None))
             except BaseException as err:  # handed to the main thread, which raises it
                 done.put((name, err))
 
-        for name in studies:
-            threading.Thread(target=one, args=(name,), name=f"study-{name}", daemon=True).start()
+        for priority, name in enumerate(studies):
+            threading.Thread(target=one, args=(priority, name), name=f"study-{name}", daemon=True).start()
         for _ in studies:
             name, err = done.get()
             if err is not None:
