@@ -62,6 +62,12 @@ def fake_results(batch, _limited):
     return [(key, {"seed": seed}) for _, seed, key in batch]
 
 
+def pool_of(jobs, compute, affinity=lambda job: None):
+    """A pool of ``jobs`` one-thread workers running ``compute`` (no process, no TensorFlow)."""
+    workers = [ThreadPoolExecutor(1) for _ in range(jobs)]
+    return SharedPool(jobs, progress=False, executors=workers, compute=compute, affinity=affinity)
+
+
 def held_first_job():
     """(order of jobs run, 'first' started, release it, compute): the job keyed 'first' holds the one
     worker until released, so every job submitted meanwhile waits in the pool's queue."""
@@ -79,7 +85,7 @@ def held_first_job():
 
 def test_the_costliest_waiting_job_runs_first():
     order, started, release, compute = held_first_job()
-    with SharedPool(1, progress=False, executor=ThreadPoolExecutor(1), compute=compute) as pool:
+    with pool_of(1, compute) as pool:
         tasks = {k: (None, 0, k) for k in ("first", "cheap", "dear", "middle")}
         pool.claim(list(tasks.values()))
         futures = [pool.submit([tasks["first"]], 1.0)]
@@ -92,7 +98,7 @@ def test_the_costliest_waiting_job_runs_first():
 
 def test_a_lower_priority_thread_waits_for_the_higher_ones_jobs():
     order, started, release, compute = held_first_job()
-    with SharedPool(1, progress=False, executor=ThreadPoolExecutor(1), compute=compute) as pool:
+    with pool_of(1, compute) as pool:
         tasks = {k: (None, 0, k) for k in ("first", "later study", "this study")}
         pool.claim(list(tasks.values()))
         futures = [pool.submit([tasks["first"]], 1.0)]
@@ -111,7 +117,7 @@ def test_a_lower_priority_thread_waits_for_the_higher_ones_jobs():
 
 
 def test_a_run_claimed_by_another_call_is_waited_for_not_recomputed():
-    with SharedPool(2, progress=False, executor=ThreadPoolExecutor(2), compute=fake_results) as pool:
+    with pool_of(2, fake_results) as pool:
         task = (None, 7, "k")
         mine, theirs = pool.claim([task])
         again, waiting = pool.claim([task])
@@ -126,7 +132,7 @@ def test_a_failed_job_raises_in_every_call_waiting_for_it(tmp_path):
         raise RuntimeError("job exploded")
 
     with pytest.raises(RuntimeError, match="job exploded"):
-        with SharedPool(2, progress=False, executor=ThreadPoolExecutor(2), compute=broken) as pool:
+        with pool_of(2, broken) as pool:
             out = in_threads(
                 *[lambda: runner.run_experiments([sk()], cache_dir=tmp_path, progress=False, pool=pool)] * 2
             )
@@ -135,9 +141,51 @@ def test_a_failed_job_raises_in_every_call_waiting_for_it(tmp_path):
     assert not list(tmp_path.glob("*.json"))
 
 
-def test_pool_needs_a_worker():
+def test_a_free_worker_takes_the_stack_it_traced_then_one_nobody_traced_then_the_first_in_line():
+    """Worker 0 holds a job of stack A, worker 1 one of stack B; released, worker 1 takes B's next
+    job before a costlier one, then the jobs no worker traced (C, then the one without a stack), and
+    A's job last, as nothing else is left."""
+    order, hold = [], {k: threading.Event() for k in ("a-hold", "b-hold")}
+    started = {k: threading.Event() for k in hold}
+
+    def compute(batch, limited):
+        name = batch[0][2]
+        order.append(name)
+        if name in hold:
+            started[name].set()
+            hold[name].wait(10)
+        return fake_results(batch, limited)
+
+    stack = {"a-hold": "A", "a2": "A", "b-hold": "B", "b2": "B", "c": "C", "n": None}
+    with pool_of(2, compute, affinity=lambda job: stack[job[0][2]]) as pool:
+        tasks = {k: (None, 0, k) for k in stack}
+        pool.claim(list(tasks.values()))
+        futures = [pool.submit([tasks["a-hold"]], 10.0), pool.submit([tasks["b-hold"]], 10.0)]
+        assert all(e.wait(10) for e in started.values())
+        futures += [pool.submit([tasks[k]], cost) for k, cost in (("a2", 1.0), ("b2", 1.0), ("c", 5.0), ("n", 0.5))]
+        hold["b-hold"].set()
+        futures[2].result(10)  # a2: worker 1's last
+        hold["a-hold"].set()
+        for f in futures:
+            f.result(10)
+        reused = pool.reused
+    assert order == ["a-hold", "b-hold", "b2", "c", "n", "a2"]
+    assert reused == 1
+
+
+def test_a_jobs_affinity_is_its_stack_and_lanes():
+    moe = Experiment("q", EstimatorSpec.of("qmoe", router="quantum"), DataSpec(n_samples=40), "fair", tuple(range(24)))
+    job = [(moe, s, f"k{s}") for s in moe.seeds]
+    assert runner.job_affinity(job[:10]) == runner.job_affinity(job[:16]) != runner.job_affinity(job[:17])
+    assert runner.job_affinity(job[:10])[0] == runner.stack_key(moe)
+    assert runner.job_affinity([(sk(), 0, "k")]) is None
+
+
+def test_pool_needs_a_worker_and_one_executor_each():
     with pytest.raises(ValueError, match="jobs=0"):
         SharedPool(0)
+    with pytest.raises(ValueError, match="one executor per worker: jobs=2, 1 executors"):
+        SharedPool(2, executors=[ThreadPoolExecutor(1)])
 
 
 def test_side_by_side_studies_merge_their_choices_in_study_order_and_stop_on_an_error(tmp_path, monkeypatch):

@@ -189,3 +189,23 @@ def test_a_fully_cached_call_says_so(tmp_path, capsys):
     runner.run_experiments([sk()], cache_dir=tmp_path, progress=False)
     runner.run_experiments([sk()], cache_dir=tmp_path, progress=True, desc="two_moons tuning")
     assert "two_moons tuning: 3 runs, all from the cache\n" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("n_runs", "jobs", "sizes"),
+    [
+        (24, 2, [16, 8]),  # was four jobs of 6: 64 lanes for 24 runs
+        (10, 2, [10]),  # never below one block of lanes
+        (48, 1, [32, 16]),  # two jobs per worker (was 24 + 24: 64 lanes)
+        (150, 1, [64, 64, 22]),  # at most MAX_JOB each
+        (3, 4, [3]),
+    ],
+)
+def test_a_group_is_split_in_whole_blocks_of_lanes(n_runs, jobs, sizes):
+    from qmoe_tfq.training.lanes import LANES
+
+    exp = Experiment("q", qmoe(router="linear", max_epochs=5), DataSpec(n_samples=40), "fair", tuple(range(n_runs)))
+    planned = runner.plan_jobs([(exp, s, f"k{s}") for s in exp.seeds], jobs)
+    assert sorted(map(len, planned), reverse=True) == sizes
+    assert all(len(job) % LANES == 0 for job in sorted(planned, key=len, reverse=True)[:-1])
+    assert sorted(s for job in planned for _, s, _ in job) == list(range(n_runs))

@@ -1,5 +1,7 @@
 """Stacked training: many runs as one TensorFlow program, each giving exactly what it gives alone."""
 
+import platform
+
 import numpy as np
 import pytest
 from lanes import assert_same_bits_in_lane_0_and_15
@@ -285,7 +287,7 @@ LANE_SPECS = [
 
 @pytest.mark.parametrize("spec", LANE_SPECS, ids=lambda s: s.label())
 def test_a_run_gives_the_same_bits_in_any_lane_with_ten_classes(spec):
-    """Lane 0 and lane 15 of one 32-lane stack (24 members): with 10 classes and 5 features the
+    """Lane 0 and lane 15 of one 24-lane stack (24 members): with 10 classes and 5 features the
     trailing sizes are not multiples of the packet width, where TensorFlow's own broadcast gradients
     (``x + bias[:, None]``, ``tf.tile``) rounded a member's sums by its lane (``models.ops.broadcast_rows``)."""
     rng = np.random.default_rng(0)
@@ -307,3 +309,42 @@ def test_a_run_gives_the_same_bits_in_any_lane_with_ten_classes(spec):
         return st, h
 
     assert_same_bits_in_lane_0_and_15(train)
+
+
+@pytest.fixture(scope="module")
+def moons32():
+    ds = [load_dataset(DataSpec(n_samples=120), s) for s in range(32)]
+    return np.stack([d.x_train for d in ds]), np.stack([d.y_train for d in ds])
+
+
+def _seed_5_in_last_lane(spec, x, y, n_members):
+    """Seed 5's first-epoch loss and weights, last of ``n_members`` (alone when 1)."""
+    members = [m for m in range(32) if m != 5][: n_members - 1] + [5]
+    st = StackedMoE(spec, 2, 2, members)
+    h = fit_stack(st, x[members], y[members], lr=np.full(len(members), 0.1), seeds=members, batch_size=32, max_epochs=1)
+    return st.lanes, h.losses[-1], [w.copy() for w in st.member_weights(len(members) - 1)]
+
+
+def _same(a, b) -> bool:
+    return a[1] == b[1] and all(np.array_equal(p, q) for p, q in zip(a[2], b[2], strict=True))
+
+
+@pytest.mark.parametrize("spec", [ModelSpec(layers=2), ModelSpec(layers=6)], ids=lambda s: s.label())
+def test_a_quantum_router_in_the_last_lane_gives_its_bits_alone(spec, moons32):
+    """The last lane of a full 16-lane and 32-lane stack: the same bits as alone."""
+    alone = _seed_5_in_last_lane(spec, *moons32, 1)
+    for n, lanes in ((16, 16), (32, 32)):
+        last = _seed_5_in_last_lane(spec, *moons32, n)
+        assert last[0] == lanes and _same(last, alone), f"last of {n}"
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="TensorFlow's AVX kernels (x86-64) round this way")
+def test_why_lanes_are_16_not_8(moons32, monkeypatch):
+    """The check above can fail: with 8-lane blocks (one AVX packet) the quantum router's last lane of an
+    8-lane stack trains to other bits than alone, so ``training.lanes.LANES`` stays 16."""
+    from qmoe_tfq.training import lanes
+
+    monkeypatch.setattr(lanes, "LANES", 8)
+    alone = _seed_5_in_last_lane(ModelSpec(layers=2), *moons32, 1)
+    last = _seed_5_in_last_lane(ModelSpec(layers=2), *moons32, 8)
+    assert last[0] == alone[0] == 8 and not _same(last, alone)

@@ -12,8 +12,14 @@ study instead interleaves them: measured on the full paper, 6% more CPU, the tra
 one architecture evicted before its next job.) A run that two calls plan at once (a study reading
 another's tuning runs) is computed once: the second call waits for the first's result.
 
+Each worker is a process of its own (a one-worker executor), and the pool remembers which stacks
+each has traced (``affinity``: a job's stack key and lanes, ``runner.job_affinity``). A free worker
+takes, among the waiting jobs of the first study in line, the costliest one whose stack it traced
+before, else the costliest one no other worker traced, else the first in line: a stack traced once
+is reused rather than traced again by the other worker (tracing is most of a small job's time).
+
 Nothing about a run depends on this: a run's numbers do not depend on which runs share its stack
-(``training.stack._base.LANES``), and every result is written to the cache by the call that
+(``training.lanes``), and every result is written to the cache by the call that
 planned it, as ``run_experiments`` always does.
 """
 
@@ -24,16 +30,23 @@ import itertools
 import sys
 import threading
 import warnings
-from concurrent.futures import Future
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from concurrent.futures import Executor, Future
+
+#: Stacks the pool remembers per worker: as many as a worker keeps traced (``training.stack._CACHE_SIZE``).
+TRACED_PER_WORKER = 64
 
 
 class SharedPool:
     """``jobs`` worker processes (loky) that concurrent ``run_experiments(..., pool=...)`` calls share.
 
     Use it as a context manager; leaving it shuts the workers down (killed if an exception left
-    the block). At most ``jobs`` jobs are with the workers at a time; the rest wait here, ordered by
-    the submitting thread's ``priority`` (``set_priority``; 0 by default, lower first), then
-    costliest first, so a job submitted later but costlier starts before cheaper ones already waiting.
+    the block). Each worker runs one job at a time; the rest wait here, ordered by the submitting
+    thread's ``priority`` (``set_priority``; 0 by default, lower first), then costliest first, so a
+    job submitted later but costlier starts before cheaper ones already waiting. Within the first
+    priority in line a free worker prefers a job whose ``affinity`` key it ran before, then one no
+    other worker ran.
 
     Parameters
     ----------
@@ -42,11 +55,21 @@ class SharedPool:
     progress : bool, default True
         One progress bar (tqdm, on stderr) for every run of every call, and one line per stage as
         it finishes.
-    executor : concurrent.futures.Executor or None, default None
-        Where jobs run; None means loky's reusable process pool of ``jobs`` workers.
+    executors : list of concurrent.futures.Executor or None, default None
+        One per worker, each given one job at a time; None means ``jobs`` one-process loky executors.
     compute : callable or None, default None
         ``compute(job, True) -> [(key, result), ...]`` run for each job; None means
         ``runner._compute`` (what ``run_experiments`` runs in its workers).
+    affinity : callable or None, default None
+        ``affinity(job) -> hashable or None``: jobs with equal keys reuse what a worker built for the
+        previous one (None: nothing to reuse); None means ``runner.job_affinity`` (stack and lanes).
+
+    Attributes
+    ----------
+    runs_computed : int
+        Runs computed by the workers so far.
+    reused : int
+        Jobs given to a worker that had run a job of the same ``affinity`` key before.
 
     Examples
     --------
@@ -68,32 +91,48 @@ class SharedPool:
     (True, 2)
     """
 
-    def __init__(self, jobs: int, progress: bool = True, executor=None, compute=None) -> None:
+    def __init__(
+        self,
+        jobs: int,
+        progress: bool = True,
+        executors: list[Executor] | None = None,
+        compute: Callable | None = None,
+        affinity: Callable[[list], Hashable | None] | None = None,
+    ) -> None:
         if int(jobs) < 1:
             raise ValueError(f"SharedPool needs at least one worker; jobs={jobs!r}")
+        if executors is not None and len(executors) != int(jobs):
+            raise ValueError(f"SharedPool needs one executor per worker: jobs={jobs!r}, {len(executors)} executors")
         self.jobs = int(jobs)
         self.progress = progress
         self.runs_computed = 0
+        self.reused = 0
         self._lock = threading.Lock()
         self._queue: list = []
         self._order = itertools.count()
-        self._running = 0
+        self._idle = list(range(self.jobs))
+        self._traced: list[OrderedDict] = [OrderedDict() for _ in range(self.jobs)]
         self._claimed: dict[str, Future] = {}
-        self._executor = executor
+        self._executors = executors
         self._compute = compute
+        self._affinity = affinity
         self._bar = None
         self._closed = False
         self._local = threading.local()
 
     def __enter__(self) -> SharedPool:
-        if self._executor is None:
-            from joblib.externals.loky import get_reusable_executor
+        if self._executors is None:
+            from joblib.externals.loky import ProcessPoolExecutor
 
-            self._executor = get_reusable_executor(max_workers=self.jobs)
+            self._executors = [ProcessPoolExecutor(max_workers=1) for _ in range(self.jobs)]
         if self._compute is None:
             from qmoe_tfq.experiments.runner import _compute
 
             self._compute = _compute
+        if self._affinity is None:
+            from qmoe_tfq.experiments.runner import job_affinity
+
+            self._affinity = job_affinity
         if self.progress:
             from tqdm.auto import tqdm
 
@@ -109,16 +148,17 @@ class SharedPool:
             self._closed = True
             waiting, self._queue = self._queue, []
         stopped = RuntimeError("the shared worker pool was shut down before this job ran")
-        for *_, batch, outer in waiting:
+        for *_, batch, _, outer in waiting:
             for _, _, key in batch:
                 self._claimed[key].set_exception(stopped)
             outer.set_exception(stopped)
         from joblib.externals.loky.process_executor import ProcessPoolExecutor as LokyExecutor
 
-        if isinstance(self._executor, LokyExecutor):  # loky's can kill its workers
-            self._executor.shutdown(wait=True, kill_workers=error is not None)
-        else:
-            self._executor.shutdown(wait=error is None, cancel_futures=error is not None)
+        for executor in self._executors:
+            if isinstance(executor, LokyExecutor):  # loky's can kill its workers
+                executor.shutdown(wait=True, kill_workers=error is not None)
+            else:
+                executor.shutdown(wait=error is None, cancel_futures=error is not None)
         self._warnings.__exit__(None, None, None)
         if self._bar is not None:
             self._bar.close()
@@ -151,24 +191,47 @@ class SharedPool:
             if self._closed:
                 raise RuntimeError("the shared worker pool is shut down")
             priority = getattr(self._local, "priority", 0)
-            heapq.heappush(self._queue, (priority, -cost, next(self._order), batch, outer))
+            heapq.heappush(self._queue, (priority, -cost, next(self._order), batch, self._affinity(batch), outer))
         self._dispatch()
         return outer
+
+    def _take(self, worker: int) -> tuple:
+        """The waiting job ``worker`` runs next (under the lock): among the first priority in line, the
+        costliest it traced before, else the costliest no worker traced, else the first in line."""
+        first = self._queue[0]
+        level = [entry for entry in self._queue if entry[0] == first[0]]
+        others = set().union(*(t for w, t in enumerate(self._traced) if w != worker))
+        mine = [e for e in level if e[4] is not None and e[4] in self._traced[worker]]
+        fresh = [e for e in level if e[4] is None or e[4] not in others]
+        chosen = min(mine or fresh or [first])
+        self._queue.remove(chosen)
+        heapq.heapify(self._queue)
+        key = chosen[4]
+        if key is not None:
+            traced = self._traced[worker]
+            self.reused += key in traced
+            traced[key] = True
+            traced.move_to_end(key)
+            while len(traced) > TRACED_PER_WORKER:
+                traced.popitem(last=False)
+        return chosen
 
     def _dispatch(self) -> None:
         while True:
             with self._lock:
-                if self._closed or self._running >= self.jobs or not self._queue:
+                if self._closed or not self._idle or not self._queue:
                     return
-                *_, batch, outer = heapq.heappop(self._queue)
-                self._running += 1
-            inner = self._executor.submit(self._compute, batch, True)
-            inner.add_done_callback(lambda done, batch=batch, outer=outer: self._finished(done, batch, outer))
+                worker = self._idle.pop(0)
+                *_, batch, _, outer = self._take(worker)
+            inner = self._executors[worker].submit(self._compute, batch, True)
+            inner.add_done_callback(
+                lambda done, batch=batch, outer=outer, worker=worker: self._finished(done, batch, outer, worker)
+            )
 
-    def _finished(self, done: Future, batch: list, outer: Future) -> None:
+    def _finished(self, done: Future, batch: list, outer: Future, worker: int) -> None:
         error = done.exception()
         with self._lock:
-            self._running -= 1
+            self._idle.append(worker)
             if error is None:
                 self.runs_computed += len(batch)
         if error is not None:

@@ -33,6 +33,7 @@ from qmoe_tfq.core.paths import ROOT
 from qmoe_tfq.core.workers import exit_with_parent
 from qmoe_tfq.experiments.experiment import RESULTS_SCHEMA, Experiment, config_key, run_group, run_one, stack_key
 from qmoe_tfq.experiments.pool import SharedPool, stage_line
+from qmoe_tfq.training.lanes import LANES, lanes_for, round_up
 
 DEFAULT_CACHE = ROOT / ".cache" / "runs"
 REQUIRED_RESULT_KEYS = ("train_accuracy", "test_accuracy", "total_params", "train_seconds")
@@ -215,8 +216,11 @@ def _ignore_interrupts() -> None:
 #: Bytes a loky worker may grow by before loky replaces it (loky's leak guard, 300 MB by default). A
 #: worker's traced graphs are bounded by the per-thread caches (``core.cache.ThreadCache``) but pass
 #: 300 MB, and each replacement costs a TensorFlow import and every trace again: on the QUICK studies
-#: two_moons, efficiency, mechanism and phase1 (2 workers) 84 s of CPU with the default, 67 s with this.
-WORKER_MEMORY_GROWTH = int(1.5e9)
+#: two_moons, efficiency, mechanism and phase1 (2 workers) 84 s of CPU with the default, 67 s with 1.5 GB.
+#: Keeping 64 traced stacks (``training.stack._CACHE_SIZE``) passed 1.5 GB late in a full make paper: both
+#: workers were replaced with a minute of work left, and their successors traced 78 stacks again. 4 GB
+#: per worker leaves room on a 2-core machine with 24 GB.
+WORKER_MEMORY_GROWTH = int(4e9)
 
 
 def _tolerate_traced_graphs() -> None:
@@ -246,7 +250,10 @@ MAX_JOB = 64
 def plan_jobs(tasks: list[Task], jobs: int = 1) -> list[list[Task]]:
     """Tasks grouped into jobs: runs sharing a ``stack_key`` together (at most ``MAX_JOB``, and split
     so every worker gets work when there are few groups), every other run alone; the costliest
-    first (``job_cost``). Rows still come back in planned order.
+    first (``job_cost``). Rows still come back in planned order. A group is split into jobs of whole
+    ``LANES`` blocks (only its last job may fill a block partly), never smaller than one block, so
+    splitting adds no idle lanes: 24 runs of one stack for two workers go out as 16 + 8 (32 lanes),
+    not four jobs of 6 (64 lanes).
 
     Parameters
     ----------
@@ -266,9 +273,9 @@ def plan_jobs(tasks: list[Task], jobs: int = 1) -> list[list[Task]]:
         groups.setdefault(("alone", i) if key is None else key, []).append(task)
     out = []
     for group in groups.values():
-        size = min(MAX_JOB, max(1, -(-len(tasks) // (2 * jobs))), len(group))
-        n = -(-len(group) // size)
-        size = -(-len(group) // n)
+        cap = min(MAX_JOB, max(LANES, round_up(-(-len(tasks) // (2 * jobs)), LANES)), len(group))
+        n = -(-len(group) // cap)
+        size = min(round_up(-(-len(group) // n), LANES), cap)
         out += [group[i : i + size] for i in range(0, len(group), size)]
     return sorted(out, key=job_cost, reverse=True)
 
@@ -300,6 +307,15 @@ def job_cost(job: list[Task]) -> float:
         experts = 1 if p.get("model") == "qnn" else p.get("n_experts", 3)
         cost *= experts * 2.0 ** min(p.get("n_qubits") or 4, 12)
     return float(cost)
+
+
+def job_affinity(job: list[Task]) -> tuple | None:
+    """What a worker builds for ``job`` and may reuse for the next job with the same value: its stack
+    (the ``stack_key`` of its runs and the lanes they fill, ``training.lanes``); None for runs that
+    train alone. The shared pool gives such a job to the worker that traced its stack
+    (``experiments.pool``)."""
+    key = stack_key(job[0][0])
+    return None if key is None else (key, lanes_for(len(job)))
 
 
 def _backend(scheduler: str | None):

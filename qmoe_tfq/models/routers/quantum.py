@@ -239,7 +239,7 @@ class QuantumStack(StackSupport):
         """The router's readouts for symbol values (lanes, rows, S) -> (lanes, rows, K) of every lane,
         or of member ``lane`` alone (one lane). TFQ simulates each circuit on its own, so the idle
         padding lanes are skipped (zeros stand in for them); engines made of TensorFlow ops see every
-        lane (see ``qmoe_tfq.training.stack._base.LANES``)."""
+        lane (see ``qmoe_tfq.training.lanes.LANES``)."""
         lanes, rows = tf.shape(values)[0], tf.shape(values)[1]
         engine = stack.engine
         if stack.spec.noise > 0:

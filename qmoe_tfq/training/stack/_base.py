@@ -27,15 +27,8 @@ import tensorflow as tf
 
 import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from qmoe_tfq.models.initializers import named_dense, seed_pair
+from qmoe_tfq.training.lanes import LANES, lanes_for, round_up
 
-# Stacks are padded with idle copies of their first member up to a multiple of LANES members. CPU
-# kernels vectorise across the member axis in packets (8 floats with AVX2, 16 with AVX-512) and
-# finish a ragged tail with scalar code, which rounds differently; with every real member inside a
-# full packet, a member's numbers do not depend on which or how many other runs share its stack
-# (``tests/test_stacked.py`` checks it for its specs), so a run gives the same result alone, in a study,
-# or after a resume. Gradients that sum a member's rows do so per member (``models.ops.broadcast_rows``):
-# TensorFlow's own broadcast gradient vectorised across members and rounded lane 0 and lane 15 apart.
-LANES = 16
 #: Rows per call when one member predicts (``Stack.member_output``; every call has exactly this many).
 PREDICT_ROWS = 64
 EAGER_PREDICTION = False  # op by op instead of compiled (the equivalence check in tests/test_stacked.py)
@@ -45,15 +38,6 @@ ADAM = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}  # tf_keras Adam defaul
 #: Seeds of a two-part layer, and the (role, weights) of a Dense layer, as the Keras models draw them.
 _seeds = seed_pair
 _dense = named_dense
-
-
-def _round_up(n: int, multiple: int) -> int:
-    return -(-n // multiple) * multiple
-
-
-def lanes_for(members: int) -> int:
-    """Lanes a stack of ``members`` runs occupies: the next multiple of ``LANES``."""
-    return _round_up(members, LANES)
 
 
 class Stack:
@@ -129,7 +113,7 @@ class Stack:
         unique, inverse = np.unique(x.reshape(len(x), -1), axis=0, return_inverse=True)
         unique = unique.reshape(-1, *x.shape[1:])
         n = len(unique)
-        padded = np.concatenate([unique, np.zeros((_round_up(max(n, 1), PREDICT_ROWS) - n, *x.shape[1:]), np.float32)])
+        padded = np.concatenate([unique, np.zeros((round_up(max(n, 1), PREDICT_ROWS) - n, *x.shape[1:]), np.float32)])
         chunks = padded.reshape(-1, PREDICT_ROWS, *padded.shape[1:])
         if EAGER_PREDICTION:
             fn = self.logits if what == "logits" else self.gates
