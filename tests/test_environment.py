@@ -67,19 +67,22 @@ def test_importing_the_package_pins_numpy_and_onednn_before_they_load():
     if platform.machine().lower() not in ("x86_64", "amd64"):
         pytest.skip("the pins are x86-64 only")
     code = (
-        "import json, os, qmoe_tfq, numpy\n"
+        "import json, os, qmoe_tfq, numpy, scipy.linalg\n"
         "from numpy._core._multiarray_umath import __cpu_features__ as f, __cpu_dispatch__ as d\n"
+        "from threadpoolctl import threadpool_info\n"
         "print(json.dumps({'onednn': os.environ['ONEDNN_MAX_CPU_ISA'], 'npy': os.environ['NPY_DISABLE_CPU_FEATURES'],"
         " 'tf_onednn': os.environ['TF_ENABLE_ONEDNN_OPTS'],"
+        " 'blas': sorted({i['architecture'] for i in threadpool_info() if i['internal_api'] == 'openblas'}),"
         " 'avx512': sorted(k for k in d if k.startswith('AVX512') and f[k])}))"
     )
-    pins = ("ONEDNN_MAX_CPU_ISA", "NPY_DISABLE_CPU_FEATURES", "TF_ENABLE_ONEDNN_OPTS")
+    pins = ("ONEDNN_MAX_CPU_ISA", "NPY_DISABLE_CPU_FEATURES", "TF_ENABLE_ONEDNN_OPTS", "OPENBLAS_CORETYPE")
     env = {k: v for k, v in os.environ.items() if k not in pins}
     out = json.loads(
         subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     )
     assert out["onednn"] == "AVX2" and "AVX512F" in out["npy"].split() and out["avx512"] == []
     assert out["tf_onednn"] == "0"
+    assert out["blas"] == ["Haswell"], "numpy's and scipy's OpenBLAS kernels: the Haswell ones on every machine"
     env["ONEDNN_MAX_CPU_ISA"] = "AVX"
     out = json.loads(
         subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout

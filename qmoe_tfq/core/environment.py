@@ -27,10 +27,15 @@ _NUMPY_AVX512 = (
 #: every pin an Intel Xeon and an AMD EPYC (Zen 1) still compute different numbers (docs/guide/reproducing.md,
 #: "Numbers across machines"). Set before numpy and TensorFlow load (``configure``; the Makefile exports
 #: them too, for processes that import numpy before this package).
+#: numpy's and scipy's OpenBLAS choose their kernels by processor generation as well (Cooperlake and SkylakeX
+#: kernels on an AVX-512 AMD EPYC Zen 4, Haswell kernels on AVX2 machines), and the scikit-learn baselines'
+#: products go through it: 2 of 53 committed runs (Fourier-feature logistic regression and RBF-SVM) moved in
+#: their validation losses' last bits with the Haswell kernels, so OpenBLAS is pinned to them everywhere.
 ISA_PINS: dict[str, str] = {
     "TF_ENABLE_ONEDNN_OPTS": "0",
     "ONEDNN_MAX_CPU_ISA": "AVX2",
     "NPY_DISABLE_CPU_FEATURES": _NUMPY_AVX512,
+    "OPENBLAS_CORETYPE": "Haswell",
 }
 
 
