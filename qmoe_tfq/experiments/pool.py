@@ -34,8 +34,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Executor, Future
 
-#: Stacks the pool remembers per worker: as many as a worker keeps traced (``training.stack._CACHE_SIZE``).
-TRACED_PER_WORKER = 64
+from qmoe_tfq.training.lanes import TRACED_STACKS
 
 
 class SharedPool:
@@ -187,11 +186,11 @@ class SharedPool:
         lower priority and of costlier ones; the future gives its ``[(key, result), ...]`` and settles every
         task's claim."""
         outer: Future = Future()
+        priority, affinity = getattr(self._local, "priority", 0), self._affinity(batch)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the shared worker pool is shut down")
-            priority = getattr(self._local, "priority", 0)
-            heapq.heappush(self._queue, (priority, -cost, next(self._order), batch, self._affinity(batch), outer))
+            heapq.heappush(self._queue, (priority, -cost, next(self._order), batch, affinity, outer))
         self._dispatch()
         return outer
 
@@ -212,7 +211,7 @@ class SharedPool:
             self.reused += key in traced
             traced[key] = True
             traced.move_to_end(key)
-            while len(traced) > TRACED_PER_WORKER:
+            while len(traced) > TRACED_STACKS:  # as many as a worker keeps
                 traced.popitem(last=False)
         return chosen
 

@@ -13,6 +13,7 @@ import qmoe_tfq  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads
 from qmoe_tfq.core.cache import ThreadCache
 from qmoe_tfq.specs.config import ModelSpec
 from qmoe_tfq.specs.phase1 import Phase1Spec
+from qmoe_tfq.training.lanes import TRACED_STACKS
 from qmoe_tfq.training.stack._base import ADAM, LANES, Stack, StackHistory, StackTrainer, fit_stack, lanes_for
 from qmoe_tfq.training.stack._moe import StackedMoE, initial_weights, named_initial_weights
 from qmoe_tfq.training.stack._moe import supports as moe_supports
@@ -37,12 +38,7 @@ def new_stack(
     return StackedMoE(spec, n_features, n_classes, seeds, noise)
 
 
-# A traced stack is reused for the next job of its shapes, and small jobs are mostly their trace (the
-# high-dimensional study's tuning jobs: 0.4-4 s the first time, 0.06-0.27 s again). A study's stages revisit its
-# architectures (tuning, edge extensions, evaluation), so a worker keeps 64 of them: the high-dimensional
-# study alone (2 workers, empty cache, alternating runs) took 137.6 and 147.2 s with 16, 120.6 and 134.9 s
-# with 64 (CPU 238-269 s against 277-292 s), 133.1 s with 256 (no better; more memory per worker).
-_CACHE_SIZE = 64
+_CACHE_SIZE = TRACED_STACKS  # training.lanes says why 64
 _CACHE = ThreadCache(_CACHE_SIZE)  # (Stack, StackTrainer) by shapes, per thread
 
 
