@@ -109,6 +109,18 @@ def test_reversed_trend_is_not_reproduced():
     assert verdict("N3", r.trend_sign(eps, flat, claimed="decreasing", method="kendall")) == "inconclusive"
 
 
+@pytest.mark.parametrize("method", ["spearman", "kendall"])
+def test_a_constant_trend_is_inconclusive_and_says_why_without_a_warning(method):
+    import warnings
+
+    eps = np.array([0, 0.02, 0.05, 0.1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scipy's ConstantInputWarning would reach the terminal of make paper
+        out = r.trend_sign(eps, np.ones((3, 4)), claimed="decreasing", method=method)
+    assert out.state == "inconclusive" and verdict("N3", out) == "inconclusive"
+    assert (out.p, out.p_reverse) == (1.0, 1.0) and "constant values" in out.text
+
+
 def _ni_verdict_of(challenger, reference):
     def verdict_of(spec, pos):
         margin = spec["margin_pp"] / 100 * N_TEST

@@ -39,3 +39,25 @@ def test_quantum_router_learns_two_moons():
     data = load_dataset(DataSpec(n_samples=500, test_size=0.3), 0)
     result = train_model(ModelSpec(), data, TrainSpec(epochs=30, lr=0.1), seed=1)
     assert result.test_accuracy > 0.85, result
+
+
+def test_training_and_prediction_graphs_are_traced_without_autograph(monkeypatch):
+    """Every compiled function of training and prediction is traced with ``autograph=False``: AutoGraph's
+    conversion of the package's code cost about 2 s of CPU in every fresh process that trains."""
+    import numpy as np
+    from tensorflow.python.autograph.impl import api
+
+    from qmoe_tfq.training.stack import StackedMoE, StackTrainer
+
+    converted = []
+    real = api.converted_call
+    monkeypatch.setattr(api, "converted_call", lambda f, *a, **k: converted.append(f) or real(f, *a, **k))
+    run(5, epochs=1)  # the Keras loop (EpochTrainer) with the quantum router's engine
+    stack = StackedMoE(ModelSpec(layers=2), 2, 2, [0, 1])
+    trainer = StackTrainer(stack, np.full(2, 0.1), 8)
+    x = np.random.default_rng(0).uniform(0, 3, (stack.lanes, 20, 2)).astype(np.float32)
+    y = (x[..., 0] > 1.5).astype(np.int32)
+    trainer.run_epoch(x, y)
+    trainer.evaluate(x, y)
+    stack.member_output(1, x[0], "gates")
+    assert converted == []

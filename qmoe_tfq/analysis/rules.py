@@ -512,15 +512,16 @@ def trend_sign(
     fn = sps.spearmanr if method == "spearman" else sps.kendalltau
     alt = "less" if claimed == "decreasing" else "greater"
     rev = "greater" if alt == "less" else "less"
-    r = fn(x, y, alternative=alt)
-    rho = float(r.statistic)
-    p = float(r.pvalue)
-    p_rev = float(fn(x, y, alternative=rev).pvalue)
-    if math.isnan(rho):
-        p = p_rev = 1.0
+    constant = len(y) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0
+    if constant:  # no rank correlation is defined (scipy would warn and give nan): no sign either way
+        rho, p, p_rev = math.nan, 1.0, 1.0
+    else:
+        r = fn(x, y, alternative=alt)
+        rho, p, p_rev = float(r.statistic), float(r.pvalue), float(fn(x, y, alternative=rev).pvalue)
     state = "shown" if p < alpha else "reversed" if p_rev < alpha else "inconclusive"
+    measured = "constant values, no rank correlation" if constant else f"{method} rank correlation {rho:+.3f}"
     text = (
-        f"{description + ': ' if description else ''}{method} rank correlation {rho:+.3f} over "
+        f"{description + ': ' if description else ''}{measured} over "
         f"{len(y)} points, claimed {claimed}: p = {p:.3g} (reverse {p_rev:.3g})"
     )
     return Outcome(state, rho, text, p=p, p_reverse=p_rev)

@@ -49,7 +49,9 @@ class CompiledEngine:
         self._matrix = tf.constant(np.concatenate([matrix, np.zeros((matrix.shape[0], 1))], axis=1), dtype)
         self._offset = tf.constant(np.append(offset, 0.0), dtype)
         self._forward = tf.function(
-            self._evaluate, input_signature=[tf.TensorSpec([None, len(self.symbol_names)], tf.float32)]
+            self._evaluate,
+            input_signature=[tf.TensorSpec([None, len(self.symbol_names)], tf.float32)],
+            autograph=False,
         )
 
     def __call__(self, symbol_values: tf.Tensor) -> tf.Tensor:

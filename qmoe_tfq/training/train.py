@@ -41,7 +41,7 @@ class EpochTrainer:
     """Adam on summed cross-entropy / batch size, one compiled TensorFlow call per epoch.
 
     The whole epoch (every mini-batch step of an already shuffled training set) is one
-    ``tf.function`` with a ``tf.range`` loop over the batches, so Python and the TF runtime are
+    ``tf.function`` with a ``tf.while_loop`` over the batches, so Python and the TF runtime are
     entered once per epoch rather than once per batch; the model's circuits stay serialised
     tensors throughout. ``run_epoch(x, y)`` trains on the rows of ``x, y`` in order, in batches of
     ``batch_size`` (the last may be smaller), and returns the summed loss of each batch as NumPy.
@@ -57,8 +57,8 @@ class EpochTrainer:
         # Slot variables must exist before the graph loop that updates them is traced.
         self.optimizer.build(self.variables)
         spec = (tf.TensorSpec([None, n_features], tf.float32), tf.TensorSpec([None], tf.int32))
-        self._epoch = tf.function(self._epoch_graph, input_signature=spec)
-        self._scores = tf.function(self._score_graph, input_signature=spec)
+        self._epoch = tf.function(self._epoch_graph, input_signature=spec, autograph=False)
+        self._scores = tf.function(self._score_graph, input_signature=spec, autograph=False)
 
     def _step(self, xb: tf.Tensor, yb: tf.Tensor, wb: tf.Tensor) -> tf.Tensor:
         with tf.GradientTape() as tape:
@@ -80,9 +80,12 @@ class EpochTrainer:
         xs = tf.reshape(tf.concat([x, tf.zeros([pad, d], x.dtype)], 0), [n_batches, bs, d])
         ys = tf.reshape(tf.concat([y, tf.zeros([pad], y.dtype)], 0), [n_batches, bs])
         ws = tf.reshape(tf.concat([tf.ones([n]), tf.zeros([pad])], 0), [n_batches, bs])
+
+        def batch(i: tf.Tensor, losses: tf.TensorArray) -> tuple[tf.Tensor, tf.TensorArray]:
+            return i + 1, losses.write(i, self._step(xs[i], ys[i], ws[i]))
+
         losses = tf.TensorArray(tf.float32, size=n_batches)
-        for i in tf.range(n_batches):
-            losses = losses.write(i, self._step(xs[i], ys[i], ws[i]))
+        _, losses = tf.while_loop(lambda i, _: i < n_batches, batch, (tf.constant(0), losses))
         return losses.stack()
 
     def _score_graph(self, x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

@@ -138,7 +138,7 @@ class Stack:
                 return tf.map_fn(lambda c: one(c[None], lane)[0], chunks, fn_output_signature=tf.float32)
 
             spec = (tf.TensorSpec([None, None, *row_shape], tf.float32), tf.TensorSpec([], tf.int32))
-            cache[key] = tf.function(chunked, input_signature=spec)
+            cache[key] = tf.function(chunked, input_signature=spec, autograph=False)
         return cache[key]
 
     def _weights(self, lane: int | None) -> dict[str, tf.Tensor]:
@@ -169,9 +169,12 @@ class StackHistory:
 class StackTrainer:
     """Adam on each member's mean cross-entropy, one compiled TensorFlow call per epoch for the stack.
 
-    The epoch is a ``tf.range`` loop over batches of shape (M, batch_size, d); the last batch is
+    The epoch is a ``tf.while_loop`` over batches of shape (M, batch_size, d); the last batch is
     padded with rows of weight 0 (exact zeros in loss and gradients), as ``train.EpochTrainer`` does.
     ``lr`` holds each member's learning rate; a member whose ``active`` flag is 0 is left unchanged.
+    Every function here is traced without AutoGraph (``autograph=False``, the loop written as a
+    ``tf.while_loop``): the ops are the same, and AutoGraph's conversion of the package's code cost
+    about 2 s of CPU in every process that trains (each asv benchmark, loky and test worker).
     """
 
     def __init__(self, model: Stack, lr: np.ndarray, batch_size: int) -> None:
@@ -185,8 +188,8 @@ class StackTrainer:
         self.reset(lr)
         d = model.n_features
         spec = (tf.TensorSpec([m, None, d], tf.float32), tf.TensorSpec([m, None], tf.int32))
-        self._epoch = tf.function(self._epoch_graph, input_signature=spec)
-        self._scores = tf.function(self._score_graph, input_signature=spec)
+        self._epoch = tf.function(self._epoch_graph, input_signature=spec, autograph=False)
+        self._scores = tf.function(self._score_graph, input_signature=spec, autograph=False)
 
     def reset(self, lr: np.ndarray) -> None:
         """Fresh optimiser state for the model's current members, with learning rates ``lr``."""
@@ -230,9 +233,12 @@ class StackTrainer:
         ys = tf.concat([y, tf.zeros([m, pad], tf.int32)], 1)
         w = tf.concat([tf.ones([m, n]), tf.zeros([m, pad])], 1)
         ws = tf.transpose(tf.reshape(w, [m, n_batches, bs]), [1, 0, 2])
+
+        def batch(i: tf.Tensor, losses: tf.TensorArray) -> tuple[tf.Tensor, tf.TensorArray]:
+            return i + 1, losses.write(i, self._step(xs[i], ys[:, i * bs : (i + 1) * bs], ws[i]))
+
         losses = tf.TensorArray(tf.float32, size=n_batches)
-        for i in tf.range(n_batches):
-            losses = losses.write(i, self._step(xs[i], ys[:, i * bs : (i + 1) * bs], ws[i]))
+        _, losses = tf.while_loop(lambda i, _: i < n_batches, batch, (tf.constant(0), losses))
         return tf.transpose(losses.stack())
 
     def _score_graph(self, x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
