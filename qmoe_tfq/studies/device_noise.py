@@ -28,6 +28,7 @@ seed with the deployed model (``fine_tune_table``). At QUICK size one processor 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 
@@ -244,6 +245,16 @@ class Results:
     def sources(self) -> pd.DataFrame:
         return R.concat([self.rows, self.replication] + [t.sources for t in self.tuned])
 
+    @functools.cached_property
+    def evaluations(self) -> pd.DataFrame:
+        """``evaluations(rows)``, built once: the ledger and tables read it many times."""
+        return evaluations(self.rows)
+
+    @functools.cached_property
+    def replication_evaluations(self) -> pd.DataFrame:
+        """``evaluations(replication)``, built once."""
+        return evaluations(self.replication)
+
     @property
     def chosen(self) -> dict[str, dict]:
         out: dict[str, dict] = {}
@@ -331,7 +342,7 @@ def replication_table(res: Results) -> pd.DataFrame:
     held-out accuracy (mean, BCa 95% CI) and its paired difference to Model A on the same seeds."""
     if res.replication.empty:
         return pd.DataFrame()
-    ev = evaluations(res.replication)
+    ev = res.replication_evaluations
     ev = ev[ev["shots"] == 0]
     refs = res.replication_reference.to_frame("linear")
     n_test = int(res.replication["n_test"].iloc[0])
@@ -401,7 +412,7 @@ def _paired_columns(q: pd.Series, refs: pd.DataFrame, n_test: int) -> dict:
 def accuracy_table(res: Results) -> pd.DataFrame:
     """One row per dataset x (processor, setting), exact evaluation: accuracy (mean, BCa 95% CI), the
     mean change against the noiseless model, and the paired comparisons with each classical router."""
-    ev = evaluations(res.rows)
+    ev = res.evaluations
     out = []
     for dataset in sorted(ev["dataset"].unique(), key=_order):
         base = per_seed(ev, dataset, "noiseless", "exact")
@@ -433,7 +444,7 @@ def _order(dataset: str) -> tuple:
 def shots_table(res: Results) -> pd.DataFrame:
     """One row per dataset x processor x setting x S: accuracy mean over seeds (each seed's mean over
     its draws), its difference from exact evaluation of the same setting, and the sd over draws."""
-    ev = evaluations(res.rows)
+    ev = res.evaluations
     ev = ev[ev["noise"].isna()]
     out = []
     for (dataset, processor, setting), g in ev.groupby(["dataset", "processor", "setting"], sort=False):
@@ -541,7 +552,7 @@ def depolarizing_table(res: Results, reference: str = "linear") -> pd.DataFrame:
     """Two Moons, abstract depolarizing model: per placement x S (0 = exact) the advantage curve over
     ``reference`` (mean Delta per eps) and its threshold eps* (zero crossing of the mean curve, as the
     noise study's deploy curves), so C4's threshold can be read at finite S."""
-    ev = evaluations(res.rows)
+    ev = res.evaluations
     ev = ev[(ev["dataset"] == TWO_MOONS) & ev["processor"].str.startswith("depolarizing/")]
     ref = res.references[TWO_MOONS][reference]
     out = []

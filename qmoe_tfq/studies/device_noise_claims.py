@@ -102,7 +102,7 @@ def _advantage(ev, dataset: str, n: int, ref, processors, setting: str, shots: i
 
 
 def _outcome(res: dn.Results, dataset: str, setting: str, reference: str, shots: int = 0) -> Outcome:
-    ev = dn.evaluations(res.rows)
+    ev = res.evaluations
     ref = res.references[dataset][reference]
     return _advantage(ev, dataset, res.n_test[dataset], ref, dn.size(res.quick).processors, setting, shots)
 
@@ -111,7 +111,7 @@ def _replication_outcome(res: dn.Results, setting: str = "readout") -> Outcome |
     """``device_advantage`` on C1's replication seeds (None without a replication)."""
     if res.replication.empty:
         return None
-    ev = dn.evaluations(res.replication)
+    ev = res.replication_evaluations
     n = int(res.replication["n_test"].iloc[0])
     return _advantage(ev, dn.REPLICATION, n, res.replication_reference, dn.size(res.quick).processors, setting)
 
@@ -141,7 +141,7 @@ def claims(res: dn.Results) -> list[ledger.Entry]:
     secondaries = [(_outcome(res, dn.TWO_MOONS, "mitigated", "linear"), False)]
     labels = [f"Two Moons{pilot}, readout error mitigated, vs Model A"]
     if replicated is not None:
-        n_pilot = len(dn.per_seed(dn.evaluations(res.rows), dn.TWO_MOONS, "noiseless", "exact"))
+        n_pilot = len(dn.per_seed(res.evaluations, dn.TWO_MOONS, "noiseless", "exact"))
         secondaries = [
             (primary, False),
             (_replication_outcome(res, "mitigated"), False),
