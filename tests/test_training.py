@@ -47,16 +47,20 @@ def test_training_and_prediction_graphs_are_traced_without_autograph(monkeypatch
     import numpy as np
     from tensorflow.python.autograph.impl import api
 
+    from qmoe_tfq.models.mixture import build_model
     from qmoe_tfq.training.stack import StackedMoE, StackTrainer
+    from qmoe_tfq.training.train import EpochTrainer
 
     converted = []
     real = api.converted_call
     monkeypatch.setattr(api, "converted_call", lambda f, *a, **k: converted.append(f) or real(f, *a, **k))
-    run(5, epochs=1)  # the Keras loop (EpochTrainer) with the quantum router's engine
     stack = StackedMoE(ModelSpec(layers=2), 2, 2, [0, 1])
     trainer = StackTrainer(stack, np.full(2, 0.1), 8)
     x = np.random.default_rng(0).uniform(0, 3, (stack.lanes, 20, 2)).astype(np.float32)
     y = (x[..., 0] > 1.5).astype(np.int32)
+    keras_loop = EpochTrainer(build_model(ModelSpec(layers=2), 2, 2), 2, lr=0.1, batch_size=8)  # fresh: it traces
+    keras_loop.run_epoch(x[0], y[0])
+    keras_loop.evaluate(x[0], y[0])
     trainer.run_epoch(x, y)
     trainer.evaluate(x, y)
     stack.member_output(1, x[0], "gates")

@@ -217,7 +217,7 @@ def _ignore_interrupts() -> None:
 #: worker's traced graphs are bounded by the per-thread caches (``core.cache.ThreadCache``) but pass
 #: 300 MB, and each replacement costs a TensorFlow import and every trace again: on the QUICK studies
 #: two_moons, efficiency, mechanism and phase1 (2 workers) 84 s of CPU with the default, 67 s with 1.5 GB.
-#: Keeping 64 traced stacks (``training.stack._CACHE_SIZE``) passed 1.5 GB late in a full make paper: both
+#: Keeping 64 traced stacks (``training.lanes.TRACED_STACKS``) passed 1.5 GB late in a full make paper: both
 #: workers were replaced with a minute of work left, and their successors traced 78 stacks again. 4 GB
 #: per worker leaves room on a 2-core machine with 24 GB.
 WORKER_MEMORY_GROWTH = int(4e9)

@@ -172,9 +172,9 @@ class StackTrainer:
     The epoch is a ``tf.while_loop`` over batches of shape (M, batch_size, d); the last batch is
     padded with rows of weight 0 (exact zeros in loss and gradients), as ``train.EpochTrainer`` does.
     ``lr`` holds each member's learning rate; a member whose ``active`` flag is 0 is left unchanged.
-    Every function here is traced without AutoGraph (``autograph=False``, the loop written as a
-    ``tf.while_loop``): the ops are the same, and AutoGraph's conversion of the package's code cost
-    about 2 s of CPU in every process that trains (each asv benchmark, loky and test worker).
+    Every function here is traced without AutoGraph (``autograph=False``; hence the explicit loop): the
+    ops are the same, and AutoGraph's conversion of the package's code cost about 2 s of CPU in every
+    process that trains (each asv benchmark, loky and test worker).
     """
 
     def __init__(self, model: Stack, lr: np.ndarray, batch_size: int) -> None:
