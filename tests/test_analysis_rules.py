@@ -150,6 +150,21 @@ def test_multiverse_share_one_for_robust_and_fragile_when_margin_flips():
     assert len(res2.effects) == res2.n_specs == 8
 
 
+def test_a_run_choice_that_cannot_change_a_claim_is_declared_not_applicable_with_its_reason():
+    def verdict_of(spec, pos):
+        return "reproduced", 0.0
+
+    c8 = mv.run_multiverse(verdict_of, 5, claim="C8", only=("seeds", "selection_score"), n_resamples=3)
+    used = {k for spec in c8.specs for k in spec}
+    assert used == {"seeds", "selection_score"} and not c8.not_run
+    assert [s.split(" (")[0] for s in c8.not_applicable] == ["restarts", "init"]
+    assert all("SVMs" in s for s in c8.not_applicable) and "not applicable to this claim: restarts" in c8.summary()
+    assert mv.from_json(c8.to_json()).not_applicable == c8.not_applicable
+    # C1 compares mixtures: restarts and init apply (here not run), nothing is declared not applicable
+    c1 = mv.run_multiverse(verdict_of, 5, claim="C1", only=("seeds",), n_resamples=3)
+    assert not c1.not_applicable and {s.split(" [")[0] for s in c1.not_run} == {"restarts", "selection_score", "init"}
+
+
 # ------------------------------------------------------------------ each rule can say each verdict
 
 
@@ -294,7 +309,41 @@ def test_plan_covers_every_claim_and_renders():
         assert set(dict(p.outcomes)) == set(r.OUTCOMES)
         assert set(dict(p.outcomes).values()) <= set(pl.VERDICTS)
     md = pl.render_markdown()
-    assert md.startswith("## Pre-registered analysis plan") and "| C7 |" in md and "not yet run" in md
+    assert md.startswith("## Pre-registered analysis plan") and "| C7 |" in md and "(deciding)" in md
+
+
+def test_a_part_not_run_is_flagged_and_a_deciding_part_is_marked(monkeypatch):
+    plan = pl.PLAN["C8"]
+    parts = (
+        pl.Secondary("a part", "t"),
+        pl.Secondary("the decider", "t", decides=True),
+        pl.Secondary("later", "t", available=False),
+    )
+    monkeypatch.setitem(pl.PLAN, "C8", replace(plan, secondaries=parts))
+    md = pl.render_markdown()
+    assert "- C8: a part — t\n" in md and "- C8: the decider — t (deciding)\n" in md
+    assert "- C8: later — t (not yet run)\n" in md
+
+
+def test_c8_is_decided_by_its_kernel_svm_part_and_the_plan_says_so():
+    """The ledger decides C8 by the bandwidth-tuned quantum-kernel SVM against the RBF-SVM (mechanism_claims.c8);
+    the plan must mark that part deciding and run, and no other C8 part deciding."""
+    deciding = [s for s in pl.PLAN["C8"].secondaries if s.decides]
+    assert [s.name.startswith("quantum-kernel SVM") for s in deciding] == [True]
+    assert deciding[0].available and deciding[0].margin == "1 pp"
+    assert any(d.startswith("C8 (issue #21)") for d in pl.DEVIATIONS)
+
+
+def test_the_committed_ledger_opens_with_the_current_plan():
+    """paper/claims.md carries the plan as the code states it: a plan edited without regenerating paper/ fails."""
+    from pathlib import Path
+
+    claims = Path(__file__).resolve().parents[1] / "paper" / "claims.md"
+    if not claims.exists():
+        pytest.skip("no committed claims.md")
+    text = claims.read_text(encoding="utf-8")
+    start, end = text.index("## Pre-registered analysis plan"), text.index("## Verdict rules")
+    assert text[start:end].strip() == pl.render_markdown().strip()
 
 
 def test_offline_verdicts_from_the_committed_tables():

@@ -1,6 +1,8 @@
 """The mechanism study's plan, its tables, and C8's rules on constructed per-seed results (a fake
 runner returns chosen accuracies, so the rules are checked on outcomes we decide, without training)."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -137,7 +139,7 @@ def fake_runner(accuracy: dict):
                         }
                     )
                 else:
-                    acc = accuracy.get(mid, lambda s, r: 0.9)(seed, restart)
+                    acc = accuracy.get(e.name, accuracy.get(mid, lambda s, r: 0.9))(seed, restart)
                     k = int(round(acc * N_TEST))
                     row.update(
                         {
@@ -252,6 +254,32 @@ def test_c8_on_constructed_results(constructed):
     assert "not significantly worse" in entry.note and "no support" in entry.note
     assert "2^-d <phi(x), phi(x')>" in entry.note
     assert "C8" not in ledger.PENDING_NOTES
+
+
+def test_c8_multiverse_varies_the_svms_selection_score_and_nothing_else():
+    """C8's deciding comparison is between two SVMs: its multiverse has their accuracy-selected runs (and
+    uses them: the RBF-SVM's is made worse here, so that specification's effect moves), and declares
+    restarts and initialisation not applicable instead of 'not run'."""
+    acc = {
+        "quantum_kernel_bandwidth": _seeded([0.96]),  # 144 of 150 test points
+        "rbf_svm": _seeded([0.98]),  # 147
+        "mech/by_accuracy/rbf_svm": _seeded([0.92]),  # 138
+    }
+    res = mech.results(fake_runner(acc), quick=True)
+    rc = mech.svm_choices(True)
+    assert rc.choices == ("selection_score",) and rc.options(res.variants) == [("selection_score", "accuracy")]
+    assert sorted(res.variants["experiment"].unique()) == [f"mech/by_accuracy/{m}" for m in sorted(mech.KERNEL_SVM_IDS)]
+    assert set(res.chosen) >= {rc.accuracy_name(m) for m in mech.KERNEL_SVM_IDS}
+    multi = mc.c8(res).multiverse
+    assert not multi["not_run"] and [s.split(" (")[0] for s in multi["not_applicable"]] == ["restarts", "init"]
+    effects = {(s.get("selection_score"), s["margin_pp"], s["test"], s["seeds"]): s["effect"] for s in multi["specs"]}
+    assert effects[("cross-entropy", 1, "signed-rank", "all")] == pytest.approx(-3 / 150)
+    assert effects[("accuracy", 1, "signed-rank", "all")] == pytest.approx(6 / 150)
+
+
+def test_run_choices_take_only_known_choices():
+    with pytest.raises(ValueError, match="unknown run choices"):
+        dataclasses.replace(mech.svm_choices(True), choices=("selection_score", "bagging"))
 
 
 def _values(n=20, quantum=140, fourier=140, noent=140, qk=140, rbf=140, n_test=N_TEST):

@@ -13,7 +13,9 @@ picks its data per specification with ``run_option``. A run choice that applies 
 in its ``only`` is listed in ``not_run`` ("not run for this claim"). Run choices are varied **one at a
 time** (``specifications`` drops a specification in which two of them leave the plan's option): their
 combinations (e.g. restarts of the accuracy-selected configuration) would each need runs of their own.
-The analysis-only choices (margin, interval, seeds, test) are crossed with everything.
+The analysis-only choices (margin, interval, seeds, test) are crossed with everything. A run choice that
+cannot change a claim's deciding comparison (restarts and initialisation for C8, decided by two SVMs) is
+declared in ``Choice.excludes`` with the reason, and listed in ``not_applicable``.
 """
 
 from __future__ import annotations
@@ -42,10 +44,20 @@ class Choice:
     applies_to: tuple[str, ...] | None = None
     note: str = ""
     runs: bool = False  # an option other than the first needs runs of its own (not only another analysis)
+    #: (claim, why) pairs: claims whose deciding comparison the choice cannot change (no such runs exist).
+    excludes: tuple[tuple[str, str], ...] = ()
 
     def applies(self, claim: str | None) -> bool:
+        if claim is not None and claim in dict(self.excludes):
+            return False
         return claim is None or self.applies_to is None or claim in self.applies_to
 
+    def not_applicable(self, claim: str | None) -> str | None:
+        """Why the choice does not apply to ``claim`` (None when it applies or is out of scope)."""
+        return dict(self.excludes).get(claim) if claim is not None else None
+
+
+_SVMS_ONLY = "C8 is decided by two SVMs, which have no random initialisation and fit alike on every restart"
 
 CHOICES: tuple[Choice, ...] = (
     Choice("margin_pp", (1, 2), note="non-inferiority / equivalence margin for accuracies, percentage points"),
@@ -60,6 +72,7 @@ CHOICES: tuple[Choice, ...] = (
             "best of k = 3 restarts at parity (k = 2 at QUICK size), chosen per seed on validation loss, for every "
             "mixture of the comparison: not run for this claim"
         ),
+        excludes=(("C8", _SVMS_ONLY),),
     ),
     Choice(
         "selection_score",
@@ -80,6 +93,7 @@ CHOICES: tuple[Choice, ...] = (
             "initialisation of the classical layers: PyTorch's default (the authors') vs Keras' default (Glorot "
             "uniform weights, zero biases): not run for this claim"
         ),
+        excludes=(("C8", _SVMS_ONLY),),
     ),
 )
 RUN_CHOICES = tuple(c.name for c in CHOICES if c.runs)
@@ -110,6 +124,7 @@ class MultiverseResult:
     by_option: dict = field(default_factory=dict)
     flipping: list[str] = field(default_factory=list)
     not_run: list[str] = field(default_factory=list)
+    not_applicable: list[str] = field(default_factory=list)
 
     @property
     def fragile(self) -> bool:
@@ -123,6 +138,8 @@ class MultiverseResult:
             s += "; flipped by: " + ", ".join(self.flipping)
         if self.not_run:
             s += "; not in this claim's multiverse (no runs for it): " + ", ".join(self.not_run)
+        if self.not_applicable:
+            s += "; not applicable to this claim: " + ", ".join(self.not_applicable)
         return s
 
     def to_json(self) -> dict:
@@ -135,6 +152,7 @@ class MultiverseResult:
             "n_resamples": self.n_resamples,
             "flipping": self.flipping,
             "not_run": self.not_run,
+            "not_applicable": self.not_applicable,
             "by_option": {f"{k[0]}={k[1]}": v for k, v in self.by_option.items()},
             "specs": [{**s, "effect": e, "verdict": v} for s, e, v in zip(self.specs, self.effects, self.verdicts)],
         }
@@ -228,6 +246,7 @@ def run_multiverse(
         for c in choices
         if c.applies(claim) and (not c.available or (c.runs and only is not None and c.name not in only))
     ]
+    not_applicable = [f"{c.name} ({c.not_applicable(claim)})" for c in choices if c.not_applicable(claim)]
     return MultiverseResult(
         claim,
         headline,
@@ -240,6 +259,7 @@ def run_multiverse(
         by_option,
         flipping,
         not_run,
+        not_applicable,
     )
 
 
@@ -258,4 +278,5 @@ def from_json(payload: dict) -> MultiverseResult:
         {},
         list(payload.get("flipping", [])),
         list(payload.get("not_run", [])),
+        list(payload.get("not_applicable", [])),
     )

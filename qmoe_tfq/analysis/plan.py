@@ -211,7 +211,7 @@ PLAN: dict[str, ClaimPlan] = {
                     "to tuned RBF-SVM",
                     "non-inferiority",
                     "1 pp",
-                    available=False,
+                    decides=True,
                 ),
                 Secondary("centred and uncentred kernel-target alignment, quantum vs RBF", "descriptive"),
                 Secondary("entanglement ablation: quantum_noent vs quantum", "two-sided signed-rank"),
@@ -412,6 +412,11 @@ PLAN.update(
 )
 
 DEVIATIONS = DEVIATIONS + (
+    "C8 (issue #21): the plan listed its parts with a margin of 1 pp, which only the kernel-SVM comparison has, "
+    "but marked that part neither deciding nor run ('not yet run'). Its runs (the bandwidth-tuned quantum kernel, "
+    "0d1471f, 2026-12-04) came with the rule that it decides the verdict, and every claims.md since has decided "
+    "C8 by it while this list still read 'not yet run'. The marks were corrected at 2026-12-06 (the part, its test, "
+    "margin and the outcome -> verdict mapping unchanged); no verdict moved",
     "Q2, Q4 (issue #23): the evaluation seeds were raised from 5 to 8 after a first run, before the "
     "regenerated one, because with 5 seeds Q4's primary (exact one-sided signed-rank test per task at "
     "alpha/3 = 0.0167) could not attain its alpha (smallest p 2^-5 = 0.031): its 'reproduced' outcome was "

@@ -63,15 +63,26 @@ def run_choice_words(choice: str, option: object, restarts: int, whom: str = "bo
     }.get((choice, option), f"{choice}={option}")
 
 
+#: Every run choice; a comparison of models without random initialisation (SVMs) takes ``selection_score`` alone.
+CHOICES = ("restarts", "selection_score", "init")
+
+
 @dataclass(frozen=True)
 class RunChoices:
     """The run choices of one comparison: its tuned protocol (``budget``), the models every choice is
-    applied to (``candidates``), k (``restarts``; 1: no restarts) and the probes of the evaluation runs."""
+    applied to (``candidates``), k (``restarts``; 1: no restarts), the probes of the evaluation runs and
+    which run choices apply (``choices``, a subset of ``CHOICES``)."""
 
     budget: Budget
     candidates: tuple[Candidate, ...]
     restarts: int
     probes: tuple = ()
+    choices: tuple[str, ...] = CHOICES
+
+    def __post_init__(self) -> None:
+        unknown = set(self.choices) - set(CHOICES)
+        if unknown:
+            raise ValueError(f"unknown run choices {sorted(unknown)}; allowed: {list(CHOICES)}")
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -111,11 +122,12 @@ class RunChoices:
         out = []
         for model_id in self.ids:
             ev = self.evaluation(model_id, chosen.get(self.tuned_name(model_id)))
-            if ev is not None:
+            if ev is not None and "restarts" in self.choices:
                 out += [R.restarted(ev, self.restart_name(model_id, r), r) for r in range(1, self.restarts)]
+            if ev is not None and "init" in self.choices:
                 out.append(replace(ev, name=self.glorot_name(model_id), model=ev.model.replace(init="glorot")))
             by_acc = self.evaluation(model_id, chosen.get(self.accuracy_name(model_id)))
-            if by_acc is not None:
+            if by_acc is not None and "selection_score" in self.choices:
                 out.append(replace(by_acc, name=self.accuracy_name(model_id)))
         return out
 
@@ -153,4 +165,4 @@ class RunChoices:
         return R.concat([kept, *new])
 
 
-__all__ = ["RunChoices", "accuracy_name", "glorot_name", "restart_name", "run_choice_words"]
+__all__ = ["CHOICES", "RunChoices", "accuracy_name", "glorot_name", "restart_name", "run_choice_words"]

@@ -31,6 +31,13 @@ validation score: the lowest validation cross-entropy at its kept epoch
 (``validation_loss_curve[best_epoch - 1]``) where the runs recorded it, else the highest validation
 accuracy, ties to the earlier restart (``restart_score``, ``best_of_restarts``).
 
+**C8's multiverse runs (issue #21).** C8 is decided by two SVMs (the bandwidth-tuned quantum kernel and
+the RBF), which have no random initialisation and give the same fit on every restart, so of the multiverse's
+run choices only the selection score applies: ``svm_choices`` evaluates, on the evaluation seeds, the
+configuration of each SVM selected by validation accuracy instead of cross-entropy (``_variants``; the
+same run, from the cache, where both scores choose alike). Restarts and initialisation are declared not
+applicable to C8 (``analysis.multiverse``).
+
 **Representative pictures.** The gate maps show, per router, the evaluation seed with the median held-out
 accuracy of that router (``_results.median_seed``: seeds sorted by (correct test points, seed), the
 lower median), not seed 0; the seed is picked from the evaluation rows, so the gate-map runs are planned
@@ -64,6 +71,7 @@ from qmoe_tfq.experiments.tuning import (
     tuned_columns,
 )
 from qmoe_tfq.studies import _results as R
+from qmoe_tfq.studies import _variants as V
 from qmoe_tfq.studies import two_moons as tm
 from qmoe_tfq.studies._results import best_of_restarts, kept_validation_loss, restart_score
 
@@ -124,6 +132,10 @@ QUICK = Size(
 
 def size(quick: bool) -> Size:
     return QUICK if quick else FULL
+
+
+#: The models of C8's deciding comparison: the SVM on the bandwidth-tuned quantum kernel and the RBF-SVM.
+KERNEL_SVM_IDS = ("quantum_kernel_bandwidth", "rbf_svm")
 
 
 def _shared(model_id: str, label: str, role: str) -> Candidate:
@@ -262,6 +274,14 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
         + evaluation_experiments([(candidates(), b)], chosen, tm.PROBES)
         + restart_experiments(chosen, quick)
         + gate_map_experiments(chosen, quick)
+        + svm_choices(quick).experiments(chosen)
+    )
+
+
+def svm_choices(quick: bool = False) -> V.RunChoices:
+    """C8's run choices (module docstring): the selection score alone, for ``KERNEL_SVM_IDS``."""
+    return V.RunChoices(
+        budget(quick), tuple(candidate(m) for m in KERNEL_SVM_IDS), 1, tm.PROBES, choices=("selection_score",)
     )
 
 
@@ -425,6 +445,8 @@ class Results:
     gates: pd.DataFrame
     quick: bool
     gate_seeds: dict[str, dict] = dataclasses.field(default_factory=dict)
+    variants: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    variant_chosen: dict[str, dict] = dataclasses.field(default_factory=dict)
 
     @functools.cached_property
     def alignment(self) -> pd.DataFrame:
@@ -448,14 +470,15 @@ class Results:
 
     @property
     def sources(self) -> pd.DataFrame:
-        """Every row the study's outputs rest on: tuning, evaluation, restart and gate-map runs."""
-        return R.concat([self.tuned.sources, self.restarts, self.gates])
+        """Every row the study's outputs rest on: tuning, evaluation, restart, gate-map and multiverse runs."""
+        return R.concat([self.tuned.sources, self.restarts, self.gates, self.variants])
 
     @property
     def chosen(self) -> dict[str, dict]:
-        """The tuned parameters by evaluation name and the gate-map seeds by gate-map name: what
-        ``experiments`` needs to replan every run (the manifest records it)."""
-        return {**self.tuned.chosen, **self.gate_seeds}
+        """The tuned parameters by evaluation name, the gate-map seeds by gate-map name and the SVMs'
+        accuracy-selected parameters (``svm_choices``): what ``experiments`` needs to replan every run (the
+        manifest records it)."""
+        return {**self.tuned.chosen, **self.gate_seeds, **self.variant_chosen}
 
 
 def results(run, quick: bool = False) -> Results:
@@ -480,12 +503,17 @@ def results(run, quick: bool = False) -> Results:
     """
     tuned = run_tuned(candidates(), budget(quick), run, tm.PROBES, desc="mechanism")
     seeds = gate_map_seeds(tuned.evaluation, quick)  # after the evaluation: the gate maps' seeds come from it
+    by_accuracy = svm_choices(quick).accuracy_chosen(tuned)
     extra = run(
-        restart_experiments(tuned.chosen, quick) + gate_map_experiments({**tuned.chosen, **seeds}, quick),
-        "mechanism: restarts, gate maps",
+        restart_experiments(tuned.chosen, quick)
+        + gate_map_experiments({**tuned.chosen, **seeds}, quick)
+        + svm_choices(quick).experiments(by_accuracy),
+        "mechanism: restarts, gate maps, C8's multiverse runs",
     )
     is_gate = extra["experiment"].str.startswith(f"{PREFIX}gates/")
-    return Results(tuned, extra[~is_gate].reset_index(drop=True), extra[is_gate].reset_index(drop=True), quick, seeds)
+    is_variant = extra["experiment"].isin([svm_choices(quick).accuracy_name(m) for m in KERNEL_SVM_IDS])
+    restarts, gates, variants = (extra[m].reset_index(drop=True) for m in (~is_gate & ~is_variant, is_gate, is_variant))
+    return Results(tuned, restarts, gates, quick, seeds, variants, by_accuracy)
 
 
 # ------------------------------------------------------------------------------------------ tables
@@ -723,6 +751,7 @@ def runs_table(res: Results) -> pd.DataFrame:
 __all__ = [
     "FULL",
     "GOOD_ACCURACY",
+    "KERNEL_SVM_IDS",
     "KernelIdentity",
     "PREFIX",
     "QUICK",
@@ -741,6 +770,7 @@ __all__ = [
     "gate_map_seed",
     "gate_map_seed_note",
     "gate_map_seeds",
+    "svm_choices",
     "good",
     "kept_validation_loss",
     "kernel_identity",

@@ -26,12 +26,15 @@ values with the RBF-SVM's budget, selection score and edge rule (search space
 ``quantum_kernel_bandwidth``) — non-inferior to the tuned RBF-SVM within 1 pp (exact signed-rank test on
 counts); the parts above are reported in the note, the function class (cannot fail), the entanglement
 ablation and the centred and uncentred kernel-target alignment (both kernels over the same bandwidth
-grid) as secondary parts. Its multiverse: margin 1/2 pp x paired test x seed set.
+grid) as secondary parts. Its multiverse: margin 1/2 pp x paired test x seed set, and the run choice that
+applies to two SVMs, the selection score (both SVMs' configurations selected by validation accuracy instead of
+cross-entropy: ``mechanism.svm_choices``, ``variant_values``); restarts and initialisation do not apply.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from qmoe_tfq.analysis import ledger
 from qmoe_tfq.analysis import multiverse as mv
@@ -77,15 +80,30 @@ EVIDENCE = [
 ]
 
 
-def per_seed_values(res: mech.Results) -> dict[str, np.ndarray]:
-    """Correct test points per seed of each compared model, and ``n_test``, aligned on the shared seeds."""
+def per_seed_values(res: mech.Results, rows: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
+    """Correct test points per seed of each compared model, and ``n_test``, aligned on the shared seeds
+    (of ``res.rows``, or of ``rows`` under the same names: a multiverse variant's)."""
     from qmoe_tfq.analysis.ledger import per_seed
 
-    ps = per_seed(res.rows, "n_correct", [mech.name(m, res.quick) for m in COMPARED])
+    rows = res.rows if rows is None else rows
+    ps = per_seed(rows, "n_correct", [mech.name(m, res.quick) for m in COMPARED])
     values = {m: ps.values[mech.name(m, res.quick)].astype(float) for m in COMPARED}
-    n_test = per_seed(res.rows, "n_test", [mech.name("quantum", res.quick)])
+    n_test = per_seed(rows, "n_test", [mech.name("quantum", res.quick)])
     values["n_test"] = n_test.values[mech.name("quantum", res.quick)].astype(float)
     return values
+
+
+def variant_values(res: mech.Results) -> dict[tuple[str, object], dict[str, np.ndarray]]:
+    """``per_seed_values`` of every multiverse variant ``res`` holds (``mechanism.svm_choices``), by
+    ``(run choice, option)``: the SVMs' tuned runs replaced by the variant's, on the same seeds."""
+    rc = mech.svm_choices(res.quick)
+    out = {}
+    for opt in rc.options(res.variants):
+        v = per_seed_values(res, rc.rows(res.rows, res.variants, *opt))
+        if not np.array_equal(v["n_test"], per_seed_values(res)["n_test"]):
+            raise ValueError(f"multiverse runs {opt} do not cover the plan's seeds")
+        out[opt] = v
+    return out
 
 
 def _good(counts: np.ndarray, n_test: np.ndarray) -> np.ndarray:
@@ -313,15 +331,19 @@ def c8(res: mech.Results) -> Entry:
         d = (v["quantum_kernel_bandwidth"] - v["rbf_svm"]) / v["n_test"]
         entry.power = ar.power_sentence(ar.paired_power(d, effect_of_interest=C8_MARGIN), state=primary.state)
 
+    variants = variant_values(res)
+
     def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
-        o = deciding({k: x[pos] for k, x in v.items()}, spec["margin_pp"] / 100, spec["test"])
+        option = mv.run_option(spec)
+        data = v if option is None else variants[option]
+        o = deciding({k: x[pos] for k, x in data.items()}, spec["margin_pp"] / 100, spec["test"])
         return ar.decide(o, PLAN["C8"].mapping), o.effect
 
     multi = mv.run_multiverse(
         verdict_of,
         len(v["n_test"]),
         claim="C8",
-        only=("margin_pp", "test", "seeds"),
+        only=("margin_pp", "test", "seeds", *mv.run_choices_present(variants)),
         n_resamples=min(ledger.STABILITY_RESAMPLES, mv.MULTIVERSE_RESAMPLES),
     )
     return ledger.with_multiverse(entry, multi)
@@ -409,4 +431,5 @@ __all__ = [
     "parts",
     "per_seed_values",
     "tested_parts",
+    "variant_values",
 ]
