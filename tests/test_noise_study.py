@@ -202,6 +202,60 @@ def test_c4_without_an_advantage_at_eps_zero_is_not_reproduced(res):
     assert "descriptive" in e.parts[0].description
 
 
+def _with_two_moons_variants(res, quantum_by_accuracy: int, quantum_glorot: int) -> ns.Results:
+    """``res`` whose Two Moons results hold the tuned rows behind the eps = 0 models (the noise study's own
+    numbers) and multiverse runs, Model A as tuned: under the accuracy-selected variant the quantum router
+    scores Model A's counts + ``quantum_by_accuracy`` on seeds 0, 4, 8, ... and - it on seeds 2, 6, ... (no
+    difference either way), under the Glorot variant ``quantum_glorot`` (+ 0-2) on every seed."""
+
+    def rows(name, counts):
+        return [{"experiment": name, "seed": s, "test_accuracy": k / N_TEST} for s, k in zip(SEEDS, counts)]
+
+    quantum = [quantum_count("train", "every_gate", 0.0, s) for s in SEEDS]
+    linear = [REF_COUNTS["linear"] + s % 2 for s in SEEDS]
+    evaluation = pd.DataFrame(rows("tm/quantum", quantum) + rows("tm/linear", linear))
+    variants = pd.DataFrame(
+        rows(
+            tm.accuracy_name("quantum"),
+            [k + quantum_by_accuracy * ((s % 4 == 0) - (s % 4 == 2)) for s, k in zip(SEEDS, linear)],
+        )
+        + rows(tm.glorot_name("quantum"), [quantum_glorot + s % 3 for s in SEEDS])
+        + rows(tm.accuracy_name("linear"), linear)
+        + rows(tm.glorot_name("linear"), linear)
+    )
+    m = res.models
+    tuned = TunedResults(m.tuned.tuning, m.tuned.selections, evaluation, m.tuned.by_name)
+    return ns.Results(tm.Results(tuned, pd.DataFrame(), False, variants), res.rows, False)
+
+
+def test_c4_gate_is_recomputed_under_the_two_moons_run_choices(res):
+    """The eps = 0 models are the Two Moons tuned runs, so C4's multiverse varies its gate with that study's
+    multiverse runs: a choice under which the gate fails gives the plan's 'no advantage' verdict, one under
+    which it holds cannot be judged (its noise sweep was not run) and counts against the headline."""
+    # by accuracy: the quantum router at Model A's level (no advantage); Glorot: far above it (gate kept)
+    e = nc.c4(_with_two_moons_variants(res, quantum_by_accuracy=2, quantum_glorot=148))
+    by = {}
+    for s in e.multiverse["specs"]:
+        if s["seeds"] == "all" and s["test"] == "signed-rank":
+            by[(s.get("selection_score"), s.get("init"))] = s["verdict"]
+    assert by[("cross-entropy", "pytorch")] == e.verdict == "not reproduced"
+    assert by[("accuracy", "pytorch")] == "not reproduced"  # the gate fails: the plan's 'no advantage'
+    assert by[("cross-entropy", "glorot")] == nc.NOT_DETERMINED
+    assert "init=glorot" in e.multiverse["flipping"] and "selection_score=accuracy" not in e.multiverse["flipping"]
+    assert [s.split(" [")[0] for s in e.multiverse["not_run"]] == ["restarts"]
+    assert "Run choices in the multiverse" in e.note and "selection_score=accuracy, init=glorot" in e.note
+    # without multiverse runs the run choices are listed as not run, as before
+    assert {s.split(" [")[0] for s in nc.c4(res).multiverse["not_run"]} == {"restarts", "selection_score", "init"}
+
+
+def test_c4_refuses_two_moons_runs_that_are_not_its_eps_zero_models(res):
+    changed = _with_two_moons_variants(res, 2, 148)
+    ev = changed.models.tuned.evaluation
+    ev.loc[(ev["experiment"] == "tm/linear") & (ev["seed"] == 3), "test_accuracy"] += 1 / N_TEST
+    with pytest.raises(ValueError, match="not the Two Moons tuned runs"):
+        nc.c4(changed)
+
+
 def test_n3_is_judged_by_the_sign_of_its_trend(res):
     e = nc.n3(res)
     # ours: the same 0.970-0.988 at every p: no trend either way; the stated values are secondary TOST parts

@@ -744,6 +744,15 @@ def ratio_outcome(ct: ClosedTesting, band: tuple[float, float]) -> Outcome:
 # ------------------------------------------------------------------------------------ C4's gate
 
 
+def gate_at_zero(delta0, alpha: float = ALPHA, test: str = "signed-rank") -> tuple[str, float, float]:
+    """C4's gate alone: per-seed paired differences at eps = 0 (quantum - reference) give ``"kept"`` (one-sided
+    p < alpha), ``"reversed"`` (the reverse p < alpha) or ``"none"``, with both p-values (``gated_threshold``'s
+    first step)."""
+    p0, p0_rev = _paired_p(np.asarray(delta0, dtype=float), test)
+    state = "reversed" if p0_rev < alpha else ("kept" if p0 < alpha else "none")
+    return state, p0, p0_rev
+
+
 def gated_threshold(
     eps: Sequence[float],
     delta,
@@ -764,11 +773,11 @@ def gated_threshold(
     delta = np.asarray(delta, dtype=float)
     if eps[0] != 0:
         raise ValueError("the gate needs eps = 0 on the grid")
-    p0, p0_rev = _paired_p(delta[:, 0], test)
+    kept, p0, p0_rev = gate_at_zero(delta[:, 0], alpha, test)
     curve = noise_curve(eps, delta, monotone=monotone, n_resamples=n_resamples, seed=seed)
     desc = f"eps* = {curve.label()} (95% CI [{curve.label(curve.threshold_low)}, {curve.label(curve.threshold_high)}])"
     gate = f"advantage at eps = 0: mean {delta[:, 0].mean():+.4g}, {test} p = {p0:.3g} (reverse {p0_rev:.3g})"
-    if p0_rev < alpha:
+    if kept == "reversed":
         return Outcome(
             "reversed",
             curve.threshold,
@@ -777,7 +786,7 @@ def gated_threshold(
             p_reverse=p0_rev,
             extra={"curve": curve, "gate": False},
         )
-    if not p0 < alpha:
+    if kept == "none":
         return Outcome(
             "shown otherwise",
             curve.threshold,
