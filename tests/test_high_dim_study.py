@@ -1,6 +1,7 @@
 """The high-dimensional study (#23): its plan, the Q2 / Q4 rules on constructed data, registration."""
 
 import numpy as np
+import pandas as pd
 
 from qmoe_tfq.analysis.plan import DEVIATIONS, PLAN
 from qmoe_tfq.analysis.stats import min_attainable_p
@@ -124,3 +125,84 @@ def test_the_new_tasks_and_the_low_rank_twin_are_reported_parts_and_the_primary_
     assert "0 vs 1 and 10-class" in names and "quadratic_rank" in names
     assert "primary endpoint" in hc.TASK_AMENDMENT and "Amended again before their runs" in q2.note
     assert any("0 vs 1 and 10-class" in d and "unchanged" in d for d in DEVIATIONS)
+
+
+# ------------------------------------------------------------------ Q2's replication (issue #21's power rule)
+
+N_TEST_HD = 120
+PILOT_DIFF = (-2, 1, -3, 2, 0, -1, 1, -2)  # amplitude - Model A, correct points per pilot seed
+
+
+def _hd_fake_runner(replication_diff: int):
+    """``run(experiments, desc)`` without training: tuning rows that tie (the first configuration wins), the
+    pilot's primary pair at ``PILOT_DIFF``, the replication's at ``replication_diff`` +- 1 point per seed."""
+    from qmoe_tfq.experiments.experiment import config_key
+
+    def counts(e, seed: int) -> int:
+        mid = e.tag_dict["model_id"]
+        primary = e.name.startswith((hd.REPLICATION_PREFIX, f"{hd.PREFIX}3v8/d256/"))
+        if not primary or mid not in hd.REPLICATION_IDS:
+            return 100
+        if mid == "linear":
+            return 110
+        if e.name.startswith(hd.REPLICATION_PREFIX):
+            return 110 + replication_diff + (seed % 3 - 1)
+        return 110 + PILOT_DIFF[seed]
+
+    def run(experiments, desc=""):
+        rows = []
+        for e in experiments:
+            for seed in e.seeds:
+                row = {"experiment": e.name, "protocol": e.protocol, "seed": seed, "key": config_key(e, seed)}
+                row.update({"router_params": 10, "expert_params": 10, "total_params": 20, "train_seconds": 1.0})
+                if e.protocol == "tuning":
+                    row.update({"n_validation_correct": 60, "n_validation": 80, "validation_log_loss": 0.5})
+                    row.update({"test_accuracy": np.nan, "n_correct": None, "n_test": 0})
+                else:
+                    k = counts(e, seed)
+                    row.update({"test_accuracy": k / N_TEST_HD, "n_correct": k, "n_test": N_TEST_HD})
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    return run
+
+
+def test_q2_is_decided_on_a_replication_sized_by_its_pilot():
+    from qmoe_tfq.analysis.rules import paired_sample_size
+    from qmoe_tfq.experiments.experiment import config_key
+
+    res = hd.results(_hd_fake_runner(replication_diff=1), quick=False)
+    needed = paired_sample_size(
+        np.asarray(PILOT_DIFF) / N_TEST_HD, hd.REPLICATION_EFFECT, n_max=hd.FULL.replication_max
+    )
+    assert res.replication_n == needed > len(PILOT_DIFF)
+    table = hd.replication_table(res)
+    assert (
+        table["seed"].tolist() == list(hd.replication_seeds(needed)) and min(table["seed"]) == hd.REPLICATION_SEED_BASE
+    )
+    assert (table["difference"] * N_TEST_HD).round().tolist() == [1 + s % 3 - 1 for s in table["seed"]]
+    # the replication runs the pilot's tuned models on fresh seeds of the same data: only the seeds differ
+    pilot = {
+        e.tag_dict["model_id"]: e
+        for e in hd.evaluation_experiments(hd.groups(), res.chosen)
+        if e.name.startswith(f"{hd.PREFIX}3v8/d256/")
+    }
+    for e in hd.replication_experiments(res.chosen):
+        p = pilot[e.tag_dict["model_id"]]
+        assert (e.model, e.data, e.protocol) == (p.model, p.data, p.protocol) and not set(e.seeds) & set(p.seeds)
+    planned = {config_key(e, s) for e in hd.experiments(False, res.chosen) for s in e.seeds}
+    assert set(res.sources["key"]) <= planned  # the manifest replans the replication from Results.chosen
+    entry = hc.q2_entry(res)
+    # pilot: -0.5 points on average over 8 seeds, undecided; replication: +0.x points: non-inferior within 1 pp
+    assert entry.verdict == "reproduced" and entry.parts[0].state == "holds"
+    assert f"{needed} fresh replication seeds" in entry.reproduced and "pilot (8 seeds)" in entry.reproduced
+    pilot_part = entry.parts[1]
+    assert pilot_part.description.startswith("secondary: [inconclusive] the pilot (8 seeds)")
+    assert "Plan amended after the committed runs" in entry.note and f"{needed} seeds needed" in entry.note
+    # the same pilot with a replication that is worse beyond the margin is not reproduced
+    assert hc.q2_entry(hd.results(_hd_fake_runner(replication_diff=-3), quick=False)).verdict == "not reproduced"
+
+
+def test_no_replication_without_model_a_or_at_quick_size():
+    assert hd.QUICK.replication_max == 0 and hd.replication_experiments({}, quick=False) == []
+    assert hd.replication_size(pd.DataFrame(), quick=True) == 0

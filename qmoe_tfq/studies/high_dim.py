@@ -39,6 +39,15 @@ the amplitude state preparation taken as ideal).
 
 Rules (``high_dim_claims``) were written before the runs.
 
+**Q2's replication** (issue #21's power rule, added after the committed runs and before its own): the 8
+evaluation seeds are Q2's pilot; it detected effects of 2 pp with 80% power against the 1 pp margin of
+interest (underpowered), so the primary is decided on fresh seeds (``REPLICATION_SEED_BASE`` on) whose
+number the pilot's SD fixes before they run (``replication_size``: ``rules.paired_sample_size`` for a 1 pp
+effect, at most ``Size.replication_max``): the amplitude router and Model A at their tuned configurations,
+under ``REPLICATION_PREFIX``. The shipped subset has no other 3-vs-8 images: fresh seeds are fresh samples
+(400 of the evaluation pool's images) and splits of the same pool, so the replication is over training
+and splitting, conditional on those images; the tuning pool stays disjoint.
+
 Cost: 106 s of the full ``make paper`` from an empty cache at af4adb1 (2 workers, 2 cores; its
 ``high_dim runs ready`` line), against 72 s for the 3-vs-8-only grid and the study's 180 s cap.
 """
@@ -52,6 +61,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from qmoe_tfq.analysis.rules import paired_sample_size
 from qmoe_tfq.analysis.stats import paired_signed_rank
 from qmoe_tfq.data import DataSpec
 from qmoe_tfq.experiments.device_probe import MixtureDeviceSweep
@@ -60,9 +70,11 @@ from qmoe_tfq.experiments.registry import EstimatorSpec, phase1, qmoe
 from qmoe_tfq.experiments.tuning import (
     Budget,
     Candidate,
+    Selection,
     TunedResults,
     describe_params,
     eval_name,
+    evaluation_experiment,
     evaluation_experiments,
     run_tuned_groups,
     tuning_plan,
@@ -116,6 +128,8 @@ class Size:
     fq_models: tuple[str, ...] = FQ_MODELS
     #: Processors the noiseless fully quantum mixture and hybrid are deployed on (``fq_device_experiments``).
     fq_processors: tuple[str, ...] = ("rainbow", "weber")
+    #: Most seeds Q2's replication may take (``replication_size``); 0: no replication (QUICK runs no Model A).
+    replication_max: int = 0
 
 
 #: Seeds: 8, so that the exact one-sided signed-rank test can reach Q4's per-task alpha 0.05 / 3
@@ -136,6 +150,7 @@ FULL = Size(
     noise=(0.0, 0.05),
     fq_epochs=10,
     fq_samples=400,
+    replication_max=60,
 )
 QUICK = Size(
     tasks=("3v8",),
@@ -157,6 +172,15 @@ QUICK = Size(
 
 def size(quick: bool) -> Size:
     return QUICK if quick else FULL
+
+
+#: Q2's replication (issue #21's power rule, module docstring): its prefix, its seeds (disjoint from the
+#: evaluation seeds, which count up from 0, and from the tuning seeds), the effect its size must detect (Q2's
+#: 1 pp margin) and the two models of the primary comparison.
+REPLICATION_PREFIX = f"{PREFIX}q2rep/"
+REPLICATION_SEED_BASE = 2_000
+REPLICATION_EFFECT = 0.01
+REPLICATION_IDS = ("amplitude", "linear")
 
 
 # --------------------------------------------------------------------------------- open question 2
@@ -229,6 +253,69 @@ def groups(quick: bool = False) -> list[tuple[list[Candidate], Budget]]:
     if s.pca8 and PRIMARY_TASK in s.tasks:
         out.append(([angle], _budget(PRIMARY_TASK, None, s, quick)))
     return out
+
+
+def primary_budget(quick: bool = False) -> Budget:
+    """The budget of Q2's primary comparison: the primary task at the largest dimension."""
+    s = size(quick)
+    return _budget(PRIMARY_TASK, max(s.dimensions), s, quick)
+
+
+def replication_seeds(n: int) -> tuple[int, ...]:
+    return tuple(range(REPLICATION_SEED_BASE, REPLICATION_SEED_BASE + n))
+
+
+def replication_size(evaluation: pd.DataFrame, quick: bool = False) -> int:
+    """Q2's replication seed count, fixed by its pilot (the tuned evaluation rows): the fewest seeds that detect
+    ``REPLICATION_EFFECT`` with 80% power at the pilot's SD of the per-seed accuracy differences, amplitude router
+    - Model A (``rules.paired_sample_size``, signed-rank), at most ``Size.replication_max``; 0 without both models."""
+    s, b = size(quick), primary_budget(quick)
+    cands = {c.id: c for c in router_candidates(max(s.dimensions), s)}
+    if not s.replication_max or not all(m in cands for m in REPLICATION_IDS):
+        return 0
+    acc = {m: R.runs(evaluation, eval_name(b, cands[m])).set_index("seed")["test_accuracy"] for m in REPLICATION_IDS}
+    d = (acc["amplitude"] - acc["linear"]).dropna().to_numpy(float)
+    try:
+        return paired_sample_size(d, REPLICATION_EFFECT, n_max=s.replication_max)
+    except ValueError:  # a pilot too noisy for the cap: the cap, and the ledger says so
+        return s.replication_max
+
+
+def replication_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Experiment]:
+    """Q2's replication runs that ``chosen`` implies: the tuned amplitude router and Model A of the primary
+    comparison on ``chosen[REPLICATION_PREFIX]["seeds"]`` fresh seeds (fresh samples and splits of the same
+    evaluation pool), named under ``REPLICATION_PREFIX``; none without that count."""
+    n = int(chosen.get(REPLICATION_PREFIX, {}).get("seeds") or 0)
+    if not n:
+        return []
+    s, b = size(quick), primary_budget(quick)
+    rep = dataclasses.replace(b, prefix=REPLICATION_PREFIX, eval_seeds=replication_seeds(n))
+    cands = {c.id: c for c in router_candidates(max(s.dimensions), s)}
+    out = []
+    for m in REPLICATION_IDS:
+        params = chosen.get(eval_name(b, cands[m]))
+        if params is not None:
+            out.append(evaluation_experiment(Selection(cands[m], dict(params), -1, math.nan, pd.DataFrame()), rep))
+    return out
+
+
+def replication_table(res: Results) -> pd.DataFrame:
+    """Q2's replication, one row per fresh seed: correct test points of the amplitude router and of Model A,
+    the test size and the accuracy difference (empty when the replication did not run)."""
+    if not res.replication_n or res.replication.empty:
+        return pd.DataFrame(columns=["seed", "amplitude_correct", "linear_correct", "n_test", "difference"])
+    rep = dataclasses.replace(primary_budget(res.quick), prefix=REPLICATION_PREFIX)
+    cands = {c.id: c for c in router_candidates(max(size(res.quick).dimensions), size(res.quick))}
+    by = {m: R.runs(res.replication, eval_name(rep, cands[m])).set_index("seed") for m in REPLICATION_IDS}
+    out = pd.DataFrame(
+        {
+            "amplitude_correct": by["amplitude"]["n_correct"].astype(int),
+            "linear_correct": by["linear"]["n_correct"].astype(int),
+            "n_test": by["amplitude"]["n_test"].astype(int),
+        }
+    ).rename_axis("seed")
+    out["difference"] = (out["amplitude_correct"] - out["linear_correct"]) / out["n_test"]
+    return out.reset_index()
 
 
 # --------------------------------------------------------------------------------- open question 4
@@ -343,17 +430,20 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
         + fq_experiments(quick)
         + fq_device_experiments(quick)
         + evaluation_experiments(g, chosen or {})
+        + replication_experiments(chosen or {}, quick)
     )
 
 
 @dataclass
 class Results:
-    """The tuned high-dimensional runs and the fully quantum rows."""
+    """The tuned high-dimensional runs, the fully quantum rows and Q2's replication (``replication_n`` seeds)."""
 
     tuned: TunedResults
     fq: pd.DataFrame
     quick: bool
     fq_device: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    replication: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    replication_n: int = 0
 
     @property
     def rows(self) -> pd.DataFrame:
@@ -361,11 +451,15 @@ class Results:
 
     @property
     def sources(self) -> pd.DataFrame:
-        return R.concat([self.tuned.sources, self.fq, self.fq_device])
+        return R.concat([self.tuned.sources, self.fq, self.fq_device, self.replication])
 
     @property
     def chosen(self) -> dict[str, dict]:
-        return self.tuned.chosen
+        """The tuned parameters by evaluation name and the replication's seed count (``REPLICATION_PREFIX``)."""
+        return {
+            **self.tuned.chosen,
+            **({REPLICATION_PREFIX: {"seeds": self.replication_n}} if self.replication_n else {}),
+        }
 
 
 def results(run, quick: bool = False) -> Results:
@@ -389,7 +483,10 @@ def results(run, quick: bool = False) -> Results:
     tuned = run_tuned_groups(g, run, desc="high-dim tuned")
     fq = run(fq_runs, "fully quantum mixture")
     fq_device = run(device_runs, "fully quantum mixture on processors") if device_runs else pd.DataFrame()
-    return Results(tuned, fq, quick, fq_device)
+    n = replication_size(tuned.evaluation, quick)
+    rep_runs = replication_experiments({**tuned.chosen, REPLICATION_PREFIX: {"seeds": n}}, quick)
+    replication = run(rep_runs, f"high-dim: Q2 replication ({n} fresh seeds)") if rep_runs else pd.DataFrame()
+    return Results(tuned, fq, quick, fq_device, replication, n if rep_runs else 0)
 
 
 def fq_device_rows(res: Results) -> pd.DataFrame:
@@ -606,6 +703,9 @@ __all__ = [
     "FULL",
     "PRIMARY_TASK",
     "QUICK",
+    "REPLICATION_IDS",
+    "REPLICATION_PREFIX",
+    "REPLICATION_SEED_BASE",
     "TASKS",
     "Results",
     "Size",
@@ -624,6 +724,11 @@ __all__ = [
     "groups",
     "low_rank",
     "matched_hidden",
+    "primary_budget",
+    "replication_experiments",
+    "replication_seeds",
+    "replication_size",
+    "replication_table",
     "results",
     "router_candidates",
     "size",
