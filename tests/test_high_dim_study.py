@@ -199,6 +199,8 @@ def test_q2_is_decided_on_a_replication_sized_by_its_pilot():
     pilot_part = entry.parts[1]
     assert pilot_part.description.startswith("secondary: [inconclusive] the pilot (8 seeds)")
     assert "Plan amended after the committed runs" in entry.note and f"{needed} seeds needed" in entry.note
+    rep_acc = table["amplitude_correct"] / N_TEST_HD  # the interval is the deciding seeds' amplitude accuracy
+    assert entry.ci95["low"] <= rep_acc.mean() <= entry.ci95["high"] and entry.ci95["high"] - entry.ci95["low"] < 0.02
     # the same pilot with a replication that is worse beyond the margin is not reproduced
     assert hc.q2_entry(hd.results(_hd_fake_runner(replication_diff=-3), quick=False)).verdict == "not reproduced"
 
