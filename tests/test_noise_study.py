@@ -228,6 +228,21 @@ def _with_two_moons_variants(res, quantum_by_accuracy: int, quantum_glorot: int)
     return ns.Results(tm.Results(tuned, pd.DataFrame(), False, variants), res.rows, False)
 
 
+def _with_glorot_sweep(res) -> ns.Results:
+    """``res`` plus the Glorot-initialised primary curve, falling through Model A as the plan's curve does."""
+    sweep = [
+        {
+            "experiment": ns.glorot_train_name(e),
+            "seed": s,
+            "test_accuracy": quantum_count("train", "every_gate", e, s) / N_TEST,
+        }
+        for e in GRID
+        if e > 0
+        for s in SEEDS
+    ]
+    return ns.Results(res.models, pd.concat([res.rows, pd.DataFrame(sweep)], ignore_index=True), False)
+
+
 def test_c4_gate_is_recomputed_under_the_two_moons_run_choices(res):
     """The eps = 0 models are the Two Moons tuned runs, so C4's multiverse varies its gate with that study's
     multiverse runs: a choice under which the gate fails gives the plan's 'no advantage' verdict, one under
@@ -246,6 +261,29 @@ def test_c4_gate_is_recomputed_under_the_two_moons_run_choices(res):
     assert "Run choices in the multiverse" in e.note and "selection_score=accuracy, init=glorot" in e.note
     # without multiverse runs the run choices are listed as not run, as before
     assert {s.split(" [")[0] for s in nc.c4(res).multiverse["not_run"]} == {"restarts", "selection_score", "init"}
+
+
+def test_c4_under_a_choice_with_its_own_noise_sweep_is_judged_by_the_whole_rule(res):
+    """With the Glorot primary curve retrained under noise, that choice's specification is decided by the gate
+    and the threshold (here the curve crosses Model A just above the claim's band, as the plan's does)."""
+    e = nc.c4(_with_glorot_sweep(_with_two_moons_variants(res, quantum_by_accuracy=2, quantum_glorot=148)))
+    glorot = [s for s in e.multiverse["specs"] if s.get("init") == "glorot"]
+    assert glorot and {s["verdict"] for s in glorot if s["seeds"] == "all"} == {"not reproduced"}
+    assert "init=glorot" not in e.multiverse["flipping"] and "whose primary curve was retrained" in e.note
+    curve = nc.c4_glorot_curve(_with_glorot_sweep(_with_two_moons_variants(res, 2, 148)), range(20), GRID)
+    assert curve.shape == (20, len(GRID)) and (curve[:, 0] > 0).all()  # Glorot quantum 148+ vs Model A 129-130
+
+
+def test_the_glorot_sweep_is_the_tuned_configuration_with_glorot_init_on_every_noisy_eps():
+    m = models()
+    q = {e.name: e for e in ns.train_experiments(m.chosen)}
+    glorot = ns.glorot_train_experiments(m.chosen)
+    assert [e.name for e in glorot] == [ns.glorot_train_name(e) for e in GRID if e > 0]
+    for e in glorot:
+        p, plan = e.model.param_dict, q[ns.train_name("every_gate", e.model.param_dict["noise"])].model.param_dict
+        assert {k: v for k, v in p.items() if k != "init"} == {k: v for k, v in plan.items() if k != "init"}
+        assert p["init"] == "glorot" and e.seeds == tuple(range(20))
+    assert set(glorot) <= set(ns.experiments(False, m.chosen))
 
 
 def test_c4_refuses_two_moons_runs_that_are_not_its_eps_zero_models(res):

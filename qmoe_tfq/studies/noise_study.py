@@ -19,6 +19,12 @@ exact signed-rank p-values per eps, the threshold eps* where the mean Delta cros
 non-increasing in eps for train under noise), and the threshold table, the advantage figure and the
 C4 verdict all read those same curves.
 
+C4's multiverse (issue #21) varies the Two Moons run choices through the models they change: the eps = 0
+models are the Two Moons tuned runs, so its multiverse runs give the gate under each choice; under Glorot
+initialisation the primary curve (every_gate, train under noise) is also retrained at every eps
+(``glorot_train_experiments``), so that choice is judged by the whole rule (on the committed runs the gate
+holds only under it; under the others a gate that holds reads "not determined").
+
 N3 repeats the authors' Phase 3B under their protocol: authors' placement, train under noise,
 make_moons(1000, random_state=42), 20 epochs, lr 0.05, TRAINING-SET accuracy, many model seeds.
 """
@@ -157,6 +163,37 @@ def train_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Expe
     return exps
 
 
+#: C4's multiverse under Glorot initialisation (issue #21): its primary curve (every_gate, train under noise)
+#: retrained with Keras' Glorot initialisation of the classical layers, the configuration as tuned (not
+#: retuned); eps = 0 and the Model A reference are the Two Moons study's Glorot runs.
+GLOROT_PLACEMENT = "every_gate"
+
+
+def glorot_train_name(eps: float) -> str:
+    return f"{PREFIX}train_glorot/{GLOROT_PLACEMENT}/{eps:g}"
+
+
+def glorot_train_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Experiment]:
+    """The train-under-noise runs of C4's primary curve with Glorot initialisation, every eps > 0."""
+    s, q = size(quick), _tuned(chosen, quick)["quantum"]
+    spec = q.model.replace(noise_placement=GLOROT_PLACEMENT, engine="exact", init="glorot")
+    return [
+        dataclasses.replace(q, name=glorot_train_name(eps), model=spec.replace(noise=eps), probes=())
+        for eps in s.grid
+        if eps > 0
+    ]
+
+
+def glorot_accuracies(rows: pd.DataFrame, grid: Sequence[float]) -> pd.DataFrame:
+    """Per seed (index) and eps > 0 (columns): held-out accuracy of the Glorot-initialised quantum router trained
+    under noise (``glorot_train_experiments``); empty when those runs are not in ``rows``."""
+    names = {float(e): glorot_train_name(e) for e in grid if e > 0}
+    if not set(names.values()) <= set(rows.get("experiment", pd.Series(dtype=str))):
+        return pd.DataFrame()
+    cols = {e: _runs(rows, n).set_index("seed")["test_accuracy"].astype(float) for e, n in names.items()}
+    return pd.DataFrame(cols)
+
+
 def reference_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Experiment]:
     """The tuned noiseless references, identical to the Two Moons tuned runs (shared cache)."""
     tuned = _tuned(chosen, quick)
@@ -208,6 +245,7 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
             deploy_experiments(chosen, quick)
             + train_experiments(chosen, quick)
             + reference_experiments(chosen, quick)
+            + glorot_train_experiments(chosen, quick)
             + exps
         )
     return exps
