@@ -270,6 +270,7 @@ def test_c4_under_a_choice_with_its_own_noise_sweep_is_judged_by_the_whole_rule(
     glorot = [s for s in e.multiverse["specs"] if s.get("init") == "glorot"]
     assert glorot and {s["verdict"] for s in glorot if s["seeds"] == "all"} == {"not reproduced"}
     assert "init=glorot" not in e.multiverse["flipping"] and "whose primary curve was retrained" in e.note
+    assert "Under Glorot initialisation (plan's seeds and test): advantage at eps = 0" in e.note
     curve = nc.c4_glorot_curve(_with_glorot_sweep(_with_two_moons_variants(res, 2, 148)), range(20), GRID)
     assert curve.shape == (20, len(GRID)) and (curve[:, 0] > 0).all()  # Glorot quantum 148+ vs Model A 129-130
 

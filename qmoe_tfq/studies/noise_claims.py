@@ -257,6 +257,11 @@ def c4(res: ns.Results) -> Entry:
             )
             + "."
         )
+    if glorot is not None:
+        o = ar.gated_threshold(grid, glorot, C4_STATED_BAND)
+        entry.note += (
+            f" Under Glorot initialisation (plan's seeds and test): {o.text} -> {PLAN['C4'].verdict(o.state)}."
+        )
     return ledger.with_multiverse(entry, multi)
 
 
