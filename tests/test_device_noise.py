@@ -160,6 +160,23 @@ def test_q1_rule_on_constructed_data():
     assert device_advantage(small, {"a": unclear}, ref, n).state == "inconclusive"
 
 
+def test_q1_multiverse_recomputes_the_rule_over_margin_test_and_seeds():
+    from qmoe_tfq.studies.device_noise_claims import q1_multiverse
+
+    n = 150
+    ref = np.full(20, 120.0) + np.arange(20) % 3
+    up = ref + 10 + np.arange(20) % 4
+    kept = q1_multiverse((up, {"a": up - 1, "b": up - 2}, ref, n), "reproduced")
+    assert kept.share > 0.9 and kept.n_specs == 8 and not kept.fragile
+    assert {(s["margin_pp"], s["test"], s["seeds"]) for s in kept.specs} == {
+        (m, t, k) for m in (1, 2) for t in ("signed-rank", "paired t") for k in ("all", "first 10")
+    }
+    lost = ref + np.array([1.0, -1.0] * 10)  # no advantage left, ~7 pp below noiseless: lost at either margin
+    m = q1_multiverse((up, {"a": lost}, ref, n), "not reproduced")
+    assert m.headline == "not reproduced" and set(m.verdicts) == {"not reproduced"}
+    assert [s.split(" [")[0] for s in m.not_run] == ["restarts"]
+
+
 def test_tfq_reduction_is_exact_except_the_dropped_channels():
     """Each kept operation is translated exactly (unitaries up to phase, thermal Kraus -> GAD + PD by
     PTM); only the two-qubit depolarizing channels are dropped."""

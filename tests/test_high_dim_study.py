@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from qmoe_tfq.analysis.plan import DEVIATIONS, PLAN
 from qmoe_tfq.analysis.stats import min_attainable_p
@@ -201,6 +202,9 @@ def test_q2_is_decided_on_a_replication_sized_by_its_pilot():
     assert "Plan amended after the committed runs" in entry.note and f"{needed} seeds needed" in entry.note
     rep_acc = table["amplitude_correct"] / N_TEST_HD  # the interval is the deciding seeds' amplitude accuracy
     assert entry.ci95["low"] <= rep_acc.mean() <= entry.ci95["high"] and entry.ci95["high"] - entry.ci95["low"] < 0.02
+    multi = entry.multiverse  # over the deciding (replication) seeds: margin x test x seed set
+    assert multi["headline"] == "reproduced" and multi["n_specs"] == 8 and 0 < multi["share"] <= 1
+    assert [s.split(" [")[0] for s in multi["not_run"]] == ["restarts"]  # declared, not dropped
     # the same pilot with a replication that is worse beyond the margin is not reproduced
     assert hc.q2_entry(hd.results(_hd_fake_runner(replication_diff=-3), quick=False)).verdict == "not reproduced"
 
@@ -208,3 +212,16 @@ def test_q2_is_decided_on_a_replication_sized_by_its_pilot():
 def test_no_replication_without_model_a_or_at_quick_size():
     assert hd.QUICK.replication_max == 0 and hd.replication_experiments({}, quick=False) == []
     assert hd.replication_size(pd.DataFrame(), quick=True) == 0
+
+
+def test_q4_multiverse_resamples_the_tasks_seeds_together_and_an_undecided_task_never_reproduces():
+    rng = np.random.default_rng(0)
+    hybrid = [rng.integers(100, 110, 8) for _ in range(3)]
+    better = [(h + 6, h, 120) for h in hybrid]  # every seed of every task better: reproduced, robustly
+    m = hc.q4_multiverse(better, ["a", "b", "c"], "reproduced")
+    assert m.headline == "reproduced" and m.share > 0.9 and m.n_specs == 4
+    mixed = [(h + 6, h, 120) for h in hybrid[:2]] + [(hybrid[2] + rng.integers(-3, 4, 8), hybrid[2], 120)]
+    m2 = hc.q4_multiverse(mixed, ["a", "b", "c"], "inconclusive")
+    assert m2.headline == "inconclusive" and all(v != "reproduced" for v in m2.verdicts)
+    with pytest.raises(ValueError, match="same seeds"):
+        hc.q4_multiverse([(hybrid[0], hybrid[0], 120), (hybrid[1][:5], hybrid[1][:5], 120)], ["a", "b"], "x")

@@ -28,7 +28,9 @@ from dataclasses import replace
 import numpy as np
 
 from qmoe_tfq.analysis import ledger
+from qmoe_tfq.analysis import multiverse as mv
 from qmoe_tfq.analysis import rules as ar
+from qmoe_tfq.analysis.plan import PLAN
 from qmoe_tfq.analysis.rules import Outcome
 from qmoe_tfq.studies import device_noise as dn
 
@@ -54,18 +56,22 @@ def device_advantage(
     n_test: int,
     margin: float = Q1_MARGIN,
     alpha: float = ar.ALPHA,
+    test: str = "signed-rank",
 ) -> Outcome:
     """The Q1 rule (module docstring) on per-seed counts of correct test points (same seeds
     everywhere): ``noiseless`` and each of ``devices`` (quantum router) against ``reference``."""
     if not devices:
         raise ValueError("device_advantage needs at least one processor")
     noiseless, reference = np.asarray(noiseless, float), np.asarray(reference, float)
-    gate = ar.paired_superiority(noiseless, reference, alpha, scale=1.0 / n_test, description="noiseless gate")
+    gate = ar.paired_superiority(noiseless, reference, alpha, test, scale=1.0 / n_test, description="noiseless gate")
     if gate.state != "shown":
         return Outcome(
             "inconclusive", gate.effect, f"no noiseless advantage to keep ({gate.text})", gate.p, gate.p_reverse
         )
-    per = {p: ar.paired_superiority(v, reference, alpha, scale=1.0 / n_test, description=p) for p, v in devices.items()}
+    per = {
+        p: ar.paired_superiority(v, reference, alpha, test, scale=1.0 / n_test, description=p)
+        for p, v in devices.items()
+    }
     fam = ar.holm_family(list(per.values()), "Holm over the processors", alpha)
     if fam.state == "shown":
         return replace(fam, text=f"advantage kept on every processor: {fam.text}")
@@ -73,7 +79,7 @@ def device_advantage(
         return replace(fam, text=f"quantum below Model A on a processor: {fam.text}")
     lost = []
     for p, u in zip(per, fam.extra["holm"]):
-        ni = ar.paired_noninferiority(devices[p], noiseless, margin * n_test, alpha, scale=1.0 / n_test)
+        ni = ar.paired_noninferiority(devices[p], noiseless, margin * n_test, alpha, test=test, scale=1.0 / n_test)
         if u >= alpha and ni.state == "shown otherwise":
             lost.append(f"{p} ({ni.text})")
     if lost:
@@ -87,17 +93,46 @@ def _counts(series, n_test: int, seeds) -> np.ndarray:
     return np.round(series.loc[seeds].to_numpy(float) * n_test)
 
 
-def _advantage(ev, dataset: str, n: int, ref, processors, setting: str, shots: int = 0) -> Outcome:
-    """``device_advantage`` of ``dataset``'s deployed router (evaluations ``ev``) against the reference accuracies
-    ``ref`` by seed, on the seeds every series holds."""
+def _advantage_counts(ev, dataset: str, n: int, ref, processors, setting: str, shots: int = 0) -> tuple:
+    """``device_advantage``'s arguments for ``dataset``'s deployed router (evaluations ``ev``) against the reference
+    accuracies ``ref`` by seed, on the seeds every series holds: (noiseless, devices, reference, n_test)."""
     ref = ref.dropna()
     base = dn.per_seed(ev, dataset, "noiseless", "exact")
     devices = {p: dn.per_seed(ev, dataset, p, setting, shots) for p in processors}
     seeds = base.index.intersection(ref.index)
     for v in devices.values():
         seeds = seeds.intersection(v.index)
-    return device_advantage(
-        _counts(base, n, seeds), {p: _counts(v, n, seeds) for p, v in devices.items()}, _counts(ref, n, seeds), n
+    return _counts(base, n, seeds), {p: _counts(v, n, seeds) for p, v in devices.items()}, _counts(ref, n, seeds), n
+
+
+def _advantage(ev, dataset: str, n: int, ref, processors, setting: str, shots: int = 0) -> Outcome:
+    """``device_advantage`` on ``_advantage_counts``."""
+    return device_advantage(*_advantage_counts(ev, dataset, n, ref, processors, setting, shots))
+
+
+def q1_multiverse(counts: tuple, headline: str) -> mv.MultiverseResult:
+    """Q1's verdict over the multiverse of its primary (``_advantage_counts`` of the deciding seeds): the device's
+    loss margin 1 / 2 pp x paired test x seed set, crossed with seed resamples."""
+    noiseless, devices, reference, n = counts
+
+    def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
+        o = device_advantage(
+            noiseless[pos],
+            {p: v[pos] for p, v in devices.items()},
+            reference[pos],
+            n,
+            margin=spec["margin_pp"] / 100,
+            test=spec["test"],
+        )
+        return PLAN["Q1"].verdict(o.state), o.effect
+
+    return mv.run_multiverse(
+        verdict_of,
+        len(noiseless),
+        claim="Q1",
+        only=("margin_pp", "test", "seeds"),
+        n_resamples=min(ledger.STABILITY_RESAMPLES, mv.MULTIVERSE_RESAMPLES),
+        headline=headline,
     )
 
 
@@ -205,19 +240,27 @@ def claims(res: dn.Results) -> list[ledger.Entry]:
         )
         + _fine_tune_note(res)
     )
-    return [
-        ledger.planned(
-            "Q1",
-            primary,
-            secondaries,
-            reproduced,
-            {},
-            "deploy: tuned noiseless models, exact calibrated-noise evaluation (density matrix), held-out accuracy",
-            EVIDENCE + (["paper/tables/device_replication.csv"] if replicated is not None else []),
-            note,
-            secondary_rules=["ordering"] * len(secondaries),
+    entry = ledger.planned(
+        "Q1",
+        primary,
+        secondaries,
+        reproduced,
+        {},
+        "deploy: tuned noiseless models, exact calibrated-noise evaluation (density matrix), held-out accuracy",
+        EVIDENCE + (["paper/tables/device_replication.csv"] if replicated is not None else []),
+        note,
+        secondary_rules=["ordering"] * len(secondaries),
+    )
+    processors = dn.size(res.quick).processors
+    if replicated is not None:
+        n = int(res.replication["n_test"].iloc[0])
+        counts = _advantage_counts(
+            res.replication_evaluations, dn.REPLICATION, n, res.replication_reference, processors, "readout"
         )
-    ]
+    else:
+        ref = res.references[dn.TWO_MOONS]["linear"]
+        counts = _advantage_counts(res.evaluations, dn.TWO_MOONS, res.n_test[dn.TWO_MOONS], ref, processors, "readout")
+    return [ledger.with_multiverse(entry, q1_multiverse(counts, entry.verdict))]
 
 
-__all__ = ["EVIDENCE", "Q1_MARGIN", "claims", "device_advantage"]
+__all__ = ["EVIDENCE", "Q1_MARGIN", "claims", "device_advantage", "q1_multiverse"]

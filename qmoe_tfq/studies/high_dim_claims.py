@@ -33,6 +33,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from qmoe_tfq.analysis import ledger
+from qmoe_tfq.analysis import multiverse as mv
 from qmoe_tfq.analysis.ledger import Entry, planned
 from qmoe_tfq.analysis.plan import ALPHA, PLAN
 from qmoe_tfq.analysis.rules import (
@@ -123,15 +125,51 @@ def q2_primary(amplitude_correct, linear_correct, n_test: int) -> Outcome:
     )  # fmt: skip
 
 
-def q4_primary(pairs: Sequence[tuple[np.ndarray, np.ndarray, int]], labels: Sequence[str]) -> Outcome:
+def q4_primary(
+    pairs: Sequence[tuple[np.ndarray, np.ndarray, int]], labels: Sequence[str], test: str = "signed-rank"
+) -> Outcome:
     """Fully quantum > hybrid on every task: ``pairs`` of (fully quantum counts, hybrid counts, n_test),
     each tested at alpha / len(pairs); the combined state (``all_of``)."""
     alpha = ALPHA / max(1, len(pairs))
     outs = [
-        paired_superiority(a, b, alpha=alpha, scale=1.0 / n, description=f"{label} (alpha {alpha:.3g})")
+        paired_superiority(a, b, alpha=alpha, test=test, scale=1.0 / n, description=f"{label} (alpha {alpha:.3g})")
         for (a, b, n), label in zip(pairs, labels)
     ]
     return combined(outs, "fully quantum > hybrid on every task")
+
+
+def _resamples() -> int:
+    return min(ledger.STABILITY_RESAMPLES, mv.MULTIVERSE_RESAMPLES)
+
+
+def q2_multiverse(counts: tuple[np.ndarray, np.ndarray, int], headline: str) -> mv.MultiverseResult:
+    """Q2's verdict over the multiverse of its primary (the deciding seeds' counts): margin 1 / 2 pp x paired
+    test x seed set, crossed with seed resamples."""
+    ca, cb, n = (np.asarray(counts[0], float), np.asarray(counts[1], float), counts[2])
+
+    def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
+        o = paired_noninferiority(ca[pos], cb[pos], spec["margin_pp"] / 100 * n, test=spec["test"], scale=1.0 / n)
+        return PLAN["Q2"].verdict(o.state), o.effect
+
+    only = ("margin_pp", "test", "seeds")
+    return mv.run_multiverse(verdict_of, len(ca), claim="Q2", only=only, n_resamples=_resamples(), headline=headline)
+
+
+def q4_multiverse(
+    pairs: Sequence[tuple[np.ndarray, np.ndarray, int]], labels: Sequence[str], headline: str
+) -> mv.MultiverseResult:
+    """Q4's verdict over the multiverse of its primary: paired test x seed set, the tasks' seeds resampled
+    together (the same seed ids on every task), crossed with seed resamples."""
+    n_seeds = len(pairs[0][0])
+    if any(len(a) != n_seeds or len(b) != n_seeds for a, b, _ in pairs):
+        raise ValueError("Q4's tasks must have the same seeds")
+
+    def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
+        o = q4_primary([(a[pos], b[pos], n) for a, b, n in pairs], labels, test=spec["test"])
+        return PLAN["Q4"].verdict(o.state), float(np.mean([np.mean((a[pos] - b[pos]) / n) for a, b, n in pairs]))
+
+    only = ("test", "seeds")
+    return mv.run_multiverse(verdict_of, n_seeds, claim="Q4", only=only, n_resamples=_resamples(), headline=headline)
 
 
 def _counts(rows, a: str, b: str) -> tuple[np.ndarray, np.ndarray, int]:
@@ -258,7 +296,7 @@ def q2_entry(res: hd.Results) -> Entry:
         )
         evidence.append("tables/high_dim_q2_replication.csv")
         replicated = f" {REPLICATION_AMENDMENT}: {_replication_sizing(res, pilot_counts)}."
-    return planned(
+    entry = planned(
         "Q2",
         primary,
         secondaries,
@@ -271,6 +309,8 @@ def q2_entry(res: hd.Results) -> Entry:
         secondary_rules=["primary endpoint"] * len(secondaries),
         power=power,
     )
+    deciding = replication or (pilot_counts if (task, side, "linear") in names else None)
+    return entry if deciding is None else ledger.with_multiverse(entry, q2_multiverse(deciding, entry.verdict))
 
 
 def q4_entry(res: hd.Results) -> Entry:
@@ -331,7 +371,7 @@ def q4_entry(res: hd.Results) -> Entry:
     design = attainability(n_seeds, alpha)
     if min_attainable_p(n_seeds) >= alpha:
         design += ": no task can be shown or reversed at that level (the primary can only be inconclusive)"
-    return planned(
+    entry = planned(
         "Q4",
         primary,
         secondaries,
@@ -343,6 +383,7 @@ def q4_entry(res: hd.Results) -> Entry:
         rule="primary endpoint",
         secondary_rules=["primary endpoint"] * len(secondaries),
     )
+    return ledger.with_multiverse(entry, q4_multiverse(pairs, labels, entry.verdict))
 
 
 def claims(res: hd.Results) -> list[Entry]:
