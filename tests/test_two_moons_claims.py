@@ -165,6 +165,51 @@ def test_c3_is_decided_by_equivalence_to_the_stated_etas_and_the_ordering_is_sec
     assert tmc.PLAN["C3"].verdict(tmc.c3_primary(wide).state) == "inconclusive"
 
 
+def test_c3_multiverse_uses_the_two_moons_run_choices():
+    """eta reads the quantum router and Model A, the two models the multiverse runs vary: with their runs, C3's
+    multiverse takes the run choices (one at a time) and each specification reads its own runs."""
+    import dataclasses
+
+    import pandas as pd
+
+    res = two_moons_results(counts(0.96), counts(0.86, seed=1))
+    tuned = res.rows[res.rows["experiment"].isin(["tm/quantum", "tm/linear"])]
+    variants = []
+    for name, shift in ((tm.accuracy_name, 0.02), (tm.glorot_name, -0.02)):
+        for m in ("quantum", "linear"):
+            v = tuned[tuned["experiment"] == f"tm/{m}"].copy()
+            v["experiment"] = name(m)
+            v["test_accuracy"] = v["test_accuracy"] + (shift if m == "quantum" else 0.0)
+            variants.append(v)
+    res = dataclasses.replace(res, variants=pd.concat(variants, ignore_index=True))
+    e = tmc.c3(res)
+    multi = e.multiverse
+    assert [s.split(" [")[0] for s in multi["not_run"]] == ["restarts"] and multi["n_specs"] == 12
+    plan_effect = [
+        s["effect"]
+        for s in multi["specs"]
+        if s.get("selection_score") == "cross-entropy"
+        and s.get("init") == "pytorch"
+        and s["seeds"] == "all"
+        and s["interval"] == "BCa"
+    ][0]
+    acc_effect = [
+        s["effect"]
+        for s in multi["specs"]
+        if s.get("selection_score") == "accuracy" and s["seeds"] == "all" and s["interval"] == "BCa"
+    ][0]
+    assert acc_effect != plan_effect and e.verdict == "contradicted"
+
+
+def test_the_authors_protocol_claims_select_nothing():
+    from qmoe_tfq.analysis import multiverse as mv
+
+    for claim in ("N1", "N2", "N3"):
+        m = mv.run_multiverse(lambda spec, pos: ("x", 0.0), 4, claim=claim, only=("seeds",), n_resamples=2)
+        assert [s.split(" (")[0] for s in m.not_applicable] == ["selection_score"]
+        assert "selection_score" not in " ".join(m.not_run) and "init" in " ".join(m.not_run)
+
+
 def test_c7_collapsed_runs_never_meet_the_criterion_and_the_table_agrees():
     max_epochs = tm.budget().max_epochs
     epochs = {

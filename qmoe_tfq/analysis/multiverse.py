@@ -15,7 +15,8 @@ time** (``specifications`` drops a specification in which two of them leave the 
 combinations (e.g. restarts of the accuracy-selected configuration) would each need runs of their own.
 The analysis-only choices (margin, interval, seeds, test) are crossed with everything. A run choice that
 cannot change a claim's deciding comparison (restarts and initialisation for C8, decided by two SVMs) is
-declared in ``Choice.excludes`` with the reason, and listed in ``not_applicable``.
+declared in ``Choice.excludes`` with the reason, and listed in ``not_applicable``; so is the selection score for
+the authors'-protocol claims N1-N3, which select nothing.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Choice:
 
 
 _SVMS_ONLY = "C8 is decided by two SVMs, which have no random initialisation and fit alike on every restart"
+_FIXED_BUDGETS = "the authors' protocol selects no configuration: its budgets are fixed"
 
 CHOICES: tuple[Choice, ...] = (
     Choice("margin_pp", (1, 2), note="non-inferiority / equivalence margin for accuracies, percentage points"),
@@ -79,6 +81,7 @@ CHOICES: tuple[Choice, ...] = (
         ("cross-entropy", "accuracy"),
         runs=True,
         applies_to=TWO_MOONS,
+        excludes=tuple((c, _FIXED_BUDGETS) for c in ("N1", "N2", "N3")),
         note=(
             "configuration selected by mean validation accuracy (ties to the earliest configuration, the rule "
             "before issue #20) instead of cross-entropy: not run for this claim"

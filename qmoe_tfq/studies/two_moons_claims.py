@@ -475,15 +475,17 @@ def c3(res: tm.Results) -> Entry:
         secondary_rules=["ordering"],
     )
 
+    variants = _aligned(data, variant_values(res, c3_values))  # eta reads the two models the run choices vary
+
     def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
-        o = c3_primary(data.take(pos), spec["interval"], 500)
+        o = c3_primary(_pick(data, variants, spec).take(pos), spec["interval"], 500)
         return PLAN["C3"].verdict(o.state), o.effect
 
     multi = mv.run_multiverse(
         verdict_of,
         len(data.seeds),
         claim="C3",
-        only=("seeds", "interval"),
+        only=("seeds", "interval", *mv.run_choices_present(variants)),
         n_resamples=min(STABILITY_RESAMPLES, 20),
         headline=entry.verdict,
     )
