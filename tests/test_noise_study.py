@@ -305,6 +305,20 @@ def test_n3_is_judged_by_the_sign_of_its_trend(res):
     assert table.loc[0.02, "stated_within_single_run_pi"] and not table.loc[0.0, "stated_within_single_run_pi"]
 
 
+def test_n3_takes_the_initialisation_choice_from_its_runs_under_glorot(res):
+    glorot = res.rows[res.rows["experiment"].str.match(r"n3/\d")].copy()
+    glorot["experiment"] = ns.N3_GLOROT_PREFIX + glorot["experiment"]
+    p = glorot["experiment"].str.split("/").str[-1].astype(float)
+    glorot["train_accuracy"] = 0.99 - 0.2 * p + 0.001 * (glorot["seed"] % 3)  # falls with p under Glorot
+    e = nc.n3(ns.Results(res.models, pd.concat([res.rows, glorot], ignore_index=True), False))
+    by = {(s.get("init"), s["seeds"]): s["verdict"] for s in e.multiverse["specs"]}
+    assert by[("pytorch", "all")] == e.verdict == "inconclusive" and by[("glorot", "all")] == "reproduced"
+    assert "init=glorot" in e.multiverse["flipping"]
+    assert [s.split(" (")[0] for s in e.multiverse["not_applicable"]] == ["selection_score"]
+    names = {x.name for x in ns.n3_glorot_experiments()}
+    assert names == {ns.N3_GLOROT_PREFIX + x.name for x in ns.n3_experiments() if x.name != "n3/constant"}
+
+
 def test_engine_and_timing_tables(res):
     engines = ns.engine_table(res.rows)
     assert engines["within_tolerance"].all() and (engines["diff_mean"] == 0).all()

@@ -273,6 +273,39 @@ def test_n1_and_n2_judge_stated_values_by_equivalence():
     assert "loss at epoch 40" in n2.parts[0].text and n2.verdict == "not reproduced"
 
 
+def test_n1_and_n2_take_the_initialisation_choice_from_the_authors_protocol_under_glorot():
+    """The authors' protocol rerun with Glorot initialisation (``two_moons.authors_glorot_experiments``) enters N1's
+    and N2's multiverse as the init choice; the selection score does not apply (the protocol selects nothing)."""
+    acc = {m: np.full(10, 0.86) + np.arange(10) * 0.001 for m in tmc.PHASE3A_STATED}
+    losses = {m: [np.full(50, 2.0 + 0.02 * s) / 16 for s in range(10)] for m in tmc.N2_STATED}
+    res = two_moons_results(counts(0.96), counts(0.86), phase3a=acc, phase2=losses)
+    authors = res.rows[res.rows["experiment"].str.startswith(("phase2/", "phase3a/"))]
+    glorot = authors.copy()
+    glorot["train_accuracy"] = glorot["train_accuracy"] - 0.05  # another initialisation, other numbers
+    glorot["epoch_losses"] = [list(np.asarray(c) * 2) for c in glorot["epoch_losses"]]
+    for entry in (tmc.n1(res.rows, glorot), tmc.n2(res.rows, glorot)):
+        m = entry.multiverse
+        assert [s.split(" [")[0] for s in m["not_run"]] == ["restarts"], entry.id
+        assert [s.split(" (")[0] for s in m["not_applicable"]] == ["selection_score"], entry.id
+        plan = [s["effect"] for s in m["specs"] if s.get("init") == "pytorch"]
+        other = [s["effect"] for s in m["specs"] if s.get("init") == "glorot"]
+        assert plan and other and plan[0] != other[0], entry.id  # each specification reads its own runs
+    assert [s.split(" [")[0] for s in tmc.n1(res.rows).multiverse["not_run"]] == ["restarts", "init"]
+
+
+def test_the_authors_protocol_under_glorot_is_the_same_runs_with_another_initialisation():
+    plan = {e.name: e for e in tm.authors_experiments()}
+    glorot = tm.authors_glorot_experiments()
+    assert sorted(e.name for e in glorot) == sorted(tm.AUTHORS_GLOROT_PREFIX + n for n in plan)
+    for e in glorot:
+        p = plan[e.name[len(tm.AUTHORS_GLOROT_PREFIX) :]]
+        assert (e.data, e.protocol, e.seeds, e.model.param_dict["init"]) == (p.data, p.protocol, p.seeds, "glorot")
+        assert {k: v for k, v in e.model.param_dict.items() if k != "init"} == {
+            k: v for k, v in p.model.param_dict.items() if k != "init"
+        }
+    assert set(glorot) <= set(tm.experiments(False))
+
+
 def test_claims_lists_every_entry_with_stability_where_seeds_vary(monkeypatch):
     acc = {m: np.full(4, 0.9) + np.arange(4) * 0.01 for m in tmc.PHASE3A_STATED}
     losses = {m: [np.full(50, 0.25 + 0.01 * s) for s in range(4)] for m in tmc.N2_STATED}

@@ -69,7 +69,7 @@ def study_experiments(name: str, quick: bool, chosen: dict[str, dict] | None = N
     --------
     >>> from qmoe_tfq.studies import study_experiments
     >>> [e.name for e in study_experiments("noise", quick=True)]
-    ['n3/0.2', 'n3/constant']
+    ['n3/0.2', 'n3/constant', 'glorot/n3/0.2']
     """
     return study(name).experiments(quick, chosen)
 

@@ -357,15 +357,23 @@ def n3(res: ns.Results) -> Entry:
     if entry.verdict in ("not reproduced", "inconclusive"):
         entry.power = ar.power_sentence(ar.trend_power(matrix.size), state=primary.state)
 
+    matrices = {None: matrix}
+    glorot_rows = ns.n3_glorot_rows(rows)
+    if not glorot_rows.empty:  # the same runs under Glorot initialisation, on the same p and seeds
+        g = n3_values(glorot_rows)
+        if list(g.seeds) != list(data.seeds) or list(g.values) != list(data.values):
+            raise ValueError("N3's Glorot runs must cover the plan's noise levels and seeds")
+        matrices[("init", "glorot")] = np.column_stack([g.values[p] for p in g.values])
+
     def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
-        o = ar.trend_sign(levels, matrix[pos], claimed="decreasing")
+        o = ar.trend_sign(levels, matrices[mv.run_option(spec)][pos], claimed="decreasing")
         return PLAN["N3"].verdict(o.state), o.effect
 
     multi = mv.run_multiverse(
         verdict_of,
         len(data.seeds),
         claim="N3",
-        only=("seeds",),
+        only=("seeds", *(k[0] for k in matrices if k is not None)),
         n_resamples=min(STABILITY_RESAMPLES, 200),
         headline=entry.verdict,
     )

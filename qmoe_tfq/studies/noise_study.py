@@ -26,7 +26,8 @@ initialisation the primary curve (every_gate, train under noise) is also retrain
 holds only under it; under the others a gate that holds reads "not determined").
 
 N3 repeats the authors' Phase 3B under their protocol: authors' placement, train under noise,
-make_moons(1000, random_state=42), 20 epochs, lr 0.05, TRAINING-SET accuracy, many model seeds.
+make_moons(1000, random_state=42), 20 epochs, lr 0.05, TRAINING-SET accuracy, many model seeds; and again
+with Glorot initialisation (``n3_glorot_experiments``), its multiverse's initialisation choice.
 """
 
 from __future__ import annotations
@@ -214,6 +215,26 @@ def n3_experiments(quick: bool = False) -> list[Experiment]:
     return exps + [Experiment("n3/constant", qmoe(router="constant", **budget), N3_DATA, "authors", seeds)]
 
 
+#: N3's runs with Keras' Glorot initialisation of the classical layers (the multiverse's initialisation choice,
+#: issue #21), named under this prefix.
+N3_GLOROT_PREFIX = "glorot/"
+
+
+def n3_glorot_experiments(quick: bool = False) -> list[Experiment]:
+    """The authors' Phase 3B runs N3 reads (not the constant-gate floor) with ``init="glorot"``."""
+    return [
+        dataclasses.replace(e, name=f"{N3_GLOROT_PREFIX}{e.name}", model=e.model.replace(init="glorot"))
+        for e in n3_experiments(quick)
+        if e.name != "n3/constant"
+    ]
+
+
+def n3_glorot_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """N3's Glorot runs renamed to the plan's names (``n3/<p>``); empty without them."""
+    g = rows[rows["experiment"].str.startswith(f"{N3_GLOROT_PREFIX}n3/")]
+    return g.assign(experiment=g["experiment"].str[len(N3_GLOROT_PREFIX) :])
+
+
 def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
     """The noise (C4, N3) study's planned runs, as ``Experiment`` configs.
 
@@ -239,7 +260,7 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     >>> sorted({e.protocol for e in noise_study.experiments(quick=True)})
     ['authors']
     """
-    exps = n3_experiments(quick)
+    exps = n3_experiments(quick) + n3_glorot_experiments(quick)
     if chosen and tm.tuned_name("quantum", quick) in chosen:
         exps = (
             deploy_experiments(chosen, quick)

@@ -20,7 +20,10 @@ most correct validation points over the tuning seeds, ties to the earliest confi
 configurations the tuning ran; where it is the cross-entropy choice it is the same run, from the cache),
 and the evaluation of the chosen configuration with Keras' Glorot initialisation of the classical layers
 (``init="glorot"``) instead of PyTorch's (the configuration as tuned under PyTorch's; not retuned): the
-run choices of ``_variants.RunChoices`` (``run_choices``), shared with the parameter-efficiency study. ``variant_rows(res, choice,
+run choices of ``_variants.RunChoices`` (``run_choices``), shared with the parameter-efficiency study. The
+authors' protocol (N1, N2) is also rerun with Glorot initialisation (``authors_glorot_experiments``, under
+``AUTHORS_GLOROT_PREFIX``), its multiverse's initialisation choice; it selects no configuration, so the
+selection score does not apply to it. ``variant_rows(res, choice,
 option)`` gives the tuned rows with those models' runs replaced by the variant's (the best of k
 restarts per seed, chosen on validation loss), under the tuned names, so a claim computes its values
 from them exactly as from the plan's rows.
@@ -291,6 +294,29 @@ def authors_experiments(quick: bool = False) -> list[Experiment]:
     return exps
 
 
+#: The authors' protocol runs with Keras' Glorot initialisation of the classical layers (the multiverse's
+#: initialisation choice for N1 and N2, issue #21), under this prefix in ``Results.variants``.
+AUTHORS_GLOROT_PREFIX = "glorot/"
+
+
+def authors_glorot_experiments(quick: bool = False) -> list[Experiment]:
+    """``authors_experiments`` with ``init="glorot"``, named under ``AUTHORS_GLOROT_PREFIX``."""
+    return [
+        dataclasses.replace(e, name=f"{AUTHORS_GLOROT_PREFIX}{e.name}", model=e.model.replace(init="glorot"))
+        for e in authors_experiments(quick)
+    ]
+
+
+def authors_glorot_rows(res: Results) -> pd.DataFrame:
+    """The authors' protocol rows under Glorot initialisation, renamed to the plan's names (``phase2/...``,
+    ``phase3a/...``); empty without those runs."""
+    v = res.variants
+    if v.empty or "experiment" not in v:
+        return v
+    g = v[v["experiment"].str.startswith(AUTHORS_GLOROT_PREFIX)]
+    return g.assign(experiment=g["experiment"].str[len(AUTHORS_GLOROT_PREFIX) :])
+
+
 def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:
     """The Two Moons (C1, C2, C3, C7, N1, N2) study's planned runs, as ``Experiment`` configs.
 
@@ -326,6 +352,7 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
         + authors_experiments(quick)
         + evaluation_experiments([(candidates(), b)], chosen or {}, PROBES)
         + variant_experiments(chosen or {}, quick)
+        + authors_glorot_experiments(quick)
         + replication_experiments(chosen or {}, quick)
     )
 
@@ -465,7 +492,10 @@ def results(run, quick: bool = False) -> Results:
     tuned = run_tuned(candidates(), budget(quick), run, PROBES, desc="two moons")
     fixed = run(budget_experiments(quick) + authors_experiments(quick), "two moons: fixed budgets")
     by_accuracy = accuracy_chosen(tuned, quick)
-    variants = run(variant_experiments({**tuned.chosen, **by_accuracy}, quick), "two moons: multiverse runs")
+    variants = run(
+        variant_experiments({**tuned.chosen, **by_accuracy}, quick) + authors_glorot_experiments(quick),
+        "two moons: multiverse runs",
+    )
     n = replication_size(tuned.evaluation, quick)
     chosen = {**tuned.chosen, **by_accuracy, REPLICATION_PREFIX: {"seeds": n}}
     replication = run(replication_experiments(chosen, quick), f"two moons: C1 replication ({n} fresh seeds)")
@@ -689,8 +719,11 @@ __all__ = [
     "Results",
     "TUNED_PREFIX",
     "VARIANT_IDS",
+    "AUTHORS_GLOROT_PREFIX",
     "accuracy_chosen",
     "accuracy_name",
+    "authors_glorot_experiments",
+    "authors_glorot_rows",
     "authors_table",
     "glorot_name",
     "budget",

@@ -632,7 +632,18 @@ def n1_outcomes(
     ]
 
 
-def n1(rows: pd.DataFrame) -> Entry:
+def _glorot_variant(values, glorot: pd.DataFrame | None, data: PerSeed) -> dict:
+    """``{("init", "glorot"): values(glorot)}`` on the plan's seeds when the authors' protocol ran under Glorot
+    initialisation too (``two_moons.authors_glorot_rows``), else ``{}``."""
+    if glorot is None or glorot.empty:
+        return {}
+    v = values(glorot)
+    v = v[0] if isinstance(v, tuple) else v
+    return _aligned(data, {("init", "glorot"): v})
+
+
+def n1(rows: pd.DataFrame, glorot: pd.DataFrame | None = None) -> Entry:
+    """N1 from the authors' protocol rows; ``glorot``: the same runs under Glorot initialisation (multiverse)."""
     data = n1_values(rows)
     cis = {m: _mean_ci(v) for m, v in data.values.items()}
     primary = ar.combined(n1_outcomes(data.values), f"every stated value equivalent within {N1_MARGIN * 100:g} pp")
@@ -653,8 +664,11 @@ def n1(rows: pd.DataFrame) -> Entry:
         pws = {m: ar.equivalence_power(v, margin=N1_MARGIN) for m, v in data.values.items()}
         entry.power = ar.family_power_sentence(pws, primary.state)
 
+    variants = _glorot_variant(n1_values, glorot, data)
+
     def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
-        o = ar.combined(n1_outcomes(data.take(pos), spec["margin_pp"] / 100, spec["interval"], 500), "")
+        v = _pick(data, variants, spec).take(pos)
+        o = ar.combined(n1_outcomes(v, spec["margin_pp"] / 100, spec["interval"], 500), "")
         return PLAN["N1"].verdict(o.state), o.effect
 
     multi = mv.run_multiverse(
@@ -662,7 +676,7 @@ def n1(rows: pd.DataFrame) -> Entry:
         len(data.seeds),
         _n_choices(2),
         claim="N1",
-        only=("margin_pp", "interval"),
+        only=("margin_pp", "interval", *mv.run_choices_present(variants)),
         n_resamples=min(STABILITY_RESAMPLES, 20),
         headline=entry.verdict,
     )
@@ -696,7 +710,8 @@ def n2_outcomes(
     ]
 
 
-def n2(rows: pd.DataFrame) -> Entry:
+def n2(rows: pd.DataFrame, glorot: pd.DataFrame | None = None) -> Entry:
+    """N2 from the authors' protocol rows; ``glorot``: the same runs under Glorot initialisation (multiverse)."""
     data, epoch = n2_values(rows)
     cis = {m: _mean_ci(v, (0.0, math.inf)) for m, v in data.values.items()}
     primary = ar.combined(
@@ -719,17 +734,18 @@ def n2(rows: pd.DataFrame) -> Entry:
         pws = {m: ar.equivalence_power(v, margin=N2_MARGIN * N2_STATED[m]) for m, v in data.values.items()}
         entry.power = ar.family_power_sentence(pws, primary.state)
 
+    variants = _glorot_variant(n2_values, glorot, data)
+
     def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
-        o = ar.combined(
-            n2_outcomes({k: v[pos] for k, v in data.values.items()}, epoch, N2_MARGIN, spec["interval"], 500), ""
-        )
+        v = _pick(data, variants, spec).take(pos)
+        o = ar.combined(n2_outcomes(v, epoch, N2_MARGIN, spec["interval"], 500), "")
         return PLAN["N2"].verdict(o.state), o.effect
 
     multi = mv.run_multiverse(
         verdict_of,
         len(data.seeds),
         claim="N2",
-        only=("interval",),
+        only=("interval", *mv.run_choices_present(variants)),
         n_resamples=min(STABILITY_RESAMPLES, 20),
         headline=entry.verdict,
     )
@@ -749,4 +765,5 @@ def n4() -> Entry:
 def claims(res: tm.Results) -> list[Entry]:
     """Every ledger entry the Two Moons study provides."""
     rows = res.rows
-    return [c1(res), c2(rows), c3(res), c7(res), n1(rows), n2(rows), n4()]
+    glorot = tm.authors_glorot_rows(res)
+    return [c1(res), c2(rows), c3(res), c7(res), n1(rows, glorot), n2(rows, glorot), n4()]
