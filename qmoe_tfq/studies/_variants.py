@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from qmoe_tfq.analysis.multiverse import RUN_CHOICES
 from qmoe_tfq.experiments.experiment import Experiment
 from qmoe_tfq.experiments.tuning import (
     Budget,
@@ -63,26 +64,43 @@ def run_choice_words(choice: str, option: object, restarts: int, whom: str = "bo
     }.get((choice, option), f"{choice}={option}")
 
 
-#: Every run choice; a comparison of models without random initialisation (SVMs) takes ``selection_score`` alone.
-CHOICES = ("restarts", "selection_score", "init")
+def with_glorot(experiment: Experiment, name: str) -> Experiment:
+    """``experiment`` with Keras' Glorot initialisation of the classical layers, named ``name``."""
+    return replace(experiment, name=name, model=experiment.model.replace(init="glorot"))
+
+
+def glorot_copies(experiments: list[Experiment], prefix: str) -> list[Experiment]:
+    """Each of ``experiments`` under Glorot initialisation, named ``prefix + name`` (a fixed-budget protocol's
+    initialisation choice: no configuration to select, the runs as they are)."""
+    return [with_glorot(e, f"{prefix}{e.name}") for e in experiments]
+
+
+def unprefixed(rows: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    """The rows named ``prefix + name``, renamed ``name`` (``glorot_copies``' runs under the plan's names); empty
+    without them."""
+    if rows.empty or "experiment" not in rows:
+        return rows.iloc[:0]
+    g = rows[rows["experiment"].str.startswith(prefix)]
+    return g.assign(experiment=g["experiment"].str[len(prefix) :])
 
 
 @dataclass(frozen=True)
 class RunChoices:
     """The run choices of one comparison: its tuned protocol (``budget``), the models every choice is
     applied to (``candidates``), k (``restarts``; 1: no restarts), the probes of the evaluation runs and
-    which run choices apply (``choices``, a subset of ``CHOICES``)."""
+    which run choices apply (``choices``, a subset of the multiverse's ``RUN_CHOICES``; a comparison of models
+    without random initialisation, SVMs, takes ``selection_score`` alone)."""
 
     budget: Budget
     candidates: tuple[Candidate, ...]
     restarts: int
     probes: tuple = ()
-    choices: tuple[str, ...] = CHOICES
+    choices: tuple[str, ...] = RUN_CHOICES
 
     def __post_init__(self) -> None:
-        unknown = set(self.choices) - set(CHOICES)
+        unknown = set(self.choices) - set(RUN_CHOICES)
         if unknown:
-            raise ValueError(f"unknown run choices {sorted(unknown)}; allowed: {list(CHOICES)}")
+            raise ValueError(f"unknown run choices {sorted(unknown)}; allowed: {list(RUN_CHOICES)}")
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -125,7 +143,7 @@ class RunChoices:
             if ev is not None and "restarts" in self.choices:
                 out += [R.restarted(ev, self.restart_name(model_id, r), r) for r in range(1, self.restarts)]
             if ev is not None and "init" in self.choices:
-                out.append(replace(ev, name=self.glorot_name(model_id), model=ev.model.replace(init="glorot")))
+                out.append(with_glorot(ev, self.glorot_name(model_id)))
             by_acc = self.evaluation(model_id, chosen.get(self.accuracy_name(model_id)))
             if by_acc is not None and "selection_score" in self.choices:
                 out.append(replace(by_acc, name=self.accuracy_name(model_id)))
@@ -165,4 +183,13 @@ class RunChoices:
         return R.concat([kept, *new])
 
 
-__all__ = ["CHOICES", "RunChoices", "accuracy_name", "glorot_name", "restart_name", "run_choice_words"]
+__all__ = [
+    "RunChoices",
+    "accuracy_name",
+    "glorot_copies",
+    "glorot_name",
+    "restart_name",
+    "run_choice_words",
+    "unprefixed",
+    "with_glorot",
+]

@@ -105,11 +105,6 @@ def _advantage_counts(ev, dataset: str, n: int, ref, processors, setting: str, s
     return _counts(base, n, seeds), {p: _counts(v, n, seeds) for p, v in devices.items()}, _counts(ref, n, seeds), n
 
 
-def _advantage(ev, dataset: str, n: int, ref, processors, setting: str, shots: int = 0) -> Outcome:
-    """``device_advantage`` on ``_advantage_counts``."""
-    return device_advantage(*_advantage_counts(ev, dataset, n, ref, processors, setting, shots))
-
-
 def q1_multiverse(counts: tuple, headline: str) -> mv.MultiverseResult:
     """Q1's verdict over the multiverse of its primary (``_advantage_counts`` of the deciding seeds): the device's
     loss margin 1 / 2 pp x paired test x seed set, crossed with seed resamples."""
@@ -136,19 +131,28 @@ def q1_multiverse(counts: tuple, headline: str) -> mv.MultiverseResult:
     )
 
 
+def _outcome_counts(res: dn.Results, dataset: str, setting: str, reference: str, shots: int = 0) -> tuple:
+    """``_advantage_counts`` of ``dataset``'s deployed router against ``reference`` on the study's seeds."""
+    ev, ref = res.evaluations, res.references[dataset][reference]
+    return _advantage_counts(ev, dataset, res.n_test[dataset], ref, dn.size(res.quick).processors, setting, shots)
+
+
 def _outcome(res: dn.Results, dataset: str, setting: str, reference: str, shots: int = 0) -> Outcome:
-    ev = res.evaluations
-    ref = res.references[dataset][reference]
-    return _advantage(ev, dataset, res.n_test[dataset], ref, dn.size(res.quick).processors, setting, shots)
+    return device_advantage(*_outcome_counts(res, dataset, setting, reference, shots))
+
+
+def _replication_counts(res: dn.Results, setting: str = "readout") -> tuple | None:
+    """``_advantage_counts`` on C1's replication seeds (None without a replication)."""
+    if res.replication.empty:
+        return None
+    ev, n = res.replication_evaluations, int(res.replication["n_test"].iloc[0])
+    return _advantage_counts(ev, dn.REPLICATION, n, res.replication_reference, dn.size(res.quick).processors, setting)
 
 
 def _replication_outcome(res: dn.Results, setting: str = "readout") -> Outcome | None:
     """``device_advantage`` on C1's replication seeds (None without a replication)."""
-    if res.replication.empty:
-        return None
-    ev = res.replication_evaluations
-    n = int(res.replication["n_test"].iloc[0])
-    return _advantage(ev, dn.REPLICATION, n, res.replication_reference, dn.size(res.quick).processors, setting)
+    counts = _replication_counts(res, setting)
+    return None if counts is None else device_advantage(*counts)
 
 
 def _fine_tune_note(res: dn.Results) -> str:
@@ -251,16 +255,8 @@ def claims(res: dn.Results) -> list[ledger.Entry]:
         note,
         secondary_rules=["ordering"] * len(secondaries),
     )
-    processors = dn.size(res.quick).processors
-    if replicated is not None:
-        n = int(res.replication["n_test"].iloc[0])
-        counts = _advantage_counts(
-            res.replication_evaluations, dn.REPLICATION, n, res.replication_reference, processors, "readout"
-        )
-    else:
-        ref = res.references[dn.TWO_MOONS]["linear"]
-        counts = _advantage_counts(res.evaluations, dn.TWO_MOONS, res.n_test[dn.TWO_MOONS], ref, processors, "readout")
-    return [ledger.with_multiverse(entry, q1_multiverse(counts, entry.verdict))]
+    deciding = _replication_counts(res) or _outcome_counts(res, dn.TWO_MOONS, "readout", "linear")
+    return [ledger.with_multiverse(entry, q1_multiverse(deciding, entry.verdict))]
 
 
 __all__ = ["EVIDENCE", "Q1_MARGIN", "claims", "device_advantage", "q1_multiverse"]

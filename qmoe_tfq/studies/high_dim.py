@@ -261,24 +261,48 @@ def primary_budget(quick: bool = False) -> Budget:
     return _budget(PRIMARY_TASK, max(s.dimensions), s, quick)
 
 
+def _primary_candidates(quick: bool) -> dict[str, Candidate]:
+    s = size(quick)
+    return {c.id: c for c in router_candidates(max(s.dimensions), s)}
+
+
 def replication_seeds(n: int) -> tuple[int, ...]:
     return tuple(range(REPLICATION_SEED_BASE, REPLICATION_SEED_BASE + n))
 
 
-def replication_size(evaluation: pd.DataFrame, quick: bool = False) -> int:
-    """Q2's replication seed count, fixed by its pilot (the tuned evaluation rows): the fewest seeds that detect
-    ``REPLICATION_EFFECT`` with 80% power at the pilot's SD of the per-seed accuracy differences, amplitude router
-    - Model A (``rules.paired_sample_size``, signed-rank), at most ``Size.replication_max``; 0 without both models."""
-    s, b = size(quick), primary_budget(quick)
-    cands = {c.id: c for c in router_candidates(max(s.dimensions), s)}
+def replication_name(model_id: str, quick: bool = False) -> str:
+    """Evaluation name of ``model_id``'s replication runs (``REPLICATION_PREFIX``)."""
+    rep = dataclasses.replace(primary_budget(quick), prefix=REPLICATION_PREFIX)
+    return eval_name(rep, _primary_candidates(quick)[model_id])
+
+
+def pilot_differences(evaluation: pd.DataFrame, quick: bool = False) -> np.ndarray | None:
+    """Per pilot seed, held-out accuracy of the amplitude router - Model A in Q2's primary comparison (the tuned
+    evaluation rows); None when the size runs no replication (``Size.replication_max`` 0, or a model missing)."""
+    s, b, cands = size(quick), primary_budget(quick), _primary_candidates(quick)
     if not s.replication_max or not all(m in cands for m in REPLICATION_IDS):
-        return 0
+        return None
     acc = {m: R.runs(evaluation, eval_name(b, cands[m])).set_index("seed")["test_accuracy"] for m in REPLICATION_IDS}
-    d = (acc["amplitude"] - acc["linear"]).dropna().to_numpy(float)
+    return (acc["amplitude"] - acc["linear"]).dropna().to_numpy(float)
+
+
+def replication_need(pilot: np.ndarray, quick: bool = False) -> int | None:
+    """The fewest seeds that detect ``REPLICATION_EFFECT`` with 80% power at the SD of the ``pilot`` differences
+    (``rules.paired_sample_size``, signed-rank); None when more than ``Size.replication_max`` would be needed."""
     try:
-        return paired_sample_size(d, REPLICATION_EFFECT, n_max=s.replication_max)
-    except ValueError:  # a pilot too noisy for the cap: the cap, and the ledger says so
-        return s.replication_max
+        return paired_sample_size(pilot, REPLICATION_EFFECT, n_max=size(quick).replication_max)
+    except ValueError:
+        return None
+
+
+def replication_size(evaluation: pd.DataFrame, quick: bool = False) -> int:
+    """Q2's replication seed count, fixed by its pilot (the tuned evaluation rows): ``replication_need`` of the
+    ``pilot_differences``, at most ``Size.replication_max`` (a pilot too noisy for the cap: the cap, and the ledger
+    says so); 0 without a replication."""
+    pilot = pilot_differences(evaluation, quick)
+    if pilot is None:
+        return 0
+    return replication_need(pilot, quick) or size(quick).replication_max
 
 
 def replication_experiments(chosen: dict[str, dict], quick: bool = False) -> list[Experiment]:
@@ -288,9 +312,8 @@ def replication_experiments(chosen: dict[str, dict], quick: bool = False) -> lis
     n = int(chosen.get(REPLICATION_PREFIX, {}).get("seeds") or 0)
     if not n:
         return []
-    s, b = size(quick), primary_budget(quick)
+    b, cands = primary_budget(quick), _primary_candidates(quick)
     rep = dataclasses.replace(b, prefix=REPLICATION_PREFIX, eval_seeds=replication_seeds(n))
-    cands = {c.id: c for c in router_candidates(max(s.dimensions), s)}
     out = []
     for m in REPLICATION_IDS:
         params = chosen.get(eval_name(b, cands[m]))
@@ -304,9 +327,7 @@ def replication_table(res: Results) -> pd.DataFrame:
     the test size and the accuracy difference (empty when the replication did not run)."""
     if not res.replication_n or res.replication.empty:
         return pd.DataFrame(columns=["seed", "amplitude_correct", "linear_correct", "n_test", "difference"])
-    rep = dataclasses.replace(primary_budget(res.quick), prefix=REPLICATION_PREFIX)
-    cands = {c.id: c for c in router_candidates(max(size(res.quick).dimensions), size(res.quick))}
-    by = {m: R.runs(res.replication, eval_name(rep, cands[m])).set_index("seed") for m in REPLICATION_IDS}
+    by = {m: R.runs(res.replication, replication_name(m, res.quick)).set_index("seed") for m in REPLICATION_IDS}
     out = pd.DataFrame(
         {
             "amplitude_correct": by["amplitude"]["n_correct"].astype(int),
@@ -724,8 +745,11 @@ __all__ = [
     "groups",
     "low_rank",
     "matched_hidden",
+    "pilot_differences",
     "primary_budget",
     "replication_experiments",
+    "replication_name",
+    "replication_need",
     "replication_seeds",
     "replication_size",
     "replication_table",

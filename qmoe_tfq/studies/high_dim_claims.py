@@ -42,7 +42,6 @@ from qmoe_tfq.analysis.rules import (
     combined,
     paired_noninferiority,
     paired_power,
-    paired_sample_size,
     paired_superiority,
     power_sentence,
     run_rule,
@@ -191,20 +190,16 @@ def _replication_counts(res: hd.Results) -> tuple[np.ndarray, np.ndarray, int] |
     """Q2's replication counts (amplitude router, Model A, n_test), or None when it did not run."""
     if not res.replication_n or res.replication.empty:
         return None
-    rep = replace(hd.primary_budget(res.quick), prefix=hd.REPLICATION_PREFIX)
-    cands = {c.id: c for c in hd.router_candidates(max(hd.size(res.quick).dimensions), hd.size(res.quick))}
-    return _counts(res.replication, *(eval_name(rep, cands[m]) for m in hd.REPLICATION_IDS))
+    return _counts(res.replication, *(hd.replication_name(m, res.quick) for m in hd.REPLICATION_IDS))
 
 
-def _replication_sizing(res: hd.Results, pilot: tuple[np.ndarray, np.ndarray, int]) -> str:
-    """How the replication was sized: the pilot's differences, the seeds needed and the cap."""
-    ca, cb, n = pilot
-    d = (ca - cb) / n
+def _replication_sizing(res: hd.Results) -> str:
+    """How the replication was sized (``high_dim.replication_size``'s own numbers): the pilot's differences, the
+    seeds needed and the cap."""
+    d = hd.pilot_differences(res.tuned.evaluation, res.quick)
     cap = hd.size(res.quick).replication_max
-    try:
-        needed = str(paired_sample_size(d, hd.REPLICATION_EFFECT, n_max=cap))
-    except ValueError:
-        needed = f"more than {cap}"
+    need = hd.replication_need(d, res.quick)
+    needed = f"more than {cap}" if need is None else str(need)
     seeds = hd.replication_seeds(res.replication_n)
     return (
         f"pilot mean difference {d.mean():+.4f}, SD {d.std(ddof=1):.4f} over {len(d)} seeds; {needed} seeds needed"
@@ -220,7 +215,7 @@ def q2_entry(res: hd.Results) -> Entry:
     side = hd.DIMENSIONS[max(s.dimensions)]
     amp = names[(task, side, "amplitude")]
     secondaries = []
-    replication = _replication_counts(res)
+    replication, pilot_counts = _replication_counts(res), None
     if (task, side, "linear") in names:
         pilot_counts = _counts(rows, amp, names[(task, side, "linear")])
         primary = run_rule(q2_primary, *pilot_counts)
@@ -272,10 +267,11 @@ def q2_entry(res: hd.Results) -> Entry:
         f"{r.task} d={r.d} {r.router}: acc {r.test_acc_mean:.3f}, P={r.router_params}, eta {r.eta:.3f}"
         for r in table.itertuples()
     )
+    deciding = replication or pilot_counts
     design = attainability(len(replication[0]) if replication else s.seeds, primary_alphas(s)["Q2"])
     power = ""
-    if (task, side, "linear") in names and PLAN["Q2"].verdict(primary.state) != "reproduced":
-        ca, cb, n = replication or _counts(rows, amp, names[(task, side, "linear")])
+    if deciding is not None and PLAN["Q2"].verdict(primary.state) != "reproduced":
+        ca, cb, n = deciding
         pw = paired_power((ca - cb) / n, effect_of_interest=NI_MARGIN)
         power = power_sentence(pw, " (accuracy)")
         design += (
@@ -291,11 +287,12 @@ def q2_entry(res: hd.Results) -> Entry:
         rep_ci = bootstrap_interval(ca / n, bounds=ACCURACY_BOUNDS)  # the deciding seeds' amplitude accuracy
         ci = {"low": float(rep_ci.low), "high": float(rep_ci.high)}
         summary = (
-            f"amplitude router (90 parameters) vs Model A at d = {max(s.dimensions)}, {len(ca)} fresh replication "
-            f"seeds: {np.mean(ca) / n:.3f} vs {np.mean(cb) / n:.3f}; pilot (8 seeds): {summary}"
+            f"amplitude router ({amp_row.router_params} parameters) vs Model A at d = {max(s.dimensions)}, {len(ca)} "
+            f"fresh replication seeds: {np.mean(ca) / n:.3f} vs {np.mean(cb) / n:.3f}; pilot ({len(pilot_counts[0])} "
+            f"seeds): {summary}"
         )
         evidence.append("tables/high_dim_q2_replication.csv")
-        replicated = f" {REPLICATION_AMENDMENT}: {_replication_sizing(res, pilot_counts)}."
+        replicated = f" {REPLICATION_AMENDMENT}: {_replication_sizing(res)}."
     entry = planned(
         "Q2",
         primary,
@@ -309,7 +306,6 @@ def q2_entry(res: hd.Results) -> Entry:
         secondary_rules=["primary endpoint"] * len(secondaries),
         power=power,
     )
-    deciding = replication or (pilot_counts if (task, side, "linear") in names else None)
     return entry if deciding is None else ledger.with_multiverse(entry, q2_multiverse(deciding, entry.verdict))
 
 

@@ -97,10 +97,11 @@ def variant_values(res: mech.Results) -> dict[tuple[str, object], dict[str, np.n
     """``per_seed_values`` of every multiverse variant ``res`` holds (``mechanism.svm_choices``), by
     ``(run choice, option)``: the SVMs' tuned runs replaced by the variant's, on the same seeds."""
     rc = mech.svm_choices(res.quick)
+    plan_n_test = per_seed_values(res)["n_test"]
     out = {}
     for opt in rc.options(res.variants):
         v = per_seed_values(res, rc.rows(res.rows, res.variants, *opt))
-        if not np.array_equal(v["n_test"], per_seed_values(res)["n_test"]):
+        if not np.array_equal(v["n_test"], plan_n_test):
             raise ValueError(f"multiverse runs {opt} do not cover the plan's seeds")
         out[opt] = v
     return out

@@ -56,6 +56,7 @@ from qmoe_tfq.experiments.probes import NoiseSweep
 from qmoe_tfq.experiments.registry import qmoe
 from qmoe_tfq.specs.config import NOISE_PLACEMENTS
 from qmoe_tfq.studies import _results as R
+from qmoe_tfq.studies import _variants as V
 from qmoe_tfq.studies import two_moons as tm
 
 NOISE_GRID = (0.0, 0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.05, 0.1, 0.15, 0.2)
@@ -222,17 +223,12 @@ N3_GLOROT_PREFIX = "glorot/"
 
 def n3_glorot_experiments(quick: bool = False) -> list[Experiment]:
     """The authors' Phase 3B runs N3 reads (not the constant-gate floor) with ``init="glorot"``."""
-    return [
-        dataclasses.replace(e, name=f"{N3_GLOROT_PREFIX}{e.name}", model=e.model.replace(init="glorot"))
-        for e in n3_experiments(quick)
-        if e.name != "n3/constant"
-    ]
+    return V.glorot_copies([e for e in n3_experiments(quick) if e.name != "n3/constant"], N3_GLOROT_PREFIX)
 
 
 def n3_glorot_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """N3's Glorot runs renamed to the plan's names (``n3/<p>``); empty without them."""
-    g = rows[rows["experiment"].str.startswith(f"{N3_GLOROT_PREFIX}n3/")]
-    return g.assign(experiment=g["experiment"].str[len(N3_GLOROT_PREFIX) :])
+    return V.unprefixed(rows, N3_GLOROT_PREFIX)
 
 
 def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:

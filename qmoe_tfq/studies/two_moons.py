@@ -301,20 +301,13 @@ AUTHORS_GLOROT_PREFIX = "glorot/"
 
 def authors_glorot_experiments(quick: bool = False) -> list[Experiment]:
     """``authors_experiments`` with ``init="glorot"``, named under ``AUTHORS_GLOROT_PREFIX``."""
-    return [
-        dataclasses.replace(e, name=f"{AUTHORS_GLOROT_PREFIX}{e.name}", model=e.model.replace(init="glorot"))
-        for e in authors_experiments(quick)
-    ]
+    return V.glorot_copies(authors_experiments(quick), AUTHORS_GLOROT_PREFIX)
 
 
 def authors_glorot_rows(res: Results) -> pd.DataFrame:
     """The authors' protocol rows under Glorot initialisation, renamed to the plan's names (``phase2/...``,
     ``phase3a/...``); empty without those runs."""
-    v = res.variants
-    if v.empty or "experiment" not in v:
-        return v
-    g = v[v["experiment"].str.startswith(AUTHORS_GLOROT_PREFIX)]
-    return g.assign(experiment=g["experiment"].str[len(AUTHORS_GLOROT_PREFIX) :])
+    return V.unprefixed(res.variants, AUTHORS_GLOROT_PREFIX)
 
 
 def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> list[Experiment]:

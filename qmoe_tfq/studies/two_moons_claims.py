@@ -633,13 +633,11 @@ def n1_outcomes(
 
 
 def _glorot_variant(values, glorot: pd.DataFrame | None, data: PerSeed) -> dict:
-    """``{("init", "glorot"): values(glorot)}`` on the plan's seeds when the authors' protocol ran under Glorot
-    initialisation too (``two_moons.authors_glorot_rows``), else ``{}``."""
+    """``{("init", "glorot"): values(glorot)}`` (``values``: rows -> ``PerSeed``) on the plan's seeds when the
+    authors' protocol ran under Glorot initialisation too (``two_moons.authors_glorot_rows``), else ``{}``."""
     if glorot is None or glorot.empty:
         return {}
-    v = values(glorot)
-    v = v[0] if isinstance(v, tuple) else v
-    return _aligned(data, {("init", "glorot"): v})
+    return _aligned(data, {("init", "glorot"): values(glorot)})
 
 
 def n1(rows: pd.DataFrame, glorot: pd.DataFrame | None = None) -> Entry:
@@ -734,7 +732,7 @@ def n2(rows: pd.DataFrame, glorot: pd.DataFrame | None = None) -> Entry:
         pws = {m: ar.equivalence_power(v, margin=N2_MARGIN * N2_STATED[m]) for m, v in data.values.items()}
         entry.power = ar.family_power_sentence(pws, primary.state)
 
-    variants = _glorot_variant(n2_values, glorot, data)
+    variants = _glorot_variant(lambda r: n2_values(r)[0], glorot, data)
 
     def verdict_of(spec: dict, pos: np.ndarray) -> tuple[str, float]:
         v = _pick(data, variants, spec).take(pos)
