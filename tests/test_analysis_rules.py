@@ -279,6 +279,28 @@ def test_holm_family_needs_every_member_after_holm():
         r.holm_family([], "none")
 
 
+def test_equivalence_sample_size_is_the_fewest_seeds_that_show_the_margin():
+    rng = np.random.default_rng(4)
+    pilot = rng.normal(0.8, 0.06, 10)
+    sd = pilot.std(ddof=1)
+
+    def showable(k: int) -> float:
+        x = np.arange(k) - (k - 1) / 2
+        return r.equivalence_power(0.8 + sd * x / x.std(ddof=1))["mde"]
+
+    n = r.equivalence_sample_size(pilot, 0.02)
+    assert showable(n) <= 0.02 < showable(n - 1)
+    assert r.equivalence_sample_size(pilot, 0.04) < n < r.equivalence_sample_size(pilot, 0.015)
+    assert r.equivalence_sample_size(np.full(4, 0.9), 0.02) == 2  # no spread: any two seeds show it
+    with pytest.raises(ValueError, match="n_max=30 seeds to show equivalence within 0.02"):
+        r.equivalence_sample_size(pilot, 0.02, n_max=30)
+    for bad in (0.0, -0.01, math.inf):
+        with pytest.raises(ValueError, match="margin must be"):
+            r.equivalence_sample_size(pilot, bad)
+    with pytest.raises(ValueError, match="at least 2"):
+        r.equivalence_sample_size([0.9], 0.02)
+
+
 def test_sample_size_is_the_fewest_seeds_whose_power_reaches_the_effect():
     rng = np.random.default_rng(3)
     pilot = rng.normal(0.02, 0.05, 20)

@@ -26,7 +26,7 @@ STATED = {("synthetic", "classical_moe"): 0.88, ("synthetic", "qnn"): 0.65, ("sy
 def near_stated(name: str, seed: int) -> float:
     """Accuracies around the authors' numbers (the matched MoE and logreg at 0.85), +-2 points by seed."""
     parts = name.split("/")
-    dataset, model = (parts[2], parts[3]) if parts[1] == "authors" else (parts[2], parts[-1])
+    dataset, model = (parts[2], parts[3]) if parts[1] in ("authors", "rep") else (parts[2], parts[-1])
     level = 0.99 if dataset == "mnist" else STATED.get((dataset, model), 0.85)
     return min(1.0, level + 0.01 * ((seed % 5) - 2))
 
@@ -113,11 +113,88 @@ def test_tables_figure_and_n4_on_constructed_results(tmp_path):
     write_table(table, tmp_path, "phase1", "caption")
     save_figure(p1.accuracy_figure(table), tmp_path, "phase1_accuracy")
     entry = pc.n4(res)
-    # issue #21: the stated values by equivalence (TOST) decide; the orderings are reported
+    # issue #21: the stated values by equivalence (TOST) decide, on the replication; the orderings and the
+    # pilot are reported
     assert entry.id == "N4" and entry.verdict in ("reproduced", "inconclusive") and entry.stability is not None
-    assert [p.rule for p in entry.parts] == ["equivalence", "ordering", "ordering"]
-    assert entry.multiverse is not None and "earlier parts were" in entry.note
-    assert "Tuned protocol" in entry.note and "287x" in entry.note
+    assert [p.rule for p in entry.parts] == ["equivalence", "ordering", "ordering", "primary endpoint"]
+    assert "the pilot (the authors' protocol's 10 seeds)" in entry.parts[-1].text
+    assert entry.multiverse is not None and "earlier parts (pilot seeds) were" in entry.note
+    assert "Tuned protocol" in entry.note and "287x" in entry.note and "Replication (decides the primary)" in entry.note
+    assert "paper/tables/phase1_replication.csv" in entry.evidence
+    rep = p1.replication_table(res)
+    assert len(rep) == 6 and (rep["n_seeds"] == res.replication_n).all() and (rep["first_seed"] == 3000).all()
+    assert rep["seeds_needed"].max() == res.replication_n
+
+
+def pilot_rows(sd: dict[str, float], seeds: int = 10) -> pd.DataFrame:
+    """Authors'-protocol rows at the stated epoch whose accuracies have SD ``sd[dataset/model]`` (default 0.01)."""
+    z = np.linspace(-1, 1, seeds)
+    z = z / z.std(ddof=1)
+    rows = []
+    for d in p1.DATASETS:
+        for m in p1.AUTHORS_MODELS:
+            for i in range(seeds):
+                acc = p1.STATED[d][m] - 0.1 + sd.get(f"{d}/{m}", 0.01) * z[i]
+                rows.append({"experiment": p1.authors_name(d, m, 7), "seed": i, "test_accuracy": acc})
+    return pd.DataFrame(rows)
+
+
+def test_n4_replication_is_sized_by_its_pilot_before_it_runs():
+    """Issue #21's power rule: the pilot's SDs fix the replication's seed count (the most any stated value
+    needs for a 2 pp TOST at 80% power, capped); the replication runs the authors' models on fresh seeds."""
+    from qmoe_tfq.analysis.rules import equivalence_power, equivalence_sample_size
+
+    authors = pilot_rows({"synthetic/qnn": 0.06, "synthetic/qmoe": 0.03})
+    pilot = p1.pilot_accuracies(authors)
+    assert pilot["synthetic/qnn"].std(ddof=1) == pytest.approx(0.06)
+    need = p1.replication_need(pilot)
+    n = equivalence_sample_size(pilot["synthetic/qnn"], 0.02)
+    assert need["synthetic/qnn"] == n and max(need.values()) == n and need["mnist/qmoe"] < need["synthetic/qmoe"] < n
+
+    # the count is the fewest that suffice: one fewer would not show 2 pp with 80% power at that SD
+    def with_sd(k: int) -> np.ndarray:
+        z = np.linspace(-1, 1, k)
+        return 0.06 * z / z.std(ddof=1)
+
+    assert equivalence_power(with_sd(n), margin=0.02)["mde"] <= 0.02 < equivalence_power(with_sd(n - 1))["mde"]
+    assert p1.replication_size(authors) == n
+    # a pilot too noisy for the cap runs the cap, and says which value needed more
+    noisy = pilot_rows({"synthetic/qnn": 0.2})
+    assert p1.replication_need(p1.pilot_accuracies(noisy))["synthetic/qnn"] is None
+    assert p1.replication_size(noisy) == p1.FULL.replication_max
+    with pytest.raises(ValueError, match="more than n_max=120"):
+        equivalence_sample_size(p1.pilot_accuracies(noisy)["synthetic/qnn"], 0.02, n_max=120)
+    exps = p1.replication_experiments(n)
+    assert len(exps) == 6 and {e.name.rsplit("/", 1)[-1] for e in exps} == {"e7"}
+    assert all(e.name.startswith(p1.REPLICATION_PREFIX) and e.seeds == tuple(range(3000, 3000 + n)) for e in exps)
+    assert all(set(e.seeds).isdisjoint(range(10)) and max(e.seeds) < TUNING_SEED_BASE for e in exps)
+    pilot_exp = {e.name: e for e in p1.authors_experiments()}
+    for e in exps:
+        twin = pilot_exp[p1.authors_name(e.tag_dict["dataset"], e.tag_dict["model_id"], 7)]
+        assert (e.model, e.data, e.protocol) == (twin.model, twin.data, twin.protocol)
+    planned = p1.experiments(False, {p1.REPLICATION_PREFIX: {"seeds": n}})
+    assert [e.name for e in planned if e.name.startswith(p1.REPLICATION_PREFIX)] == [e.name for e in exps]
+    assert p1.replication_experiments(0) == []
+
+
+def test_n4_is_decided_on_the_replication_not_the_pilot():
+    """The pilot's seeds sit on the stated values; the replication's do not: the verdict follows the replication,
+    and the pilot is a reported part that decides nothing."""
+
+    def off_on_replication(name, seed):
+        spread = 0.02 * ((seed % 5) - 2)  # the pilot's SD (3 pp) needs more than 10 seeds
+        return near_stated(name, 2) + spread - (0.08 if seed >= p1.REPLICATION_SEED_BASE else 0.0)
+
+    res = p1.results(FakeRunner(off_on_replication, n_test=100), quick=False)
+    assert res.replication_n > 10 and res.chosen[p1.REPLICATION_PREFIX] == {"seeds": res.replication_n}
+    entry = pc.n4(res)
+    assert entry.verdict == "not reproduced" and entry.parts[0].state == "fails"
+    pilot = entry.parts[-1]
+    assert (
+        "the pilot" in pilot.text and "different beyond" not in pilot.text and "different beyond" in entry.parts[0].text
+    )
+    assert f"{res.replication_n} fresh replication seeds" in entry.reproduced
+    assert all("seeds" in spec for spec in entry.multiverse["specs"])  # first 10 vs all: applies with a replication
 
 
 def test_n4_rules_on_constructed_values():

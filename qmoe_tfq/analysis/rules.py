@@ -355,16 +355,26 @@ def paired_sample_size(
     _check("test", test, TESTS)
     if not (effect > 0 and math.isfinite(effect)):
         raise ValueError(f"effect must be a positive finite difference, got {effect!r}")
+    return _fewest_seeds(
+        pilot,
+        effect,
+        lambda n, sd: _detectable(n, sd, alpha, power, test),
+        n_max,
+        f"detect {effect:g} with {power:.0%} power",
+    )
+
+
+def _fewest_seeds(pilot, target: float, reach: Callable[[int, float], float], n_max: int, what: str) -> int:
+    """The fewest seeds ``n`` with ``reach(n, sd) <= target`` at the SD of the ``pilot`` values (at least 2);
+    ``ValueError`` naming ``what`` when more than ``n_max`` would be needed."""
     x = _finite(pilot)
     if len(x) < 2:
-        raise ValueError(f"a pilot needs at least 2 finite paired differences to estimate their SD, got {len(x)}")
+        raise ValueError(f"a pilot needs at least 2 finite values to estimate their SD, got {len(x)}")
     sd = float(x.std(ddof=1))
     for n in range(2, n_max + 1):
-        if _detectable(n, sd, alpha, power, test) <= effect:
+        if reach(n, sd) <= target:
             return n
-    raise ValueError(
-        f"the pilot's SD {sd:.3g} needs more than n_max={n_max} seeds to detect {effect:g} with {power:.0%} power"
-    )
+    raise ValueError(f"the pilot's SD {sd:.3g} needs more than n_max={n_max} seeds to {what}")
 
 
 def equivalence_power(values, alpha: float = ALPHA, power: float = POWER, margin: float | None = None) -> dict:
@@ -382,11 +392,7 @@ def equivalence_power(values, alpha: float = ALPHA, power: float = POWER, margin
     """
     x = _finite(values)
     n = len(x)
-    mde = (
-        math.inf
-        if n < 2
-        else float((sps.t.ppf(1 - alpha, n - 1) + sps.t.ppf(1 - (1 - power) / 2, n - 1)) * x.std(ddof=1) / math.sqrt(n))
-    )
+    mde = _showable_margin(n, float(x.std(ddof=1)) if n >= 2 else math.nan, alpha, power)
     return {
         "mde": mde,
         "n": n,
@@ -399,6 +405,54 @@ def equivalence_power(values, alpha: float = ALPHA, power: float = POWER, margin
         "effect_of_interest": margin,
         "underpowered": bool(margin is not None and not mde <= margin),
     }
+
+
+def _showable_margin(n: int, sd: float, alpha: float, power: float) -> float:
+    """``equivalence_power``'s smallest margin showable at ``n`` seeds and SD ``sd``."""
+    if n < 2:
+        return math.inf
+    return float((sps.t.ppf(1 - alpha, n - 1) + sps.t.ppf(1 - (1 - power) / 2, n - 1)) * sd / math.sqrt(n))
+
+
+def equivalence_sample_size(
+    pilot,
+    margin: float,
+    alpha: float = ALPHA,
+    power: float = POWER,
+    n_max: int = 200,
+) -> int:
+    """The fewest seeds at which ``equivalence_power`` (with the SD of the ``pilot`` values) shows equivalence
+    within ``margin`` with ``power``: the size of a replication of an equivalence test (``tost_mean``), fixed
+    from a pilot before it runs. It plans for a true mean equal to the stated value, as ``equivalence_power``
+    does: a true mean off the stated value needs more seeds to be shown equivalent, and one outside the band
+    tends to be shown different instead.
+
+    Parameters
+    ----------
+    pilot : array-like
+        The pilot's per-seed values (their sample SD is the planning SD; at least 2).
+    margin : float
+        The equivalence margin, in the values' units (> 0).
+    alpha, power : float
+        One-sided level of each of the two tests, and power, as ``equivalence_power``.
+    n_max : int
+        A cap: a pilot so noisy that more seeds would be needed raises ``ValueError`` naming the count.
+
+    Examples
+    --------
+    >>> from qmoe_tfq.analysis.rules import equivalence_sample_size
+    >>> equivalence_sample_size([0.90, 0.92, 0.88, 0.91, 0.89, 0.90], 0.02)
+    7
+    """
+    if not (margin > 0 and math.isfinite(margin)):
+        raise ValueError(f"margin must be a positive finite number, got {margin!r}")
+    return _fewest_seeds(
+        pilot,
+        margin,
+        lambda n, sd: _showable_margin(n, sd, alpha, power),
+        n_max,
+        f"show equivalence within {margin:g} with {power:.0%} power",
+    )
 
 
 def trend_power(n_points: int, alpha: float = ALPHA, power: float = POWER, effect: float | None = None) -> dict:

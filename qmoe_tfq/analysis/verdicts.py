@@ -152,10 +152,10 @@ def n1(rows: pd.DataFrame, n_resamples: int = 30) -> Judged:
 
 
 def n4(rows: pd.DataFrame, n_resamples: int = 30) -> Judged:
+    """N4 on its replication's rows (``phase1/rep/``) when the table has them, else on the authors' protocol's."""
+    prefix = "phase1/rep/" if rows.experiment.str.startswith("phase1/rep/").any() else "phase1/authors/"
     vals = {
-        k: rows[rows.experiment == f"phase1/authors/{k[0]}/{k[1]}/e7"]
-        .sort_values("seed")["test_accuracy"]
-        .to_numpy(float)
+        k: rows[rows.experiment == f"{prefix}{k[0]}/{k[1]}/e7"].sort_values("seed")["test_accuracy"].to_numpy(float)
         for k in N4_STATED
     }
     mapping = pl.PLAN["N4"].mapping
@@ -184,7 +184,8 @@ def n4(rows: pd.DataFrame, n_resamples: int = 30) -> Judged:
         mv.Choice("interval", ("BCa", "percentile")),
         *[c for c in mv.CHOICES if c.name not in ("margin_pp", "interval")],
     )
-    multi = mv.run_multiverse(judge, n, choices, claim="N4", only=("margin_pp", "interval"), n_resamples=n_resamples)
+    only = ("margin_pp", "interval") + (("seeds",) if n > 10 else ())
+    multi = mv.run_multiverse(judge, n, choices, claim="N4", only=only, n_resamples=n_resamples)
     return Judged("N4", mapping[r.all_of(full)], "; ".join(f"[{o.state}] {o.text}" for o in full), multiverse=multi)
 
 

@@ -16,17 +16,27 @@ quantum experts (QMoE), a standalone QNN and a classical MoE, on their two datas
   the Phase 1 models: learning rate x input scaling; ``logreg``: C x input scaling), chosen on tuning
   seeds, evaluated on fresh seeds with early stopping on a validation split. The data are the same
   fixed points (the authors' draw), so tuning and evaluation seeds are different splits of them.
+* **N4's replication** (issue #21's power rule, added after the committed runs and before its own): the
+  authors' protocol's seeds are N4's pilot; at 10 seeds they could show equivalence only within 6 pp
+  against the 2 pp margin (underpowered), so N4's primary is decided on fresh seeds
+  (``REPLICATION_SEED_BASE`` on) of the three authors' models at the stated epoch, their number fixed by
+  the pilot before they run (``replication_size``: ``rules.equivalence_sample_size`` for the plan's margin,
+  the most any of the six stated values needs, at most ``Size.replication_max``), under
+  ``REPLICATION_PREFIX``. The data are the authors' fixed draw and the shipped 0/1 images, so fresh seeds
+  are fresh splits and initialisations of the same points, as the pilot's are.
 * **Training time**: median seconds of the 8-epoch runs, against the authors' stated 0.6 s
   (classical) vs 172 s (QMoE) on the synthetic data and 23 s vs 5,258 s on MNIST.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from qmoe_tfq.analysis.plan import PLAN
+from qmoe_tfq.analysis.rules import equivalence_sample_size, tost_mean
 from qmoe_tfq.analysis.stats import paired_signed_rank
 from qmoe_tfq.data import DataSpec, load_dataset
 from qmoe_tfq.experiments.experiment import Experiment
@@ -114,7 +124,8 @@ class Size:
     """Seeds, epochs and data sizes of a run of the study: full, or QUICK (smoke test).
 
     ``authors_epochs``: (the epoch of the stated numbers, the last epoch) of the authors' protocol;
-    ``synthetic_samples`` / ``mnist_samples``: examples drawn (500 / all 1,000 are the authors' data).
+    ``synthetic_samples`` / ``mnist_samples``: examples drawn (500 / all 1,000 are the authors' data);
+    ``replication_max``: most seeds N4's replication may take (``replication_size``; 0: none).
     """
 
     seeds: int
@@ -124,6 +135,7 @@ class Size:
     synthetic_samples: int
     mnist_samples: int | None
     tuned_datasets: tuple[str, ...] = DATASETS
+    replication_max: int = 0
 
 
 FULL = Size(
@@ -133,6 +145,7 @@ FULL = Size(
     authors_epochs=(7, AUTHORS_TRAINING["epochs"]),
     synthetic_samples=500,
     mnist_samples=None,
+    replication_max=120,
 )
 QUICK = Size(
     seeds=2,
@@ -142,7 +155,13 @@ QUICK = Size(
     synthetic_samples=100,
     mnist_samples=100,
     tuned_datasets=("synthetic",),
+    replication_max=3,
 )
+
+#: N4's replication (module docstring): its prefix and its seeds (disjoint from the pilot's 0-9 and from the
+#: tuning seeds, ``tuning.TUNING_SEED_BASE`` on).
+REPLICATION_PREFIX = f"{PREFIX}rep/"
+REPLICATION_SEED_BASE = 3_000
 
 
 def size(quick: bool) -> Size:
@@ -171,25 +190,91 @@ def authors_name(dataset: str, model_id: str, epochs: int) -> str:
     return f"{AUTHORS_PREFIX}{dataset}/{model_id}/e{epochs}"
 
 
+def _authors_run(name: str, dataset: str, c: Candidate, epochs: int, seeds: tuple[int, ...], s: Size) -> Experiment:
+    """``c`` under the authors' training (lr 0.01, batch 32, ``epochs`` epochs, no early stopping) on ``dataset``."""
+    training = {"lr": AUTHORS_TRAINING["lr"], "batch_size": AUTHORS_TRAINING["batch_size"]}
+    return Experiment(
+        name,
+        c.base.replace(**training, max_epochs=epochs),
+        data_spec(dataset, s),
+        "fair",
+        seeds,
+        probes=PROBES,
+        tags=(("model_id", c.id), ("dataset", dataset), ("epochs", epochs)),
+    )
+
+
 def authors_experiments(quick: bool = False) -> list[Experiment]:
     """The authors' training (lr 0.01, batch 32, no early stopping) for each epoch count of
     ``authors_epochs``, every Phase 1 model, both datasets, held-out accuracy."""
     s = size(quick)
-    training = {"lr": AUTHORS_TRAINING["lr"], "batch_size": AUTHORS_TRAINING["batch_size"]}
     return [
-        Experiment(
-            authors_name(d, c.id, e),
-            c.base.replace(**training, max_epochs=e),
-            data_spec(d, s),
-            "fair",
-            tuple(range(s.seeds)),
-            probes=PROBES,
-            tags=(("model_id", c.id), ("dataset", d), ("epochs", e)),
-        )
+        _authors_run(authors_name(d, c.id, e), d, c, e, tuple(range(s.seeds)), s)
         for d in DATASETS
         for c in candidates()
         if c.base.kind == "phase1"
         for e in s.authors_epochs
+    ]
+
+
+# ------------------------------------------------------------------------------- N4's replication
+
+
+def replication_name(dataset: str, model_id: str, quick: bool = False) -> str:
+    """Name of the replication runs of an authors' model (``AUTHORS_MODELS``) at the stated epoch."""
+    return f"{REPLICATION_PREFIX}{dataset}/{model_id}/e{size(quick).authors_epochs[0]}"
+
+
+def replication_seeds(n: int) -> tuple[int, ...]:
+    return tuple(range(REPLICATION_SEED_BASE, REPLICATION_SEED_BASE + n))
+
+
+def pilot_accuracies(authors: pd.DataFrame, quick: bool = False) -> dict[str, np.ndarray]:
+    """The pilot: per ``dataset/model_id`` of the authors' models, held-out accuracy at the stated epoch by seed
+    (the authors' protocol's rows)."""
+    e = size(quick).authors_epochs[0]
+    return {
+        f"{d}/{m}": R.runs(authors, authors_name(d, m, e)).sort_values("seed")["test_accuracy"].to_numpy(float)
+        for d in DATASETS
+        for m in AUTHORS_MODELS
+    }
+
+
+def replication_need(pilot: dict[str, np.ndarray], quick: bool = False) -> dict[str, int | None]:
+    """Per stated value, the fewest seeds that show equivalence within the plan's N4 margin with 80% power at
+    the ``pilot``'s SD (``rules.equivalence_sample_size``); None where more than ``Size.replication_max`` would
+    be needed."""
+    cap = size(quick).replication_max
+    out: dict[str, int | None] = {}
+    for k, v in pilot.items():
+        try:
+            out[k] = equivalence_sample_size(v, PLAN["N4"].margin, n_max=cap)
+        except ValueError:
+            out[k] = None
+    return out
+
+
+def replication_size(authors: pd.DataFrame, quick: bool = False) -> int:
+    """N4's replication seed count, fixed by its pilot (the authors' protocol's rows): the most that any stated
+    value needs (``replication_need``), at most ``Size.replication_max`` (a pilot too noisy for the cap: the cap,
+    and the ledger says so); 0 without a replication."""
+    cap = size(quick).replication_max
+    if not cap:
+        return 0
+    need = replication_need(pilot_accuracies(authors, quick), quick).values()
+    return cap if None in need else max(need)
+
+
+def replication_experiments(n: int, quick: bool = False) -> list[Experiment]:
+    """N4's replication: the authors' models under the authors' training, at the stated epoch, on ``n`` fresh
+    seeds (``replication_seeds``), named by ``replication_name``; none for ``n`` 0."""
+    s = size(quick)
+    e = s.authors_epochs[0]
+    return [
+        _authors_run(replication_name(d, m, quick), d, candidate(m), e, replication_seeds(n), s)
+        for d in DATASETS
+        for m in AUTHORS_MODELS
+        if n
     ]
 
 
@@ -241,16 +326,24 @@ def experiments(quick: bool = False, chosen: dict[str, dict] | None = None) -> l
     ['fair', 'tuning']
     """
     g = groups(quick)
-    return tuning_plan(g, chosen) + authors_experiments(quick) + evaluation_experiments(g, chosen or {}, PROBES)
+    n = int((chosen or {}).get(REPLICATION_PREFIX, {}).get("seeds") or 0)
+    return (
+        tuning_plan(g, chosen)
+        + authors_experiments(quick)
+        + evaluation_experiments(g, chosen or {}, PROBES)
+        + replication_experiments(n, quick)
+    )
 
 
 @dataclass
 class Results:
-    """The tuned protocol's runs and the authors' protocol's rows."""
+    """The tuned protocol's runs, the authors' protocol's rows and N4's replication (``replication_n`` seeds)."""
 
     tuned: TunedResults
     authors: pd.DataFrame
     quick: bool
+    replication: pd.DataFrame = field(default_factory=pd.DataFrame)
+    replication_n: int = 0
 
     @property
     def size(self) -> Size:
@@ -258,16 +351,21 @@ class Results:
 
     @property
     def rows(self) -> pd.DataFrame:
-        return R.concat([self.tuned.evaluation, self.authors])
+        """The evaluation rows: tuned, authors' protocol, and N4's replication."""
+        return R.concat([self.tuned.evaluation, self.authors, self.replication])
 
     @property
     def sources(self) -> pd.DataFrame:
         """Every row the study's outputs rest on, tuning runs included."""
-        return R.concat([self.tuned.sources, self.authors])
+        return R.concat([self.tuned.sources, self.authors, self.replication])
 
     @property
     def chosen(self) -> dict[str, dict]:
-        return self.tuned.chosen
+        """The tuned parameters by evaluation name and the replication's seed count (``REPLICATION_PREFIX``)."""
+        return {
+            **self.tuned.chosen,
+            **({REPLICATION_PREFIX: {"seeds": self.replication_n}} if self.replication_n else {}),
+        }
 
 
 def results(run, quick: bool = False) -> Results:
@@ -291,7 +389,9 @@ def results(run, quick: bool = False) -> Results:
     """
     tuned = run_tuned_groups(groups(quick), run, PROBES, desc="phase 1 tuned")
     authors = run(authors_experiments(quick), "phase 1: authors' protocol")
-    return Results(tuned, authors, quick)
+    n = replication_size(authors, quick)
+    replication = run(replication_experiments(n, quick), f"phase 1: N4 replication ({n} fresh seeds)") if n else None
+    return Results(tuned, authors, quick, pd.DataFrame() if replication is None else replication, n)
 
 
 # ------------------------------------------------------------------------------------------ tables
@@ -428,6 +528,43 @@ def timing_table(res: Results) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def replication_table(res: Results) -> pd.DataFrame:
+    """N4's replication, one row per stated value (dataset, authors' model): the seeds the pilot said it needs,
+    the seeds run, our mean and the plan's TOST (its 90% interval against the stated value +- the N4 margin),
+    beside the pilot's mean; empty when the replication did not run."""
+    if not res.replication_n or res.replication.empty:
+        return pd.DataFrame()
+    pilot = pilot_accuracies(res.authors, res.quick)
+    need = replication_need(pilot, res.quick)
+    margin = PLAN["N4"].margin
+    out = []
+    for d in DATASETS:
+        for m in AUTHORS_MODELS:
+            g = R.runs(res.replication, replication_name(d, m, res.quick))
+            acc = g.sort_values("seed")["test_accuracy"].to_numpy(float)
+            o = tost_mean(acc, STATED[d][m], margin)
+            out.append(
+                {
+                    "dataset": d,
+                    "model_id": m,
+                    "stated": STATED[d][m],
+                    "margin": margin,
+                    "pilot_n": len(pilot[f"{d}/{m}"]),
+                    "pilot_mean": float(pilot[f"{d}/{m}"].mean()),
+                    "pilot_sd": float(pilot[f"{d}/{m}"].std(ddof=1)),
+                    "seeds_needed": need[f"{d}/{m}"],
+                    "n_seeds": len(acc),
+                    "first_seed": int(g["seed"].min()),
+                    "last_seed": int(g["seed"].max()),
+                    "test_acc_mean": float(acc.mean()),
+                    "tost_low": o.low,
+                    "tost_high": o.high,
+                    "tost": o.state,
+                }
+            )
+    return pd.DataFrame(out).astype({"seeds_needed": "Int64"})
+
+
 def runs_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Per-seed rows without the bulky columns."""
     drop = [c for c in ("epoch_losses", "grid_predictions", "key", "validation_curve") if c in rows.columns]
@@ -501,6 +638,8 @@ __all__ = [
     "FULL",
     "MATCHED_HIDDEN",
     "QUICK",
+    "REPLICATION_PREFIX",
+    "REPLICATION_SEED_BASE",
     "Results",
     "STATED",
     "STATED_SECONDS",
@@ -517,7 +656,14 @@ __all__ = [
     "experiments",
     "groups",
     "matched_hidden",
+    "pilot_accuracies",
     "protocols",
+    "replication_experiments",
+    "replication_name",
+    "replication_need",
+    "replication_seeds",
+    "replication_size",
+    "replication_table",
     "results",
     "runs_table",
     "size",

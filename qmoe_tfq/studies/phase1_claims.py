@@ -10,6 +10,8 @@ test points and do not decide.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -25,9 +27,11 @@ from qmoe_tfq.analysis.ledger import (
 )
 from qmoe_tfq.analysis.plan import PLAN
 from qmoe_tfq.experiments.tuning import protocol_sentence
+from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import phase1 as p1
 
 EVIDENCE = ["paper/tables/phase1.csv", "paper/tables/phase1_timing.csv", "paper/figures/phase1_accuracy.pdf"]
+REPLICATION_EVIDENCE = ["paper/tables/phase1_replication.csv"]
 DIRECTIONS = {"synthetic": "two-sided", "mnist": "at least"}
 ORDERINGS = (("synthetic", "classical_moe", "qmoe"), ("synthetic", "qmoe", "qnn"))
 MULTIVERSE_RESAMPLES = 20
@@ -63,7 +67,7 @@ def parts(accuracy: dict[str, np.ndarray], correct: dict[str, np.ndarray], epoch
     return out
 
 
-N4_MARGIN = 0.02  # the plan's equivalence margin (percentage points of accuracy)
+N4_MARGIN = PLAN["N4"].margin  # the plan's equivalence margin (percentage points of accuracy, as a fraction)
 
 
 def plan_outcomes(
@@ -151,37 +155,70 @@ def _timing_sentence(res: p1.Results) -> str:
     return "; ".join(out)
 
 
+def _replication_sentence(res: p1.Results, n_pilot: int) -> str:
+    """How N4's replication was sized, and what the pilot (reported, not deciding) gave."""
+    pilot = p1.pilot_accuracies(res.authors, res.quick)
+    need = p1.replication_need(pilot, res.quick)
+    seeds = p1.replication_seeds(res.replication_n)
+    capped = None in need.values()
+    return (
+        f" Replication (decides the primary): {res.replication_n} fresh seeds ({seeds[0]}-{seeds[-1]}, disjoint from "
+        f"the pilot's and the tuning seeds; fresh splits and initialisations of the same data), the number fixed "
+        f"before they ran by the pilot's SDs: the fewest that show equivalence within {N4_MARGIN * 100:g} pp with 80% "
+        f"power (rules.equivalence_sample_size), per stated value: "
+        + ", ".join(
+            f"{k} {'more than ' + str(p1.size(res.quick).replication_max) if v is None else v} (SD "
+            f"{pilot[k].std(ddof=1):.3g})"
+            for k, v in need.items()
+        )
+        + ("; the cap was run" if capped else "; the most of them was run")
+        + f" (table phase1_replication). Pilot (the authors' protocol's {n_pilot} seeds, a secondary part, not "
+        "deciding): "
+        + "; ".join(
+            f"{d}: " + ", ".join(f"{NAMES[m]} {pilot[_key(d, m)].mean():.3f}" for m in p1.AUTHORS_MODELS)
+            for d in p1.DATASETS
+        )
+        + "."
+    )
+
+
 def n4(res: p1.Results) -> Entry:
-    """N4 from the authors' protocol at the stated epoch, with the tuned protocol and the training
+    """N4 from the authors' protocol at the stated epoch: decided on the replication's fresh seeds when it ran
+    (the authors' protocol's seeds are its pilot, a secondary part), with the tuned protocol and the training
     times in the note."""
     s, rows = res.size, res.rows
     epoch = s.authors_epochs[0]
-    names = {_key(d, m): p1.authors_name(d, m, epoch) for d in p1.DATASETS for m in p1.AUTHORS_MODELS}
+    pilot_names = {_key(d, m): p1.authors_name(d, m, epoch) for d in p1.DATASETS for m in p1.AUTHORS_MODELS}
+    replicated = bool(res.replication_n and not res.replication.empty)
+    names = (
+        {_key(d, m): p1.replication_name(d, m, res.quick) for d in p1.DATASETS for m in p1.AUTHORS_MODELS}
+        if replicated
+        else pilot_names
+    )
     accuracy = per_seed(rows, "test_accuracy", list(names.values()))
     correct = per_seed(rows, "n_correct", list(names.values()))
+    pilot_accuracy = per_seed(rows, "test_accuracy", list(pilot_names.values()))
+    pilot_correct = per_seed(rows, "n_correct", list(pilot_names.values()))
 
-    def values(ps, positions=None):
+    def values(ps, positions=None, by=names):
         taken = ps.values if positions is None else ps.take(positions)
-        return {k: np.asarray(taken[n], dtype=float) for k, n in names.items()}
+        return {k: np.asarray(taken[n], dtype=float) for k, n in by.items()}
 
-    claim_parts = parts(values(accuracy), values(correct), epoch)
-    means = {k: float(np.mean(v)) for k, v in values(accuracy).items()}
+    claim_parts = parts(values(pilot_accuracy, by=pilot_names), values(pilot_correct, by=pilot_names), epoch)
+    acc = values(accuracy)
+    intervals = {k: R.accuracy_columns(v) for k, v in acc.items()}
+    n_seeds = len(accuracy.seeds)
     reproduced = (
         "; ".join(
-            f"{d}: " + ", ".join(f"{NAMES[m]} {means[_key(d, m)]:.3f}" for m in p1.AUTHORS_MODELS) for d in p1.DATASETS
+            f"{d}: " + ", ".join(f"{NAMES[m]} {intervals[_key(d, m)]['test_acc_mean']:.3f}" for m in p1.AUTHORS_MODELS)
+            for d in p1.DATASETS
         )
-        + f" (mean held-out accuracy after epoch {epoch}, {s.seeds} seeds)"
+        + f" (mean held-out accuracy after epoch {epoch}, {n_seeds} "
+        + ("fresh replication seeds)" if replicated else "seeds)")
     )
+    ci = {k: [c["test_acc_ci_low"], c["test_acc_ci_high"]] for k, c in intervals.items()}
     table = p1.accuracy_table(res)
     stated_rows = table[table["protocol"] == f"authors, epoch {epoch}"].set_index(["dataset", "model_id"])
-    ci = {
-        _key(d, m): [
-            float(stated_rows.loc[(d, m), "test_acc_ci_low"]),
-            float(stated_rows.loc[(d, m), "test_acc_ci_high"]),
-        ]
-        for d in p1.DATASETS
-        for m in p1.AUTHORS_MODELS
-    }
     last = table[table["protocol"] == f"authors, epoch {s.authors_epochs[1]}"].set_index(["dataset", "model_id"])
     after_last = "; ".join(
         f"{d}: " + ", ".join(f"{NAMES[m]} {last.loc[(d, m), 'test_acc_mean']:.3f}" for m in p1.AUTHORS_MODELS)
@@ -190,10 +227,11 @@ def n4(res: p1.Results) -> Entry:
     matched = stated_rows.loc[("synthetic", "classical_moe_matched")]
     note = (
         f"The authors ran one seed and printed held-out accuracy after every epoch; their numbers are the "
-        f"'Epoch {epoch - 1}' line (counted from 0: after epoch {epoch}). After epoch {s.authors_epochs[1]}: {after_last}. "
+        f"'Epoch {epoch - 1}' line (counted from 0: after epoch {epoch}). After epoch {s.authors_epochs[1]} "
+        f"(pilot seeds): {after_last}. "
         f"Parameter-matched classical MoE (MLP experts h={p1.MATCHED_HIDDEN}, {int(matched.total_params)} parameters "
         f"vs the QMoE's {int(stated_rows.loc[('synthetic', 'qmoe'), 'total_params'])}) on the synthetic data, same "
-        f"protocol: {matched.test_acc_mean:.3f}. Tuned protocol ("
+        f"protocol (pilot seeds): {matched.test_acc_mean:.3f}. Tuned protocol ("
         + protocol_sentence(p1.budget(s.tuned_datasets[0], res.quick), ("moe", "logreg"))
         + f"): {_tuned_sentence(res)}. "
         f"Training time on this machine (a run's share of its stack: the seeds of a model train side by side "
@@ -204,28 +242,39 @@ def n4(res: p1.Results) -> Entry:
         "unstratified); Keras' Adam epsilon is 1e-7 (PyTorch's 1e-8). The paper's claims do not rest on Phase 1; "
         "its QNN's 0.65 may be the source of C1's 65% (a guess)."
     )
-    primary, orderings = plan_outcomes(values(accuracy), values(correct), epoch)
+    primary, orderings = plan_outcomes(acc, values(correct), epoch)
+    secondary = [(o, False) for o in orderings]
+    protocol = _authors_protocol(res)
+    if replicated:
+        p_primary, _ = plan_outcomes(
+            values(pilot_accuracy, by=pilot_names), values(pilot_correct, by=pilot_names), epoch
+        )
+        pilot_part = replace(
+            p_primary, text=f"the pilot (the authors' protocol's {len(pilot_accuracy.seeds)} seeds): {p_primary.text}"
+        )
+        secondary.append((pilot_part, False))
+        protocol += (
+            f"; N4's primary decided on a replication of the three authors' models on {n_seeds} fresh seeds (these "
+            f"{len(pilot_accuracy.seeds)} seeds are its pilot)"
+        )
     old = "; ".join(f"[{p.state}] {p.description}" for p in ledger.holm_parts(claim_parts))
-    note += f" Issue #21: stated values are judged by equivalence (TOST), not single-run prediction intervals; the earlier parts were: {old}."
+    note += f" Issue #21: stated values are judged by equivalence (TOST), not single-run prediction intervals; the earlier parts (pilot seeds) were: {old}."
+    if replicated:
+        note += _replication_sentence(res, len(pilot_accuracy.seeds))
     entry = ledger.planned(
         "N4",
         primary,
-        [(o, False) for o in orderings],
+        secondary,
         reproduced,
         ci,
-        _authors_protocol(res),
-        EVIDENCE,
+        protocol,
+        EVIDENCE + (REPLICATION_EVIDENCE if replicated else []),
         note,
         rule="equivalence",
-        secondary_rules=["ordering"] * len(orderings),
+        secondary_rules=["ordering"] * len(orderings) + (["primary endpoint"] if replicated else []),
     )
     if entry.verdict in ("not reproduced", "inconclusive"):
-        acc = values(accuracy)
-        pws = {
-            k: ar.equivalence_power(acc[k], margin=N4_MARGIN)
-            for k in acc
-            if k in {_key(d, m) for d in p1.DATASETS for m in p1.AUTHORS_MODELS}
-        }
+        pws = {k: ar.equivalence_power(v, margin=N4_MARGIN) for k, v in acc.items()}
         entry.power = ar.family_power_sentence(pws, primary.state)
 
     def verdict_of(spec: dict, positions: np.ndarray) -> tuple[str, float]:
@@ -246,10 +295,10 @@ def n4(res: p1.Results) -> Entry:
     )
     multi = mv.run_multiverse(
         verdict_of,
-        len(accuracy.seeds),
+        n_seeds,
         choices,
         claim="N4",
-        only=("margin_pp", "interval"),
+        only=("margin_pp", "interval") + (("seeds",) if n_seeds > 10 else ()),
         n_resamples=MULTIVERSE_RESAMPLES,
         headline=entry.verdict,
     )
