@@ -121,6 +121,7 @@ def test_tables_figure_and_n4_on_constructed_results(tmp_path):
     assert entry.multiverse is not None and "earlier parts (pilot seeds) were" in entry.note
     assert "Tuned protocol" in entry.note and "287x" in entry.note and "Replication (decides the primary)" in entry.note
     assert "paper/tables/phase1_replication.csv" in entry.evidence
+    assert "Per stated value: " in entry.note and "Caution for the MNIST" not in entry.note
     rep = p1.replication_table(res)
     assert len(rep) == 6 and (rep["n_seeds"] == res.replication_n).all() and (rep["first_seed"] == 3000).all()
     assert rep["seeds_needed"].max() == res.replication_n
@@ -194,6 +195,9 @@ def test_n4_is_decided_on_the_replication_not_the_pilot():
         "the pilot" in pilot.text and "different beyond" not in pilot.text and "different beyond" in entry.parts[0].text
     )
     assert f"{res.replication_n} fresh replication seeds" in entry.reproduced
+    # which stated values decide, and the data deviation behind an MNIST value shown different
+    assert "shown different beyond the margin: synthetic classical MoE" in entry.note
+    assert "Caution for the MNIST value(s) shown different: their MNIST training set had 12,665 images" in entry.note
     assert all("seeds" in spec for spec in entry.multiverse["specs"])  # first 10 vs all: applies with a replication
 
 
