@@ -2,6 +2,7 @@
 study, the table and figure, and C5 on hand-made rows whose answer is known."""
 
 import inspect
+import re
 
 import numpy as np
 import pandas as pd
@@ -152,6 +153,21 @@ def test_c5_fails_outside_the_band_and_when_nothing_is_non_inferior():
     # nothing matches: the ratio is only known to exceed 13.42x, inside the stated band: inconclusive
     assert none.verdict == "inconclusive" and none.reproduced.startswith("> 13.42x")
     assert "not even mlp_h64" in none.reproduced
+    assert "More seeds" not in none.power  # 10 seeds suffice for these tight differences: not underpowered
+
+
+def test_c5_says_what_more_seeds_would_cost_when_underpowered():
+    """Issue #21's "adds seeds where cheap": the seeds and training a replication would need, from the data."""
+    rng = np.random.default_rng(0)
+    ids = [ef.REFERENCE, *(f"mlp_h{h}" for h in ef.HIDDEN)]
+    values = {m: rng.integers(130, 150, SEEDS).astype(float) for m in ids}
+    data = ledger.PerSeed(np.arange(SEEDS), {**values, "n_test": np.full(SEEDS, 150.0)})
+    rows = pd.DataFrame([{"experiment": f"{ef.TUNED_PREFIX}{m}", "seed": 0, "train_seconds": 0.5} for m in ids])
+    text = efc.more_seeds_sentence(rows, data, {m: 1 for m in ids})
+    m = re.search(r"at 1 pp: (\d+) seeds, ([\d,]+) runs, about (\d+) s of training", text)
+    assert m and int(m[2].replace(",", "")) == len(ids) * int(m[1]) and int(m[1]) > SEEDS
+    assert int(m[3]) == round(int(m[1]) * len(ids) * 0.5)
+    assert "at 2 pp: " in text and "so C5 is left underpowered" in text
 
 
 def test_best_depth_is_post_hoc_and_only_in_the_note():

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 
 from qmoe_tfq.analysis import ledger
 from qmoe_tfq.analysis import multiverse as mv
@@ -184,6 +185,8 @@ def c5(res: ef.Results) -> Entry:
         entry.power = "non-inferiority at a true difference of 0, per width: " + ar.family_power_sentence(
             pws, outcomes[MARGINS[0]].state
         )
+        if any(pw["underpowered"] for pw in pws.values()):
+            entry.power += more_seeds_sentence(rows, data, params)
     variants = {
         opt: ef.sweep_values(ef.variant_rows(res, *opt), ef.TUNED_PREFIX, quick) for opt in ef.variant_options(res)
     }
@@ -208,6 +211,41 @@ def c5(res: ef.Results) -> Entry:
         entry = replace(entry, note=entry.note + _run_choice_note(variants, params, entry.verdict, quick))
     entry = replace(entry, note=entry.note + _collapse_note(res, variants))
     return ledger.with_multiverse(entry, multi)
+
+
+def more_seeds_sentence(rows: pd.DataFrame, data: ledger.PerSeed, params: dict[str, int]) -> str:
+    """Issue #21's "adds seeds where that is cheap", answered with numbers: the seeds a replication sized as
+    C1's would need at each margin (``rules.paired_sample_size`` at the hardest width's SD of paired
+    differences, 80% power), and the training seconds they would cost at this sweep's measured per-run
+    seconds (every width and the reference on each seed)."""
+    n_test = float(np.mean(data.values["n_test"]))
+    ref = np.asarray(data.values[ef.REFERENCE], float)
+    widths = [m for m in params if m.startswith("mlp_h")]
+    per_seed_seconds = sum(
+        float(R.runs(rows, f"{ef.TUNED_PREFIX}{m}")["train_seconds"].median()) for m in [ef.REFERENCE, *widths]
+    )
+    out = []
+    for margin in MARGINS:
+        try:
+            n = max(
+                ar.paired_sample_size((np.asarray(data.values[m], float) - ref) / n_test, margin, n_max=100_000)
+                for m in widths
+            )
+        except ValueError:
+            continue
+        out.append(
+            f"{margin * 100:g} pp: {n} seeds, {n * (len(widths) + 1):,} runs, about {n * per_seed_seconds:.0f} s of "
+            "training"
+        )
+    if not out:
+        return ""
+    return (
+        ". More seeds (issue #21: added where cheap): a replication sized as C1's (rules.paired_sample_size, 80% "
+        f"power at the hardest width's SD, all {len(widths)} widths and the reference on every seed) would need, "
+        f"at {'; at '.join(out)} (median training seconds per run of this sweep, tracing and imports not counted); "
+        "not run, as more than the study's share of make paper's 12-minute budget (issue #20), so C5 is left "
+        "underpowered"
+    )
 
 
 def _collapse_note(res: ef.Results, variants: dict) -> str:
