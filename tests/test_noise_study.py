@@ -1,6 +1,8 @@
 """The noise study: its grid and protocols on the tuned models, the advantage curves, threshold table
 and C4 / N3 verdicts on hand-made rows whose answer is known, and the deploy protocol (NoiseSweep)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -200,6 +202,41 @@ def test_c4_without_an_advantage_at_eps_zero_is_not_reproduced(res):
     e = nc.c4(ns.Results(res.models, rows, False))
     assert e.verdict in ("not reproduced", "contradicted")
     assert "descriptive" in e.parts[0].description
+
+
+def test_c4_underpowered_gate_is_checked_on_c1s_replication_and_costed(res):
+    """Issue #21's power rule for C4: a gate that fails underpowered on the plan's seeds is shown on C1's
+    replication seeds (the same eps = 0 comparison), with whether the rule's next step would change the verdict
+    and what retraining the curve there would cost; the verdict stays the plan's."""
+    rows = res.rows.copy()
+    ref = rows["experiment"] == "noise/ref/linear"
+    q0 = {s: quantum_count("train", "every_gate", 0.0, s) / N_TEST for s in SEEDS}
+    rows.loc[ref, "test_accuracy"] = [q0[s] - (0.05 if s % 2 else -0.05) for s in rows.loc[ref, "seed"]]
+    n = 41
+    rc = tm.replication_choices(n)
+    replication = pd.DataFrame(
+        [
+            {
+                "experiment": rc.tuned_name(m),
+                "seed": s,
+                "test_accuracy": (0.95 if m == "quantum" else 0.92) - s % 3 / 150,
+            }
+            for m in ("quantum", "linear")
+            for s in tm.replication_seeds(n)
+        ]
+    )
+    models = replace(res.models, replication=replication, replication_n=n)
+    e = nc.c4(ns.Results(models, rows, False))
+    assert e.verdict == "not reproduced", e.parts[0].description
+    assert "**underpowered**" in e.power
+    assert f"The gate on C1's replication ({n} fresh seeds" in e.power and "p = " in e.power and ": kept." in e.power
+    assert "kept on C1's replication seeds" in e.reproduced
+    noisy = len([x for x in GRID if x > 0])
+    assert f"{noisy * n} density-matrix runs, about {noisy * n * 1.0:.0f} s of training" in e.power
+    assert "Were the gate shown" in e.power
+    # without the replication: the plan's power statement alone
+    plain = nc.c4(ns.Results(res.models, rows, False))
+    assert "**underpowered**" in plain.power and "C1's replication" not in plain.power
 
 
 def _with_two_moons_variants(res, quantum_by_accuracy: int, quantum_glorot: int) -> ns.Results:
