@@ -83,10 +83,10 @@ write_table(
     S.tables,
     "scaling",
     caption=(
-        "Scaling probe, tuned protocol: held-out test accuracy (mean and Student-t 95% CI over seeds) of the "
+        "Scaling probe, tuned protocol: held-out test accuracy (mean and BCa bootstrap 95% CI over seeds) of the "
         "quantum router (L=3, k qubits), the linear router and a parameter-matched MLP router (within ±20% of "
         "the quantum router's parameters) on PCA-k features, each tuned on its own; 2 linear experts; router and "
-        "expert parameters; collapsed routers; seconds per training epoch (mean and 95% CI); one-sided paired "
+        "expert parameters; collapsed routers; seconds per training epoch (mean and Student-t 95% CI); one-sided paired "
         "Wilcoxon p-values of the quantum router against each router. MNIST rows are the shipped 5,000-image "
         "subset; digits rows are a second dataset, not the claim's. Images per seed (train + test; tuning runs "
         "draw from a fixed 20% of each source, evaluation runs from the rest): "

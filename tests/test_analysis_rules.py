@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -449,3 +451,20 @@ def test_closed_testing_bootstrap_gives_the_per_resample_loops_widths(test):
         float(np.quantile(ratios, 0.025, method="inverted_cdf")),
         float(np.quantile(ratios, 0.975, method="inverted_cdf")),
     )
+
+
+def test_committed_captions_name_the_one_interval_method_for_accuracy_means():
+    """Issue #21: one interval method for accuracy means, correct in every caption: a committed table or figure
+    whose caption gives accuracy means with a CI names the plan's (BCa bootstrap), never Student-t."""
+    import json
+
+    manifest = Path(__file__).resolve().parents[1] / "paper" / "manifest.json"
+    if not manifest.exists():
+        pytest.skip("no committed paper/")
+    outputs = json.loads(manifest.read_text(encoding="utf-8"))["outputs"]
+    wrong = []
+    for name, output in outputs.items():
+        for m in re.finditer(r"accuracy[^.;]{0,60}?\(mean and ([^)]*?)(?:95% )?CI", output.get("caption", "")):
+            if "BCa" not in m.group(1):
+                wrong.append(f"{name}: {m.group(0)}")
+    assert len(outputs) > 20 and not wrong, wrong

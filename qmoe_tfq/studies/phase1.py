@@ -574,10 +574,11 @@ def runs_table(rows: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------ figure
 
 
-def accuracy_figure(table: pd.DataFrame):
+def accuracy_figure(table: pd.DataFrame, replication: pd.DataFrame | None = None):
     """Held-out test accuracy per model (mean and 95% CI), one panel per dataset: the authors'
     protocol at the stated epoch (filled), the tuned protocol (open), the authors' stated value (x),
-    and every seed's value (small dots)."""
+    and, given N4's ``replication_table``, the replication's mean and 90% interval (diamonds, what decides N4)
+    against the stated value +- the plan's margin (shaded)."""
     from qmoe_tfq.reporting.plots import COLORS, plt
     from qmoe_tfq.reporting.style import NEUTRAL
 
@@ -614,6 +615,33 @@ def accuracy_figure(table: pd.DataFrame):
                         markersize=7,
                         label="authors' stated value" if mid == "qmoe" else None,
                     )
+        rep = (
+            replication[replication["dataset"] == d] if replication is not None and len(replication) else table.iloc[:0]
+        )
+        for _, r in rep.iterrows():
+            i = ids.index(r["model_id"])
+            ax.fill_between(
+                [i - 0.3, i + 0.3],
+                r["stated"] - r["margin"],
+                r["stated"] + r["margin"],
+                color=NEUTRAL,
+                alpha=0.15,
+                linewidth=0,
+                label=f"stated +- {r['margin'] * 100:g} pp" if r["model_id"] == "qmoe" else None,
+            )
+            ax.errorbar(
+                [i],
+                [r["test_acc_mean"]],
+                yerr=[[r["test_acc_mean"] - r["tost_low"]], [r["tost_high"] - r["test_acc_mean"]]],
+                fmt="D",
+                color=COLORS[fams[r["model_id"]]],
+                markersize=4,
+                capsize=2,
+                linewidth=1,
+                label=f"replication, {int(r['n_seeds'])} fresh seeds (90% interval; decides N4)"
+                if r["model_id"] == "qmoe"
+                else None,
+            )
         ax.set_xticks(
             range(len(ids)),
             [c.label.split(" (")[0].split(":")[0] for c in candidates()],
@@ -625,10 +653,13 @@ def accuracy_figure(table: pd.DataFrame):
         ax.set_ylabel("held-out test accuracy")
         ax.grid(axis="y", linewidth=0.3, alpha=0.5)
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.04))
+    rows = -(-len(labels) // 3)
+    fig.legend(
+        handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.04 * rows)
+    )
     n = int(table["n_seeds"].max())
     fig.suptitle(f"Phase 1: mean and 95% CI over {n} seeds (x: the authors' single run)", fontsize=9)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.tight_layout(rect=(0, 0.06 * rows, 1, 1))
     return fig
 
 
