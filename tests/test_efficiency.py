@@ -163,7 +163,7 @@ def test_c5_says_what_more_seeds_would_cost_when_underpowered():
     values = {m: rng.integers(130, 150, SEEDS).astype(float) for m in ids}
     data = ledger.PerSeed(np.arange(SEEDS), {**values, "n_test": np.full(SEEDS, 150.0)})
     rows = pd.DataFrame([{"experiment": f"{ef.TUNED_PREFIX}{m}", "seed": 0, "train_seconds": 0.5} for m in ids])
-    text = efc.more_seeds_sentence(rows, data, {m: 1 for m in ids})
+    text = efc.more_seeds_sentence(rows, efc.width_differences(data, {m: 1 for m in ids}))
     m = re.search(r"at 1 pp: (\d+) seeds, ([\d,]+) runs, about (\d+) s of training", text)
     assert m and int(m[2].replace(",", "")) == len(ids) * int(m[1]) and int(m[1]) > SEEDS
     assert int(m[3]) == round(int(m[1]) * len(ids) * 0.5)

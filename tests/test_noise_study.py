@@ -214,15 +214,14 @@ def test_c4_underpowered_gate_is_checked_on_c1s_replication_and_costed(res):
     rows.loc[ref, "test_accuracy"] = [q0[s] - (0.05 if s % 2 else -0.05) for s in rows.loc[ref, "seed"]]
     n = 41
     rc = tm.replication_choices(n)
+    counts = {
+        m: {s: (143 if m == "quantum" else 138) - s % 3 for s in tm.replication_seeds(n)} for m in ("quantum", "linear")
+    }
     replication = pd.DataFrame(
         [
-            {
-                "experiment": rc.tuned_name(m),
-                "seed": s,
-                "test_accuracy": (0.95 if m == "quantum" else 0.92) - s % 3 / 150,
-            }
-            for m in ("quantum", "linear")
-            for s in tm.replication_seeds(n)
+            {"experiment": rc.tuned_name(m), "seed": s, "n_correct": k, "test_accuracy": k / 150}
+            for m, by_seed in counts.items()
+            for s, k in by_seed.items()
         ]
     )
     models = replace(res.models, replication=replication, replication_n=n)

@@ -184,8 +184,9 @@ def n4(rows: pd.DataFrame, n_resamples: int = 30) -> Judged:
         mv.Choice("interval", ("BCa", "percentile")),
         *[c for c in mv.CHOICES if c.name not in ("margin_pp", "interval")],
     )
-    only = ("margin_pp", "interval") + (("seeds",) if n > 10 else ())
-    multi = mv.run_multiverse(judge, n, choices, claim="N4", only=only, n_resamples=n_resamples)
+    multi = mv.run_multiverse(
+        judge, n, choices, claim="N4", only=("margin_pp", "interval", "seeds"), n_resamples=n_resamples
+    )
     return Judged("N4", mapping[r.all_of(full)], "; ".join(f"[{o.state}] {o.text}" for o in full), multiverse=multi)
 
 

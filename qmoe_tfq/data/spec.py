@@ -502,12 +502,13 @@ _LOADED: OrderedDict[tuple[DataSpec, int], Dataset] = OrderedDict()
 _LOADED_MAX_BYTES = 64 * 2**20  # the least recently used go first beyond this
 
 
+def _arrays(data: Dataset) -> dict[str, np.ndarray]:
+    """The array fields of ``data`` by name (the optional indices only where present)."""
+    return {f.name: v for f in dataclasses.fields(data) if isinstance(v := getattr(data, f.name), np.ndarray)}
+
+
 def _nbytes(data: Dataset) -> int:
-    return sum(
-        int(getattr(data, f.name).nbytes)
-        for f in dataclasses.fields(data)
-        if isinstance(getattr(data, f.name), np.ndarray)
-    )
+    return sum(int(a.nbytes) for a in _arrays(data).values())
 
 
 def load_dataset(spec: DataSpec, run_seed: int = 0) -> Dataset:
@@ -521,18 +522,12 @@ def load_dataset(spec: DataSpec, run_seed: int = 0) -> Dataset:
     hit = _LOADED.get(key)
     if hit is None:
         hit = _LOADED[key] = _load(spec, seed)
-        while len(_LOADED) > 1 and sum(_nbytes(d) for d in _LOADED.values()) > _LOADED_MAX_BYTES:
-            _LOADED.popitem(last=False)
+        total = sum(_nbytes(d) for d in _LOADED.values())
+        while len(_LOADED) > 1 and total > _LOADED_MAX_BYTES:
+            total -= _nbytes(_LOADED.popitem(last=False)[1])
     else:
         _LOADED.move_to_end(key)
-    return dataclasses.replace(
-        hit,
-        **{
-            f.name: getattr(hit, f.name).copy()
-            for f in dataclasses.fields(hit)
-            if isinstance(getattr(hit, f.name), np.ndarray)
-        },
-    )
+    return dataclasses.replace(hit, **{name: a.copy() for name, a in _arrays(hit).items()})
 
 
 def forget_loaded() -> None:

@@ -175,18 +175,13 @@ def c5(res: ef.Results) -> Entry:
         secondary_rules=["closed testing"],
     )
     if entry.verdict in ("not reproduced", "inconclusive"):
-        n_test = float(np.mean(data.values["n_test"]))
-        ref = np.asarray(data.values[ef.REFERENCE], float)
-        pws = {
-            m: ar.paired_power((np.asarray(data.values[m], float) - ref) / n_test, effect_of_interest=MARGINS[0])
-            for m in params
-            if m.startswith("mlp_h")
-        }
+        diffs = width_differences(data, params)
+        pws = {m: ar.paired_power(d, effect_of_interest=MARGINS[0]) for m, d in diffs.items()}
         entry.power = "non-inferiority at a true difference of 0, per width: " + ar.family_power_sentence(
             pws, outcomes[MARGINS[0]].state
         )
         if any(pw["underpowered"] for pw in pws.values()):
-            entry.power += more_seeds_sentence(rows, data, params)
+            entry.power += more_seeds_sentence(rows, diffs)
     variants = {
         opt: ef.sweep_values(ef.variant_rows(res, *opt), ef.TUNED_PREFIX, quick) for opt in ef.variant_options(res)
     }
@@ -213,24 +208,26 @@ def c5(res: ef.Results) -> Entry:
     return ledger.with_multiverse(entry, multi)
 
 
-def more_seeds_sentence(rows: pd.DataFrame, data: ledger.PerSeed, params: dict[str, int]) -> str:
-    """Issue #21's "adds seeds where that is cheap", answered with numbers: the seeds a replication sized as
-    C1's would need at each margin (``rules.paired_sample_size`` at the hardest width's SD of paired
-    differences, 80% power), and the training seconds they would cost at this sweep's measured per-run
-    seconds (every width and the reference on each seed)."""
+def width_differences(data: ledger.PerSeed, params: dict[str, int]) -> dict[str, np.ndarray]:
+    """Per MLP width of the sweep: per-seed held-out accuracy of that width minus the reference's (L = 3)."""
     n_test = float(np.mean(data.values["n_test"]))
     ref = np.asarray(data.values[ef.REFERENCE], float)
-    widths = [m for m in params if m.startswith("mlp_h")]
+    return {m: (np.asarray(data.values[m], float) - ref) / n_test for m in params if m.startswith("mlp_h")}
+
+
+def more_seeds_sentence(rows: pd.DataFrame, diffs: dict[str, np.ndarray]) -> str:
+    """Issue #21's "adds seeds where that is cheap", answered with numbers: the seeds a replication sized as
+    C1's would need at each margin (``rules.paired_sample_size`` at the hardest width's SD of the paired
+    differences ``diffs``, 80% power), and the training seconds they would cost at this sweep's measured per-run
+    seconds (every width and the reference on each seed)."""
+    widths = list(diffs)
     per_seed_seconds = sum(
         float(R.runs(rows, f"{ef.TUNED_PREFIX}{m}")["train_seconds"].median()) for m in [ef.REFERENCE, *widths]
     )
     out = []
     for margin in MARGINS:
         try:
-            n = max(
-                ar.paired_sample_size((np.asarray(data.values[m], float) - ref) / n_test, margin, n_max=100_000)
-                for m in widths
-            )
+            n = max(ar.paired_sample_size(d, margin, n_max=100_000) for d in diffs.values())
         except ValueError:
             continue
         out.append(

@@ -32,6 +32,7 @@ from qmoe_tfq.analysis.plan import PLAN
 from qmoe_tfq.analysis.stats import ACCURACY_BOUNDS, bootstrap_interval
 from qmoe_tfq.studies import _results as R
 from qmoe_tfq.studies import noise_study as ns
+from qmoe_tfq.studies.two_moons_claims import c1_values
 
 N3_STATED = {0.0: 1.000, 0.02: 0.982, 0.05: 0.989, 0.10: 0.994, 0.15: 0.986, 0.20: 0.975}
 C4_MAINTAINED_AT = 0.02
@@ -216,9 +217,10 @@ def c4(res: ns.Results) -> Entry:
         d0 = data.values["every_gate_train"][:, 0]
         pw = ar.paired_power(d0, effect_of_interest=0.02)
         entry.power = ar.power_sentence(pw, " (accuracy) at eps = 0")
-        if pw["underpowered"]:
-            entry.power += gate_replication_sentence(res, d0, grid, primary_curves["every_gate"])
-            if _replication_gate(res) == "kept":
+        d_rep = _replication_differences(res)
+        if pw["underpowered"] and d_rep is not None:
+            entry.power += gate_replication_sentence(d_rep, res, d0, grid, primary_curves["every_gate"])
+            if ar.gate_at_zero(d_rep)[0] == "kept":
                 entry.reproduced = entry.reproduced.replace(
                     "no advantage over Model A at eps = 0",
                     f"no advantage over Model A at eps = 0 on these {len(d0)} seeds (underpowered; kept on C1's "
@@ -277,28 +279,21 @@ def c4(res: ns.Results) -> Entry:
 
 
 def _replication_differences(res: ns.Results) -> np.ndarray | None:
-    """Per C1 replication seed, quantum - Model A held-out accuracy at eps = 0 (None without the replication)."""
+    """Per C1 replication seed, quantum - Model A held-out accuracy at eps = 0 (C1's own values,
+    ``two_moons_claims.c1_values``); None without the replication."""
     rep = res.models.replication_rows
     if rep.empty:
         return None
-    p = ns.tm.REPLICATION_PREFIX
-    v = per_seed_values(rep, {m: (f"{p}{m}", "test_accuracy") for m in ("quantum", "linear")}).values
-    return v["quantum"] - v["linear"]
+    v = c1_values(rep, ns.tm.REPLICATION_PREFIX).values
+    return (v["quantum_acc"] - v["linear_acc"]).astype(float)
 
 
-def _replication_gate(res: ns.Results) -> str | None:
-    d = _replication_differences(res)
-    return None if d is None else ar.gate_at_zero(d)[0]
-
-
-def gate_replication_sentence(res: ns.Results, d0: np.ndarray, grid, curve) -> str:
-    """Where the eps = 0 gate fails underpowered: the same comparison on C1's replication seeds (the eps = 0 models
-    are the Two Moons tuned runs, so C1's replication is this gate on fresh seeds), whether the primary curve's
-    descriptive eps* would give the same verdict were the gate shown, and what retraining the primary curve on
-    the replication seeds would cost (issue #21's "adds seeds where that is cheap", answered with numbers)."""
-    d = _replication_differences(res)
-    if d is None:
-        return ""
+def gate_replication_sentence(d: np.ndarray, res: ns.Results, d0: np.ndarray, grid, curve) -> str:
+    """Where the eps = 0 gate fails underpowered on the plan's seeds (``d0``): the same comparison on C1's
+    replication seeds (``d``; the eps = 0 models are the Two Moons tuned runs, so C1's replication is this gate on
+    fresh seeds), whether the primary curve's descriptive eps* would give the same verdict were the gate shown, and
+    what retraining the primary curve on the replication seeds would cost (issue #21's "adds seeds where that is
+    cheap", answered with numbers)."""
     state, p0, _ = ar.gate_at_zero(d)
     n, noisy = len(d), [e for e in grid if e > 0]
     runs = R.runs(res.rows, ns.train_name("every_gate", float(noisy[0])))

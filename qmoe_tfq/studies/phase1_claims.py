@@ -137,9 +137,17 @@ def plan_outcomes(
 ) -> tuple[ar.Outcome, list[ar.Outcome]]:
     """N4 by the plan (issue #21): every stated value equivalent to our mean within ``margin`` (TOST;
     MNIST's ~0.99 for each model) decides; the stated orderings are reported."""
-    tosts = stated_tosts(accuracy, epoch, margin, interval, n_resamples)
-    primary = ar.combined(list(tosts.values()), f"every stated value equivalent within {margin * 100:g} pp")
-    orderings = [
+    return _primary(stated_tosts(accuracy, epoch, margin, interval, n_resamples), margin), _orderings(correct)
+
+
+def _primary(tosts: dict[str, ar.Outcome], margin: float = N4_MARGIN) -> ar.Outcome:
+    """N4's primary endpoint from its stated values' TOSTs (``stated_tosts``): every one shown equivalent."""
+    return ar.combined(list(tosts.values()), f"every stated value equivalent within {margin * 100:g} pp")
+
+
+def _orderings(correct: dict[str, np.ndarray]) -> list[ar.Outcome]:
+    """The stated orderings (reported, not deciding) on per-seed correct counts keyed ``dataset/model_id``."""
+    return [
         ar.paired_superiority(
             correct[_key(d, a)],
             correct[_key(d, b)],
@@ -148,7 +156,6 @@ def plan_outcomes(
         )
         for d, a, b in ORDERINGS
     ]
-    return primary, orderings
 
 
 def _authors_protocol(res: p1.Results) -> str:
@@ -288,7 +295,8 @@ def n4(res: p1.Results) -> Entry:
         "unstratified); Keras' Adam epsilon is 1e-7 (PyTorch's 1e-8). The paper's claims do not rest on Phase 1; "
         "its QNN's 0.65 may be the source of C1's 65% (a guess)."
     )
-    primary, orderings = plan_outcomes(acc, values(correct), epoch)
+    tosts = stated_tosts(acc, epoch)
+    primary, orderings = _primary(tosts), _orderings(values(correct))
     secondary = [(o, False) for o in orderings]
     protocol = _authors_protocol(res)
     if replicated:
@@ -307,7 +315,7 @@ def n4(res: p1.Results) -> Entry:
     note += f" Issue #21: stated values are judged by equivalence (TOST), not single-run prediction intervals; the earlier parts (pilot seeds) were: {old}."
     if replicated:
         note += _replication_sentence(res, len(pilot_accuracy.seeds))
-    note += _deciding_sentence(stated_tosts(acc, epoch), res)
+    note += _deciding_sentence(tosts, res)
     entry = ledger.planned(
         "N4",
         primary,
@@ -345,7 +353,7 @@ def n4(res: p1.Results) -> Entry:
         n_seeds,
         choices,
         claim="N4",
-        only=("margin_pp", "interval") + (("seeds",) if n_seeds > 10 else ()),
+        only=("margin_pp", "interval", "seeds"),
         n_resamples=MULTIVERSE_RESAMPLES,
         headline=entry.verdict,
     )
