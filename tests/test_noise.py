@@ -123,6 +123,56 @@ def test_density_engine_handles_other_constant_operations():
         np.testing.assert_allclose(g, want, atol=1e-5)
 
 
+def test_depolarizing_channels_that_meet_are_merged_and_stay_exact():
+    """Channels meeting in a run of single-qubit unitaries on one qubit compile to one factor per kind (the
+    constant ones multiplied, each symbolic probability raised to its count); a non-unital channel or a
+    two-qubit gate ends a run, and a lone channel keeps its place. Values match cirq, and the gradients
+    (inputs, weights and the noise symbols) match the same circuit with every channel fenced off by an
+    identity channel (nothing merged)."""
+    from qmoe_tfq.circuits.noise import SymbolicDepolarize
+    from qmoe_tfq.sim.density_matrix import _compile
+
+    q = cirq.GridQubit.rect(1, 2)
+    a, b, e, f = sympy.symbols("a b e f")
+    d = lambda p, qubit: SymbolicDepolarize(p).on(qubit)  # noqa: E731
+    ops = [
+        cirq.rx(a).on(q[0]), d(e, q[0]), cirq.rz(b).on(q[0]), d(e, q[0]), cirq.H(q[0]), d(2 * f, q[0]),
+        cirq.depolarize(0.05).on(q[0]), cirq.ry(a).on(q[0]), cirq.depolarize(0.1).on(q[0]), d(e, q[0]),
+        cirq.rx(b).on(q[1]), d(f, q[1]), cirq.amplitude_damp(0.2).on(q[1]), d(f, q[1]), cirq.ry(a).on(q[1]),
+        cirq.CNOT(q[0], q[1]), d(e, q[0]), d(e, q[1]), cirq.rz(b).on(q[0]), d(e, q[0]),
+    ]  # fmt: skip
+    circuit = cirq.Circuit(ops)
+    names = ["a", "b", "e", "f"]
+    program = _compile(circuit, q, names)
+    # rotations a, b, a, b, a, b; q0's first run: e^3 and (2f)^1; after the CNOT e^2 on q0; e, f, f alone
+    assert sorted(program.powers) == [1] * 6 + [1, 1, 1, 1, 2, 3]
+    fence = lambda op: [op, cirq.amplitude_damp(0.0).on(*op.qubits)]  # noqa: E731
+    fenced = cirq.Circuit(
+        fence(op) if isinstance(op.gate, (SymbolicDepolarize, cirq.DepolarizingChannel)) else op for op in ops
+    )
+    assert _compile(fenced, q, names).powers == [1] * 15
+    observables = [cirq.Z(q[0]), cirq.X(q[0]) * cirq.Z(q[1]), cirq.Y(q[1])]
+    values = np.array([[0.3, -1.1, 0.04, 0.1], [2.0, 0.7, 0.2, 0.03]], np.float32)
+    merged = DensityMatrixExpectation(circuit, names, observables, q, dtype=tf.float64)
+    plain = DensityMatrixExpectation(fenced, names, observables, q, dtype=tf.float64)
+    sim = cirq.DensityMatrixSimulator(dtype=np.complex128)
+    index = {qubit: i for i, qubit in enumerate(q)}
+    want = []
+    for row in values:
+        rho = sim.simulate(circuit, dict(zip(names, map(float, row))), qubit_order=q).final_density_matrix
+        want.append([np.real(o.expectation_from_density_matrix(rho, index)) for o in observables])
+    np.testing.assert_allclose(merged(values).numpy(), want, atol=1e-5)
+    grads = []
+    for engine in (merged, plain):
+        v = tf.constant(values)
+        with tf.GradientTape() as tape:
+            tape.watch(v)
+            y = tf.reduce_sum(engine(v) * tf.constant([1.0, -0.5, 2.0]))
+        grads.append(tape.gradient(y, v).numpy())
+    assert np.all(np.abs(grads[1][:, 2:]) > 1e-3)  # the noise symbols do matter
+    np.testing.assert_allclose(grads[0], grads[1], atol=1e-5)
+
+
 def test_density_engine_rejects_unsupported_operations():
     q = cirq.GridQubit.rect(1, 2)
     s = sympy.Symbol("s")

@@ -8,7 +8,8 @@ ordinary TF autodiff.
 
 Parameters enter per row as symbol values: rotation angles, and the probability of a
 ``SymbolicDepolarize`` channel (PTM diag(1, l, l, l) with l = 1 - 4p/3), so one compiled engine can
-evaluate a circuit over a whole grid of noise levels in one call.
+evaluate a circuit over a whole grid of noise levels in one call. Channels that meet in a run of
+single-qubit gates on one qubit (noise after every gate) are merged into one factor first (``_compile``).
 """
 
 from __future__ import annotations
@@ -98,44 +99,118 @@ class _Program:
     n_qubits: int
     steps: list[Monomial | Local]
     kinds: list[int]
+    powers: list[int]
     matrix: np.ndarray
     offset: np.ndarray
 
 
+def _depolarizing(op: cirq.Operation) -> bool:
+    """A single-qubit depolarizing channel, constant or symbolic."""
+    gate = op.gate
+    return isinstance(gate, SymbolicDepolarize) or (
+        isinstance(gate, cirq.DepolarizingChannel) and gate.num_qubits() == 1
+    )
+
+
+def _commutes_with_depolarizing(op: cirq.Operation) -> bool:
+    """A single-qubit unitary (rotation or constant gate): its PTM diag(1, R), R in SO(3), commutes
+    with a depolarizing channel's diag(1, l, l, l)."""
+    return len(op.qubits) == 1 and (rotation_axis(op.gate) is not None or cirq.has_unitary(op))
+
+
+def _merged_channels(circuit: cirq.Circuit, position: dict[cirq.Qid, int], symbol_index: dict[str, int]) -> dict:
+    """For each depolarizing channel that meets another of its kind in a run of single-qubit operations on its
+    qubit (the run ends at the next operation that does not commute with it, or at the end): the run it
+    belongs to. Channels alone in their run are not moved, so circuits without such meetings compile as before."""
+    run_of: dict[int, tuple[int, int, object]] = {}  # id(op) -> (qubit, run, kind)
+    count: dict[tuple[int, int, object], int] = {}
+    runs = dict.fromkeys(position.values(), 0)
+    for op in circuit.all_operations():
+        pos = [position[q] for q in op.qubits]
+        if _depolarizing(op):
+            key = (pos[0], runs[pos[0]], _channel_kind(op, symbol_index))
+            run_of[id(op)] = key
+            count[key] = count.get(key, 0) + 1
+        elif not _commutes_with_depolarizing(op):
+            for q in pos:
+                runs[q] += 1
+    return {i: key for i, key in run_of.items() if count[key] > 1}
+
+
+def _channel_kind(op: cirq.Operation, symbol_index: dict[str, int]) -> object:
+    """'constant', or the affine row (symbol, a, b) of a symbolic channel's probability."""
+    if isinstance(op.gate, SymbolicDepolarize):
+        return affine_in_symbol(op.gate.p, symbol_index, op, "noise probability")
+    return "constant"
+
+
 def _compile(circuit: cirq.Circuit, qubits: Sequence[cirq.Qid], symbol_names: Sequence[str]) -> _Program:
+    """Depolarizing channels that meet in a run of single-qubit operations on their qubit (``every_gate``
+    noise) are moved to the end of the run (they commute with single-qubit unitaries: PTMs diag(1, R), R in
+    SO(3), against diag(1, l, l, l)) and merged into one: a constant diag(1, l, l, l) with l the product,
+    or one factor l^k for k channels of the same symbolic probability."""
     position = {q: i for i, q in enumerate(qubits)}
     symbol_index = {name: i for i, name in enumerate(symbol_names)}
     n = len(qubits)
     ops: list[Op] = []
     kinds: list[int] = []
+    powers: list[int] = []
     rows: list[tuple[int, float, float]] = []
-    for op in circuit.all_operations():
-        pos = tuple(position[q] for q in op.qubits)
-        gate = op.gate
-        if cirq.is_parameterized(op):
-            axis = rotation_axis(gate)
-            if axis is not None:
-                rows.append(rotation_angle(op, symbol_index))
-                kinds.append(axis)
-            elif isinstance(gate, SymbolicDepolarize):
-                rows.append(affine_in_symbol(gate.p, symbol_index, op, "noise probability"))
-                kinds.append(_DEPOLARIZING)
-            else:
-                raise ValueError(
-                    f"unsupported parameterised operation {op}: only X/Y/Z rotations and SymbolicDepolarize"
-                )
-            ops.append(Op(pos, len(kinds) - 1, False))
-            continue
-        if not cirq.has_kraus(op):
-            raise ValueError(f"unsupported operation {op}: it has no Kraus representation")
-        t = pauli_transfer_matrix(cirq.kraus(op))
+    merged = _merged_channels(circuit, position, symbol_index)
+    pending: dict[int, dict[object, float]] = {}  # qubit -> kind -> l (constant) or count (symbolic)
+
+    def constant(pos: tuple[int, ...], t: np.ndarray) -> None:
         if len(pos) > 1:
             ops.append(Op(pos, _embed_monomial(t, pos, n), True))
         else:
             ops.append(Op(pos, t, as_monomial(t) is not None))
+
+    def symbolic(pos: tuple[int, ...], row: tuple[int, float, float], kind: int, power: int = 1) -> None:
+        rows.append(row)
+        kinds.append(kind)
+        powers.append(power)
+        ops.append(Op(pos, len(kinds) - 1, False))
+
+    def flush(q: int) -> None:
+        for kind, value in pending.pop(q, {}).items():
+            if kind == "constant":
+                constant((q,), np.diag([1.0, value, value, value]))
+            else:
+                symbolic((q,), kind, _DEPOLARIZING, int(value))
+
+    for op in circuit.all_operations():
+        pos = tuple(position[q] for q in op.qubits)
+        gate = op.gate
+        if id(op) in merged:
+            q, _, kind = merged[id(op)]
+            waiting = pending.setdefault(q, {})
+            if kind == "constant":
+                waiting[kind] = waiting.get(kind, 1.0) * (1.0 - 4.0 * gate.p / 3.0)
+            else:
+                waiting[kind] = waiting.get(kind, 0) + 1
+            continue
+        if not (_depolarizing(op) or _commutes_with_depolarizing(op)):
+            for q in pos:
+                flush(q)
+        if cirq.is_parameterized(op):
+            axis = rotation_axis(gate)
+            if axis is not None:
+                symbolic(pos, rotation_angle(op, symbol_index), axis)
+            elif isinstance(gate, SymbolicDepolarize):
+                symbolic(pos, affine_in_symbol(gate.p, symbol_index, op, "noise probability"), _DEPOLARIZING)
+            else:
+                raise ValueError(
+                    f"unsupported parameterised operation {op}: only X/Y/Z rotations and SymbolicDepolarize"
+                )
+            continue
+        if not cirq.has_kraus(op):
+            raise ValueError(f"unsupported operation {op}: it has no Kraus representation")
+        constant(pos, pauli_transfer_matrix(cirq.kraus(op)))
+    for q in sorted(pending):
+        flush(q)
     steps = build_steps(ops, n, lambda t, positions: _embed_monomial(t, positions, n))
     matrix, offset = affine_map(rows, len(symbol_names))
-    return _Program(n, steps, kinds, matrix, offset)
+    return _Program(n, steps, kinds, powers, matrix, offset)
 
 
 def _observable_terms(observables: Sequence[Observable], position: dict[cirq.Qid, int], n: int):
@@ -189,6 +264,9 @@ class DensityMatrixExpectation(CompiledEngine):
         k0, k1, k2 = (np.stack(m) for m in zip(*(_parameter_constants(kind) for kind in kinds)))
         self._k0, self._k1, self._k2 = (tf.constant(m, dtype) for m in (k0, k1, k2))
         self._is_rotation = tf.constant([kind != _DEPOLARIZING for kind in kinds])
+        powers = np.array(program.powers + [1], dtype=np.float64)
+        self._powers = tf.constant(powers, dtype) if np.any(powers > 1) else None
+        self._merged = tf.constant(powers > 1)
         terms, weights = _observable_terms(observables, {q: i for i, q in enumerate(self.qubits)}, n)
         self._terms = tf.constant(terms)
         self._weights = tf.constant(weights, dtype)
@@ -198,7 +276,10 @@ class DensityMatrixExpectation(CompiledEngine):
         """(rows, n_params + 1, 4, 4): the PTM of every parameterised factor, then the identity."""
         n_factors = self._offset.shape[0]
         linear = self._parameters(symbol_values)
-        a = tf.where(self._is_rotation, tf.cos(linear), 1.0 - (4.0 / 3.0) * linear)
+        lam = 1.0 - (4.0 / 3.0) * linear
+        if self._powers is not None:
+            lam = tf.where(self._merged, tf.pow(lam, self._powers), lam)
+        a = tf.where(self._is_rotation, tf.cos(linear), lam)
         b = tf.where(self._is_rotation, tf.sin(linear), tf.zeros_like(linear))
         a = tf.reshape(a, [-1, n_factors, 1, 1])
         b = tf.reshape(b, [-1, n_factors, 1, 1])
