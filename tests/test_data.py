@@ -479,3 +479,43 @@ def test_a_dataset_loaded_again_is_the_same_arrays_as_its_own_copies():
         again.x_train[:] = -1.0
         np.testing.assert_array_equal(load_dataset(spec, 3).x_train, first.x_train)
         assert not np.array_equal(load_dataset(spec, 4).x_train, first.x_train)  # another seed, another split
+
+
+def test_every_pca_of_a_split_comes_from_one_svd_with_the_numbers_of_its_own_fit(monkeypatch):
+    """``to_angles`` takes each ``pca`` of a training split from one full-SVD fit (the scaling study asks for 2, 4
+    and 8 components of every split): the same bits as fitting ``angle_pipeline(pca)`` alone, in any order, one SVD
+    per split; a ``pca`` beyond the kept components, another split or another dtype is fitted on its own."""
+    from scipy import linalg
+
+    import qmoe_tfq.data.spec as spec_module
+
+    calls, svd = [], linalg.svd
+
+    def counted_svd(*args, **kwargs):
+        calls.append(args[0].shape)
+        return svd(*args, **kwargs)
+
+    monkeypatch.setattr("sklearn.decomposition._pca.linalg.svd", counted_svd)
+    monkeypatch.setattr(spec_module, "PCA_KEPT", 6)
+
+    def alone(x_tr, x_te, pca):
+        pipe = angle_pipeline(pca).fit(x_tr)
+        return [np.asarray(np.clip(pipe.transform(x), 0.0, np.pi), dtype=np.float32) for x in (x_tr, x_te)]
+
+    rng = np.random.default_rng(4)
+    wide = rng.normal(size=(40, 90)) @ rng.normal(size=(90, 90))  # fewer rows than features
+    tall = np.repeat(rng.normal(size=(300, 5)), 12, axis=1) + 0.1 * rng.normal(size=(300, 60))
+    for x in (tall, wide):
+        forget_loaded()
+        x_tr, x_te = x[: 2 * len(x) // 3], x[2 * len(x) // 3 :]
+        calls.clear()
+        for pca in (6, 2, 4, 1, 6, 3):
+            got, want = to_angles(x_tr, x_te, pca), alone(x_tr, x_te, pca)
+            assert all(np.array_equal(g, w) for g, w in zip(got, want)), pca
+        assert calls.count(x_tr.shape) == 6 + 1  # six fits alone (the references) and one shared
+        calls.clear()
+        to_angles(x_tr, x_te, 7)  # beyond the kept components
+        to_angles(x_tr.astype(np.float32), x_te, 2)  # another dtype: its own scaler and SVD
+        assert len(calls) == 2
+    forget_loaded()
+    assert not spec_module._PCA_FITS
