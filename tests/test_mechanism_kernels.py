@@ -64,6 +64,15 @@ def test_kernel_target_alignment_on_constructed_matrices():
     assert kernel_alignment(shifted, y, centered=True) == pytest.approx(1.0)
     with pytest.raises(ConfigError, match="two classes"):
         kernel_alignment(np.eye(3), [0, 1, 2])
+    # Cortes et al.'s definition, <HKH, HLH>_F / (||HKH|| ||HLH||) with H = I - 11^T/n, on an unbalanced split
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(9, 4))
+    K, y = a @ a.T + 2.0, np.array([1, 0, 0, 1, 1, 1, 0, 1, 1])
+    H, L = np.eye(9) - 1 / 9, np.outer(*(2 * [np.where(y == 1, 1.0, -1.0)]))
+    Kc, Lc = H @ K @ H, H @ L @ H
+    want = np.sum(Kc * Lc) / (np.linalg.norm(Kc) * np.linalg.norm(Lc))
+    assert kernel_alignment(K, y, centered=True) == pytest.approx(want, abs=1e-12)
+    assert kernel_alignment(K, y) == pytest.approx(np.sum(K * L) / (np.linalg.norm(K) * 9), abs=1e-12)
 
 
 def test_nearest_rbf_gamma_recovers_a_known_gamma():

@@ -175,11 +175,11 @@ def kernel_alignment(K: np.ndarray, y, centered: bool = False) -> float:
     """Kernel-target alignment of the Gram matrix ``K`` with binary labels ``y`` (centred: Cortes et al.)."""
     K = np.asarray(K, dtype=np.float64)
     s = _signs(y)
-    L = np.outer(s, s)
-    if centered:
-        H = np.eye(len(s)) - 1.0 / len(s)
-        K, L = H @ K @ H, H @ L @ H
-    return float(np.sum(K * L) / (np.linalg.norm(K) * np.linalg.norm(L)))
+    if centered:  # H K H with H = I - 11^T/n, in O(n^2): subtract row and column means, add back the grand mean
+        K = K - K.mean(axis=0)[None, :] - K.mean(axis=1)[:, None] + K.mean()
+        s = s - s.mean()
+    # <K, s s^T> = s^T K s, ||s s^T|| = ||s||^2
+    return float(s @ K @ s / (np.linalg.norm(K) * (s @ s)))
 
 
 def nearest_rbf_gamma(K: np.ndarray, X, bounds: tuple[float, float] = (1e-3, 1e2)) -> float:
