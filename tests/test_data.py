@@ -518,4 +518,36 @@ def test_every_pca_of_a_split_comes_from_one_svd_with_the_numbers_of_its_own_fit
         to_angles(x_tr.astype(np.float32), x_te, 2)  # another dtype: its own scaler and SVD
         assert len(calls) == 2
     forget_loaded()
-    assert not spec_module._PCA_FITS
+    assert len(spec_module._PCA_FITS) == 0
+
+
+def test_reuse_drops_the_least_recently_used_beyond_its_bytes_and_is_safe_across_threads():
+    """The per-process reuse behind ``load_dataset`` and the shared PCA fits: a hit becomes the most recent, the
+    least recent go first beyond the byte limit (the newest always stays), and threads may share it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qmoe_tfq.data.spec import _Reuse
+
+    reuse = _Reuse(10, len)
+    reuse.put("a", "xxxx")
+    reuse.put("b", "xxxx")
+    assert reuse.get("a") == "xxxx"  # now the most recent
+    reuse.put("c", "xxxx")  # 12 bytes: the least recent ("b") goes
+    assert (reuse.get("b"), reuse.get("a"), reuse.get("c"), len(reuse)) == (None, "xxxx", "xxxx", 2)
+    reuse.put("big", "x" * 50)  # alone past the limit: kept, everything else dropped
+    assert (len(reuse), reuse.get("big")) == (1, "x" * 50)
+
+    shared = _Reuse(200, len)
+
+    def churn(i: int) -> int:
+        for j in range(2000):
+            key = (i * 7 + j) % 23
+            if shared.get(key) is None:
+                shared.put(key, "y" * (key % 9 + 1))
+        return i
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sorted(pool.map(churn, range(8))) == list(range(8))
+    assert all(shared.get(k) in (None, "y" * (k % 9 + 1)) for k in range(23))
+    shared.clear()
+    assert len(shared) == 0

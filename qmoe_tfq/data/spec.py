@@ -66,6 +66,7 @@ import dataclasses
 import hashlib
 import os
 import re
+import threading
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -442,6 +443,38 @@ def angle_pipeline(pca: int | None = None) -> Pipeline:
     return make_pipeline(*steps)
 
 
+class _Reuse:
+    """What this process computed, by key, the least recently used dropped beyond ``max_bytes`` (the last one
+    always kept); safe across threads (``make paper`` plans its studies side by side in one process)."""
+
+    def __init__(self, max_bytes: int, nbytes: Callable[[object], int]) -> None:
+        self._items: OrderedDict = OrderedDict()
+        self._max_bytes, self._nbytes = max_bytes, nbytes
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+            return hit
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            total = sum(self._nbytes(v) for v in self._items.values())
+            while len(self._items) > 1 and total > self._max_bytes:
+                total -= self._nbytes(self._items.popitem(last=False)[1])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 @dataclass
 class _PcaFit:
     """``StandardScaler`` then a full-SVD ``PCA`` of every component, fitted on one training split: the first
@@ -463,8 +496,7 @@ PCA_KEPT = 64
 #: Fits this process made, by the training split's digest: the studies ask for several ``pca`` of the same split
 #: (2, 4 and 8 components on every seed of the scaling study), and sklearn's full-SVD PCA of k components is the
 #: first k of one SVD (signs fixed per component), so each split's SVD is computed once.
-_PCA_FITS: OrderedDict[tuple, _PcaFit] = OrderedDict()
-_PCA_FITS_MAX_BYTES = 64 * 2**20
+_PCA_FITS = _Reuse(64 * 2**20, _PcaFit.nbytes)
 
 
 def _pca_fit(x_train: np.ndarray) -> _PcaFit:
@@ -472,7 +504,6 @@ def _pca_fit(x_train: np.ndarray) -> _PcaFit:
     key = (x_train.shape, x_train.dtype.str, digest)
     hit = _PCA_FITS.get(key)
     if hit is not None:
-        _PCA_FITS.move_to_end(key)
         return hit
     scaler = StandardScaler()
     scaled = scaler.fit_transform(x_train)
@@ -482,10 +513,7 @@ def _pca_fit(x_train: np.ndarray) -> _PcaFit:
     explained = (full.explained_variance_, full.explained_variance_ratio_, full.singular_values_)
     full.components_ = np.array(full.components_[:keep], order="K")  # its memory order: the same BLAS path
     fit = _PcaFit(scaler, full, np.array(scores[:, :keep]), *explained)
-    _PCA_FITS[key] = fit
-    total = sum(f.nbytes() for f in _PCA_FITS.values())
-    while len(_PCA_FITS) > 1 and total > _PCA_FITS_MAX_BYTES:
-        total -= _PCA_FITS.popitem(last=False)[1].nbytes()
+    _PCA_FITS.put(key, fit)
     return fit
 
 
@@ -560,13 +588,6 @@ def _load_generated(spec: DataSpec, seed: int) -> Dataset:
     )
 
 
-#: The datasets this process loaded last, by (spec, seed): every tuning configuration of a model, and every model of
-#: a study, loads the same splits (each a fitted scaler, a full-SVD PCA on image tasks), so a worker reuses them.
-#: Generated and shipped data only (``ImageSource.shipped``: files in a user's folder may change between calls).
-_LOADED: OrderedDict[tuple[DataSpec, int], Dataset] = OrderedDict()
-_LOADED_MAX_BYTES = 64 * 2**20  # the least recently used go first beyond this
-
-
 def _arrays(data: Dataset) -> dict[str, np.ndarray]:
     """The array fields of ``data`` by name (the optional indices only where present)."""
     return {f.name: v for f in dataclasses.fields(data) if isinstance(v := getattr(data, f.name), np.ndarray)}
@@ -574,6 +595,12 @@ def _arrays(data: Dataset) -> dict[str, np.ndarray]:
 
 def _nbytes(data: Dataset) -> int:
     return sum(int(a.nbytes) for a in _arrays(data).values())
+
+
+#: The datasets this process loaded last, by (spec, seed): every tuning configuration of a model, and every model of
+#: a study, loads the same splits (each a fitted scaler, a full-SVD PCA on image tasks), so a worker reuses them.
+#: Generated and shipped data only (``ImageSource.shipped``: files in a user's folder may change between calls).
+_LOADED = _Reuse(64 * 2**20, _nbytes)
 
 
 def load_dataset(spec: DataSpec, run_seed: int = 0) -> Dataset:
@@ -586,12 +613,8 @@ def load_dataset(spec: DataSpec, run_seed: int = 0) -> Dataset:
     key = (spec, seed)
     hit = _LOADED.get(key)
     if hit is None:
-        hit = _LOADED[key] = _load(spec, seed)
-        total = sum(_nbytes(d) for d in _LOADED.values())
-        while len(_LOADED) > 1 and total > _LOADED_MAX_BYTES:
-            total -= _nbytes(_LOADED.popitem(last=False)[1])
-    else:
-        _LOADED.move_to_end(key)
+        hit = _load(spec, seed)
+        _LOADED.put(key, hit)
     return dataclasses.replace(hit, **{name: a.copy() for name, a in _arrays(hit).items()})
 
 
