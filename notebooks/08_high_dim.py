@@ -22,7 +22,7 @@
 # (v.x)^2 / ||x||^2 + adapter, r chosen for about the amplitude router's parameters) the same kind of
 # form at the amplitude router's size. MNIST 3 vs 8 (Q2's primary), 0 vs 1 and 10-class (reported) at
 # 4x4, 8x8 and 16x16 pixels, tuned protocol, against Model A, MLP routers (matched and h = 16), both
-# twins, the re-uploading angle router (d <= 64) and the paper's angle router on PCA-8.
+# twins, the re-uploading angle router and the paper's angle router on PCA-8.
 #
 # **Q4.** The fully quantum mixture: a quantum router gating the authors' Phase 1 quantum experts,
 # against the hybrid (the same router, linear experts), the authors' Phase 1 QMoE (classical router,

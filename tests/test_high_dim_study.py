@@ -21,11 +21,12 @@ def test_the_high_dim_grid_as_planned():
     assert len(groups) == 3 * 3 + 1
     every = ["amplitude", "quadratic", "quadratic_rank", "linear", "matched", "mlp_large", "reupload"]
     for d in (4, 8, 16):  # the primary task: every router; the reported tasks: all but the re-uploading one
-        assert by[("mnist5k-3v8", d, None)] == (every if d < 16 else every[:-1])
+        assert by[("mnist5k-3v8", d, None)] == every
         for task in ("mnist5k-0v1", "mnist5k-10"):
             assert by[(task, d, None)] == every[:-1]
-    # re-uploading at d = 256 (32 layers of 8 qubits per row) measured past the budget: stated, not run
-    assert hd.REUPLOAD_MAX_FEATURES == 64 and any("re-uploading" in d and "133 ms" in d for d in DEVIATIONS)
+    # re-uploading at d = 256 (32 layers of 8 qubits per row): left out for time at first, added later, both stated
+    assert hd.REUPLOAD_MAX_FEATURES == 256 and any("re-uploading" in d and "133 ms" in d for d in DEVIATIONS)
+    assert any("re-uploading router at d = 256" in d and "decides nothing" in d for d in DEVIATIONS)
     assert by[("mnist5k-3v8", None, 8)] == ["angle_pca8"]  # the paper's encoding, on the primary task
     assert [k for k in by if k[2] == 8] == [("mnist5k-3v8", None, 8)]
     for _cs, b in groups:
