@@ -34,11 +34,12 @@ PAPER = {
 }
 LICENSE = "Apache-2.0"
 # How long `make paper` took from an empty cache on a 2-core machine (the last full run; README).
-# Machine-dependent: 13 min 3 s on the AMD EPYC Zen 4 at 173a42f (12 min 32 s at 1d9b622, 13 min 24 s at 79ecace,
+# Machine-dependent: 14 min 57 s on the AMD EPYC Zen 4 at 61691f6 (with the re-uploading router at d = 256, on an hour
+# when the same runs trained 8-11% slower than at 173a42f: 13 min 3 s; 12 min 32 s at 1d9b622, 13 min 24 s at 79ecace,
 # 13 min 25 s at b7eda2b, 12 min 44 s at 2add3a5;
 # 12-14 minutes there within one day, as the shared machine's speed moved), about 30 on the Zen 1 (cf0dd38) and
 # the Xeon of earlier runs.
-FULL_RUN_TIME = "about 13 minutes on an AMD EPYC Zen 4 (12 to 14 as the shared machine is loaded), 30 on older ones"
+FULL_RUN_TIME = "13 to 15 minutes on an AMD EPYC Zen 4 (as the shared machine is loaded), about 30 on older ones"
 FULL_RUN_CORES = 2
 # Where the data come from (``qmoe_tfq.data``); nothing is downloaded. Trusted HTML (code tags).
 DATA_SOURCES = (
