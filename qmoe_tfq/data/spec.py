@@ -477,18 +477,15 @@ class _Reuse:
 
 @dataclass
 class _PcaFit:
-    """``StandardScaler`` then a full-SVD ``PCA`` of every component, fitted on one training split: the first
-    ``PCA_KEPT`` components, the scores ``fit_transform`` gave for them, and every explained variance."""
+    """``StandardScaler`` then a full-SVD ``PCA`` of every component, fitted on one training split: its first
+    ``PCA_KEPT`` components (every explained variance kept) and the scores ``fit_transform`` gave for them."""
 
     scaler: StandardScaler
     pca: PCA
     scores: np.ndarray
-    explained_variance: np.ndarray
-    explained_variance_ratio: np.ndarray
-    singular_values: np.ndarray
 
     def nbytes(self) -> int:
-        return int(self.pca.components_.nbytes + self.scores.nbytes + 3 * self.explained_variance.nbytes)
+        return int(self.pca.components_.nbytes + self.scores.nbytes + 3 * self.pca.explained_variance_.nbytes)
 
 
 #: The components a ``_PcaFit`` keeps; a larger ``pca`` is fitted on its own.
@@ -510,9 +507,8 @@ def _pca_fit(x_train: np.ndarray) -> _PcaFit:
     full = PCA(n_components=min(scaled.shape), svd_solver="full")
     scores = full.fit_transform(scaled)
     keep = min(PCA_KEPT, full.n_components_)
-    explained = (full.explained_variance_, full.explained_variance_ratio_, full.singular_values_)
     full.components_ = np.array(full.components_[:keep], order="K")  # its memory order: the same BLAS path
-    fit = _PcaFit(scaler, full, np.array(scores[:, :keep]), *explained)
+    fit = _PcaFit(scaler, full, np.array(scores[:, :keep]))
     _PCA_FITS.put(key, fit)
     return fit
 
@@ -522,13 +518,15 @@ def _fitted_angle_pipeline(x_train: np.ndarray, pca: int | None) -> Pipeline:
     if pca is None or pca > PCA_KEPT:
         return angle_pipeline(pca).fit(x_train)
     fit = _pca_fit(x_train)
-    k = copy.copy(fit.pca)
+    full = fit.pca
+    k = copy.copy(full)
     k.n_components = k.n_components_ = pca
-    k.components_ = fit.pca.components_[:pca]
-    k.explained_variance_ = fit.explained_variance[:pca]
-    k.explained_variance_ratio_ = fit.explained_variance_ratio[:pca]
-    k.singular_values_ = fit.singular_values[:pca]
-    k.noise_variance_ = float(fit.explained_variance[pca:].mean()) if pca < len(fit.explained_variance) else 0.0
+    k.components_ = full.components_[:pca]
+    k.explained_variance_ = full.explained_variance_[:pca]
+    k.explained_variance_ratio_ = full.explained_variance_ratio_[:pca]
+    k.singular_values_ = full.singular_values_[:pca]
+    rest = full.explained_variance_[pca:]
+    k.noise_variance_ = float(rest.mean()) if len(rest) else 0.0
     top = MinMaxScaler(feature_range=(0.0, np.pi)).fit(fit.scores[:, :pca])
     return make_pipeline(fit.scaler, k, top)
 

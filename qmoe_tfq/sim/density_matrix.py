@@ -112,10 +112,12 @@ def _depolarizing(op: cirq.Operation) -> bool:
     )
 
 
-def _commutes_with_depolarizing(op: cirq.Operation) -> bool:
-    """A single-qubit unitary (rotation or constant gate): its PTM diag(1, R), R in SO(3), commutes
-    with a depolarizing channel's diag(1, l, l, l)."""
-    return len(op.qubits) == 1 and (rotation_axis(op.gate) is not None or cirq.has_unitary(op))
+def _ends_run(op: cirq.Operation) -> bool:
+    """Whether ``op`` ends the runs of its qubits, past which no depolarizing channel may move: anything but
+    another depolarizing channel or a single-qubit unitary (rotation or constant gate), whose PTM diag(1, R),
+    R in SO(3), commutes with a channel's diag(1, l, l, l)."""
+    single_unitary = len(op.qubits) == 1 and (rotation_axis(op.gate) is not None or cirq.has_unitary(op))
+    return not (_depolarizing(op) or single_unitary)
 
 
 def _merged_channels(circuit: cirq.Circuit, position: dict[cirq.Qid, int], symbol_index: dict[str, int]) -> dict:
@@ -131,7 +133,7 @@ def _merged_channels(circuit: cirq.Circuit, position: dict[cirq.Qid, int], symbo
             key = (pos[0], runs[pos[0]], _channel_kind(op, symbol_index))
             run_of[id(op)] = key
             count[key] = count.get(key, 0) + 1
-        elif not _commutes_with_depolarizing(op):
+        elif _ends_run(op):
             for q in pos:
                 runs[q] += 1
     return {i: key for i, key in run_of.items() if count[key] > 1}
@@ -189,7 +191,7 @@ def _compile(circuit: cirq.Circuit, qubits: Sequence[cirq.Qid], symbol_names: Se
             else:
                 waiting[kind] = waiting.get(kind, 0) + 1
             continue
-        if not (_depolarizing(op) or _commutes_with_depolarizing(op)):
+        if _ends_run(op):
             for q in pos:
                 flush(q)
         if cirq.is_parameterized(op):
@@ -265,8 +267,9 @@ class DensityMatrixExpectation(CompiledEngine):
         self._k0, self._k1, self._k2 = (tf.constant(m, dtype) for m in (k0, k1, k2))
         self._is_rotation = tf.constant([kind != _DEPOLARIZING for kind in kinds])
         powers = np.array(program.powers + [1], dtype=np.float64)
-        self._powers = tf.constant(powers, dtype) if np.any(powers > 1) else None
-        self._merged = tf.constant(powers > 1)
+        merged = np.any(powers > 1)
+        self._powers = tf.constant(powers, dtype) if merged else None
+        self._merged = tf.constant(powers > 1) if merged else None
         terms, weights = _observable_terms(observables, {q: i for i, q in enumerate(self.qubits)}, n)
         self._terms = tf.constant(terms)
         self._weights = tf.constant(weights, dtype)
