@@ -6,9 +6,10 @@ increase here, like a slowdown. The models are trained once per environment and 
 
 Under ``QMOE_BENCH_QUICK=1`` importing this module also imports TensorFlow: asv's forkserver
 (``asv.conf.json``) imports every benchmark module once and forks each benchmark from that process,
-so the quick pass pays TensorFlow's import (~5-7 s) once instead of once per benchmark. That is safe
-to fork from: with threads pinned (``QMOE_BENCH_THREADS`` >= 1, the default) the import starts no
-thread and initialises no device. Full runs leave it out, because every forked process would then
+so the quick pass pays TensorFlow's import (~5-7 s) once instead of once per benchmark, and cirq's
+(~1-2 s) too. That is safe to fork from: with threads pinned (``QMOE_BENCH_THREADS`` >= 1, the
+default) neither import starts a thread or initialises a device (TensorFlow Quantum's would: it is
+left to the benchmarks). Full runs leave it out, because every forked process would then
 count TensorFlow's ~600 MB in its ``peakmem_``, the authors' (torch) stack included.
 """
 
@@ -26,6 +27,8 @@ if QUICK and THREADS > 0:
         import tensorflow  # noqa: F401
     else:
         import_tensorflow(list_devices=False)
+    import cirq  # noqa: F401
+
     del qmoe_tfq
 
 ROUTERS = ["quantum", "linear", "mlp_h4"]
