@@ -72,6 +72,24 @@ def test_environments_asv_builds_always_run_the_full_grids():
     assert conf.launch_method == "forkserver"
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads through /proc")
+def test_the_quick_forkserver_preload_leaves_one_thread_to_fork_from():
+    """On quick passes asv's forkserver imports TensorFlow and cirq before forking every benchmark
+    (``benchmarks/bench_accuracy.py``): safe only while those imports start no thread, which TensorFlow
+    Quantum's import would (so it must stay out of the preload)."""
+    code = (
+        "import os, sys\n"
+        "import benchmarks.bench_accuracy\n"
+        "print(len(os.listdir('/proc/self/task')), 'tensorflow' in sys.modules, 'cirq' in sys.modules,"
+        " 'tensorflow_quantum' in sys.modules)\n"
+    )
+    env = dict(os.environ, QMOE_BENCH_QUICK="1", QMOE_BENCH_THREADS="1", TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["1", "True", "True", "False"], proc.stdout
+
+
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_make_bench_saves_nothing_and_names_its_machine_quick():
     proc = subprocess.run(["make", "-n", "bench"], cwd=ROOT, capture_output=True, text=True, check=True)
