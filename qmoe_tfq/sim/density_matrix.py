@@ -199,7 +199,7 @@ def _compile(circuit: cirq.Circuit, qubits: Sequence[cirq.Qid], symbol_names: Se
             if axis is not None:
                 symbolic(pos, rotation_angle(op, symbol_index), axis)
             elif isinstance(gate, SymbolicDepolarize):
-                symbolic(pos, affine_in_symbol(gate.p, symbol_index, op, "noise probability"), _DEPOLARIZING)
+                symbolic(pos, _channel_kind(op, symbol_index), _DEPOLARIZING)
             else:
                 raise ValueError(
                     f"unsupported parameterised operation {op}: only X/Y/Z rotations and SymbolicDepolarize"
