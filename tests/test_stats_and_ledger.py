@@ -3,6 +3,7 @@
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -115,7 +116,14 @@ def test_tested_entries_store_holm_adjusted_parts_and_json_keeps_the_p_values(tm
 
 @pytest.mark.parametrize(
     "folder, expected",
-    [("paper", "paper"), (".paper-quick.staging", "paper-quick"), ("paper-quick", "paper-quick"), (".x.staging", "x")],
+    [
+        ("paper", "paper"),
+        (".paper-quick.staging", "paper-quick"),
+        ("paper-quick", "paper-quick"),
+        (".x.staging", "x"),
+        ("mypaper", "mypaper"),  # a name ending in "paper": cited once, not as "mymypaper/"
+        (".coldpaper.staging", "coldpaper"),
+    ],
 )
 def test_the_ledger_cites_the_folder_it_is_written_to(tmp_path, folder, expected):
     parts = [ordering_part("see paper/tables/a.csv", 0.02, 0.9)]
@@ -137,7 +145,8 @@ def test_the_ledger_cites_the_folder_it_is_written_to(tmp_path, folder, expected
     assert f"`{expected}/tables/a.csv`" in md and f"timing in {expected}/tables/t.csv" in md
     assert f"see {expected}/tables/a.csv" in md
     if expected != "paper":
-        assert "paper/tables" not in md and "paper/figures" not in md
+        for text in (md, json.dumps(data)):
+            assert {m for m in re.findall(r"([\w.-]+)/(?:tables|figures)/", text)} == {expected}
 
 
 def test_small_time_ratios_are_not_rounded_to_zero():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -923,16 +924,20 @@ def output_folder(out_dir: Path | str) -> str:
     return name
 
 
+# ``paper/`` where it starts a cited output path, not inside another folder's name (``mypaper/tables``),
+# so moving entries twice (``write_ledger`` then ``render_markdown``) moves them once.
+_CITED_PAPER_PATH = re.compile(r"(?<![\w.-])paper/(?=tables/|figures/|notebooks/|claims\.)")
+
+
 def for_folder(entries: list[Entry], folder: str = "paper") -> list[Entry]:
     """``entries`` with the output paths they cite (``paper/tables/...``, ``paper/figures/...``) pointing
-    into ``folder`` instead (``paper-quick/tables/...`` for a QUICK run); unchanged for ``paper``."""
+    into ``folder`` instead (``paper-quick/tables/...`` for a QUICK run); unchanged for ``paper``, and
+    unchanged by a second call."""
     if folder == "paper":
         return list(entries)
 
     def move(text: str) -> str:
-        for sub in ("tables/", "figures/", "notebooks/", "claims."):
-            text = text.replace(f"paper/{sub}", f"{folder}/{sub}")
-        return text
+        return _CITED_PAPER_PATH.sub(f"{folder}/", text)
 
     return [
         replace(
