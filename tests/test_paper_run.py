@@ -244,7 +244,7 @@ time.sleep(120)
 def test_ctrl_c_during_a_notebook_exits_130_with_one_line(tmp_path, jobs):
     """Ctrl-C at the terminal (SIGINT to the driver's process group) while notebooks run (one, or two
     side by side): one line, exit 130, no traceback from nbclient or the kernels, the staging folder
-    gone, the target untouched."""
+    gone, the target untouched, and no kernel socket folder or connection file left in the temp folder."""
     import signal
     import time
 
@@ -252,7 +252,8 @@ def test_ctrl_c_during_a_notebook_exits_130_with_one_line(tmp_path, jobs):
     for i in range(jobs):
         books.append(tmp_path / f"sleep{i}.py")
         books[-1].write_text(SLEEP_NB)
-    target = tmp_path / "out"
+    target, temp = tmp_path / "out", tmp_path / "temp"
+    temp.mkdir()
     code = textwrap.dedent(f"""
         import sys
         from pathlib import Path
@@ -268,7 +269,13 @@ def test_ctrl_c_during_a_notebook_exits_130_with_one_line(tmp_path, jobs):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
-        env={**os.environ, "QMOE_PAPER_DIR": str(target), "QMOE_QUICK": "1", "QMOE_JOBS": str(jobs)},
+        env={
+            **os.environ,
+            "QMOE_PAPER_DIR": str(target),
+            "QMOE_QUICK": "1",
+            "QMOE_JOBS": str(jobs),
+            "TMPDIR": str(temp),
+        },
     )
     try:
         deadline, started = time.monotonic() + 120, 0
@@ -287,6 +294,8 @@ def test_ctrl_c_during_a_notebook_exits_130_with_one_line(tmp_path, jobs):
     assert [line for line in err.splitlines() if line] == [f"paper: interrupted; {target} is unchanged."], err
     assert "Traceback" not in out + err
     assert not target.exists() and not (tmp_path / ".out.staging").exists()
+    left = sorted(p.name for p in temp.iterdir() if p.name.startswith("qmoe-kernel-") or p.suffix == ".json")
+    assert left == [], f"left in the temp folder: {left}"
 
 
 def test_a_full_paper_copies_its_verdict_table_into_the_readme(tmp_path):

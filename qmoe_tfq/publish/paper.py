@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -105,6 +106,9 @@ def html_exporter():
 # Kernel managers of the notebooks executing now, so Ctrl-C can stop their kernels at once
 # (``_on_interrupt``); a kernel runs in its own session and does not see the terminal's Ctrl-C.
 _KERNELS: list = []
+# Their temporary folders (sockets and connection file), which Ctrl-C removes too: it leaves by
+# ``os._exit``, past the ``TemporaryDirectory`` cleanup.
+_KERNEL_DIRS: list[str] = []
 _SIGINT_HANDLER: list = [None]  # the driver's SIGINT handler while a run is on (``_on_interrupt``)
 
 
@@ -150,8 +154,11 @@ def execute(source: Path, html_dir: Path, env: dict[str, str] | None = None, tim
     make_deterministic(nb)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="qmoe-kernel-") as sockets:
-        # Unix sockets rather than TCP on localhost: private to this user, and no ipykernel warning.
-        config = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
+        _KERNEL_DIRS.append(sockets)
+        # Unix sockets rather than TCP on localhost: private to this user, and no ipykernel warning; the
+        # connection file beside them, so one folder holds all the kernel leaves behind.
+        kernel = {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}
+        config = Config({"KernelManager": {**kernel, "connection_file": os.path.join(sockets, "kernel.json")}})
         client = _client_class()(
             nb,
             config=config,
@@ -166,6 +173,7 @@ def execute(source: Path, html_dir: Path, env: dict[str, str] | None = None, tim
             km = getattr(client, "started_km", None)
             if km in _KERNELS:
                 _KERNELS.remove(km)
+            _KERNEL_DIRS.remove(sockets)
     seconds = time.perf_counter() - start
     make_deterministic(nb)
     html, _ = html_exporter().from_notebook_node(nb, resources={"metadata": {"name": source.stem}})
@@ -541,6 +549,8 @@ def _on_interrupt(target: Path):
         print(f"\npaper: interrupted; {target} is unchanged.", file=sys.stderr, flush=True)
         for km in list(_KERNELS):
             _kill(km)
+        for folder in list(_KERNEL_DIRS):
+            shutil.rmtree(folder, ignore_errors=True)
         io.remove_staging(target)
         try:
             sys.stdout.flush()
