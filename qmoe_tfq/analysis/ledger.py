@@ -924,8 +924,8 @@ def output_folder(out_dir: Path | str) -> str:
     return name
 
 
-# ``paper/`` where it starts a cited output path, not inside another folder's name (``mypaper/tables``),
-# so moving entries twice (``write_ledger`` then ``render_markdown``) moves them once.
+# ``paper/`` where it starts a cited output path, not inside another folder's name (``mypaper/tables``):
+# so a moved path is never moved again.
 _CITED_PAPER_PATH = re.compile(r"(?<![\w.-])paper/(?=tables/|figures/|notebooks/|claims\.)")
 
 
@@ -1023,15 +1023,14 @@ def write_ledger(entries: list[Entry], out_dir: Path, header: str = "") -> None:
     name the folder ``out_dir`` becomes (``output_folder``)."""
     out_dir = Path(out_dir)
     folder = output_folder(out_dir)
-    entries = for_folder(entries, folder)
     payload = {
         "header": header,
         "verdict_rules": RULES,
         "part_rules": {name: {"rule": rule, "why": why} for name, (rule, why) in PART_RULES.items()},
-        "claims": [e.to_json() for e in entries],
+        "claims": [e.to_json() for e in for_folder(entries, folder)],
     }
     atomic_write_text(out_dir / "claims.json", json.dumps(_json_safe(payload), indent=2, sort_keys=False) + "\n")
-    atomic_write_text(out_dir / "claims.md", render_markdown(entries, header, folder))
+    atomic_write_text(out_dir / "claims.md", render_markdown(entries, header, folder))  # moves them itself
 
 
 # ------------------------------------------------------------------------- pre-registered plan (#21)

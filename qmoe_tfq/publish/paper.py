@@ -157,8 +157,12 @@ def execute(source: Path, html_dir: Path, env: dict[str, str] | None = None, tim
         _KERNEL_DIRS.append(sockets)
         # Unix sockets rather than TCP on localhost: private to this user, and no ipykernel warning; the
         # connection file beside them, so one folder holds all the kernel leaves behind.
-        kernel = {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}
-        config = Config({"KernelManager": {**kernel, "connection_file": os.path.join(sockets, "kernel.json")}})
+        kernel = {
+            "transport": "ipc",
+            "ip": os.path.join(sockets, "kernel"),
+            "connection_file": os.path.join(sockets, "kernel.json"),
+        }
+        config = Config({"KernelManager": kernel})
         client = _client_class()(
             nb,
             config=config,
